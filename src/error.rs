@@ -1,0 +1,2 @@
+//! Errors (stub).
+pub type Error = ();

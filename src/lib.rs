@@ -1,0 +1,31 @@
+//! quorate watches and heals the high-availability core of a small cluster: a MariaDB Galera
+//! multi-master database, a GlusterFS replicated volume and the mariabackup backups that protect
+//! them.
+//!
+//! # Layout
+//!
+//! Data flows one way: **config → sources (I/O) → pure readings → {metrics | checks | recovery}**.
+//!
+//! - [`config`]: the YAML file (seed cluster layout plus a `quorate:` section), `${ENV}`
+//!   expansion and secrets, validated into [`config::Settings`].
+//! - [`wsrep`]: the Galera source. [`wsrep::parse`] is pure (status rows, grastate.dat,
+//!   gvwstate.dat, provider options); [`wsrep::client`] owns the per-node connection pools.
+//! - [`snapshot`]: gathers one node's readings with per-collector deadlines and shares an
+//!   in-flight collection between concurrent scrapes.
+//! - [`metrics`]: turns a snapshot into Prometheus exposition (OpenMetrics or text 0.0.4).
+//! - [`server`]: the axum router of `quorate serve` and its config hot reload.
+//! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
+//! - [`error`]: the library's error type and the exit codes it maps to.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod sandbox;
+pub mod server;
+pub mod snapshot;
+pub mod wsrep;
+
+pub use error::Error;
+
+/// The version string printed by `quorate --version` and exported as `quorate_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

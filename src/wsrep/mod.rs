@@ -1,0 +1,3 @@
+//! Galera source.
+pub mod client;
+pub mod parse;

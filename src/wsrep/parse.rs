@@ -1,0 +1,1 @@
+//! Pure parsing of Galera data (stub).
