@@ -1,1 +1,36 @@
-fn main() {}
+//! The `quorate` binary: parse the command line, run a subcommand, map errors to exit codes.
+//! `anyhow` is used only here and in `commands/`.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Check(_) => Ok(commands::not_yet::run("check")),
+        Command::Discover(_) => Ok(commands::not_yet::run("discover")),
+        Command::Recover(_) => Ok(commands::not_yet::run("recover")),
+        Command::Sandbox(cmd) => commands::sandbox::run(cmd),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("quorate: error: {e:#}");
+            e.downcast_ref::<quorate::Error>()
+                .map_or(quorate::error::exit::FAILURE, quorate::Error::exit_code)
+        }
+    };
+    std::process::exit(code);
+}

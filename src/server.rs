@@ -1,1 +1,394 @@
-//! Server (stub).
+//! `quorate serve`: the axum router, the live configuration and its hot reload.
+//!
+//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node) and
+//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern).
+//!
+//! The configuration is reloaded when its file changes (notify on the file's directory, so
+//! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
+//! `Arc` under a short lock: scrapes in flight finish on the configuration they started with,
+//! and node pools whose endpoint and credentials did not change keep their connections. A bad
+//! new file is logged with its error and the old configuration stays in force.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::config::{self, ConfigError, HostIdentity, Settings};
+use crate::metrics::{self, Format, MetricSet, SelfInfo};
+use crate::snapshot::Sources;
+
+/// Why `quorate serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    LocalNode(String),
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What `quorate serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub config_path: PathBuf,
+    /// `--listen`, overriding `quorate.listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--node`, overriding `quorate.node` and host detection.
+    pub node: Option<String>,
+}
+
+/// The configuration in force and the sources built from it. Replaced whole on reload.
+struct Live {
+    settings: Arc<Settings>,
+    sources: Sources,
+    /// The node `/metrics` reports on, if one could be determined.
+    local_node: Option<String>,
+    /// The file's bytes when loaded, to skip reloads on events that changed nothing.
+    loaded_text: Vec<u8>,
+}
+
+/// Shared state of the running server.
+pub struct AppState {
+    live: RwLock<Arc<Live>>,
+    self_info: Mutex<SelfInfo>,
+    node_override: Option<String>,
+    host: HostIdentity,
+    config_path: PathBuf,
+}
+
+impl AppState {
+    /// Loads the configuration and builds the node sources.
+    pub fn load(config_path: &Path, node_override: Option<String>) -> Result<Arc<AppState>, ServeError> {
+        let host = HostIdentity::current();
+        let (live, _) = build_live(config_path, node_override.as_deref(), &host, &Sources::default())?;
+        Ok(Arc::new(AppState {
+            live: RwLock::new(Arc::new(live)),
+            self_info: Mutex::new(SelfInfo {
+                config_last_reload_successful: true,
+                config_last_reload_success_timestamp: unix_now(),
+            }),
+            node_override,
+            host,
+            config_path: config_path.to_path_buf(),
+        }))
+    }
+
+    fn live(&self) -> Arc<Live> {
+        match self.live.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.live().settings)
+    }
+
+    /// Re-reads the configuration. On error the old one stays in force and the error is
+    /// returned (and logged). `force` reloads even when the file's bytes did not change.
+    pub fn reload(&self, force: bool) -> Result<bool, ConfigError> {
+        let current = self.live();
+        if !force {
+            if let Ok(bytes) = std::fs::read(&self.config_path) {
+                if bytes == current.loaded_text {
+                    return Ok(false);
+                }
+            }
+        }
+        let result = build_live(
+            &self.config_path,
+            self.node_override.as_deref(),
+            &self.host,
+            &current.sources,
+        );
+        let mut info = match self.self_info.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        match result {
+            Ok((new_live, retired)) => {
+                {
+                    let mut slot = match self.live.write() {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                    *slot = Arc::new(new_live);
+                }
+                for source in retired {
+                    let client = source.client().clone();
+                    tokio::spawn(client.disconnect());
+                }
+                info.config_last_reload_successful = true;
+                info.config_last_reload_success_timestamp = unix_now();
+                tracing::info!(path = %self.config_path.display(), "configuration reloaded");
+                Ok(true)
+            }
+            Err(ServeError::Config(e)) => {
+                info.config_last_reload_successful = false;
+                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in force");
+                Err(e)
+            }
+            Err(other) => {
+                info.config_last_reload_successful = false;
+                tracing::error!(error = %other, "configuration reload failed; the previous configuration stays in force");
+                Err(ConfigError::Invalid {
+                    path: self.config_path.clone(),
+                    key: "quorate.node".into(),
+                    message: other.to_string(),
+                })
+            }
+        }
+    }
+
+    fn self_info(&self) -> SelfInfo {
+        match self.self_info.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+fn build_live(
+    path: &Path,
+    node_override: Option<&str>,
+    host: &HostIdentity,
+    previous: &Sources,
+) -> Result<(Live, Vec<Arc<crate::snapshot::NodeSource>>), ServeError> {
+    let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let loaded = config::load(path)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let settings = loaded.settings;
+    let local_node = settings
+        .resolve_local_node(node_override, host)
+        .map_err(ServeError::LocalNode)?
+        .map(|n| n.name.clone());
+    let (sources, retired) = previous.rebuilt_for(&settings);
+    let live = Live {
+        settings: Arc::new(settings),
+        sources,
+        local_node,
+        loaded_text,
+    };
+    Ok((live, retired))
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The router of `quorate serve`.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_local))
+        .route("/probe", get(probe))
+        .with_state(state)
+}
+
+async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
+    let live = state.live();
+    let mut probes = String::new();
+    for node in live.settings.galera_nodes() {
+        let name = html_escape(&node.name);
+        probes.push_str(&format!(
+            "<li><a href=\"/probe?target={name}\">/probe?target={name}</a></li>\n"
+        ));
+    }
+    let local = live
+        .local_node
+        .as_deref()
+        .map(html_escape)
+        .unwrap_or_else(|| "none (set quorate.node or --node)".to_string());
+    Html(format!(
+        "<!doctype html>\n<html><head><title>quorate</title></head><body>\n\
+         <h1>quorate {version}</h1>\n<p>Cluster <b>{cluster}</b>, local node <b>{local}</b>.</p>\n\
+         <ul>\n<li><a href=\"/metrics\">/metrics</a> (local node)</li>\n{probes}\
+         <li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n</body></html>\n",
+        version = crate::VERSION,
+        cluster = html_escape(&live.settings.cluster_name),
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The time left for collection: the Prometheus scrape timeout less a margin for encoding
+/// and the network, capped by the configured budgets.
+fn collection_deadline(headers: &HeaderMap, settings: &Settings) -> Duration {
+    let scrape = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+        .unwrap_or(settings.scrape_timeout);
+    let margin = (scrape / 10).min(Duration::from_millis(250));
+    let budget = scrape.saturating_sub(margin).max(Duration::from_millis(50));
+    budget.min(settings.galera_timeout)
+}
+
+async fn metrics_local(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let live = state.live();
+    let node = live.local_node.clone();
+    scrape(&state, &live, node.as_deref(), &headers).await
+}
+
+#[derive(Deserialize)]
+struct ProbeParams {
+    target: Option<String>,
+}
+
+async fn probe(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<ProbeParams>,
+    headers: HeaderMap,
+) -> Response {
+    let live = state.live();
+    let Some(target) = params.target.filter(|t| !t.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "the target parameter is missing (e.g. /probe?target=node1)\n")
+            .into_response();
+    };
+    if live.sources.get(&target).is_none() {
+        let known: Vec<&str> = live.settings.galera_nodes().map(|n| n.name.as_str()).collect();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "target {target:?} is not a MariaDB controller in {}; known: {}\n",
+                live.settings.path.display(),
+                known.join(", ")
+            ),
+        )
+            .into_response();
+    }
+    scrape(&state, &live, Some(&target), &headers).await
+}
+
+async fn scrape(state: &AppState, live: &Live, node: Option<&str>, headers: &HeaderMap) -> Response {
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let mut set = MetricSet::default();
+    if let Some(source) = node.and_then(|n| live.sources.get(n)) {
+        let deadline = collection_deadline(headers, &live.settings);
+        let snapshot = source.snapshot(deadline).await;
+        if let Err(e) = &snapshot.galera.result {
+            tracing::debug!(error = %e, "galera collection failed");
+        }
+        if let Some(Err(e)) = snapshot.grastate.as_ref().map(|g| &g.result) {
+            tracing::debug!(error = %e, "grastate collection failed");
+        }
+        set = metrics::galera::families(&snapshot);
+    }
+    set.extend(metrics::self_families(&state.self_info()));
+    (
+        [(header::CONTENT_TYPE, format.content_type())],
+        set.encode(format),
+    )
+        .into_response()
+}
+
+/// Runs `quorate serve` until `shutdown` resolves; then stops accepting and lets in-flight
+/// requests finish.
+pub async fn serve(
+    opts: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = AppState::load(&opts.config_path, opts.node.clone())?;
+    let settings = state.settings();
+    match state.live().local_node.as_deref() {
+        Some(node) => tracing::info!(node, "local node"),
+        None => tracing::warn!(
+            "no controller matches this host's name or addresses; /metrics reports quorate itself only (set quorate.node or --node); /probe works"
+        ),
+    }
+    let addr = opts.listen.unwrap_or(settings.listen);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local_addr = listener.local_addr()?;
+    tracing::info!(%local_addr, config = %opts.config_path.display(), "quorate serve listening");
+
+    let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reloader.abort();
+    result.map_err(ServeError::Io)
+}
+
+/// Reloads on changes in the config file's directory (debounced) and on SIGHUP.
+async fn watch_config(state: Arc<AppState>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
+    let watch_dir = state
+        .config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let watcher = {
+        let tx = tx.clone();
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                // A full channel already holds a wake-up; dropping this one loses nothing.
+                let _ = tx.try_send(());
+            }
+        })
+    };
+    let _watcher = match watcher {
+        Ok(mut w) => {
+            use notify::Watcher;
+            match w.watch(&watch_dir, notify::RecursiveMode::NonRecursive) {
+                Ok(()) => Some(w),
+                Err(e) => {
+                    tracing::warn!(dir = %watch_dir.display(), error = %e, "cannot watch the configuration; reload with SIGHUP");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch the configuration; reload with SIGHUP");
+            None
+        }
+    };
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let forced = tokio::select! {
+            Some(()) = rx.recv() => false,
+            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
+        };
+        // Debounce: editors write a file in several steps.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while rx.try_recv().is_ok() {}
+        let _ = state.reload(forced);
+    }
+}

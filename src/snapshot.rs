@@ -1,1 +1,203 @@
-//! Snapshot (stub).
+//! Gathering one node's readings for a scrape: the Galera collection over MySQL and the
+//! on-disk grastate.dat, concurrently, each with its own deadline and its own success and
+//! duration, so one slow source never fails the others.
+//!
+//! Concurrent scrapes of the same node share one in-flight collection: the first request
+//! starts it (on its own task, so it survives a requester that gives up) and later requests
+//! wait on the same result, each within its own deadline.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+
+use crate::config::{MysqlAuth, Node, Settings};
+use crate::wsrep::client::{self, CollectError, NodeClient};
+use crate::wsrep::parse::GraState;
+use crate::wsrep::GaleraReading;
+
+/// The result of one collector and how long it took.
+#[derive(Debug, Clone)]
+pub struct Outcome<T> {
+    pub result: Result<T, CollectError>,
+    pub duration: Duration,
+}
+
+/// Everything one scrape learned about one node.
+#[derive(Debug, Clone)]
+pub struct NodeSnapshot {
+    pub node: String,
+    /// The live server (`mysql_up`).
+    pub galera: Outcome<GaleraReading>,
+    /// grastate.dat, when the node's datadir is configured (readable with mysqld down).
+    pub grastate: Option<Outcome<GraState>>,
+}
+
+type SharedSnapshot = Shared<BoxFuture<'static, Arc<NodeSnapshot>>>;
+
+/// One node's collectors and its in-flight collection.
+pub struct NodeSource {
+    node: Node,
+    auth: MysqlAuth,
+    client: NodeClient,
+    inflight: Mutex<Option<(u64, SharedSnapshot)>>,
+    next_id: AtomicU64,
+}
+
+impl NodeSource {
+    pub fn new(node: &Node, auth: &MysqlAuth) -> Arc<NodeSource> {
+        Arc::new(NodeSource {
+            node: node.clone(),
+            auth: auth.clone(),
+            client: NodeClient::new(&node.name, &node.mysql, auth),
+            inflight: Mutex::new(None),
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The live-server client, for callers that need more than a snapshot.
+    pub fn client(&self) -> &NodeClient {
+        &self.client
+    }
+
+    /// Whether this source can keep serving `node` under `auth` (a reload changed nothing
+    /// that matters to it), so its pool and warm connections survive the reload.
+    pub fn serves(&self, node: &Node, auth: &MysqlAuth) -> bool {
+        &self.node == node && &self.auth == auth
+    }
+
+    /// A snapshot within `deadline`: joins a collection already in flight, or starts one.
+    pub async fn snapshot(self: &Arc<Self>, deadline: Duration) -> Arc<NodeSnapshot> {
+        let shared = self.join_or_start(deadline);
+        match tokio::time::timeout(deadline, shared).await {
+            Ok(snapshot) => snapshot,
+            // We joined a collection started with a longer deadline than ours.
+            Err(_) => Arc::new(self.timed_out(deadline)),
+        }
+    }
+
+    fn join_or_start(self: &Arc<Self>, deadline: Duration) -> SharedSnapshot {
+        let mut slot = match self.inflight.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((_, shared)) = slot.as_ref() {
+            return shared.clone();
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let snapshot = Arc::new(this.collect(deadline).await);
+            // Clear the slot so the next scrape collects afresh (only if it is still ours).
+            let mut slot = match this.inflight.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if slot.as_ref().is_some_and(|(current, _)| *current == id) {
+                *slot = None;
+            }
+            snapshot
+        });
+        let this = Arc::clone(self);
+        let shared = async move {
+            match task.await {
+                Ok(snapshot) => snapshot,
+                Err(e) => {
+                    tracing::error!(node = %this.node.name, error = %e, "collection task failed");
+                    Arc::new(this.timed_out(deadline))
+                }
+            }
+        }
+        .boxed()
+        .shared();
+        *slot = Some((id, shared.clone()));
+        shared
+    }
+
+    async fn collect(&self, deadline: Duration) -> NodeSnapshot {
+        let galera = async {
+            let start = Instant::now();
+            let result = self.client.collect(deadline).await;
+            Outcome {
+                result,
+                duration: start.elapsed(),
+            }
+        };
+        let grastate = async {
+            let datadir = self.node.datadir.as_ref()?;
+            let start = Instant::now();
+            let result = client::read_grastate(&self.node.name, datadir, deadline).await;
+            Some(Outcome {
+                result,
+                duration: start.elapsed(),
+            })
+        };
+        let (galera, grastate) = tokio::join!(galera, grastate);
+        NodeSnapshot {
+            node: self.node.name.clone(),
+            galera,
+            grastate,
+        }
+    }
+
+    fn timed_out(&self, deadline: Duration) -> NodeSnapshot {
+        let timeout = || CollectError::Timeout {
+            node: self.node.name.clone(),
+            endpoint: self.node.mysql.to_string(),
+            timeout: deadline,
+        };
+        NodeSnapshot {
+            node: self.node.name.clone(),
+            galera: Outcome {
+                result: Err(timeout()),
+                duration: deadline,
+            },
+            grastate: self.node.datadir.as_ref().map(|_| Outcome {
+                result: Err(timeout()),
+                duration: deadline,
+            }),
+        }
+    }
+}
+
+/// The sources of every Galera node of a configuration, by node name.
+#[derive(Clone, Default)]
+pub struct Sources {
+    by_node: HashMap<String, Arc<NodeSource>>,
+}
+
+impl Sources {
+    pub fn new(settings: &Settings) -> Sources {
+        Sources::default().rebuilt_for(settings).0
+    }
+
+    pub fn get(&self, node: &str) -> Option<&Arc<NodeSource>> {
+        self.by_node.get(node)
+    }
+
+    /// Sources for `settings`, reusing every source whose node and credentials did not change.
+    /// Also returns the sources that are no longer needed, for the caller to disconnect.
+    pub fn rebuilt_for(&self, settings: &Settings) -> (Sources, Vec<Arc<NodeSource>>) {
+        let mut by_node = HashMap::new();
+        for node in settings.galera_nodes() {
+            let source = match self.by_node.get(&node.name) {
+                Some(existing) if existing.serves(node, &settings.mysql) => Arc::clone(existing),
+                _ => NodeSource::new(node, &settings.mysql),
+            };
+            by_node.insert(node.name.clone(), source);
+        }
+        let retired = self
+            .by_node
+            .iter()
+            .filter(|(name, old)| by_node.get(*name).is_none_or(|new| !Arc::ptr_eq(old, new)))
+            .map(|(_, old)| Arc::clone(old))
+            .collect();
+        (Sources { by_node }, retired)
+    }
+}

@@ -1,1 +1,213 @@
-//! MySQL client (stub).
+//! I/O for the Galera source: a persistent mysql_async pool per node, the monitoring queries,
+//! and reading grastate.dat from a node's datadir.
+//!
+//! Every call here is bounded by a deadline given by the caller: a node that refuses
+//! connections fails at once, a node that hangs (SIGSTOP, a stuck disk) fails at the deadline.
+//! Nothing here retries; the next scrape is the retry.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value};
+
+use super::parse::{self, GraState, WsrepStatus, WsrepVariables};
+use super::{GaleraReading, VARIABLES};
+use crate::config::{MysqlAuth, MysqlEndpoint};
+
+/// Why a collection from one node failed. Every variant names the node.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CollectError {
+    #[error("node {node} ({endpoint}): no answer within {timeout:?}")]
+    Timeout {
+        node: String,
+        endpoint: String,
+        timeout: Duration,
+    },
+    /// The server answered with an error (bad credentials, missing privilege, ...).
+    #[error("node {node} ({endpoint}): server error {code}: {message}")]
+    Server {
+        node: String,
+        endpoint: String,
+        code: u16,
+        message: String,
+    },
+    /// Refused, reset, unreachable, protocol trouble.
+    #[error("node {node} ({endpoint}): {message}")]
+    Connection {
+        node: String,
+        endpoint: String,
+        message: String,
+    },
+    #[error("node {node}: cannot read {path}: {message}")]
+    File {
+        node: String,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("node {node}: {path}: {message}")]
+    Parse {
+        node: String,
+        path: PathBuf,
+        message: String,
+    },
+}
+
+impl CollectError {
+    /// True when the server itself rejected us (credentials, privileges): an UNKNOWN for a
+    /// check, not a CRITICAL, because the node may be perfectly healthy.
+    pub fn is_server_rejection(&self) -> bool {
+        matches!(self, CollectError::Server { .. })
+    }
+}
+
+/// A persistent connection pool to one node's MySQL server.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    node: String,
+    endpoint: MysqlEndpoint,
+    pool: Pool,
+}
+
+impl NodeClient {
+    /// Builds the pool. No connection is made until the first collection.
+    pub fn new(node: &str, endpoint: &MysqlEndpoint, auth: &MysqlAuth) -> NodeClient {
+        let mut opts = OptsBuilder::default()
+            .user(Some(auth.user.clone()))
+            .pass(auth.password.as_ref().map(|p| p.expose().to_string()))
+            // Monitoring queries must never wait for the cluster to catch up (causality
+            // checks), or a lagging node would hang every scrape.
+            .init(vec!["SET SESSION wsrep_sync_wait=0"])
+            .stmt_cache_size(0)
+            // Use exactly the configured endpoint; do not switch TCP to a local socket.
+            .prefer_socket(false)
+            .tcp_keepalive(Some(Duration::from_secs(30)))
+            .pool_opts(
+                PoolOpts::default()
+                    // Few connections: one scrape at a time per node (collections are shared),
+                    // plus headroom for a connection stuck on a frozen server.
+                    .with_constraints(PoolConstraints::new(0, 4).unwrap_or_default())
+                    .with_inactive_connection_ttl(Duration::from_secs(120))
+                    .with_ttl_check_interval(Duration::from_secs(30)),
+            );
+        opts = match endpoint {
+            MysqlEndpoint::Tcp { host, port } => opts.ip_or_hostname(host.clone()).tcp_port(*port),
+            MysqlEndpoint::Socket(path) => opts.socket(Some(path.to_string_lossy().into_owned())),
+        };
+        NodeClient {
+            node: node.to_string(),
+            endpoint: endpoint.clone(),
+            pool: Pool::new(opts),
+        }
+    }
+
+    /// The node this client talks to.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Runs the monitoring queries within `timeout`.
+    pub async fn collect(&self, timeout: Duration) -> Result<GaleraReading, CollectError> {
+        match tokio::time::timeout(timeout, self.collect_unbounded()).await {
+            Ok(result) => result,
+            Err(_) => Err(CollectError::Timeout {
+                node: self.node.clone(),
+                endpoint: self.endpoint.to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    async fn collect_unbounded(&self) -> Result<GaleraReading, CollectError> {
+        let mut conn = self.pool.get_conn().await.map_err(|e| self.error(e))?;
+        let status_rows: Vec<Row> = conn
+            .query("SHOW GLOBAL STATUS LIKE 'wsrep%'")
+            .await
+            .map_err(|e| self.error(e))?;
+        let names = VARIABLES
+            .iter()
+            .map(|v| format!("'{v}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let variable_rows: Vec<Row> = conn
+            .query(format!(
+                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
+            ))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(GaleraReading {
+            status: WsrepStatus::from_rows(status_rows.into_iter().map(name_value)),
+            variables: WsrepVariables::from_rows(variable_rows.into_iter().map(name_value)),
+        })
+    }
+
+    /// Closes the pool's connections (used when a reload drops or changes this node).
+    pub async fn disconnect(self) {
+        if let Err(e) = self.pool.disconnect().await {
+            tracing::debug!(node = %self.node, error = %e, "closing pool");
+        }
+    }
+
+    fn error(&self, e: mysql_async::Error) -> CollectError {
+        let node = self.node.clone();
+        let endpoint = self.endpoint.to_string();
+        match e {
+            mysql_async::Error::Server(s) => CollectError::Server {
+                node,
+                endpoint,
+                code: s.code,
+                message: s.message,
+            },
+            other => CollectError::Connection {
+                node,
+                endpoint,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A (name, value) pair from a SHOW row; NULL and non-UTF-8 values are kept readable.
+fn name_value(row: Row) -> (String, String) {
+    let text = |v: Option<Value>| match v {
+        Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Some(Value::NULL) | None => String::new(),
+        Some(other) => other.as_sql(true).trim_matches('\'').to_string(),
+    };
+    let mut row = row;
+    let name = text(row.take::<Value, _>(0));
+    let value = text(row.take::<Value, _>(1));
+    (name, value)
+}
+
+/// Reads and parses `<datadir>/grastate.dat` within `timeout` (the file system may hang).
+pub async fn read_grastate(
+    node: &str,
+    datadir: &Path,
+    timeout: Duration,
+) -> Result<GraState, CollectError> {
+    let path = datadir.join("grastate.dat");
+    let read = tokio::time::timeout(timeout, tokio::fs::read(&path)).await;
+    let bytes = match read {
+        Err(_) => {
+            return Err(CollectError::File {
+                node: node.to_string(),
+                path,
+                message: format!("no answer within {timeout:?}"),
+            })
+        }
+        Ok(Err(e)) => {
+            return Err(CollectError::File {
+                node: node.to_string(),
+                path,
+                message: e.to_string(),
+            })
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
+    parse::parse_grastate(&String::from_utf8_lossy(&bytes)).map_err(|e| CollectError::Parse {
+        node: node.to_string(),
+        path,
+        message: e.to_string(),
+    })
+}

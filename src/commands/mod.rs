@@ -1,0 +1,6 @@
+//! One module per subcommand: each turns parsed arguments into options, calls the library,
+//! and returns the process exit code.
+
+pub mod not_yet;
+pub mod sandbox;
+pub mod serve;

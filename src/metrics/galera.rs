@@ -1,0 +1,198 @@
+//! Metric names for the Galera source.
+//!
+//! Everything mysqld_exporter exports about Galera keeps its name and meaning (`mysql_up`,
+//! `mysql_global_status_wsrep_*`, `mysql_global_variables_*`, `mysql_galera_*`), so existing
+//! alerts and dashboards work unchanged. What mysqld_exporter drops because the value is not
+//! a number is added under new names: the local state comment, the Galera-4 `true`/`false`
+//! flow-control flags, the number of incoming addresses and the on-disk grastate.dat.
+
+use std::time::Duration;
+
+use super::{Family, MetricSet};
+use crate::snapshot::{NodeSnapshot, Outcome};
+use crate::wsrep::parse::{bool_flag, status_value_as_f64, GraState};
+use crate::wsrep::GaleraReading;
+
+/// Collector names used in `quorate_collector_*{collector}`.
+pub const COLLECTOR_GALERA: &str = "galera";
+pub const COLLECTOR_GRASTATE: &str = "grastate";
+
+/// Status variables whose Galera-4 values are `true`/`false` (mysqld_exporter drops them).
+const BOOL_FLAG_STATUS: &[&str] = &["wsrep_flow_control_active", "wsrep_flow_control_requested"];
+
+/// The metrics of one node's snapshot.
+pub fn families(snapshot: &NodeSnapshot) -> MetricSet {
+    let mut set = MetricSet::default();
+    set.push(Family::single(
+        "mysql_up",
+        "Whether the MySQL server answered the monitoring queries (1) or not (0).",
+        f64::from(u8::from(snapshot.galera.result.is_ok())),
+    ));
+    if let Ok(reading) = &snapshot.galera.result {
+        set.extend(reading_families(reading));
+    }
+    if let Some(Outcome {
+        result: Ok(grastate),
+        ..
+    }) = &snapshot.grastate
+    {
+        set.extend(grastate_families(grastate));
+    }
+    set.extend(collector_families(COLLECTOR_GALERA, &snapshot.galera));
+    if let Some(outcome) = &snapshot.grastate {
+        set.extend(collector_families(COLLECTOR_GRASTATE, outcome));
+    }
+    set
+}
+
+/// `quorate_collector_success` and `quorate_collector_duration_seconds` for one collector.
+pub fn collector_families<T>(collector: &str, outcome: &Outcome<T>) -> [Family; 2] {
+    collector_families_raw(collector, outcome.result.is_ok(), outcome.duration)
+}
+
+pub fn collector_families_raw(collector: &str, ok: bool, duration: Duration) -> [Family; 2] {
+    let label = || vec![("collector".into(), collector.to_string())];
+    [
+        Family::new(
+            "quorate_collector_success",
+            "Whether the collector's last collection succeeded (1) or failed (0).",
+        )
+        .with(label(), f64::from(u8::from(ok))),
+        Family::new(
+            "quorate_collector_duration_seconds",
+            "How long the collector's last collection took.",
+        )
+        .with(label(), duration.as_secs_f64()),
+    ]
+}
+
+/// A metric name built from a server variable name, or None if it would not be a valid one.
+fn metric_name(prefix: &str, variable: &str) -> Option<String> {
+    let lower = variable.to_ascii_lowercase();
+    let valid = !lower.is_empty()
+        && lower
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    valid.then(|| format!("{prefix}{lower}"))
+}
+
+fn reading_families(reading: &GaleraReading) -> Vec<Family> {
+    let mut out = Vec::new();
+    let status = &reading.status;
+
+    // Every numeric or ON/OFF/Primary status value, as mysqld_exporter does.
+    for (name, value) in status.iter() {
+        let Some(metric) = metric_name("mysql_global_status_", name) else {
+            continue;
+        };
+        let number = status_value_as_f64(value).or_else(|| {
+            // Extension: the Galera-4 "true"/"false" flags under the same naming scheme.
+            BOOL_FLAG_STATUS
+                .contains(&name)
+                .then(|| bool_flag(value).map(|b| f64::from(u8::from(b))))
+                .flatten()
+        });
+        if let Some(v) = number {
+            out.push(Family::single(metric, "Generic metric from SHOW GLOBAL STATUS.", v));
+        }
+    }
+    for (name, value) in reading.variables.iter() {
+        let Some(metric) = metric_name("mysql_global_variables_", name) else {
+            continue;
+        };
+        if let Some(v) = status_value_as_f64(value) {
+            out.push(Family::single(metric, "Generic gauge metric from SHOW GLOBAL VARIABLES.", v));
+        }
+    }
+
+    let text = |v: Option<&str>| v.unwrap_or("").to_string();
+    out.push(
+        Family::new("mysql_galera_status_info", "PXC/Galera status information.").with(
+            vec![
+                ("wsrep_local_state_uuid".into(), text(status.local_state_uuid())),
+                ("wsrep_cluster_state_uuid".into(), text(status.cluster_state_uuid())),
+                ("wsrep_provider_version".into(), text(status.provider_version())),
+            ],
+            1.0,
+        ),
+    );
+    out.push(
+        Family::new("mysql_galera_variables_info", "PXC/Galera variables information.").with(
+            vec![("wsrep_cluster_name".into(), text(reading.variables.cluster_name()))],
+            1.0,
+        ),
+    );
+    if let Some(bytes) = reading.variables.gcache_size_bytes() {
+        out.push(Family::single(
+            "mysql_galera_gcache_size_bytes",
+            "PXC/Galera gcache size.",
+            bytes as f64,
+        ));
+    }
+    if let Some(lat) = status.evs_repl_latency() {
+        out.push(Family::single(
+            "mysql_galera_evs_repl_latency_min_seconds",
+            "PXC/Galera group communication latency. Min value.",
+            lat.min,
+        ));
+        out.push(Family::single(
+            "mysql_galera_evs_repl_latency_avg_seconds",
+            "PXC/Galera group communication latency. Avg value.",
+            lat.avg,
+        ));
+        out.push(Family::single(
+            "mysql_galera_evs_repl_latency_max_seconds",
+            "PXC/Galera group communication latency. Max value.",
+            lat.max,
+        ));
+        out.push(Family::single(
+            "mysql_galera_evs_repl_latency_stdev",
+            "PXC/Galera group communication latency. Standard Deviation.",
+            lat.stdev,
+        ));
+        out.push(Family::single(
+            "mysql_galera_evs_repl_latency_sample_size",
+            "PXC/Galera group communication latency. Sample Size.",
+            lat.sample_size as f64,
+        ));
+    }
+
+    // Extensions: what mysqld_exporter drops.
+    if let Some(comment) = status.local_state_comment() {
+        out.push(
+            Family::new(
+                "mysql_galera_local_state_comment_info",
+                "wsrep_local_state_comment as a label (e.g. Synced, Donor/Desynced, Joining: receiving State Transfer), value 1.",
+            )
+            .with(vec![("wsrep_local_state_comment".into(), comment.to_string())], 1.0),
+        );
+    }
+    if status.get("wsrep_incoming_addresses").is_some() {
+        out.push(Family::single(
+            "mysql_galera_incoming_addresses",
+            "Number of client addresses in wsrep_incoming_addresses (cluster members accepting clients).",
+            status.incoming_addresses().len() as f64,
+        ));
+    }
+    out
+}
+
+fn grastate_families(g: &GraState) -> Vec<Family> {
+    vec![
+        Family::new(
+            "mysql_galera_grastate_info",
+            "The cluster state UUID saved in grastate.dat, value 1.",
+        )
+        .with(vec![("uuid".into(), g.uuid.clone())], 1.0),
+        Family::single(
+            "mysql_galera_grastate_seqno",
+            "seqno saved in grastate.dat; -1 while the node runs or after a crash (position unknown).",
+            g.seqno as f64,
+        ),
+        Family::single(
+            "mysql_galera_grastate_safe_to_bootstrap",
+            "safe_to_bootstrap saved in grastate.dat (a missing key counts as 1, as Galera reads it).",
+            f64::from(u8::from(g.safe_to_bootstrap)),
+        ),
+    ]
+}

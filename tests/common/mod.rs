@@ -1,0 +1,226 @@
+//! Helpers shared by the integration tests: run the real `quorate` binary as a child process
+//! (ended by its pid when the guard drops, even when a test fails), a minimal HTTP/1.1 client
+//! for loopback, and promtool.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral loopback port")
+}
+
+/// A response from [`get`].
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// GET `path` from `addr` with extra request headers; `Connection: close`.
+pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no header end in {text:?}")))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect::<Vec<_>>();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_string() };
+    Ok(HttpResponse { status, headers, body })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The value of the first sample line `name{...} value` or `name value` whose label part
+/// contains every string in `label_parts`.
+pub fn sample(body: &str, name: &str, label_parts: &[&str]) -> Option<f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let metric = series.split('{').next()?;
+            (metric == name && label_parts.iter().all(|p| series.contains(p)))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+        })
+        .next()
+}
+
+/// `quorate serve` running as a child process; killed by pid and reaped on drop.
+pub struct ServeProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    stderr_path: std::path::PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+impl ServeProcess {
+    /// Starts `quorate serve --config CONFIG --listen 127.0.0.1:<free>` plus `extra` args and
+    /// waits until /healthz answers.
+    pub fn start(config: &Path, extra: &[&str]) -> ServeProcess {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("loopback address");
+        let logdir = tempfile::tempdir().expect("temp dir for serve logs");
+        let stderr_path = logdir.path().join("serve.stderr");
+        let stderr = std::fs::File::create(&stderr_path).expect("serve log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--listen", &addr.to_string()])
+            .args(extra)
+            .env("QUORATE_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawning quorate serve");
+        let mut serve = ServeProcess {
+            child,
+            addr,
+            stderr_path,
+            _logdir: logdir,
+        };
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = get(addr, "/healthz", &[]) {
+                if r.status == 200 {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = serve.child.try_wait() {
+                panic!("quorate serve exited with {status}: {}", serve.log());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "quorate serve did not answer /healthz: {}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        serve
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn get(&self, path: &str) -> HttpResponse {
+        self.get_with(path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        get(self.addr, path, headers).unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()))
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), libc::SIGTERM);
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "serve ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a pid we spawned ourselves and still own (not yet reaped).
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// Runs `promtool check metrics` on `exposition`; returns its combined output on failure.
+pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run promtool (install the Debian package prometheus): {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(exposition.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("promtool check metrics ({}): {text}", out.status))
+    }
+}
