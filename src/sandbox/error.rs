@@ -146,6 +146,18 @@ pub enum SandboxError {
 }
 
 impl SandboxError {
+    /// Whether a node failed because one of its ports was taken (mariadbd: "Bind on TCP/IP
+    /// port ... Address already in use"; Galera: "bind: Address already in use").
+    pub(crate) fn is_port_collision(&self) -> bool {
+        match self {
+            SandboxError::NodeDied { log_tail, .. }
+            | SandboxError::StateTimeout { log_tail, .. } => {
+                log_tail.contains("Address already in use")
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         SandboxError::Io {
             what,

@@ -9,7 +9,7 @@
 //!   quorate.yaml       a configuration for `quorate serve` pointing at the nodes
 //!   mysql.password     0600, the monitoring user's password (one line)
 //!   n1/                owned by mysql
-//!     data/  sock  mariadbd.pid  error.log  console.log  install.log
+//!     data/  tmp/  sock  mariadbd.pid  error.log  console.log  install.log
 //!   n2/ ...
 //! ```
 //!
@@ -60,6 +60,8 @@ const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 const SQL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound per node for [`Sandbox::status`]: a frozen node must not hang it.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often `up` tries with fresh ports after a port collision.
+const UP_ATTEMPTS: u32 = 3;
 /// sun_path holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -150,31 +152,48 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
     }
     let tools = Tools::locate()?;
     let (uid, gid) = node::mysql_ids()?;
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        match up_once(opts, &tools, uid, gid) {
+            Ok(sandbox) => {
+                tracing::info!(
+                    dir = %sandbox.dir.display(),
+                    nodes = opts.nodes,
+                    elapsed = ?started.elapsed(),
+                    "sandbox up"
+                );
+                return Ok(sandbox);
+            }
+            // Another process took a port between our reservation and mariadbd's bind (see
+            // ports.rs): everything was torn down, so simply try again with fresh ports.
+            Err(e) if e.is_port_collision() && attempt < UP_ATTEMPTS => {
+                tracing::warn!("sandbox up: port collision, retrying with new ports: {e}");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One attempt of [`up`]: on failure, everything it started is stopped and DIR removed.
+fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbox, SandboxError> {
     let dir = prepare_dir(&opts.dir, opts.nodes)?;
     // From here on DIR is ours (new or empty): any failure removes it.
-    let ports = match ports::free_ports(4 * opts.nodes + 1) {
-        Ok(p) => p,
+    let reservation = match ports::Reservation::new(4 * opts.nodes + 1) {
+        Ok(r) => r,
         Err(e) => {
             remove_dir(&dir);
             return Err(e);
         }
     };
     let mut sandbox = Sandbox {
-        state: State::new(&dir, opts.nodes, &ports),
+        state: State::new(&dir, opts.nodes, reservation.ports()),
         dir,
-        tools,
+        tools: tools.clone(),
     };
-    let started = Instant::now();
-    match sandbox.build(uid, gid) {
-        Ok(()) => {
-            tracing::info!(
-                dir = %sandbox.dir.display(),
-                nodes = opts.nodes,
-                elapsed = ?started.elapsed(),
-                "sandbox up"
-            );
-            Ok(sandbox)
-        }
+    match sandbox.build(reservation, uid, gid) {
+        Ok(()) => Ok(sandbox),
         Err(err) => {
             if let Err(e) = teardown(&sandbox.state, &sandbox.dir) {
                 tracing::warn!("cleaning up after a failed sandbox up: {e}");
@@ -475,13 +494,21 @@ impl Sandbox {
     }
 
     /// All of `up` after the directory and ports exist. Any error leaves cleanup to the caller.
-    fn build(&mut self, uid: u32, gid: u32) -> Result<(), SandboxError> {
+    /// `ports` holds this sandbox's ports until each node is about to bind them.
+    fn build(
+        &mut self,
+        mut ports: ports::Reservation,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), SandboxError> {
         // Saved first so that even a half-built sandbox can be found and torn down.
         self.state.save()?;
         for n in &self.state.nodes {
-            fs::create_dir(&n.home).map_err(|e| SandboxError::io("cannot create", &n.home, e))?;
-            std::os::unix::fs::chown(&n.home, Some(uid), Some(gid))
-                .map_err(|e| SandboxError::io("cannot chown to mysql", &n.home, e))?;
+            for d in [&n.home, &n.tmpdir] {
+                fs::create_dir(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
+                std::os::unix::fs::chown(d, Some(uid), Some(gid))
+                    .map_err(|e| SandboxError::io("cannot chown to mysql", d, e))?;
+            }
         }
         // Independent per node and mostly I/O: run them side by side.
         std::thread::scope(|scope| {
@@ -506,6 +533,7 @@ impl Sandbox {
 
         let first = self.state.nodes[0].name.clone();
         let t = Instant::now();
+        ports.release(0..4);
         self.start(&first, true)?;
         self.wait_state(&first, SYNCED, BOOTSTRAP_TIMEOUT)?;
         tracing::info!(node = %first, elapsed = ?t.elapsed(), "bootstrapped");
@@ -513,8 +541,9 @@ impl Sandbox {
         // Created before the others join: their SST copies it.
         self.create_monitor_user(&first)?;
 
-        for name in self.node_names().into_iter().skip(1) {
+        for (i, name) in self.node_names().into_iter().enumerate().skip(1) {
             let t = Instant::now();
+            ports.release(4 * i..4 * i + 4);
             self.start(&name, false)?;
             self.wait_state(&name, SYNCED, JOIN_TIMEOUT)?;
             tracing::info!(node = %name, elapsed = ?t.elapsed(), "joined");
@@ -811,6 +840,7 @@ fn install_db(tools: &Tools, n: &NodeState) -> Result<(), SandboxError> {
         .arg("--no-defaults")
         .arg("--user=mysql")
         .arg(format!("--datadir={}", n.datadir.display()))
+        .arg(format!("--tmpdir={}", n.tmpdir.display()))
         // Root over the socket with no password: only this machine's root can connect.
         .arg("--auth-root-authentication-method=normal")
         .arg("--skip-test-db")
@@ -851,7 +881,7 @@ fn install_db(tools: &Tools, n: &NodeState) -> Result<(), SandboxError> {
         node: n.name.clone(),
         command,
         status,
-        output: node::log_tail(&log_path, 30),
+        output: node::error_lines(&log_path),
     })
 }
 
@@ -904,6 +934,27 @@ mod tests {
         assert!(matches!(err, SandboxError::PathTooLong { .. }), "{err}");
         // What we created for the attempt is gone again.
         assert!(!long.exists());
+    }
+
+    #[test]
+    fn prepare_dir_names_an_untraversable_parent() {
+        if node::mysql_ids().is_err() {
+            eprintln!("no mysql user on this machine; skipped");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        let inner = tmp.path().join("sb");
+        let err = prepare_dir(&inner, 3).expect_err("parent is 0700");
+        match err {
+            SandboxError::NotTraversable { ref path } => assert_eq!(path, tmp.path()),
+            other => panic!("unexpected: {other}"),
+        }
+        assert!(!inner.exists());
+        // The directory itself may be 0700: up opens it up.
+        let ok = prepare_dir(tmp.path(), 3).expect("tempdir itself");
+        let mode = fs::metadata(&ok).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub(crate) fn mariadbd_args(
         // As root, the rsync SST daemon drops to `nobody` and cannot write the joiner's datadir.
         "--user=mysql".to_owned(),
         format!("--datadir={}", node.datadir.display()),
+        format!("--tmpdir={}", node.tmpdir.display()),
         format!("--socket={}", node.socket.display()),
         format!("--pid-file={}", node.pid_file.display()),
         format!("--log-error={}", node.log_error.display()),
@@ -284,6 +285,25 @@ pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     }
 }
 
+/// The lines of a program's output that say what went wrong (`ERROR`), or else its tail: the
+/// useful line of a failed mariadb-install-db is usually buried above 25 lines of advice.
+pub(crate) fn error_lines(path: &Path) -> String {
+    let text = match fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return format!("(cannot read {}: {e})", path.display()),
+    };
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ERROR"))
+        .take(15)
+        .collect();
+    if errors.is_empty() {
+        log_tail(path, 30)
+    } else {
+        format!("{}\n(full output in {})", errors.join("\n"), path.display())
+    }
+}
+
 /// The error-log tail of a node, plus what mariadbd printed before opening that log.
 pub(crate) fn node_log_tail(node: &NodeState) -> String {
     let mut tail = log_tail(&node.log_error, 25);
@@ -351,6 +371,7 @@ mod tests {
         assert!(args.contains(&"--user=mysql".to_owned()));
         assert!(args.contains(&"--datadir=/sb/n2/data".to_owned()));
         assert!(args.contains(&"--socket=/sb/n2/sock".to_owned()));
+        assert!(args.contains(&"--tmpdir=/sb/n2/tmp".to_owned()));
         assert!(args.contains(&"--port=20004".to_owned()));
         assert!(args.contains(&"--wsrep-node-name=node2".to_owned()));
         assert!(args.contains(&"--wsrep-node-address=127.0.0.1:20005".to_owned()));
@@ -393,5 +414,9 @@ mod tests {
         assert_eq!(log_tail(&path, 2), "c\nd");
         assert!(log_tail(&path, 10).starts_with("a\nb"));
         assert!(log_tail(&dir.path().join("none"), 3).contains("cannot read"));
+        // No ERROR line: the tail.
+        assert!(error_lines(&path).starts_with("a\nb"));
+        fs::write(&path, b"noise\nERROR: 1051 Unknown table\nadvice\n").expect("write");
+        assert!(error_lines(&path).starts_with("ERROR: 1051 Unknown table\n(full output in"));
     }
 }

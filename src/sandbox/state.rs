@@ -43,6 +43,9 @@ pub(crate) struct NodeState {
     /// `DIR/nK`, owned by mysql: holds the socket, pid file and error log.
     pub home: PathBuf,
     pub datadir: PathBuf,
+    /// Private temp dir: mariadbd processes sharing /tmp collide on temporary table files
+    /// (seen with parallel mariadb-install-db runs: "Unknown table 'mysql.tmp_user_sys'").
+    pub tmpdir: PathBuf,
     pub socket: PathBuf,
     pub pid_file: PathBuf,
     pub log_error: PathBuf,
@@ -66,6 +69,7 @@ impl State {
                     ist_port: p[2],
                     sst_port: p[3],
                     datadir: home.join("data"),
+                    tmpdir: home.join("tmp"),
                     // Short on purpose: unix socket paths are limited to 107 bytes.
                     socket: home.join("sock"),
                     pid_file: home.join("mariadbd.pid"),
