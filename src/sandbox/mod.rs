@@ -18,6 +18,21 @@
 //! and outlive the process that started them; sandbox.json lets any later process find them.
 //! Processes are only ever signalled by a pid that /proc confirms is a mariadbd on this sandbox's
 //! datadir, so other clusters on the same machine are never touched.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use quorate::sandbox::{self, SandboxGuard, UpOptions, SYNCED};
+//!
+//! // The guard tears the cluster down even if the test panics.
+//! let mut sb = SandboxGuard::new(sandbox::up(&UpOptions::new("/tmp/qsb"))?);
+//! sb.stop_node("node3")?;
+//! sb.start_node("node3")?;
+//! sb.wait_state("node3", SYNCED, Duration::from_secs(30))?;
+//! let rows = sb.sql("node1", "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'")?;
+//! assert_eq!(rows[0][1], "3");
+//! sb.down()?;
+//! # Ok::<(), quorate::sandbox::SandboxError>(())
+//! ```
 
 mod error;
 mod node;
@@ -205,13 +220,7 @@ fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbo
 
 /// Loads the sandbox in `dir` (written by [`up`], possibly in another process).
 pub fn open(dir: impl AsRef<Path>) -> Result<Sandbox, SandboxError> {
-    let dir = dir.as_ref();
-    let canonical = fs::canonicalize(dir).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => SandboxError::NotASandbox {
-            dir: dir.to_path_buf(),
-        },
-        _ => SandboxError::io("cannot resolve", dir, e),
-    })?;
+    let canonical = resolve(dir.as_ref())?;
     let state = State::load(&canonical)?;
     Ok(Sandbox {
         dir: canonical,
@@ -223,13 +232,7 @@ pub fn open(dir: impl AsRef<Path>) -> Result<Sandbox, SandboxError> {
 /// Stops every node of the sandbox in `dir` and removes the directory (`quorate sandbox down`).
 /// Refuses a directory without sandbox.json, so it never deletes anything else.
 pub fn down_dir(dir: impl AsRef<Path>) -> Result<(), SandboxError> {
-    let dir = dir.as_ref();
-    let canonical = fs::canonicalize(dir).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => SandboxError::NotASandbox {
-            dir: dir.to_path_buf(),
-        },
-        _ => SandboxError::io("cannot resolve", dir, e),
-    })?;
+    let canonical = resolve(dir.as_ref())?;
     // Deliberately without Tools::locate: tearing down needs only /proc and signals.
     let state = State::load(&canonical)?;
     teardown(&state, &canonical)
@@ -744,6 +747,16 @@ fn teardown(state: &State, dir: &Path) -> Result<(), SandboxError> {
         }
     }
     stopped
+}
+
+/// Canonical path of an existing sandbox directory.
+fn resolve(dir: &Path) -> Result<PathBuf, SandboxError> {
+    fs::canonicalize(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => SandboxError::NotASandbox {
+            dir: dir.to_path_buf(),
+        },
+        _ => SandboxError::io("cannot resolve", dir, e),
+    })
 }
 
 fn remove_dir(dir: &Path) {

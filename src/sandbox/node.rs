@@ -157,10 +157,12 @@ pub(crate) fn mariadbd_args(
 
 /// Starts mariadbd detached and returns its pid.
 ///
-/// Detached means: its own process group (a Ctrl-C in the terminal that ran `quorate sandbox up`
-/// does not reach it) and no inherited stdio (it must not keep the CLI's pipes open). mariadbd
-/// sends its log to `--log-error`; stdout/stderr go to `console.log` next to it only to catch
-/// what mariadbd prints before it opens that log (e.g. a rejected option).
+/// Detached means: its own session (setsid), so neither a Ctrl-C in the terminal that ran
+/// `quorate sandbox up` nor that terminal closing reaches it, and the kernel's orphaned-group
+/// SIGHUP never hits a frozen node when its parent exits; and no inherited stdio (it must not
+/// keep the CLI's pipes open). mariadbd sends its log to `--log-error`; stdout/stderr go to
+/// `console.log` next to it only to catch what it prints before opening that log (e.g. a
+/// rejected option).
 pub(crate) fn spawn_mariadbd(
     tools: &Tools,
     node: &NodeState,
@@ -175,18 +177,27 @@ pub(crate) fn spawn_mariadbd(
     let console2 = console
         .try_clone()
         .map_err(|e| SandboxError::io("cannot open", &console_path, e))?;
-    let mut child = Command::new(&tools.mariadbd)
+    let mut command = Command::new(&tools.mariadbd);
+    command
         .args(args)
         .env("PATH", search_path())
         .stdin(Stdio::null())
         .stdout(console)
-        .stderr(console2)
-        .process_group(0)
-        .spawn()
-        .map_err(|source| SandboxError::Spawn {
-            command: tools.mariadbd.display().to_string(),
-            source,
-        })?;
+        .stderr(console2);
+    // SAFETY: the hook runs in the forked child before exec; it only calls setsid(2), which is
+    // async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
+        command: tools.mariadbd.display().to_string(),
+        source,
+    })?;
     let pid = child.id();
     // Reap it when it exits so a stopped node does not linger as a zombie while this process
     // lives (tests keep running after stop_node). If this process exits first, init adopts and
