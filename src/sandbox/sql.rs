@@ -1,0 +1,202 @@
+//! Running SQL on a node as root through the `mariadb` client over the node's unix socket.
+//!
+//! The SQL goes on the client's stdin, never on its command line: argv is world-readable in
+//! /proc, and the SQL that creates the monitoring user holds its password. A fresh datadir's root
+//! has no password over the socket, so no credential is needed at all. `--no-defaults` keeps a
+//! machine's my.cnf out of the sandbox.
+//!
+//! Output is batch mode without headers (`-N -B`): one row per line, tab-separated, with tab,
+//! newline, backslash and NUL inside values escaped; [`parse_batch`] undoes that.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::SandboxError;
+
+/// Runs `sql` on the node listening on `socket`; `node` only names it in errors. `secret`, if
+/// given, is cut out of any error text (the server may echo a statement fragment).
+pub(crate) fn run(
+    client: &Path,
+    node: &str,
+    socket: &Path,
+    sql: &str,
+    timeout: Duration,
+    secret: Option<&str>,
+) -> Result<Vec<Vec<String>>, SandboxError> {
+    let connect_timeout = timeout.as_secs().clamp(1, 10);
+    let mut child = Command::new(client)
+        .arg("--no-defaults")
+        .arg("--protocol=SOCKET")
+        .arg(format!("--socket={}", socket.display()))
+        .arg("--user=root")
+        .arg("--batch")
+        .arg("--skip-column-names")
+        .arg(format!("--connect-timeout={connect_timeout}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| SandboxError::Spawn {
+            command: client.display().to_string(),
+            source,
+        })?;
+
+    // Feed stdin and drain stdout/stderr on threads: a full pipe in either direction would
+    // otherwise block the client and turn into a false timeout.
+    let stdin = child.stdin.take();
+    let input = sql.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // A client that exits early (e.g. cannot connect) closes the pipe; its stderr says why.
+            let _ = stdin.write_all(&input);
+            let _ = stdin.write_all(b"\n");
+        }
+    });
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                // Our own client process: kill and reap it by its handle.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SandboxError::SqlTimeout {
+                    node: node.to_owned(),
+                    timeout,
+                });
+            }
+            Err(source) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SandboxError::Spawn {
+                    command: client.display().to_string(),
+                    source,
+                });
+            }
+        }
+    };
+    let _ = writer.join();
+    let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
+    let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    if !status.success() {
+        let mut message = String::from_utf8_lossy(&err).trim().to_owned();
+        if message.is_empty() {
+            message = format!("mariadb client exited with {status}");
+        }
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+            message = message.replace(secret, "<redacted>");
+        }
+        return Err(SandboxError::Sql {
+            node: node.to_owned(),
+            message,
+        });
+    }
+    Ok(parse_batch(&String::from_utf8_lossy(&out)))
+}
+
+fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Splits `-N -B` output into rows of unescaped values.
+pub(crate) fn parse_batch(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .map(|line| line.split('\t').map(unescape).collect())
+        .collect()
+}
+
+/// Undoes the client's batch-mode escaping: `\t`, `\n`, `\\` and `\0`. Any other backslash
+/// sequence is kept as is (the client does not produce them).
+pub(crate) fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('\\') => out.push('\\'),
+            Some('0') => out.push('\0'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Quotes `s` as an SQL string literal (for values we generate, e.g. the password).
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes_batch_sequences() {
+        assert_eq!(unescape(r"a\tb"), "a\tb");
+        assert_eq!(unescape(r"line1\nline2"), "line1\nline2");
+        assert_eq!(unescape(r"back\\slash"), "back\\slash");
+        assert_eq!(unescape(r"nul\0"), "nul\0");
+        assert_eq!(unescape(r"\\n"), "\\n");
+        assert_eq!(unescape(r"odd\x"), "odd\\x");
+        assert_eq!(unescape("trailing\\"), "trailing\\");
+        assert_eq!(unescape("plain"), "plain");
+    }
+
+    #[test]
+    fn parses_rows_and_fields() {
+        let out = "wsrep_local_state\t4\nwsrep_provider_options\tbase_dir = /x\\; a\\tb\n";
+        let rows = parse_batch(out);
+        assert_eq!(
+            rows,
+            vec![
+                vec!["wsrep_local_state".to_owned(), "4".to_owned()],
+                vec![
+                    "wsrep_provider_options".to_owned(),
+                    "base_dir = /x\\; a\tb".to_owned()
+                ],
+            ]
+        );
+        assert!(parse_batch("").is_empty());
+        assert_eq!(
+            parse_batch("a\t\n"),
+            vec![vec!["a".to_owned(), String::new()]]
+        );
+    }
+
+    #[test]
+    fn quotes_sql_literals() {
+        assert_eq!(quote("abc"), "'abc'");
+        assert_eq!(quote("it's"), "'it''s'");
+        assert_eq!(quote("a\\b"), "'a\\\\b'");
+    }
+}
