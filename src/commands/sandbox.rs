@@ -53,17 +53,8 @@ fn node_op(
 }
 
 fn print_status(sb: &sandbox::Sandbox) -> anyhow::Result<()> {
-    let status = sb.status().map_err(quorate::Error::from)?;
-    println!("{:<8} {:>8} {:>6}  {:<24} {}", "NODE", "PID", "PORT", "STATE", "SIZE");
-    for n in status {
-        println!(
-            "{:<8} {:>8} {:>6}  {:<24} {}",
-            n.name,
-            n.pid.map_or("-".to_string(), |p| p.to_string()),
-            n.port,
-            n.state.as_deref().unwrap_or("down"),
-            n.cluster_size.map_or("-".to_string(), |s| s.to_string()),
-        );
+    for node in sb.status() {
+        println!("{node}");
     }
     Ok(())
 }
