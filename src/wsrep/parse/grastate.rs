@@ -125,8 +125,8 @@ pub fn parse_grastate(text: &str) -> Result<GraState, GraStateError> {
     })?;
 
     let seqno_raw = seqno.ok_or(GraStateError::Missing { field: "seqno" })?;
-    let seqno =
-        parse_seqno(single_token("seqno", seqno_raw)?).map_err(|e| invalid("seqno", seqno_raw, e.reason()))?;
+    let seqno = parse_seqno(single_token("seqno", seqno_raw)?)
+        .map_err(|e| invalid("seqno", seqno_raw, e.reason()))?;
 
     let (safe_to_bootstrap, safe_to_bootstrap_present) = match safe {
         None => (true, false),

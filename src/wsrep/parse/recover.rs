@@ -58,9 +58,10 @@ pub enum RecoveredPosition {
 /// `mysqld_safe` notice `WSREP: Recovered position <pos>` without a colon) do not match.
 pub fn parse_recover_log(log: &[u8]) -> RecoveredPosition {
     let text: Cow<'_, str> = String::from_utf8_lossy(log);
+    // Scanning backwards finds the last outcome without parsing the whole log.
     text.lines()
-        .filter_map(parse_line)
-        .last()
+        .rev()
+        .find_map(parse_line)
         .unwrap_or(RecoveredPosition::NotFound)
 }
 

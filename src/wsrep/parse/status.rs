@@ -118,8 +118,7 @@ impl WsrepStatus {
     /// `wsrep_flow_control_requested` (Galera 4, `true`/`false`): this node is the one asking
     /// for the pause (its receive queue is over `gcs.fc_limit`).
     pub fn flow_control_requested(&self) -> Option<bool> {
-        self.get("wsrep_flow_control_requested")
-            .and_then(bool_flag)
+        self.get("wsrep_flow_control_requested").and_then(bool_flag)
     }
 
     /// `wsrep_incoming_addresses` split on commas: one entry per member, each an address or
