@@ -1,0 +1,46 @@
+//! Name/value rows as returned by `SHOW GLOBAL STATUS` and `SHOW GLOBAL VARIABLES`.
+
+use std::collections::BTreeMap;
+
+/// Rows keyed by lowercased name, raw values kept as the server sent them.
+///
+/// MySQL-family servers treat variable names case-insensitively (`SHOW STATUS` prints
+/// `wsrep_local_state`, older releases and some proxies print other casings), so names are
+/// folded once here and every lookup folds its argument the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rows {
+    map: BTreeMap<String, String>,
+}
+
+impl Rows {
+    /// Builds the map; a name given twice keeps its last value (a later row is newer data).
+    pub(crate) fn from_rows<I, K, V>(rows: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let map = rows
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.as_ref().to_string()))
+            .collect();
+        Rows { map }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        // Avoid allocating for the common already-lowercase lookup.
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.map.get(&name.to_ascii_lowercase()).map(String::as_str)
+        } else {
+            self.map.get(name).map(String::as_str)
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
