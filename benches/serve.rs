@@ -51,7 +51,11 @@ fn measure(serve: &common::ServeProcess, path: &str) -> Vec<Duration> {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions { dir: dir.path().join("sb"), nodes: 3 }).expect("sandbox up"),
+        sandbox::up(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 3,
+        })
+        .expect("sandbox up"),
     );
     let serve = common::ServeProcess::start(&sb.config_path(), &[]);
     let rss_start = rss_kib(serve.pid());
@@ -103,7 +107,11 @@ fn main() {
         elapsed.as_secs_f64(),
         800.0 / elapsed.as_secs_f64()
     );
-    let kib = |v: Option<u64>| v.map_or("n/a".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+    let kib = |v: Option<u64>| {
+        v.map_or("n/a".to_string(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
     let _ = writeln!(
         report,
         "Resident memory (VmRSS) of `quorate serve`: {} after start, {} after all scrapes.",

@@ -176,10 +176,12 @@ impl Settings {
         host: &HostIdentity,
     ) -> Result<Option<&Node>, String> {
         if let Some(name) = explicit.or(self.local_node.as_deref()) {
-            return self
-                .node(name)
-                .map(Some)
-                .ok_or_else(|| format!("node {name:?} is not a controller in {}", self.path.display()));
+            return self.node(name).map(Some).ok_or_else(|| {
+                format!(
+                    "node {name:?} is not a controller in {}",
+                    self.path.display()
+                )
+            });
         }
         let by_name: Vec<&Node> = self
             .nodes
@@ -254,7 +256,9 @@ fn interface_addresses() -> Vec<IpAddr> {
                 match i32::from((*addr).sa_family) {
                     libc::AF_INET => {
                         let sin = &*(addr as *const libc::sockaddr_in);
-                        out.push(IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()));
+                        out.push(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
                     }
                     libc::AF_INET6 => {
                         let sin6 = &*(addr as *const libc::sockaddr_in6);
@@ -517,7 +521,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => 60.0,
         "h" => 3600.0,
         "d" => 86400.0,
-        other => return Err(format!("invalid duration unit {other:?} in {text:?} (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "invalid duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
+            ))
+        }
     };
     let secs = value * scale;
     if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
@@ -628,7 +636,11 @@ impl<'de> Deserialize<'de> for Expanded {
 // ---------------------------------------------------------------------------------------------
 // Validation: raw shape → Settings.
 
-fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Settings, ConfigError> {
+fn validate(
+    path: &Path,
+    raw: RawFile,
+    warnings: &mut Vec<String>,
+) -> Result<Settings, ConfigError> {
     let invalid = |key: &str, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         key: key.to_string(),
@@ -651,10 +663,16 @@ fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Set
         let key = format!("nodes.controllers[{i}]");
         let name = c.hostname.0.trim().to_string();
         if name.is_empty() {
-            return Err(invalid(&format!("{key}.hostname"), "must not be empty".into()));
+            return Err(invalid(
+                &format!("{key}.hostname"),
+                "must not be empty".into(),
+            ));
         }
         if nodes.iter().any(|n: &Node| n.name == name) {
-            return Err(invalid(&format!("{key}.hostname"), format!("{name:?} is listed twice")));
+            return Err(invalid(
+                &format!("{key}.hostname"),
+                format!("{name:?} is listed twice"),
+            ));
         }
         let ip_address: IpAddr = c.ip_address.0.trim().parse().map_err(|_| {
             invalid(
@@ -666,13 +684,14 @@ fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Set
         let okey = format!("quorate.nodes.{name}");
         let mysql = match over.map(|o| (&o.mysql_address, &o.mysql_socket)) {
             Some((Some(_), Some(_))) => {
-                return Err(invalid(&okey, "set mysql_address or mysql_socket, not both".into()))
+                return Err(invalid(
+                    &okey,
+                    "set mysql_address or mysql_socket, not both".into(),
+                ))
             }
             Some((Some(addr), None)) => parse_mysql_address(&addr.0, default_port)
                 .map_err(|m| invalid(&format!("{okey}.mysql_address"), m))?,
-            Some((None, Some(sock))) => {
-                MysqlEndpoint::Socket(resolve_path(base_dir, &sock.0))
-            }
+            Some((None, Some(sock))) => MysqlEndpoint::Socket(resolve_path(base_dir, &sock.0)),
             _ => MysqlEndpoint::Tcp {
                 host: ip_address.to_string(),
                 port: default_port,
@@ -703,7 +722,10 @@ fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Set
     let local_node = q.node.map(|n| n.0.trim().to_string());
     if let Some(name) = &local_node {
         if !nodes.iter().any(|n| &n.name == name) {
-            return Err(invalid("quorate.node", format!("no controller has hostname {name:?}")));
+            return Err(invalid(
+                "quorate.node",
+                format!("no controller has hostname {name:?}"),
+            ));
         }
     }
 
@@ -720,35 +742,44 @@ fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Set
 
     let mysql = resolve_mysql_auth(path, base_dir, &q.mysql, warnings)?;
 
-    let gluster = raw.storage.and_then(|s| s.glusterfs).map(|g| -> Result<_, ConfigError> {
-        let replica_count = match g.replica_count {
-            None => None,
-            Some(RawReplicaCount::Number(0)) => {
-                return Err(invalid("storage.glusterfs.replica_count", "must be at least 1".into()))
-            }
-            Some(RawReplicaCount::Number(n)) => Some(n),
-            Some(RawReplicaCount::Word(w)) if w.trim() == "auto" => None,
-            Some(RawReplicaCount::Word(w)) => {
-                return Err(invalid(
-                    "storage.glusterfs.replica_count",
-                    format!("{w:?} is neither 'auto' nor a number"),
-                ))
-            }
-        };
-        Ok(GlusterStorage {
-            volume_name: g.volume_name.map(|v| v.0),
-            replica_count,
-            brick_path: g.brick_path.map(|p| PathBuf::from(p.0)),
-            mount_point: g.mount_point.map(|p| PathBuf::from(p.0)),
-        })
-    });
+    let gluster = raw
+        .storage
+        .and_then(|s| s.glusterfs)
+        .map(|g| -> Result<_, ConfigError> {
+            let replica_count = match g.replica_count {
+                None => None,
+                Some(RawReplicaCount::Number(0)) => {
+                    return Err(invalid(
+                        "storage.glusterfs.replica_count",
+                        "must be at least 1".into(),
+                    ))
+                }
+                Some(RawReplicaCount::Number(n)) => Some(n),
+                Some(RawReplicaCount::Word(w)) if w.trim() == "auto" => None,
+                Some(RawReplicaCount::Word(w)) => {
+                    return Err(invalid(
+                        "storage.glusterfs.replica_count",
+                        format!("{w:?} is neither 'auto' nor a number"),
+                    ))
+                }
+            };
+            Ok(GlusterStorage {
+                volume_name: g.volume_name.map(|v| v.0),
+                replica_count,
+                brick_path: g.brick_path.map(|p| PathBuf::from(p.0)),
+                mount_point: g.mount_point.map(|p| PathBuf::from(p.0)),
+            })
+        });
     let gluster = gluster.transpose()?;
 
     let backup_dirs = match q.backup.directories {
         Some(dirs) if dirs.is_empty() => {
             return Err(invalid("quorate.backup.directories", "is empty".into()))
         }
-        Some(dirs) => dirs.into_iter().map(|d| resolve_path(base_dir, &d.0)).collect(),
+        Some(dirs) => dirs
+            .into_iter()
+            .map(|d| resolve_path(base_dir, &d.0))
+            .collect(),
         None => vec![PathBuf::from(DEFAULT_BACKUP_DIR)],
     };
 
@@ -761,8 +792,14 @@ fn validate(path: &Path, raw: RawFile, warnings: &mut Vec<String>) -> Result<Set
         mysql,
         galera_timeout: q.timeouts.galera.map_or(Duration::from_secs(3), |d| d.0),
         scrape_timeout: q.timeouts.scrape.map_or(Duration::from_secs(10), |d| d.0),
-        gluster_heal_interval: q.intervals.gluster_heal.map_or(Duration::from_secs(60), |d| d.0),
-        backup_rescan_interval: q.intervals.backup_rescan.map_or(Duration::from_secs(300), |d| d.0),
+        gluster_heal_interval: q
+            .intervals
+            .gluster_heal
+            .map_or(Duration::from_secs(60), |d| d.0),
+        backup_rescan_interval: q
+            .intervals
+            .backup_rescan
+            .map_or(Duration::from_secs(300), |d| d.0),
         backup_dirs,
         gluster,
     })
@@ -819,7 +856,11 @@ fn resolve_mysql_auth(
     raw: &RawMysql,
     warnings: &mut Vec<String>,
 ) -> Result<MysqlAuth, ConfigError> {
-    let sources = [raw.password.is_some(), raw.password_file.is_some(), raw.defaults_file.is_some()];
+    let sources = [
+        raw.password.is_some(),
+        raw.password_file.is_some(),
+        raw.defaults_file.is_some(),
+    ];
     if sources.iter().filter(|s| **s).count() > 1 {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -854,7 +895,9 @@ fn resolve_mysql_auth(
         password = client.password.map(Secret::new);
     }
     Ok(MysqlAuth {
-        user: user.filter(|u| !u.is_empty()).unwrap_or_else(|| "quorate".to_string()),
+        user: user
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "quorate".to_string()),
         password,
     })
 }
@@ -897,7 +940,11 @@ pub fn parse_defaults_file(text: &str) -> ClientDefaults {
     let mut in_client = false;
     for line in text.lines() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') || line.starts_with('!') {
+        if line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with(';')
+            || line.starts_with('!')
+        {
             continue;
         }
         if let Some(group) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
@@ -933,12 +980,20 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn parse_text(text: &str, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut warnings = Vec::new();
-        parse(Path::new("/etc/quorate/test.yaml"), text, &env(pairs), &mut warnings)
+        parse(
+            Path::new("/etc/quorate/test.yaml"),
+            text,
+            &env(pairs),
+            &mut warnings,
+        )
     }
 
     const MINIMAL: &str = "cluster:\n  name: c1\nnodes:\n  controllers:\n    - hostname: a\n      ip_address: 10.0.0.1\n      services:\n        mariadb: true\n";
@@ -961,14 +1016,26 @@ mod tests {
         assert_eq!(s.cluster_name, "my_multihead_cluster");
         assert_eq!(s.nodes.len(), 3);
         assert_eq!(s.nodes[0].name, "server1");
-        assert_eq!(s.nodes[0].mysql, MysqlEndpoint::Socket("/run/mysqld/mysqld.sock".into()));
-        assert_eq!(s.nodes[0].datadir.as_deref(), Some(Path::new("/var/lib/mysql")));
+        assert_eq!(
+            s.nodes[0].mysql,
+            MysqlEndpoint::Socket("/run/mysqld/mysqld.sock".into())
+        );
+        assert_eq!(
+            s.nodes[0].datadir.as_deref(),
+            Some(Path::new("/var/lib/mysql"))
+        );
         assert_eq!(
             s.nodes[1].mysql,
-            MysqlEndpoint::Tcp { host: "192.168.1.102".into(), port: 3306 }
+            MysqlEndpoint::Tcp {
+                host: "192.168.1.102".into(),
+                port: 3306
+            }
         );
         assert_eq!(s.mysql.user, "quorate");
-        assert_eq!(s.mysql.password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert_eq!(
+            s.mysql.password.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
         assert_eq!(s.galera_timeout, Duration::from_secs(3));
         assert_eq!(s.backup_rescan_interval, Duration::from_secs(300));
         assert_eq!(s.listen, "0.0.0.0:9878".parse().unwrap());
@@ -982,7 +1049,13 @@ mod tests {
         // The two YAML blocks of the seeds (000 and 003), unmodified.
         let seed_000 = "cluster:\n  name: my_multihead_cluster\n\ndatabase:\n  mariadb:\n    root_password: ${MARIADB_ROOT_PASSWORD}  # Environment variable\n    sst_user: sstuser\n    sst_password: ${MARIADB_SST_PASSWORD}    # Environment variable\n\nnodes:\n  controllers:\n    - hostname: server1\n      ip_address: 192.168.1.101\n      services:\n        mariadb: true    # Enable MariaDB on this controller\n";
         let s = parse_text(seed_000, &[]).unwrap();
-        assert_eq!(s.nodes[0].mysql, MysqlEndpoint::Tcp { host: "192.168.1.101".into(), port: 3306 });
+        assert_eq!(
+            s.nodes[0].mysql,
+            MysqlEndpoint::Tcp {
+                host: "192.168.1.101".into(),
+                port: 3306
+            }
+        );
         assert!(s.nodes[0].mariadb);
         assert_eq!(s.mysql.password, None);
 
@@ -990,7 +1063,10 @@ mod tests {
         let s = parse_text(seed_003, &[]).unwrap();
         assert_eq!(s.nodes[0].priority, Some(100));
         assert!(s.nodes[0].glusterfs);
-        assert_eq!(s.gluster.unwrap().brick_path, Some(PathBuf::from("/data/glusterfs/shared")));
+        assert_eq!(
+            s.gluster.unwrap().brick_path,
+            Some(PathBuf::from("/data/glusterfs/shared"))
+        );
     }
 
     #[test]
@@ -1011,11 +1087,15 @@ mod tests {
 
     #[test]
     fn env_expansion_and_missing_variable() {
-        let text = format!("{MINIMAL}quorate:\n  mysql:\n    user: ${{MON_USER}}\n    password: \"p${{PW}}q\"\n");
+        let text = format!(
+            "{MINIMAL}quorate:\n  mysql:\n    user: ${{MON_USER}}\n    password: \"p${{PW}}q\"\n"
+        );
         let s = parse_text(&text, &[("MON_USER", "mon"), ("PW", "a:b#c")]).unwrap();
         assert_eq!(s.mysql.user, "mon");
         assert_eq!(s.mysql.password.unwrap().expose(), "pa:b#cq");
-        let err = parse_text(&text, &[("MON_USER", "mon")]).unwrap_err().to_string();
+        let err = parse_text(&text, &[("MON_USER", "mon")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("environment variable PW is not set"), "{err}");
         assert!(err.contains("line 12"), "{err}");
     }
@@ -1052,7 +1132,10 @@ mod tests {
         let err = parse_text(&text, &[]).unwrap_err().to_string();
         assert!(err.contains("\"x\"") && err.contains("line 11"), "{err}");
         let text = format!("{MINIMAL}quorate:\n  timeouts:\n    galera: 1.5\n");
-        assert_eq!(parse_text(&text, &[]).unwrap().galera_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            parse_text(&text, &[]).unwrap().galera_timeout,
+            Duration::from_millis(1500)
+        );
     }
 
     #[test]
@@ -1088,20 +1171,60 @@ mod tests {
 
     #[test]
     fn garbage_and_empty_files_are_errors_not_panics() {
-        for text in ["", ":", "[1, 2]", "cluster: 5", "\u{0}\u{1}", "nodes: {controllers: []}\ncluster: {name: x}"] {
+        for text in [
+            "",
+            ":",
+            "[1, 2]",
+            "cluster: 5",
+            "\u{0}\u{1}",
+            "nodes: {controllers: []}\ncluster: {name: x}",
+        ] {
             let err = parse_text(text, &[]).unwrap_err();
-            assert!(err.to_string().starts_with("/etc/quorate/test.yaml"), "{err}");
+            assert!(
+                err.to_string().starts_with("/etc/quorate/test.yaml"),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn mysql_addresses() {
         let t = |s| parse_mysql_address(s, 3306).unwrap();
-        assert_eq!(t("10.0.0.1:3307"), MysqlEndpoint::Tcp { host: "10.0.0.1".into(), port: 3307 });
-        assert_eq!(t("10.0.0.1"), MysqlEndpoint::Tcp { host: "10.0.0.1".into(), port: 3306 });
-        assert_eq!(t("[::1]:3307"), MysqlEndpoint::Tcp { host: "::1".into(), port: 3307 });
-        assert_eq!(t("::1"), MysqlEndpoint::Tcp { host: "::1".into(), port: 3306 });
-        assert_eq!(t("db1.example:3310"), MysqlEndpoint::Tcp { host: "db1.example".into(), port: 3310 });
+        assert_eq!(
+            t("10.0.0.1:3307"),
+            MysqlEndpoint::Tcp {
+                host: "10.0.0.1".into(),
+                port: 3307
+            }
+        );
+        assert_eq!(
+            t("10.0.0.1"),
+            MysqlEndpoint::Tcp {
+                host: "10.0.0.1".into(),
+                port: 3306
+            }
+        );
+        assert_eq!(
+            t("[::1]:3307"),
+            MysqlEndpoint::Tcp {
+                host: "::1".into(),
+                port: 3307
+            }
+        );
+        assert_eq!(
+            t("::1"),
+            MysqlEndpoint::Tcp {
+                host: "::1".into(),
+                port: 3306
+            }
+        );
+        assert_eq!(
+            t("db1.example:3310"),
+            MysqlEndpoint::Tcp {
+                host: "db1.example".into(),
+                port: 3310
+            }
+        );
         assert_eq!(t("db1").to_string(), "db1:3306");
         assert!(parse_mysql_address("db:x", 3306).is_err());
     }
@@ -1111,9 +1234,15 @@ mod tests {
         let text = "[mysqld]\nuser=mysql\n[client]\nuser = mon\npassword=\"p w\"\n# comment\n[mysql]\npassword=other\n[client-mariadb]\npassword='final'\n";
         assert_eq!(
             parse_defaults_file(text),
-            ClientDefaults { user: Some("mon".into()), password: Some("final".into()) }
+            ClientDefaults {
+                user: Some("mon".into()),
+                password: Some("final".into())
+            }
         );
-        assert_eq!(parse_defaults_file("garbage\n[client\n=\n"), ClientDefaults::default());
+        assert_eq!(
+            parse_defaults_file("garbage\n[client\n=\n"),
+            ClientDefaults::default()
+        );
     }
 
     #[test]
@@ -1135,22 +1264,33 @@ mod tests {
         assert!(warnings[0].contains("readable by every user") && warnings[0].contains("pw"));
 
         let mut warnings = Vec::new();
-        let text = format!("{MINIMAL}quorate:\n  mysql:\n    defaults_file: {}\n", cnf.display());
+        let text = format!(
+            "{MINIMAL}quorate:\n  mysql:\n    defaults_file: {}\n",
+            cnf.display()
+        );
         let s = parse(&cfg, &text, &env(&[]), &mut warnings).unwrap();
         assert_eq!(s.mysql.user, "mon");
         assert_eq!(s.mysql.password.unwrap().expose(), "fromcnf");
         assert!(warnings.is_empty());
 
         let text = format!("{MINIMAL}quorate:\n  mysql:\n    password_file: missing\n");
-        let err = parse(&cfg, &text, &env(&[]), &mut Vec::new()).unwrap_err().to_string();
-        assert!(err.contains("quorate.mysql.password_file") && err.contains("missing"), "{err}");
+        let err = parse(&cfg, &text, &env(&[]), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("quorate.mysql.password_file") && err.contains("missing"),
+            "{err}"
+        );
     }
 
     #[test]
     fn secret_never_prints() {
         let s = Secret::new("topsecret");
         assert_eq!(format!("{s} {s:?}"), "<redacted> <redacted>");
-        let auth = MysqlAuth { user: "u".into(), password: Some(s) };
+        let auth = MysqlAuth {
+            user: "u".into(),
+            password: Some(s),
+        };
         assert!(!format!("{auth:?}").contains("topsecret"));
     }
 
@@ -1158,13 +1298,34 @@ mod tests {
     fn local_node_resolution() {
         let text = format!("{MINIMAL}    - hostname: b\n      ip_address: 10.0.0.2\n");
         let s = parse_text(&text, &[]).unwrap();
-        let host = HostIdentity { names: vec!["B".into()], addresses: vec![] };
-        assert_eq!(s.resolve_local_node(None, &host).unwrap().unwrap().name, "b");
-        let host = HostIdentity { names: vec!["z".into()], addresses: vec!["10.0.0.1".parse().unwrap()] };
-        assert_eq!(s.resolve_local_node(None, &host).unwrap().unwrap().name, "a");
-        assert_eq!(s.resolve_local_node(Some("b"), &host).unwrap().unwrap().name, "b");
+        let host = HostIdentity {
+            names: vec!["B".into()],
+            addresses: vec![],
+        };
+        assert_eq!(
+            s.resolve_local_node(None, &host).unwrap().unwrap().name,
+            "b"
+        );
+        let host = HostIdentity {
+            names: vec!["z".into()],
+            addresses: vec!["10.0.0.1".parse().unwrap()],
+        };
+        assert_eq!(
+            s.resolve_local_node(None, &host).unwrap().unwrap().name,
+            "a"
+        );
+        assert_eq!(
+            s.resolve_local_node(Some("b"), &host)
+                .unwrap()
+                .unwrap()
+                .name,
+            "b"
+        );
         assert!(s.resolve_local_node(Some("nope"), &host).is_err());
-        assert!(s.resolve_local_node(None, &HostIdentity::default()).unwrap().is_none());
+        assert!(s
+            .resolve_local_node(None, &HostIdentity::default())
+            .unwrap()
+            .is_none());
         assert!(!HostIdentity::current().addresses.is_empty());
     }
 }

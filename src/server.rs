@@ -72,9 +72,17 @@ pub struct AppState {
 
 impl AppState {
     /// Loads the configuration and builds the node sources.
-    pub fn load(config_path: &Path, node_override: Option<String>) -> Result<Arc<AppState>, ServeError> {
+    pub fn load(
+        config_path: &Path,
+        node_override: Option<String>,
+    ) -> Result<Arc<AppState>, ServeError> {
         let host = HostIdentity::current();
-        let (live, _) = build_live(config_path, node_override.as_deref(), &host, &Sources::default())?;
+        let (live, _) = build_live(
+            config_path,
+            node_override.as_deref(),
+            &host,
+            &Sources::default(),
+        )?;
         Ok(Arc::new(AppState {
             live: RwLock::new(Arc::new(live)),
             self_info: Mutex::new(SelfInfo {
@@ -277,11 +285,18 @@ async fn probe(
 ) -> Response {
     let live = state.live();
     let Some(target) = params.target.filter(|t| !t.is_empty()) else {
-        return (StatusCode::BAD_REQUEST, "the target parameter is missing (e.g. /probe?target=node1)\n")
+        return (
+            StatusCode::BAD_REQUEST,
+            "the target parameter is missing (e.g. /probe?target=node1)\n",
+        )
             .into_response();
     };
     if live.sources.get(&target).is_none() {
-        let known: Vec<&str> = live.settings.galera_nodes().map(|n| n.name.as_str()).collect();
+        let known: Vec<&str> = live
+            .settings
+            .galera_nodes()
+            .map(|n| n.name.as_str())
+            .collect();
         return (
             StatusCode::BAD_REQUEST,
             format!(
@@ -295,7 +310,12 @@ async fn probe(
     scrape(&state, &live, Some(&target), &headers).await
 }
 
-async fn scrape(state: &AppState, live: &Live, node: Option<&str>, headers: &HeaderMap) -> Response {
+async fn scrape(
+    state: &AppState,
+    live: &Live,
+    node: Option<&str>,
+    headers: &HeaderMap,
+) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut set = MetricSet::default();
     if let Some(source) = node.and_then(|n| live.sources.get(n)) {

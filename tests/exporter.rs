@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use common::{promtool_check_metrics, sample, ServeProcess};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
-const OPENMETRICS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const OPENMETRICS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn probe(serve: &ServeProcess, node: &str, timeout_header: &str) -> (String, Duration) {
     let start = Instant::now();
@@ -27,40 +28,111 @@ fn exporter_against_a_real_three_node_cluster() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb_dir = dir.path().join("sb");
     let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions { dir: sb_dir.clone(), nodes: 3 }).expect("sandbox up"),
+        sandbox::up(&UpOptions {
+            dir: sb_dir.clone(),
+            nodes: 3,
+        })
+        .expect("sandbox up"),
     );
     let serve = ServeProcess::start(&sb.config_path(), &[]);
 
     // /metrics is node1 (quorate.node in the sandbox config).
     let r = serve.get("/metrics");
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     let body = r.body;
     assert_eq!(sample(&body, "mysql_up", &[]), Some(1.0), "{body}");
-    assert_eq!(sample(&body, "mysql_global_status_wsrep_cluster_size", &[]), Some(3.0));
-    assert_eq!(sample(&body, "mysql_global_status_wsrep_local_state", &[]), Some(4.0));
-    assert_eq!(sample(&body, "mysql_global_status_wsrep_ready", &[]), Some(1.0));
-    assert_eq!(sample(&body, "mysql_global_status_wsrep_cluster_status", &[]), Some(1.0));
-    assert_eq!(sample(&body, "mysql_global_variables_wsrep_desync", &[]), Some(0.0));
-    assert_eq!(sample(&body, "mysql_galera_gcache_size_bytes", &[]), Some(32.0 * 1024.0 * 1024.0));
     assert_eq!(
-        sample(&body, "mysql_galera_local_state_comment_info", &["wsrep_local_state_comment=\"Synced\""]),
+        sample(&body, "mysql_global_status_wsrep_cluster_size", &[]),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_global_status_wsrep_local_state", &[]),
+        Some(4.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_global_status_wsrep_ready", &[]),
         Some(1.0)
     );
-    assert_eq!(sample(&body, "mysql_global_status_wsrep_flow_control_active", &[]), Some(0.0));
-    assert_eq!(sample(&body, "mysql_galera_incoming_addresses", &[]), Some(3.0));
-    assert_eq!(sample(&body, "mysql_galera_variables_info", &["wsrep_cluster_name=\""]), Some(1.0));
+    assert_eq!(
+        sample(&body, "mysql_global_status_wsrep_cluster_status", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_global_variables_wsrep_desync", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_galera_gcache_size_bytes", &[]),
+        Some(32.0 * 1024.0 * 1024.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "mysql_galera_local_state_comment_info",
+            &["wsrep_local_state_comment=\"Synced\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_global_status_wsrep_flow_control_active", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&body, "mysql_galera_incoming_addresses", &[]),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "mysql_galera_variables_info",
+            &["wsrep_cluster_name=\""]
+        ),
+        Some(1.0)
+    );
     // A running node's grastate.dat says seqno -1.
-    assert_eq!(sample(&body, "mysql_galera_grastate_seqno", &[]), Some(-1.0));
-    assert!(sample(&body, "mysql_galera_grastate_info", &["uuid=\""]).is_some());
-    assert_eq!(sample(&body, "quorate_collector_success", &["collector=\"galera\""]), Some(1.0));
-    assert_eq!(sample(&body, "quorate_collector_success", &["collector=\"grastate\""]), Some(1.0));
-    assert!(sample(&body, "quorate_collector_duration_seconds", &["collector=\"galera\""]).is_some());
     assert_eq!(
-        sample(&body, "quorate_build_info", &[&format!("version=\"{}\"", quorate::VERSION)]),
+        sample(&body, "mysql_galera_grastate_seqno", &[]),
+        Some(-1.0)
+    );
+    assert!(sample(&body, "mysql_galera_grastate_info", &["uuid=\""]).is_some());
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"galera\""]
+        ),
         Some(1.0)
     );
-    assert!(!body.contains("password"), "no secret-bearing variable is exported");
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"grastate\""]
+        ),
+        Some(1.0)
+    );
+    assert!(sample(
+        &body,
+        "quorate_collector_duration_seconds",
+        &["collector=\"galera\""]
+    )
+    .is_some());
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_build_info",
+            &[&format!("version=\"{}\"", quorate::VERSION)]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        !body.contains("password"),
+        "no secret-bearing variable is exported"
+    );
     promtool_check_metrics(&body).unwrap();
 
     // OpenMetrics by negotiation, also valid for promtool.
@@ -77,8 +149,16 @@ fn exporter_against_a_real_three_node_cluster() {
     for node in ["node1", "node2", "node3"] {
         let (body, _) = probe(&serve, node, "5");
         assert_eq!(sample(&body, "mysql_up", &[]), Some(1.0), "{node}: {body}");
-        assert_eq!(sample(&body, "mysql_global_status_wsrep_cluster_size", &[]), Some(3.0), "{node}");
-        assert_eq!(sample(&body, "mysql_global_status_wsrep_local_state", &[]), Some(4.0), "{node}");
+        assert_eq!(
+            sample(&body, "mysql_global_status_wsrep_cluster_size", &[]),
+            Some(3.0),
+            "{node}"
+        );
+        assert_eq!(
+            sample(&body, "mysql_global_status_wsrep_local_state", &[]),
+            Some(4.0),
+            "{node}"
+        );
         let uuid_line = body
             .lines()
             .find(|l| l.starts_with("mysql_galera_status_info"))
@@ -98,16 +178,26 @@ fn exporter_against_a_real_three_node_cluster() {
     // Bad targets are client errors that say what is wrong.
     let r = serve.get("/probe?target=nosuch");
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("nosuch") && r.body.contains("node1"), "{}", r.body);
+    assert!(
+        r.body.contains("nosuch") && r.body.contains("node1"),
+        "{}",
+        r.body
+    );
     assert_eq!(serve.get("/probe").status, 400);
     let landing = serve.get("/");
-    assert!(landing.body.contains("/probe?target=node2"), "{}", landing.body);
+    assert!(
+        landing.body.contains("/probe?target=node2"),
+        "{}",
+        landing.body
+    );
 
     // Concurrent scrapes of one node all succeed.
     let addr = serve.addr;
     let handles: Vec<_> = (0..12)
         .map(|_| {
-            std::thread::spawn(move || common::get(addr, "/probe?target=node2", &[]).map(|r| r.body))
+            std::thread::spawn(move || {
+                common::get(addr, "/probe?target=node2", &[]).map(|r| r.body)
+            })
         })
         .collect();
     for h in handles {
@@ -121,16 +211,38 @@ fn exporter_against_a_real_three_node_cluster() {
     sb.stop_node("node3").expect("stop node3");
     let (body, elapsed) = probe(&serve, "node3", "5");
     assert_eq!(sample(&body, "mysql_up", &[]), Some(0.0), "{body}");
-    assert!(elapsed < Duration::from_secs(5), "a refused connection must not wait: {elapsed:?}");
-    assert_eq!(sample(&body, "quorate_collector_success", &["collector=\"galera\""]), Some(0.0));
-    assert_eq!(sample(&body, "quorate_collector_success", &["collector=\"grastate\""]), Some(1.0));
-    let seqno = sample(&body, "mysql_galera_grastate_seqno", &[]).expect("grastate of a stopped node");
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "a refused connection must not wait: {elapsed:?}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"galera\""]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"grastate\""]
+        ),
+        Some(1.0)
+    );
+    let seqno =
+        sample(&body, "mysql_galera_grastate_seqno", &[]).expect("grastate of a stopped node");
     assert!(seqno >= 0.0, "clean shutdown saves the seqno, got {seqno}");
     promtool_check_metrics(&body).unwrap();
     for node in ["node1", "node2"] {
         let (body, _) = probe(&serve, node, "5");
         assert_eq!(sample(&body, "mysql_up", &[]), Some(1.0), "{node}");
-        assert_eq!(sample(&body, "mysql_global_status_wsrep_cluster_size", &[]), Some(2.0), "{node}");
+        assert_eq!(
+            sample(&body, "mysql_global_status_wsrep_cluster_size", &[]),
+            Some(2.0),
+            "{node}"
+        );
     }
 
     // A frozen node (SIGSTOP) accepts TCP but never answers: the scrape still returns in time.
@@ -138,7 +250,10 @@ fn exporter_against_a_real_three_node_cluster() {
     let (body, elapsed) = probe(&serve, "node2", "3");
     sb.thaw_node("node2").expect("thaw node2");
     assert_eq!(sample(&body, "mysql_up", &[]), Some(0.0), "{body}");
-    assert!(elapsed < Duration::from_secs(3), "scrape of a frozen node took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "scrape of a frozen node took {elapsed:?}"
+    );
 
     // The exporter shuts down cleanly on SIGTERM.
     let status = serve.terminate();

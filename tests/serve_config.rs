@@ -18,7 +18,9 @@ fn config(nodes: &[(&str, u16)], extra: &str) -> String {
     }
     text.push_str("quorate:\n  node: db1\n  mysql:\n    user: quorate\n    password_file: pw\n  timeouts:\n    galera: 2s\n  nodes:\n");
     for (name, port) in nodes {
-        text.push_str(&format!("    {name}:\n      mysql_address: \"127.0.0.1:{port}\"\n"));
+        text.push_str(&format!(
+            "    {name}:\n      mysql_address: \"127.0.0.1:{port}\"\n"
+        ));
     }
     text.push_str(extra);
     text
@@ -27,7 +29,11 @@ fn config(nodes: &[(&str, u16)], extra: &str) -> String {
 fn wait_for(what: &str, serve: &ServeProcess, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}\n{}", serve.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}\n{}",
+            serve.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -46,18 +52,39 @@ fn down_node_answers_fast_and_config_reloads() {
     let serve = ServeProcess::start(&cfg, &[]);
     let start = Instant::now();
     let body = serve.get("/metrics").body;
-    assert!(start.elapsed() < Duration::from_secs(2), "refused connection took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "refused connection took {:?}",
+        start.elapsed()
+    );
     assert_eq!(sample(&body, "mysql_up", &[]), Some(0.0), "{body}");
-    assert_eq!(sample(&body, "quorate_collector_success", &["collector=\"galera\""]), Some(0.0));
-    assert_eq!(sample(&body, "quorate_config_last_reload_successful", &[]), Some(1.0));
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"galera\""]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&body, "quorate_config_last_reload_successful", &[]),
+        Some(1.0)
+    );
     assert!(!body.contains("4711"));
     common::promtool_check_metrics(&body).unwrap();
-    assert!(serve.log().contains("readable by every user"), "warning for a world-readable secret file");
+    assert!(
+        serve.log().contains("readable by every user"),
+        "warning for a world-readable secret file"
+    );
 
     // A bad file: logged with the key and line, old configuration stays in force.
     std::fs::write(&cfg, config(&[("db1", closed)], "  bogus_key: 1\n")).unwrap();
     wait_for("reload failure", &serve, || {
-        sample(&serve.get("/metrics").body, "quorate_config_last_reload_successful", &[]) == Some(0.0)
+        sample(
+            &serve.get("/metrics").body,
+            "quorate_config_last_reload_successful",
+            &[],
+        ) == Some(0.0)
     });
     let log = serve.log();
     assert!(log.contains("bogus_key") && log.contains("line"), "{log}");
@@ -66,10 +93,18 @@ fn down_node_answers_fast_and_config_reloads() {
     // A good file with a new node: it becomes probe-able.
     let closed2 = free_port();
     std::fs::write(&cfg, config(&[("db1", closed), ("db2", closed2)], "")).unwrap();
-    wait_for("reload success", &serve, || serve.get("/probe?target=db2").status == 200);
+    wait_for("reload success", &serve, || {
+        serve.get("/probe?target=db2").status == 200
+    });
     let body = serve.get("/metrics").body;
-    assert_eq!(sample(&body, "quorate_config_last_reload_successful", &[]), Some(1.0));
-    assert!(!serve.log().contains("4711"), "the password never reaches the log");
+    assert_eq!(
+        sample(&body, "quorate_config_last_reload_successful", &[]),
+        Some(1.0)
+    );
+    assert!(
+        !serve.log().contains("4711"),
+        "the password never reaches the log"
+    );
     assert!(serve.terminate().success());
 }
 
@@ -77,7 +112,11 @@ fn down_node_answers_fast_and_config_reloads() {
 fn bad_config_at_start_names_key_and_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = dir.path().join("q.yaml");
-    std::fs::write(&cfg, "cluster:\n  name: x\n  nmae: y\nnodes:\n  controllers: []\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "cluster:\n  name: x\n  nmae: y\nnodes:\n  controllers: []\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["serve", "--config"])
         .arg(&cfg)
@@ -85,7 +124,10 @@ fn bad_config_at_start_names_key_and_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("nmae") && err.contains("line 3") && err.contains("q.yaml"), "{err}");
+    assert!(
+        err.contains("nmae") && err.contains("line 3") && err.contains("q.yaml"),
+        "{err}"
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["serve", "--config", "/nonexistent/quorate.yaml"])
@@ -97,12 +139,24 @@ fn bad_config_at_start_names_key_and_line() {
 
 #[test]
 fn version_and_not_yet_available_subcommands() {
-    let out = Command::new(env!("CARGO_BIN_EXE_quorate")).arg("--version").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("quorate {}", quorate::VERSION));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("quorate {}", quorate::VERSION)
+    );
     for sub in ["check", "discover", "recover"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_quorate")).args([sub, "galera", "-w", "3:"]).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args([sub, "galera", "-w", "3:"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(3), "{sub}");
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with("UNKNOWN - "), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("UNKNOWN - "),
+            "{sub}"
+        );
     }
 }

@@ -31,9 +31,15 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         }
         SandboxCommand::Stop(a) => node_op(&a.dir, &a.node, "stopped", |sb, n| sb.stop_node(n))?,
         SandboxCommand::Start(a) => node_op(&a.dir, &a.node, "started", |sb, n| sb.start_node(n))?,
-        SandboxCommand::Crash(a) => node_op(&a.dir, &a.node, "crashed (SIGKILL)", |sb, n| sb.crash_node(n))?,
-        SandboxCommand::Freeze(a) => node_op(&a.dir, &a.node, "frozen (SIGSTOP)", |sb, n| sb.freeze_node(n))?,
-        SandboxCommand::Thaw(a) => node_op(&a.dir, &a.node, "thawed (SIGCONT)", |sb, n| sb.thaw_node(n))?,
+        SandboxCommand::Crash(a) => node_op(&a.dir, &a.node, "crashed (SIGKILL)", |sb, n| {
+            sb.crash_node(n)
+        })?,
+        SandboxCommand::Freeze(a) => node_op(&a.dir, &a.node, "frozen (SIGSTOP)", |sb, n| {
+            sb.freeze_node(n)
+        })?,
+        SandboxCommand::Thaw(a) => {
+            node_op(&a.dir, &a.node, "thawed (SIGCONT)", |sb, n| sb.thaw_node(n))?
+        }
     }
     Ok(quorate::error::exit::OK)
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::{Family, MetricSet};
+use super::{Family, Kind, MetricSet};
 use crate::snapshot::{NodeSnapshot, Outcome};
 use crate::wsrep::parse::{bool_flag, status_value_as_f64, GraState};
 use crate::wsrep::GaleraReading;
@@ -19,6 +19,13 @@ pub const COLLECTOR_GRASTATE: &str = "grastate";
 
 /// Status variables whose Galera-4 values are `true`/`false` (mysqld_exporter drops them).
 const BOOL_FLAG_STATUS: &[&str] = &["wsrep_flow_control_active", "wsrep_flow_control_requested"];
+
+/// The one status variable exported under a different name than mysqld_exporter's: its
+/// `_ns` name fails `promtool check metrics` (abbreviated unit), so it becomes a counter in
+/// seconds, which is also what a rate() of paused time wants.
+const FLOW_CONTROL_PAUSED_NS: &str = "wsrep_flow_control_paused_ns";
+pub const FLOW_CONTROL_PAUSED_SECONDS: &str =
+    "mysql_global_status_wsrep_flow_control_paused_seconds_total";
 
 /// The metrics of one node's snapshot.
 pub fn families(snapshot: &NodeSnapshot) -> MetricSet {
@@ -80,8 +87,21 @@ fn reading_families(reading: &GaleraReading) -> Vec<Family> {
     let mut out = Vec::new();
     let status = &reading.status;
 
-    // Every numeric or ON/OFF/Primary status value, as mysqld_exporter does.
+    // Every numeric or ON/OFF/Primary status value, untyped, as mysqld_exporter does.
     for (name, value) in status.iter() {
+        if name == FLOW_CONTROL_PAUSED_NS {
+            if let Some(ns) = status_value_as_f64(value) {
+                out.push(
+                    Family::single(
+                        FLOW_CONTROL_PAUSED_SECONDS,
+                        "Total time replication was paused by flow control (wsrep_flow_control_paused_ns in seconds).",
+                        ns / 1e9,
+                    )
+                    .of_kind(Kind::Counter),
+                );
+            }
+            continue;
+        }
         let Some(metric) = metric_name("mysql_global_status_", name) else {
             continue;
         };
@@ -93,7 +113,10 @@ fn reading_families(reading: &GaleraReading) -> Vec<Family> {
                 .flatten()
         });
         if let Some(v) = number {
-            out.push(Family::single(metric, "Generic metric from SHOW GLOBAL STATUS.", v));
+            out.push(
+                Family::single(metric, "Generic metric from SHOW GLOBAL STATUS.", v)
+                    .of_kind(Kind::Untyped),
+            );
         }
     }
     for (name, value) in reading.variables.iter() {
@@ -101,7 +124,11 @@ fn reading_families(reading: &GaleraReading) -> Vec<Family> {
             continue;
         };
         if let Some(v) = status_value_as_f64(value) {
-            out.push(Family::single(metric, "Generic gauge metric from SHOW GLOBAL VARIABLES.", v));
+            out.push(Family::single(
+                metric,
+                "Generic gauge metric from SHOW GLOBAL VARIABLES.",
+                v,
+            ));
         }
     }
 
@@ -109,16 +136,32 @@ fn reading_families(reading: &GaleraReading) -> Vec<Family> {
     out.push(
         Family::new("mysql_galera_status_info", "PXC/Galera status information.").with(
             vec![
-                ("wsrep_local_state_uuid".into(), text(status.local_state_uuid())),
-                ("wsrep_cluster_state_uuid".into(), text(status.cluster_state_uuid())),
-                ("wsrep_provider_version".into(), text(status.provider_version())),
+                (
+                    "wsrep_local_state_uuid".into(),
+                    text(status.get("wsrep_local_state_uuid")),
+                ),
+                (
+                    "wsrep_cluster_state_uuid".into(),
+                    text(status.get("wsrep_cluster_state_uuid")),
+                ),
+                (
+                    "wsrep_provider_version".into(),
+                    text(status.provider_version()),
+                ),
             ],
             1.0,
         ),
     );
     out.push(
-        Family::new("mysql_galera_variables_info", "PXC/Galera variables information.").with(
-            vec![("wsrep_cluster_name".into(), text(reading.variables.cluster_name()))],
+        Family::new(
+            "mysql_galera_variables_info",
+            "PXC/Galera variables information.",
+        )
+        .with(
+            vec![(
+                "wsrep_cluster_name".into(),
+                text(reading.variables.cluster_name()),
+            )],
             1.0,
         ),
     );
@@ -195,4 +238,205 @@ fn grastate_families(g: &GraState) -> Vec<Family> {
             f64::from(u8::from(g.safe_to_bootstrap)),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Format;
+    use crate::wsrep::client::CollectError;
+    use crate::wsrep::parse::{parse_grastate, parse_name_value_rows, WsrepStatus, WsrepVariables};
+
+    macro_rules! fixture {
+        ($path:literal) => {
+            include_str!(concat!("../../tests/fixtures/wsrep/", $path))
+        };
+    }
+
+    fn reading(status: &str, variables: &str) -> GaleraReading {
+        GaleraReading {
+            status: WsrepStatus::from_rows(parse_name_value_rows(status)),
+            variables: WsrepVariables::from_rows(parse_name_value_rows(variables)),
+        }
+    }
+
+    fn snapshot(
+        galera: Result<GaleraReading, CollectError>,
+        grastate: Option<&str>,
+    ) -> NodeSnapshot {
+        NodeSnapshot {
+            node: "node1".into(),
+            galera: Outcome {
+                result: galera,
+                duration: Duration::from_millis(3),
+            },
+            grastate: grastate.map(|text| Outcome {
+                result: parse_grastate(text).map_err(|e| CollectError::Parse {
+                    node: "node1".into(),
+                    path: "grastate.dat".into(),
+                    message: e.to_string(),
+                }),
+                duration: Duration::from_micros(40),
+            }),
+        }
+    }
+
+    #[test]
+    fn synced_node_keeps_mysqld_exporter_names() {
+        let r = reading(
+            fixture!("status/synced.tsv"),
+            fixture!("variables/synced.tsv"),
+        );
+        let set = families(&snapshot(Ok(r), Some(fixture!("grastate/running.dat"))));
+        let v = |name: &str| set.value(name, &[]);
+        assert_eq!(v("mysql_up"), Some(1.0));
+        assert_eq!(v("mysql_global_status_wsrep_cluster_size"), Some(3.0));
+        assert_eq!(v("mysql_global_status_wsrep_local_state"), Some(4.0));
+        assert_eq!(v("mysql_global_status_wsrep_cluster_status"), Some(1.0));
+        assert_eq!(v("mysql_global_status_wsrep_ready"), Some(1.0));
+        assert_eq!(v("mysql_global_status_wsrep_connected"), Some(1.0));
+        assert_eq!(v("mysql_global_variables_wsrep_desync"), Some(0.0));
+        assert_eq!(v("mysql_global_variables_read_only"), Some(0.0));
+        assert_eq!(
+            v("mysql_global_status_wsrep_flow_control_active"),
+            Some(0.0)
+        );
+        assert_eq!(v(FLOW_CONTROL_PAUSED_SECONDS), Some(0.0));
+        assert_eq!(v("mysql_global_status_wsrep_flow_control_paused_ns"), None);
+        assert_eq!(v("mysql_galera_evs_repl_latency_max_seconds"), Some(1.0006));
+        assert_eq!(v("mysql_galera_evs_repl_latency_sample_size"), Some(15.0));
+        assert_eq!(v("mysql_galera_incoming_addresses"), Some(3.0));
+        assert_eq!(
+            v("mysql_galera_gcache_size_bytes"),
+            Some(32.0 * 1024.0 * 1024.0)
+        );
+        assert_eq!(
+            set.value(
+                "mysql_galera_local_state_comment_info",
+                &[("wsrep_local_state_comment", "Synced")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(v("mysql_galera_grastate_seqno"), Some(-1.0));
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "galera")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "grastate")]),
+            Some(1.0)
+        );
+        // Strings are never exported as generic values.
+        assert_eq!(v("mysql_global_status_wsrep_local_state_uuid"), None);
+        assert_eq!(v("mysql_global_variables_wsrep_provider_options"), None);
+        let text = set.encode(Format::Text);
+        assert!(
+            text.contains("# TYPE mysql_global_status_wsrep_cluster_size untyped\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {FLOW_CONTROL_PAUSED_SECONDS} counter\n")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn donor_and_non_primary_states() {
+        let r = reading(
+            fixture!("status/donor-desync.tsv"),
+            fixture!("variables/desync-on.tsv"),
+        );
+        let set = families(&snapshot(Ok(r), None));
+        assert_eq!(
+            set.value("mysql_global_status_wsrep_local_state", &[]),
+            Some(2.0)
+        );
+        assert_eq!(
+            set.value("mysql_global_variables_wsrep_desync", &[]),
+            Some(1.0)
+        );
+        assert_eq!(
+            set.value(
+                "mysql_galera_local_state_comment_info",
+                &[("wsrep_local_state_comment", "Donor/Desynced")]
+            ),
+            Some(1.0)
+        );
+        // No grastate collector when no datadir is configured.
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "grastate")]),
+            None
+        );
+
+        let r = reading(
+            fixture!("status/non-primary.tsv"),
+            fixture!("variables/non-primary.tsv"),
+        );
+        let set = families(&snapshot(Ok(r), None));
+        assert_eq!(
+            set.value("mysql_global_status_wsrep_cluster_status", &[]),
+            Some(0.0)
+        );
+        assert_eq!(
+            set.value("mysql_global_status_wsrep_cluster_size", &[]),
+            Some(1.0)
+        );
+        assert!((set.value(FLOW_CONTROL_PAUSED_SECONDS, &[]).unwrap() - 0.919881309).abs() < 1e-12);
+    }
+
+    #[test]
+    fn down_node_keeps_grastate_and_reports_failure() {
+        let err = CollectError::Connection {
+            node: "node1".into(),
+            endpoint: "127.0.0.1:1".into(),
+            message: "Connection refused".into(),
+        };
+        let set = families(&snapshot(
+            Err(err),
+            Some(fixture!("grastate/clean-last-stopped.dat")),
+        ));
+        assert_eq!(set.value("mysql_up", &[]), Some(0.0));
+        assert_eq!(
+            set.value("mysql_global_status_wsrep_cluster_size", &[]),
+            None
+        );
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "galera")]),
+            Some(0.0)
+        );
+        assert_eq!(set.value("mysql_galera_grastate_seqno", &[]), Some(35.0));
+        assert_eq!(
+            set.value("mysql_galera_grastate_safe_to_bootstrap", &[]),
+            Some(1.0)
+        );
+
+        // An unreadable grastate fails its own collector only.
+        let set = families(&snapshot(
+            Err(CollectError::Timeout {
+                node: "node1".into(),
+                endpoint: "x".into(),
+                timeout: Duration::from_secs(1),
+            }),
+            Some(fixture!("grastate/hand-garbage-seqno.dat")),
+        ));
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "grastate")]),
+            Some(0.0)
+        );
+        assert_eq!(set.value("mysql_galera_grastate_seqno", &[]), None);
+    }
+
+    #[test]
+    fn help_texts_need_no_escaping() {
+        let r = reading(
+            fixture!("status/synced.tsv"),
+            fixture!("variables/synced.tsv"),
+        );
+        let mut set = families(&snapshot(Ok(r), Some(fixture!("grastate/running.dat"))));
+        set.extend(crate::metrics::self_families(&Default::default()));
+        for f in set.families() {
+            assert!(!f.help.contains(['\\', '\n']), "{}", f.name);
+            assert!(!f.help.is_empty(), "{}", f.name);
+        }
+    }
 }

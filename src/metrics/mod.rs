@@ -1,24 +1,27 @@
-//! Prometheus exposition: readings become [`Family`]s of gauges, which are encoded with
-//! prometheus-client in either exposition format.
+//! Prometheus exposition: readings become [`Family`]s (gauges, counters, untyped), which are
+//! encoded with prometheus-client in either exposition format.
 //!
-//! Owns metric names, HELP texts and content negotiation. Every family is a gauge (info
-//! metrics are gauges named `*_info` with value 1), which makes the OpenMetrics output and the
-//! classic text format 0.0.4 identical apart from OpenMetrics' closing `# EOF` line.
-//! prometheus-client escapes label values; HELP texts are ours and are kept free of the
-//! characters that would need escaping (a unit test holds us to that).
+//! Owns metric names, HELP texts and content negotiation. prometheus-client writes
+//! OpenMetrics only; the classic text format 0.0.4 differs from it, for the kinds we use, in
+//! three places only, which [`MetricSet::encode`] rewrites: no `# EOF`, `untyped` for
+//! OpenMetrics' `unknown`, and a counter's HELP/TYPE lines name the `_total` sample.
+//! Info metrics are gauges named `*_info` with value 1. prometheus-client escapes label
+//! values; HELP texts are ours and are kept free of characters that would need escaping.
 
 pub mod galera;
 
 use std::borrow::Cow;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 /// The Content-Type of each exposition format.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// An exposition format.
@@ -46,7 +49,9 @@ impl Format {
                 .find_map(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
             match media.as_str() {
-                "application/openmetrics-text" => openmetrics_q = Some(openmetrics_q.unwrap_or(0.0).max(q)),
+                "application/openmetrics-text" => {
+                    openmetrics_q = Some(openmetrics_q.unwrap_or(0.0).max(q))
+                }
                 "text/plain" | "text/*" | "*/*" => text_q = Some(text_q.unwrap_or(0.0).max(q)),
                 _ => {}
             }
@@ -72,21 +77,39 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// A gauge family: a name, a HELP text and its samples.
+/// The type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    /// A counter; the family's name ends in `_total`, as its samples do.
+    Counter,
+    /// Untyped (OpenMetrics `unknown`): what mysqld_exporter uses for SHOW GLOBAL STATUS.
+    Untyped,
+}
+
+/// A family: a name, a type, a HELP text and its samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     pub name: Cow<'static, str>,
+    pub kind: Kind,
     pub help: Cow<'static, str>,
     pub samples: Vec<Sample>,
 }
 
 impl Family {
+    /// A gauge family.
     pub fn new(name: impl Into<Cow<'static, str>>, help: impl Into<Cow<'static, str>>) -> Family {
         Family {
             name: name.into(),
+            kind: Kind::Gauge,
             help: help.into(),
             samples: Vec::new(),
         }
+    }
+
+    pub fn of_kind(mut self, kind: Kind) -> Family {
+        self.kind = kind;
+        self
     }
 
     /// A family with a single unlabelled sample.
@@ -153,13 +176,44 @@ impl MetricSet {
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
             tracing::error!(error = %e, "encoding metrics");
         }
-        if format == Format::Text {
-            if let Some(stripped) = out.strip_suffix("# EOF\n") {
-                out.truncate(stripped.len());
-            }
+        match format {
+            Format::OpenMetrics => out,
+            Format::Text => to_text_format(&out),
         }
-        out
     }
+}
+
+/// Rewrites prometheus-client's OpenMetrics output into the text format 0.0.4.
+fn to_text_format(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let mut pending_help: Option<String> = None;
+    for line in openmetrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            // Held back until the TYPE line says whether the name needs `_total`.
+            pending_help = Some(rest.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.rsplit_once(' ').unwrap_or((rest, ""));
+            let (name, kind) = match kind {
+                "counter" => (format!("{name}_total"), "counter"),
+                "unknown" => (name.to_string(), "untyped"),
+                other => (name.to_string(), other),
+            };
+            if let Some(help) = pending_help.take() {
+                let text = help.split_once(' ').map_or("", |(_, t)| t);
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -171,19 +225,38 @@ impl Collector for Families {
             if family.samples.is_empty() {
                 continue;
             }
-            let mut metric = encoder.encode_descriptor(&family.name, &family.help, None, MetricType::Gauge)?;
+            let (name, metric_type) = match family.kind {
+                Kind::Gauge => (family.name.as_ref(), MetricType::Gauge),
+                Kind::Untyped => (family.name.as_ref(), MetricType::Unknown),
+                // prometheus-client appends `_total` to a counter's samples itself.
+                Kind::Counter => (
+                    family.name.strip_suffix("_total").unwrap_or(&family.name),
+                    MetricType::Counter,
+                ),
+            };
+            let mut metric = encoder.encode_descriptor(name, &family.help, None, metric_type)?;
             for sample in &family.samples {
-                let gauge = ConstGauge::new(sample.value);
-                if sample.labels.is_empty() {
-                    gauge.encode(metric.encode_family(&Vec::<(String, String)>::new())?)?;
-                } else {
-                    let labels: Vec<(&str, &str)> =
-                        sample.labels.iter().map(|(k, v)| (k.as_ref(), v.as_str())).collect();
-                    gauge.encode(metric.encode_family(&labels)?)?;
+                let labels: Vec<(&str, &str)> = sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_str()))
+                    .collect();
+                if labels.is_empty() && family.samples.len() == 1 {
+                    // Encoding through an empty label set would print `name{} value`.
+                    encode_value(family.kind, sample.value, metric)?;
+                    break;
                 }
+                encode_value(family.kind, sample.value, metric.encode_family(&labels)?)?;
             }
         }
         Ok(())
+    }
+}
+
+fn encode_value(kind: Kind, value: f64, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+    match kind {
+        Kind::Counter => ConstCounter::new(value).encode(encoder),
+        Kind::Gauge | Kind::Untyped => ConstGauge::new(value).encode(encoder),
     }
 }
 
@@ -230,7 +303,10 @@ mod tests {
             Format::negotiate(Some("application/openmetrics-text;q=0.2, text/plain;q=0.9")),
             Format::Text
         );
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text;q=0")), Format::Text);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Text
+        );
         assert_eq!(Format::negotiate(Some("garbage;;;q=x,")), Format::Text);
     }
 
@@ -238,16 +314,39 @@ mod tests {
     fn encodes_both_formats_and_escapes_label_values() {
         let mut set = MetricSet::default();
         set.push(Family::single("a_metric", "An example.", 2.5));
-        set.push(Family::new("b_info", "Info.").with(vec![("x".into(), "q\"uo\\te\nnl".into())], 1.0));
+        set.push(
+            Family::new("b_info", "Info.").with(vec![("x".into(), "q\"uo\\te\nnl".into())], 1.0),
+        );
         set.push(Family::new("empty_family", "Never printed."));
+        set.push(Family::single("c_seconds_total", "A counter.", 7.0).of_kind(Kind::Counter));
+        set.push(Family::single("d_thread_count", "Untyped.", 3.0).of_kind(Kind::Untyped));
         let om = set.clone().encode(Format::OpenMetrics);
         assert!(om.ends_with("# EOF\n"), "{om}");
         assert!(om.contains("# TYPE a_metric gauge\na_metric 2.5\n"), "{om}");
         assert!(om.contains(r#"b_info{x="q\"uo\\te\nnl"} 1"#), "{om}");
         assert!(!om.contains("empty_family"));
+        assert!(
+            om.contains("# HELP c_seconds A counter.\n# TYPE c_seconds counter\nc_seconds_total 7"),
+            "{om}"
+        );
+        assert!(
+            om.contains("# TYPE d_thread_count unknown\nd_thread_count 3"),
+            "{om}"
+        );
         let text = set.encode(Format::Text);
         assert!(!text.contains("# EOF"));
-        assert_eq!(format!("{text}# EOF\n"), om);
+        assert!(
+            text.contains("# TYPE a_metric gauge\na_metric 2.5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP c_seconds_total A counter.\n# TYPE c_seconds_total counter\nc_seconds_total 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE d_thread_count untyped\nd_thread_count 3"),
+            "{text}"
+        );
     }
 
     #[test]

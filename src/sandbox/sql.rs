@@ -6,8 +6,9 @@
 //! machine's my.cnf out of the sandbox.
 //!
 //! Output is batch mode without headers (`-N -B`): one row per line, tab-separated, with tab,
-//! newline, backslash and NUL inside values escaped; [`parse_batch`] undoes that.
+//! newline, backslash and NUL inside values escaped; [`parse_batch_output`] undoes that.
 
+use crate::wsrep::parse::parse_batch_output;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -97,7 +98,7 @@ pub(crate) fn run(
             message,
         });
     }
-    Ok(parse_batch(&String::from_utf8_lossy(&out)))
+    Ok(parse_batch_output(&String::from_utf8_lossy(&out)))
 }
 
 fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
@@ -106,38 +107,6 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>>
         let _ = r.read_to_end(&mut buf);
         buf
     })
-}
-
-/// Splits `-N -B` output into rows of unescaped values.
-pub(crate) fn parse_batch(out: &str) -> Vec<Vec<String>> {
-    out.lines()
-        .map(|line| line.split('\t').map(unescape).collect())
-        .collect()
-}
-
-/// Undoes the client's batch-mode escaping: `\t`, `\n`, `\\` and `\0`. Any other backslash
-/// sequence is kept as is (the client does not produce them).
-pub(crate) fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('\\') => out.push('\\'),
-            Some('0') => out.push('\0'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 /// Quotes `s` as an SQL string literal (for values we generate, e.g. the password).
@@ -161,21 +130,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unescapes_batch_sequences() {
-        assert_eq!(unescape(r"a\tb"), "a\tb");
-        assert_eq!(unescape(r"line1\nline2"), "line1\nline2");
-        assert_eq!(unescape(r"back\\slash"), "back\\slash");
-        assert_eq!(unescape(r"nul\0"), "nul\0");
-        assert_eq!(unescape(r"\\n"), "\\n");
-        assert_eq!(unescape(r"odd\x"), "odd\\x");
-        assert_eq!(unescape("trailing\\"), "trailing\\");
-        assert_eq!(unescape("plain"), "plain");
-    }
-
-    #[test]
     fn parses_rows_and_fields() {
         let out = "wsrep_local_state\t4\nwsrep_provider_options\tbase_dir = /x\\; a\\tb\n";
-        let rows = parse_batch(out);
+        let rows = parse_batch_output(out);
         assert_eq!(
             rows,
             vec![
@@ -186,9 +143,9 @@ mod tests {
                 ],
             ]
         );
-        assert!(parse_batch("").is_empty());
+        assert!(parse_batch_output("").is_empty());
         assert_eq!(
-            parse_batch("a\t\n"),
+            parse_batch_output("a\t\n"),
             vec![vec!["a".to_owned(), String::new()]]
         );
     }

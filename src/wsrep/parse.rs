@@ -11,6 +11,7 @@
 //! - [`parse_grastate`]: `grastate.dat` (saved cluster position, `safe_to_bootstrap`).
 //! - [`parse_gvwstate`]: `gvwstate.dat` (the last Primary view, used by `pc.recovery`).
 //! - [`parse_recover_log`]: the error log written by `mariadbd --wsrep-recover`.
+//! - [`parse_batch_output`]: the `mariadb -N -B` client's tab-separated output.
 //!
 //! Callers do the I/O (database queries, file reads) and pass `&str`, `&[u8]` or rows here.
 //! Every function returns a value or an error for any input; nothing here unwraps input data,
@@ -21,6 +22,7 @@
 //! fixtures under `tests/fixtures/wsrep/` were captured from such a cluster (see the README
 //! there for how each one was made).
 
+mod batch;
 mod grastate;
 mod gvwstate;
 mod recover;
@@ -32,6 +34,7 @@ mod variables;
 #[cfg(test)]
 mod tests;
 
+pub use batch::{parse_batch_output, parse_name_value_rows, unescape_batch_field};
 pub use grastate::{parse_grastate, GraState, GraStateError};
 pub use gvwstate::{parse_gvwstate, GvwState, GvwStateError, ViewId};
 pub use recover::{parse_recover_log, RecoveredPosition};

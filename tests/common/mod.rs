@@ -36,7 +36,11 @@ impl HttpResponse {
 }
 
 /// GET `path` from `addr` with extra request headers; `Connection: close`.
-pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::Result<HttpResponse> {
+pub fn get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -64,14 +68,24 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::R
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    Ok(HttpResponse { status, headers, body })
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -109,7 +123,9 @@ impl ServeProcess {
     /// waits until /healthz answers.
     pub fn start(config: &Path, extra: &[&str]) -> ServeProcess {
         let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("loopback address");
+        let addr: SocketAddr = format!("127.0.0.1:{port}")
+            .parse()
+            .expect("loopback address");
         let logdir = tempfile::tempdir().expect("temp dir for serve logs");
         let stderr_path = logdir.path().join("serve.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("serve log file");
@@ -175,7 +191,10 @@ impl ServeProcess {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "serve ignored SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "serve ignored SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

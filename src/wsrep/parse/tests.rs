@@ -15,40 +15,9 @@ macro_rules! fixture_bytes {
     };
 }
 
-/// Undoes `mariadb -B` escaping: the client writes `\t`, `\n`, `\\` and `\0` for tab,
-/// newline, backslash and NUL inside values.
-fn unescape_batch(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('0') => out.push('\0'),
-            Some('\\') => out.push('\\'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 /// Reads `mariadb -N -B` output: one `name<TAB>value` row per line.
 fn tsv_rows(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (name, value) = l.split_once('\t').expect("fixture row has a tab");
-            (unescape_batch(name), unescape_batch(value))
-        })
-        .collect()
+    parse_name_value_rows(text)
 }
 
 fn status(text: &str) -> WsrepStatus {
@@ -67,9 +36,9 @@ const CLUSTER_2: &str = "86180498-e611-11f1-a500-7e32caef9f19";
 
 #[test]
 fn batch_unescape_handles_every_escape() {
-    assert_eq!(unescape_batch(r"a\tb\nc\\d\0e"), "a\tb\nc\\d\0e");
-    assert_eq!(unescape_batch(r"trailing\"), "trailing\\");
-    assert_eq!(unescape_batch(r"\x"), "\\x");
+    assert_eq!(unescape_batch_field(r"a\tb\nc\\d\0e"), "a\tb\nc\\d\0e");
+    assert_eq!(unescape_batch_field(r"trailing\"), "trailing\\");
+    assert_eq!(unescape_batch_field(r"\x"), "\\x");
     assert_eq!(
         tsv_rows("wsrep_incoming_addresses\t\nx\ty\n"),
         vec![
