@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{promtool_check_metrics, sample, ServeProcess};
+use common::{promtool_check_metrics, sample, PrometheusProcess, ServeProcess};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 const OPENMETRICS_ACCEPT: &str =
@@ -142,7 +142,24 @@ fn exporter_against_a_real_three_node_cluster() {
         Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
     );
     assert!(r.body.ends_with("# EOF\n"));
-    promtool_check_metrics(&r.body).unwrap();
+    // promtool (2.42) parses only the classic format, so the OpenMetrics output is checked
+    // by what consumes it: a real Prometheus, which negotiates OpenMetrics, scraping every
+    // node through /probe.
+    let prometheus = PrometheusProcess::start(&format!(
+        "  - job_name: galera\n    metrics_path: /probe\n    static_configs:\n      - targets: [node1, node2, node3]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {}\n",
+        serve.addr
+    ));
+    prometheus.wait_for(
+        "mysql_global_status_wsrep_cluster_size",
+        Duration::from_secs(20),
+        |r| r.len() == 3 && r.iter().all(|(_, v)| *v == 3.0),
+    );
+    let up = prometheus.query("up{job=\"galera\"}");
+    assert!(up.len() == 3 && up.iter().all(|(_, v)| *v == 1.0), "{up:?}");
+    let synced = prometheus
+        .query("mysql_galera_local_state_comment_info{wsrep_local_state_comment=\"Synced\"}");
+    assert_eq!(synced.len(), 3, "{synced:?}");
+    drop(prometheus);
 
     // Every node through /probe agrees on the cluster.
     let mut uuids = Vec::new();

@@ -243,3 +243,121 @@ pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
         Err(format!("promtool check metrics ({}): {text}", out.status))
     }
 }
+
+/// A real Prometheus server (Debian package `prometheus`) on loopback, scraping the given
+/// jobs every second; killed by pid and its data directory removed on drop.
+pub struct PrometheusProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl PrometheusProcess {
+    /// `scrape_configs` is the YAML list under `scrape_configs:` (indented by two spaces).
+    pub fn start(scrape_configs: &str) -> PrometheusProcess {
+        let dir = tempfile::tempdir().expect("temp dir for prometheus");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrape_configs}"),
+        )
+        .expect("writing prometheus.yml");
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}")
+            .parse()
+            .expect("loopback address");
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawning prometheus (install the Debian package prometheus)");
+        let prom = PrometheusProcess { child, addr, dir };
+        let start = Instant::now();
+        while get(addr, "/-/ready", &[]).map(|r| r.status).ok() != Some(200) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "prometheus not ready: {}",
+                prom.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prom
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// Runs an instant query; returns each result's labels and value.
+    pub fn query(&self, promql: &str) -> Vec<(serde_json::Value, f64)> {
+        let path = format!("/api/v1/query?query={}", url_encode(promql));
+        let r = get(self.addr, &path, &[]).expect("prometheus query");
+        let json: serde_json::Value = serde_json::from_str(&r.body).expect("prometheus JSON");
+        assert_eq!(json["status"], "success", "{}", r.body);
+        json["data"]["result"]
+            .as_array()
+            .map(|results| {
+                results
+                    .iter()
+                    .map(|res| {
+                        let value = res["value"][1]
+                            .as_str()
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(f64::NAN);
+                        (res["metric"].clone(), value)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Polls `promql` until `ok` accepts the result (at most `timeout`).
+    pub fn wait_for(
+        &self,
+        promql: &str,
+        timeout: Duration,
+        ok: impl Fn(&[(serde_json::Value, f64)]) -> bool,
+    ) -> Vec<(serde_json::Value, f64)> {
+        let start = Instant::now();
+        loop {
+            let result = self.query(promql);
+            if ok(&result) {
+                return result;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{promql} never satisfied the test, last {result:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for PrometheusProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
