@@ -104,4 +104,27 @@ mod tests {
         assert!(q["nodes"]["node2"]["mysql_socket"].is_null());
         assert!(y.contains("# mysql_socket: \"/tmp/sb/n2/sock\""));
     }
+
+    #[test]
+    fn rendered_file_passes_the_config_validator() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pw = dir.path().join("mysql.password");
+        std::fs::write(&pw, "x\n").expect("password file");
+        let ports: Vec<u16> = (30_000..30_013).collect();
+        let state = State::new(dir.path(), 3, &ports);
+        let text = render(&state, &pw);
+        let settings = crate::config::parse(
+            &dir.path().join("quorate.yaml"),
+            &text,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+        .expect("the sandbox writes a valid configuration");
+        assert_eq!(settings.galera_nodes().count(), 3);
+        assert_eq!(settings.local_node.as_deref(), Some("node1"));
+        assert_eq!(
+            settings.node("node2").map(|n| n.mysql.to_string()),
+            Some("127.0.0.1:30004".to_string())
+        );
+    }
 }
