@@ -44,60 +44,47 @@ fn exporter_against_a_real_three_node_cluster() {
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
     let body = r.body;
-    assert_eq!(sample(&body, "mysql_up", &[]), Some(1.0), "{body}");
-    assert_eq!(
-        sample(&body, "mysql_global_status_wsrep_cluster_size", &[]),
-        Some(3.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_global_status_wsrep_local_state", &[]),
-        Some(4.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_global_status_wsrep_ready", &[]),
-        Some(1.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_global_status_wsrep_cluster_status", &[]),
-        Some(1.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_global_variables_wsrep_desync", &[]),
-        Some(0.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_galera_gcache_size_bytes", &[]),
-        Some(32.0 * 1024.0 * 1024.0)
-    );
-    assert_eq!(
-        sample(
-            &body,
+    // (metric, label fragments, expected value) on a healthy Synced node.
+    let expected: &[(&str, &[&str], f64)] = &[
+        ("mysql_up", &[], 1.0),
+        ("mysql_global_status_wsrep_cluster_size", &[], 3.0),
+        ("mysql_global_status_wsrep_local_state", &[], 4.0),
+        ("mysql_global_status_wsrep_ready", &[], 1.0),
+        ("mysql_global_status_wsrep_cluster_status", &[], 1.0),
+        ("mysql_global_variables_wsrep_desync", &[], 0.0),
+        (
+            "mysql_galera_gcache_size_bytes",
+            &[],
+            32.0 * 1024.0 * 1024.0,
+        ),
+        (
             "mysql_galera_local_state_comment_info",
-            &["wsrep_local_state_comment=\"Synced\""]
+            &["wsrep_local_state_comment=\"Synced\""],
+            1.0,
         ),
-        Some(1.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_global_status_wsrep_flow_control_active", &[]),
-        Some(0.0)
-    );
-    assert_eq!(
-        sample(&body, "mysql_galera_incoming_addresses", &[]),
-        Some(3.0)
-    );
-    assert_eq!(
-        sample(
-            &body,
+        ("mysql_global_status_wsrep_flow_control_active", &[], 0.0),
+        ("mysql_galera_incoming_addresses", &[], 3.0),
+        (
             "mysql_galera_variables_info",
-            &["wsrep_cluster_name=\""]
+            &["wsrep_cluster_name=\""],
+            1.0,
         ),
-        Some(1.0)
-    );
-    // A running node's grastate.dat says seqno -1.
-    assert_eq!(
-        sample(&body, "mysql_galera_grastate_seqno", &[]),
-        Some(-1.0)
-    );
+        // A running node's grastate.dat says seqno -1.
+        ("mysql_galera_grastate_seqno", &[], -1.0),
+        ("quorate_collector_success", &["collector=\"galera\""], 1.0),
+        (
+            "quorate_collector_success",
+            &["collector=\"grastate\""],
+            1.0,
+        ),
+    ];
+    for (metric, labels, value) in expected {
+        assert_eq!(
+            sample(&body, metric, labels),
+            Some(*value),
+            "{metric}{labels:?} in:\n{body}"
+        );
+    }
     assert!(sample(&body, "mysql_galera_grastate_info", &["uuid=\""]).is_some());
     assert_eq!(
         sample(

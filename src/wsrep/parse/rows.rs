@@ -44,3 +44,45 @@ impl Rows {
         self.map.len()
     }
 }
+
+/// The accessors shared by the row-backed readings ([`super::WsrepStatus`],
+/// [`super::WsrepVariables`]): construction from `(name, value)` rows, raw lookup, iteration.
+macro_rules! row_backed {
+    ($ty:ident) => {
+        impl $ty {
+            /// Builds the reading from `(name, value)` rows. Names are matched
+            /// case-insensitively and stored lowercased; a name given twice keeps its last value.
+            pub fn from_rows<I, K, V>(rows: I) -> $ty
+            where
+                I: IntoIterator<Item = (K, V)>,
+                K: AsRef<str>,
+                V: AsRef<str>,
+            {
+                $ty {
+                    rows: $crate::wsrep::parse::rows::Rows::from_rows(rows),
+                }
+            }
+
+            /// The raw value of a row, looked up case-insensitively.
+            pub fn get(&self, name: &str) -> Option<&str> {
+                self.rows.get(name)
+            }
+
+            /// All `(lowercased name, raw value)` pairs, in name order.
+            pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+                self.rows.iter()
+            }
+
+            /// Number of rows.
+            pub fn len(&self) -> usize {
+                self.rows.len()
+            }
+
+            /// True when no rows were given (for instance wsrep is not loaded at all).
+            pub fn is_empty(&self) -> bool {
+                self.rows.len() == 0
+            }
+        }
+    };
+}
+pub(crate) use row_backed;

@@ -15,40 +15,9 @@ pub struct WsrepStatus {
     rows: Rows,
 }
 
+super::rows::row_backed!(WsrepStatus);
+
 impl WsrepStatus {
-    /// Builds the status from `(name, value)` rows. Names are matched case-insensitively and
-    /// stored lowercased; a name given twice keeps its last value.
-    pub fn from_rows<I, K, V>(rows: I) -> WsrepStatus
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        WsrepStatus {
-            rows: Rows::from_rows(rows),
-        }
-    }
-
-    /// The raw value of a status variable, looked up case-insensitively.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.rows.get(name)
-    }
-
-    /// All `(lowercased name, raw value)` pairs, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.rows.iter()
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True when no rows were given (for instance wsrep is not loaded at all).
-    pub fn is_empty(&self) -> bool {
-        self.rows.len() == 0
-    }
-
     /// `wsrep_cluster_status`: whether this node is part of the Primary component.
     pub fn cluster_status(&self) -> Option<ClusterStatus> {
         self.get("wsrep_cluster_status").map(ClusterStatus::parse)

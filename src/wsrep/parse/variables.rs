@@ -12,40 +12,9 @@ pub struct WsrepVariables {
     rows: Rows,
 }
 
+super::rows::row_backed!(WsrepVariables);
+
 impl WsrepVariables {
-    /// Builds the variables from `(name, value)` rows. Names are matched case-insensitively
-    /// and stored lowercased; a name given twice keeps its last value.
-    pub fn from_rows<I, K, V>(rows: I) -> WsrepVariables
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        WsrepVariables {
-            rows: Rows::from_rows(rows),
-        }
-    }
-
-    /// The raw value of a variable, looked up case-insensitively.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.rows.get(name)
-    }
-
-    /// All `(lowercased name, raw value)` pairs, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.rows.iter()
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True when no rows were given.
-    pub fn is_empty(&self) -> bool {
-        self.rows.len() == 0
-    }
-
     /// `wsrep_desync`: the node was desynced on purpose. The well-known "not Synced" alert is
     /// silenced by this, since a deliberately desynced node is expected to lag.
     pub fn desync(&self) -> Option<bool> {
