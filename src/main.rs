@@ -4,6 +4,8 @@
 mod cli;
 mod commands;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +17,8 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in journald or log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let result = match cli.command {
