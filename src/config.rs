@@ -282,7 +282,19 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         source,
     })?;
     let mut warnings = Vec::new();
-    let settings = parse(path, &text, &std::env::vars().collect(), &mut warnings)?;
+    let (settings, literal_secret) =
+        parse_with_origin(path, &text, &std::env::vars().collect(), &mut warnings)?;
+    if literal_secret {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                warnings.push(format!(
+                    "{}: quorate.mysql.password is written in this file, which every user can read (mode {:o}); use ${{VAR}}, password_file or chmod o-r",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                ));
+            }
+        }
+    }
     Ok(Loaded { settings, warnings })
 }
 
@@ -294,13 +306,29 @@ pub fn parse(
     env: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<Settings, ConfigError> {
+    parse_with_origin(path, text, env, warnings).map(|(settings, _)| settings)
+}
+
+/// [`parse`], also saying whether the file itself holds a password (not a `${VAR}`).
+fn parse_with_origin(
+    path: &Path,
+    text: &str,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(Settings, bool), ConfigError> {
     let raw: RawFile = ENV.set(env, || {
         serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string(),
         })
     })?;
-    validate(path, raw, warnings)
+    let literal_secret = raw
+        .quorate
+        .mysql
+        .password
+        .as_ref()
+        .is_some_and(|p| p.1 == Origin::Literal);
+    Ok((validate(path, raw, warnings)?, literal_secret))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,6 +599,12 @@ fn lookup_env(name: &str) -> Option<String> {
 
 /// Replaces every `${NAME}` with the environment variable NAME. `$${` writes a literal `${`.
 pub fn expand(text: &str) -> Result<String, String> {
+    expand_counting(text).map(|(value, _)| value)
+}
+
+/// [`expand`], also counting the variables substituted.
+fn expand_counting(text: &str) -> Result<(String, usize), String> {
+    let mut substitutions = 0;
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {
@@ -590,6 +624,7 @@ pub fn expand(text: &str) -> Result<String, String> {
             let value = lookup_env(name)
                 .ok_or_else(|| format!("environment variable {name} is not set"))?;
             out.push_str(&value);
+            substitutions += 1;
             rest = &body[end + 1..];
         } else {
             out.push('$');
@@ -597,11 +632,30 @@ pub fn expand(text: &str) -> Result<String, String> {
         }
     }
     out.push_str(rest);
-    Ok(out)
+    Ok((out, substitutions))
 }
 
 /// A string value with `${VAR}` expanded at decode time.
-struct Expanded(String);
+struct Expanded(String, Origin);
+
+/// Whether a value was written in the file or came from the environment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Literal,
+    Environment,
+}
+
+impl Expanded {
+    fn new(raw: &str) -> Result<Expanded, String> {
+        let (value, substitutions) = expand_counting(raw)?;
+        let origin = if substitutions == 0 {
+            Origin::Literal
+        } else {
+            Origin::Environment
+        };
+        Ok(Expanded(value, origin))
+    }
+}
 
 impl<'de> Deserialize<'de> for Expanded {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -614,19 +668,19 @@ impl<'de> Deserialize<'de> for Expanded {
                 f.write_str("a string, number or boolean")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Expanded, E> {
-                expand(v).map(Expanded).map_err(E::custom)
+                Expanded::new(v).map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Expanded, E> {
-                Ok(Expanded(v.to_string()))
+                Ok(Expanded(v.to_string(), Origin::Literal))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Expanded, E> {
-                Ok(Expanded(v.to_string()))
+                Ok(Expanded(v.to_string(), Origin::Literal))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Expanded, E> {
-                Ok(Expanded(v.to_string()))
+                Ok(Expanded(v.to_string(), Origin::Literal))
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Expanded, E> {
-                Ok(Expanded(v.to_string()))
+                Ok(Expanded(v.to_string(), Origin::Literal))
             }
         }
         d.deserialize_any(ScalarVisitor)
@@ -1281,6 +1335,33 @@ mod tests {
             err.contains("quorate.mysql.password_file") && err.contains("missing"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn literal_password_in_a_world_readable_file_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("q.yaml");
+        let write = |password: &str, mode: u32| {
+            std::fs::write(
+                &cfg,
+                format!("{MINIMAL}quorate:\n  mysql:\n    password: {password}\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("literal", 0o644);
+        let loaded = load(&cfg).unwrap();
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("quorate.mysql.password"));
+        assert!(
+            !loaded.warnings[0].contains("literal"),
+            "the warning never shows the secret"
+        );
+        write("literal", 0o640);
+        assert!(load(&cfg).unwrap().warnings.is_empty());
+        // A ${VAR} reference keeps the secret out of the file: no warning.
+        write("${PATH}", 0o644);
+        assert!(load(&cfg).unwrap().warnings.is_empty());
     }
 
     #[test]

@@ -201,3 +201,80 @@ impl Sources {
         (Sources { by_node }, retired)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MysqlEndpoint;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A TCP server on loopback that accepts connections and never says a word (what a
+    /// SIGSTOPped mysqld looks like to a client). Counts accepted connections.
+    fn silent_server() -> (u16, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        (port, accepted)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_snapshots_share_one_collection() {
+        let (port, accepted) = silent_server();
+        let node = Node {
+            name: "frozen".into(),
+            ip_address: "127.0.0.1".parse().expect("ip"),
+            priority: None,
+            mariadb: true,
+            glusterfs: false,
+            mysql: MysqlEndpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port,
+            },
+            datadir: None,
+        };
+        let auth = MysqlAuth {
+            user: "quorate".into(),
+            password: None,
+        };
+        let source = NodeSource::new(&node, &auth);
+        let deadline = Duration::from_millis(300);
+        let start = Instant::now();
+        let scrapes: Vec<_> = (0..10)
+            .map(|_| {
+                let source = Arc::clone(&source);
+                tokio::spawn(async move { source.snapshot(deadline).await })
+            })
+            .collect();
+        for scrape in scrapes {
+            let snapshot = scrape.await.expect("scrape task");
+            assert!(
+                matches!(snapshot.galera.result, Err(CollectError::Timeout { .. })),
+                "{:?}",
+                snapshot.galera.result
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "ten scrapes, one collection"
+        );
+
+        // The finished collection left the slot: the next scrape collects afresh.
+        let snapshot = source.snapshot(deadline).await;
+        assert!(snapshot.galera.result.is_err());
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+}

@@ -82,9 +82,12 @@ pub(crate) fn search_path() -> OsString {
 }
 
 fn find_program(names: &[&str]) -> Result<PathBuf, SandboxError> {
-    let path = search_path();
+    find_program_in(names, &search_path())
+}
+
+fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Result<PathBuf, SandboxError> {
     for name in names {
-        for dir in std::env::split_paths(&path) {
+        for dir in std::env::split_paths(path) {
             let candidate = dir.join(name);
             if is_executable(&candidate) {
                 return Ok(candidate);
@@ -366,6 +369,20 @@ fn unsafe_zeroed_passwd() -> libc::passwd {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn missing_program_names_the_packages() {
+        let empty = tempfile::tempdir().expect("temp dir");
+        let err = find_program_in(&["mariadbd", "mysqld"], empty.path().as_os_str())
+            .expect_err("nothing is installed in an empty directory");
+        let text = err.to_string();
+        assert!(text.contains("mariadbd"), "{text}");
+        assert!(
+            text.contains("mariadb-server") && text.contains("galera-4"),
+            "{text}"
+        );
+    }
+
     use super::*;
 
     fn state() -> State {
