@@ -173,10 +173,6 @@ pub struct Sources {
 }
 
 impl Sources {
-    pub fn new(settings: &Settings) -> Sources {
-        Sources::default().rebuilt_for(settings).0
-    }
-
     pub fn get(&self, node: &str) -> Option<&Arc<NodeSource>> {
         self.by_node.get(node)
     }

@@ -590,15 +590,14 @@ impl Sandbox {
     fn create_monitor_user(&self, node: &str) -> Result<(), SandboxError> {
         let password = random_password()?;
         let user = MONITOR_USER;
-        // SHOW STATUS/VARIABLES need no privilege; PROCESS covers the processlist and InnoDB
-        // status, and on MariaDB 10.5+ REPLICATION CLIENT (an alias of BINLOG MONITOR) plus SLAVE
-        // MONITOR replace the old REPLICATION CLIENT for replication status. No SELECT.
+        // quorate's queries (SHOW GLOBAL STATUS / VARIABLES, SET SESSION wsrep_sync_wait)
+        // need no privilege at all (checked on MariaDB 10.11), so the account gets none: a
+        // leaked monitoring password then reads nothing but server status.
         // 'localhost' matches socket connections, '127.0.0.1' TCP ones (skip-name-resolve).
         let mut statements = String::new();
         for host in ["127.0.0.1", "localhost"] {
             statements.push_str(&format!(
-                "CREATE USER '{user}'@'{host}' IDENTIFIED BY {pw};\n\
-                 GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO '{user}'@'{host}';\n",
+                "CREATE USER '{user}'@'{host}' IDENTIFIED BY {pw};\n",
                 pw = sql::quote(&password),
             ));
         }

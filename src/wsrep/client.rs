@@ -53,14 +53,6 @@ pub enum CollectError {
     },
 }
 
-impl CollectError {
-    /// True when the server itself rejected us (credentials, privileges): an UNKNOWN for a
-    /// check, not a CRITICAL, because the node may be perfectly healthy.
-    pub fn is_server_rejection(&self) -> bool {
-        matches!(self, CollectError::Server { .. })
-    }
-}
-
 /// A persistent connection pool to one node's MySQL server.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
