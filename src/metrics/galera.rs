@@ -173,31 +173,20 @@ fn reading_families(reading: &GaleraReading) -> Vec<Family> {
         ));
     }
     if let Some(lat) = status.evs_repl_latency() {
-        out.push(Family::single(
-            "mysql_galera_evs_repl_latency_min_seconds",
-            "PXC/Galera group communication latency. Min value.",
-            lat.min,
-        ));
-        out.push(Family::single(
-            "mysql_galera_evs_repl_latency_avg_seconds",
-            "PXC/Galera group communication latency. Avg value.",
-            lat.avg,
-        ));
-        out.push(Family::single(
-            "mysql_galera_evs_repl_latency_max_seconds",
-            "PXC/Galera group communication latency. Max value.",
-            lat.max,
-        ));
-        out.push(Family::single(
-            "mysql_galera_evs_repl_latency_stdev",
-            "PXC/Galera group communication latency. Standard Deviation.",
-            lat.stdev,
-        ));
-        out.push(Family::single(
-            "mysql_galera_evs_repl_latency_sample_size",
-            "PXC/Galera group communication latency. Sample Size.",
-            lat.sample_size as f64,
-        ));
+        let parts = [
+            ("min_seconds", "Min value.", lat.min),
+            ("avg_seconds", "Avg value.", lat.avg),
+            ("max_seconds", "Max value.", lat.max),
+            ("stdev", "Standard Deviation.", lat.stdev),
+            ("sample_size", "Sample Size.", lat.sample_size as f64),
+        ];
+        for (suffix, what, value) in parts {
+            out.push(Family::single(
+                format!("mysql_galera_evs_repl_latency_{suffix}"),
+                format!("PXC/Galera group communication latency. {what}"),
+                value,
+            ));
+        }
     }
 
     // Extensions: what mysqld_exporter drops.
