@@ -147,6 +147,11 @@ pub struct Settings {
     pub gluster_heal_interval: Duration,
     pub backup_rescan_interval: Duration,
     pub backup_dirs: Vec<PathBuf>,
+    /// `quorate.backup.enabled`: scan the backup directories (`quorate serve`).
+    pub backup_enabled: bool,
+    /// `quorate.backup.timezone`: IANA zone mariabackup's local times are read in; the host's
+    /// zone when unset.
+    pub backup_timezone: Option<String>,
     pub gluster: Option<GlusterStorage>,
 }
 
@@ -499,6 +504,10 @@ struct RawIntervals {
 struct RawBackup {
     #[serde(default)]
     directories: Option<Vec<Expanded>>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    timezone: Option<Expanded>,
 }
 
 #[derive(Deserialize)]
@@ -836,6 +845,16 @@ fn validate(
             .collect(),
         None => vec![PathBuf::from(DEFAULT_BACKUP_DIR)],
     };
+    let backup_timezone = match q.backup.timezone {
+        Some(tz) => {
+            let name = tz.0.trim().to_string();
+            if let Err(e) = jiff::tz::TimeZone::get(&name) {
+                return Err(invalid("quorate.backup.timezone", e.to_string()));
+            }
+            Some(name)
+        }
+        None => None,
+    };
 
     Ok(Settings {
         path: path.to_path_buf(),
@@ -855,6 +874,8 @@ fn validate(
             .backup_rescan
             .map_or(Duration::from_secs(300), |d| d.0),
         backup_dirs,
+        backup_enabled: q.backup.enabled.unwrap_or(true),
+        backup_timezone,
         gluster,
     })
 }
@@ -1092,6 +1113,8 @@ mod tests {
         );
         assert_eq!(s.galera_timeout, Duration::from_secs(3));
         assert_eq!(s.backup_rescan_interval, Duration::from_secs(300));
+        assert!(s.backup_enabled);
+        assert_eq!(s.backup_timezone, None);
         assert_eq!(s.listen, "0.0.0.0:9878".parse().unwrap());
         let g = s.gluster.unwrap();
         assert_eq!(g.volume_name.as_deref(), Some("shared_data"));
@@ -1221,6 +1244,28 @@ mod tests {
             let err = parse_text(&text, &[]).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in: {err}");
         }
+    }
+
+    #[test]
+    fn backup_keys() {
+        let s = parse_text(
+            &format!("{MINIMAL}quorate:\n  backup:\n    directories: [bk, /abs]\n    enabled: false\n    timezone: Europe/Berlin\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.backup_dirs,
+            vec![PathBuf::from("/etc/quorate/bk"), PathBuf::from("/abs")]
+        );
+        assert!(!s.backup_enabled);
+        assert_eq!(s.backup_timezone.as_deref(), Some("Europe/Berlin"));
+        let err = parse_text(
+            &format!("{MINIMAL}quorate:\n  backup:\n    timezone: Mars/Olympus\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("quorate.backup.timezone"), "{err}");
     }
 
     #[test]

@@ -14,9 +14,12 @@
 //!   in-flight collection between concurrent scrapes.
 //! - [`metrics`]: turns a snapshot into Prometheus exposition (OpenMetrics or text 0.0.4).
 //! - [`server`]: the axum router of `quorate serve` and its config hot reload.
+//! - [`backup`]: the mariabackup source: backup directories, their age, health and
+//!   incremental chain; scanned in the background by `quorate serve`.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod metrics;

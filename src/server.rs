@@ -1,7 +1,8 @@
 //! `quorate serve`: the axum router, the live configuration and its hot reload.
 //!
-//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node) and
-//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern).
+//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node, and this host's
+//! backups from the latest background scan) and `/probe?target=NODE` (any configured node,
+//! the multi-target exporter pattern).
 //!
 //! The configuration is reloaded when its file changes (notify on the file's directory, so
 //! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
@@ -11,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
@@ -21,6 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use crate::backup::{BackupMonitor, MonitorConfig};
 use crate::config::{self, ConfigError, HostIdentity, Settings};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 use crate::snapshot::Sources;
@@ -68,6 +70,8 @@ pub struct AppState {
     node_override: Option<String>,
     host: HostIdentity,
     config_path: PathBuf,
+    /// The background backup scanner, started by [`serve`].
+    backup: OnceLock<BackupMonitor>,
 }
 
 impl AppState {
@@ -92,6 +96,7 @@ impl AppState {
             node_override,
             host,
             config_path: config_path.to_path_buf(),
+            backup: OnceLock::new(),
         }))
     }
 
@@ -137,6 +142,9 @@ impl AppState {
                     };
                     *slot = Arc::new(new_live);
                 }
+                if let Some(monitor) = self.backup.get() {
+                    monitor.configure(MonitorConfig::from_settings(&self.settings()));
+                }
                 for source in retired {
                     let client = source.client().clone();
                     tokio::spawn(client.disconnect());
@@ -161,6 +169,13 @@ impl AppState {
                 })
             }
         }
+    }
+
+    /// Starts the background backup scanner (once).
+    pub fn start_backup_monitor(&self) {
+        let settings = self.settings();
+        self.backup
+            .get_or_init(|| BackupMonitor::start(MonitorConfig::from_settings(&settings)));
     }
 
     fn self_info(&self) -> SelfInfo {
@@ -270,7 +285,7 @@ fn collection_deadline(headers: &HeaderMap, settings: &Settings) -> Duration {
 async fn metrics_local(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let live = state.live();
     let node = live.local_node.clone();
-    scrape(&state, &live, node.as_deref(), &headers).await
+    scrape(&state, &live, node.as_deref(), &headers, true).await
 }
 
 #[derive(Deserialize)]
@@ -307,7 +322,7 @@ async fn probe(
         )
             .into_response();
     }
-    scrape(&state, &live, Some(&target), &headers).await
+    scrape(&state, &live, Some(&target), &headers, false).await
 }
 
 async fn scrape(
@@ -315,6 +330,7 @@ async fn scrape(
     live: &Live,
     node: Option<&str>,
     headers: &HeaderMap,
+    with_backup: bool,
 ) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut set = MetricSet::default();
@@ -328,6 +344,14 @@ async fn scrape(
             tracing::debug!(error = %e, "grastate collection failed");
         }
         set = metrics::galera::families(&snapshot);
+    }
+    if with_backup {
+        // The latest background scan; never waits for one in progress.
+        let report = state.backup.get().and_then(BackupMonitor::latest);
+        set.extend(metrics::backup::families(
+            report.as_deref(),
+            SystemTime::now(),
+        ));
     }
     set.extend(metrics::self_families(&state.self_info()));
     (
@@ -358,6 +382,7 @@ pub async fn serve(
     let local_addr = listener.local_addr()?;
     tracing::info!(%local_addr, config = %opts.config_path.display(), "quorate serve listening");
 
+    state.start_backup_monitor();
     let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
     let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)

@@ -8,6 +8,7 @@
 //! Info metrics are gauges named `*_info` with value 1. prometheus-client escapes label
 //! values; HELP texts are ours and are kept free of characters that would need escaping.
 
+pub mod backup;
 pub mod galera;
 
 use std::borrow::Cow;

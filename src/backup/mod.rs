@@ -1,0 +1,226 @@
+//! The mariabackup source: what the backups on disk say about themselves.
+//!
+//! Data flows one way, I/O only at the edges:
+//!
+//! - [`parse`] (pure): the checkpoints and info files mariabackup writes, and the seed's
+//!   `backup_metadata.json`.
+//! - [`record`] (pure): one backup directory's files → a [`Backup`] (type, times, LSNs,
+//!   complete or failed and why).
+//! - [`chain`] (pure): incremental chain integrity (each incremental's `from_lsn` must be the
+//!   `to_lsn` of its base).
+//! - [`scan`]: walks the configured roots, reads backup directories, caches them by
+//!   modification stamps so a rescan of an unchanged tree reads nothing; [`ScanReport`].
+//! - [`summary`] (pure): a [`BackupSummary`] per type for checks (newest success and its age,
+//!   newest attempt failed or not, counts, chain breaks).
+//! - [`monitor`]: the background thread `quorate serve` runs (notify + periodic rescans);
+//!   `/metrics` reads its latest report and never waits for a scan.
+//!
+//! Layouts understood: the seed's `ROOT/full/backup_YYYYMMDD_HHMMSS/` and
+//! `ROOT/incremental/incremental_YYYYMMDD_HHMMSS/` (a directory there is a backup attempt even
+//! when empty), and any mariabackup target directory anywhere under a root.
+
+pub mod chain;
+pub mod monitor;
+pub mod parse;
+pub mod record;
+pub mod scan;
+pub mod summary;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+pub use chain::{ChainBreak, ChainReport};
+pub use monitor::{BackupMonitor, MonitorConfig};
+pub use scan::{scan_once, ScanError, ScanReport, Scanner};
+pub use summary::{summarize, BackupSummary};
+
+/// Full or incremental (the `type` label of the metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BackupType {
+    Full,
+    Incremental,
+}
+
+impl BackupType {
+    pub const ALL: [BackupType; 2] = [BackupType::Full, BackupType::Incremental];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupType::Full => "full",
+            BackupType::Incremental => "incremental",
+        }
+    }
+}
+
+impl fmt::Display for BackupType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for BackupType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(BackupType::Full),
+            "incremental" => Ok(BackupType::Incremental),
+            other => Err(format!("{other:?} is not full or incremental")),
+        }
+    }
+}
+
+/// Where a backup's time came from, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSource {
+    /// `end_time` of `xtrabackup_info` / `mariadb_backup_info` (local time in the host zone).
+    Info,
+    /// `end_time` of `backup_metadata.json`, or its start plus its duration.
+    Metadata,
+    /// `timestamp` (start) of `backup_metadata.json`: the end is not recorded.
+    MetadataStart,
+    /// `start_time` of the info file (a failed backup's attempt time).
+    InfoStart,
+    /// Modification time of `xtrabackup_info.qp`: with `--compress` the info file is
+    /// compressed, and mariabackup writes it last and never rewrites it.
+    CompressedInfoMtime,
+    /// The directory's modification time: the last resort.
+    DirectoryMtime,
+}
+
+impl TimeSource {
+    /// The value of the `time_source` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Info => "info",
+            TimeSource::Metadata => "metadata",
+            TimeSource::MetadataStart => "metadata_start",
+            TimeSource::InfoStart => "info_start",
+            TimeSource::CompressedInfoMtime => "compressed_info_mtime",
+            TimeSource::DirectoryMtime => "directory_mtime",
+        }
+    }
+}
+
+impl fmt::Display for TimeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeSource::Info => "end_time of the info file",
+            TimeSource::Metadata => "end time in backup_metadata.json",
+            TimeSource::MetadataStart => "start time in backup_metadata.json (no end recorded)",
+            TimeSource::InfoStart => "start_time of the info file",
+            TimeSource::CompressedInfoMtime => "modification time of the compressed info file",
+            TimeSource::DirectoryMtime => "directory modification time (no recorded time)",
+        })
+    }
+}
+
+/// Why a backup is not a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No checkpoints file: mariabackup writes it after the copy, so the run was killed
+    /// midway (or failed) before finishing.
+    NoCheckpoints,
+    /// The checkpoints file exists but cannot be parsed.
+    BadCheckpoints(parse::ParseError),
+    /// Checkpoints but no info file: mariabackup writes the info file last, so the run died
+    /// at the very end.
+    NoInfo,
+    BadInfo(parse::ParseError),
+    BadMetadata(parse::ParseError),
+    /// `backup_metadata.json` says the run failed.
+    MetadataFailed,
+    /// `backup_metadata.json` says verification failed.
+    VerifyFailed,
+}
+
+impl Failure {
+    /// The value of the `reason` label.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::NoCheckpoints => "no_checkpoints",
+            Failure::BadCheckpoints(_) => "unreadable_checkpoints",
+            Failure::NoInfo => "no_info",
+            Failure::BadInfo(_) => "unreadable_info",
+            Failure::BadMetadata(_) => "unreadable_metadata",
+            Failure::MetadataFailed => "metadata_status_failed",
+            Failure::VerifyFailed => "verify_failed",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NoCheckpoints => f.write_str(
+                "no xtrabackup_checkpoints/mariadb_backup_checkpoints: mariabackup did not finish (killed midway?)",
+            ),
+            Failure::BadCheckpoints(e) | Failure::BadInfo(e) | Failure::BadMetadata(e) => {
+                write!(f, "{e}")
+            }
+            Failure::NoInfo => f.write_str(
+                "no xtrabackup_info/mariadb_backup_info: mariabackup died before its last step",
+            ),
+            Failure::MetadataFailed => f.write_str("backup_metadata.json says the backup failed"),
+            Failure::VerifyFailed => {
+                f.write_str("backup_metadata.json says the verification failed")
+            }
+        }
+    }
+}
+
+/// Complete, failed, or still being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Complete,
+    Failed(Failure),
+    /// Incomplete, but a mariabackup process on this host is writing it right now.
+    InProgress,
+}
+
+/// One backup directory, as read from its files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub kind: BackupType,
+    pub status: Status,
+    /// For a complete backup its end; for a failed one the last sign of the attempt.
+    pub time: SystemTime,
+    pub time_source: TimeSource,
+    pub start: Option<SystemTime>,
+    pub duration: Option<Duration>,
+    pub from_lsn: Option<u64>,
+    pub to_lsn: Option<u64>,
+    /// `--prepare` was run on it (`log-applied` / `full-prepared`).
+    pub prepared: bool,
+    pub compressed: bool,
+    /// The base an incremental names (`--incremental-basedir` in the info file's
+    /// `tool_command`, else `base_backup` of the metadata), resolved to an absolute path when
+    /// possible.
+    pub declared_base: Option<PathBuf>,
+    /// `size`/`size_bytes` of the metadata.
+    pub metadata_size: Option<u64>,
+    /// Sum of the lengths of the files under the directory; measured by the scanner for the
+    /// newest complete backup of each type only (walking every backup would not be cheap).
+    pub measured_size: Option<u64>,
+    /// The files are the 11.x `mariadb_backup_*` names.
+    pub mariadb_names: bool,
+}
+
+impl Backup {
+    pub fn is_complete(&self) -> bool {
+        self.status == Status::Complete
+    }
+
+    /// The size on disk if measured, else the metadata's.
+    pub fn size(&self) -> Option<u64> {
+        self.measured_size.or(self.metadata_size)
+    }
+
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.status {
+            Status::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Scanner tests: real backup layouts rebuilt from the captured fixtures (`files.txt` gives
+//! every file and its size; data files are recreated sparse, the small files quorate reads
+//! are the captured ones), plus command-line and layout helpers.
+
+use std::os::unix::fs::symlink;
+
+use super::*;
+use crate::backup::Failure;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup");
+
+/// Rebuilds the captured backup `name` at `dest`; returns the sum of its file sizes.
+fn materialize(name: &str, dest: &Path) -> u64 {
+    let src = Path::new(FIXTURES).join(name);
+    fs::create_dir_all(dest).expect("create backup dir");
+    let listing = fs::read_to_string(src.join("files.txt")).expect("files.txt");
+    let mut total = 0;
+    for line in listing.lines() {
+        let mut parts = line.split(' ');
+        let (Some(kind), Some(path), Some(size)) = (parts.next(), parts.next(), parts.next())
+        else {
+            panic!("bad files.txt line {line:?}");
+        };
+        let target = dest.join(path);
+        if kind == "d" {
+            fs::create_dir_all(&target).expect("create dir");
+            continue;
+        }
+        let size: u64 = size.parse().expect("size");
+        total += size;
+        let captured = src.join(path);
+        if captured.is_file() && !path.contains('/') {
+            fs::copy(&captured, &target).expect("copy captured file");
+        } else {
+            File::create(&target)
+                .and_then(|f| f.set_len(size))
+                .expect("sparse file");
+        }
+    }
+    total
+}
+
+fn scanner(root: &Path) -> Scanner {
+    Scanner::new(ScanOptions {
+        roots: vec![root.to_path_buf()],
+        tz: TimeZone::UTC,
+    })
+}
+
+fn find<'a>(report: &'a ScanReport, suffix: &str) -> &'a Backup {
+    report
+        .backups
+        .iter()
+        .find(|b| b.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("{suffix} not found in {:#?}", report.backups))
+}
+
+/// The seed layout with the captured chain and two killed runs.
+fn seed_root(dir: &Path) -> (PathBuf, u64) {
+    let root = dir.join("mariadb");
+    let full_size = materialize("full", &root.join("full/backup_20261122_020000"));
+    materialize(
+        "incremental-1",
+        &root.join("incremental/incremental_20261122_030000"),
+    );
+    materialize(
+        "incremental-2",
+        &root.join("incremental/incremental_20261122_040000"),
+    );
+    materialize("killed-midway", &root.join("full/backup_20261122_050000"));
+    materialize(
+        "killed-before-info",
+        &root.join("full/backup_20261122_060000"),
+    );
+    (root, full_size)
+}
+
+#[test]
+fn seed_layout_with_chain_and_killed_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, full_size) = seed_root(dir.path());
+    let report = scanner(&root).scan(ScanMode::Verify);
+    assert!(report.success(), "{:?}", report.errors);
+    assert_eq!(report.backups.len(), 5);
+
+    let full = find(&report, "full/backup_20261122_020000");
+    assert_eq!(full.status, Status::Complete);
+    assert_eq!(full.kind, BackupType::Full);
+    // The newest complete full is measured: the captured sizes, recreated sparse.
+    assert_eq!(full.measured_size, Some(full_size));
+
+    assert_eq!(
+        find(&report, "full/backup_20261122_050000").status,
+        Status::Failed(Failure::NoCheckpoints)
+    );
+    assert_eq!(
+        find(&report, "full/backup_20261122_060000").status,
+        Status::Failed(Failure::NoInfo)
+    );
+    let inc2 = find(&report, "incremental/incremental_20261122_040000");
+    assert_eq!(inc2.kind, BackupType::Incremental);
+    assert!(inc2.is_complete());
+    // Its declared base is the capture's path (/tmp/bkcap/...), not this one: the link is
+    // still found by LSN.
+    assert_eq!(report.chain.incrementals, 2);
+    assert!(report.chain.intact(), "{:?}", report.chain.breaks);
+}
+
+#[test]
+fn unchanged_tree_is_not_read_again_and_changes_are_seen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, _) = seed_root(dir.path());
+    let mut s = scanner(&root);
+    let first = s.scan(ScanMode::Verify);
+    assert!(first.dirs_read >= 8, "{}", first.dirs_read);
+
+    let again = s.scan(ScanMode::Verify);
+    assert_eq!(again.dirs_read, 0);
+    assert_eq!(again.backups, first.backups);
+    let trusted = s.scan(ScanMode::Trust(&HashSet::new()));
+    assert_eq!(trusted.dirs_read, 0);
+    assert_eq!(trusted.backups.len(), 5);
+
+    // Rewrite incremental-2's checkpoints in place (the directory's mtime does not move):
+    // its from_lsn no longer matches incremental-1's to_lsn.
+    let inc2 = root.join("incremental/incremental_20261122_040000");
+    let cp = inc2.join("xtrabackup_checkpoints");
+    let text = fs::read_to_string(&cp).expect("checkpoints");
+    let from = text
+        .lines()
+        .find_map(|l| l.strip_prefix("from_lsn = "))
+        .expect("from_lsn")
+        .to_string();
+    fs::write(
+        &cp,
+        text.replace(&format!("from_lsn = {from}"), "from_lsn = 42"),
+    )
+    .expect("rewrite");
+    let broken = s.scan(ScanMode::Verify);
+    assert_eq!(broken.dirs_read, 1);
+    assert_eq!(broken.chain.breaks.len(), 1, "{:?}", broken.chain.breaks);
+    assert_eq!(broken.chain.breaks[0].backup, inc2);
+    assert_eq!(broken.chain.breaks[0].from_lsn, 42);
+
+    // A new backup appears; a watcher would name its parent directory.
+    materialize("compressed", &root.join("full/backup_20261122_070000"));
+    let dirty: HashSet<PathBuf> = [root.join("full")].into();
+    let grown = s.scan(ScanMode::Trust(&dirty));
+    assert_eq!(grown.backups.len(), 6);
+    assert!(find(&grown, "backup_20261122_070000").compressed);
+
+    // A deleted backup disappears; its incremental loses its base.
+    fs::remove_dir_all(root.join("incremental/incremental_20261122_030000")).expect("rm");
+    let shrunk = s.scan(ScanMode::Verify);
+    assert_eq!(shrunk.backups.len(), 5);
+    assert!(s
+        .directories()
+        .all(|d| !d.ends_with("incremental_20261122_030000")));
+}
+
+#[test]
+fn plain_target_directories_anywhere_under_a_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    materialize("compressed", &root.join("nightly/db1/2026-11-22"));
+    materialize("prepared", &root.join("restore-test"));
+    materialize("hand-11x-full", &root.join("eleven/full"));
+    // Not walked: hidden directories and symbolic links (loops, snapshots).
+    materialize("full", &root.join(".snapshot/full"));
+    symlink(root.join("nightly"), root.join("link")).expect("symlink");
+    // An empty directory outside the seed layout is not a backup.
+    fs::create_dir_all(root.join("empty")).expect("mkdir");
+
+    let report = scanner(&root).scan(ScanMode::Verify);
+    assert!(report.success(), "{:?}", report.errors);
+    let paths: Vec<_> = report.backups.iter().map(|b| b.path.clone()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            root.join("eleven/full"),
+            root.join("nightly/db1/2026-11-22"),
+            root.join("restore-test")
+        ]
+    );
+    let compressed = find(&report, "2026-11-22");
+    assert!(compressed.is_complete() && compressed.compressed);
+    assert_eq!(
+        compressed.time_source,
+        crate::backup::TimeSource::CompressedInfoMtime
+    );
+    assert!(find(&report, "restore-test").prepared);
+    assert!(find(&report, "eleven/full").mariadb_names);
+}
+
+#[test]
+fn a_root_that_is_itself_a_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("one");
+    materialize("full", &root);
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    assert_eq!(report.backups.len(), 1);
+    assert!(report.backups[0].is_complete());
+}
+
+#[test]
+fn unreadable_roots_are_errors_naming_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing");
+    let file = dir.path().join("file");
+    fs::write(&file, "x").expect("write");
+    let report = scan_once(&[missing.clone(), file.clone()], &TimeZone::UTC);
+    assert!(!report.success());
+    assert_eq!(report.errors.len(), 2);
+    assert_eq!(report.errors[0].path, missing);
+    assert!(
+        report.errors[0].to_string().contains("No such file"),
+        "{}",
+        report.errors[0]
+    );
+    assert_eq!(report.errors[1].path, file);
+    assert!(report.backups.is_empty());
+}
+
+#[test]
+fn empty_seed_directories_are_failed_attempts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("r");
+    fs::create_dir_all(root.join("incremental/incremental_20261122_010000")).expect("mkdir");
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    assert_eq!(report.backups.len(), 1);
+    assert_eq!(report.backups[0].kind, BackupType::Incremental);
+    assert_eq!(
+        report.backups[0].status,
+        Status::Failed(Failure::NoCheckpoints)
+    );
+}
+
+#[test]
+fn time_zone_change_rereads_everything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("one");
+    materialize("full", &root);
+    let mut s = scanner(&root);
+    let utc = s.scan(ScanMode::Verify);
+    s.set_options(ScanOptions {
+        roots: vec![root.clone()],
+        tz: TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").expect("tz"),
+    });
+    let ny = s.scan(ScanMode::Verify);
+    assert_eq!(ny.dirs_read, 1);
+    assert_eq!(
+        ny.backups[0]
+            .time
+            .duration_since(utc.backups[0].time)
+            .expect("later"),
+        Duration::from_secs(5 * 3600)
+    );
+}
+
+fn args(s: &str) -> Vec<String> {
+    s.split(' ').map(str::to_string).collect()
+}
+
+#[test]
+fn backup_targets_from_command_lines() {
+    assert_eq!(
+        backup_target(&args(
+            "/usr/bin/mariabackup --backup --target-dir=/b/full/x --user=root"
+        )),
+        Some(PathBuf::from("/b/full/x"))
+    );
+    assert_eq!(
+        backup_target(&args("mariadb-backup --backup --target-dir rel/x")),
+        Some(PathBuf::from("rel/x"))
+    );
+    assert_eq!(
+        backup_target(&args("mariabackup --prepare --target-dir=/b/full/x")),
+        None
+    );
+    assert_eq!(
+        backup_target(&args("rsync --backup --target-dir=/b/full/x")),
+        None
+    );
+    assert_eq!(backup_target(&[]), None);
+}
+
+#[test]
+fn seed_layout_kinds() {
+    assert_eq!(
+        layout_kind(Path::new("/r/full/backup_20251027_120000")),
+        Some(BackupType::Full)
+    );
+    assert_eq!(
+        layout_kind(Path::new("/r/incremental/incremental_20251027_120000")),
+        Some(BackupType::Incremental)
+    );
+    assert_eq!(layout_kind(Path::new("/r/full/other")), None);
+    assert_eq!(layout_kind(Path::new("/r/incremental/backup_1")), None);
+    assert_eq!(layout_kind(Path::new("/")), None);
+}

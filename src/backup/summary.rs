@@ -1,0 +1,325 @@
+//! The judgement input of a backup check (pure): per type, the newest success with its age and
+//! size, whether the newest attempt failed, the counts, the chain breaks and the scan errors.
+//!
+//! A check turns a [`BackupSummary`] into a state: no success at all, a too old or too small
+//! newest success, a failed newest attempt, a broken chain, or scan errors (the state of the
+//! backups is unknown). This module decides nothing about thresholds.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::chain::ChainBreak;
+use super::scan::{ScanError, ScanReport};
+use super::{Backup, BackupType, Failure, Status, TimeSource};
+
+/// The newest complete backup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuccessSummary {
+    pub path: PathBuf,
+    pub kind: BackupType,
+    /// When it ended (see `time_source`).
+    pub end: SystemTime,
+    pub time_source: TimeSource,
+    /// `now - end` in seconds; negative when the end lies in the future (clock or zone
+    /// trouble).
+    pub age_seconds: f64,
+    /// Bytes on disk (measured), else the metadata's size.
+    pub size_bytes: Option<u64>,
+    pub duration: Option<Duration>,
+    pub to_lsn: Option<u64>,
+    pub prepared: bool,
+    pub compressed: bool,
+}
+
+/// A failed backup attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedSummary {
+    pub path: PathBuf,
+    pub kind: BackupType,
+    pub time: SystemTime,
+    pub time_source: TimeSource,
+    pub failure: Failure,
+}
+
+/// Everything a backup check judges, for one type or for all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupSummary {
+    /// `None`: all types together.
+    pub kind: Option<BackupType>,
+    pub roots: Vec<PathBuf>,
+    pub newest_success: Option<SuccessSummary>,
+    /// The newest attempt (complete or failed; running ones left out), when it failed.
+    pub newest_attempt_failed: Option<FailedSummary>,
+    /// Complete backups.
+    pub count: usize,
+    /// Failed backups (incomplete and not being written).
+    pub failed_count: usize,
+    /// Backups a running mariabackup is writing.
+    pub in_progress_count: usize,
+    /// Broken incremental links (none for `kind == Some(Full)`: breaks are incrementals').
+    pub chain_breaks: Vec<ChainBreak>,
+    /// Paths that could not be read: the state is unknown.
+    pub errors: Vec<ScanError>,
+}
+
+/// Summarizes `report` for `kind` (or all types) as of `now`.
+pub fn summarize(report: &ScanReport, kind: Option<BackupType>, now: SystemTime) -> BackupSummary {
+    let of_kind = || {
+        report
+            .backups
+            .iter()
+            .map(|b| b.as_ref())
+            .filter(move |b| kind.is_none_or(|k| b.kind == k))
+    };
+    let newest_success = of_kind()
+        .filter(|b| b.is_complete())
+        .max_by_key(|b| b.time)
+        .map(|b| success(b, now));
+    let newest_attempt_failed = of_kind()
+        .filter(|b| b.status != Status::InProgress)
+        .max_by(|a, b| {
+            // On equal times a failure is the newer attempt: a killed run that started in the
+            // same second as a success is still worth a warning.
+            a.time
+                .cmp(&b.time)
+                .then(a.is_complete().cmp(&b.is_complete()).reverse())
+        })
+        .and_then(failed);
+    BackupSummary {
+        kind,
+        roots: report.roots.clone(),
+        newest_success,
+        newest_attempt_failed,
+        count: of_kind().filter(|b| b.is_complete()).count(),
+        failed_count: of_kind().filter(|b| b.failure().is_some()).count(),
+        in_progress_count: of_kind().filter(|b| b.status == Status::InProgress).count(),
+        chain_breaks: if kind == Some(BackupType::Full) {
+            Vec::new()
+        } else {
+            report.chain.breaks.clone()
+        },
+        errors: report.errors.clone(),
+    }
+}
+
+fn success(b: &Backup, now: SystemTime) -> SuccessSummary {
+    let age_seconds = match now.duration_since(b.time) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    };
+    SuccessSummary {
+        path: b.path.clone(),
+        kind: b.kind,
+        end: b.time,
+        time_source: b.time_source,
+        age_seconds,
+        size_bytes: b.size(),
+        duration: b.duration,
+        to_lsn: b.to_lsn,
+        prepared: b.prepared,
+        compressed: b.compressed,
+    }
+}
+
+fn failed(b: &Backup) -> Option<FailedSummary> {
+    Some(FailedSummary {
+        path: b.path.clone(),
+        kind: b.kind,
+        time: b.time,
+        time_source: b.time_source,
+        failure: b.failure()?.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::chain;
+    use std::sync::Arc;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn backup(path: &str, kind: BackupType, time: u64, status: Status) -> Backup {
+        Backup {
+            path: path.into(),
+            kind,
+            status,
+            time: at(time),
+            time_source: TimeSource::Info,
+            start: None,
+            duration: Some(Duration::from_secs(45)),
+            from_lsn: Some(if kind == BackupType::Full { 0 } else { 100 }),
+            to_lsn: Some(if kind == BackupType::Full { 100 } else { 200 }),
+            prepared: false,
+            compressed: false,
+            declared_base: None,
+            metadata_size: None,
+            measured_size: None,
+            mariadb_names: false,
+        }
+    }
+
+    fn report(backups: Vec<Backup>) -> ScanReport {
+        let chain = chain::check(&backups);
+        ScanReport {
+            roots: vec!["/b".into()],
+            backups: backups.into_iter().map(Arc::new).collect(),
+            chain,
+            errors: Vec::new(),
+            finished_at: at(0),
+            duration: Duration::ZERO,
+            dirs_read: 0,
+        }
+    }
+
+    const DAY: u64 = 86_400;
+
+    #[test]
+    fn nothing_on_disk() {
+        let s = summarize(&report(Vec::new()), None, at(DAY));
+        assert_eq!(s.newest_success, None);
+        assert_eq!(s.newest_attempt_failed, None);
+        assert_eq!((s.count, s.failed_count, s.in_progress_count), (0, 0, 0));
+        assert!(s.chain_breaks.is_empty() && s.errors.is_empty());
+    }
+
+    #[test]
+    fn newest_success_age_and_size_per_type() {
+        let mut newest_full = backup("/b/full/f2", BackupType::Full, 10 * DAY, Status::Complete);
+        newest_full.measured_size = Some(5_000_000);
+        newest_full.metadata_size = Some(1);
+        let mut gap = backup(
+            "/b/incremental/i1",
+            BackupType::Incremental,
+            10 * DAY + 6 * 3600,
+            Status::Complete,
+        );
+        gap.from_lsn = Some(150);
+        let r = report(vec![
+            backup("/b/full/f1", BackupType::Full, 9 * DAY, Status::Complete),
+            newest_full,
+            gap,
+        ]);
+        let now = at(11 * DAY);
+        let full = summarize(&r, Some(BackupType::Full), now);
+        let newest = full.newest_success.expect("a success");
+        assert_eq!(newest.path, PathBuf::from("/b/full/f2"));
+        assert_eq!(newest.age_seconds, DAY as f64);
+        assert_eq!(newest.size_bytes, Some(5_000_000), "measured wins");
+        assert_eq!(newest.duration, Some(Duration::from_secs(45)));
+        assert_eq!(full.count, 2);
+
+        let inc = summarize(&r, Some(BackupType::Incremental), now);
+        assert_eq!(inc.newest_success.expect("inc").age_seconds, 18.0 * 3600.0);
+        assert_eq!(inc.count, 1);
+        // The incremental declares no base and none ends at its from_lsn (150): a break.
+        assert_eq!(inc.chain_breaks.len(), 1);
+        assert!(full.chain_breaks.is_empty());
+
+        let all = summarize(&r, None, now);
+        assert_eq!(all.count, 3);
+        assert_eq!(
+            all.newest_success.expect("any").path,
+            PathBuf::from("/b/incremental/i1")
+        );
+        assert_eq!(all.chain_breaks.len(), 1);
+    }
+
+    #[test]
+    fn a_future_end_gives_a_negative_age() {
+        let r = report(vec![backup(
+            "/b/full/f1",
+            BackupType::Full,
+            2 * DAY,
+            Status::Complete,
+        )]);
+        let s = summarize(&r, None, at(DAY));
+        assert_eq!(
+            s.newest_success.expect("success").age_seconds,
+            -(DAY as f64)
+        );
+    }
+
+    #[test]
+    fn killed_newest_attempt_is_failed_and_never_the_latest_success() {
+        let r = report(vec![
+            backup("/b/full/f1", BackupType::Full, DAY, Status::Complete),
+            backup(
+                "/b/full/f2",
+                BackupType::Full,
+                2 * DAY,
+                Status::Failed(Failure::NoCheckpoints),
+            ),
+        ]);
+        let s = summarize(&r, Some(BackupType::Full), at(3 * DAY));
+        assert_eq!(
+            s.newest_success.expect("success").path,
+            PathBuf::from("/b/full/f1")
+        );
+        let failed = s.newest_attempt_failed.expect("newest failed");
+        assert_eq!(failed.path, PathBuf::from("/b/full/f2"));
+        assert_eq!(failed.failure, Failure::NoCheckpoints);
+        assert_eq!((s.count, s.failed_count), (1, 1));
+        // The incremental summary does not see the full's failure.
+        let inc = summarize(&r, Some(BackupType::Incremental), at(3 * DAY));
+        assert_eq!(inc.newest_attempt_failed, None);
+        assert_eq!(inc.failed_count, 0);
+    }
+
+    #[test]
+    fn an_old_failure_followed_by_a_success_is_not_the_newest_attempt() {
+        let r = report(vec![
+            backup(
+                "/b/full/f1",
+                BackupType::Full,
+                DAY,
+                Status::Failed(Failure::NoInfo),
+            ),
+            backup("/b/full/f2", BackupType::Full, 2 * DAY, Status::Complete),
+        ]);
+        let s = summarize(&r, None, at(3 * DAY));
+        assert_eq!(s.newest_attempt_failed, None);
+        assert_eq!(s.failed_count, 1);
+    }
+
+    #[test]
+    fn a_running_backup_is_neither_failed_nor_the_newest_attempt() {
+        let r = report(vec![
+            backup("/b/full/f1", BackupType::Full, DAY, Status::Complete),
+            backup("/b/full/f2", BackupType::Full, 2 * DAY, Status::InProgress),
+        ]);
+        let s = summarize(&r, None, at(3 * DAY));
+        assert_eq!(s.newest_attempt_failed, None);
+        assert_eq!((s.count, s.failed_count, s.in_progress_count), (1, 0, 1));
+    }
+
+    #[test]
+    fn equal_times_make_the_failure_the_newer_attempt() {
+        let r = report(vec![
+            backup("/b/full/f1", BackupType::Full, DAY, Status::Complete),
+            backup(
+                "/b/full/f2",
+                BackupType::Full,
+                DAY,
+                Status::Failed(Failure::NoCheckpoints),
+            ),
+        ]);
+        assert!(summarize(&r, None, at(2 * DAY))
+            .newest_attempt_failed
+            .is_some());
+    }
+
+    #[test]
+    fn scan_errors_are_carried() {
+        let mut r = report(Vec::new());
+        r.errors.push(ScanError {
+            path: "/b".into(),
+            message: "cannot read directory: Permission denied".into(),
+        });
+        let s = summarize(&r, None, at(0));
+        assert_eq!(s.errors.len(), 1);
+        assert!(s.errors[0].to_string().starts_with("/b: cannot read"));
+    }
+}
