@@ -322,3 +322,88 @@ impl Watches {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKPOINTS: &str =
+        "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 598079\nlast_lsn = 598095\n";
+
+    fn info(end: &str) -> String {
+        format!("tool_name = mariabackup\nstart_time = 2026-11-21 02:00:00\nend_time = {end}\nincremental = N\n")
+    }
+
+    /// Polls the monitor until `ok` accepts its report (the watcher reacts in well under a
+    /// second; the bound only keeps a broken build from hanging).
+    fn wait_for(
+        m: &BackupMonitor,
+        what: &str,
+        ok: impl Fn(&ScanReport) -> bool,
+    ) -> Arc<ScanReport> {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = m.latest() {
+                if ok(&r) {
+                    return r;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what}: last report {:?}",
+                m.latest()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn file_events_rescan_without_waiting_for_the_interval() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("mariadb");
+        std::fs::create_dir_all(root.join("full")).expect("mkdir");
+        let config = MonitorConfig {
+            enabled: true,
+            roots: vec![root.clone()],
+            // Far beyond the test: only the watcher can make it see changes.
+            rescan_interval: Duration::from_secs(3600),
+            tz: TimeZone::UTC,
+        };
+        let monitor = BackupMonitor::start(config.clone());
+        wait_for(&monitor, "first scan", |r| {
+            r.backups.is_empty() && r.success()
+        });
+
+        // A backup run: the directory, then the checkpoints, then the info file.
+        let b = root.join("full/backup_20261121_020000");
+        std::fs::create_dir_all(&b).expect("mkdir");
+        wait_for(&monitor, "attempt seen as failed", |r| {
+            r.backups.len() == 1 && r.backups[0].failure().is_some()
+        });
+        std::fs::write(b.join("xtrabackup_checkpoints"), CHECKPOINTS).expect("write");
+        std::fs::write(b.join("xtrabackup_info"), info("2026-11-21 02:00:45")).expect("write");
+        let r = wait_for(&monitor, "backup complete", |r| {
+            r.backups.len() == 1 && r.backups[0].is_complete()
+        });
+        let end = r.backups[0].time;
+
+        // Editing the info file in place (no new directory entry) is seen too.
+        std::fs::write(b.join("xtrabackup_info"), info("2026-11-20 02:00:45")).expect("write");
+        wait_for(&monitor, "edited end time", |r| {
+            r.backups.len() == 1 && r.backups[0].time != end
+        });
+
+        // Disabling drops the report; enabling scans again.
+        monitor.configure(MonitorConfig {
+            enabled: false,
+            ..config.clone()
+        });
+        let start = Instant::now();
+        while monitor.latest().is_some() {
+            assert!(start.elapsed() < Duration::from_secs(20), "still reporting");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        monitor.configure(config);
+        wait_for(&monitor, "re-enabled", |r| r.backups.len() == 1);
+    }
+}

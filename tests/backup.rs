@@ -1,0 +1,465 @@
+//! The backup source end to end: a real 1-node sandbox, real `mariabackup --backup` (full and
+//! incremental) into a temporary root laid out like the seed's, `quorate serve` scraped, and
+//! the check's judgement input ([`quorate::backup::summarize`]) next to it. Then the backups
+//! are aged (times in the info and metadata files, mtimes), the chain is broken, and a
+//! mariabackup run is stopped mid-copy (in progress) and SIGKILLed (failed).
+//!
+//! The configured rescan interval is an hour: everything seen here arrives through the file
+//! watcher (and the in-progress recheck), as in production between periodic rescans.
+
+mod common;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{promtool_check_metrics, sample, ServeProcess};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use quorate::backup::parse::parse_checkpoints;
+use quorate::backup::{scan_once, summarize, BackupSummary, BackupType};
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+
+const HOUR: f64 = 3600.0;
+
+/// Runs mariabackup to completion as root over the node's socket.
+fn mariabackup(socket: &Path, args: &[&str]) {
+    let out = Command::new("mariabackup")
+        .arg(format!("--socket={}", socket.display()))
+        .arg("--user=root")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running mariabackup (Debian package mariadb-backup)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && log.contains("completed OK!"),
+        "mariabackup {args:?}: {}\n{log}",
+        out.status
+    );
+}
+
+/// A mariabackup run the test stops and kills; killed by pid on drop if the test fails first.
+struct RunningBackup(Child);
+
+impl Drop for RunningBackup {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The seed's directory name for a backup started at `t` (local time).
+fn seed_name(prefix: &str, t: Timestamp, tz: &TimeZone) -> String {
+    format!(
+        "{prefix}_{}",
+        t.to_zoned(tz.clone()).strftime("%Y%m%d_%H%M%S")
+    )
+}
+
+fn to_lsn(dir: &Path) -> u64 {
+    let text = fs::read_to_string(dir.join("xtrabackup_checkpoints")).expect("checkpoints");
+    parse_checkpoints(&text).expect("parse checkpoints").to_lsn
+}
+
+/// Moves a backup `age` into the past: its info times (local, no zone, as mariabackup writes
+/// them), its metadata times, and the mtimes of the directory and its top-level files.
+fn age_backup(dir: &Path, age: jiff::Span, tz: &TimeZone) {
+    let end = Timestamp::now().checked_sub(age).expect("aged time");
+    let start = end.checked_sub(5.seconds()).expect("start");
+    let local = |t: Timestamp| {
+        t.to_zoned(tz.clone())
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let info = dir.join("xtrabackup_info");
+    let text = fs::read_to_string(&info).expect("info");
+    let rewritten: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("start_time = ") {
+                format!("start_time = {}\n", local(start))
+            } else if l.starts_with("end_time = ") {
+                format!("end_time = {}\n", local(end))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    fs::write(&info, rewritten).expect("rewrite info");
+    let metadata = dir.join("backup_metadata.json");
+    if metadata.exists() {
+        write_metadata(dir, "full", start, end);
+    }
+    let mtime = SystemTime::from(end);
+    for entry in fs::read_dir(dir).expect("list backup") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(mtime))
+                .expect("set file mtime");
+        }
+    }
+    File::open(dir)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("set directory mtime");
+}
+
+/// `backup_metadata.json` as the seed's script would leave it (the documented minimal shape).
+fn write_metadata(dir: &Path, kind: &str, start: Timestamp, end: Timestamp) {
+    let json = serde_json::json!({
+        "type": kind,
+        "timestamp": start.to_string(),
+        "end_time": end.to_string(),
+        "duration_seconds": end.duration_since(start).as_secs_f64(),
+        "compressed": false,
+        "status": "success",
+    });
+    fs::write(dir.join("backup_metadata.json"), json.to_string()).expect("metadata");
+}
+
+fn scrape(serve: &ServeProcess) -> String {
+    let r = serve.get("/metrics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+/// Scrapes until `ok` accepts the body (the watcher reacts within a second or two).
+fn scrape_until(serve: &ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let body = scrape(serve);
+        if ok(&body) {
+            return body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what}; last scrape:\n{}\nserve log:\n{}",
+            body.lines()
+                .filter(|l| l.starts_with("mariadb_backup") || l.contains("backup"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn summary(root: &Path, kind: Option<BackupType>) -> BackupSummary {
+    let report = scan_once(&[root.to_path_buf()], &TimeZone::system());
+    summarize(&report, kind, SystemTime::now())
+}
+
+fn near(actual: f64, expected: f64, slack: f64) -> bool {
+    (actual - expected).abs() <= slack
+}
+
+#[test]
+fn real_mariabackup_runs_exported_and_judged() {
+    let tz = TimeZone::system();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = SandboxGuard::new(
+        sandbox::up(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 1,
+        })
+        .expect("sandbox up"),
+    );
+    let socket = sb.socket("node1").expect("socket");
+    sb.sql(
+        "node1",
+        "CREATE DATABASE bk; CREATE TABLE bk.t (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB) ENGINE=InnoDB; \
+         INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_20000;",
+    )
+    .expect("test data");
+
+    // The seed's layout: ROOT/full/backup_*, ROOT/incremental/incremental_*.
+    let root = dir.path().join("backups");
+    fs::create_dir_all(root.join("full")).expect("mkdir");
+    fs::create_dir_all(root.join("incremental")).expect("mkdir");
+    let full_started = Timestamp::now();
+    let full = root
+        .join("full")
+        .join(seed_name("backup", full_started, &tz));
+    mariabackup(
+        &socket,
+        &["--backup", &format!("--target-dir={}", full.display())],
+    );
+    write_metadata(&full, "full", full_started, Timestamp::now());
+    sb.sql(
+        "node1",
+        "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_5000",
+    )
+    .expect("more data");
+    // Distinct directory names even within one second.
+    std::thread::sleep(Duration::from_millis(1100));
+    let inc = root
+        .join("incremental")
+        .join(seed_name("incremental", Timestamp::now(), &tz));
+    mariabackup(
+        &socket,
+        &[
+            "--backup",
+            &format!("--target-dir={}", inc.display()),
+            &format!("--incremental-basedir={}", full.display()),
+        ],
+    );
+
+    // quorate serve on the sandbox's configuration, pointed at this root.
+    let config_path = dir.path().join("quorate.yaml");
+    let mut config: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
+            .expect("sandbox config is YAML");
+    config["quorate"]["backup"] =
+        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
+            .expect("backup section");
+    config["quorate"]["intervals"] =
+        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
+    fs::write(
+        &config_path,
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
+    let serve = ServeProcess::start(&config_path, &[]);
+
+    // 1. Fresh full + incremental: counted, intact, recent, sized; a check would say OK.
+    let body = scrape_until(&serve, "first scan with both backups", |b| {
+        sample(b, "mariadb_backup_count", &["type=\"incremental\""]) == Some(1.0)
+    });
+    promtool_check_metrics(&body).unwrap();
+    let now = Timestamp::now().as_second() as f64;
+    for kind in ["full", "incremental"] {
+        let label = format!("type=\"{kind}\"");
+        let ts = sample(
+            &body,
+            "mariadb_backup_last_success_timestamp_seconds",
+            &[&label],
+        )
+        .unwrap_or_else(|| panic!("{kind} timestamp in\n{body}"));
+        assert!(near(ts, now, 120.0), "{kind}: {ts} vs now {now}");
+        assert_eq!(sample(&body, "mariadb_backup_count", &[&label]), Some(1.0));
+        assert_eq!(
+            sample(&body, "mariadb_backup_failed_count", &[&label]),
+            Some(0.0)
+        );
+        assert!(sample(&body, "mariadb_backup_last_duration_seconds", &[&label]).is_some());
+    }
+    assert_eq!(
+        sample(&body, "mariadb_backup_last_to_lsn", &["type=\"full\""]),
+        Some(to_lsn(&full) as f64)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "mariadb_backup_last_to_lsn",
+            &["type=\"incremental\""]
+        ),
+        Some(to_lsn(&inc) as f64)
+    );
+    // 20 MB of random rows at least, in the full; the incremental holds only the changes.
+    let full_size =
+        sample(&body, "mariadb_backup_last_size_bytes", &["type=\"full\""]).expect("full size");
+    let inc_size = sample(
+        &body,
+        "mariadb_backup_last_size_bytes",
+        &["type=\"incremental\""],
+    )
+    .expect("incremental size");
+    assert!(
+        full_size > 20e6 && inc_size < full_size,
+        "{full_size} {inc_size}"
+    );
+    assert_eq!(sample(&body, "mariadb_backup_chain_intact", &[]), Some(1.0));
+    assert_eq!(sample(&body, "mariadb_backup_scan_success", &[]), Some(1.0));
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"backup\""]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        sample(
+            &body,
+            "mariadb_backup_last_success_info",
+            &["type=\"full\"", "time_source=\"info\""]
+        ) == Some(1.0),
+        "{body}"
+    );
+    let fresh = summary(&root, Some(BackupType::Full));
+    let newest = fresh.newest_success.expect("a full backup");
+    assert_eq!(newest.path, full);
+    assert!(newest.age_seconds < 120.0, "{}", newest.age_seconds);
+    assert!(newest.size_bytes.is_some_and(|s| s as f64 == full_size));
+    assert_eq!(fresh.newest_attempt_failed, None);
+    assert!(fresh.chain_breaks.is_empty() && fresh.errors.is_empty());
+
+    // 2. Aged 30 h, then 60 h: the timestamp and the summary's age follow.
+    for hours in [30, 60] {
+        age_backup(&full, hours.hours(), &tz);
+        age_backup(&inc, (hours - 1).hours(), &tz);
+        let expected = Timestamp::now().as_second() as f64 - f64::from(hours) * HOUR;
+        scrape_until(&serve, &format!("full aged {hours} h"), |b| {
+            sample(
+                b,
+                "mariadb_backup_last_success_timestamp_seconds",
+                &["type=\"full\""],
+            )
+            .is_some_and(|ts| near(ts, expected, 60.0))
+        });
+        let s = summary(&root, Some(BackupType::Full));
+        let age = s.newest_success.expect("full").age_seconds;
+        assert!(near(age, f64::from(hours) * HOUR, 60.0), "{hours} h: {age}");
+        let s = summary(&root, Some(BackupType::Incremental));
+        let age = s.newest_success.expect("incremental").age_seconds;
+        assert!(
+            near(age, f64::from(hours - 1) * HOUR, 60.0),
+            "{hours} h: {age}"
+        );
+    }
+
+    // 3. Break the chain: the incremental's checkpoints rewritten in place with another
+    //    from_lsn. Then put it back.
+    let cp = inc.join("xtrabackup_checkpoints");
+    let original = fs::read_to_string(&cp).expect("checkpoints");
+    let from = to_lsn(&full);
+    let gap = from + 12345;
+    fs::write(
+        &cp,
+        original.replace(&format!("from_lsn = {from}"), &format!("from_lsn = {gap}")),
+    )
+    .expect("break chain");
+    let body = scrape_until(&serve, "broken chain", |b| {
+        sample(b, "mariadb_backup_chain_intact", &[]) == Some(0.0)
+    });
+    assert_eq!(
+        sample(
+            &body,
+            "mariadb_backup_chain_break_info",
+            &[
+                &format!("backup=\"{}\"", inc.display()),
+                &format!("base=\"{}\"", full.display()),
+                &format!("from_lsn=\"{gap}\""),
+                &format!("base_to_lsn=\"{from}\""),
+                "reason=\"lsn_gap\"",
+            ]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    let s = summary(&root, None);
+    assert_eq!(s.chain_breaks.len(), 1);
+    assert_eq!(s.chain_breaks[0].backup, inc);
+    assert_eq!(s.chain_breaks[0].from_lsn, gap);
+    assert_eq!(s.chain_breaks[0].base_to_lsn, Some(from));
+    fs::write(&cp, &original).expect("restore checkpoints");
+    scrape_until(&serve, "chain intact again", |b| {
+        sample(b, "mariadb_backup_chain_intact", &[]) == Some(1.0)
+    });
+
+    // 4. A run stopped mid-copy is in progress (not failed); SIGKILLed, it is a failed
+    //    attempt, named, and never the latest success.
+    let killed: PathBuf = root
+        .join("full")
+        .join(seed_name("backup", Timestamp::now(), &tz));
+    let mut run = RunningBackup(
+        Command::new("mariabackup")
+            .arg(format!("--socket={}", socket.display()))
+            .args(["--user=root", "--backup"])
+            .arg(format!("--target-dir={}", killed.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mariabackup"),
+    );
+    let pid = run.0.id();
+    // ib_logfile0 is the first file mariabackup creates; the copy takes about a second more.
+    let start = Instant::now();
+    while !killed.join("ib_logfile0").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "mariabackup never started copying"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    common::signal(pid, libc::SIGSTOP);
+    assert!(
+        !killed.join("xtrabackup_checkpoints").exists(),
+        "mariabackup finished before it could be stopped"
+    );
+    let body = scrape_until(&serve, "stopped run in progress", |b| {
+        sample(b, "mariadb_backup_in_progress", &["type=\"full\""]) == Some(1.0)
+    });
+    assert_eq!(
+        sample(&body, "mariadb_backup_failed_count", &["type=\"full\""]),
+        Some(0.0)
+    );
+    let s = summary(&root, Some(BackupType::Full));
+    assert_eq!((s.in_progress_count, s.failed_count), (1, 0));
+    assert_eq!(s.newest_attempt_failed, None);
+
+    common::signal(pid, libc::SIGKILL);
+    let status = run.0.wait().expect("reap mariabackup");
+    assert!(!status.success());
+    let body = scrape_until(&serve, "killed run failed", |b| {
+        sample(b, "mariadb_backup_failed_count", &["type=\"full\""]) == Some(1.0)
+    });
+    promtool_check_metrics(&body).unwrap();
+    assert_eq!(
+        sample(&body, "mariadb_backup_in_progress", &["type=\"full\""]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "mariadb_backup_last_attempt_failed",
+            &["type=\"full\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "mariadb_backup_failed_info",
+            &[
+                &format!("backup=\"{}\"", killed.display()),
+                "reason=\"no_checkpoints\""
+            ]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    // The latest success is still the aged full backup, not the killed run.
+    assert_eq!(
+        sample(&body, "mariadb_backup_count", &["type=\"full\""]),
+        Some(1.0)
+    );
+    let ts = sample(
+        &body,
+        "mariadb_backup_last_success_timestamp_seconds",
+        &["type=\"full\""],
+    )
+    .expect("full timestamp");
+    assert!(
+        near(ts, Timestamp::now().as_second() as f64 - 60.0 * HOUR, 120.0),
+        "{ts}"
+    );
+    let s = summary(&root, Some(BackupType::Full));
+    assert_eq!(s.newest_success.expect("full").path, full);
+    let failed = s
+        .newest_attempt_failed
+        .expect("killed run is the newest attempt");
+    assert_eq!(failed.path, killed);
+    assert_eq!(s.failed_count, 1);
+
+    let status = serve.terminate();
+    assert!(status.success(), "{status}");
+    sb.down().expect("sandbox down");
+}
