@@ -19,14 +19,16 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use jiff::tz::TimeZone;
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
 use super::chain::{self, ChainReport};
 use super::record::{self, DirContents};
@@ -35,7 +37,11 @@ use super::{Backup, BackupType, Status};
 /// How deep below a root the walk looks for backup directories.
 pub const MAX_DEPTH: usize = 8;
 /// The files quorate reads are a few hundred bytes; anything larger is cut here.
-const MAX_FILE: u64 = 1 << 20;
+const MAX_FILE: usize = 1 << 20;
+/// Below this many directories to read or verify, one thread does it.
+const PARALLEL_MIN: usize = 64;
+/// At most this many threads read directories (the scan is bound by system calls).
+const MAX_THREADS: usize = 4;
 
 const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkpoints"];
 const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
@@ -85,10 +91,10 @@ impl fmt::Display for ScanError {
 }
 
 impl ScanError {
-    fn io(path: &Path, what: &str, e: &io::Error) -> ScanError {
+    fn io(path: &Path, what: &str, e: impl Into<io::Error>) -> ScanError {
         ScanError {
             path: path.to_path_buf(),
-            message: format!("cannot {what}: {e}"),
+            message: format!("cannot {what}: {}", e.into()),
         }
     }
 }
@@ -97,8 +103,8 @@ impl ScanError {
 #[derive(Debug, Clone)]
 pub struct ScanReport {
     pub roots: Vec<PathBuf>,
-    /// Every backup found, sorted by path. Failed backups that a running mariabackup is
-    /// writing have [`Status::InProgress`].
+    /// Every backup found, sorted by path (bytewise). Failed backups that a running
+    /// mariabackup is writing have [`Status::InProgress`].
     pub backups: Vec<Arc<Backup>>,
     pub chain: ChainReport,
     pub errors: Vec<ScanError>,
@@ -139,17 +145,31 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(m: &fs::Metadata) -> Stamp {
+    // The field types of `struct stat` differ between targets; all fit in i64/u64.
+    #[allow(clippy::unnecessary_cast)]
+    fn of(st: &Stat) -> Stamp {
         Stamp {
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            ino: m.ino(),
-            size: m.size(),
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+            ino: st.st_ino as u64,
+            size: st.st_size as u64,
         }
     }
 
     fn current(path: &Path) -> Option<Stamp> {
-        fs::metadata(path).ok().map(|m| Stamp::of(&m))
+        rustix::fs::stat(path).ok().map(|st| Stamp::of(&st))
+    }
+
+    fn modified(&self) -> Option<SystemTime> {
+        let (secs, nanos) = self.mtime;
+        let nanos = u32::try_from(nanos).ok()?;
+        if secs >= 0 {
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
+        } else {
+            SystemTime::UNIX_EPOCH
+                .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
+                .checked_add(Duration::from_nanos(u64::from(nanos)))
+        }
     }
 }
 
@@ -157,7 +177,8 @@ impl Stamp {
 enum Cached {
     Container {
         stamp: Stamp,
-        children: Vec<PathBuf>,
+        /// Subdirectories, sorted; shared with the walk's frontier.
+        children: Arc<[PathBuf]>,
     },
     Backup {
         stamp: Stamp,
@@ -188,14 +209,24 @@ pub struct Scanner {
     cache: HashMap<PathBuf, Cached>,
     /// Measured sizes by path, with the directory stamp they were measured at.
     sizes: HashMap<PathBuf, (Stamp, u64)>,
+    /// The last scan's backups (before the in-progress and size overlays) and chain verdict,
+    /// reused as they are when a scan reads nothing.
+    previous: Option<(Vec<Arc<Backup>>, ChainReport)>,
 }
 
-struct Walk<'a> {
-    mode: ScanMode<'a>,
-    next: HashMap<PathBuf, Cached>,
-    backups: Vec<Arc<Backup>>,
-    errors: Vec<ScanError>,
-    dirs_read: usize,
+/// One directory to look at in a round of the walk.
+struct Job {
+    path: PathBuf,
+    depth: usize,
+    cached: Option<Cached>,
+}
+
+/// What looking at it gave.
+struct Done {
+    path: PathBuf,
+    depth: usize,
+    result: Result<Cached, ScanError>,
+    read: bool,
 }
 
 impl Scanner {
@@ -204,6 +235,7 @@ impl Scanner {
             options,
             cache: HashMap::new(),
             sizes: HashMap::new(),
+            previous: None,
         }
     }
 
@@ -216,6 +248,7 @@ impl Scanner {
         if options.tz != self.options.tz {
             self.cache.clear();
         }
+        self.previous = None;
         self.options = options;
     }
 
@@ -236,175 +269,92 @@ impl Scanner {
             .map(Path::to_path_buf)
     }
 
-    /// Scans the roots.
+    /// Scans the roots: a breadth-first walk, one round per depth, the directories of a
+    /// round read (or verified) by several threads.
     pub fn scan(&mut self, mode: ScanMode<'_>) -> ScanReport {
         let started = Instant::now();
-        let mut walk = Walk {
-            mode,
-            next: HashMap::with_capacity(self.cache.len()),
-            backups: Vec::new(),
-            errors: Vec::new(),
-            dirs_read: 0,
-        };
-        let roots = self.options.roots.clone();
-        for root in &roots {
-            self.visit(root, 0, &mut walk);
+        let mut next: HashMap<PathBuf, Cached> = HashMap::with_capacity(self.cache.len());
+        let mut walked = Vec::new();
+        let mut errors = Vec::new();
+        let mut dirs_read = 0;
+        // Lists of directories to look at, with their depth: the roots, then each
+        // container's (shared) list of subdirectories.
+        let mut frontier: Vec<(Arc<[PathBuf]>, usize)> =
+            vec![(distinct_roots(&self.options.roots).into(), 0)];
+        while !frontier.is_empty() {
+            let mut jobs = Vec::new();
+            for (list, depth) in frontier.drain(..) {
+                for path in list.iter() {
+                    // The cache's own key moves on to the next cache: no allocation.
+                    let (path, cached) = match self.cache.remove_entry(path.as_path()) {
+                        Some((key, cached)) => (key, Some(cached)),
+                        None => (path.clone(), None),
+                    };
+                    jobs.push(Job {
+                        path,
+                        depth,
+                        cached,
+                    });
+                }
+            }
+            let tz = &self.options.tz;
+            let work = match mode {
+                ScanMode::Verify => jobs.len(),
+                ScanMode::Trust(dirty) => jobs
+                    .iter()
+                    .filter(|j| j.cached.is_none() || dirty.contains(&j.path))
+                    .count(),
+            };
+            for done in run_jobs(jobs, work, |job| process(job, mode, tz)) {
+                dirs_read += usize::from(done.read);
+                match done.result {
+                    Ok(entry) => {
+                        match &entry {
+                            Cached::Container { children, .. } => {
+                                frontier.push((Arc::clone(children), done.depth + 1));
+                            }
+                            Cached::Backup { backup, .. } => walked.push(Arc::clone(backup)),
+                        }
+                        next.insert(done.path, entry);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
         }
-        self.cache = walk.next;
-        let mut backups = walk.backups;
-        backups.sort_by(|a, b| a.path.cmp(&b.path));
-        backups.dedup_by(|a, b| a.path == b.path);
+        self.cache = next;
+
+        // Nothing read means the very same backups as last time (a directory can only
+        // appear or vanish through a re-read of its parent): keep their order and chain.
+        let (raw, chain) = match self.previous.take() {
+            Some(previous) if dirs_read == 0 => previous,
+            _ => {
+                // Bytewise: comparing paths component by component costs more than the
+                // whole walk of an unchanged tree.
+                walked.sort_unstable_by(|a, b| {
+                    a.path
+                        .as_os_str()
+                        .as_bytes()
+                        .cmp(b.path.as_os_str().as_bytes())
+                });
+                let chain = chain::check(walked.iter().map(|b| b.as_ref()));
+                (walked, chain)
+            }
+        };
+        let mut backups = raw.clone();
+        self.previous = Some((raw, chain.clone()));
 
         mark_in_progress(&mut backups);
         let verify = matches!(mode, ScanMode::Verify);
-        self.measure_newest(&mut backups, verify, &mut walk.errors);
-
-        let chain = chain::check(backups.iter().map(|b| b.as_ref()));
+        self.measure_newest(&mut backups, verify, &mut errors);
         ScanReport {
-            roots,
+            roots: self.options.roots.clone(),
             backups,
             chain,
-            errors: walk.errors,
+            errors,
             finished_at: SystemTime::now(),
             duration: started.elapsed(),
-            dirs_read: walk.dirs_read,
+            dirs_read,
         }
-    }
-
-    fn visit(&mut self, path: &Path, depth: usize, walk: &mut Walk<'_>) {
-        if walk.next.contains_key(path) {
-            return; // reached twice (overlapping roots)
-        }
-        let cached = self.cache.remove(path).filter(|c| match walk.mode {
-            ScanMode::Trust(dirty) => !dirty.contains(path),
-            ScanMode::Verify => c.unchanged(path),
-        });
-        let entry = match cached {
-            Some(c) => c,
-            None => {
-                walk.dirs_read += 1;
-                match self.read_dir(path, depth) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        walk.errors.push(e);
-                        return;
-                    }
-                }
-            }
-        };
-        match &entry {
-            Cached::Container { children, .. } => {
-                let children = children.clone();
-                walk.next.insert(path.to_path_buf(), entry);
-                for child in &children {
-                    self.visit(child, depth + 1, walk);
-                }
-            }
-            Cached::Backup { backup, .. } => {
-                walk.backups.push(Arc::clone(backup));
-                walk.next.insert(path.to_path_buf(), entry);
-            }
-        }
-    }
-
-    /// Reads a directory: a backup directory is read whole, another one is listed.
-    fn read_dir(&self, path: &Path, depth: usize) -> Result<Cached, ScanError> {
-        // The stamp is taken before listing, so a change during the listing shows next time.
-        let meta = fs::metadata(path).map_err(|e| ScanError::io(path, "read directory", &e))?;
-        if !meta.is_dir() {
-            return Err(ScanError {
-                path: path.to_path_buf(),
-                message: "not a directory".into(),
-            });
-        }
-        let stamp = Stamp::of(&meta);
-        let mut names: Vec<(std::ffi::OsString, bool)> = Vec::new();
-        let entries = fs::read_dir(path).map_err(|e| ScanError::io(path, "read directory", &e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ScanError::io(path, "read directory", &e))?;
-            // file_type() does not follow symbolic links: a linked directory is not walked.
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            names.push((entry.file_name(), is_dir));
-        }
-        let layout_kind = layout_kind(path);
-        let has = |n: &str| names.iter().any(|(name, _)| name == n);
-        let is_backup = layout_kind.is_some()
-            || CHECKPOINTS
-                .iter()
-                .chain(&INFO)
-                .chain(&INFO_QP)
-                .chain(&[METADATA])
-                .chain(&OTHER_MARKERS)
-                .any(|m| has(m));
-        if !is_backup {
-            let mut children: Vec<PathBuf> = if depth < MAX_DEPTH {
-                names
-                    .iter()
-                    .filter(|(name, is_dir)| *is_dir && !name.to_string_lossy().starts_with('.'))
-                    .map(|(name, _)| path.join(name))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            children.sort();
-            return Ok(Cached::Container { stamp, children });
-        }
-
-        let mut contents = DirContents {
-            path: path.to_path_buf(),
-            layout_kind,
-            dir_mtime: meta.modified().ok(),
-            has_delta: names
-                .iter()
-                .any(|(n, d)| !d && n.to_string_lossy().ends_with(".delta")),
-            has_qp: names
-                .iter()
-                .any(|(n, d)| !d && n.to_string_lossy().ends_with(".qp")),
-            ..DirContents::default()
-        };
-        let mut files = Vec::new();
-        let mut read = |name: &'static str| -> Result<Option<String>, ScanError> {
-            if !has(name) {
-                return Ok(None);
-            }
-            let file = path.join(name);
-            match read_small(&file) {
-                Ok(Some((text, s))) => {
-                    files.push((name, s));
-                    Ok(Some(text))
-                }
-                Ok(None) => Ok(None),
-                Err(e) => Err(ScanError::io(&file, "read", &e)),
-            }
-        };
-        // The 11.x names win when both exist (mariadb_backup_* is listed first).
-        for name in CHECKPOINTS {
-            if contents.checkpoints.is_none() {
-                contents.checkpoints = read(name)?;
-                contents.mariadb_names |=
-                    contents.checkpoints.is_some() && name.starts_with("mariadb");
-            }
-        }
-        for name in INFO {
-            if contents.info.is_none() {
-                contents.info = read(name)?;
-            }
-        }
-        contents.metadata = read(METADATA)?;
-        for name in INFO_QP {
-            if contents.compressed_info_mtime.is_none() && has(name) {
-                let file = path.join(name);
-                let m = fs::metadata(&file).map_err(|e| ScanError::io(&file, "stat", &e))?;
-                files.push((name, Stamp::of(&m)));
-                contents.compressed_info_mtime = m.modified().ok();
-            }
-        }
-        let backup = record::assess(&contents, &self.options.tz);
-        Ok(Cached::Backup {
-            stamp,
-            files,
-            backup: Arc::new(backup),
-        })
     }
 
     /// Measures the newest complete backup of each type (cached by directory stamp; always
@@ -430,7 +380,7 @@ impl Scanner {
                 _ => match tree_size(&path) {
                     Ok(size) => Some(size),
                     Err(e) => {
-                        errors.push(ScanError::io(&path, "measure size", &e));
+                        errors.push(ScanError::io(&path, "measure size", e));
                         None
                     }
                 },
@@ -444,6 +394,224 @@ impl Scanner {
         }
         self.sizes = keep;
     }
+}
+
+/// Runs `f` on every job, on several threads when there is enough `work`; keeps the order.
+fn run_jobs(jobs: Vec<Job>, work: usize, f: impl Fn(Job) -> Done + Sync) -> Vec<Done> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    if threads < 2 || work < PARALLEL_MIN {
+        return jobs.into_iter().map(f).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Job>> = Vec::with_capacity(threads);
+    let mut jobs = jobs.into_iter();
+    loop {
+        let c: Vec<Job> = jobs.by_ref().take(chunk).collect();
+        if c.is_empty() {
+            break;
+        }
+        chunks.push(c);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<Done>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(done) => done,
+                // Nothing in `process` panics on input; re-raise a bug where it happened.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// Uses the cached entry when the mode allows, else reads the directory.
+fn process(job: Job, mode: ScanMode<'_>, tz: &TimeZone) -> Done {
+    let fresh = job.cached.filter(|c| match mode {
+        ScanMode::Trust(dirty) => !dirty.contains(&job.path),
+        ScanMode::Verify => c.unchanged(&job.path),
+    });
+    let (result, read) = match fresh {
+        Some(c) => (Ok(c), false),
+        None => (read_dir(&job.path, job.depth, tz), true),
+    };
+    Done {
+        path: job.path,
+        depth: job.depth,
+        result,
+        read,
+    }
+}
+
+/// Reads a directory through one descriptor: a backup directory whole (its few small files
+/// opened relative to it), another one as a list of subdirectories.
+fn read_dir(path: &Path, depth: usize, tz: &TimeZone) -> Result<Cached, ScanError> {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ScanError::io(path, "read directory", e))?;
+    // The stamp is taken before listing, so a change during the listing shows next time.
+    let stamp = Stamp::of(&rustix::fs::fstat(&fd).map_err(|e| ScanError::io(path, "stat", e))?);
+    let mut dir = Dir::new(fd).map_err(|e| ScanError::io(path, "read directory", e))?;
+    // (name, is a directory: None when the file system left d_type unknown)
+    let mut listed: Vec<(Vec<u8>, Option<bool>)> = Vec::new();
+    for entry in dir.by_ref() {
+        let entry = entry.map_err(|e| ScanError::io(path, "read directory", e))?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let is_dir = match entry.file_type() {
+            FileType::Directory => Some(true),
+            FileType::Unknown => None,
+            _ => Some(false),
+        };
+        listed.push((name.to_vec(), is_dir));
+    }
+    let dirfd = dir
+        .fd()
+        .map_err(|e| ScanError::io(path, "read directory", e))?;
+    let names: Vec<(Vec<u8>, bool)> = listed
+        .into_iter()
+        .map(|(name, is_dir)| {
+            // Ask without following links, as d_type would have said.
+            let is_dir = is_dir.unwrap_or_else(|| {
+                rustix::fs::statat(dirfd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+            });
+            (name, is_dir)
+        })
+        .collect();
+    let has = |n: &str| names.iter().any(|(name, _)| name == n.as_bytes());
+    let layout_kind = layout_kind(path);
+    let is_backup = layout_kind.is_some()
+        || CHECKPOINTS
+            .iter()
+            .chain(&INFO)
+            .chain(&INFO_QP)
+            .chain(&[METADATA])
+            .chain(&OTHER_MARKERS)
+            .any(|m| has(m));
+    if !is_backup {
+        let mut children: Vec<&[u8]> = if depth < MAX_DEPTH {
+            names
+                .iter()
+                .filter(|(name, is_dir)| *is_dir && !name.starts_with(b"."))
+                .map(|(name, _)| name.as_slice())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        children.sort_unstable();
+        let children: Vec<PathBuf> = children
+            .into_iter()
+            .map(|name| path.join(OsStr::from_bytes(name)))
+            .collect();
+        return Ok(Cached::Container {
+            stamp,
+            children: children.into(),
+        });
+    }
+
+    let mut contents = DirContents {
+        path: path.to_path_buf(),
+        layout_kind,
+        dir_mtime: stamp.modified(),
+        has_delta: names.iter().any(|(n, d)| !d && n.ends_with(b".delta")),
+        has_qp: names.iter().any(|(n, d)| !d && n.ends_with(b".qp")),
+        ..DirContents::default()
+    };
+    let mut files = Vec::new();
+    let mut read = |name: &'static str| -> Result<Option<String>, ScanError> {
+        if !has(name) {
+            return Ok(None);
+        }
+        match read_small(dirfd, name) {
+            Ok(Some((text, s))) => {
+                files.push((name, s));
+                Ok(Some(text))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(ScanError::io(&path.join(name), "read", e)),
+        }
+    };
+    // The 11.x names win when both exist (mariadb_backup_* is listed first).
+    for name in CHECKPOINTS {
+        if contents.checkpoints.is_none() {
+            contents.checkpoints = read(name)?;
+            contents.mariadb_names |= contents.checkpoints.is_some() && name.starts_with("mariadb");
+        }
+    }
+    for name in INFO {
+        if contents.info.is_none() {
+            contents.info = read(name)?;
+        }
+    }
+    contents.metadata = read(METADATA)?;
+    for name in INFO_QP {
+        if contents.compressed_info_mtime.is_none() && has(name) {
+            let st = rustix::fs::statat(dirfd, name, AtFlags::empty())
+                .map_err(|e| ScanError::io(&path.join(name), "stat", e))?;
+            let s = Stamp::of(&st);
+            files.push((name, s));
+            contents.compressed_info_mtime = s.modified();
+        }
+    }
+    let backup = record::assess(&contents, tz);
+    Ok(Cached::Backup {
+        stamp,
+        files,
+        backup: Arc::new(backup),
+    })
+}
+
+/// A small file's text and stamp, opened relative to its directory; `None` if it vanished.
+fn read_small(dirfd: impl AsFd, name: &str) -> io::Result<Option<(String, Stamp)>> {
+    let fd: OwnedFd =
+        match rustix::fs::openat(dirfd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+    let stamp = Stamp::of(&rustix::fs::fstat(&fd)?);
+    // Read what fstat announced (plus one byte, to notice a file that grew meanwhile).
+    let want = usize::try_from(stamp.size)
+        .unwrap_or(MAX_FILE)
+        .min(MAX_FILE)
+        + 1;
+    let mut bytes = vec![0u8; want];
+    let mut len = 0;
+    while len < want {
+        let n = rustix::io::read(&fd, &mut bytes[len..])?;
+        len += n;
+        // Stopping at the announced size saves the read that would return 0.
+        if n == 0 || len as u64 == stamp.size {
+            break;
+        }
+    }
+    bytes.truncate(len.min(MAX_FILE));
+    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), stamp)))
+}
+
+/// The roots without repeats and without roots inside other roots (whose directories the
+/// walk reaches anyway): no directory is visited twice.
+fn distinct_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        let inside_other = roots.iter().any(|r| r != root && root.starts_with(r));
+        if !inside_other && !out.contains(root) {
+            out.push(root.clone());
+        }
+    }
+    out
 }
 
 /// Index of the newest complete backup of `kind`.
@@ -466,19 +634,6 @@ fn layout_kind(path: &Path) -> Option<BackupType> {
         "incremental" if name.starts_with("incremental_") => Some(BackupType::Incremental),
         _ => None,
     }
-}
-
-/// A small file's text and stamp; `None` if it vanished.
-fn read_small(path: &Path) -> io::Result<Option<(String, Stamp)>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let stamp = Stamp::of(&file.metadata()?);
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE).read_to_end(&mut bytes)?;
-    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), stamp)))
 }
 
 /// Sum of the lengths of every file below `path` (symbolic links not followed).

@@ -2,6 +2,7 @@
 //! every file and its size; data files are recreated sparse, the small files quorate reads
 //! are the captured ones), plus command-line and layout helpers.
 
+use std::fs::File;
 use std::os::unix::fs::symlink;
 
 use super::*;
@@ -297,4 +298,15 @@ fn seed_layout_kinds() {
     assert_eq!(layout_kind(Path::new("/r/full/other")), None);
     assert_eq!(layout_kind(Path::new("/r/incremental/backup_1")), None);
     assert_eq!(layout_kind(Path::new("/")), None);
+}
+
+#[test]
+fn overlapping_roots_visit_each_directory_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, _) = seed_root(dir.path());
+    let roots = vec![root.join("full"), root.clone(), root.clone()];
+    let report = scan_once(&roots, &TimeZone::UTC);
+    assert!(report.success(), "{:?}", report.errors);
+    assert_eq!(report.backups.len(), 5);
+    assert_eq!(distinct_roots(&roots), vec![root]);
 }
