@@ -407,6 +407,42 @@ mod tests {
     }
 
     #[test]
+    fn captured_chain_after_applying_incremental_1_is_intact() {
+        // At the paths the capture used, so the declared bases resolve.
+        let root = "/tmp/bkcap/w/root";
+        let at = |name: &str, path: String| {
+            let mut dir = contents(name);
+            dir.path = PathBuf::from(path);
+            assess(&dir, &utc())
+        };
+        let base = at(
+            "prepared-inc1-applied",
+            format!("{root}/full/backup_20261122_020000"),
+        );
+        let inc1 = at(
+            "incremental-1-after-apply",
+            format!("{root}/incremental/incremental_20261122_030000"),
+        );
+        let inc2 = at(
+            "incremental-2",
+            format!("{root}/incremental/incremental_20261122_040000"),
+        );
+        assert!(base.prepared);
+        assert_eq!(inc1.declared_base.as_deref(), Some(base.path.as_path()));
+        let report = crate::backup::chain::check([&base, &inc1, &inc2]);
+        assert_eq!(report.incrementals, 2);
+        assert!(report.intact(), "{:?}", report.breaks);
+        // The unprepared full with incremental-2 alone: incremental-1 is missing.
+        let full = at("full", format!("{root}/full/backup_20261122_020000"));
+        let report = crate::backup::chain::check([&full, &inc2]);
+        assert_eq!(report.breaks.len(), 1);
+        assert_eq!(
+            report.breaks[0].reason,
+            crate::backup::chain::BreakReason::BaseMissing
+        );
+    }
+
+    #[test]
     fn relative_base_is_resolved_against_the_working_directory() {
         let path = Path::new("/srv/bk/root/incremental/inc1");
         assert_eq!(

@@ -261,3 +261,42 @@ fn human_sizes() {
     assert!(parse_human_size("-1G").is_err());
     assert!(parse_human_size("G").is_err());
 }
+
+/// The names in a captured `files.txt` listing.
+fn listed(listing: &str) -> Vec<&str> {
+    listing
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .collect()
+}
+
+#[test]
+fn captured_write_order_and_incremental_apply() {
+    // Killed during the copy: data files, but none of the three files written at the end.
+    let killed = listed(fixture!("killed-midway/files.txt"));
+    assert!(killed.contains(&"ib_logfile0") && killed.contains(&"cap/big.ibd"));
+    for late in ["xtrabackup_checkpoints", "backup-my.cnf", "xtrabackup_info"] {
+        assert!(!killed.contains(&late), "{late}");
+    }
+    // Killed when opening the info file: checkpoints and backup-my.cnf are there.
+    let late = listed(fixture!("killed-before-info/files.txt"));
+    assert!(late.contains(&"xtrabackup_checkpoints") && late.contains(&"backup-my.cnf"));
+    assert!(!late.contains(&"xtrabackup_info"));
+    // --compress leaves only the checkpoints plain.
+    let compressed = listed(fixture!("compressed/files.txt"));
+    assert!(compressed.contains(&"xtrabackup_info.qp") && !compressed.contains(&"xtrabackup_info"));
+    // Applying incremental-1 consumed its .delta files and copied its info into the base.
+    let before = listed(fixture!("incremental-1/files.txt"));
+    let after = listed(fixture!("incremental-1-after-apply/files.txt"));
+    assert!(before.iter().any(|f| f.ends_with(".delta")));
+    assert!(!after.iter().any(|f| f.ends_with(".delta")));
+    assert_eq!(
+        parse_info(fixture!("prepared-inc1-applied/xtrabackup_info")).expect("base info"),
+        parse_info(fixture!("incremental-1/xtrabackup_info")).expect("inc info")
+    );
+    assert_eq!(
+        parse_checkpoints(fixture!("incremental-1-after-apply/xtrabackup_checkpoints")),
+        parse_checkpoints(fixture!("incremental-1/xtrabackup_checkpoints")),
+        "the incremental's own checkpoints are untouched"
+    );
+}
