@@ -184,27 +184,12 @@ pub fn check<'a>(backups: impl IntoIterator<Item = &'a Backup>) -> ChainReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::{Failure, Status, TimeSource};
-    use std::time::SystemTime;
+    use crate::backup::{testing, Failure, Status};
 
     fn backup(path: &str, kind: BackupType, from: u64, to: u64, base: Option<&str>) -> Backup {
-        Backup {
-            path: path.into(),
-            kind,
-            status: Status::Complete,
-            time: SystemTime::UNIX_EPOCH,
-            time_source: TimeSource::Info,
-            start: None,
-            duration: None,
-            from_lsn: Some(from),
-            to_lsn: Some(to),
-            prepared: false,
-            compressed: false,
-            declared_base: base.map(PathBuf::from),
-            metadata_size: None,
-            measured_size: None,
-            mariadb_names: false,
-        }
+        let mut b = testing::backup(path, kind, 0, Status::Complete, (from, to));
+        b.declared_base = base.map(PathBuf::from);
+        b
     }
 
     fn full(path: &str, to: u64) -> Backup {

@@ -224,3 +224,57 @@ impl Backup {
         }
     }
 }
+
+/// Builders shared by the unit tests of the backup source and its metrics.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use super::{chain, Backup, BackupType, ScanReport, Status, TimeSource};
+
+    /// `secs` after the Unix epoch.
+    pub fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    /// A backup that ended at `time` (seconds), 45 s long, spanning LSNs `from..to`.
+    pub fn backup(
+        path: &str,
+        kind: BackupType,
+        time: u64,
+        status: Status,
+        (from, to): (u64, u64),
+    ) -> Backup {
+        Backup {
+            path: path.into(),
+            kind,
+            status,
+            time: at(time),
+            time_source: TimeSource::Info,
+            start: None,
+            duration: Some(Duration::from_secs(45)),
+            from_lsn: Some(from),
+            to_lsn: Some(to),
+            prepared: false,
+            compressed: false,
+            declared_base: None,
+            metadata_size: None,
+            measured_size: None,
+            mariadb_names: false,
+        }
+    }
+
+    /// A scan report of `backups` (chain checked), finished at second 1000 in 3 ms.
+    pub fn report(backups: Vec<Backup>) -> ScanReport {
+        ScanReport {
+            roots: vec!["/b".into()],
+            chain: chain::check(&backups),
+            backups: backups.into_iter().map(Arc::new).collect(),
+            errors: Vec::new(),
+            finished_at: at(1000),
+            duration: Duration::from_millis(3),
+            dirs_read: 0,
+        }
+    }
+}

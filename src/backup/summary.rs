@@ -134,44 +134,16 @@ fn failed(b: &Backup) -> Option<FailedSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::chain;
-    use std::sync::Arc;
+    use crate::backup::testing::{at, report};
 
-    fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
+    /// Fulls span LSNs 0..100, incrementals 100..200: the incrementals link to the fulls.
     fn backup(path: &str, kind: BackupType, time: u64, status: Status) -> Backup {
-        Backup {
-            path: path.into(),
-            kind,
-            status,
-            time: at(time),
-            time_source: TimeSource::Info,
-            start: None,
-            duration: Some(Duration::from_secs(45)),
-            from_lsn: Some(if kind == BackupType::Full { 0 } else { 100 }),
-            to_lsn: Some(if kind == BackupType::Full { 100 } else { 200 }),
-            prepared: false,
-            compressed: false,
-            declared_base: None,
-            metadata_size: None,
-            measured_size: None,
-            mariadb_names: false,
-        }
-    }
-
-    fn report(backups: Vec<Backup>) -> ScanReport {
-        let chain = chain::check(&backups);
-        ScanReport {
-            roots: vec!["/b".into()],
-            backups: backups.into_iter().map(Arc::new).collect(),
-            chain,
-            errors: Vec::new(),
-            finished_at: at(0),
-            duration: Duration::ZERO,
-            dirs_read: 0,
-        }
+        let lsns = if kind == BackupType::Full {
+            (0, 100)
+        } else {
+            (100, 200)
+        };
+        crate::backup::testing::backup(path, kind, time, status, lsns)
     }
 
     const DAY: u64 = 86_400;

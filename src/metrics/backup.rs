@@ -209,45 +209,16 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::{chain, Backup, Failure, TimeSource};
+    use crate::backup::testing::{at, backup as plain, report};
+    use crate::backup::{Backup, Failure};
     use crate::metrics::{Format, MetricSet};
-    use std::sync::Arc;
-    use std::time::Duration;
 
-    fn at(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
+    /// Compressed, 2 KiB by its metadata.
     fn backup(path: &str, kind: BackupType, time: u64, status: Status, lsns: (u64, u64)) -> Backup {
-        Backup {
-            path: path.into(),
-            kind,
-            status,
-            time: at(time),
-            time_source: TimeSource::Info,
-            start: None,
-            duration: Some(Duration::from_secs(45)),
-            from_lsn: Some(lsns.0),
-            to_lsn: Some(lsns.1),
-            prepared: false,
-            compressed: true,
-            declared_base: None,
-            metadata_size: Some(2048),
-            measured_size: None,
-            mariadb_names: false,
-        }
-    }
-
-    fn report(backups: Vec<Backup>) -> ScanReport {
-        ScanReport {
-            roots: vec!["/b".into()],
-            chain: chain::check(&backups),
-            backups: backups.into_iter().map(Arc::new).collect(),
-            errors: Vec::new(),
-            finished_at: at(1000),
-            duration: Duration::from_millis(3),
-            dirs_read: 0,
-        }
+        let mut b = plain(path, kind, time, status, lsns);
+        b.compressed = true;
+        b.metadata_size = Some(2048);
+        b
     }
 
     fn set(fams: Vec<Family>) -> MetricSet {
@@ -256,14 +227,9 @@ mod tests {
         s
     }
 
-    #[test]
-    fn no_report_no_families() {
-        assert!(families(None, at(0)).is_empty());
-    }
-
-    #[test]
-    fn required_names_and_values() {
-        let r = report(vec![
+    /// A full ending at LSN 100 (second 900) and an incremental from `inc_from` (second 950).
+    fn full_and_incremental(inc_from: u64) -> Vec<Backup> {
+        vec![
             backup(
                 "/b/full/f1",
                 BackupType::Full,
@@ -276,16 +242,27 @@ mod tests {
                 BackupType::Incremental,
                 950,
                 Status::Complete,
-                (100, 200),
+                (inc_from, 200),
             ),
-            backup(
-                "/b/incremental/i2",
-                BackupType::Incremental,
-                990,
-                Status::Failed(Failure::NoCheckpoints),
-                (0, 0),
-            ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn no_report_no_families() {
+        assert!(families(None, at(0)).is_empty());
+    }
+
+    #[test]
+    fn required_names_and_values() {
+        let mut backups = full_and_incremental(100);
+        backups.push(backup(
+            "/b/incremental/i2",
+            BackupType::Incremental,
+            990,
+            Status::Failed(Failure::NoCheckpoints),
+            (0, 0),
+        ));
+        let r = report(backups);
         let s = set(families(Some(&r), at(1010)));
         let full = [("type", "full")];
         let inc = [("type", "incremental")];
@@ -346,22 +323,7 @@ mod tests {
 
     #[test]
     fn broken_chain_and_scan_error() {
-        let mut r = report(vec![
-            backup(
-                "/b/full/f1",
-                BackupType::Full,
-                900,
-                Status::Complete,
-                (0, 100),
-            ),
-            backup(
-                "/b/incremental/i1",
-                BackupType::Incremental,
-                950,
-                Status::Complete,
-                (150, 200),
-            ),
-        ]);
+        let mut r = report(full_and_incremental(150));
         r.errors.push(crate::backup::ScanError {
             path: "/b/x".into(),
             message: "cannot read directory: Permission denied".into(),
