@@ -2,7 +2,8 @@
 //! incremental) into a temporary root laid out like the seed's, `quorate serve` scraped, and
 //! the check's judgement input ([`quorate::backup::summarize`]) next to it. Then the backups
 //! are aged (times in the info and metadata files, mtimes), the chain is broken, and a
-//! mariabackup run is stopped mid-copy (in progress) and SIGKILLed (failed).
+//! mariabackup run is stopped mid-copy (in progress) and SIGKILLed (failed); a reload turns
+//! the source off.
 //!
 //! The configured rescan interval is an hour: everything seen here arrives through the file
 //! watcher (and the in-progress recheck), as in production between periodic rescans.
@@ -458,6 +459,21 @@ fn real_mariabackup_runs_exported_and_judged() {
         .expect("killed run is the newest attempt");
     assert_eq!(failed.path, killed);
     assert_eq!(s.failed_count, 1);
+
+    // 5. A reload that disables the source drops its metrics without a restart.
+    config["quorate"]["backup"]["enabled"] = serde_yaml_ng::Value::Bool(false);
+    fs::write(
+        &config_path,
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
+    let body = scrape_until(&serve, "backup metrics gone after reload", |b| {
+        sample(b, "mariadb_backup_count", &["type=\"full\""]).is_none()
+    });
+    assert_eq!(
+        sample(&body, "quorate_config_last_reload_successful", &[]),
+        Some(1.0)
+    );
 
     let status = serve.terminate();
     assert!(status.success(), "{status}");
