@@ -190,7 +190,7 @@ fn run(
                 first_event = None;
                 let dirs: HashSet<PathBuf> = paths
                     .iter()
-                    .filter_map(|p| scanner.directory_of(p))
+                    .flat_map(|p| scanner.directories_changed_by(p))
                     .collect();
                 Some(scanner.scan(ScanMode::Trust(&dirs)))
             } else {
@@ -391,6 +391,15 @@ mod tests {
         std::fs::write(b.join("xtrabackup_info"), info("2026-11-20 02:00:45")).expect("write");
         wait_for(&monitor, "edited end time", |r| {
             r.backups.len() == 1 && r.backups[0].time != end
+        });
+
+        // A removed backup disappears (it is not an unreadable directory).
+        let other = root.join("full/backup_20261120_020000");
+        std::fs::create_dir_all(&other).expect("mkdir");
+        wait_for(&monitor, "second attempt seen", |r| r.backups.len() == 2);
+        std::fs::remove_dir_all(&other).expect("rm");
+        wait_for(&monitor, "removed backup gone", |r| {
+            r.backups.len() == 1 && r.success()
         });
 
         // Disabling drops the report; enabling scans again.

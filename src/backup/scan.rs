@@ -258,15 +258,16 @@ impl Scanner {
         self.cache.keys().map(PathBuf::as_path)
     }
 
-    /// The cached directory a changed `path` belongs to: itself if it is one, else its parent
-    /// if that is one. `None` means the change is outside what the scanner knows.
-    pub fn directory_of(&self, path: &Path) -> Option<PathBuf> {
-        if self.cache.contains_key(path) {
-            return Some(path.to_path_buf());
-        }
-        path.parent()
+    /// The cached directories to re-read after a change at `path`: the path itself if it is
+    /// one, and its parent if that is one (a directory that was created or removed changes
+    /// its parent's list). Empty when the change is outside what the scanner knows.
+    pub fn directories_changed_by(&self, path: &Path) -> Vec<PathBuf> {
+        [Some(path), path.parent()]
+            .into_iter()
+            .flatten()
             .filter(|p| self.cache.contains_key(*p))
             .map(Path::to_path_buf)
+            .collect()
     }
 
     /// Scans the roots: a breadth-first walk, one round per depth, the directories of a

@@ -1,9 +1,31 @@
 //! The judgement input of a backup check (pure): per type, the newest success with its age and
 //! size, whether the newest attempt failed, the counts, the chain breaks and the scan errors.
 //!
-//! A check turns a [`BackupSummary`] into a state: no success at all, a too old or too small
-//! newest success, a failed newest attempt, a broken chain, or scan errors (the state of the
-//! backups is unknown). This module decides nothing about thresholds.
+//! A check turns a [`BackupSummary`] into a state; this module decides nothing about
+//! thresholds. The fields map onto issue 5's rules like this:
+//!
+//! | rule | field |
+//! |---|---|
+//! | unreadable directory → UNKNOWN | `errors` not empty |
+//! | no backup at all → CRITICAL | `newest_success` is `None` |
+//! | age ranges (`-w 26h -c 50h`), perfdata `age=…s` | `newest_success.age_seconds` |
+//! | `--min-size`, perfdata `size=…B` | `newest_success.size_bytes` |
+//! | newest incomplete → WARNING | `newest_attempt_failed` is `Some` |
+//! | broken chain → CRITICAL | `chain_breaks` not empty |
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use quorate::backup::{scan_once, summarize, BackupType, MonitorConfig};
+//!
+//! # fn settings() -> quorate::config::Settings { unimplemented!() }
+//! let settings = settings();
+//! let tz = MonitorConfig::from_settings(&settings).tz; // quorate.backup.timezone or the host's
+//! let report = scan_once(&settings.backup_dirs, &tz);
+//! let full = summarize(&report, Some(BackupType::Full), SystemTime::now());
+//! if let Some(newest) = &full.newest_success {
+//!     println!("age={:.0}s size={:?}B", newest.age_seconds, newest.size_bytes);
+//! }
+//! ```
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
