@@ -8,7 +8,6 @@
 //!
 //! Errors name the file (by its role) and the field or line; the caller adds the path.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -94,9 +93,23 @@ impl Checkpoints {
     }
 }
 
-/// Splits `key = value` lines (blank lines and `#` comments skipped). Values may be empty.
-fn key_values(file: &'static str, text: &str) -> Result<BTreeMap<String, String>, ParseError> {
-    let mut out = BTreeMap::new();
+/// `key = value` lines, borrowed from the text (a scan reads thousands of these files).
+struct KeyValues<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> KeyValues<'a> {
+    /// The value of `key` (the last one if it repeats). Values may be empty.
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Splits `key = value` lines (blank lines and `#` comments skipped).
+fn key_values<'a>(file: &'static str, text: &'a str) -> Result<KeyValues<'a>, ParseError> {
+    let mut out = Vec::with_capacity(24);
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -109,9 +122,9 @@ fn key_values(file: &'static str, text: &str) -> Result<BTreeMap<String, String>
                 text: trimmed.chars().take(80).collect(),
             });
         };
-        out.insert(key.trim().to_string(), value.trim().to_string());
+        out.push((key.trim(), value.trim()));
     }
-    Ok(out)
+    Ok(KeyValues(out))
 }
 
 fn lsn(file: &'static str, field: &str, value: &str) -> Result<u64, ParseError> {
@@ -131,7 +144,7 @@ pub fn parse_checkpoints(text: &str) -> Result<Checkpoints, ParseError> {
             field,
         })
     };
-    let backup_type = match get("backup_type")?.as_str() {
+    let backup_type = match get("backup_type")? {
         "full-backuped" => CheckpointType::FullBackuped,
         "incremental" => CheckpointType::Incremental,
         t @ ("log-applied" | "full-prepared") => CheckpointType::Prepared(t.to_string()),
@@ -159,12 +172,12 @@ pub fn parse_checkpoints(text: &str) -> Result<Checkpoints, ParseError> {
 }
 
 /// `xtrabackup_info` (10.x) or `mariadb_backup_info` (11.x), written last by
-/// `mariabackup --backup`. Times are kept as written (local, no zone) and resolved with
-/// [`Info::start`] / [`Info::end`].
+/// `mariabackup --backup`: the fields quorate uses. Times are kept as written (local, no zone)
+/// and resolved with [`Info::start`] / [`Info::end`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
-    /// Every `key = value` pair as written.
-    pub fields: BTreeMap<String, String>,
+    /// `tool_name`: `mariabackup`, `mariadb-backup` (11.x) or `xtrabackup`.
+    pub tool_name: Option<String>,
     pub start_time: Option<DateTime>,
     pub end_time: DateTime,
     /// `incremental = Y|N`.
@@ -177,14 +190,47 @@ pub struct Info {
     pub target_dir: Option<PathBuf>,
 }
 
-const INFO_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
 fn info_time(field: &str, value: &str) -> Result<DateTime, ParseError> {
-    DateTime::strptime(INFO_TIME_FORMAT, value).map_err(|e| ParseError::BadValue {
+    parse_local(value).map_err(|e| ParseError::BadValue {
         file: INFO,
         field: field.to_string(),
         message: format!("{value:?} is not a local time YYYY-MM-DD HH:MM:SS: {e}"),
     })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` exactly (mariabackup's format), validated by jiff. Written out by
+/// hand: a general format parser costs more than the rest of reading a backup.
+fn parse_local(value: &str) -> Result<DateTime, String> {
+    let b = value.as_bytes();
+    let shape_ok = b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':';
+    let number = |range: std::ops::Range<usize>| -> Result<i16, String> {
+        let digits = &b[range];
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err("not digits".into());
+        }
+        Ok(digits
+            .iter()
+            .fold(0i16, |n, d| n * 10 + i16::from(d - b'0')))
+    };
+    if !shape_ok {
+        return Err("wrong shape".into());
+    }
+    let narrow = |n: i16| i8::try_from(n).map_err(|e| e.to_string());
+    DateTime::new(
+        number(0..4)?,
+        narrow(number(5..7)?)?,
+        narrow(number(8..10)?)?,
+        narrow(number(11..13)?)?,
+        narrow(number(14..16)?)?,
+        narrow(number(17..19)?)?,
+        0,
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn yes_no(field: &str, value: &str) -> Result<bool, ParseError> {
@@ -225,16 +271,19 @@ pub fn parse_info(text: &str) -> Result<Info, ParseError> {
     let compressed = fields
         .get("compressed")
         .filter(|v| !v.is_empty())
-        .map(|v| !matches!(v.as_str(), "N" | "n" | "NO" | "no" | "0" | "none"));
-    let command = fields.get("tool_command").map(String::as_str).unwrap_or("");
+        .map(|v| !matches!(v, "N" | "n" | "NO" | "no" | "0" | "none"));
+    let command = fields.get("tool_command").unwrap_or("");
     Ok(Info {
+        tool_name: fields
+            .get("tool_name")
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
         incremental_basedir: command_option(command, "--incremental-basedir").map(PathBuf::from),
         target_dir: command_option(command, "--target-dir").map(PathBuf::from),
         start_time,
         end_time,
         incremental,
         compressed,
-        fields,
     })
 }
 
@@ -439,8 +488,8 @@ fn metadata_time(v: &serde_json::Value, tz: &TimeZone) -> Result<SystemTime, Str
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(SystemTime::from(ts));
     }
-    let dt = DateTime::strptime(INFO_TIME_FORMAT, text)
-        .or_else(|_| text.parse::<DateTime>())
+    let dt = parse_local(text)
+        .or_else(|_| text.parse::<DateTime>().map_err(|e| e.to_string()))
         .map_err(|_| {
             format!("{text:?} is not RFC 3339, YYYY-MM-DD HH:MM:SS or a number of seconds")
         })?;

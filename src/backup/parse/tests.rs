@@ -104,7 +104,7 @@ fn info_times_are_local_and_read_in_the_given_zone() {
     let info = parse_info(fixture!("full/xtrabackup_info")).expect("info");
     assert_eq!(info.incremental, Some(false));
     assert_eq!(info.compressed, Some(false));
-    assert_eq!(info.fields["tool_name"], "mariabackup");
+    assert_eq!(info.tool_name.as_deref(), Some("mariabackup"));
     assert!(info.target_dir.is_some());
     assert_eq!(info.incremental_basedir, None);
     let end_utc = info.end(&utc()).expect("end");
@@ -155,6 +155,16 @@ fn info_without_end_time_or_with_a_bad_time_is_an_error() {
     );
     let e = parse_info("end_time = yesterday\n").unwrap_err();
     assert!(e.to_string().contains("end_time"), "{e}");
+    for bad in [
+        "2026-13-01 00:00:00",
+        "2026-02-30 00:00:00",
+        "2026-11-22 24:00:00",
+        "2026-11-22T01:00:00",
+        "2026-11-22 1:00:00",
+    ] {
+        let e = parse_info(&format!("end_time = {bad}\n")).unwrap_err();
+        assert!(e.to_string().contains(bad), "{bad}: {e}");
+    }
     let e = parse_info("end_time = 2026-11-22 01:00:00\nincremental = maybe\n").unwrap_err();
     assert!(e.to_string().contains("incremental"), "{e}");
 }
@@ -163,13 +173,13 @@ fn info_without_end_time_or_with_a_bad_time_is_an_error() {
 fn daylight_saving_folds_and_gaps() {
     let berlin = TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("posix tz");
     // 2026-10-25 02:30 happens twice in Berlin: the earlier one (CEST, UTC+2) is taken.
-    let fold = DateTime::strptime(INFO_TIME_FORMAT, "2026-10-25 02:30:00").expect("dt");
+    let fold = parse_local("2026-10-25 02:30:00").expect("dt");
     assert_eq!(
         local_time(&fold, &berlin, "end_time").expect("fold"),
         unix("2026-10-25T00:30:00Z")
     );
     // 2026-03-29 02:30 does not exist in Berlin: moved forward by the hour (03:30 CEST).
-    let gap = DateTime::strptime(INFO_TIME_FORMAT, "2026-03-29 02:30:00").expect("dt");
+    let gap = parse_local("2026-03-29 02:30:00").expect("dt");
     assert_eq!(
         local_time(&gap, &berlin, "end_time").expect("gap"),
         unix("2026-03-29T01:30:00Z")
