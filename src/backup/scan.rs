@@ -209,9 +209,16 @@ pub struct Scanner {
     cache: HashMap<PathBuf, Cached>,
     /// Measured sizes by path, with the directory stamp they were measured at.
     sizes: HashMap<PathBuf, (Stamp, u64)>,
-    /// The last scan's backups (before the in-progress and size overlays) and chain verdict,
-    /// reused as they are when a scan reads nothing.
-    previous: Option<(Vec<Arc<Backup>>, ChainReport)>,
+    /// The last scan's backups (before the in-progress and size overlays), chain verdict and
+    /// errors, reused as they are when a scan reads nothing.
+    previous: Option<Previous>,
+}
+
+#[derive(Debug)]
+struct Previous {
+    backups: Vec<Arc<Backup>>,
+    chain: ChainReport,
+    errors: Vec<ScanError>,
 }
 
 /// One directory to look at in a round of the walk.
@@ -274,6 +281,16 @@ impl Scanner {
     /// round read (or verified) by several threads.
     pub fn scan(&mut self, mode: ScanMode<'_>) -> ScanReport {
         let started = Instant::now();
+        if let (ScanMode::Trust(dirty), Some(previous)) = (mode, &self.previous) {
+            if dirty.is_empty() {
+                // Nothing named as changed: the cache stands as it is; only the overlays
+                // (running processes, the newest backups' sizes) are looked at again.
+                let mut backups = previous.backups.clone();
+                let chain = previous.chain.clone();
+                let errors = previous.errors.clone();
+                return self.finish(&mut backups, chain, errors, false, 0, started);
+            }
+        }
         let mut next: HashMap<PathBuf, Cached> = HashMap::with_capacity(self.cache.len());
         let mut walked = Vec::new();
         let mut errors = Vec::new();
@@ -327,7 +344,7 @@ impl Scanner {
         // Nothing read means the very same backups as last time (a directory can only
         // appear or vanish through a re-read of its parent): keep their order and chain.
         let (raw, chain) = match self.previous.take() {
-            Some(previous) if dirs_read == 0 => previous,
+            Some(previous) if dirs_read == 0 => (previous.backups, previous.chain),
             _ => {
                 // Bytewise: comparing paths component by component costs more than the
                 // whole walk of an unchanged tree.
@@ -342,14 +359,30 @@ impl Scanner {
             }
         };
         let mut backups = raw.clone();
-        self.previous = Some((raw, chain.clone()));
-
-        mark_in_progress(&mut backups);
+        self.previous = Some(Previous {
+            backups: raw,
+            chain: chain.clone(),
+            errors: errors.clone(),
+        });
         let verify = matches!(mode, ScanMode::Verify);
-        self.measure_newest(&mut backups, verify, &mut errors);
+        self.finish(&mut backups, chain, errors, verify, dirs_read, started)
+    }
+
+    /// Applies the overlays (in progress, measured sizes) and builds the report.
+    fn finish(
+        &mut self,
+        backups: &mut Vec<Arc<Backup>>,
+        chain: ChainReport,
+        mut errors: Vec<ScanError>,
+        verify: bool,
+        dirs_read: usize,
+        started: Instant,
+    ) -> ScanReport {
+        mark_in_progress(backups);
+        self.measure_newest(backups, verify, &mut errors);
         ScanReport {
             roots: self.options.roots.clone(),
-            backups,
+            backups: std::mem::take(backups),
             chain,
             errors,
             finished_at: SystemTime::now(),

@@ -310,3 +310,23 @@ fn overlapping_roots_visit_each_directory_once() {
     assert_eq!(report.backups.len(), 5);
     assert_eq!(distinct_roots(&roots), vec![root]);
 }
+
+#[test]
+fn a_scan_with_nothing_named_keeps_the_last_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, _) = seed_root(dir.path());
+    let missing = dir.path().join("missing");
+    let mut s = Scanner::new(ScanOptions {
+        roots: vec![root, missing.clone()],
+        tz: TimeZone::UTC,
+    });
+    let first = s.scan(ScanMode::Verify);
+    assert_eq!(first.errors.len(), 1);
+    let recheck = s.scan(ScanMode::Trust(&HashSet::new()));
+    assert_eq!(recheck.dirs_read, 0);
+    assert_eq!(recheck.errors, first.errors);
+    assert_eq!(recheck.backups, first.backups);
+    // Once the root exists, the periodic verification finds it.
+    fs::create_dir_all(&missing).expect("mkdir");
+    assert!(s.scan(ScanMode::Verify).success());
+}
