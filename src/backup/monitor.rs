@@ -257,11 +257,17 @@ impl Watches {
     fn new(shared: Arc<Shared>, wake: SyncSender<()>) -> Watches {
         let handler = move |event: notify::Result<notify::Event>| {
             let Ok(event) = event else {
-                // The kernel dropped events (queue overflow): verify everything.
+                // The watcher failed: verify everything rather than trust the cache.
                 shared.overflow.store(true, Ordering::SeqCst);
                 let _ = wake.try_send(());
                 return;
             };
+            // The kernel's queue overflowed: events were lost, verify everything.
+            if event.need_rescan() {
+                shared.overflow.store(true, Ordering::SeqCst);
+                let _ = wake.try_send(());
+                return;
+            }
             // Our own reads show up as access events; they change nothing.
             if matches!(event.kind, EventKind::Access(_)) {
                 return;
