@@ -7,6 +7,10 @@
 //! [`ScanMode::Trust`] re-reads only the directories a file-system watcher named and trusts
 //! the cache for the rest (no system call at all for an unchanged tree).
 //!
+//! The walk is breadth-first, one round per depth; the directories of a round are read by up
+//! to [`MAX_THREADS`] threads, each directory through one descriptor (its files opened
+//! relative to it): on a 2-core VM a path lookup costs more than parsing the files.
+//!
 //! The walk descends into ordinary directories (not hidden ones, not symbolic links, at most
 //! [`MAX_DEPTH`] levels) and stops at a backup directory: one in the seed's layout
 //! (`full/backup_*`, `incremental/incremental_*`), or one holding a file only mariabackup
@@ -41,7 +45,7 @@ const MAX_FILE: usize = 1 << 20;
 /// Below this many directories to read or verify, one thread does it.
 const PARALLEL_MIN: usize = 64;
 /// At most this many threads read directories (the scan is bound by system calls).
-const MAX_THREADS: usize = 4;
+pub const MAX_THREADS: usize = 4;
 
 const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkpoints"];
 const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
