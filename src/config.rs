@@ -129,6 +129,37 @@ pub struct GlusterStorage {
     pub mount_point: Option<PathBuf>,
 }
 
+/// `quorate.health`: the HAProxy health endpoint `/health/galera` of `quorate serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSettings {
+    /// While this file exists the node answers 503 (taken out of the load balancer).
+    pub maintenance_file: Option<PathBuf>,
+    /// A Donor/Desynced node answers 200 (unless it rejects queries during SST).
+    pub allow_donor: bool,
+    /// A node with `read_only=ON` answers 200.
+    pub allow_read_only: bool,
+    /// Budget for reading the node; the answer (503 at worst) comes within it.
+    pub timeout: Duration,
+}
+
+impl Default for HealthSettings {
+    fn default() -> HealthSettings {
+        HealthSettings {
+            maintenance_file: None,
+            allow_donor: false,
+            allow_read_only: false,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `quorate.check`: settings of `quorate check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSettings {
+    /// Where checks keep state between runs (the flow-control sample).
+    pub state_dir: Option<PathBuf>,
+}
+
 /// A validated configuration. Cheap to clone; the server swaps whole `Settings` on reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -148,6 +179,10 @@ pub struct Settings {
     pub backup_rescan_interval: Duration,
     pub backup_dirs: Vec<PathBuf>,
     pub gluster: Option<GlusterStorage>,
+    /// `quorate.health`.
+    pub health: HealthSettings,
+    /// `quorate.check`.
+    pub check: CheckSettings,
 }
 
 /// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
@@ -459,6 +494,30 @@ struct RawQuorate {
     backup: RawBackup,
     #[serde(default)]
     nodes: BTreeMap<String, RawNodeOverride>,
+    #[serde(default)]
+    health: RawHealth,
+    #[serde(default)]
+    check: RawCheck,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    #[serde(default)]
+    maintenance_file: Option<Expanded>,
+    #[serde(default)]
+    allow_donor: Option<bool>,
+    #[serde(default)]
+    allow_read_only: Option<bool>,
+    #[serde(default)]
+    timeout: Option<RawDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    #[serde(default)]
+    state_dir: Option<Expanded>,
 }
 
 #[derive(Deserialize, Default)]
@@ -856,6 +915,18 @@ fn validate(
             .map_or(Duration::from_secs(300), |d| d.0),
         backup_dirs,
         gluster,
+        health: HealthSettings {
+            maintenance_file: q
+                .health
+                .maintenance_file
+                .map(|f| resolve_path(base_dir, &f.0)),
+            allow_donor: q.health.allow_donor.unwrap_or(false),
+            allow_read_only: q.health.allow_read_only.unwrap_or(false),
+            timeout: q.health.timeout.map_or(Duration::from_secs(2), |d| d.0),
+        },
+        check: CheckSettings {
+            state_dir: q.check.state_dir.map(|d| resolve_path(base_dir, &d.0)),
+        },
     })
 }
 
@@ -1362,6 +1433,28 @@ mod tests {
         // A ${VAR} reference keeps the secret out of the file: no warning.
         write("${PATH}", 0o644);
         assert!(load(&cfg).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn health_and_check_sections() {
+        let s = parse_text(MINIMAL, &[]).unwrap();
+        assert_eq!(s.health, HealthSettings::default());
+        assert_eq!(s.health.timeout, Duration::from_secs(2));
+        assert_eq!(s.check.state_dir, None);
+        let text = format!(
+            "{MINIMAL}quorate:\n  health:\n    maintenance_file: maint\n    allow_donor: true\n    allow_read_only: true\n    timeout: 500ms\n  check:\n    state_dir: ${{STATE}}\n"
+        );
+        let s = parse_text(&text, &[("STATE", "/var/tmp/q")]).unwrap();
+        assert_eq!(
+            s.health.maintenance_file,
+            Some(PathBuf::from("/etc/quorate/maint"))
+        );
+        assert!(s.health.allow_donor && s.health.allow_read_only);
+        assert_eq!(s.health.timeout, Duration::from_millis(500));
+        assert_eq!(s.check.state_dir, Some(PathBuf::from("/var/tmp/q")));
+        let text = format!("{MINIMAL}quorate:\n  health:\n    allow_doner: true\n");
+        let err = parse_text(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("allow_doner"), "{err}");
     }
 
     #[test]

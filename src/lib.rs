@@ -14,11 +14,16 @@
 //!   in-flight collection between concurrent scrapes.
 //! - [`metrics`]: turns a snapshot into Prometheus exposition (OpenMetrics or text 0.0.4).
 //! - [`server`]: the axum router of `quorate serve` and its config hot reload.
+//! - [`check`]: checker mode: Nagios ranges, plugin output and perfdata, Zabbix values, and the
+//!   pure verdicts of `quorate check galera|cluster`.
+//! - [`health`]: the HAProxy health endpoint's decision (`/health/galera`).
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 
+pub mod check;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod sandbox;
 pub mod server;

@@ -1,7 +1,8 @@
 //! `quorate serve`: the axum router, the live configuration and its hot reload.
 //!
-//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node) and
-//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern).
+//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node),
+//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern) and
+//! `/health/galera` (the HAProxy health check of the local node, see [`crate::health`]).
 //!
 //! The configuration is reloaded when its file changes (notify on the file's directory, so
 //! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
@@ -163,6 +164,18 @@ impl AppState {
         }
     }
 
+    /// The configuration in force and the local node's source, if there is a local node
+    /// (for the health endpoint).
+    pub(crate) fn local_source(&self) -> (Arc<Settings>, Option<Arc<crate::snapshot::NodeSource>>) {
+        let live = self.live();
+        let source = live
+            .local_node
+            .as_deref()
+            .and_then(|n| live.sources.get(n))
+            .cloned();
+        (Arc::clone(&live.settings), source)
+    }
+
     fn self_info(&self) -> SelfInfo {
         match self.self_info.lock() {
             Ok(g) => g.clone(),
@@ -214,6 +227,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
+        .route("/health/galera", get(crate::health::galera_health))
         .with_state(state)
 }
 
@@ -235,7 +249,7 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
         "<!doctype html>\n<html><head><title>quorate</title></head><body>\n\
          <h1>quorate {version}</h1>\n<p>Cluster <b>{cluster}</b>, local node <b>{local}</b>.</p>\n\
          <ul>\n<li><a href=\"/metrics\">/metrics</a> (local node)</li>\n{probes}\
-         <li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n</body></html>\n",
+         <li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
         version = crate::VERSION,
         cluster = html_escape(&live.settings.cluster_name),
     ))
