@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use quorate::check::{Range, Status, TimeoutSpec};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,10 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the Prometheus exporter (/metrics, /probe?target=NODE, /healthz).
     Serve(ServeArgs),
-    /// Nagios/Icinga plugin mode (not available yet).
-    Check(NotYet),
-    /// Zabbix low-level discovery (not available yet).
-    Discover(NotYet),
+    /// Monitoring-plugin mode (Nagios, Icinga, NRPE; exit 0/1/2/3) and Zabbix values.
+    Check(CheckArgs),
+    /// Zabbix low-level discovery (JSON).
+    Discover(DiscoverArgs),
     /// Recovery runbook commands (not available yet).
     Recover(NotYet),
     /// A real local Galera cluster for the demo, the tests and rehearsals.
@@ -55,6 +56,180 @@ pub struct ServeArgs {
 pub struct NotYet {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(subcommand)]
+    pub target: CheckTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckTarget {
+    /// One Galera node: cluster status, local state, readiness, size, queues, flow control.
+    Galera(CheckGaleraArgs),
+    /// The whole cluster from every configured node: one Primary component, all Synced.
+    Cluster(CheckClusterArgs),
+    /// GlusterFS volume (not available yet: UNKNOWN, exit 3).
+    Gluster(NotYet),
+    /// Backups (not available yet: UNKNOWN, exit 3).
+    Backup(NotYet),
+}
+
+/// Output format of `quorate check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Monitoring-plugin text: `SERVICE STATE - summary | perfdata`, long output.
+    Nagios,
+    /// Zabbix: a JSON object of every value (master item), or one bare value with --item.
+    Zabbix,
+}
+
+/// Options every check takes.
+#[derive(Debug, Args)]
+pub struct CheckCommonArgs {
+    /// Configuration file (default /etc/quorate/quorate.yaml; with -H or --socket it is read
+    /// only when given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Plugin timeout SECONDS[:STATE]; STATE (ok, warning, critical, unknown) is reported when
+    /// it runs out.
+    #[arg(short = 't', long, value_name = "SECONDS[:STATE]", default_value = "10")]
+    pub timeout: TimeoutSpec,
+    /// More long output, never truncated to 1024 bytes (repeatable).
+    #[arg(short = 'v', long, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Nagios)]
+    pub format: CheckFormat,
+    /// With --format zabbix: print only this item's bare value.
+    #[arg(long, value_name = "NAME")]
+    pub item: Option<String>,
+    /// Monitoring account (overrides the configuration).
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// my.cnf-style file whose [client] user and password are used.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
+    pub defaults_file: Option<PathBuf>,
+    /// File whose first line is the password. Also: the QUORATE_MYSQL_PASSWORD environment
+    /// variable. Never on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckGaleraArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    /// The controller to check (default quorate.node, else this host's controller). With -H
+    /// or --socket: the name used in the output and the state file.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// MySQL host, instead of a node from the configuration.
+    #[arg(short = 'H', long, value_name = "HOST", conflicts_with = "socket")]
+    pub hostname: Option<String>,
+    /// MySQL port with -H.
+    #[arg(short = 'P', long, value_name = "PORT", default_value_t = 3306, requires = "hostname")]
+    pub port: u16,
+    /// MySQL unix socket, instead of a node from the configuration.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Cluster size warning range (e.g. 3:).
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<Range>,
+    /// Cluster size critical range (e.g. 2:).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<Range>,
+    /// Expected cluster size N: WARNING below N, CRITICAL below a majority of N (default: the
+    /// number of MariaDB controllers in the configuration). -w/-c override it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub expected_size: Option<u32>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub recv_queue_warning: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub recv_queue_critical: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub send_queue_warning: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub send_queue_critical: Option<Range>,
+    /// Flow control: percent of the time since the previous run that replication was paused.
+    #[arg(long, value_name = "RANGE", default_value = "10", allow_hyphen_values = true)]
+    pub fc_warning: Range,
+    #[arg(long, value_name = "RANGE", default_value = "50", allow_hyphen_values = true)]
+    pub fc_critical: Range,
+    /// State of a Donor/Desynced node.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub donor: Status,
+    /// A node desynced on purpose (wsrep_desync=ON, e.g. during a backup) is OK.
+    #[arg(long)]
+    pub allow_desync: bool,
+    /// State when the node is not in the Primary component.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub non_primary: Status,
+    /// State when wsrep_ready is OFF.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub not_ready: Status,
+    /// State when wsrep_connected is OFF.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub not_connected: Status,
+    /// State of a Joining or Joined node.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub joining: Status,
+    /// State of an Initialized node.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub initialized: Status,
+    /// State when read_only is ON.
+    #[arg(long, value_name = "STATE", default_value = "ok")]
+    pub read_only: Status,
+    /// Directory of the flow-control state file (default $QUORATE_STATE_DIR,
+    /// quorate.check.state_dir, $XDG_STATE_HOME/quorate, /var/lib/quorate).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckClusterArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    /// Primary component size warning range (default: below the configured node count).
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<Range>,
+    /// Primary component size critical range (default: below a majority of the nodes).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<Range>,
+    /// Expected cluster size N (default: the number of MariaDB controllers configured).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub expected_size: Option<u32>,
+    /// State of a Donor/Desynced node.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub donor: Status,
+    /// A node desynced on purpose (wsrep_desync=ON) is OK.
+    #[arg(long)]
+    pub allow_desync: bool,
+    /// State of a node that is down or out of sync while the cluster still has a Primary
+    /// component.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub degraded: Status,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    #[command(subcommand)]
+    pub target: DiscoverTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscoverTarget {
+    /// The MariaDB Galera nodes of the configuration: [{"{#NODE}": ..., "{#ENDPOINT}": ...}].
+    Galera {
+        /// Configuration file.
+        #[arg(long, default_value = quorate::config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// GlusterFS volumes (not available yet).
+    Gluster(NotYet),
+    /// Backup types (not available yet).
+    Backup(NotYet),
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,11 +124,24 @@ pub fn error_reason(err: &CollectError) -> String {
         CollectError::Timeout { timeout, .. } => {
             format!("no answer within {:.1} s", timeout.as_secs_f64())
         }
-        CollectError::Connection { message, .. } => message.clone(),
+        CollectError::Connection { message, .. } => collapse_repeats(message),
         CollectError::File { path, message, .. } | CollectError::Parse { path, message, .. } => {
             format!("{}: {message}", path.display())
         }
     }
+}
+
+/// Drops consecutive repeats of a `: `-separated segment: the MySQL client library wraps I/O
+/// errors in layers that print the same words twice ("Input/output error: Input/output
+/// error: Connection refused").
+fn collapse_repeats(message: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in message.split(": ") {
+        if parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(": ")
 }
 
 /// The verdict for a node that could not be read.
@@ -312,8 +325,8 @@ pub fn judge(
             findings.push(Finding::new(
                 policy.flow_control.evaluate(*percent),
                 format!(
-                    "flow control paused {percent:.1}% of the last {:.0} s",
-                    interval.as_secs_f64()
+                    "flow control paused {percent:.1}% of the last {} s",
+                    super::range::format_number((interval.as_secs_f64() * 10.0).round() / 10.0)
                 ),
             ));
             Some(*percent)
@@ -707,6 +720,16 @@ mod tests {
             timeout: Duration::from_secs(3),
         };
         assert_eq!(error_status(&refused, Status::Critical), Status::Critical);
+        let layered = CollectError::Connection {
+            node: "n".into(),
+            endpoint: "e".into(),
+            message: "Input/output error: Input/output error: Connection refused (os error 111)"
+                .into(),
+        };
+        assert_eq!(
+            error_reason(&layered),
+            "Input/output error: Connection refused (os error 111)"
+        );
         assert_eq!(error_status(&denied, Status::Critical), Status::Unknown);
         assert_eq!(error_status(&too_many, Status::Unknown), Status::Critical);
         assert_eq!(error_status(&timeout, Status::Unknown), Status::Unknown);
