@@ -144,8 +144,14 @@ fn collapse_repeats(message: &str) -> String {
     parts.join(": ")
 }
 
-/// The verdict for a node that could not be read.
-pub fn judge_error(node: &str, err: &CollectError, timeout_state: Status) -> CheckResult {
+/// The verdict for a node that could not be read. The perfdata still carries the policy's
+/// ranges, so graphs keep their threshold lines.
+pub fn judge_error(
+    node: &str,
+    err: &CollectError,
+    timeout_state: Status,
+    policy: &GaleraPolicy,
+) -> CheckResult {
     let status = error_status(err, timeout_state);
     let mut result = CheckResult::new(SERVICE, status, format!("{node}: {}", error_reason(err)));
     result.details.push(format!("[{status}] {err}"));
@@ -155,7 +161,9 @@ pub fn judge_error(node: &str, err: &CollectError, timeout_state: Status) -> Che
         .values
         .insert("error".into(), Value::from(error_reason(err)));
     result.perfdata = vec![
-        PerfDatum::new("cluster_size", None),
+        PerfDatum::new("cluster_size", None)
+            .thresholds(&policy.cluster_size)
+            .min(0.0),
         PerfDatum::new("local_state", None).min(0.0).max(4.0),
         PerfDatum::flag("primary", None),
         PerfDatum::flag("ready", None),
@@ -734,7 +742,7 @@ mod tests {
         assert_eq!(error_status(&too_many, Status::Unknown), Status::Critical);
         assert_eq!(error_status(&timeout, Status::Unknown), Status::Unknown);
         assert_eq!(error_status(&timeout, Status::Critical), Status::Critical);
-        let r = judge_error("node2", &denied, Status::Critical);
+        let r = judge_error("node2", &denied, Status::Critical, &GaleraPolicy::default());
         assert_eq!(r.status, Status::Unknown);
         assert!(first_line(&r).contains("Access denied"), "{}", first_line(&r));
         let json: Value = serde_json::from_str(&r.render_zabbix(None).unwrap()).unwrap();

@@ -395,7 +395,7 @@ fn run_galera(a: CheckGaleraArgs) -> i32 {
             );
             galera::judge(&target.node, reading, &flow, &policy)
         }
-        Err(e) => galera::judge_error(&target.node, e, a.common.timeout.state),
+        Err(e) => galera::judge_error(&target.node, e, a.common.timeout.state, &policy),
     };
     let elapsed = started.elapsed();
     result.perfdata.push(
