@@ -94,7 +94,12 @@ pub struct CheckCommonArgs {
     pub config: Option<PathBuf>,
     /// Plugin timeout SECONDS[:STATE]; STATE (ok, warning, critical, unknown) is reported when
     /// it runs out.
-    #[arg(short = 't', long, value_name = "SECONDS[:STATE]", default_value = "10")]
+    #[arg(
+        short = 't',
+        long,
+        value_name = "SECONDS[:STATE]",
+        default_value = "10"
+    )]
     pub timeout: TimeoutSpec,
     /// More long output, never truncated to 1024 bytes (repeatable).
     #[arg(short = 'v', long, action = ArgAction::Count)]
@@ -129,7 +134,13 @@ pub struct CheckGaleraArgs {
     #[arg(short = 'H', long, value_name = "HOST", conflicts_with = "socket")]
     pub hostname: Option<String>,
     /// MySQL port with -H.
-    #[arg(short = 'P', long, value_name = "PORT", default_value_t = 3306, requires = "hostname")]
+    #[arg(
+        short = 'P',
+        long,
+        value_name = "PORT",
+        default_value_t = 3306,
+        requires = "hostname"
+    )]
     pub port: u16,
     /// MySQL unix socket, instead of a node from the configuration.
     #[arg(long, value_name = "PATH")]
@@ -153,9 +164,19 @@ pub struct CheckGaleraArgs {
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub send_queue_critical: Option<Range>,
     /// Flow control: percent of the time since the previous run that replication was paused.
-    #[arg(long, value_name = "RANGE", default_value = "10", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "10",
+        allow_hyphen_values = true
+    )]
     pub fc_warning: Range,
-    #[arg(long, value_name = "RANGE", default_value = "50", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "50",
+        allow_hyphen_values = true
+    )]
     pub fc_critical: Range,
     /// State of a Donor/Desynced node.
     #[arg(long, value_name = "STATE", default_value = "warning")]

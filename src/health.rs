@@ -122,9 +122,9 @@ pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
     let (settings, local) = state.local_source();
     let health = &settings.health;
     let verdict = match local {
-        None => HealthVerdict::down(
-            "no local node: set quorate.node or pass --node to quorate serve",
-        ),
+        None => {
+            HealthVerdict::down("no local node: set quorate.node or pass --node to quorate serve")
+        }
         Some(source) => {
             let node = source.node().name.clone();
             let maintenance = match &health.maintenance_file {
@@ -140,9 +140,9 @@ pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
                     judge(&node, &snapshot.galera.result, health)
                 }
                 // Cannot tell (a hung or unreadable file system): not fit for traffic.
-                Err(why) => HealthVerdict::down(format!(
-                    "{node}: cannot check the maintenance file: {why}"
-                )),
+                Err(why) => {
+                    HealthVerdict::down(format!("{node}: cannot check the maintenance file: {why}"))
+                }
             }
         }
     };
@@ -197,19 +197,48 @@ mod tests {
         let s = HealthSettings::default();
         let cases: &[(&str, &str, &str, bool)] = &[
             ("synced", fixture!("status/synced.tsv"), SYNCED_VARS, true),
-            ("donor-sst", fixture!("status/donor-sst.tsv"), SYNCED_VARS, false),
-            ("donor-desync", fixture!("status/donor-desync.tsv"), fixture!("variables/desync-on.tsv"), false),
-            ("joining", fixture!("status/joining.tsv"), SYNCED_VARS, false),
+            (
+                "donor-sst",
+                fixture!("status/donor-sst.tsv"),
+                SYNCED_VARS,
+                false,
+            ),
+            (
+                "donor-desync",
+                fixture!("status/donor-desync.tsv"),
+                fixture!("variables/desync-on.tsv"),
+                false,
+            ),
+            (
+                "joining",
+                fixture!("status/joining.tsv"),
+                SYNCED_VARS,
+                false,
+            ),
             ("joined", fixture!("status/joined.tsv"), SYNCED_VARS, false),
-            ("non-primary", fixture!("status/non-primary.tsv"), fixture!("variables/non-primary.tsv"), false),
-            ("disconnected", fixture!("status/disconnected.tsv"), SYNCED_VARS, false),
+            (
+                "non-primary",
+                fixture!("status/non-primary.tsv"),
+                fixture!("variables/non-primary.tsv"),
+                false,
+            ),
+            (
+                "disconnected",
+                fixture!("status/disconnected.tsv"),
+                SYNCED_VARS,
+                false,
+            ),
         ];
         for (name, status, vars, healthy) in cases {
             let v = judge("node1", &reading(status, vars), &s);
             assert_eq!(v.healthy, *healthy, "{name}: {}", v.reason);
             assert_eq!(
                 v.status_code(),
-                if *healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }
+                if *healthy {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
             );
         }
     }
@@ -251,7 +280,11 @@ mod tests {
         assert!(judge("n", &ro, &allow_ro).healthy);
 
         let v = in_maintenance("n", Path::new("/etc/quorate/maintenance"));
-        assert!(!v.healthy && v.reason.contains("maintenance"), "{}", v.reason);
+        assert!(
+            !v.healthy && v.reason.contains("maintenance"),
+            "{}",
+            v.reason
+        );
 
         let rejecting_all = reading(
             fixture!("status/synced.tsv"),

@@ -52,7 +52,11 @@ fn output_validator_accepts_good_and_rejects_bad_output() {
 fn help_version_and_bad_arguments_exit_unknown() {
     let r = run_quorate(&["check", "galera", "--help"], &[]);
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.stdout.contains("--timeout <SECONDS[:STATE]>"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--timeout <SECONDS[:STATE]>"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("--defaults-file"), "{}", r.stdout);
     let r = run_quorate(&["check", "--version"], &[]);
     assert_eq!(r.code, 3, "{r:?}");
@@ -72,7 +76,11 @@ fn help_version_and_bad_arguments_exit_unknown() {
     ] {
         let r = run_quorate(args, &[]);
         assert_eq!(r.code, 3, "{args:?}: {r:?}");
-        assert!(r.stdout.starts_with("UNKNOWN - ") || r.stdout.contains("Usage"), "{args:?}: {}", r.stdout);
+        assert!(
+            r.stdout.starts_with("UNKNOWN - ") || r.stdout.contains("Usage"),
+            "{args:?}: {}",
+            r.stdout
+        );
     }
     let r = run_quorate(&["check", "galera", "-w", "1,5"], &[]);
     assert!(r.stdout.contains("'.'"), "{}", r.stdout);
@@ -82,7 +90,11 @@ fn help_version_and_bad_arguments_exit_unknown() {
     // --item needs the Zabbix format.
     let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "--item", "up"], &[]);
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.stdout.contains("--item needs --format zabbix"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--item needs --format zabbix"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -105,12 +117,26 @@ fn refused_connection_is_critical() {
     let port = closed_port().to_string();
     let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "-P", &port], &[]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.first_line().starts_with(&format!("GALERA CRITICAL - 127.0.0.1:{port}: ")), "{}", r.stdout);
+    assert!(
+        r.first_line()
+            .starts_with(&format!("GALERA CRITICAL - 127.0.0.1:{port}: ")),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Connection refused"), "{}", r.stdout);
     validate_plugin_output(&r.stdout, r.code).unwrap();
     // Zabbix: the state is in the value, the exit code is 0.
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "--format", "zabbix"],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--format",
+            "zabbix",
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{r:?}");
@@ -118,7 +144,18 @@ fn refused_connection_is_critical() {
     assert_eq!(json["status"], 2);
     assert_eq!(json["up"], 0);
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "--format", "zabbix", "--item", "up"],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--format",
+            "zabbix",
+            "--item",
+            "up",
+        ],
         &[],
     );
     assert_eq!((r.code, r.stdout.trim()), (0, "0"), "{r:?}");
@@ -127,7 +164,10 @@ fn refused_connection_is_critical() {
 #[test]
 fn a_silent_server_times_out_with_the_chosen_state() {
     let port = silent_server().to_string();
-    let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "1"], &[]);
+    let r = run_quorate(
+        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "1"],
+        &[],
+    );
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stdout.contains("no answer within"), "{}", r.stdout);
     // Functional bound (not a performance goal): the plugin honours its own -t.
@@ -135,12 +175,37 @@ fn a_silent_server_times_out_with_the_chosen_state() {
     validate_plugin_output(&r.stdout, r.code).unwrap();
 
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "1:UNKNOWN"],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-t",
+            "1:UNKNOWN",
+        ],
         &[],
     );
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.first_line().starts_with("GALERA UNKNOWN - "), "{}", r.stdout);
-    let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "0.5:warning"], &[]);
+    assert!(
+        r.first_line().starts_with("GALERA UNKNOWN - "),
+        "{}",
+        r.stdout
+    );
+    let r = run_quorate(
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-t",
+            "0.5:warning",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1, "{r:?}");
 }
 
@@ -155,15 +220,37 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     let fifo_arg = fifo.to_str().expect("utf-8");
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "--password-file", fifo_arg, "-t", "1"],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "--password-file",
+            fifo_arg,
+            "-t",
+            "1",
+        ],
         &[],
     );
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stdout.contains("no result within the 1 s timeout"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("no result within the 1 s timeout"),
+        "{}",
+        r.stdout
+    );
     assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
     validate_plugin_output(&r.stdout, r.code).unwrap();
     let r = run_quorate(
-        &["check", "cluster", "--config", fifo_arg, "-t", "1:unknown", "--format", "zabbix"],
+        &[
+            "check",
+            "cluster",
+            "--config",
+            fifo_arg,
+            "-t",
+            "1:unknown",
+            "--format",
+            "zabbix",
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{r:?}");
@@ -175,7 +262,15 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
 fn configuration_problems_are_unknown_and_name_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("missing.yaml");
-    let r = run_quorate(&["check", "galera", "--config", missing.to_str().expect("utf-8")], &[]);
+    let r = run_quorate(
+        &[
+            "check",
+            "galera",
+            "--config",
+            missing.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("missing.yaml"), "{}", r.stdout);
 
@@ -190,13 +285,23 @@ fn configuration_problems_are_unknown_and_name_the_file() {
     let r = run_quorate(&["check", "galera", "--config", cfg_arg], &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("pass --node"), "{}", r.stdout);
-    let r = run_quorate(&["check", "galera", "--config", cfg_arg, "--node", "nope"], &[]);
+    let r = run_quorate(
+        &["check", "galera", "--config", cfg_arg, "--node", "nope"],
+        &[],
+    );
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("\"nope\""), "{}", r.stdout);
 
     // An unreadable password file is UNKNOWN, naming it.
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "--password-file", missing.to_str().expect("utf-8")],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "--password-file",
+            missing.to_str().expect("utf-8"),
+        ],
         &[],
     );
     assert_eq!(r.code, 3, "{r:?}");
@@ -208,7 +313,15 @@ fn configuration_problems_are_unknown_and_name_the_file() {
     let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("LLD JSON");
     assert_eq!(json[0]["{#NODE}"], "elsewhere-1");
     assert_eq!(json[0]["{#ENDPOINT}"], "192.0.2.1:3306");
-    let r = run_quorate(&["discover", "galera", "--config", missing.to_str().expect("utf-8")], &[]);
+    let r = run_quorate(
+        &[
+            "discover",
+            "galera",
+            "--config",
+            missing.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1, "{r:?}");
 
     // A password file is read but never echoed.
@@ -216,21 +329,55 @@ fn configuration_problems_are_unknown_and_name_the_file() {
     write_secret(&pw, "s3cr3t-in-file\n");
     let port = closed_port().to_string();
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "--password-file", pw.to_str().expect("utf-8"), "-v"],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--password-file",
+            pw.to_str().expect("utf-8"),
+            "-v",
+        ],
         &[],
     );
-    assert!(!r.stdout.contains("s3cr3t") && !r.stderr.contains("s3cr3t"), "{r:?}");
+    assert!(
+        !r.stdout.contains("s3cr3t") && !r.stderr.contains("s3cr3t"),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn decimals_use_a_dot_in_a_german_locale() {
     let port = silent_server().to_string();
     let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "0.5", "-w", "2.5:", "-c", "1.5:"],
-        &[("LC_ALL", "de_DE.UTF-8"), ("LANG", "de_DE.UTF-8"), ("LC_NUMERIC", "de_DE.UTF-8")],
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-t",
+            "0.5",
+            "-w",
+            "2.5:",
+            "-c",
+            "1.5:",
+        ],
+        &[
+            ("LC_ALL", "de_DE.UTF-8"),
+            ("LANG", "de_DE.UTF-8"),
+            ("LC_NUMERIC", "de_DE.UTF-8"),
+        ],
     );
     assert_eq!(r.code, 2, "{r:?}");
-    let perf = r.first_line().split_once(" | ").map(|(_, p)| p).unwrap_or_default();
+    let perf = r
+        .first_line()
+        .split_once(" | ")
+        .map(|(_, p)| p)
+        .unwrap_or_default();
     assert!(perf.contains("cluster_size=U;2.5:;1.5:"), "{perf}");
     assert!(perf.contains("time=0."), "{perf}");
     assert!(!perf.contains(','), "{perf}");

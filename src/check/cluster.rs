@@ -87,7 +87,10 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
                     }
                     _ => policy.degraded,
                 };
-                findings.push(Finding::new(state, format!("{}: {}", n.node, error_reason(e))));
+                findings.push(Finding::new(
+                    state,
+                    format!("{}: {}", n.node, error_reason(e)),
+                ));
                 node_states.insert(n.node.to_string(), Value::from("down"));
                 continue;
             }
@@ -114,10 +117,7 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
             let what = cluster_status
                 .as_ref()
                 .map_or("cluster status unknown", |c| c.as_str());
-            findings.push(Finding::new(
-                policy.degraded,
-                format!("{}: {what}", n.node),
-            ));
+            findings.push(Finding::new(policy.degraded, format!("{}: {what}", n.node)));
             continue;
         }
         match status.local_state() {
@@ -134,7 +134,10 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
                 } else {
                     "serving a state transfer"
                 };
-                findings.push(Finding::new(state, format!("{}: {comment} ({why})", n.node)));
+                findings.push(Finding::new(
+                    state,
+                    format!("{}: {comment} ({why})", n.node),
+                ));
             }
             _ => findings.push(Finding::new(
                 policy.degraded,
@@ -154,7 +157,9 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
     } else if primary_components == 0 {
         findings.push(Finding::new(
             Status::Critical,
-            format!("no Primary component among the {up} reachable nodes: the cluster refuses writes"),
+            format!(
+                "no Primary component among the {up} reachable nodes: the cluster refuses writes"
+            ),
         ));
     } else if primary_components > 1 {
         let parts: Vec<String> = components
@@ -184,7 +189,10 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
                 .collect();
             findings.push(Finding::new(
                 Status::Warning,
-                format!("Primary members disagree on the cluster size ({})", list.join(", ")),
+                format!(
+                    "Primary members disagree on the cluster size ({})",
+                    list.join(", ")
+                ),
             ));
         }
         if let Some(size) = component_size {
@@ -272,7 +280,10 @@ mod tests {
     }
 
     fn synced() -> Result<GaleraReading, CollectError> {
-        reading(fixture!("status/synced.tsv"), fixture!("variables/synced.tsv"))
+        reading(
+            fixture!("status/synced.tsv"),
+            fixture!("variables/synced.tsv"),
+        )
     }
 
     fn refused(node: &str) -> Result<GaleraReading, CollectError> {
@@ -293,7 +304,11 @@ mod tests {
 
     #[test]
     fn healthy_cluster_is_ok() {
-        let r = run(&[("node1", synced()), ("node2", synced()), ("node3", synced())]);
+        let r = run(&[
+            ("node1", synced()),
+            ("node2", synced()),
+            ("node3", synced()),
+        ]);
         assert_eq!(r.status, Status::Ok, "{}", r.render_plugin(true));
         let out = r.render_plugin(false);
         assert!(
@@ -305,9 +320,17 @@ mod tests {
 
     #[test]
     fn a_node_down_is_degraded_and_a_donor_follows_policy() {
-        let r = run(&[("node1", synced()), ("node2", synced()), ("node3", refused("node3"))]);
+        let r = run(&[
+            ("node1", synced()),
+            ("node2", synced()),
+            ("node3", refused("node3")),
+        ]);
         assert_eq!(r.status, Status::Warning, "{}", r.render_plugin(true));
-        assert!(r.summary.contains("node3: Connection refused"), "{}", r.summary);
+        assert!(
+            r.summary.contains("node3: Connection refused"),
+            "{}",
+            r.summary
+        );
 
         let donor = reading(
             fixture!("status/donor-desync.tsv"),
@@ -333,12 +356,20 @@ mod tests {
             fixture!("status/non-primary.tsv"),
             fixture!("variables/non-primary.tsv"),
         );
-        let r = run(&[("node1", np), ("node2", refused("node2")), ("node3", refused("node3"))]);
+        let r = run(&[
+            ("node1", np),
+            ("node2", refused("node2")),
+            ("node3", refused("node3")),
+        ]);
         assert_eq!(r.status, Status::Critical);
         assert!(r.summary.contains("no Primary component"), "{}", r.summary);
         let r = run(&[("node1", refused("node1")), ("node2", refused("node2"))]);
         assert_eq!(r.status, Status::Critical);
-        assert!(r.summary.contains("none of the 2 nodes answered"), "{}", r.summary);
+        assert!(
+            r.summary.contains("none of the 2 nodes answered"),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]
@@ -346,37 +377,49 @@ mod tests {
         let other_view = fixture!("status/synced.tsv").replace(
             &format!(
                 "wsrep_cluster_conf_id\t{}",
-                synced().unwrap().status.get("wsrep_cluster_conf_id").unwrap()
+                synced()
+                    .unwrap()
+                    .status
+                    .get("wsrep_cluster_conf_id")
+                    .unwrap()
             ),
             "wsrep_cluster_conf_id\t99",
         );
         let split = reading(&other_view, fixture!("variables/synced.tsv"));
         let r = run(&[("node1", synced()), ("node2", synced()), ("node3", split)]);
         assert_eq!(r.status, Status::Critical, "{}", r.render_plugin(true));
-        assert!(r.summary.contains("split brain: 2 Primary components"), "{}", r.summary);
+        assert!(
+            r.summary.contains("split brain: 2 Primary components"),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]
     fn size_disagreement_and_small_component() {
         let smaller = reading(
-            &fixture!("status/synced.tsv").replace("wsrep_cluster_size\t3", "wsrep_cluster_size\t2"),
+            &fixture!("status/synced.tsv")
+                .replace("wsrep_cluster_size\t3", "wsrep_cluster_size\t2"),
             fixture!("variables/synced.tsv"),
         );
         let r = run(&[("node1", synced()), ("node2", smaller)]);
         assert!(r.summary.contains("disagree"), "{}", r.summary);
         assert_eq!(r.status, Status::Warning);
         // Expected 5 nodes, component of 3 answered: WARNING (3 is still a majority of 5).
-        let results: Vec<(&str, Result<GaleraReading, CollectError>)> = vec![
-            ("a", synced()),
-            ("b", synced()),
-            ("c", synced()),
-        ];
+        let results: Vec<(&str, Result<GaleraReading, CollectError>)> =
+            vec![("a", synced()), ("b", synced()), ("c", synced())];
         let outcomes: Vec<NodeOutcome<'_>> = results
             .iter()
             .map(|(n, r)| NodeOutcome { node: n, result: r })
             .collect();
-        assert_eq!(judge(&outcomes, &ClusterPolicy::for_nodes(5)).status, Status::Warning);
-        assert_eq!(judge(&outcomes, &ClusterPolicy::for_nodes(7)).status, Status::Critical);
+        assert_eq!(
+            judge(&outcomes, &ClusterPolicy::for_nodes(5)).status,
+            Status::Warning
+        );
+        assert_eq!(
+            judge(&outcomes, &ClusterPolicy::for_nodes(7)).status,
+            Status::Critical
+        );
     }
 
     #[test]

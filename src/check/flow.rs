@@ -48,7 +48,9 @@ pub fn observe(previous: Option<&FlowSample>, current: &FlowSample) -> FlowObser
         return FlowObservation::Reset("the node restarted since the previous run");
     }
     if current.paused_ns < prev.paused_ns {
-        return FlowObservation::Reset("the paused-time counter was reset (restart or FLUSH STATUS)");
+        return FlowObservation::Reset(
+            "the paused-time counter was reset (restart or FLUSH STATUS)",
+        );
     }
     if current.at_unix_ms <= prev.at_unix_ms {
         return FlowObservation::Reset("the clock did not advance since the previous run");

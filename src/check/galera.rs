@@ -258,12 +258,11 @@ pub fn judge(
     let desync = variables.desync();
     match local_state {
         Some(LocalState::Synced) => findings.push(Finding::new(Status::Ok, comment.clone())),
-        Some(LocalState::DonorDesynced) if desync == Some(true) && policy.allow_desync => {
-            findings.push(Finding::new(
+        Some(LocalState::DonorDesynced) if desync == Some(true) && policy.allow_desync => findings
+            .push(Finding::new(
                 Status::Ok,
                 format!("{comment}: desynced on purpose (wsrep_desync=ON), allowed"),
-            ))
-        }
+            )),
         Some(LocalState::DonorDesynced) => {
             let why = if desync == Some(true) {
                 "desynced on purpose (wsrep_desync=ON)"
@@ -404,7 +403,9 @@ pub fn judge(
     }
     result.verbose_details = extra;
 
-    let primary = cluster_status.as_ref().map(|c| *c == ClusterStatus::Primary);
+    let primary = cluster_status
+        .as_ref()
+        .map(|c| *c == ClusterStatus::Primary);
     result.perfdata = vec![
         PerfDatum::new("cluster_size", size.map(|s| s as f64))
             .thresholds(&policy.cluster_size)
@@ -524,17 +525,83 @@ mod tests {
         let p = GaleraPolicy::default();
         let first = FlowObservation::FirstRun;
         let cases: &[(&str, &str, &str, Status, &str)] = &[
-            ("synced", fixture!("status/synced.tsv"), SYNCED_VARS, Status::Ok, "Synced, Primary, cluster size 3"),
-            ("synced-mixed-incoming", fixture!("status/synced-mixed-incoming.tsv"), SYNCED_VARS, Status::Ok, "Synced"),
-            ("flow-control-active", fixture!("status/flow-control-active.tsv"), SYNCED_VARS, Status::Ok, "Synced"),
-            ("flow-control-requested", fixture!("status/flow-control-requested.tsv"), SYNCED_VARS, Status::Ok, "Synced"),
-            ("donor-sst", fixture!("status/donor-sst.tsv"), SYNCED_VARS, Status::Warning, "Donor/Desynced: serving a state transfer"),
-            ("donor-desync", fixture!("status/donor-desync.tsv"), fixture!("variables/desync-on.tsv"), Status::Warning, "wsrep_desync=ON"),
-            ("joining", fixture!("status/joining.tsv"), SYNCED_VARS, Status::Critical, "Joining"),
-            ("joining-receiving-sst", fixture!("status/joining-receiving-sst.tsv"), SYNCED_VARS, Status::Critical, "Joining: receiving State Transfer"),
-            ("joined", fixture!("status/joined.tsv"), SYNCED_VARS, Status::Critical, "Joined"),
-            ("non-primary", fixture!("status/non-primary.tsv"), fixture!("variables/non-primary.tsv"), Status::Critical, "non-Primary (not in the Primary component)"),
-            ("disconnected", fixture!("status/disconnected.tsv"), SYNCED_VARS, Status::Critical, "not connected to the group"),
+            (
+                "synced",
+                fixture!("status/synced.tsv"),
+                SYNCED_VARS,
+                Status::Ok,
+                "Synced, Primary, cluster size 3",
+            ),
+            (
+                "synced-mixed-incoming",
+                fixture!("status/synced-mixed-incoming.tsv"),
+                SYNCED_VARS,
+                Status::Ok,
+                "Synced",
+            ),
+            (
+                "flow-control-active",
+                fixture!("status/flow-control-active.tsv"),
+                SYNCED_VARS,
+                Status::Ok,
+                "Synced",
+            ),
+            (
+                "flow-control-requested",
+                fixture!("status/flow-control-requested.tsv"),
+                SYNCED_VARS,
+                Status::Ok,
+                "Synced",
+            ),
+            (
+                "donor-sst",
+                fixture!("status/donor-sst.tsv"),
+                SYNCED_VARS,
+                Status::Warning,
+                "Donor/Desynced: serving a state transfer",
+            ),
+            (
+                "donor-desync",
+                fixture!("status/donor-desync.tsv"),
+                fixture!("variables/desync-on.tsv"),
+                Status::Warning,
+                "wsrep_desync=ON",
+            ),
+            (
+                "joining",
+                fixture!("status/joining.tsv"),
+                SYNCED_VARS,
+                Status::Critical,
+                "Joining",
+            ),
+            (
+                "joining-receiving-sst",
+                fixture!("status/joining-receiving-sst.tsv"),
+                SYNCED_VARS,
+                Status::Critical,
+                "Joining: receiving State Transfer",
+            ),
+            (
+                "joined",
+                fixture!("status/joined.tsv"),
+                SYNCED_VARS,
+                Status::Critical,
+                "Joined",
+            ),
+            (
+                "non-primary",
+                fixture!("status/non-primary.tsv"),
+                fixture!("variables/non-primary.tsv"),
+                Status::Critical,
+                "non-Primary (not in the Primary component)",
+            ),
+            (
+                "disconnected",
+                fixture!("status/disconnected.tsv"),
+                SYNCED_VARS,
+                Status::Critical,
+                "not connected to the group",
+            ),
         ];
         for (name, status, vars, expected, text) in cases {
             let r = judge("node1", &reading(status, vars), &first, &p);
@@ -568,7 +635,10 @@ mod tests {
         assert!(perf.contains("local_state=0;;;0;4"), "{perf}");
         assert!(perf.contains("primary=0;;;0;1"), "{perf}");
         assert!(perf.contains("fc_paused=U;10;50;0;100"), "{perf}");
-        assert!(!perf.contains("Primary") && !perf.contains("Synced"), "{perf}");
+        assert!(
+            !perf.contains("Primary") && !perf.contains("Synced"),
+            "{perf}"
+        );
     }
 
     #[test]
@@ -628,7 +698,10 @@ mod tests {
             ..GaleraPolicy::default()
         };
         let disconnected = reading(fixture!("status/disconnected.tsv"), SYNCED_VARS);
-        assert_eq!(judge("n", &disconnected, &first, &p).status, Status::Warning);
+        assert_eq!(
+            judge("n", &disconnected, &first, &p).status,
+            Status::Warning
+        );
     }
 
     #[test]
@@ -642,7 +715,11 @@ mod tests {
         // 3 of 5: below expected (WARNING), still a majority (3 >= 3).
         let r = judge("n", &synced, &first, &p);
         assert_eq!(r.status, Status::Warning);
-        assert!(first_line(&r).contains("cluster_size=3;5:;3:;0"), "{}", first_line(&r));
+        assert!(
+            first_line(&r).contains("cluster_size=3;5:;3:;0"),
+            "{}",
+            first_line(&r)
+        );
         let p = GaleraPolicy {
             cluster_size: Thresholds::new(
                 Some(Range::parse("4:").unwrap()),
@@ -661,7 +738,11 @@ mod tests {
         };
         let r = judge("n", &joining, &first, &p);
         assert_eq!(r.status, Status::Warning);
-        assert!(first_line(&r).contains("recv queue 1096"), "{}", first_line(&r));
+        assert!(
+            first_line(&r).contains("recv queue 1096"),
+            "{}",
+            first_line(&r)
+        );
 
         let ro = reading(
             fixture!("status/synced.tsv"),
@@ -691,9 +772,16 @@ mod tests {
         assert_eq!(r.status, Status::Warning);
         assert!(first_line(&r).contains("flow control paused 20.0% of the last 60 s"));
         assert!(first_line(&r).contains("fc_paused=20%;10;50;0;100"));
-        assert_eq!(judge("n", &synced, &paused(75.0), &p).status, Status::Critical);
+        assert_eq!(
+            judge("n", &synced, &paused(75.0), &p).status,
+            Status::Critical
+        );
         let r = judge("n", &synced, &FlowObservation::FirstRun, &p);
-        assert!(r.render_plugin(false).contains("first run"), "{}", r.render_plugin(false));
+        assert!(
+            r.render_plugin(false).contains("first run"),
+            "{}",
+            r.render_plugin(false)
+        );
         let r = judge(
             "n",
             &synced,
@@ -744,7 +832,11 @@ mod tests {
         assert_eq!(error_status(&timeout, Status::Critical), Status::Critical);
         let r = judge_error("node2", &denied, Status::Critical, &GaleraPolicy::default());
         assert_eq!(r.status, Status::Unknown);
-        assert!(first_line(&r).contains("Access denied"), "{}", first_line(&r));
+        assert!(
+            first_line(&r).contains("Access denied"),
+            "{}",
+            first_line(&r)
+        );
         let json: Value = serde_json::from_str(&r.render_zabbix(None).unwrap()).unwrap();
         assert_eq!(json["up"], 0);
         assert_eq!(json["cluster_size"], Value::Null);

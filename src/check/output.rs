@@ -297,7 +297,10 @@ mod tests {
                 .render(),
             "cluster_size=3;3:;2:;0"
         );
-        assert_eq!(PerfDatum::flag("ready", Some(true)).render(), "ready=1;;;0;1");
+        assert_eq!(
+            PerfDatum::flag("ready", Some(true)).render(),
+            "ready=1;;;0;1"
+        );
         assert_eq!(PerfDatum::new("x", Some(0.5)).render(), "x=0.5");
         assert_eq!(
             PerfDatum::new("fc_paused", None)
@@ -308,7 +311,9 @@ mod tests {
             "fc_paused=U;;;0;100"
         );
         assert_eq!(
-            PerfDatum::new("time", Some(0.0123)).uom(Uom::Seconds).render(),
+            PerfDatum::new("time", Some(0.0123))
+                .uom(Uom::Seconds)
+                .render(),
             "time=0.0123s"
         );
         assert_eq!(
@@ -393,14 +398,18 @@ mod tests {
     fn zabbix_values() {
         let mut r = CheckResult::new("GALERA", Status::Critical, "node3: connection refused");
         r.values.insert("cluster_size".into(), Value::from(2));
-        r.values.insert("local_state_comment".into(), Value::from("Synced"));
+        r.values
+            .insert("local_state_comment".into(), Value::from("Synced"));
         r.values.insert("recv_queue".into(), Value::Null);
         let json: Value = serde_json::from_str(&r.render_zabbix(None).unwrap()).unwrap();
         assert_eq!(json["status"], 2);
         assert_eq!(json["state"], "CRITICAL");
         assert_eq!(json["cluster_size"], 2);
         assert_eq!(r.render_zabbix(Some("cluster_size")).unwrap(), "2");
-        assert_eq!(r.render_zabbix(Some("local_state_comment")).unwrap(), "Synced");
+        assert_eq!(
+            r.render_zabbix(Some("local_state_comment")).unwrap(),
+            "Synced"
+        );
         assert_eq!(r.render_zabbix(Some("recv_queue")).unwrap(), "");
         assert_eq!(r.render_zabbix(Some("status")).unwrap(), "2");
         let err = r.render_zabbix(Some("nope")).unwrap_err();

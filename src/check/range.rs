@@ -332,8 +332,14 @@ mod tests {
     #[test]
     fn from_bounds_renders_standard_text() {
         assert_eq!(Range::from_bounds(Some(2.0), None, false).as_str(), "2:");
-        assert_eq!(Range::from_bounds(Some(3.0), Some(3.0), false).as_str(), "3:3");
-        assert_eq!(Range::from_bounds(Some(0.0), Some(10.0), false).as_str(), "10");
+        assert_eq!(
+            Range::from_bounds(Some(3.0), Some(3.0), false).as_str(),
+            "3:3"
+        );
+        assert_eq!(
+            Range::from_bounds(Some(0.0), Some(10.0), false).as_str(),
+            "10"
+        );
         assert_eq!(Range::from_bounds(None, Some(1.5), false).as_str(), "~:1.5");
         assert_eq!(
             Range::from_bounds(Some(0.0), Some(10.0), true).as_str(),

@@ -71,9 +71,11 @@ pub fn load(path: &Path) -> Result<Option<FlowSample>, StateError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(err(e.to_string())),
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| err(format!("not a quorate state file ({e}); it is replaced on this run")))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        err(format!(
+            "not a quorate state file ({e}); it is replaced on this run"
+        ))
+    })
 }
 
 /// Writes `sample` atomically, creating the directory if needed.

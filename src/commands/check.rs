@@ -126,10 +126,7 @@ impl Output {
 /// state is in the `status` value); only an unknown `--item` exits 3.
 fn emit(result: &CheckResult, out: &Output) -> i32 {
     let (text, code) = match out.format {
-        CheckFormat::Nagios => (
-            result.render_plugin(out.verbose),
-            result.status.exit_code(),
-        ),
+        CheckFormat::Nagios => (result.render_plugin(out.verbose), result.status.exit_code()),
         CheckFormat::Zabbix => match result.render_zabbix(out.item.as_deref()) {
             Ok(text) => (format!("{text}\n"), 0),
             Err(e) => {
@@ -209,7 +206,10 @@ fn load_settings(path: &Path) -> Result<Settings, String> {
 
 /// Credentials: --defaults-file or --password-file, else $QUORATE_MYSQL_PASSWORD, else the
 /// configuration; --user (or the defaults file's user) over the configured user.
-fn resolve_auth(common: &CheckCommonArgs, configured: Option<&MysqlAuth>) -> Result<MysqlAuth, String> {
+fn resolve_auth(
+    common: &CheckCommonArgs,
+    configured: Option<&MysqlAuth>,
+) -> Result<MysqlAuth, String> {
     let mut auth = configured.cloned().unwrap_or(MysqlAuth {
         user: "quorate".into(),
         password: None,
@@ -505,8 +505,7 @@ fn run_cluster(a: CheckClusterArgs) -> i32 {
             .iter()
             .map(|n| NodeClient::new(&n.name, &n.mysql, &auth))
             .collect();
-        let results =
-            futures::future::join_all(clients.iter().map(|c| c.collect(deadline))).await;
+        let results = futures::future::join_all(clients.iter().map(|c| c.collect(deadline))).await;
         let _ = tokio::time::timeout(
             Duration::from_millis(200),
             futures::future::join_all(clients.into_iter().map(NodeClient::disconnect)),
@@ -563,15 +562,27 @@ mod tests {
             "debug",
             "check"
         ])));
-        assert!(is_plugin_invocation(args(&["quorate", "--log-level=warn", "check"])));
+        assert!(is_plugin_invocation(args(&[
+            "quorate",
+            "--log-level=warn",
+            "check"
+        ])));
         assert!(!is_plugin_invocation(args(&["quorate", "serve"])));
-        assert!(!is_plugin_invocation(args(&["quorate", "discover", "check"])));
+        assert!(!is_plugin_invocation(args(&[
+            "quorate", "discover", "check"
+        ])));
         assert!(!is_plugin_invocation(args(&["quorate"])));
     }
 
     #[test]
     fn budget_leaves_a_margin() {
-        assert_eq!(work_budget(Duration::from_secs(10)), Duration::from_millis(9750));
-        assert_eq!(work_budget(Duration::from_secs(1)), Duration::from_millis(900));
+        assert_eq!(
+            work_budget(Duration::from_secs(10)),
+            Duration::from_millis(9750)
+        );
+        assert_eq!(
+            work_budget(Duration::from_secs(1)),
+            Duration::from_millis(900)
+        );
     }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod plugin;
+pub mod zabbix;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -183,7 +183,9 @@ fn perf_items(perf: &str) -> Result<Vec<(String, String)>, String> {
             let end = end.ok_or_else(|| format!("unterminated quote in {perf:?}"))?;
             (label, &q[end..])
         } else {
-            let eq = rest.find('=').ok_or_else(|| format!("no '=' in {rest:?}"))?;
+            let eq = rest
+                .find('=')
+                .ok_or_else(|| format!("no '=' in {rest:?}"))?;
             let label = &rest[..eq];
             if label.contains(' ') || label.contains('\'') {
                 return Err(format!("unquoted label {label:?}"));
@@ -204,6 +206,5 @@ fn perf_items(perf: &str) -> Result<Vec<(String, String)>, String> {
 pub fn write_secret(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).expect("writing a secret file");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .expect("chmod 0600");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 0600");
 }
