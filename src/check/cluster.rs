@@ -69,6 +69,8 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
     let mut findings: Vec<Finding> = Vec::new();
     let mut node_states = Map::new();
     let mut up = 0u32;
+    // Nodes that answered with a credentials/privilege error: not down, just not judgeable.
+    let mut unjudged = 0u32;
     let mut synced = 0u32;
     // (state uuid, conf id) → (members, reported sizes)
     let mut components: BTreeMap<(String, i64), Vec<(&str, Option<u64>)>> = BTreeMap::new();
@@ -81,7 +83,10 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
                 // A node that cannot be judged (credentials) is UNKNOWN; one that is down is a
                 // degraded cluster, never worse than the timeout state for a hung one.
                 let state = match (s, e) {
-                    (Status::Unknown, _) => Status::Unknown,
+                    (Status::Unknown, _) => {
+                        unjudged += 1;
+                        Status::Unknown
+                    }
                     (_, CollectError::Timeout { .. }) => {
                         policy.degraded.min_with(policy.timeout_state)
                     }
@@ -149,7 +154,12 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
     let total = nodes.len() as u32;
     let primary_components = components.len() as u32;
     let mut component_size: Option<u64> = None;
-    if up == 0 {
+    if up == 0 && unjudged == total {
+        findings.push(Finding::new(
+            Status::Unknown,
+            format!("none of the {total} nodes could be judged"),
+        ));
+    } else if up == 0 {
         findings.push(Finding::new(
             Status::Critical,
             format!("none of the {total} nodes answered"),
@@ -430,9 +440,13 @@ mod tests {
             code: 1045,
             message: "Access denied".into(),
         });
-        let r = run(&[("node1", synced()), ("node2", synced()), ("node3", denied)]);
+        let r = run(&[("node1", synced()), ("node2", synced()), ("node3", denied.clone())]);
         // node3 cannot be judged; the cluster size of 3 still says it is a member.
         assert_eq!(r.status, Status::Unknown, "{}", r.render_plugin(true));
+        // Wrong credentials everywhere: UNKNOWN, never "the cluster is down".
+        let r = run(&[("node1", denied.clone()), ("node2", denied)]);
+        assert_eq!(r.status, Status::Unknown, "{}", r.render_plugin(true));
+        assert!(r.summary.contains("Access denied"), "{}", r.summary);
         let hung: Result<GaleraReading, CollectError> = Err(CollectError::Timeout {
             node: "node3".into(),
             endpoint: "e".into(),
