@@ -67,9 +67,9 @@ pub struct CheckArgs {
 #[derive(Debug, Subcommand)]
 pub enum CheckTarget {
     /// One Galera node: cluster status, local state, readiness, size, queues, flow control.
-    Galera(CheckGaleraArgs),
+    Galera(Box<CheckGaleraArgs>),
     /// The whole cluster from every configured node: one Primary component, all Synced.
-    Cluster(CheckClusterArgs),
+    Cluster(Box<CheckClusterArgs>),
     /// GlusterFS volume (not available yet: UNKNOWN, exit 3).
     Gluster(NotYet),
     /// Backups (not available yet: UNKNOWN, exit 3).

@@ -58,6 +58,11 @@ impl ClusterPolicy {
     }
 }
 
+/// A Primary component: (`wsrep_cluster_state_uuid`, `wsrep_cluster_conf_id`).
+type ComponentId = (String, i64);
+/// A member of a component and the cluster size it reports.
+type Member<'a> = (&'a str, Option<u64>);
+
 /// One node's outcome as the cluster check sees it.
 pub struct NodeOutcome<'a> {
     pub node: &'a str,
@@ -72,8 +77,7 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
     // Nodes that answered with a credentials/privilege error: not down, just not judgeable.
     let mut unjudged = 0u32;
     let mut synced = 0u32;
-    // (state uuid, conf id) → (members, reported sizes)
-    let mut components: BTreeMap<(String, i64), Vec<(&str, Option<u64>)>> = BTreeMap::new();
+    let mut components: BTreeMap<ComponentId, Vec<Member<'_>>> = BTreeMap::new();
 
     for n in nodes {
         let reading = match n.result {
@@ -440,7 +444,11 @@ mod tests {
             code: 1045,
             message: "Access denied".into(),
         });
-        let r = run(&[("node1", synced()), ("node2", synced()), ("node3", denied.clone())]);
+        let r = run(&[
+            ("node1", synced()),
+            ("node2", synced()),
+            ("node3", denied.clone()),
+        ]);
         // node3 cannot be judged; the cluster size of 3 still says it is a member.
         assert_eq!(r.status, Status::Unknown, "{}", r.render_plugin(true));
         // Wrong credentials everywhere: UNKNOWN, never "the cluster is down".

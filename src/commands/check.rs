@@ -76,8 +76,8 @@ pub fn argument_error(e: &clap::Error) -> i32 {
 /// Runs one check and returns the process exit code.
 pub fn run(args: CheckArgs) -> i32 {
     match args.target {
-        CheckTarget::Galera(a) => run_galera(a),
-        CheckTarget::Cluster(a) => run_cluster(a),
+        CheckTarget::Galera(a) => run_galera(*a),
+        CheckTarget::Cluster(a) => run_cluster(*a),
         CheckTarget::Gluster(_) => not_available("GLUSTER", "gluster"),
         CheckTarget::Backup(_) => not_available("BACKUP", "backup"),
     }
