@@ -224,3 +224,113 @@ fn every_dependent_field_is_one_quorate_emits() {
     }
     assert!(fields["quorate.cluster"].contains(&"primary_components".to_string()));
 }
+
+/// The name of the current user and group, for daemons that drop privileges.
+fn user_and_group() -> (String, String) {
+    let id = |flag: &str| {
+        let out = Command::new("id").arg(flag).output().expect("id");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    (id("-un"), id("-gn"))
+}
+
+/// Runs `icinga2 daemon -C` on a configuration including the ITL, `check_commands` and a host
+/// with services using both CheckCommands; returns (success, output).
+fn icinga2_validate(check_commands: &Path) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main = dir.path().join("icinga2.conf");
+    std::fs::write(
+        &main,
+        format!(
+            "include <itl>\ninclude \"{}\"\n\
+             object Host \"galera1\" {{\n  address = \"192.0.2.1\"\n  check_command = \"dummy\"\n  vars.galera = true\n}}\n\
+             apply Service \"galera\" {{\n  check_command = \"quorate-galera\"\n  vars.quorate_allow_desync = true\n  vars.quorate_size_warning = \"3:\"\n  vars.quorate_password = \"from-a-secret-store\"\n  assign where host.vars.galera\n}}\n\
+             apply Service \"galera-cluster\" {{\n  check_command = \"quorate-galera-cluster\"\n  assign where host.name == \"galera1\"\n}}\n",
+            check_commands.display()
+        ),
+    )
+    .expect("icinga2.conf");
+    let (user, group) = user_and_group();
+    let out = Command::new("icinga2")
+        .args(["daemon", "-C", "-c"])
+        .arg(&main)
+        // Keep its caches in the temp dir, as this user, instead of /var/cache/icinga2.
+        .arg(format!("-DCacheDir={}", dir.path().display()))
+        .arg(format!("-DRunAsUser={user}"))
+        .arg(format!("-DRunAsGroup={group}"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run icinga2 ({e}): install the Debian packages icinga2-bin icinga2-common (scripts/install-deps)")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn icinga2_accepts_our_check_commands() {
+    let (ok, text) = icinga2_validate(&repo("nagios/icinga2/quorate.conf"));
+    assert!(ok, "icinga2 daemon -C rejected our CheckCommands:\n{text}");
+    assert!(text.contains("Instantiated 2 Services"), "{text}");
+    // A broken copy is rejected: the check above can fail.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.conf");
+    let text = std::fs::read_to_string(repo("nagios/icinga2/quorate.conf"))
+        .expect("icinga2 file")
+        .replace(
+            "object CheckCommand \"quorate-galera-cluster\" {",
+            "object CheckCommand \"quorate-galera-cluster\" {{",
+        );
+    std::fs::write(&broken, text).expect("write");
+    let (ok, text) = icinga2_validate(&broken);
+    assert!(!ok, "{text}");
+}
+
+#[test]
+fn icinga2_arguments_are_options_quorate_accepts() {
+    let conf = std::fs::read_to_string(repo("nagios/icinga2/quorate.conf")).expect("icinga2 file");
+    for (name, sub) in [
+        ("quorate-galera", "galera"),
+        ("quorate-galera-cluster", "cluster"),
+    ] {
+        let start = conf
+            .find(&format!("object CheckCommand \"{name}\""))
+            .expect("CheckCommand");
+        let body = &conf[start..];
+        let end = body[1..]
+            .find("object CheckCommand")
+            .map_or(body.len(), |i| i + 1);
+        let body = &body[..end];
+        let help = Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["check", sub, "--help"])
+            .output()
+            .expect("quorate --help");
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        let mut checked = 0;
+        for line in body.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix('"') else {
+                continue;
+            };
+            let Some((option, _)) = rest.split_once("\" =") else {
+                continue;
+            };
+            if !option.starts_with('-') {
+                continue;
+            }
+            let known = help.contains(&format!("{option} "))
+                || help.contains(&format!("{option},"))
+                || help.contains(&format!("{option}\n"));
+            assert!(
+                known,
+                "{name}: {option} is not an option of quorate check {sub}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 8, "{name}: only {checked} options found");
+        // The password goes through the environment only.
+        assert!(body.contains("\"QUORATE_MYSQL_PASSWORD\" = \"$quorate_password$\""));
+    }
+}
