@@ -5,13 +5,14 @@
 //!
 //! Run: `cargo bench --bench check` (needs the packages of scripts/install-deps).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 const WARMUP: usize = 10;
 const RUNS: usize = 200;
@@ -45,13 +46,7 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 3,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = common::three_node_sandbox(dir.path());
     let password = std::fs::read_to_string(sb.password_file()).expect("password file");
     let cnf = dir.path().join("monitor.cnf");
     std::fs::write(

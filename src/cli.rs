@@ -122,6 +122,32 @@ pub struct CheckCommonArgs {
     pub password_file: Option<PathBuf>,
 }
 
+/// Cluster size thresholds (the Primary component's size for `check cluster`).
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// Cluster size warning range (e.g. 3:).
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<Range>,
+    /// Cluster size critical range (e.g. 2:).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<Range>,
+    /// Expected cluster size N: WARNING below N, CRITICAL below a majority of N (default: the
+    /// number of MariaDB controllers in the configuration). -w/-c override it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub expected_size: Option<u32>,
+}
+
+/// How Donor/Desynced nodes are judged.
+#[derive(Debug, Args)]
+pub struct DonorArgs {
+    /// State of a Donor/Desynced node.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub donor: Status,
+    /// A node desynced on purpose (wsrep_desync=ON, e.g. during a backup) is OK.
+    #[arg(long)]
+    pub allow_desync: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckGaleraArgs {
     #[command(flatten)]
@@ -145,16 +171,8 @@ pub struct CheckGaleraArgs {
     /// MySQL unix socket, instead of a node from the configuration.
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// Cluster size warning range (e.g. 3:).
-    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub warning: Option<Range>,
-    /// Cluster size critical range (e.g. 2:).
-    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub critical: Option<Range>,
-    /// Expected cluster size N: WARNING below N, CRITICAL below a majority of N (default: the
-    /// number of MariaDB controllers in the configuration). -w/-c override it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub expected_size: Option<u32>,
+    #[command(flatten)]
+    pub size: SizeArgs,
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub recv_queue_warning: Option<Range>,
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
@@ -178,12 +196,8 @@ pub struct CheckGaleraArgs {
         allow_hyphen_values = true
     )]
     pub fc_critical: Range,
-    /// State of a Donor/Desynced node.
-    #[arg(long, value_name = "STATE", default_value = "warning")]
-    pub donor: Status,
-    /// A node desynced on purpose (wsrep_desync=ON, e.g. during a backup) is OK.
-    #[arg(long)]
-    pub allow_desync: bool,
+    #[command(flatten)]
+    pub donor: DonorArgs,
     /// State when the node is not in the Primary component.
     #[arg(long, value_name = "STATE", default_value = "critical")]
     pub non_primary: Status,
@@ -212,21 +226,10 @@ pub struct CheckGaleraArgs {
 pub struct CheckClusterArgs {
     #[command(flatten)]
     pub common: CheckCommonArgs,
-    /// Primary component size warning range (default: below the configured node count).
-    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub warning: Option<Range>,
-    /// Primary component size critical range (default: below a majority of the nodes).
-    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub critical: Option<Range>,
-    /// Expected cluster size N (default: the number of MariaDB controllers configured).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub expected_size: Option<u32>,
-    /// State of a Donor/Desynced node.
-    #[arg(long, value_name = "STATE", default_value = "warning")]
-    pub donor: Status,
-    /// A node desynced on purpose (wsrep_desync=ON) is OK.
-    #[arg(long)]
-    pub allow_desync: bool,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    #[command(flatten)]
+    pub donor: DonorArgs,
     /// State of a node that is down or out of sync while the cluster still has a Primary
     /// component.
     #[arg(long, value_name = "STATE", default_value = "warning")]

@@ -175,56 +175,57 @@ fn answer(verdict: &HealthVerdict) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::parse::{parse_name_value_rows, WsrepStatus, WsrepVariables};
-
-    macro_rules! fixture {
-        ($path:literal) => {
-            include_str!(concat!("../tests/fixtures/wsrep/", $path))
-        };
-    }
+    use crate::wsrep::test_support::{self, wsrep_fixture};
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {
-        Ok(GaleraReading {
-            status: WsrepStatus::from_rows(parse_name_value_rows(status)),
-            variables: WsrepVariables::from_rows(parse_name_value_rows(variables)),
-        })
+        Ok(test_support::reading(status, variables))
     }
 
-    const SYNCED_VARS: &str = fixture!("variables/synced.tsv");
+    const SYNCED_VARS: &str = wsrep_fixture!("variables/synced.tsv");
 
     #[test]
     fn each_captured_state() {
         let s = HealthSettings::default();
         let cases: &[(&str, &str, &str, bool)] = &[
-            ("synced", fixture!("status/synced.tsv"), SYNCED_VARS, true),
+            (
+                "synced",
+                wsrep_fixture!("status/synced.tsv"),
+                SYNCED_VARS,
+                true,
+            ),
             (
                 "donor-sst",
-                fixture!("status/donor-sst.tsv"),
+                wsrep_fixture!("status/donor-sst.tsv"),
                 SYNCED_VARS,
                 false,
             ),
             (
                 "donor-desync",
-                fixture!("status/donor-desync.tsv"),
-                fixture!("variables/desync-on.tsv"),
+                wsrep_fixture!("status/donor-desync.tsv"),
+                wsrep_fixture!("variables/desync-on.tsv"),
                 false,
             ),
             (
                 "joining",
-                fixture!("status/joining.tsv"),
+                wsrep_fixture!("status/joining.tsv"),
                 SYNCED_VARS,
                 false,
             ),
-            ("joined", fixture!("status/joined.tsv"), SYNCED_VARS, false),
+            (
+                "joined",
+                wsrep_fixture!("status/joined.tsv"),
+                SYNCED_VARS,
+                false,
+            ),
             (
                 "non-primary",
-                fixture!("status/non-primary.tsv"),
-                fixture!("variables/non-primary.tsv"),
+                wsrep_fixture!("status/non-primary.tsv"),
+                wsrep_fixture!("variables/non-primary.tsv"),
                 false,
             ),
             (
                 "disconnected",
-                fixture!("status/disconnected.tsv"),
+                wsrep_fixture!("status/disconnected.tsv"),
                 SYNCED_VARS,
                 false,
             ),
@@ -246,10 +247,10 @@ mod tests {
     #[test]
     fn donor_read_only_and_maintenance_options() {
         let donor = reading(
-            fixture!("status/donor-desync.tsv"),
-            fixture!("variables/desync-on.tsv"),
+            wsrep_fixture!("status/donor-desync.tsv"),
+            wsrep_fixture!("variables/desync-on.tsv"),
         );
-        let sst = reading(fixture!("status/donor-sst.tsv"), SYNCED_VARS);
+        let sst = reading(wsrep_fixture!("status/donor-sst.tsv"), SYNCED_VARS);
         let allow = HealthSettings {
             allow_donor: true,
             ..HealthSettings::default()
@@ -258,7 +259,7 @@ mod tests {
         assert!(judge("n", &sst, &allow).healthy);
         // An SST donor that rejects queries is never fit, even when donors are allowed.
         let rejecting = reading(
-            fixture!("status/donor-sst.tsv"),
+            wsrep_fixture!("status/donor-sst.tsv"),
             &SYNCED_VARS.replace(
                 "wsrep_sst_donor_rejects_queries\tOFF",
                 "wsrep_sst_donor_rejects_queries\tON",
@@ -268,7 +269,7 @@ mod tests {
         assert!(!v.healthy && v.reason.contains("rejects"), "{}", v.reason);
 
         let ro = reading(
-            fixture!("status/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
             &SYNCED_VARS.replace("read_only\tOFF", "read_only\tON"),
         );
         let v = judge("n", &ro, &HealthSettings::default());
@@ -287,7 +288,7 @@ mod tests {
         );
 
         let rejecting_all = reading(
-            fixture!("status/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
             &SYNCED_VARS.replace("wsrep_reject_queries\tNONE", "wsrep_reject_queries\tALL"),
         );
         assert!(!judge("n", &rejecting_all, &HealthSettings::default()).healthy);

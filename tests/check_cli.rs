@@ -8,7 +8,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::plugin::{run_quorate, validate_plugin_output, write_secret};
+use common::plugin::{run_quorate, validate_plugin_output, write_secret, PluginRun};
 
 /// A loopback port with nothing listening on it.
 fn closed_port() -> u16 {
@@ -27,6 +27,19 @@ fn silent_server() -> u16 {
         }
     });
     port
+}
+
+/// `quorate check galera ARGS`, nothing in the environment.
+fn galera(args: &[&str]) -> PluginRun {
+    run_quorate(&[&["check", "galera"], args].concat(), &[])
+}
+
+/// `quorate check galera -H 127.0.0.1 -P PORT ARGS` with `env`.
+fn galera_at(port: &str, args: &[&str], env: &[(&str, &str)]) -> PluginRun {
+    run_quorate(
+        &[&["check", "galera", "-H", "127.0.0.1", "-P", port], args].concat(),
+        env,
+    )
 }
 
 #[test]
@@ -50,7 +63,7 @@ fn output_validator_accepts_good_and_rejects_bad_output() {
 
 #[test]
 fn help_version_and_bad_arguments_exit_unknown() {
-    let r = run_quorate(&["check", "galera", "--help"], &[]);
+    let r = galera(&["--help"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stdout.contains("--timeout <SECONDS[:STATE]>"),
@@ -82,13 +95,13 @@ fn help_version_and_bad_arguments_exit_unknown() {
             r.stdout
         );
     }
-    let r = run_quorate(&["check", "galera", "-w", "1,5"], &[]);
+    let r = galera(&["-w", "1,5"]);
     assert!(r.stdout.contains("'.'"), "{}", r.stdout);
 
     // Outside check mode, clap's usual code 2 for usage errors stays.
     assert_eq!(run_quorate(&["serve", "--bogus"], &[]).code, 2);
     // --item needs the Zabbix format.
-    let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "--item", "up"], &[]);
+    let r = galera(&["-H", "127.0.0.1", "--item", "up"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stdout.contains("--item needs --format zabbix"),
@@ -115,7 +128,7 @@ fn sources_not_built_yet_answer_unknown() {
 #[test]
 fn refused_connection_is_critical() {
     let port = closed_port().to_string();
-    let r = run_quorate(&["check", "galera", "-H", "127.0.0.1", "-P", &port], &[]);
+    let r = galera_at(&port, &[], &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.first_line()
@@ -126,86 +139,33 @@ fn refused_connection_is_critical() {
     assert!(r.stdout.contains("Connection refused"), "{}", r.stdout);
     validate_plugin_output(&r.stdout, r.code).unwrap();
     // Zabbix: the state is in the value, the exit code is 0.
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--format",
-            "zabbix",
-        ],
-        &[],
-    );
+    let r = galera_at(&port, &["--format", "zabbix"], &[]);
     assert_eq!(r.code, 0, "{r:?}");
     let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON");
     assert_eq!(json["status"], 2);
     assert_eq!(json["up"], 0);
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--format",
-            "zabbix",
-            "--item",
-            "up",
-        ],
-        &[],
-    );
+    let r = galera_at(&port, &["--format", "zabbix", "--item", "up"], &[]);
     assert_eq!((r.code, r.stdout.trim()), (0, "0"), "{r:?}");
 }
 
 #[test]
 fn a_silent_server_times_out_with_the_chosen_state() {
     let port = silent_server().to_string();
-    let r = run_quorate(
-        &["check", "galera", "-H", "127.0.0.1", "-P", &port, "-t", "1"],
-        &[],
-    );
+    let r = galera_at(&port, &["-t", "1"], &[]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stdout.contains("no answer within"), "{}", r.stdout);
     // Functional bound (not a performance goal): the plugin honours its own -t.
     assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
     validate_plugin_output(&r.stdout, r.code).unwrap();
 
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-t",
-            "1:UNKNOWN",
-        ],
-        &[],
-    );
+    let r = galera_at(&port, &["-t", "1:UNKNOWN"], &[]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.first_line().starts_with("GALERA UNKNOWN - "),
         "{}",
         r.stdout
     );
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-t",
-            "0.5:warning",
-        ],
-        &[],
-    );
+    let r = galera_at(&port, &["-t", "0.5:warning"], &[]);
     assert_eq!(r.code, 1, "{r:?}");
 }
 
@@ -219,19 +179,7 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
     // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system node.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     let fifo_arg = fifo.to_str().expect("utf-8");
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "--password-file",
-            fifo_arg,
-            "-t",
-            "1",
-        ],
-        &[],
-    );
+    let r = galera(&["-H", "127.0.0.1", "--password-file", fifo_arg, "-t", "1"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stdout.contains("no result within the 1 s timeout"),
@@ -262,15 +210,7 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
 fn configuration_problems_are_unknown_and_name_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("missing.yaml");
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "--config",
-            missing.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let r = galera(&["--config", missing.to_str().expect("utf-8")]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("missing.yaml"), "{}", r.stdout);
 
@@ -282,28 +222,20 @@ fn configuration_problems_are_unknown_and_name_the_file() {
     )
     .expect("write config");
     let cfg_arg = cfg.to_str().expect("utf-8");
-    let r = run_quorate(&["check", "galera", "--config", cfg_arg], &[]);
+    let r = galera(&["--config", cfg_arg]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("pass --node"), "{}", r.stdout);
-    let r = run_quorate(
-        &["check", "galera", "--config", cfg_arg, "--node", "nope"],
-        &[],
-    );
+    let r = galera(&["--config", cfg_arg, "--node", "nope"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("\"nope\""), "{}", r.stdout);
 
     // An unreadable password file is UNKNOWN, naming it.
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "--password-file",
-            missing.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let r = galera(&[
+        "-H",
+        "127.0.0.1",
+        "--password-file",
+        missing.to_str().expect("utf-8"),
+    ]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.contains("missing.yaml"), "{}", r.stdout);
 
@@ -328,18 +260,9 @@ fn configuration_problems_are_unknown_and_name_the_file() {
     let pw = dir.path().join("pw");
     write_secret(&pw, "s3cr3t-in-file\n");
     let port = closed_port().to_string();
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--password-file",
-            pw.to_str().expect("utf-8"),
-            "-v",
-        ],
+    let r = galera_at(
+        &port,
+        &["--password-file", pw.to_str().expect("utf-8"), "-v"],
         &[],
     );
     assert!(
@@ -351,21 +274,9 @@ fn configuration_problems_are_unknown_and_name_the_file() {
 #[test]
 fn decimals_use_a_dot_in_a_german_locale() {
     let port = silent_server().to_string();
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-t",
-            "0.5",
-            "-w",
-            "2.5:",
-            "-c",
-            "1.5:",
-        ],
+    let r = galera_at(
+        &port,
+        &["-t", "0.5", "-w", "2.5:", "-c", "1.5:"],
         &[
             ("LC_ALL", "de_DE.UTF-8"),
             ("LANG", "de_DE.UTF-8"),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::plugin::{run_quorate, run_shell, validate_plugin_output, write_secret, PluginRun};
 use common::ServeProcess;
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
+use quorate::sandbox::SandboxGuard;
 
 /// The sandbox plus the files the steps share.
 struct World {
@@ -96,13 +96,7 @@ impl World {
 #[test]
 fn checks_against_a_real_three_node_cluster() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 3,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = common::three_node_sandbox(dir.path());
     let world = World {
         config: sb.config_path(),
         state_dir: dir.path().join("state"),
@@ -729,7 +723,7 @@ fn donor_follows_policy(w: &World, serves: &Serves) {
         "cluster",
         &[],
         1,
-        "GALERA CLUSTER WARNING - node1: Donor/Desynced (desynced on purpose)",
+        "GALERA CLUSTER WARNING - node1: Donor/Desynced: desynced on purpose (wsrep_desync=ON)",
     );
     w.expect(
         "cluster",

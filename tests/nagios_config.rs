@@ -16,6 +16,20 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// Runs a configuration checker; returns (success, stdout + stderr). A missing program fails
+/// the test naming the Debian package(s) that provide it.
+fn run_tool(cmd: &mut Command, packages: &str) -> (bool, String) {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?} ({e}): install the Debian package(s) {packages} (scripts/install-deps)")
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// Runs `nagios4 -v` on a main configuration that includes Debian's stock object files, our
 /// two files and a few hosts; returns (success, output).
 fn nagios_verify(commands: &Path, services: &Path) -> (bool, String) {
@@ -65,19 +79,10 @@ fn nagios_verify(commands: &Path, services: &Path) -> (bool, String) {
         cmd = p("nagios.cmd"),
     );
     std::fs::write(d.join("nagios.cfg"), main).expect("nagios.cfg");
-    let out = Command::new("nagios4")
-        .arg("-v")
-        .arg(d.join("nagios.cfg"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run nagios4 ({e}): install the Debian package nagios4-core (scripts/install-deps)")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run_tool(
+        Command::new("nagios4").arg("-v").arg(d.join("nagios.cfg")),
+        "nagios4-core",
+    )
 }
 
 #[test]
@@ -251,23 +256,16 @@ fn icinga2_validate(check_commands: &Path) -> (bool, String) {
     )
     .expect("icinga2.conf");
     let (user, group) = user_and_group();
-    let out = Command::new("icinga2")
-        .args(["daemon", "-C", "-c"])
-        .arg(&main)
-        // Keep its caches in the temp dir, as this user, instead of /var/cache/icinga2.
-        .arg(format!("-DCacheDir={}", dir.path().display()))
-        .arg(format!("-DRunAsUser={user}"))
-        .arg(format!("-DRunAsGroup={group}"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run icinga2 ({e}): install the Debian packages icinga2-bin icinga2-common (scripts/install-deps)")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run_tool(
+        Command::new("icinga2")
+            .args(["daemon", "-C", "-c"])
+            .arg(&main)
+            // Keep its caches in the temp dir, as this user, instead of /var/cache/icinga2.
+            .arg(format!("-DCacheDir={}", dir.path().display()))
+            .arg(format!("-DRunAsUser={user}"))
+            .arg(format!("-DRunAsGroup={group}")),
+        "icinga2-bin icinga2-common",
+    )
 }
 
 #[test]

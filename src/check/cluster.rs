@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::galera::{error_reason, error_status, problems};
+use super::galera::{donor_state, error_reason, error_status, problems, state_comment};
 use super::output::{CheckResult, PerfDatum};
 use super::range::Thresholds;
 use super::{Finding, Status};
@@ -106,11 +106,7 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
         };
         up += 1;
         let status = &reading.status;
-        let comment = status
-            .local_state_comment()
-            .map(str::to_string)
-            .or_else(|| status.local_state().map(|s| s.label().to_string()))
-            .unwrap_or_else(|| "unknown state".into());
+        let comment = state_comment(status);
         node_states.insert(n.node.to_string(), Value::from(comment.as_str()));
         let cluster_status = status.cluster_status();
         if cluster_status == Some(ClusterStatus::Primary) {
@@ -132,21 +128,12 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
         match status.local_state() {
             Some(LocalState::Synced) => synced += 1,
             Some(LocalState::DonorDesynced) => {
-                let deliberate = reading.variables.desync() == Some(true);
-                let state = if deliberate && policy.allow_desync {
-                    Status::Ok
-                } else {
-                    policy.donor
-                };
-                let why = if deliberate {
-                    "desynced on purpose"
-                } else {
-                    "serving a state transfer"
-                };
-                findings.push(Finding::new(
-                    state,
-                    format!("{}: {comment} ({why})", n.node),
-                ));
+                let (state, why) = donor_state(
+                    reading.variables.desync(),
+                    policy.donor,
+                    policy.allow_desync,
+                );
+                findings.push(Finding::new(state, format!("{}: {comment}: {why}", n.node)));
             }
             _ => findings.push(Finding::new(
                 policy.degraded,
@@ -277,26 +264,17 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::parse::{parse_name_value_rows, WsrepStatus, WsrepVariables};
+    use crate::wsrep::test_support::{self, wsrep_fixture};
     use std::time::Duration;
 
-    macro_rules! fixture {
-        ($path:literal) => {
-            include_str!(concat!("../../tests/fixtures/wsrep/", $path))
-        };
-    }
-
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {
-        Ok(GaleraReading {
-            status: WsrepStatus::from_rows(parse_name_value_rows(status)),
-            variables: WsrepVariables::from_rows(parse_name_value_rows(variables)),
-        })
+        Ok(test_support::reading(status, variables))
     }
 
     fn synced() -> Result<GaleraReading, CollectError> {
         reading(
-            fixture!("status/synced.tsv"),
-            fixture!("variables/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
+            wsrep_fixture!("variables/synced.tsv"),
         )
     }
 
@@ -308,12 +286,20 @@ mod tests {
         })
     }
 
-    fn run(results: &[(&str, Result<GaleraReading, CollectError>)]) -> CheckResult {
-        let outcomes: Vec<NodeOutcome<'_>> = results
+    fn outcomes<'a>(
+        results: &'a [(&'a str, Result<GaleraReading, CollectError>)],
+    ) -> Vec<NodeOutcome<'a>> {
+        results
             .iter()
             .map(|(n, r)| NodeOutcome { node: n, result: r })
-            .collect();
-        judge(&outcomes, &ClusterPolicy::for_nodes(results.len() as u32))
+            .collect()
+    }
+
+    fn run(results: &[(&str, Result<GaleraReading, CollectError>)]) -> CheckResult {
+        judge(
+            &outcomes(results),
+            &ClusterPolicy::for_nodes(results.len() as u32),
+        )
     }
 
     #[test]
@@ -347,15 +333,12 @@ mod tests {
         );
 
         let donor = reading(
-            fixture!("status/donor-desync.tsv"),
-            fixture!("variables/desync-on.tsv"),
+            wsrep_fixture!("status/donor-desync.tsv"),
+            wsrep_fixture!("variables/desync-on.tsv"),
         );
         let results = [("node1", synced()), ("node2", donor), ("node3", synced())];
         assert_eq!(run(&results).status, Status::Warning);
-        let outcomes: Vec<NodeOutcome<'_>> = results
-            .iter()
-            .map(|(n, r)| NodeOutcome { node: n, result: r })
-            .collect();
+        let outcomes = outcomes(&results);
         let mut p = ClusterPolicy::for_nodes(3);
         p.allow_desync = true;
         assert_eq!(judge(&outcomes, &p).status, Status::Ok);
@@ -367,8 +350,8 @@ mod tests {
     #[test]
     fn no_primary_component_is_critical() {
         let np = reading(
-            fixture!("status/non-primary.tsv"),
-            fixture!("variables/non-primary.tsv"),
+            wsrep_fixture!("status/non-primary.tsv"),
+            wsrep_fixture!("variables/non-primary.tsv"),
         );
         let r = run(&[
             ("node1", np),
@@ -388,7 +371,7 @@ mod tests {
 
     #[test]
     fn two_primary_components_are_a_split_brain() {
-        let other_view = fixture!("status/synced.tsv").replace(
+        let other_view = wsrep_fixture!("status/synced.tsv").replace(
             &format!(
                 "wsrep_cluster_conf_id\t{}",
                 synced()
@@ -399,7 +382,7 @@ mod tests {
             ),
             "wsrep_cluster_conf_id\t99",
         );
-        let split = reading(&other_view, fixture!("variables/synced.tsv"));
+        let split = reading(&other_view, wsrep_fixture!("variables/synced.tsv"));
         let r = run(&[("node1", synced()), ("node2", synced()), ("node3", split)]);
         assert_eq!(r.status, Status::Critical, "{}", r.render_plugin(true));
         assert!(
@@ -412,9 +395,9 @@ mod tests {
     #[test]
     fn size_disagreement_and_small_component() {
         let smaller = reading(
-            &fixture!("status/synced.tsv")
+            &wsrep_fixture!("status/synced.tsv")
                 .replace("wsrep_cluster_size\t3", "wsrep_cluster_size\t2"),
-            fixture!("variables/synced.tsv"),
+            wsrep_fixture!("variables/synced.tsv"),
         );
         let r = run(&[("node1", synced()), ("node2", smaller)]);
         assert!(r.summary.contains("disagree"), "{}", r.summary);
@@ -422,10 +405,7 @@ mod tests {
         // Expected 5 nodes, component of 3 answered: WARNING (3 is still a majority of 5).
         let results: Vec<(&str, Result<GaleraReading, CollectError>)> =
             vec![("a", synced()), ("b", synced()), ("c", synced())];
-        let outcomes: Vec<NodeOutcome<'_>> = results
-            .iter()
-            .map(|(n, r)| NodeOutcome { node: n, result: r })
-            .collect();
+        let outcomes = outcomes(&results);
         assert_eq!(
             judge(&outcomes, &ClusterPolicy::for_nodes(5)).status,
             Status::Warning
@@ -461,10 +441,7 @@ mod tests {
             timeout: Duration::from_secs(1),
         });
         let results = [("node1", synced()), ("node2", synced()), ("node3", hung)];
-        let outcomes: Vec<NodeOutcome<'_>> = results
-            .iter()
-            .map(|(n, r)| NodeOutcome { node: n, result: r })
-            .collect();
+        let outcomes = outcomes(&results);
         let mut p = ClusterPolicy::for_nodes(3);
         assert_eq!(judge(&outcomes, &p).status, Status::Warning);
         p.timeout_state = Status::Unknown;

@@ -222,18 +222,16 @@ pub fn judge(
         ));
     }
 
-    match status.connected() {
-        Some(true) => findings.push(Finding::new(Status::Ok, "connected to the group")),
-        Some(false) => findings.push(Finding::new(
+    let loaded = !status.is_empty();
+    findings.extend(flag_finding(
+        status.connected(),
+        loaded,
+        ("wsrep_connected", "connected to the group"),
+        (
             policy.not_connected,
             "not connected to the group (wsrep_connected OFF)",
-        )),
-        None if !status.is_empty() => findings.push(Finding::new(
-            Status::Unknown,
-            "wsrep_connected missing from the status",
-        )),
-        None => {}
-    }
+        ),
+    ));
 
     let cluster_status = status.cluster_status();
     match &cluster_status {
@@ -242,7 +240,7 @@ pub fn judge(
             policy.non_primary,
             format!("{} (not in the Primary component)", other.as_str()),
         )),
-        None if !status.is_empty() => findings.push(Finding::new(
+        None if loaded => findings.push(Finding::new(
             Status::Unknown,
             "wsrep_cluster_status missing from the status",
         )),
@@ -250,26 +248,13 @@ pub fn judge(
     }
 
     let local_state = status.local_state();
-    let comment = status
-        .local_state_comment()
-        .map(str::to_string)
-        .or_else(|| local_state.map(|s| s.label().to_string()))
-        .unwrap_or_else(|| "unknown state".to_string());
+    let comment = state_comment(status);
     let desync = variables.desync();
     match local_state {
         Some(LocalState::Synced) => findings.push(Finding::new(Status::Ok, comment.clone())),
-        Some(LocalState::DonorDesynced) if desync == Some(true) && policy.allow_desync => findings
-            .push(Finding::new(
-                Status::Ok,
-                format!("{comment}: desynced on purpose (wsrep_desync=ON), allowed"),
-            )),
         Some(LocalState::DonorDesynced) => {
-            let why = if desync == Some(true) {
-                "desynced on purpose (wsrep_desync=ON)"
-            } else {
-                "serving a state transfer"
-            };
-            findings.push(Finding::new(policy.donor, format!("{comment}: {why}")))
+            let (state, why) = donor_state(desync, policy.donor, policy.allow_desync);
+            findings.push(Finding::new(state, format!("{comment}: {why}")))
         }
         Some(LocalState::Joining) | Some(LocalState::Joined) => {
             findings.push(Finding::new(policy.joining, comment.clone()))
@@ -277,7 +262,7 @@ pub fn judge(
         Some(LocalState::Initialized) => {
             findings.push(Finding::new(policy.initialized, comment.clone()))
         }
-        None if !status.is_empty() => findings.push(Finding::new(
+        None if loaded => findings.push(Finding::new(
             Status::Unknown,
             format!(
                 "wsrep_local_state {:?} is not a Galera state",
@@ -288,18 +273,15 @@ pub fn judge(
     }
 
     let ready = status.ready();
-    match ready {
-        Some(true) => findings.push(Finding::new(Status::Ok, "ready (wsrep_ready ON)")),
-        Some(false) => findings.push(Finding::new(
+    findings.extend(flag_finding(
+        ready,
+        loaded,
+        ("wsrep_ready", "ready (wsrep_ready ON)"),
+        (
             policy.not_ready,
             "not ready (wsrep_ready OFF): refuses queries",
-        )),
-        None if !status.is_empty() => findings.push(Finding::new(
-            Status::Unknown,
-            "wsrep_ready missing from the status",
-        )),
-        None => {}
-    }
+        ),
+    ));
 
     let read_only = variables.read_only();
     if read_only == Some(true) {
@@ -470,6 +452,48 @@ pub fn judge(
     result
 }
 
+/// The finding for an ON/OFF status row: OK text when ON, `off` when OFF, UNKNOWN when the
+/// row is missing from a server that has Galera loaded (an unloaded Galera is reported once).
+fn flag_finding(
+    flag: Option<bool>,
+    loaded: bool,
+    (row, on): (&str, &str),
+    (off_state, off): (Status, &str),
+) -> Option<Finding> {
+    match flag {
+        Some(true) => Some(Finding::new(Status::Ok, on)),
+        Some(false) => Some(Finding::new(off_state, off)),
+        None if loaded => Some(Finding::new(
+            Status::Unknown,
+            format!("{row} missing from the status"),
+        )),
+        None => None,
+    }
+}
+
+/// `wsrep_local_state_comment`, else the state's canonical label, else "unknown state".
+pub(crate) fn state_comment(status: &crate::wsrep::parse::WsrepStatus) -> String {
+    status
+        .local_state_comment()
+        .map(str::to_string)
+        .or_else(|| status.local_state().map(|s| s.label().to_string()))
+        .unwrap_or_else(|| "unknown state".to_string())
+}
+
+/// How a Donor/Desynced node is judged, and why: OK when it was desynced on purpose
+/// (`wsrep_desync=ON`) and that is allowed, else the `donor` state.
+pub(crate) fn donor_state(
+    desync: Option<bool>,
+    donor: Status,
+    allow_desync: bool,
+) -> (Status, &'static str) {
+    match (desync == Some(true), allow_desync) {
+        (true, true) => (Status::Ok, "desynced on purpose (wsrep_desync=ON), allowed"),
+        (true, false) => (donor, "desynced on purpose (wsrep_desync=ON)"),
+        (false, _) => (donor, "serving a state transfer"),
+    }
+}
+
 /// The non-OK findings, worst first, for a summary.
 pub(crate) fn problems(findings: &[Finding]) -> String {
     let mut bad: Vec<&Finding> = findings.iter().filter(|f| f.status != Status::Ok).collect();
@@ -493,23 +517,10 @@ pub(crate) fn number_value(v: Option<f64>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::parse::{parse_name_value_rows, WsrepStatus, WsrepVariables};
+    use crate::wsrep::test_support::{reading, wsrep_fixture};
     use std::time::Duration;
 
-    macro_rules! fixture {
-        ($path:literal) => {
-            include_str!(concat!("../../tests/fixtures/wsrep/", $path))
-        };
-    }
-
-    fn reading(status: &str, variables: &str) -> GaleraReading {
-        GaleraReading {
-            status: WsrepStatus::from_rows(parse_name_value_rows(status)),
-            variables: WsrepVariables::from_rows(parse_name_value_rows(variables)),
-        }
-    }
-
-    const SYNCED_VARS: &str = fixture!("variables/synced.tsv");
+    const SYNCED_VARS: &str = wsrep_fixture!("variables/synced.tsv");
 
     fn first_line(r: &CheckResult) -> String {
         r.render_plugin(false)
@@ -527,77 +538,77 @@ mod tests {
         let cases: &[(&str, &str, &str, Status, &str)] = &[
             (
                 "synced",
-                fixture!("status/synced.tsv"),
+                wsrep_fixture!("status/synced.tsv"),
                 SYNCED_VARS,
                 Status::Ok,
                 "Synced, Primary, cluster size 3",
             ),
             (
                 "synced-mixed-incoming",
-                fixture!("status/synced-mixed-incoming.tsv"),
+                wsrep_fixture!("status/synced-mixed-incoming.tsv"),
                 SYNCED_VARS,
                 Status::Ok,
                 "Synced",
             ),
             (
                 "flow-control-active",
-                fixture!("status/flow-control-active.tsv"),
+                wsrep_fixture!("status/flow-control-active.tsv"),
                 SYNCED_VARS,
                 Status::Ok,
                 "Synced",
             ),
             (
                 "flow-control-requested",
-                fixture!("status/flow-control-requested.tsv"),
+                wsrep_fixture!("status/flow-control-requested.tsv"),
                 SYNCED_VARS,
                 Status::Ok,
                 "Synced",
             ),
             (
                 "donor-sst",
-                fixture!("status/donor-sst.tsv"),
+                wsrep_fixture!("status/donor-sst.tsv"),
                 SYNCED_VARS,
                 Status::Warning,
                 "Donor/Desynced: serving a state transfer",
             ),
             (
                 "donor-desync",
-                fixture!("status/donor-desync.tsv"),
-                fixture!("variables/desync-on.tsv"),
+                wsrep_fixture!("status/donor-desync.tsv"),
+                wsrep_fixture!("variables/desync-on.tsv"),
                 Status::Warning,
                 "wsrep_desync=ON",
             ),
             (
                 "joining",
-                fixture!("status/joining.tsv"),
+                wsrep_fixture!("status/joining.tsv"),
                 SYNCED_VARS,
                 Status::Critical,
                 "Joining",
             ),
             (
                 "joining-receiving-sst",
-                fixture!("status/joining-receiving-sst.tsv"),
+                wsrep_fixture!("status/joining-receiving-sst.tsv"),
                 SYNCED_VARS,
                 Status::Critical,
                 "Joining: receiving State Transfer",
             ),
             (
                 "joined",
-                fixture!("status/joined.tsv"),
+                wsrep_fixture!("status/joined.tsv"),
                 SYNCED_VARS,
                 Status::Critical,
                 "Joined",
             ),
             (
                 "non-primary",
-                fixture!("status/non-primary.tsv"),
-                fixture!("variables/non-primary.tsv"),
+                wsrep_fixture!("status/non-primary.tsv"),
+                wsrep_fixture!("variables/non-primary.tsv"),
                 Status::Critical,
                 "non-Primary (not in the Primary component)",
             ),
             (
                 "disconnected",
-                fixture!("status/disconnected.tsv"),
+                wsrep_fixture!("status/disconnected.tsv"),
                 SYNCED_VARS,
                 Status::Critical,
                 "not connected to the group",
@@ -620,8 +631,8 @@ mod tests {
         let r = judge(
             "node1",
             &reading(
-                fixture!("status/non-primary.tsv"),
-                fixture!("variables/non-primary.tsv"),
+                wsrep_fixture!("status/non-primary.tsv"),
+                wsrep_fixture!("variables/non-primary.tsv"),
             ),
             &FlowObservation::FirstRun,
             &GaleraPolicy::default(),
@@ -644,10 +655,10 @@ mod tests {
     #[test]
     fn donor_policy_and_deliberate_desync() {
         let desync = reading(
-            fixture!("status/donor-desync.tsv"),
-            fixture!("variables/desync-on.tsv"),
+            wsrep_fixture!("status/donor-desync.tsv"),
+            wsrep_fixture!("variables/desync-on.tsv"),
         );
-        let sst = reading(fixture!("status/donor-sst.tsv"), SYNCED_VARS);
+        let sst = reading(wsrep_fixture!("status/donor-sst.tsv"), SYNCED_VARS);
         let first = FlowObservation::FirstRun;
         let mut p = GaleraPolicy::default();
         assert_eq!(judge("n", &desync, &first, &p).status, Status::Warning);
@@ -676,8 +687,8 @@ mod tests {
         let r = judge(
             "n",
             &reading(
-                fixture!("status/non-primary.tsv"),
-                fixture!("variables/non-primary.tsv"),
+                wsrep_fixture!("status/non-primary.tsv"),
+                wsrep_fixture!("variables/non-primary.tsv"),
             ),
             &first,
             &p,
@@ -688,7 +699,7 @@ mod tests {
             not_ready: Status::Ok,
             ..GaleraPolicy::default()
         };
-        let joining = reading(fixture!("status/joining.tsv"), SYNCED_VARS);
+        let joining = reading(wsrep_fixture!("status/joining.tsv"), SYNCED_VARS);
         assert_eq!(judge("n", &joining, &first, &p).status, Status::Ok);
         let p = GaleraPolicy {
             not_connected: Status::Warning,
@@ -697,7 +708,7 @@ mod tests {
             not_ready: Status::Ok,
             ..GaleraPolicy::default()
         };
-        let disconnected = reading(fixture!("status/disconnected.tsv"), SYNCED_VARS);
+        let disconnected = reading(wsrep_fixture!("status/disconnected.tsv"), SYNCED_VARS);
         assert_eq!(
             judge("n", &disconnected, &first, &p).status,
             Status::Warning
@@ -707,7 +718,7 @@ mod tests {
     #[test]
     fn size_queue_and_read_only_thresholds() {
         let first = FlowObservation::FirstRun;
-        let synced = reading(fixture!("status/synced.tsv"), SYNCED_VARS);
+        let synced = reading(wsrep_fixture!("status/synced.tsv"), SYNCED_VARS);
         let p = GaleraPolicy {
             cluster_size: expected_size_thresholds(5),
             ..GaleraPolicy::default()
@@ -729,7 +740,7 @@ mod tests {
         };
         assert_eq!(judge("n", &synced, &first, &p).status, Status::Critical);
 
-        let joining = reading(fixture!("status/joining.tsv"), SYNCED_VARS);
+        let joining = reading(wsrep_fixture!("status/joining.tsv"), SYNCED_VARS);
         let p = GaleraPolicy {
             joining: Status::Ok,
             not_ready: Status::Ok,
@@ -745,7 +756,7 @@ mod tests {
         );
 
         let ro = reading(
-            fixture!("status/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
             &SYNCED_VARS.replace("read_only\tOFF", "read_only\tON"),
         );
         assert_eq!(
@@ -761,7 +772,10 @@ mod tests {
 
     #[test]
     fn flow_control_is_judged_on_the_delta() {
-        let synced = reading(fixture!("status/flow-control-active.tsv"), SYNCED_VARS);
+        let synced = reading(
+            wsrep_fixture!("status/flow-control-active.tsv"),
+            SYNCED_VARS,
+        );
         let p = GaleraPolicy::default();
         let paused = |percent| FlowObservation::Paused {
             percent,
@@ -847,7 +861,7 @@ mod tests {
     fn zabbix_values_cover_every_item() {
         let r = judge(
             "node1",
-            &reading(fixture!("status/synced.tsv"), SYNCED_VARS),
+            &reading(wsrep_fixture!("status/synced.tsv"), SYNCED_VARS),
             &FlowObservation::Paused {
                 percent: 0.0,
                 interval: Duration::from_secs(60),

@@ -20,6 +20,7 @@ use quorate::wsrep::client::NodeClient;
 
 use crate::cli::{
     CheckArgs, CheckClusterArgs, CheckCommonArgs, CheckFormat, CheckGaleraArgs, CheckTarget,
+    SizeArgs,
 };
 
 /// Environment variable holding the monitoring password (for Icinga 2's `env`, systemd
@@ -306,19 +307,15 @@ fn resolve_target(a: &CheckGaleraArgs) -> Result<Target, String> {
 }
 
 fn galera_policy(a: &CheckGaleraArgs, configured_nodes: Option<u32>) -> GaleraPolicy {
-    let cluster_size = size_thresholds(
-        a.warning.clone(),
-        a.critical.clone(),
-        a.expected_size.or(configured_nodes),
-    );
+    let cluster_size = size_thresholds(&a.size, configured_nodes);
     GaleraPolicy {
         non_primary: a.non_primary,
         not_ready: a.not_ready,
         not_connected: a.not_connected,
         joining: a.joining,
         initialized: a.initialized,
-        donor: a.donor,
-        allow_desync: a.allow_desync,
+        donor: a.donor.donor,
+        allow_desync: a.donor.allow_desync,
         read_only: a.read_only,
         cluster_size,
         recv_queue: Thresholds::new(a.recv_queue_warning.clone(), a.recv_queue_critical.clone()),
@@ -327,16 +324,14 @@ fn galera_policy(a: &CheckGaleraArgs, configured_nodes: Option<u32>) -> GaleraPo
     }
 }
 
-/// -w/-c when given; otherwise the expected-size defaults (if a size is known).
-fn size_thresholds(
-    warning: Option<quorate::check::Range>,
-    critical: Option<quorate::check::Range>,
-    expected: Option<u32>,
-) -> Thresholds {
-    if warning.is_some() || critical.is_some() {
-        return Thresholds::new(warning, critical);
+/// -w/-c when given; otherwise the `--expected-size` (else `configured`) defaults, if any.
+fn size_thresholds(size: &SizeArgs, configured: Option<u32>) -> Thresholds {
+    if size.warning.is_some() || size.critical.is_some() {
+        return Thresholds::new(size.warning.clone(), size.critical.clone());
     }
-    expected.map_or_else(Thresholds::default, galera::expected_size_thresholds)
+    size.expected_size
+        .or(configured)
+        .map_or_else(Thresholds::default, galera::expected_size_thresholds)
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -344,14 +339,37 @@ fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn run_galera(a: CheckGaleraArgs) -> i32 {
+/// What every check does first: validate the output options and arm the watchdog.
+/// Returns the start time, how to print, and the budget for the work; or the exit code of an
+/// argument error already printed.
+fn begin(
+    common: &CheckCommonArgs,
+    service: &'static str,
+) -> Result<(Instant, Output, Duration), i32> {
     let started = Instant::now();
-    let out = Output::from(&a.common);
-    if let Some(code) = reject_item_without_zabbix(&a.common, galera::SERVICE) {
-        return code;
+    if common.item.is_some() && common.format != CheckFormat::Zabbix {
+        return Err(emit(
+            &CheckResult::new(
+                service,
+                Status::Unknown,
+                "invalid arguments: --item needs --format zabbix",
+            ),
+            &Output::plugin(),
+        ));
     }
-    start_watchdog(galera::SERVICE, a.common.timeout, Output::from(&a.common));
-    let budget = work_budget(a.common.timeout.duration);
+    start_watchdog(service, common.timeout, Output::from(common));
+    Ok((
+        started,
+        Output::from(common),
+        work_budget(common.timeout.duration),
+    ))
+}
+
+fn run_galera(a: CheckGaleraArgs) -> i32 {
+    let (started, out, budget) = match begin(&a.common, galera::SERVICE) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
 
     let target = match resolve_target(&a) {
         Ok(t) => t,
@@ -398,11 +416,7 @@ fn run_galera(a: CheckGaleraArgs) -> i32 {
         Err(e) => galera::judge_error(&target.node, e, a.common.timeout.state, &policy),
     };
     let elapsed = started.elapsed();
-    result.perfdata.push(
-        PerfDatum::new("time", Some(round_ms(elapsed)))
-            .uom(Uom::Seconds)
-            .min(0.0),
-    );
+    push_time(&mut result, elapsed);
     result.verbose_details.push(format!(
         "node {} at {} as {}, {:.1} ms",
         target.node,
@@ -413,9 +427,14 @@ fn run_galera(a: CheckGaleraArgs) -> i32 {
     emit(&result, &out)
 }
 
-/// Seconds rounded to the millisecond (perfdata stays short).
-fn round_ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0).round() / 1000.0
+/// The check's own duration as `time` perfdata, in seconds rounded to the millisecond.
+fn push_time(result: &mut CheckResult, elapsed: Duration) {
+    let seconds = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+    result.perfdata.push(
+        PerfDatum::new("time", Some(seconds))
+            .uom(Uom::Seconds)
+            .min(0.0),
+    );
 }
 
 /// Reads the previous flow-control sample, saves this one, and compares them.
@@ -449,27 +468,11 @@ fn flow_observation(
     }
 }
 
-fn reject_item_without_zabbix(common: &CheckCommonArgs, service: &str) -> Option<i32> {
-    (common.item.is_some() && common.format != CheckFormat::Zabbix).then(|| {
-        emit(
-            &CheckResult::new(
-                service,
-                Status::Unknown,
-                "invalid arguments: --item needs --format zabbix",
-            ),
-            &Output::plugin(),
-        )
-    })
-}
-
 fn run_cluster(a: CheckClusterArgs) -> i32 {
-    let started = Instant::now();
-    let out = Output::from(&a.common);
-    if let Some(code) = reject_item_without_zabbix(&a.common, cluster::SERVICE) {
-        return code;
-    }
-    start_watchdog(cluster::SERVICE, a.common.timeout, Output::from(&a.common));
-    let budget = work_budget(a.common.timeout.duration);
+    let (started, out, budget) = match begin(&a.common, cluster::SERVICE) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let unknown = |e: String| CheckResult::new(cluster::SERVICE, Status::Unknown, e);
 
     let path = a
@@ -523,22 +526,14 @@ fn run_cluster(a: CheckClusterArgs) -> i32 {
         .collect();
     let configured = nodes.len() as u32;
     let policy = ClusterPolicy {
-        cluster_size: size_thresholds(
-            a.warning.clone(),
-            a.critical.clone(),
-            Some(a.expected_size.unwrap_or(configured)),
-        ),
+        cluster_size: size_thresholds(&a.size, Some(configured)),
         degraded: a.degraded,
-        donor: a.donor,
-        allow_desync: a.allow_desync,
+        donor: a.donor.donor,
+        allow_desync: a.donor.allow_desync,
         timeout_state: a.common.timeout.state,
     };
     let mut result = cluster::judge(&outcomes, &policy);
-    result.perfdata.push(
-        PerfDatum::new("time", Some(round_ms(started.elapsed())))
-            .uom(Uom::Seconds)
-            .min(0.0),
-    );
+    push_time(&mut result, started.elapsed());
     emit(&result, &out)
 }
 

@@ -13,6 +13,18 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A real 3-node Galera sandbox in `dir/sb`, torn down (processes by pid, directory removed)
+/// when the guard drops, even if the test panics.
+pub fn three_node_sandbox(dir: &Path) -> quorate::sandbox::SandboxGuard {
+    quorate::sandbox::SandboxGuard::new(
+        quorate::sandbox::up(&quorate::sandbox::UpOptions {
+            dir: dir.join("sb"),
+            nodes: 3,
+        })
+        .expect("sandbox up"),
+    )
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

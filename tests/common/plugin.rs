@@ -24,11 +24,22 @@ impl PluginRun {
 /// reads (password, state dir) are cleared first unless given.
 pub fn run_quorate(args: &[&str], env: &[(&str, &str)]) -> PluginRun {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorate"));
-    cmd.args(args)
-        .env_remove("QUORATE_MYSQL_PASSWORD")
+    cmd.args(args).env("QUORATE_LOG", "warn");
+    run(cmd, env)
+}
+
+/// Runs a shell command line (a Nagios or NRPE command after macro expansion).
+pub fn run_shell(line: &str, env: &[(&str, &str)]) -> PluginRun {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(line);
+    run(cmd, env)
+}
+
+/// Runs `cmd` to completion with a clean quorate environment plus `env`, timing it.
+fn run(mut cmd: Command, env: &[(&str, &str)]) -> PluginRun {
+    cmd.env_remove("QUORATE_MYSQL_PASSWORD")
         .env_remove("QUORATE_STATE_DIR")
         .env_remove("XDG_STATE_HOME")
-        .env("QUORATE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -36,28 +47,9 @@ pub fn run_quorate(args: &[&str], env: &[(&str, &str)]) -> PluginRun {
         cmd.env(k, v);
     }
     let start = Instant::now();
-    let out = cmd.output().expect("running quorate");
-    PluginRun {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
-}
-
-/// Runs a shell command line (a Nagios or NRPE command after macro expansion).
-pub fn run_shell(line: &str, env: &[(&str, &str)]) -> PluginRun {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(line)
-        .env_remove("QUORATE_MYSQL_PASSWORD")
-        .env_remove("QUORATE_STATE_DIR")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let out = cmd.output().expect("running /bin/sh");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     PluginRun {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
