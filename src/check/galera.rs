@@ -23,7 +23,7 @@ use super::output::{CheckResult, PerfDatum, Uom};
 use super::range::{Range, Thresholds};
 use super::{Finding, Status};
 use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{status_value_as_f64, ClusterStatus, LocalState};
+use crate::wsrep::parse::{ClusterStatus, LocalState};
 use crate::wsrep::GaleraReading;
 
 /// The first word of the plugin output.
@@ -294,9 +294,8 @@ pub fn judge(
         findings.push(Finding::new(s, format!("cluster size {size}")));
     }
 
-    let number = |name: &str| status.get(name).and_then(status_value_as_f64);
-    let recv_queue = number("wsrep_local_recv_queue");
-    let send_queue = number("wsrep_local_send_queue");
+    let recv_queue = status.local_recv_queue().map(|q| q as f64);
+    let send_queue = status.local_send_queue().map(|q| q as f64);
     for (label, value, thresholds) in [
         ("recv queue", recv_queue, &policy.recv_queue),
         ("send queue", send_queue, &policy.send_queue),

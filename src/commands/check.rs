@@ -443,11 +443,7 @@ fn flow_observation(
     reading: &quorate::wsrep::GaleraReading,
     read_at: SystemTime,
 ) -> FlowObservation {
-    let Some(paused_ns) = reading
-        .status
-        .get("wsrep_flow_control_paused_ns")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    else {
+    let Some(paused_ns) = reading.status.flow_control_paused_ns() else {
         return FlowObservation::Unavailable(
             "the server does not report wsrep_flow_control_paused_ns".into(),
         );
