@@ -387,14 +387,18 @@ fn run_galera(a: CheckGaleraArgs) -> i32 {
     };
     let client = NodeClient::new(&target.node, &target.endpoint, &target.auth);
     let deadline = budget.saturating_sub(started.elapsed());
-    let collected = rt.block_on(async {
+    let (collected, read_at) = rt.block_on(async {
         let result = client.clone().collect(deadline).await;
-        // Close the connection politely (no "Aborted connection" in the server log), but
-        // never wait long for it.
-        let _ = tokio::time::timeout(Duration::from_millis(200), client.disconnect()).await;
-        result
+        let read_at = SystemTime::now();
+        if result.is_ok() {
+            // Close the connection politely (no "Aborted connection" in the server log), but
+            // never wait long for it; after a failure there is nothing worth waiting for.
+            let left = budget.saturating_sub(started.elapsed());
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), client.disconnect())
+                .await;
+        }
+        (result, read_at)
     });
-    let read_at = SystemTime::now();
 
     let mut result = match &collected {
         Ok(reading) => {
@@ -505,9 +509,16 @@ fn run_cluster(a: CheckClusterArgs) -> i32 {
             .map(|n| NodeClient::new(&n.name, &n.mysql, &auth))
             .collect();
         let results = futures::future::join_all(clients.iter().map(|c| c.collect(deadline))).await;
+        // Polite close of the connections that worked, within what is left of the budget.
+        let left = budget.saturating_sub(started.elapsed());
+        let answered = clients
+            .into_iter()
+            .zip(results.iter())
+            .filter(|(_, r)| r.is_ok())
+            .map(|(c, _)| c.disconnect());
         let _ = tokio::time::timeout(
-            Duration::from_millis(200),
-            futures::future::join_all(clients.into_iter().map(NodeClient::disconnect)),
+            left.min(Duration::from_millis(200)),
+            futures::future::join_all(answered),
         )
         .await;
         results
