@@ -148,6 +148,8 @@ pub struct Settings {
     pub backup_rescan_interval: Duration,
     pub backup_dirs: Vec<PathBuf>,
     pub gluster: Option<GlusterStorage>,
+    /// `quorate.recovery`: how `quorate recover` reaches, starts and audits the nodes.
+    pub recovery: crate::recover::config::RecoverySettings,
 }
 
 /// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
@@ -458,6 +460,8 @@ struct RawQuorate {
     #[serde(default)]
     backup: RawBackup,
     #[serde(default)]
+    recovery: crate::recover::config::RawRecovery,
+    #[serde(default)]
     nodes: BTreeMap<String, RawNodeOverride>,
 }
 
@@ -513,7 +517,7 @@ struct RawNodeOverride {
 }
 
 /// A duration written as `3s`, `500ms`, `2m`, `1h`, `1d` or a bare number of seconds.
-struct RawDuration(Duration);
+pub(crate) struct RawDuration(pub(crate) Duration);
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -636,7 +640,7 @@ fn expand_counting(text: &str) -> Result<(String, usize), String> {
 }
 
 /// A string value with `${VAR}` expanded at decode time.
-struct Expanded(String, Origin);
+pub(crate) struct Expanded(pub(crate) String, Origin);
 
 /// Whether a value was written in the file or came from the environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -825,6 +829,8 @@ fn validate(
             })
         });
     let gluster = gluster.transpose()?;
+    let recovery =
+        crate::recover::config::validate(path, base_dir, q.recovery, &nodes, listen, warnings)?;
 
     let backup_dirs = match q.backup.directories {
         Some(dirs) if dirs.is_empty() => {
@@ -856,11 +862,12 @@ fn validate(
             .map_or(Duration::from_secs(300), |d| d.0),
         backup_dirs,
         gluster,
+        recovery,
     })
 }
 
 /// Relative paths in the config are relative to the config file's directory.
-fn resolve_path(base: &Path, value: &str) -> PathBuf {
+pub(crate) fn resolve_path(base: &Path, value: &str) -> PathBuf {
     let p = PathBuf::from(value.trim());
     if p.is_absolute() {
         p
@@ -956,7 +963,7 @@ fn resolve_mysql_auth(
     })
 }
 
-fn read_secret_file(
+pub(crate) fn read_secret_file(
     path: &Path,
     key: &str,
     file: &Path,

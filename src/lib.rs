@@ -14,12 +14,15 @@
 //!   in-flight collection between concurrent scrapes.
 //! - [`metrics`]: turns a snapshot into Prometheus exposition (OpenMetrics or text 0.0.4).
 //! - [`server`]: the axum router of `quorate serve` and its config hot reload.
+//! - [`recover`]: cluster recovery: gather every node's state, decide purely what is safe
+//!   (bootstrap, rejoin, promote or refuse), act with re-verification, a lock and an audit line.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod recover;
 pub mod sandbox;
 pub mod server;
 pub mod snapshot;
