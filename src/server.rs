@@ -1,7 +1,8 @@
 //! `quorate serve`: the axum router, the live configuration and its hot reload.
 //!
-//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node) and
-//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern).
+//! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node),
+//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern), and the
+//! recovery endpoints `/galera/state` and `/galera/recover-position` (see `recover::http`).
 //!
 //! The configuration is reloaded when its file changes (notify on the file's directory, so
 //! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
@@ -163,6 +164,24 @@ impl AppState {
         }
     }
 
+    /// The configuration in force, the local node and its source, for the `/galera/*`
+    /// endpoints; an error message when no local node is known.
+    pub(crate) fn local_source(
+        &self,
+    ) -> Result<(Arc<Settings>, String, Arc<crate::snapshot::NodeSource>), String> {
+        let live = self.live();
+        let node = live
+            .local_node
+            .clone()
+            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
+        let source = live
+            .sources
+            .get(&node)
+            .cloned()
+            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
+        Ok((Arc::clone(&live.settings), node, source))
+    }
+
     fn self_info(&self) -> SelfInfo {
         match self.self_info.lock() {
             Ok(g) => g.clone(),
@@ -214,6 +233,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
+        .route("/galera/state", get(crate::recover::http::state))
+        .route(
+            "/galera/recover-position",
+            axum::routing::post(crate::recover::http::recover_position),
+        )
         .with_state(state)
 }
 

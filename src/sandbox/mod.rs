@@ -50,6 +50,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use error::{SandboxError, PACKAGES};
+pub(crate) use node::search_path;
 
 use node::Tools;
 use state::{NodeState, State, STATE_FILE};
