@@ -25,7 +25,7 @@ fn main() {
         Command::Serve(args) => commands::serve::run(args),
         Command::Check(_) => Ok(commands::not_yet::run("check")),
         Command::Discover(_) => Ok(commands::not_yet::run("discover")),
-        Command::Recover(_) => Ok(commands::not_yet::run("recover")),
+        Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
     };
     let code = match result {

@@ -2,5 +2,6 @@
 //! and returns the process exit code.
 
 pub mod not_yet;
+pub mod recover;
 pub mod sandbox;
 pub mod serve;
