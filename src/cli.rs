@@ -79,8 +79,12 @@ pub enum SandboxCommand {
     },
     /// Stop one node cleanly (SIGTERM, wait).
     Stop(NodeArgs),
-    /// Start a stopped node again; it rejoins the cluster.
+    /// Start a stopped node again (its position recovered first, as galera_recovery does);
+    /// it rejoins the cluster.
     Start(NodeArgs),
+    /// Start a stopped node as a new Primary component (--wsrep-new-cluster), its position
+    /// recovered first; Galera refuses when its grastate.dat says safe_to_bootstrap: 0.
+    Bootstrap(NodeArgs),
     /// Kill one node with SIGKILL (a crash).
     Crash(NodeArgs),
     /// Freeze one node with SIGSTOP (a hang).
