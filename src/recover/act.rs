@@ -487,7 +487,10 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
         return Ok(report);
     }
     let lock = take_lock(nr, &opts.node, "rejoin")?;
-    let (_, mut d) = reverify(settings, opts, &d).await?;
+    // Other nodes may be rejoining at the same time (their locks change the digest): what
+    // must still hold is that a Primary runs and this node's step is a rejoin.
+    let (view, mut d) = plan_now(settings, opts).await;
+    check_rejoin(&view, &d, opts)?;
     let result = async {
         if needs_position {
             let node = opts.node.clone();

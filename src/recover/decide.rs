@@ -397,6 +397,8 @@ fn digest_key(name: &str, class: &Class) -> String {
     match class {
         Class::Unknown(_) => format!("{name}=unknown"),
         Class::Unresponsive(_) => format!("{name}=unresponsive"),
+        // Whether another node's action runs does not change what this node should do beside
+        // a Primary; without one, Busy refuses anyway.
         Class::Busy(_) => format!("{name}=busy"),
         Class::Primary(st) => format!(
             "{name}=primary:{}",
@@ -548,24 +550,6 @@ fn decide_classified(ctx: &Ctx<'_>) -> Decision {
         );
     }
 
-    let busy = ctx.names_where(|c| matches!(c, Class::Busy(_)));
-    if !busy.is_empty() {
-        let mut d = refuse(
-            None,
-            "a quorate recovery action is already running",
-            nodes
-                .iter()
-                .zip(&ctx.classes)
-                .filter_map(|(n, c)| match c {
-                    Class::Busy(what) => Some(format!("{}: {what}", n.name)),
-                    _ => None,
-                })
-                .collect(),
-        );
-        d.wait_for = busy;
-        return d;
-    }
-
     if ctx.classes.iter().any(|c| matches!(c, Class::Primary(_))) {
         decide_with_primary(ctx)
     } else {
@@ -695,7 +679,11 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                     format!("{reason}; when it is back, plan again"),
                 ));
             }
-            Class::Busy(_) => {}
+            // Rejoins of several nodes may run side by side; wait for this one.
+            Class::Busy(what) => {
+                d.wait_for.push(name.to_string());
+                d.steps.push(step(name, Action::WaitFor, format!("a recovery action runs on it: {what}")));
+            }
         }
     }
     let down = clean_down + crashed_down;
@@ -797,6 +785,25 @@ struct Candidate<'a> {
 /// No Primary anywhere: choose the most advanced node, or refuse.
 fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     let nodes = &ctx.view.nodes;
+    // Another action (bootstrap, promote, position recovery) may change everything below.
+    let busy = ctx.names_where(|c| matches!(c, Class::Busy(_)));
+    if !busy.is_empty() {
+        let mut d = refuse(
+            None,
+            "a quorate recovery action is already running",
+            nodes
+                .iter()
+                .zip(&ctx.classes)
+                .filter_map(|(n, c)| match c {
+                    Class::Busy(what) => Some(format!("{}: {what}", n.name)),
+                    _ => None,
+                })
+                .collect(),
+        );
+        d.wait_for = busy;
+        return d;
+    }
+
     let total = nodes.len();
     let live = ctx.names_where(|c| matches!(c, Class::NonPrimary(_)));
     let all_down_known = ctx.classes.iter().all(|c| matches!(c, Class::Down(_)));

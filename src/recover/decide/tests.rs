@@ -837,6 +837,27 @@ fn busy_node_is_waited_for() {
 }
 
 #[test]
+fn busy_node_beside_a_primary_does_not_stop_other_rejoins() {
+    let mut v = crashed("node2");
+    if let Observed::Known(r) = &mut v.observed {
+        r.action_in_progress = Some("rejoin node2 by pid 99 since 1700000000".into());
+    }
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        v,
+        down("node3", U, 30, false),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Join { .. }));
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::WaitFor),
+            ("node3".into(), Action::Rejoin)
+        ]
+    );
+}
+
+#[test]
 fn empty_view_is_refused() {
     assert!(plan(vec![]).is_refusal());
 }
