@@ -62,7 +62,7 @@ pub struct ActReport {
 #[derive(Debug)]
 pub struct ActError {
     pub error: RecoverError,
-    pub decision: Option<Decision>,
+    pub decision: Option<Box<Decision>>,
 }
 
 impl From<RecoverError> for ActError {
@@ -80,7 +80,7 @@ fn refused(node: &str, message: impl Into<String>, decision: Option<&Decision>) 
             node: node.to_string(),
             message: message.into(),
         },
-        decision: decision.cloned(),
+        decision: decision.cloned().map(Box::new),
     }
 }
 
@@ -258,7 +258,7 @@ pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActRepo
     drop(lock);
     result.map_err(|error| ActError {
         error,
-        decision: Some(d),
+        decision: Some(Box::new(d)),
     })?;
     report.next = Some(plan_now(settings, opts).await.1);
     Ok(report)
@@ -551,7 +551,7 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     drop(lock);
     result.map_err(|error| ActError {
         error,
-        decision: Some(d.clone()),
+        decision: Some(Box::new(d.clone())),
     })?;
     report.next = Some(plan_now(settings, opts).await.1);
     Ok(report)
@@ -722,7 +722,7 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
     drop(lock);
     result.map_err(|error| ActError {
         error,
-        decision: Some(d),
+        decision: Some(Box::new(d)),
     })?;
     report.next = Some(plan_now(settings, opts).await.1);
     Ok(report)

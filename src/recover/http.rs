@@ -39,11 +39,11 @@ fn text(status: StatusCode, body: String) -> Response {
     (status, body).into_response()
 }
 
-/// `Ok(())` when the request carries the configured token.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the request carries the configured token, else the answer to send.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     let settings = state.settings();
     let Some(token) = &settings.recovery.token else {
-        return Err(text(
+        return Some(text(
             StatusCode::NOT_FOUND,
             "recovery endpoints are disabled: set quorate.recovery.token or token_file\n".into(),
         ));
@@ -54,9 +54,9 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
-        Ok(())
+        None
     } else {
-        Err((
+        Some((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
             "a valid bearer token is required\n",
@@ -66,7 +66,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 pub async fn state(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
+    if let Some(r) = authorize(&state, &headers) {
         return r;
     }
     let (settings, node, source) = match state.local_source() {
@@ -84,7 +84,7 @@ pub async fn state(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
 }
 
 pub async fn recover_position(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, &headers) {
+    if let Some(r) = authorize(&state, &headers) {
         return r;
     }
     let (settings, node, _) = match state.local_source() {
