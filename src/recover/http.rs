@@ -56,12 +56,14 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
         None
     } else {
-        Some((
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "a valid bearer token is required\n",
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a valid bearer token is required\n",
+            )
+                .into_response(),
         )
-            .into_response())
     }
 }
 
