@@ -289,3 +289,88 @@ pub(crate) fn validate(
         nodes: per_node,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const BASE: &str = "cluster:\n  name: c1\nnodes:\n  controllers:\n    - hostname: a\n      ip_address: 10.0.0.1\n      services:\n        mariadb: true\n    - hostname: b\n      ip_address: 10.0.0.2\n      services:\n        mariadb: true\nquorate:\n  listen: 0.0.0.0:9900\n  nodes:\n    a:\n      datadir: /var/lib/mysql\n";
+
+    fn parse(extra: &str) -> Result<crate::config::Settings, crate::config::ConfigError> {
+        crate::config::parse(
+            Path::new("/etc/quorate/q.yaml"),
+            &format!("{BASE}{extra}"),
+            &[("TOK".to_string(), "0123456789abcdefXYZ".to_string())]
+                .into_iter()
+                .collect(),
+            &mut Vec::new(),
+        )
+    }
+
+    #[test]
+    fn defaults_without_a_recovery_section() {
+        let s = parse("").expect("valid");
+        let r = &s.recovery;
+        assert!(r.token.is_none());
+        assert_eq!(
+            r.node("b").map(|n| n.endpoint.as_str()),
+            Some("http://10.0.0.2:9900")
+        );
+        let a = r.node("a").expect("a");
+        assert_eq!(a.start_command, ["systemctl", "start", "mariadb"]);
+        assert_eq!(a.bootstrap_command, ["galera_new_cluster"]);
+        assert_eq!(
+            r.position_cache("a"),
+            Path::new("/var/lib/quorate/a.position.json")
+        );
+    }
+
+    #[test]
+    fn per_node_overrides_defaults_and_placeholders() {
+        let s = parse(
+            "  recovery:\n    token: ${TOK}\n    start_command: [svc, start, '{node}']\n    nodes:\n      b:\n        endpoint: http://127.0.0.1:7000/\n        recover_command: [mariadbd, '--datadir={datadir}']\n",
+        )
+        .expect("valid");
+        let r = &s.recovery;
+        assert_eq!(
+            r.token.as_ref().map(|t| t.expose()),
+            Some("0123456789abcdefXYZ")
+        );
+        assert_eq!(r.node("a").expect("a").start_command, ["svc", "start", "a"]);
+        assert_eq!(r.node("b").expect("b").start_command, ["svc", "start", "b"]);
+        assert_eq!(r.node("b").expect("b").endpoint, "http://127.0.0.1:7000");
+        // b has no datadir configured: the placeholder becomes empty.
+        assert_eq!(
+            r.node("b").expect("b").recover_command,
+            ["mariadbd", "--datadir="]
+        );
+    }
+
+    #[test]
+    fn invalid_recovery_settings_name_their_key() {
+        let cases = [
+            ("  recovery:\n    token: short\n", "quorate.recovery.token"),
+            (
+                "  recovery:\n    token: ${TOK}\n    token_file: /x\n",
+                "not both",
+            ),
+            (
+                "  recovery:\n    nodes:\n      zz:\n        endpoint: http://x:1\n",
+                "quorate.recovery.nodes.zz",
+            ),
+            (
+                "  recovery:\n    nodes:\n      a:\n        endpoint: https://x:1\n",
+                "must start with http://",
+            ),
+            (
+                "  recovery:\n    start_command: []\n",
+                "must name a program",
+            ),
+            ("  recovery:\n    bogus: 1\n", "unknown field"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).expect_err(text).to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}
