@@ -58,6 +58,19 @@ pub struct ActReport {
     pub next: Option<Decision>,
 }
 
+impl ActReport {
+    fn new(action: &str, opts: &ActOptions) -> ActReport {
+        ActReport {
+            action: action.into(),
+            node: opts.node.clone(),
+            executed: opts.execute,
+            done: Vec::new(),
+            transfer: None,
+            next: None,
+        }
+    }
+}
+
 /// An action refused or failed, with the decision that led there (if any).
 #[derive(Debug)]
 pub struct ActError {
@@ -201,14 +214,7 @@ pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActRepo
     let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
         node: opts.node.clone(),
     })?;
-    let mut report = ActReport {
-        action: "bootstrap".into(),
-        node: opts.node.clone(),
-        executed: opts.execute,
-        done: Vec::new(),
-        transfer: None,
-        next: None,
-    };
+    let mut report = ActReport::new("bootstrap", opts);
     if !opts.execute {
         report.done = vec![
             format!("would take the lock {}", nr.lock_file.display()),
@@ -367,35 +373,18 @@ fn move_aside(file: &Path, dir: &Path) -> Result<(), RecoverError> {
 }
 
 async fn run_start(node: &str, argv: &[String], timeout: Duration) -> Result<(), RecoverError> {
-    let argv_owned = argv.to_vec();
-    let result =
-        tokio::task::spawn_blocking(move || position::run_bounded(&argv_owned, None, timeout))
-            .await
-            .map_err(|e| RecoverError::Command {
-                node: node.to_string(),
-                command: argv.join(" "),
-                status: "task failed".into(),
-                output: e.to_string(),
-            })?;
-    match result {
-        Ok((status, _, _)) if status.success() => Ok(()),
-        Ok((status, out, err)) => {
-            let mut all = out;
-            all.extend_from_slice(&err);
-            Err(RecoverError::Command {
-                node: node.to_string(),
-                command: argv.join(" "),
-                status: status.to_string(),
-                output: position::tail(&all, 30),
-            })
-        }
-        Err(message) => Err(RecoverError::Command {
-            node: node.to_string(),
-            command: argv.join(" "),
-            status: "not finished".into(),
-            output: message,
-        }),
-    }
+    let (node_owned, argv_owned) = (node.to_string(), argv.to_vec());
+    tokio::task::spawn_blocking(move || {
+        position::run_checked(&node_owned, &argv_owned, None, timeout)
+    })
+    .await
+    .map_err(|e| RecoverError::Command {
+        node: node.to_string(),
+        command: argv.join(" "),
+        status: "task failed".into(),
+        output: e.to_string(),
+    })?
+    .map(|_| ())
 }
 
 /// Polls the node's server (monitoring account) until it is Primary and Synced.
@@ -448,14 +437,7 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     let (view, d) = plan_now(settings, opts).await;
     check_plan_digest(opts, &d)?;
     check_rejoin(&view, &d, opts)?;
-    let mut report = ActReport {
-        action: "rejoin".into(),
-        node: opts.node.clone(),
-        executed: opts.execute,
-        done: Vec::new(),
-        transfer: None,
-        next: None,
-    };
+    let mut report = ActReport::new("rejoin", opts);
     let needs_position = local_report(&view, &opts.node)
         .and_then(|r| r.grastate.value())
         .is_some_and(|g| g.seqno < 0 && g.uuid != super::report::ZERO_UUID)
@@ -652,14 +634,7 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
         }
     }
     const SQL: &str = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES';\n";
-    let mut report = ActReport {
-        action: "promote".into(),
-        node: opts.node.clone(),
-        executed: opts.execute,
-        done: Vec::new(),
-        transfer: None,
-        next: None,
-    };
+    let mut report = ActReport::new("promote", opts);
     if !opts.execute {
         report.done = vec![
             format!("would take the lock {}", nr.lock_file.display()),
@@ -678,36 +653,15 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
     let lock = take_lock(nr, &opts.node, "promote")?;
     let (_, d) = reverify(settings, opts, &d).await?;
     let result = async {
-        let argv = nr.sql_command.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            position::run_bounded(&argv, Some(SQL.as_bytes()), Duration::from_secs(30))
+        let (node, argv) = (opts.node.clone(), nr.sql_command.clone());
+        tokio::task::spawn_blocking(move || {
+            position::run_checked(&node, &argv, Some(SQL.as_bytes()), Duration::from_secs(30))
         })
         .await
         .map_err(|e| RecoverError::Refused {
             node: opts.node.clone(),
             message: e.to_string(),
-        })?;
-        match out {
-            Ok((st, _, _)) if st.success() => {}
-            Ok((st, o, e)) => {
-                let mut all = o;
-                all.extend_from_slice(&e);
-                return Err(RecoverError::Command {
-                    node: opts.node.clone(),
-                    command: nr.sql_command.join(" "),
-                    status: st.to_string(),
-                    output: position::tail(&all, 10),
-                });
-            }
-            Err(m) => {
-                return Err(RecoverError::Command {
-                    node: opts.node.clone(),
-                    command: nr.sql_command.join(" "),
-                    status: "not finished".into(),
-                    output: m,
-                })
-            }
-        }
+        })??;
         report
             .done
             .push(format!("ran {} on {}", SQL.trim(), opts.node));

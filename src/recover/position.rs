@@ -140,25 +140,32 @@ fn run_recover_command(node: &str, argv: &[String]) -> Result<Vec<u8>, RecoverEr
     let mut full = argv.to_vec();
     full.push("--wsrep-recover".into());
     full.push("--disable-log-error".into());
-    let shown = full.join(" ");
+    run_checked(node, &full, None, RECOVER_TIMEOUT)
+}
+
+/// [`run_bounded`], failing (with the output's tail) unless the command exits 0; returns
+/// stderr followed by stdout.
+pub(crate) fn run_checked(
+    node: &str,
+    argv: &[String],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Vec<u8>, RecoverError> {
+    let failed = |status: String, output: String| RecoverError::Command {
+        node: node.to_string(),
+        command: argv.join(" "),
+        status,
+        output,
+    };
     let (status, out, err) =
-        run_bounded(&full, None, RECOVER_TIMEOUT).map_err(|message| RecoverError::Command {
-            node: node.to_string(),
-            command: shown.clone(),
-            status: "not run".into(),
-            output: message,
-        })?;
+        run_bounded(argv, stdin, timeout).map_err(|m| failed("not finished".into(), m))?;
     let mut log = err;
     log.extend_from_slice(&out);
-    if !status.success() {
-        return Err(RecoverError::Command {
-            node: node.to_string(),
-            command: shown,
-            status: status.to_string(),
-            output: tail(&log, 15),
-        });
+    if status.success() {
+        Ok(log)
+    } else {
+        Err(failed(status.to_string(), tail(&log, 30)))
     }
-    Ok(log)
 }
 
 /// The last `n` lines of `bytes`.
