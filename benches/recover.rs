@@ -200,7 +200,7 @@ fn main() {
     );
     let _ = writeln!(
         md,
-        "\nBoth paths pass the recovered position to every start (as systemd's galera_recovery does), so every rejoin is an IST. The by-hand number is machine time only; an operator's reading and typing comes on top. quorate's extra work (gathering every node's state over HTTP, re-verifying under a lock, writing the audit line) is included in its number."
+        "\nBoth paths pass the recovered position to every start (as systemd's galera_recovery does), so the rejoining nodes can catch up by IST rather than SST. The by-hand number is machine time only; an operator's reading and typing comes on top. quorate's extra work (gathering every node's state over HTTP, re-verifying under a lock, writing the audit line) is included in its number."
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/recover.md");
     std::fs::write(&path, &md).expect("write results");
