@@ -31,8 +31,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Zabbix low-level discovery (JSON).
     Discover(DiscoverArgs),
-    /// Recovery runbook commands (not available yet).
-    Recover(NotYet),
+    /// Cluster recovery: plan (read-only), then position, bootstrap, rejoin or promote.
+    #[command(subcommand)]
+    Recover(RecoverCommand),
     /// A real local Galera cluster for the demo, the tests and rehearsals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -277,8 +278,12 @@ pub enum SandboxCommand {
     },
     /// Stop one node cleanly (SIGTERM, wait).
     Stop(NodeArgs),
-    /// Start a stopped node again; it rejoins the cluster.
+    /// Start a stopped node again (its position recovered first, as galera_recovery does);
+    /// it rejoins the cluster.
     Start(NodeArgs),
+    /// Start a stopped node as a new Primary component (--wsrep-new-cluster), its position
+    /// recovered first; Galera refuses when its grastate.dat says safe_to_bootstrap: 0.
+    Bootstrap(NodeArgs),
     /// Kill one node with SIGKILL (a crash).
     Crash(NodeArgs),
     /// Freeze one node with SIGSTOP (a hang).
@@ -293,4 +298,88 @@ pub struct NodeArgs {
     pub dir: PathBuf,
     /// Node name, e.g. node2.
     pub node: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoverCommand {
+    /// Gather every node's state and print the case, the decision and the exact steps
+    /// (read-only, always safe).
+    Plan(RecoverPlanArgs),
+    /// Recover the last committed position (--wsrep-recover) of stopped nodes: the local one
+    /// directly, the others through their quorate serve.
+    Position(RecoverPositionArgs),
+    /// Bootstrap a new Primary from this node, if and only if the plan chooses it.
+    Bootstrap(RecoverActArgs),
+    /// Start this stopped node so that it joins the running Primary; reports IST or SST.
+    Rejoin(RecoverRejoinArgs),
+    /// Promote this live non-Primary node (pc.bootstrap=YES), if and only if the plan says so.
+    Promote(RecoverActArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverCommon {
+    /// Configuration file.
+    #[arg(long, short = 'c', default_value = quorate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// The node this host is (overrides quorate.node and host detection).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverPlanArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Nodes that do not answer and that you declare lost (the plan says what this risks).
+    #[arg(long, num_args = 1..)]
+    pub assume_lost: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverPositionArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Act (otherwise only say which nodes would be asked).
+    #[arg(long)]
+    pub execute: bool,
+    /// Nodes to recover; default: those the plan needs.
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverActArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Nodes that do not answer and that you declare lost.
+    #[arg(long, num_args = 1..)]
+    pub assume_lost: Vec<String>,
+    /// The digest printed by `quorate recover plan`: refuse if the situation changed since.
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// Act (otherwise a dry run that says what would be done).
+    #[arg(long)]
+    pub execute: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverRejoinArgs {
+    #[command(flatten)]
+    pub act: RecoverActArgs,
+    /// Move grastate.dat, galera.cache and gvwstate.dat aside first (kept, not deleted): the
+    /// node then joins by a full state transfer.
+    #[arg(long)]
+    pub move_aside: bool,
+    /// With --move-aside: proceed although the node is ahead of the Primary or holds another
+    /// cluster history (its extra data is replaced by the SST).
+    #[arg(long, requires = "move_aside")]
+    pub accept_loss: bool,
 }

@@ -183,6 +183,8 @@ pub struct Settings {
     pub health: HealthSettings,
     /// `quorate.check`.
     pub check: CheckSettings,
+    /// `quorate.recovery`: how `quorate recover` reaches, starts and audits the nodes.
+    pub recovery: crate::recover::config::RecoverySettings,
 }
 
 /// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
@@ -493,6 +495,8 @@ struct RawQuorate {
     #[serde(default)]
     backup: RawBackup,
     #[serde(default)]
+    recovery: crate::recover::config::RawRecovery,
+    #[serde(default)]
     nodes: BTreeMap<String, RawNodeOverride>,
     #[serde(default)]
     health: RawHealth,
@@ -572,7 +576,7 @@ struct RawNodeOverride {
 }
 
 /// A duration written as `3s`, `500ms`, `2m`, `1h`, `1d` or a bare number of seconds.
-struct RawDuration(Duration);
+pub(crate) struct RawDuration(pub(crate) Duration);
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -695,7 +699,7 @@ fn expand_counting(text: &str) -> Result<(String, usize), String> {
 }
 
 /// A string value with `${VAR}` expanded at decode time.
-struct Expanded(String, Origin);
+pub(crate) struct Expanded(pub(crate) String, Origin);
 
 /// Whether a value was written in the file or came from the environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -884,6 +888,8 @@ fn validate(
             })
         });
     let gluster = gluster.transpose()?;
+    let recovery =
+        crate::recover::config::validate(path, base_dir, q.recovery, &nodes, listen, warnings)?;
 
     let backup_dirs = match q.backup.directories {
         Some(dirs) if dirs.is_empty() => {
@@ -927,11 +933,12 @@ fn validate(
         check: CheckSettings {
             state_dir: q.check.state_dir.map(|d| resolve_path(base_dir, &d.0)),
         },
+        recovery,
     })
 }
 
 /// Relative paths in the config are relative to the config file's directory.
-fn resolve_path(base: &Path, value: &str) -> PathBuf {
+pub(crate) fn resolve_path(base: &Path, value: &str) -> PathBuf {
     let p = PathBuf::from(value.trim());
     if p.is_absolute() {
         p
@@ -1027,7 +1034,7 @@ fn resolve_mysql_auth(
     })
 }
 
-fn read_secret_file(
+pub(crate) fn read_secret_file(
     path: &Path,
     key: &str,
     file: &Path,

@@ -119,31 +119,26 @@ pub fn judge(
 
 /// `GET /health/galera`.
 pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
-    let (settings, local) = state.local_source();
+    let (settings, node, source) = match state.local_source() {
+        Ok(local) => local,
+        Err(why) => return answer(&HealthVerdict::down(why)),
+    };
     let health = &settings.health;
-    let verdict = match local {
-        None => {
-            HealthVerdict::down("no local node: set quorate.node or pass --node to quorate serve")
+    let maintenance = match &health.maintenance_file {
+        Some(file) => maintenance_present(file, health.timeout)
+            .await
+            .map(|present| present.then_some(file.as_path())),
+        None => Ok(None),
+    };
+    let verdict = match maintenance {
+        Ok(Some(file)) => in_maintenance(&node, file),
+        Ok(None) => {
+            let snapshot = source.snapshot(health.timeout).await;
+            judge(&node, &snapshot.galera.result, health)
         }
-        Some(source) => {
-            let node = source.node().name.clone();
-            let maintenance = match &health.maintenance_file {
-                Some(file) => maintenance_present(file, health.timeout)
-                    .await
-                    .map(|present| present.then_some(file.as_path())),
-                None => Ok(None),
-            };
-            match maintenance {
-                Ok(Some(file)) => in_maintenance(&node, file),
-                Ok(None) => {
-                    let snapshot = source.snapshot(health.timeout).await;
-                    judge(&node, &snapshot.galera.result, health)
-                }
-                // Cannot tell (a hung or unreadable file system): not fit for traffic.
-                Err(why) => {
-                    HealthVerdict::down(format!("{node}: cannot check the maintenance file: {why}"))
-                }
-            }
+        // Cannot tell (a hung or unreadable file system): not fit for traffic.
+        Err(why) => {
+            HealthVerdict::down(format!("{node}: cannot check the maintenance file: {why}"))
         }
     };
     answer(&verdict)

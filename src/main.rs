@@ -32,7 +32,7 @@ fn main() {
         Command::Serve(args) => commands::serve::run(args),
         Command::Check(args) => Ok(commands::check::run(args)),
         Command::Discover(args) => Ok(commands::discover::run(args)),
-        Command::Recover(_) => Ok(commands::not_yet::run("recover")),
+        Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
     };
     let code = match result {

@@ -1,8 +1,10 @@
 //! `quorate serve`: the axum router, the live configuration and its hot reload.
 //!
 //! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node),
-//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern) and
-//! `/health/galera` (the HAProxy health check of the local node, see [`crate::health`]).
+//! `/probe?target=NODE` (any configured node, the multi-target exporter pattern),
+//! `/health/galera` (the HAProxy health check of the local node, see [`crate::health`])
+//! and the recovery endpoints `/galera/state` and `/galera/recover-position` (see
+//! `recover::http`).
 //!
 //! The configuration is reloaded when its file changes (notify on the file's directory, so
 //! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
@@ -164,16 +166,22 @@ impl AppState {
         }
     }
 
-    /// The configuration in force and the local node's source, if there is a local node
-    /// (for the health endpoint).
-    pub(crate) fn local_source(&self) -> (Arc<Settings>, Option<Arc<crate::snapshot::NodeSource>>) {
+    /// The configuration in force, the local node and its source, for the `/galera/*`
+    /// endpoints; an error message when no local node is known.
+    pub(crate) fn local_source(
+        &self,
+    ) -> Result<(Arc<Settings>, String, Arc<crate::snapshot::NodeSource>), String> {
         let live = self.live();
-        let source = live
+        let node = live
             .local_node
-            .as_deref()
-            .and_then(|n| live.sources.get(n))
-            .cloned();
-        (Arc::clone(&live.settings), source)
+            .clone()
+            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
+        let source = live
+            .sources
+            .get(&node)
+            .cloned()
+            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
+        Ok((Arc::clone(&live.settings), node, source))
     }
 
     fn self_info(&self) -> SelfInfo {
@@ -228,6 +236,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
         .route("/health/galera", get(crate::health::galera_health))
+        .route("/galera/state", get(crate::recover::http::state))
+        .route(
+            "/galera/recover-position",
+            axum::routing::post(crate::recover::http::recover_position),
+        )
         .with_state(state)
 }
 

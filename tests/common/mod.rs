@@ -141,6 +141,11 @@ impl ServeProcess {
         let addr: SocketAddr = format!("127.0.0.1:{port}")
             .parse()
             .expect("loopback address");
+        ServeProcess::start_at(config, addr, extra)
+    }
+
+    /// Like [`ServeProcess::start`] on a given address (e.g. a node's recovery endpoint).
+    pub fn start_at(config: &Path, addr: SocketAddr, extra: &[&str]) -> ServeProcess {
         let logdir = tempfile::tempdir().expect("temp dir for serve logs");
         let stderr_path = logdir.path().join("serve.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("serve log file");
