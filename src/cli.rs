@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use quorate::check::{Range, Status, TimeoutSpec};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,12 +27,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the Prometheus exporter (/metrics, /probe?target=NODE, /healthz).
     Serve(ServeArgs),
-    /// Nagios/Icinga plugin mode (not available yet).
-    Check(NotYet),
-    /// Zabbix low-level discovery (not available yet).
-    Discover(NotYet),
-    /// Recovery runbook commands (not available yet).
-    Recover(NotYet),
+    /// Monitoring-plugin mode (Nagios, Icinga, NRPE; exit 0/1/2/3) and Zabbix values.
+    Check(CheckArgs),
+    /// Zabbix low-level discovery (JSON).
+    Discover(DiscoverArgs),
+    /// Cluster recovery: plan (read-only), then position, bootstrap, rejoin or promote.
+    #[command(subcommand)]
+    Recover(RecoverCommand),
     /// A real local Galera cluster for the demo, the tests and rehearsals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -57,6 +59,204 @@ pub struct NotYet {
     pub args: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(subcommand)]
+    pub target: CheckTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckTarget {
+    /// One Galera node: cluster status, local state, readiness, size, queues, flow control.
+    Galera(Box<CheckGaleraArgs>),
+    /// The whole cluster from every configured node: one Primary component, all Synced.
+    Cluster(Box<CheckClusterArgs>),
+    /// GlusterFS volume (not available yet: UNKNOWN, exit 3).
+    Gluster(NotYet),
+    /// Backups (not available yet: UNKNOWN, exit 3).
+    Backup(NotYet),
+}
+
+/// Output format of `quorate check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Monitoring-plugin text: `SERVICE STATE - summary | perfdata`, long output.
+    Nagios,
+    /// Zabbix: a JSON object of every value (master item), or one bare value with --item.
+    Zabbix,
+}
+
+/// Options every check takes.
+#[derive(Debug, Args)]
+pub struct CheckCommonArgs {
+    /// Configuration file (default /etc/quorate/quorate.yaml; with -H or --socket it is read
+    /// only when given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Plugin timeout SECONDS[:STATE]; STATE (ok, warning, critical, unknown) is reported when
+    /// it runs out.
+    #[arg(
+        short = 't',
+        long,
+        value_name = "SECONDS[:STATE]",
+        default_value = "10"
+    )]
+    pub timeout: TimeoutSpec,
+    /// More long output, never truncated to 1024 bytes (repeatable).
+    #[arg(short = 'v', long, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Nagios)]
+    pub format: CheckFormat,
+    /// With --format zabbix: print only this item's bare value.
+    #[arg(long, value_name = "NAME")]
+    pub item: Option<String>,
+    /// Monitoring account (overrides the configuration).
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// my.cnf-style file whose [client] user and password are used.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
+    pub defaults_file: Option<PathBuf>,
+    /// File whose first line is the password. Also: the QUORATE_MYSQL_PASSWORD environment
+    /// variable. Never on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// Cluster size thresholds (the Primary component's size for `check cluster`).
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// Cluster size warning range (e.g. 3:).
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<Range>,
+    /// Cluster size critical range (e.g. 2:).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<Range>,
+    /// Expected cluster size N: WARNING below N, CRITICAL below a majority of N (default: the
+    /// number of MariaDB controllers in the configuration). -w/-c override it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub expected_size: Option<u32>,
+}
+
+/// How Donor/Desynced nodes are judged.
+#[derive(Debug, Args)]
+pub struct DonorArgs {
+    /// State of a Donor/Desynced node.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub donor: Status,
+    /// A node desynced on purpose (wsrep_desync=ON, e.g. during a backup) is OK.
+    #[arg(long)]
+    pub allow_desync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckGaleraArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    /// The controller to check (default quorate.node, else this host's controller). With -H
+    /// or --socket: the name used in the output and the state file.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// MySQL host, instead of a node from the configuration.
+    #[arg(short = 'H', long, value_name = "HOST", conflicts_with = "socket")]
+    pub hostname: Option<String>,
+    /// MySQL port with -H.
+    #[arg(
+        short = 'P',
+        long,
+        value_name = "PORT",
+        default_value_t = 3306,
+        requires = "hostname"
+    )]
+    pub port: u16,
+    /// MySQL unix socket, instead of a node from the configuration.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub recv_queue_warning: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub recv_queue_critical: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub send_queue_warning: Option<Range>,
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub send_queue_critical: Option<Range>,
+    /// Flow control: percent of the time since the previous run that replication was paused.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "10",
+        allow_hyphen_values = true
+    )]
+    pub fc_warning: Range,
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "50",
+        allow_hyphen_values = true
+    )]
+    pub fc_critical: Range,
+    #[command(flatten)]
+    pub donor: DonorArgs,
+    /// State when the node is not in the Primary component.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub non_primary: Status,
+    /// State when wsrep_ready is OFF.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub not_ready: Status,
+    /// State when wsrep_connected is OFF.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub not_connected: Status,
+    /// State of a Joining or Joined node.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub joining: Status,
+    /// State of an Initialized node.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub initialized: Status,
+    /// State when read_only is ON.
+    #[arg(long, value_name = "STATE", default_value = "ok")]
+    pub read_only: Status,
+    /// Directory of the flow-control state file (default $QUORATE_STATE_DIR,
+    /// quorate.check.state_dir, $XDG_STATE_HOME/quorate, /var/lib/quorate).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckClusterArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    #[command(flatten)]
+    pub size: SizeArgs,
+    #[command(flatten)]
+    pub donor: DonorArgs,
+    /// State of a node that is down or out of sync while the cluster still has a Primary
+    /// component.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub degraded: Status,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    #[command(subcommand)]
+    pub target: DiscoverTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscoverTarget {
+    /// The MariaDB Galera nodes of the configuration: [{"{#NODE}": ..., "{#ENDPOINT}": ...}].
+    Galera {
+        /// Configuration file.
+        #[arg(long, default_value = quorate::config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// GlusterFS volumes (not available yet).
+    Gluster(NotYet),
+    /// Backup types (not available yet).
+    Backup(NotYet),
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Start a real N-node Galera cluster on loopback and write DIR/quorate.yaml.
@@ -78,8 +278,12 @@ pub enum SandboxCommand {
     },
     /// Stop one node cleanly (SIGTERM, wait).
     Stop(NodeArgs),
-    /// Start a stopped node again; it rejoins the cluster.
+    /// Start a stopped node again (its position recovered first, as galera_recovery does);
+    /// it rejoins the cluster.
     Start(NodeArgs),
+    /// Start a stopped node as a new Primary component (--wsrep-new-cluster), its position
+    /// recovered first; Galera refuses when its grastate.dat says safe_to_bootstrap: 0.
+    Bootstrap(NodeArgs),
     /// Kill one node with SIGKILL (a crash).
     Crash(NodeArgs),
     /// Freeze one node with SIGSTOP (a hang).
@@ -94,4 +298,88 @@ pub struct NodeArgs {
     pub dir: PathBuf,
     /// Node name, e.g. node2.
     pub node: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoverCommand {
+    /// Gather every node's state and print the case, the decision and the exact steps
+    /// (read-only, always safe).
+    Plan(RecoverPlanArgs),
+    /// Recover the last committed position (--wsrep-recover) of stopped nodes: the local one
+    /// directly, the others through their quorate serve.
+    Position(RecoverPositionArgs),
+    /// Bootstrap a new Primary from this node, if and only if the plan chooses it.
+    Bootstrap(RecoverActArgs),
+    /// Start this stopped node so that it joins the running Primary; reports IST or SST.
+    Rejoin(RecoverRejoinArgs),
+    /// Promote this live non-Primary node (pc.bootstrap=YES), if and only if the plan says so.
+    Promote(RecoverActArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverCommon {
+    /// Configuration file.
+    #[arg(long, short = 'c', default_value = quorate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// The node this host is (overrides quorate.node and host detection).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverPlanArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Nodes that do not answer and that you declare lost (the plan says what this risks).
+    #[arg(long, num_args = 1..)]
+    pub assume_lost: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverPositionArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Act (otherwise only say which nodes would be asked).
+    #[arg(long)]
+    pub execute: bool,
+    /// Nodes to recover; default: those the plan needs.
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverActArgs {
+    #[command(flatten)]
+    pub common: RecoverCommon,
+    /// Nodes that do not answer and that you declare lost.
+    #[arg(long, num_args = 1..)]
+    pub assume_lost: Vec<String>,
+    /// The digest printed by `quorate recover plan`: refuse if the situation changed since.
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// Act (otherwise a dry run that says what would be done).
+    #[arg(long)]
+    pub execute: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverRejoinArgs {
+    #[command(flatten)]
+    pub act: RecoverActArgs,
+    /// Move grastate.dat, galera.cache and gvwstate.dat aside first (kept, not deleted): the
+    /// node then joins by a full state transfer.
+    #[arg(long)]
+    pub move_aside: bool,
+    /// With --move-aside: proceed although the node is ahead of the Primary or holds another
+    /// cluster history (its extra data is replaced by the SST).
+    #[arg(long, requires = "move_aside")]
+    pub accept_loss: bool,
 }

@@ -129,6 +129,37 @@ pub struct GlusterStorage {
     pub mount_point: Option<PathBuf>,
 }
 
+/// `quorate.health`: the HAProxy health endpoint `/health/galera` of `quorate serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSettings {
+    /// While this file exists the node answers 503 (taken out of the load balancer).
+    pub maintenance_file: Option<PathBuf>,
+    /// A Donor/Desynced node answers 200 (unless it rejects queries during SST).
+    pub allow_donor: bool,
+    /// A node with `read_only=ON` answers 200.
+    pub allow_read_only: bool,
+    /// Budget for reading the node; the answer (503 at worst) comes within it.
+    pub timeout: Duration,
+}
+
+impl Default for HealthSettings {
+    fn default() -> HealthSettings {
+        HealthSettings {
+            maintenance_file: None,
+            allow_donor: false,
+            allow_read_only: false,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `quorate.check`: settings of `quorate check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSettings {
+    /// Where checks keep state between runs (the flow-control sample).
+    pub state_dir: Option<PathBuf>,
+}
+
 /// A validated configuration. Cheap to clone; the server swaps whole `Settings` on reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -153,6 +184,12 @@ pub struct Settings {
     /// zone when unset.
     pub backup_timezone: Option<String>,
     pub gluster: Option<GlusterStorage>,
+    /// `quorate.health`.
+    pub health: HealthSettings,
+    /// `quorate.check`.
+    pub check: CheckSettings,
+    /// `quorate.recovery`: how `quorate recover` reaches, starts and audits the nodes.
+    pub recovery: crate::recover::config::RecoverySettings,
 }
 
 /// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
@@ -463,7 +500,33 @@ struct RawQuorate {
     #[serde(default)]
     backup: RawBackup,
     #[serde(default)]
+    recovery: crate::recover::config::RawRecovery,
+    #[serde(default)]
     nodes: BTreeMap<String, RawNodeOverride>,
+    #[serde(default)]
+    health: RawHealth,
+    #[serde(default)]
+    check: RawCheck,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    #[serde(default)]
+    maintenance_file: Option<Expanded>,
+    #[serde(default)]
+    allow_donor: Option<bool>,
+    #[serde(default)]
+    allow_read_only: Option<bool>,
+    #[serde(default)]
+    timeout: Option<RawDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    #[serde(default)]
+    state_dir: Option<Expanded>,
 }
 
 #[derive(Deserialize, Default)]
@@ -522,7 +585,7 @@ struct RawNodeOverride {
 }
 
 /// A duration written as `3s`, `500ms`, `2m`, `1h`, `1d` or a bare number of seconds.
-struct RawDuration(Duration);
+pub(crate) struct RawDuration(pub(crate) Duration);
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -645,7 +708,7 @@ fn expand_counting(text: &str) -> Result<(String, usize), String> {
 }
 
 /// A string value with `${VAR}` expanded at decode time.
-struct Expanded(String, Origin);
+pub(crate) struct Expanded(pub(crate) String, Origin);
 
 /// Whether a value was written in the file or came from the environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -834,6 +897,8 @@ fn validate(
             })
         });
     let gluster = gluster.transpose()?;
+    let recovery =
+        crate::recover::config::validate(path, base_dir, q.recovery, &nodes, listen, warnings)?;
 
     let backup_dirs = match q.backup.directories {
         Some(dirs) if dirs.is_empty() => {
@@ -877,11 +942,24 @@ fn validate(
         backup_enabled: q.backup.enabled.unwrap_or(true),
         backup_timezone,
         gluster,
+        health: HealthSettings {
+            maintenance_file: q
+                .health
+                .maintenance_file
+                .map(|f| resolve_path(base_dir, &f.0)),
+            allow_donor: q.health.allow_donor.unwrap_or(false),
+            allow_read_only: q.health.allow_read_only.unwrap_or(false),
+            timeout: q.health.timeout.map_or(Duration::from_secs(2), |d| d.0),
+        },
+        check: CheckSettings {
+            state_dir: q.check.state_dir.map(|d| resolve_path(base_dir, &d.0)),
+        },
+        recovery,
     })
 }
 
 /// Relative paths in the config are relative to the config file's directory.
-fn resolve_path(base: &Path, value: &str) -> PathBuf {
+pub(crate) fn resolve_path(base: &Path, value: &str) -> PathBuf {
     let p = PathBuf::from(value.trim());
     if p.is_absolute() {
         p
@@ -977,7 +1055,7 @@ fn resolve_mysql_auth(
     })
 }
 
-fn read_secret_file(
+pub(crate) fn read_secret_file(
     path: &Path,
     key: &str,
     file: &Path,
@@ -1407,6 +1485,28 @@ mod tests {
         // A ${VAR} reference keeps the secret out of the file: no warning.
         write("${PATH}", 0o644);
         assert!(load(&cfg).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn health_and_check_sections() {
+        let s = parse_text(MINIMAL, &[]).unwrap();
+        assert_eq!(s.health, HealthSettings::default());
+        assert_eq!(s.health.timeout, Duration::from_secs(2));
+        assert_eq!(s.check.state_dir, None);
+        let text = format!(
+            "{MINIMAL}quorate:\n  health:\n    maintenance_file: maint\n    allow_donor: true\n    allow_read_only: true\n    timeout: 500ms\n  check:\n    state_dir: ${{STATE}}\n"
+        );
+        let s = parse_text(&text, &[("STATE", "/var/tmp/q")]).unwrap();
+        assert_eq!(
+            s.health.maintenance_file,
+            Some(PathBuf::from("/etc/quorate/maint"))
+        );
+        assert!(s.health.allow_donor && s.health.allow_read_only);
+        assert_eq!(s.health.timeout, Duration::from_millis(500));
+        assert_eq!(s.check.state_dir, Some(PathBuf::from("/var/tmp/q")));
+        let text = format!("{MINIMAL}quorate:\n  health:\n    allow_doner: true\n");
+        let err = parse_text(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("allow_doner"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The subcommand is not available yet (and UNKNOWN for checks).
     pub const NOT_AVAILABLE: i32 = 3;
+    /// `quorate recover`: no safe action (the output says why and what to wait for).
+    pub const REFUSED: i32 = 4;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -16,13 +16,21 @@
 //! - [`server`]: the axum router of `quorate serve` and its config hot reload.
 //! - [`backup`]: the mariabackup source: backup directories, their age, health and
 //!   incremental chain; scanned in the background by `quorate serve`.
+//! - [`check`]: checker mode: Nagios ranges, plugin output and perfdata, Zabbix values, and the
+//!   pure verdicts of `quorate check galera|cluster`.
+//! - [`health`]: the HAProxy health endpoint's decision (`/health/galera`).
+//! - [`recover`]: cluster recovery: gather every node's state, decide purely what is safe
+//!   (bootstrap, rejoin, promote or refuse), act with re-verification, a lock and an audit line.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 
 pub mod backup;
+pub mod check;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod metrics;
+pub mod recover;
 pub mod sandbox;
 pub mod server;
 pub mod snapshot;

@@ -12,7 +12,14 @@ use tracing_subscriber::EnvFilter;
 use cli::{Cli, Command};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Plugins answer bad arguments, --help and --version with UNKNOWN (exit 3).
+        Err(e) if commands::check::is_plugin_invocation(std::env::args_os()) => {
+            std::process::exit(commands::check::argument_error(&e))
+        }
+        Err(e) => e.exit(),
+    };
     let filter = EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -23,9 +30,9 @@ fn main() {
 
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
-        Command::Check(_) => Ok(commands::not_yet::run("check")),
-        Command::Discover(_) => Ok(commands::not_yet::run("discover")),
-        Command::Recover(_) => Ok(commands::not_yet::run("recover")),
+        Command::Check(args) => Ok(commands::check::run(args)),
+        Command::Discover(args) => Ok(commands::discover::run(args)),
+        Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
     };
     let code = match result {

@@ -1,8 +1,10 @@
 //! `quorate serve`: the axum router, the live configuration and its hot reload.
 //!
 //! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node, and this host's
-//! backups from the latest background scan) and `/probe?target=NODE` (any configured node,
-//! the multi-target exporter pattern).
+//! backups from the latest background scan), `/probe?target=NODE` (any configured node, the
+//! multi-target exporter pattern), `/health/galera` (the HAProxy health check of the local
+//! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
+//! `/galera/recover-position` (see `recover::http`).
 //!
 //! The configuration is reloaded when its file changes (notify on the file's directory, so
 //! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
@@ -178,6 +180,24 @@ impl AppState {
             .get_or_init(|| BackupMonitor::start(MonitorConfig::from_settings(&settings)));
     }
 
+    /// The configuration in force, the local node and its source, for the `/galera/*`
+    /// endpoints; an error message when no local node is known.
+    pub(crate) fn local_source(
+        &self,
+    ) -> Result<(Arc<Settings>, String, Arc<crate::snapshot::NodeSource>), String> {
+        let live = self.live();
+        let node = live
+            .local_node
+            .clone()
+            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
+        let source = live
+            .sources
+            .get(&node)
+            .cloned()
+            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
+        Ok((Arc::clone(&live.settings), node, source))
+    }
+
     fn self_info(&self) -> SelfInfo {
         match self.self_info.lock() {
             Ok(g) => g.clone(),
@@ -229,6 +249,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
+        .route("/health/galera", get(crate::health::galera_health))
+        .route("/galera/state", get(crate::recover::http::state))
+        .route(
+            "/galera/recover-position",
+            axum::routing::post(crate::recover::http::recover_position),
+        )
         .with_state(state)
 }
 
@@ -250,7 +276,7 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
         "<!doctype html>\n<html><head><title>quorate</title></head><body>\n\
          <h1>quorate {version}</h1>\n<p>Cluster <b>{cluster}</b>, local node <b>{local}</b>.</p>\n\
          <ul>\n<li><a href=\"/metrics\">/metrics</a> (local node)</li>\n{probes}\
-         <li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n</body></html>\n",
+         <li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
         version = crate::VERSION,
         cluster = html_escape(&live.settings.cluster_name),
     ))

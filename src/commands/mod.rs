@@ -1,6 +1,9 @@
 //! One module per subcommand: each turns parsed arguments into options, calls the library,
 //! and returns the process exit code.
 
+pub mod check;
+pub mod discover;
 pub mod not_yet;
+pub mod recover;
 pub mod sandbox;
 pub mod serve;

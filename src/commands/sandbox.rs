@@ -16,6 +16,13 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
             println!("sandbox up: {} node(s) in {}", nodes, sb.dir().display());
             print_status(&sb)?;
             println!("config: {}", sb.config_path().display());
+            for node in sb.node_names() {
+                println!(
+                    "recovery endpoint of {node}: quorate serve --config {} --node {node} --listen {}",
+                    sb.config_path().display(),
+                    sb.serve_address(&node)?
+                );
+            }
             println!(
                 "next:   quorate serve --config {}   (then curl http://<listen>/metrics)",
                 sb.config_path().display()
@@ -31,6 +38,9 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         }
         SandboxCommand::Stop(a) => node_op(&a.dir, &a.node, "stopped", |sb, n| sb.stop_node(n))?,
         SandboxCommand::Start(a) => node_op(&a.dir, &a.node, "started", |sb, n| sb.start_node(n))?,
+        SandboxCommand::Bootstrap(a) => node_op(&a.dir, &a.node, "bootstrapped", |sb, n| {
+            sb.bootstrap_node(n)
+        })?,
         SandboxCommand::Crash(a) => node_op(&a.dir, &a.node, "crashed (SIGKILL)", |sb, n| {
             sb.crash_node(n)
         })?,

@@ -234,20 +234,8 @@ mod tests {
     use super::*;
     use crate::metrics::Format;
     use crate::wsrep::client::CollectError;
-    use crate::wsrep::parse::{parse_grastate, parse_name_value_rows, WsrepStatus, WsrepVariables};
-
-    macro_rules! fixture {
-        ($path:literal) => {
-            include_str!(concat!("../../tests/fixtures/wsrep/", $path))
-        };
-    }
-
-    fn reading(status: &str, variables: &str) -> GaleraReading {
-        GaleraReading {
-            status: WsrepStatus::from_rows(parse_name_value_rows(status)),
-            variables: WsrepVariables::from_rows(parse_name_value_rows(variables)),
-        }
-    }
+    use crate::wsrep::parse::parse_grastate;
+    use crate::wsrep::test_support::{reading, wsrep_fixture};
 
     fn snapshot(
         galera: Result<GaleraReading, CollectError>,
@@ -273,10 +261,13 @@ mod tests {
     #[test]
     fn synced_node_keeps_mysqld_exporter_names() {
         let r = reading(
-            fixture!("status/synced.tsv"),
-            fixture!("variables/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
+            wsrep_fixture!("variables/synced.tsv"),
         );
-        let set = families(&snapshot(Ok(r), Some(fixture!("grastate/running.dat"))));
+        let set = families(&snapshot(
+            Ok(r),
+            Some(wsrep_fixture!("grastate/running.dat")),
+        ));
         let v = |name: &str| set.value(name, &[]);
         assert_eq!(v("mysql_up"), Some(1.0));
         assert_eq!(v("mysql_global_status_wsrep_cluster_size"), Some(3.0));
@@ -332,8 +323,8 @@ mod tests {
     #[test]
     fn donor_and_non_primary_states() {
         let r = reading(
-            fixture!("status/donor-desync.tsv"),
-            fixture!("variables/desync-on.tsv"),
+            wsrep_fixture!("status/donor-desync.tsv"),
+            wsrep_fixture!("variables/desync-on.tsv"),
         );
         let set = families(&snapshot(Ok(r), None));
         assert_eq!(
@@ -358,8 +349,8 @@ mod tests {
         );
 
         let r = reading(
-            fixture!("status/non-primary.tsv"),
-            fixture!("variables/non-primary.tsv"),
+            wsrep_fixture!("status/non-primary.tsv"),
+            wsrep_fixture!("variables/non-primary.tsv"),
         );
         let set = families(&snapshot(Ok(r), None));
         assert_eq!(
@@ -382,7 +373,7 @@ mod tests {
         };
         let set = families(&snapshot(
             Err(err),
-            Some(fixture!("grastate/clean-last-stopped.dat")),
+            Some(wsrep_fixture!("grastate/clean-last-stopped.dat")),
         ));
         assert_eq!(set.value("mysql_up", &[]), Some(0.0));
         assert_eq!(
@@ -406,7 +397,7 @@ mod tests {
                 endpoint: "x".into(),
                 timeout: Duration::from_secs(1),
             }),
-            Some(fixture!("grastate/hand-garbage-seqno.dat")),
+            Some(wsrep_fixture!("grastate/hand-garbage-seqno.dat")),
         ));
         assert_eq!(
             set.value("quorate_collector_success", &[("collector", "grastate")]),
@@ -418,10 +409,13 @@ mod tests {
     #[test]
     fn help_texts_need_no_escaping() {
         let r = reading(
-            fixture!("status/synced.tsv"),
-            fixture!("variables/synced.tsv"),
+            wsrep_fixture!("status/synced.tsv"),
+            wsrep_fixture!("variables/synced.tsv"),
         );
-        let mut set = families(&snapshot(Ok(r), Some(fixture!("grastate/running.dat"))));
+        let mut set = families(&snapshot(
+            Ok(r),
+            Some(wsrep_fixture!("grastate/running.dat")),
+        ));
         set.extend(crate::metrics::self_families(&Default::default()));
         for f in set.families() {
             assert!(!f.help.contains(['\\', '\n']), "{}", f.name);

@@ -50,6 +50,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use error::{SandboxError, PACKAGES};
+pub(crate) use node::search_path;
 
 use node::Tools;
 use state::{NodeState, State, STATE_FILE};
@@ -195,7 +196,7 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
 fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbox, SandboxError> {
     let dir = prepare_dir(&opts.dir, opts.nodes)?;
     // From here on DIR is ours (new or empty): any failure removes it.
-    let reservation = match ports::Reservation::new(4 * opts.nodes + 1) {
+    let reservation = match ports::Reservation::new(5 * opts.nodes + 1) {
         Ok(r) => r,
         Err(e) => {
             remove_dir(&dir);
@@ -385,14 +386,14 @@ impl Sandbox {
     /// Restarts a stopped node as a joiner (same options, full gcomm:// list) and waits until it
     /// is Synced. If it does not get there, it is left running for inspection (`down` stops it).
     pub fn start_node(&mut self, node: &str) -> Result<(), SandboxError> {
-        self.start(node, false)?;
+        self.start(node, false, true)?;
         self.wait_state(node, SYNCED, JOIN_TIMEOUT)
     }
 
     /// Starts a stopped node with `--wsrep-new-cluster` (a new Primary component) and waits until
     /// it is Synced. Galera refuses when the node's grastate.dat says safe_to_bootstrap: 0.
     pub fn bootstrap_node(&mut self, node: &str) -> Result<(), SandboxError> {
-        self.start(node, true)?;
+        self.start(node, true, true)?;
         self.wait_state(node, SYNCED, BOOTSTRAP_TIMEOUT)
     }
 
@@ -537,7 +538,7 @@ impl Sandbox {
         let first = self.state.nodes[0].name.clone();
         let t = Instant::now();
         ports.release(0..4);
-        self.start(&first, true)?;
+        self.start(&first, true, false)?;
         self.wait_state(&first, SYNCED, BOOTSTRAP_TIMEOUT)?;
         tracing::info!(node = %first, elapsed = ?t.elapsed(), "bootstrapped");
 
@@ -547,18 +548,56 @@ impl Sandbox {
         for (i, name) in self.node_names().into_iter().enumerate().skip(1) {
             let t = Instant::now();
             ports.release(4 * i..4 * i + 4);
-            self.start(&name, false)?;
+            self.start(&name, false, false)?;
             self.wait_state(&name, SYNCED, JOIN_TIMEOUT)?;
             tracing::info!(node = %name, elapsed = ?t.elapsed(), "joined");
         }
 
+        write_secret_file(&self.token_file(), &random_password()?)?;
+        self.write_config(&default_quorate_binary())
+    }
+
+    /// `DIR/recovery.token`: the bearer token of the nodes' `/galera/*` endpoints (0600).
+    pub fn token_file(&self) -> PathBuf {
+        self.dir.join("recovery.token")
+    }
+
+    /// The address of `node`'s own `quorate serve` (its `/galera/state` endpoint).
+    pub fn serve_address(&self, node: &str) -> Result<String, SandboxError> {
+        Ok(format!("127.0.0.1:{}", self.state.node(node)?.serve_port))
+    }
+
+    /// Rewrites `DIR/quorate.yaml` so that the recovery commands run `quorate` at `binary`
+    /// (tests pass the binary cargo built; `quorate sandbox up` uses itself).
+    pub fn write_config(&self, binary: &Path) -> Result<(), SandboxError> {
         let config = self.config_path();
-        fs::write(&config, yaml::render(&self.state, &self.password_file()))
-            .map_err(|e| SandboxError::io("cannot write", &config, e))
+        let text = yaml::render(
+            &self.state,
+            &self.password_file(),
+            &yaml::Recovery {
+                token_file: &self.token_file(),
+                quorate: binary,
+                mariadbd: &self.tools.mariadbd,
+                client: &self.tools.client,
+                args: &|n| self.mariadbd_args(n, false).unwrap_or_default(),
+            },
+        );
+        fs::write(&config, text).map_err(|e| SandboxError::io("cannot write", &config, e))
     }
 
     /// Spawns mariadbd for a stopped node and records its pid (no waiting).
-    fn start(&mut self, node: &str, bootstrap: bool) -> Result<(), SandboxError> {
+    ///
+    /// With `recover_position`, the node's last committed position is recovered first
+    /// (`--wsrep-recover`) and passed as `--wsrep-start-position`, as systemd's
+    /// `galera_recovery` and `mysqld_safe` do on every start. Without it, a crashed node
+    /// starts from the zero position: it then needs a full SST to join, and a whole crashed
+    /// cluster restarted that way re-forms by pc.recovery with a zero state UUID (seen).
+    fn start(
+        &mut self,
+        node: &str,
+        bootstrap: bool,
+        recover_position: bool,
+    ) -> Result<(), SandboxError> {
         let n = self.state.node(node)?;
         if let Some(pid) = verified_pid(n) {
             return Err(SandboxError::NodeRunning {
@@ -566,10 +605,57 @@ impl Sandbox {
                 pid,
             });
         }
-        let args = self.mariadbd_args(node, bootstrap)?;
+        let mut args = self.mariadbd_args(node, bootstrap)?;
+        if recover_position {
+            if let Some(position) = self.recover_position(node)? {
+                args.push(format!("--wsrep-start-position={position}"));
+            }
+        }
+        let n = self.state.node(node)?;
         let pid = node::spawn_mariadbd(&self.tools, n, &args)?;
         tracing::debug!(node, pid, bootstrap, "started mariadbd");
         self.record_pid(node, Some(pid))
+    }
+
+    /// Runs `mariadbd <node's options> --wsrep-recover --disable-log-error` (the server log on
+    /// stderr, as galera_recovery reads it) and returns `uuid:seqno[,gtid]`, or `None` when
+    /// the server skipped recovery.
+    fn recover_position(&self, node: &str) -> Result<Option<String>, SandboxError> {
+        use crate::wsrep::parse::{parse_recover_log, RecoveredPosition};
+        let n = self.state.node(node)?;
+        let mut args = self.mariadbd_args(node, false)?;
+        args.push("--wsrep-recover".to_owned());
+        args.push("--disable-log-error".to_owned());
+        let command = format!("{} --wsrep-recover", self.tools.mariadbd.display());
+        let out = Command::new(&self.tools.mariadbd)
+            .args(&args)
+            .env("PATH", node::search_path())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| SandboxError::Spawn {
+                command: command.clone(),
+                source,
+            })?;
+        let failed = |why: String| SandboxError::CommandFailed {
+            node: n.name.clone(),
+            command: command.clone(),
+            status: out.status.to_string(),
+            output: why,
+        };
+        match parse_recover_log(&out.stderr) {
+            RecoveredPosition::Position { uuid, seqno, gtid } if out.status.success() => {
+                Ok(Some(match gtid {
+                    Some(g) => format!("{uuid}:{seqno},{g}"),
+                    None => format!("{uuid}:{seqno}"),
+                }))
+            }
+            RecoveredPosition::Disabled | RecoveredPosition::GivenAtStartup { .. }
+                if out.status.success() =>
+            {
+                Ok(None)
+            }
+            _ => Err(failed(String::from_utf8_lossy(&out.stderr).into_owned())),
+        }
     }
 
     fn record_pid(&mut self, node: &str, pid: Option<u32>) -> Result<(), SandboxError> {
@@ -895,6 +981,27 @@ fn install_db(tools: &Tools, n: &NodeState) -> Result<(), SandboxError> {
         status,
         output: node::error_lines(&log_path),
     })
+}
+
+/// The `quorate` that recovery commands in quorate.yaml run: this program when it is quorate
+/// (`quorate sandbox up`), else `quorate` from PATH (tests rewrite it with `write_config`).
+fn default_quorate_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_name().is_some_and(|n| n == "quorate"))
+        .unwrap_or_else(|| PathBuf::from("quorate"))
+}
+
+/// Creates `path` (mode 0600) holding `secret` and a newline.
+fn write_secret_file(path: &Path, secret: &str) -> Result<(), SandboxError> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| SandboxError::io("cannot create", path, e))?;
+    io::Write::write_all(&mut file, format!("{secret}\n").as_bytes())
+        .map_err(|e| SandboxError::io("cannot write", path, e))
 }
 
 /// 24 random bytes from the kernel, hex-encoded: safe in SQL, YAML and shells.

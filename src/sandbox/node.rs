@@ -386,7 +386,7 @@ mod tests {
     use super::*;
 
     fn state() -> State {
-        let ports: Vec<u16> = (20_000..20_013).collect();
+        let ports: Vec<u16> = (20_000..20_016).collect();
         State::new(Path::new("/sb"), 3, &ports)
     }
 

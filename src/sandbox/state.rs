@@ -40,6 +40,10 @@ pub(crate) struct NodeState {
     pub gmcast_port: u16,
     pub ist_port: u16,
     pub sst_port: u16,
+    /// Where this node's own `quorate serve --node NAME` listens (its `/galera/state`
+    /// endpoint in quorate.yaml); 0 in sandboxes made before it existed.
+    #[serde(default)]
+    pub serve_port: u16,
     /// `DIR/nK`, owned by mysql: holds the socket, pid file and error log.
     pub home: PathBuf,
     pub datadir: PathBuf,
@@ -55,9 +59,14 @@ pub(crate) struct NodeState {
 }
 
 impl State {
-    /// Lays out `nodes` nodes under `dir` using `ports` (4 per node, then the listen port).
+    /// Lays out `nodes` nodes under `dir` using `ports` (4 per node, then the listen port,
+    /// then one serve port per node).
     pub fn new(dir: &Path, count: usize, ports: &[u16]) -> State {
-        assert_eq!(ports.len(), 4 * count + 1, "4 ports per node plus one");
+        assert_eq!(
+            ports.len(),
+            5 * count + 1,
+            "4 ports per node, the listen port, one serve port per node"
+        );
         let nodes = (0..count)
             .map(|i| {
                 let home = dir.join(format!("n{}", i + 1));
@@ -68,6 +77,7 @@ impl State {
                     gmcast_port: p[1],
                     ist_port: p[2],
                     sst_port: p[3],
+                    serve_port: ports[4 * count + 1 + i],
                     datadir: home.join("data"),
                     tmpdir: home.join("tmp"),
                     // Short on purpose: unix socket paths are limited to 107 bytes.
@@ -145,7 +155,11 @@ impl State {
     /// Writes the state atomically: readers see the old or the new file, never a mix.
     pub fn save(&self) -> Result<(), SandboxError> {
         let path = State::path(&self.dir);
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        // Unique per process: `quorate sandbox start` run by recovery actions may save while
+        // the test or CLI that made the sandbox saves too.
+        let tmp = self
+            .dir
+            .join(format!("{STATE_FILE}.tmp.{}", std::process::id()));
         let text = serde_json::to_vec_pretty(self).map_err(|source| SandboxError::State {
             path: path.clone(),
             source,
@@ -160,7 +174,7 @@ mod tests {
     use super::*;
 
     fn sample(dir: &Path) -> State {
-        let ports: Vec<u16> = (10_000..10_013).collect();
+        let ports: Vec<u16> = (10_000..10_016).collect();
         State::new(dir, 3, &ports)
     }
 
@@ -194,7 +208,10 @@ mod tests {
         s.save().expect("save");
         let back = State::load(dir.path()).expect("load");
         assert_eq!(back, s);
-        assert!(!dir.path().join("sandbox.json.tmp").exists());
+        assert!(!dir
+            .path()
+            .join(format!("sandbox.json.tmp.{}", std::process::id()))
+            .exists());
     }
 
     #[test]

@@ -10,8 +10,19 @@ use std::path::Path;
 
 use super::state::State;
 
+/// What the `quorate.recovery` section needs beyond the state.
+pub(crate) struct Recovery<'a> {
+    pub token_file: &'a Path,
+    /// The `quorate` binary the start/bootstrap commands run.
+    pub quorate: &'a Path,
+    pub mariadbd: &'a Path,
+    pub client: &'a Path,
+    /// The node's mariadbd options (its `recover_command`).
+    pub args: &'a dyn Fn(&str) -> Vec<String>,
+}
+
 /// Renders the configuration for `state`, with the monitoring password read from `password_file`.
-pub(crate) fn render(state: &State, password_file: &Path) -> String {
+pub(crate) fn render(state: &State, password_file: &Path, rec: &Recovery<'_>) -> String {
     let mut y = String::new();
     // Writing into a String cannot fail; the results are ignored for readability.
     let _ = writeln!(
@@ -56,6 +67,70 @@ pub(crate) fn render(state: &State, password_file: &Path) -> String {
         let _ = writeln!(y, "      datadir: {}", quote(&node.datadir));
         let _ = writeln!(y, "      # mysql_socket: {}", quote(&node.socket));
     }
+    // Recovery: one `quorate serve --node NAME` per node is the realistic topology (each host
+    // serves its own /galera/state); the start commands are the sandbox's own, which recover
+    // the position first as systemd's galera_recovery does.
+    let _ = writeln!(y, "  recovery:");
+    let _ = writeln!(y, "    token_file: {}", quote(rec.token_file));
+    let _ = writeln!(y, "    state_dir: {}", quote(&state.dir.join("recovery")));
+    let _ = writeln!(
+        y,
+        "    audit_log: {}",
+        quote(&state.dir.join("recover-audit.log"))
+    );
+    let _ = writeln!(y, "    peer_timeout: 5s");
+    let _ = writeln!(y, "    start_timeout: 5m");
+    let _ = writeln!(y, "    nodes:");
+    let dir = state.dir.to_string_lossy();
+    for node in &state.nodes {
+        let argv = |items: Vec<String>| {
+            let quoted: Vec<String> = items
+                .iter()
+                .map(|s| serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\"")))
+                .collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let quorate = rec.quorate.to_string_lossy().into_owned();
+        let sandbox_cmd = |verb: &str| {
+            argv(vec![
+                quorate.clone(),
+                "sandbox".into(),
+                verb.into(),
+                "--dir".into(),
+                dir.clone().into_owned(),
+                node.name.clone(),
+            ])
+        };
+        let mut recover = vec![rec.mariadbd.to_string_lossy().into_owned()];
+        recover.extend((rec.args)(&node.name));
+        let _ = writeln!(y, "      {}:", node.name);
+        let _ = writeln!(
+            y,
+            "        endpoint: \"http://127.0.0.1:{}\"",
+            node.serve_port
+        );
+        let _ = writeln!(y, "        pid_file: {}", quote(&node.pid_file));
+        let _ = writeln!(y, "        error_log: {}", quote(&node.log_error));
+        let _ = writeln!(
+            y,
+            "        lock_file: {}",
+            quote(&node.home.join("recover.lock"))
+        );
+        let _ = writeln!(y, "        start_command: {}", sandbox_cmd("start"));
+        let _ = writeln!(y, "        bootstrap_command: {}", sandbox_cmd("bootstrap"));
+        let _ = writeln!(y, "        recover_command: {}", argv(recover));
+        let _ = writeln!(
+            y,
+            "        sql_command: {}",
+            argv(vec![
+                rec.client.to_string_lossy().into_owned(),
+                "--no-defaults".into(),
+                "--protocol=SOCKET".into(),
+                format!("--socket={}", node.socket.display()),
+                "--user=root".into(),
+            ])
+        );
+    }
     y
 }
 
@@ -68,11 +143,25 @@ fn quote(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    fn recovery(token_file: &Path) -> Recovery<'_> {
+        Recovery {
+            token_file,
+            quorate: Path::new("/usr/local/bin/quorate"),
+            mariadbd: Path::new("/usr/sbin/mariadbd"),
+            client: Path::new("/usr/bin/mariadb"),
+            args: &|n| vec!["--no-defaults".to_owned(), format!("--wsrep-node-name={n}")],
+        }
+    }
+
     #[test]
     fn renders_nodes_and_overrides() {
-        let ports: Vec<u16> = (30_000..30_013).collect();
+        let ports: Vec<u16> = (30_000..30_016).collect();
         let state = State::new(Path::new("/tmp/sb"), 3, &ports);
-        let y = render(&state, Path::new("/tmp/sb/mysql.password"));
+        let y = render(
+            &state,
+            Path::new("/tmp/sb/mysql.password"),
+            &recovery(Path::new("/tmp/sb/recovery.token")),
+        );
         let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&y).expect("valid YAML");
         assert_eq!(doc["cluster"]["name"].as_str(), Some("sandbox"));
         let ctl = doc["nodes"]["controllers"]
@@ -110,9 +199,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let pw = dir.path().join("mysql.password");
         std::fs::write(&pw, "x\n").expect("password file");
-        let ports: Vec<u16> = (30_000..30_013).collect();
+        let ports: Vec<u16> = (30_000..30_016).collect();
         let state = State::new(dir.path(), 3, &ports);
-        let text = render(&state, &pw);
+        let token = dir.path().join("recovery.token");
+        std::fs::write(&token, "0123456789abcdef0123\n").expect("token file");
+        let text = render(&state, &pw, &recovery(&token));
         let settings = crate::config::parse(
             &dir.path().join("quorate.yaml"),
             &text,
@@ -126,5 +217,33 @@ mod tests {
             settings.node("node2").map(|n| n.mysql.to_string()),
             Some("127.0.0.1:30004".to_string())
         );
+        let r = settings
+            .recovery
+            .node("node2")
+            .expect("recovery settings for node2");
+        assert_eq!(r.endpoint, "http://127.0.0.1:30014");
+        assert_eq!(
+            r.start_command,
+            [
+                "/usr/local/bin/quorate",
+                "sandbox",
+                "start",
+                "--dir",
+                &dir.path().to_string_lossy(),
+                "node2"
+            ]
+        );
+        assert_eq!(r.bootstrap_command[2], "bootstrap");
+        assert_eq!(
+            r.recover_command,
+            [
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+                "--wsrep-node-name=node2"
+            ]
+        );
+        assert_eq!(r.lock_file, dir.path().join("n2/recover.lock"));
+        assert!(settings.recovery.token.is_some());
+        assert_eq!(settings.recovery.state_dir, dir.path().join("recovery"));
     }
 }

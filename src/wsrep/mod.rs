@@ -10,6 +10,8 @@
 
 pub mod client;
 pub mod parse;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use parse::{WsrepStatus, WsrepVariables};
 

@@ -4,11 +4,26 @@
 
 #![allow(dead_code)]
 
+pub mod plugin;
+pub mod zabbix;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A real 3-node Galera sandbox in `dir/sb`, torn down (processes by pid, directory removed)
+/// when the guard drops, even if the test panics.
+pub fn three_node_sandbox(dir: &Path) -> quorate::sandbox::SandboxGuard {
+    quorate::sandbox::SandboxGuard::new(
+        quorate::sandbox::up(&quorate::sandbox::UpOptions {
+            dir: dir.join("sb"),
+            nodes: 3,
+        })
+        .expect("sandbox up"),
+    )
+}
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
@@ -126,6 +141,11 @@ impl ServeProcess {
         let addr: SocketAddr = format!("127.0.0.1:{port}")
             .parse()
             .expect("loopback address");
+        ServeProcess::start_at(config, addr, extra)
+    }
+
+    /// Like [`ServeProcess::start`] on a given address (e.g. a node's recovery endpoint).
+    pub fn start_at(config: &Path, addr: SocketAddr, extra: &[&str]) -> ServeProcess {
         let logdir = tempfile::tempdir().expect("temp dir for serve logs");
         let stderr_path = logdir.path().join("serve.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("serve log file");

@@ -78,6 +78,26 @@ impl WsrepStatus {
         parse_seqno(self.get("wsrep_cluster_conf_id")?).ok()
     }
 
+    /// `wsrep_flow_control_paused_ns`: total time replication was paused by flow control since
+    /// the server started (or `FLUSH STATUS`), in nanoseconds. A counter: its delta over wall
+    /// time is the recent paused share.
+    pub fn flow_control_paused_ns(&self) -> Option<u64> {
+        self.get("wsrep_flow_control_paused_ns")?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// `wsrep_local_recv_queue`: write-sets received and waiting to be applied.
+    pub fn local_recv_queue(&self) -> Option<u64> {
+        self.get("wsrep_local_recv_queue")?.trim().parse().ok()
+    }
+
+    /// `wsrep_local_send_queue`: write-sets waiting to be sent.
+    pub fn local_send_queue(&self) -> Option<u64> {
+        self.get("wsrep_local_send_queue")?.trim().parse().ok()
+    }
+
     /// `wsrep_flow_control_active` (Galera 4, `true`/`false`): replication is paused by flow
     /// control right now, somewhere in the cluster.
     pub fn flow_control_active(&self) -> Option<bool> {

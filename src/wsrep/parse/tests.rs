@@ -52,6 +52,16 @@ fn batch_unescape_handles_every_escape() {
 // status fixtures
 
 #[test]
+fn flow_control_counter_and_queues() {
+    let s = status(fixture!("status/flow-control-active.tsv"));
+    assert_eq!(s.flow_control_paused_ns(), Some(903_176_944));
+    let s = status(fixture!("status/joining.tsv"));
+    assert_eq!(s.local_recv_queue(), Some(1096));
+    assert_eq!(s.local_send_queue(), Some(0));
+    assert_eq!(WsrepStatus::default().flow_control_paused_ns(), None);
+}
+
+#[test]
 fn synced_node() {
     let s = status(fixture!("status/synced.tsv"));
     assert_eq!(s.len(), 74);

@@ -1,0 +1,1133 @@
+//! The recovery decision: a pure, total function from what was gathered about every node
+//! ([`ClusterView`]) and what the operator asserts ([`Assumptions`]) to a [`Decision`].
+//!
+//! No I/O, no clock, no randomness: the same view always gives the same decision, which is
+//! what lets an action re-gather, re-decide and compare with the plan the operator read, and
+//! what lets every scenario be unit-tested.
+//!
+//! The rules, each of which exists because a real tool lost data without it:
+//!
+//! - A node that does not answer is **unknown, never absent**: no bootstrap and no promotion
+//!   while any node is unknown, unless the operator names it with `--assume-lost`, and then the
+//!   decision says what that risks. (galera_initiator bootstraps a stale node when the newer
+//!   ones are unreachable; they then SST and drop their data.)
+//! - Cluster UUIDs must agree: nodes from different histories are never compared by seqno.
+//! - seqno -1 (a crash) means "position unknown": it is recovered (`--wsrep-recover`) first.
+//! - A zero UUID is never a source; `safe_to_bootstrap: 1` counts only with a real UUID and
+//!   position (pc.recovery without a start position leaves exactly that combination behind).
+//! - The most advanced node wins; ties are broken deterministically and the reason is given.
+//! - A running Primary component anywhere means "join it", never bootstrap.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::report::{FileState, Live, LiveStatus, NodeReport, RecoverOutcome, ZERO_UUID};
+
+/// Every configured node, in configuration order, with what is known about it.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    pub nodes: Vec<NodeView>,
+}
+
+/// One node of the view.
+#[derive(Debug, Clone)]
+pub struct NodeView {
+    pub name: String,
+    pub observed: Observed,
+}
+
+/// What gathering found.
+#[derive(Debug, Clone)]
+pub enum Observed {
+    Known(Box<NodeReport>),
+    /// Nothing answered for this node (endpoint down, timeout, bad token, wrong node...).
+    Unknown {
+        reason: String,
+    },
+}
+
+/// What the operator asserts beyond the evidence.
+#[derive(Debug, Clone, Default)]
+pub struct Assumptions {
+    /// Nodes the operator declares lost (`--assume-lost`): they will not come back before the
+    /// cluster is recovered, and they will not be started or promoted elsewhere meanwhile.
+    pub assume_lost: BTreeSet<String>,
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// The case of the runbook (1–7, see docs/runbook.md) this situation is, when it is one.
+    pub case: Option<u8>,
+    /// One line describing the situation.
+    pub situation: String,
+    /// Why this decision (including how ties were broken), or why there is none.
+    pub reasons: Vec<String>,
+    /// What the decision risks (only ever from operator assumptions).
+    pub risks: Vec<String>,
+    /// Nodes the decision is waiting for.
+    pub wait_for: Vec<String>,
+    /// What to do, in order.
+    pub steps: Vec<Step>,
+    /// Per node: the facts the decision used.
+    pub evidence: Vec<Evidence>,
+    /// Short hash of the decision-relevant evidence and the verdict: an action refuses to run
+    /// when it differs from the plan the operator read.
+    pub digest: String,
+}
+
+impl Decision {
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.verdict, Verdict::Refuse)
+    }
+}
+
+/// What the decision is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every node is Synced in one Primary component.
+    Healthy,
+    /// A Primary runs; nodes are joining or must be looked at; nothing to start now.
+    Wait,
+    /// A Primary runs: start the stopped nodes so that they join it.
+    Join { primary: Vec<String> },
+    /// Positions must be recovered before a source can be chosen.
+    RecoverPositions { nodes: Vec<String> },
+    /// Bootstrap a new Primary from this (stopped) node.
+    Bootstrap { node: String },
+    /// Promote this live non-Primary node (`pc.bootstrap=YES`).
+    Promote { node: String },
+    /// No safe action: the reasons say why, `wait_for` whom.
+    Refuse,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub node: String,
+    pub action: Action,
+    pub why: String,
+}
+
+/// What a step does (the command is rendered by the caller, who knows the paths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `quorate recover position` for this node.
+    RecoverPosition,
+    /// `quorate recover bootstrap` on this node.
+    Bootstrap,
+    /// `quorate recover promote` on this node.
+    Promote,
+    /// `quorate recover rejoin` on this node (start it; it joins by IST or SST).
+    Rejoin,
+    /// `quorate recover rejoin --move-aside`: its state files are unusable.
+    RejoinMoveAside,
+    /// Needs a human decision before anything is started on this node.
+    Investigate,
+    /// Wait for this node (it does not answer, or it is busy).
+    WaitFor,
+}
+
+/// The facts about one node that the decision used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub node: String,
+    /// e.g. `Primary, Synced (size 3)`, `stopped, crashed`, `unknown: ...`.
+    pub state: String,
+    pub uuid: Option<String>,
+    pub seqno: Option<i64>,
+    /// Where the seqno comes from: `grastate.dat`, `recovered <time>`, `wsrep_last_committed`.
+    pub seqno_source: Option<String>,
+    pub safe_to_bootstrap: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classification of one node.
+
+#[derive(Debug, Clone)]
+enum Class {
+    Unknown(String),
+    /// mysqld runs but gives no status (frozen, starting, in SST).
+    Unresponsive(String),
+    /// A quorate action holds the node's lock.
+    Busy(String),
+    Primary(LiveStatus),
+    NonPrimary(LiveStatus),
+    Disconnected,
+    Down(Down),
+}
+
+#[derive(Debug, Clone)]
+struct Down {
+    /// grastate.dat had a real seqno (clean shutdown).
+    clean: bool,
+    safe: Option<bool>,
+    pos: Pos,
+}
+
+#[derive(Debug, Clone)]
+enum Pos {
+    Known {
+        uuid: String,
+        seqno: i64,
+        source: String,
+    },
+    NeedsRecovery,
+    /// No usable state: will join by SST, never a source.
+    NoState(String),
+    /// State files cannot be read: a human must look (the node may be the most advanced).
+    Unreadable(String),
+    /// Position recovery ran and did not give a position.
+    Blocked(String),
+}
+
+fn classify(report: &NodeReport) -> Class {
+    if let Some(what) = &report.action_in_progress {
+        return Class::Busy(what.clone());
+    }
+    match &report.live {
+        Some(Live::Answered(st)) if st.is_primary() => return Class::Primary(st.clone()),
+        Some(Live::Answered(st)) if st.cluster_status == "Disconnected" => {
+            return Class::Disconnected
+        }
+        Some(Live::Answered(st)) => return Class::NonPrimary(st.clone()),
+        _ => {}
+    }
+    if report.mysqld.running {
+        let pid = report
+            .mysqld
+            .pid
+            .map_or_else(String::new, |p| format!(" (pid {p})"));
+        let why = if report.mysqld.frozen {
+            format!("mysqld{pid} is frozen (stopped by a signal) and cannot answer")
+        } else if report.sst_in_progress {
+            format!("mysqld{pid} is receiving a state transfer (sst_in_progress)")
+        } else {
+            let err = match &report.live {
+                Some(Live::NoAnswer { error }) => error.clone(),
+                _ => "no status".to_string(),
+            };
+            format!("mysqld{pid} runs but does not answer: {err}")
+        };
+        return Class::Unresponsive(why);
+    }
+    Class::Down(down_state(report))
+}
+
+fn down_state(report: &NodeReport) -> Down {
+    let saved = match &report.grastate {
+        FileState::Read { value } => value,
+        FileState::Absent => {
+            return Down {
+                clean: false,
+                safe: None,
+                pos: Pos::NoState("no grastate.dat (new or reset node)".into()),
+            }
+        }
+        FileState::Unreadable { error } => {
+            return Down {
+                clean: false,
+                safe: None,
+                pos: Pos::Unreadable(format!("grastate.dat: {error}")),
+            }
+        }
+        FileState::Unknown => {
+            return Down {
+                clean: false,
+                safe: None,
+                pos: Pos::Unreadable(
+                    "no datadir configured: its grastate.dat cannot be read".into(),
+                ),
+            }
+        }
+    };
+    let clean = saved.seqno >= 0;
+    let safe = Some(saved.safe_to_bootstrap);
+    let mk = |pos| Down { clean, safe, pos };
+    if report.sst_in_progress {
+        return mk(Pos::NoState(
+            "an interrupted state transfer left sst_in_progress: its data is incomplete".into(),
+        ));
+    }
+    if saved.uuid == ZERO_UUID {
+        return mk(Pos::NoState(
+            "grastate.dat has the zero UUID: it needs a full state transfer".into(),
+        ));
+    }
+    if clean {
+        return mk(Pos::Known {
+            uuid: saved.uuid.clone(),
+            seqno: saved.seqno,
+            source: "grastate.dat".into(),
+        });
+    }
+    let recovered = match &report.recovered {
+        Some(r) if r.fresh => r,
+        _ => return mk(Pos::NeedsRecovery),
+    };
+    mk(match &recovered.outcome {
+        RecoverOutcome::Position { uuid, seqno, .. } if uuid == ZERO_UUID || *seqno < 0 => {
+            Pos::NoState(format!(
+                "its storage holds no Galera position ({uuid}:{seqno})"
+            ))
+        }
+        RecoverOutcome::Position { uuid, seqno, .. } => Pos::Known {
+            uuid: uuid.clone(),
+            seqno: *seqno,
+            source: format!("recovered at {}", recovered.at),
+        },
+        RecoverOutcome::PreparedTransactions { count } => Pos::Blocked(format!(
+            "--wsrep-recover found {count} prepared transaction(s): run mariadbd once with \
+             --tc-heuristic-recover=rollback (or commit), then recover the position again"
+        )),
+        RecoverOutcome::Disabled => Pos::Blocked(
+            "--wsrep-recover says wsrep is disabled: recover_command lacks the node's wsrep options"
+                .into(),
+        ),
+        RecoverOutcome::Failed { log_tail } => {
+            Pos::Blocked(format!("position recovery failed: {log_tail}"))
+        }
+    })
+}
+
+/// Every real cluster UUID a node's evidence names, with where it came from.
+fn uuids_of(report: &NodeReport) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    if let Some(saved) = report.grastate.value() {
+        out.push((saved.uuid.clone(), "grastate.dat"));
+    }
+    if let Some(r) = report.recovered.as_ref().filter(|r| r.fresh) {
+        if let RecoverOutcome::Position { uuid, .. } = &r.outcome {
+            out.push((uuid.clone(), "recovered position"));
+        }
+    }
+    if let Some(Live::Answered(st)) = &report.live {
+        if let Some(u) = &st.cluster_state_uuid {
+            out.push((u.clone(), "wsrep_cluster_state_uuid"));
+        }
+    }
+    out.retain(|(u, _)| u != ZERO_UUID);
+    out
+}
+
+fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) -> Evidence {
+    let mut ev = Evidence {
+        node: view.name.clone(),
+        state: String::new(),
+        uuid: None,
+        seqno: None,
+        seqno_source: None,
+        safe_to_bootstrap: None,
+    };
+    let report = match &view.observed {
+        Observed::Known(r) => Some(r.as_ref()),
+        Observed::Unknown { .. } => None,
+    };
+    if let Some(saved) = report.and_then(|r| r.grastate.value()) {
+        ev.uuid = Some(saved.uuid.clone());
+        ev.seqno = Some(saved.seqno);
+        ev.seqno_source = Some("grastate.dat".into());
+        ev.safe_to_bootstrap = Some(saved.safe_to_bootstrap);
+    }
+    let live = |st: &LiveStatus, ev: &mut Evidence| {
+        ev.uuid = st.cluster_state_uuid.clone();
+        ev.seqno = st.last_committed;
+        ev.seqno_source = Some("wsrep_last_committed".into());
+    };
+    ev.state = match class {
+        Class::Unknown(reason) => format!("unknown: {reason}"),
+        Class::Unresponsive(reason) => reason.clone(),
+        Class::Busy(what) => format!("busy: {what}"),
+        Class::Primary(st) => {
+            live(st, &mut ev);
+            format!(
+                "Primary, {} (size {})",
+                st.local_state_comment.as_deref().unwrap_or("?"),
+                st.cluster_size
+                    .map_or_else(|| "?".into(), |s| s.to_string())
+            )
+        }
+        Class::NonPrimary(st) => {
+            live(st, &mut ev);
+            format!(
+                "non-Primary (size {})",
+                st.cluster_size
+                    .map_or_else(|| "?".into(), |s| s.to_string())
+            )
+        }
+        Class::Disconnected => "running, Disconnected from the group".into(),
+        Class::Down(d) => {
+            if let Pos::Known {
+                uuid,
+                seqno,
+                source,
+            } = &d.pos
+            {
+                ev.uuid = Some(uuid.clone());
+                ev.seqno = Some(*seqno);
+                ev.seqno_source = Some(source.clone());
+            }
+            let how = if d.clean {
+                "stopped cleanly"
+            } else {
+                "stopped, crashed (seqno -1)"
+            };
+            match &d.pos {
+                Pos::Known { .. } => how.to_string(),
+                Pos::NeedsRecovery => format!("{how}, position not recovered yet"),
+                Pos::NoState(why) | Pos::Unreadable(why) | Pos::Blocked(why) => {
+                    format!("{how}: {why}")
+                }
+            }
+        }
+    };
+    if assumed_lost {
+        ev.state = format!("assumed lost by the operator ({})", ev.state);
+    }
+    ev
+}
+
+/// The part of a node's evidence that must not change between plan and action (a running
+/// Primary's seqno moves with every commit and is left out).
+fn digest_key(name: &str, class: &Class) -> String {
+    match class {
+        Class::Unknown(_) => format!("{name}=unknown"),
+        Class::Unresponsive(_) => format!("{name}=unresponsive"),
+        // Whether another node's action runs does not change what this node should do beside
+        // a Primary; without one, Busy refuses anyway.
+        Class::Busy(_) => format!("{name}=busy"),
+        Class::Primary(st) => format!(
+            "{name}=primary:{}",
+            st.cluster_state_uuid.as_deref().unwrap_or("-")
+        ),
+        Class::NonPrimary(st) => format!(
+            "{name}=nonprimary:{}:{}",
+            st.cluster_state_uuid.as_deref().unwrap_or("-"),
+            st.last_committed.unwrap_or(-1)
+        ),
+        Class::Disconnected => format!("{name}=disconnected"),
+        Class::Down(d) => match &d.pos {
+            Pos::Known { uuid, seqno, .. } => {
+                format!("{name}=down:{uuid}:{seqno}:{:?}:{}", d.safe, d.clean)
+            }
+            Pos::NeedsRecovery => format!("{name}=down:needs-recovery"),
+            Pos::NoState(_) => format!("{name}=down:no-state"),
+            Pos::Unreadable(_) => format!("{name}=down:unreadable"),
+            Pos::Blocked(_) => format!("{name}=down:blocked"),
+        },
+    }
+}
+
+/// FNV-1a, 64 bits: change detection between a plan and an action, not security.
+fn fnv1a(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The decision.
+
+struct Ctx<'a> {
+    view: &'a ClusterView,
+    classes: Vec<Class>,
+    lost: &'a BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    fn names_where(&self, f: impl Fn(&Class) -> bool) -> Vec<String> {
+        self.view
+            .nodes
+            .iter()
+            .zip(&self.classes)
+            .filter(|(_, c)| f(c))
+            .map(|(n, _)| n.name.clone())
+            .collect()
+    }
+}
+
+/// Decides what to do. Total: every view gives a decision (possibly a refusal).
+pub fn decide(view: &ClusterView, assumptions: &Assumptions) -> Decision {
+    let classes: Vec<Class> = view
+        .nodes
+        .iter()
+        .map(|n| match &n.observed {
+            Observed::Known(r) => classify(r),
+            Observed::Unknown { reason } => Class::Unknown(reason.clone()),
+        })
+        .collect();
+    let evidence: Vec<Evidence> = view
+        .nodes
+        .iter()
+        .zip(&classes)
+        .map(|(n, c)| evidence_of(n, c, assumptions.assume_lost.contains(&n.name)))
+        .collect();
+    let ctx = Ctx {
+        view,
+        classes,
+        lost: &assumptions.assume_lost,
+    };
+    let mut d = decide_classified(&ctx);
+    let mut key: Vec<String> = view
+        .nodes
+        .iter()
+        .zip(&ctx.classes)
+        .map(|(n, c)| digest_key(&n.name, c))
+        .collect();
+    key.push(format!("verdict={:?}", d.verdict));
+    key.push(format!("lost={:?}", assumptions.assume_lost));
+    d.digest = fnv1a(&key.join("\n"));
+    d.evidence = evidence;
+    d
+}
+
+fn blank(verdict: Verdict, case: Option<u8>, situation: impl Into<String>) -> Decision {
+    Decision {
+        verdict,
+        case,
+        situation: situation.into(),
+        reasons: Vec::new(),
+        risks: Vec::new(),
+        wait_for: Vec::new(),
+        steps: Vec::new(),
+        evidence: Vec::new(),
+        digest: String::new(),
+    }
+}
+
+fn refuse(case: Option<u8>, situation: impl Into<String>, reasons: Vec<String>) -> Decision {
+    let mut d = blank(Verdict::Refuse, case, situation);
+    d.reasons = reasons;
+    d
+}
+
+fn step(node: &str, action: Action, why: impl Into<String>) -> Step {
+    Step {
+        node: node.to_string(),
+        action,
+        why: why.into(),
+    }
+}
+
+fn decide_classified(ctx: &Ctx<'_>) -> Decision {
+    let nodes = &ctx.view.nodes;
+    if nodes.is_empty() {
+        return refuse(
+            None,
+            "no MariaDB node is configured",
+            vec!["the configuration lists no controller with services.mariadb: true".into()],
+        );
+    }
+
+    // The operator's assumptions must be about nodes that really are out of reach.
+    let mut bad_assumptions = Vec::new();
+    for name in ctx.lost {
+        match nodes.iter().position(|n| &n.name == name) {
+            None => bad_assumptions.push(format!(
+                "--assume-lost {name}: no such MariaDB node in the configuration"
+            )),
+            Some(i) => match &ctx.classes[i] {
+                Class::Unknown(_) | Class::Unresponsive(_) => {}
+                other => bad_assumptions.push(format!(
+                    "--assume-lost {name}: {name} answers ({}); only nodes that cannot be reached may be assumed lost",
+                    short_state(other)
+                )),
+            },
+        }
+    }
+    if !bad_assumptions.is_empty() {
+        return refuse(
+            None,
+            "the operator's assumptions contradict the evidence",
+            bad_assumptions,
+        );
+    }
+
+    if ctx.classes.iter().any(|c| matches!(c, Class::Primary(_))) {
+        decide_with_primary(ctx)
+    } else {
+        decide_without_primary(ctx)
+    }
+}
+
+fn short_state(c: &Class) -> String {
+    match c {
+        Class::Unknown(r) => format!("unknown: {r}"),
+        Class::Unresponsive(r) => r.clone(),
+        Class::Busy(w) => format!("busy: {w}"),
+        Class::Primary(_) => "in the Primary component".into(),
+        Class::NonPrimary(_) => "running, non-Primary".into(),
+        Class::Disconnected => "running, Disconnected".into(),
+        Class::Down(_) => "mysqld is stopped and its state was read".into(),
+    }
+}
+
+/// A Primary component runs somewhere: never bootstrap; bring the others to it.
+fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
+    let nodes = &ctx.view.nodes;
+    let primaries: Vec<(&str, &LiveStatus)> = nodes
+        .iter()
+        .zip(&ctx.classes)
+        .filter_map(|(n, c)| match c {
+            Class::Primary(st) => Some((n.name.as_str(), st)),
+            _ => None,
+        })
+        .collect();
+    let primary_names: Vec<String> = primaries.iter().map(|(n, _)| n.to_string()).collect();
+
+    let mut by_uuid: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (n, st) in &primaries {
+        by_uuid
+            .entry(st.cluster_state_uuid.clone().unwrap_or_else(|| "?".into()))
+            .or_default()
+            .push(n);
+    }
+    if by_uuid.len() > 1 {
+        return refuse(
+            None,
+            "split brain: Primary components with different cluster UUIDs",
+            by_uuid
+                .iter()
+                .map(|(u, ns)| format!("Primary with cluster UUID {u}: {}", ns.join(", ")))
+                .chain(std::iter::once(
+                    "quorate never merges histories: decide which cluster holds the data to keep, stop the other one, and rejoin its nodes with `quorate recover rejoin --move-aside --accept-loss` after saving what you need".into(),
+                ))
+                .collect(),
+        );
+    }
+    let max_size = primaries
+        .iter()
+        .filter_map(|(_, st)| st.cluster_size)
+        .max()
+        .unwrap_or(0);
+    if primaries.len() as u64 > max_size {
+        return refuse(
+            None,
+            "split brain: more nodes report Primary than any Primary component has members",
+            vec![
+                format!(
+                    "{} report Primary but the largest component has {max_size} member(s): there are two Primary components of the same cluster (e.g. pc.bootstrap on both sides of a partition)",
+                    primary_names.join(", ")
+                ),
+                "stop writes, decide which component to keep, stop the nodes of the other one and rejoin them (their writes since the split are not in the kept component)".into(),
+            ],
+        );
+    }
+    let cluster_uuid = by_uuid.keys().next().cloned().unwrap_or_default();
+    let primary_seqno = primaries
+        .iter()
+        .filter_map(|(_, st)| st.last_committed)
+        .max();
+
+    let mut d = blank(
+        Verdict::Wait,
+        None,
+        format!("a Primary component runs on {}", primary_names.join(", ")),
+    );
+    let mut crashed_down = 0;
+    let mut clean_down = 0;
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        let name = n.name.as_str();
+        match c {
+            Class::Primary(st) => {
+                if !st.is_synced() {
+                    d.reasons.push(format!(
+                        "{name} is in the Primary component but {} (wait for Synced)",
+                        st.local_state_comment.as_deref().unwrap_or("not Synced")
+                    ));
+                }
+            }
+            Class::Down(down) => {
+                if down.clean {
+                    clean_down += 1;
+                } else {
+                    crashed_down += 1;
+                }
+                d.steps.push(join_step(name, down, &cluster_uuid, primary_seqno, &mut d.risks));
+            }
+            Class::NonPrimary(st) => {
+                let ahead = match (st.last_committed, primary_seqno) {
+                    (Some(s), Some(p)) if s > p && st.cluster_state_uuid.as_deref() == Some(&cluster_uuid) => {
+                        format!(" It is ahead of the Primary (seqno {s} > {p}): do not restart it before deciding what to do with those transactions.")
+                    }
+                    _ => String::new(),
+                };
+                d.steps.push(step(
+                    name,
+                    Action::Investigate,
+                    format!("runs non-Primary beside the Primary: a partition, or it has not merged back yet. It merges by itself when it can reach the Primary; if it does not, stop it cleanly and run `quorate recover rejoin` on it.{ahead}"),
+                ));
+            }
+            Class::Disconnected => d.steps.push(step(
+                name,
+                Action::Investigate,
+                "runs but is Disconnected from the group (empty wsrep_cluster_address?): stop it cleanly, then `quorate recover rejoin` on it",
+            )),
+            Class::Unknown(reason) | Class::Unresponsive(reason) => {
+                crashed_down += 1;
+                d.wait_for.push(name.to_string());
+                d.steps.push(step(
+                    name,
+                    Action::WaitFor,
+                    format!("{reason}; when it is back, plan again"),
+                ));
+            }
+            // Rejoins of several nodes may run side by side; wait for this one.
+            Class::Busy(what) => {
+                d.wait_for.push(name.to_string());
+                d.steps.push(step(name, Action::WaitFor, format!("a recovery action runs on it: {what}")));
+            }
+        }
+    }
+    let down = clean_down + crashed_down;
+    d.case = match (down, crashed_down) {
+        (0, _) => None,
+        (_, c) if c > 0 => Some(4),
+        (1, _) => Some(1),
+        _ => Some(2),
+    };
+    if d.steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Rejoin | Action::RejoinMoveAside))
+    {
+        d.verdict = Verdict::Join {
+            primary: primary_names.clone(),
+        };
+        d.reasons.insert(
+            0,
+            format!(
+                "a Primary component runs ({}): stopped nodes join it; quorate never bootstraps while a Primary exists",
+                primary_names.join(", ")
+            ),
+        );
+    } else if d.steps.is_empty() && primaries.iter().all(|(_, st)| st.is_synced()) {
+        d.verdict = Verdict::Healthy;
+        d.situation = format!(
+            "healthy: {} Synced in one Primary component",
+            primary_names.join(", ")
+        );
+    }
+    d
+}
+
+/// How a stopped node joins the running Primary.
+fn join_step(
+    name: &str,
+    down: &Down,
+    cluster_uuid: &str,
+    primary_seqno: Option<i64>,
+    risks: &mut Vec<String>,
+) -> Step {
+    match &down.pos {
+        Pos::Known { uuid, seqno, .. } if uuid != cluster_uuid => {
+            risks.push(format!(
+                "{name} holds another cluster history ({uuid}, seqno {seqno}) than the Primary ({cluster_uuid}): joining replaces its data by a full state transfer"
+            ));
+            step(
+                name,
+                Action::Investigate,
+                format!("its cluster UUID {uuid} differs from the Primary's {cluster_uuid}: save what you need from it, then `quorate recover rejoin --move-aside --accept-loss`"),
+            )
+        }
+        Pos::Known { seqno, .. } if primary_seqno.is_some_and(|p| *seqno > p) => {
+            let p = primary_seqno.unwrap_or(-1);
+            risks.push(format!(
+                "{name} is ahead of the running Primary (seqno {seqno} > {p}): its last {} transaction(s) are not in the cluster",
+                seqno - p
+            ));
+            step(
+                name,
+                Action::Investigate,
+                format!("it is ahead of the Primary ({seqno} > {p}): rejoining discards its extra transactions. Either stop the Primary and plan again (it becomes the source), or accept the loss: `quorate recover rejoin --move-aside --accept-loss`"),
+            )
+        }
+        Pos::Known { seqno, .. } => step(
+            name,
+            Action::Rejoin,
+            format!("start it: it joins from seqno {seqno} (IST if a donor's gcache still holds the writesets after it, else SST)"),
+        ),
+        Pos::NeedsRecovery => step(
+            name,
+            Action::Rejoin,
+            "crashed (seqno -1): `rejoin` recovers its position first, checks it is not ahead of the Primary, then starts it",
+        ),
+        Pos::NoState(why) => step(
+            name,
+            Action::Rejoin,
+            format!("{why}: it joins by a full state transfer (SST)"),
+        ),
+        Pos::Unreadable(why) => step(
+            name,
+            Action::RejoinMoveAside,
+            format!("{why}: `rejoin --move-aside` moves its state files aside (kept, not deleted) and it joins by SST"),
+        ),
+        Pos::Blocked(why) => step(name, Action::Investigate, why.clone()),
+    }
+}
+
+/// A candidate source for a new Primary.
+struct Candidate<'a> {
+    index: usize,
+    name: &'a str,
+    seqno: i64,
+    live: bool,
+    safe: bool,
+    clean: bool,
+}
+
+/// No Primary anywhere: choose the most advanced node, or refuse.
+fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
+    let nodes = &ctx.view.nodes;
+    // Another action (bootstrap, promote, position recovery) may change everything below.
+    let busy = ctx.names_where(|c| matches!(c, Class::Busy(_)));
+    if !busy.is_empty() {
+        let mut d = refuse(
+            None,
+            "a quorate recovery action is already running",
+            nodes
+                .iter()
+                .zip(&ctx.classes)
+                .filter_map(|(n, c)| match c {
+                    Class::Busy(what) => Some(format!("{}: {what}", n.name)),
+                    _ => None,
+                })
+                .collect(),
+        );
+        d.wait_for = busy;
+        return d;
+    }
+
+    let total = nodes.len();
+    let live = ctx.names_where(|c| matches!(c, Class::NonPrimary(_)));
+    let all_down_known = ctx.classes.iter().all(|c| matches!(c, Class::Down(_)));
+    let any_crash = ctx
+        .classes
+        .iter()
+        .any(|c| !matches!(c, Class::Down(Down { clean: true, .. })));
+    let case = if !live.is_empty() {
+        if total % 2 == 0 && live.len() * 2 == total {
+            Some(7)
+        } else {
+            Some(5)
+        }
+    } else if all_down_known && !any_crash {
+        Some(3)
+    } else {
+        Some(6)
+    };
+    let situation = if live.is_empty() {
+        "no Primary component: every reachable node is stopped".to_string()
+    } else {
+        format!(
+            "no Primary component: {} run{} non-Primary",
+            live.join(", "),
+            if live.len() == 1 { "s" } else { "" }
+        )
+    };
+
+    // 1. Cluster UUIDs must agree.
+    let mut by_uuid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in nodes {
+        if let Observed::Known(r) = &n.observed {
+            for (u, src) in uuids_of(r) {
+                let who = format!("{} ({src})", n.name);
+                let list = by_uuid.entry(u).or_default();
+                if !list.contains(&who) {
+                    list.push(who);
+                }
+            }
+        }
+    }
+    if by_uuid.len() > 1 {
+        let mut reasons = vec![
+            "cluster UUIDs disagree: these nodes do not share one history, so their seqnos cannot be compared".to_string(),
+        ];
+        reasons.extend(
+            by_uuid
+                .iter()
+                .map(|(u, who)| format!("UUID {u}: {}", who.join(", "))),
+        );
+        reasons.push("decide by hand which history to keep; quorate will not choose".into());
+        return refuse(case, situation, reasons);
+    }
+
+    // 2. Nothing may be unknown (unless the operator assumes it lost).
+    let mut reasons = Vec::new();
+    let mut wait_for = Vec::new();
+    let mut steps = Vec::new();
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        let lost = ctx.lost.contains(&n.name);
+        match c {
+            Class::Unknown(r) | Class::Unresponsive(r) if !lost => {
+                reasons.push(format!(
+                    "{}: {r}. An unreachable node may hold the most recent transactions; it is unknown, not absent",
+                    n.name
+                ));
+                wait_for.push(n.name.clone());
+                steps.push(step(
+                    &n.name,
+                    Action::WaitFor,
+                    "bring it (or its quorate serve) back, then plan again; if it is truly gone, plan again with --assume-lost",
+                ));
+            }
+            Class::Disconnected => reasons.push(format!(
+                "{}: mysqld runs but is Disconnected from the group; stop it cleanly (its position is then saved) and plan again",
+                n.name
+            )),
+            Class::Down(Down {
+                pos: Pos::Unreadable(why),
+                ..
+            }) => reasons.push(format!(
+                "{}: {why}; it may be the most advanced node: repair the file by hand (see `mariadbd --wsrep-recover`) or, if its data is not needed, `quorate recover rejoin --move-aside` it later",
+                n.name
+            )),
+            Class::Down(Down {
+                pos: Pos::Blocked(why),
+                ..
+            }) => reasons.push(format!("{}: {why}", n.name)),
+            _ => {}
+        }
+    }
+    let needs_recovery = ctx.names_where(|c| {
+        matches!(
+            c,
+            Class::Down(Down {
+                pos: Pos::NeedsRecovery,
+                ..
+            })
+        )
+    });
+    if !reasons.is_empty() {
+        // What can be done meanwhile.
+        for n in &needs_recovery {
+            steps.push(step(
+                n,
+                Action::RecoverPosition,
+                "can be done now: crashed (seqno -1), its position is needed for the choice",
+            ));
+        }
+        let mut d = refuse(case, situation, reasons);
+        d.wait_for = wait_for;
+        d.steps = steps;
+        return d;
+    }
+
+    // 3. Crashed nodes: recover their positions first.
+    if !needs_recovery.is_empty() {
+        let mut d = blank(
+            Verdict::RecoverPositions {
+                nodes: needs_recovery.clone(),
+            },
+            case,
+            situation,
+        );
+        d.reasons.push(format!(
+            "{} crashed (grastate.dat seqno -1): the last committed position is in InnoDB and must be recovered (`--wsrep-recover`) before the most advanced node can be chosen",
+            needs_recovery.join(", ")
+        ));
+        d.steps = needs_recovery
+            .iter()
+            .map(|n| {
+                step(
+                    n,
+                    Action::RecoverPosition,
+                    "recover its last committed position",
+                )
+            })
+            .collect();
+        return d;
+    }
+
+    // 4. Candidates: live non-Primary nodes and stopped nodes with a real position.
+    let mut candidates = Vec::new();
+    for (i, (n, c)) in nodes.iter().zip(&ctx.classes).enumerate() {
+        match c {
+            Class::NonPrimary(st) => {
+                let usable = st
+                    .cluster_state_uuid
+                    .as_deref()
+                    .is_some_and(|u| u != ZERO_UUID);
+                if let (true, Some(seqno)) = (usable, st.last_committed) {
+                    candidates.push(Candidate {
+                        index: i,
+                        name: &n.name,
+                        seqno,
+                        live: true,
+                        safe: false,
+                        clean: false,
+                    });
+                }
+            }
+            Class::Down(Down {
+                pos: Pos::Known { seqno, .. },
+                clean,
+                safe,
+            }) => candidates.push(Candidate {
+                index: i,
+                name: &n.name,
+                seqno: *seqno,
+                live: false,
+                safe: safe.unwrap_or(false),
+                clean: *clean,
+            }),
+            _ => {}
+        }
+    }
+    if candidates.is_empty() {
+        let mut d = refuse(
+            case,
+            situation,
+            vec![
+                "no node holds a usable Galera state (a real cluster UUID and position); a zero UUID or missing grastate.dat is never a source".into(),
+                "if the data on one node is known to be good, bootstrap it by hand (galera_new_cluster) after checking it".into(),
+            ],
+        );
+        d.wait_for = wait_for;
+        return d;
+    }
+    // Most advanced first; then a live node (no restart), then Galera's own pick
+    // (safe_to_bootstrap), then a clean shutdown, then configuration order.
+    candidates.sort_by(|a, b| {
+        b.seqno
+            .cmp(&a.seqno)
+            .then(b.live.cmp(&a.live))
+            .then(b.safe.cmp(&a.safe))
+            .then(b.clean.cmp(&a.clean))
+            .then(a.index.cmp(&b.index))
+    });
+    let best = &candidates[0];
+    let tied: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.seqno == best.seqno)
+        .collect();
+
+    let (verdict, first) = if best.live {
+        (
+            Verdict::Promote {
+                node: best.name.to_string(),
+            },
+            step(
+                best.name,
+                Action::Promote,
+                "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES' on it: its component becomes the Primary",
+            ),
+        )
+    } else {
+        (
+            Verdict::Bootstrap {
+                node: best.name.to_string(),
+            },
+            step(
+                best.name,
+                Action::Bootstrap,
+                "start it as a new Primary component (safe_to_bootstrap set to 1 first if needed)",
+            ),
+        )
+    };
+    let mut d = blank(verdict, case, situation);
+    d.reasons.push(format!(
+        "{} is the most advanced node: seqno {} ({})",
+        best.name,
+        best.seqno,
+        candidates
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.seqno))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if tied.len() > 1 {
+        let why = if tied[1].live != best.live {
+            "it runs already (promoting needs no restart)"
+        } else if tied[1].safe != best.safe {
+            "its safe_to_bootstrap is 1 (Galera marked it the last to leave)"
+        } else if tied[1].clean != best.clean {
+            "it was stopped cleanly"
+        } else {
+            "it comes first in the configuration"
+        };
+        d.reasons.push(format!(
+            "tie at seqno {} between {}: chose {} because {why}",
+            best.seqno,
+            tied.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+            best.name
+        ));
+    }
+    for c in candidates.iter().skip(1) {
+        if c.safe && !best.safe {
+            d.reasons.push(format!(
+                "{} has safe_to_bootstrap 1 but is behind (seqno {} < {}): the flag is not trusted over the position",
+                c.name, c.seqno, best.seqno
+            ));
+        }
+    }
+    if !best.live && !best.safe {
+        d.reasons.push(format!(
+            "safe_to_bootstrap is 0 on {}: `quorate recover bootstrap` sets it to 1 after checking that no mysqld holds its datadir",
+            best.name
+        ));
+    }
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        if let Class::Down(Down {
+            pos: Pos::NoState(why),
+            safe: Some(true),
+            ..
+        }) = c
+        {
+            d.reasons.push(format!(
+                "{} has safe_to_bootstrap 1 but {why}: never a source",
+                n.name
+            ));
+        }
+    }
+    d.steps.push(first);
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        if n.name == best.name {
+            continue;
+        }
+        match c {
+            Class::Down(down) => d.steps.push(match &down.pos {
+                Pos::NoState(why) => step(
+                    &n.name,
+                    Action::Rejoin,
+                    format!("after the Primary is up: {why}; it joins by SST"),
+                ),
+                _ => step(
+                    &n.name,
+                    Action::Rejoin,
+                    "after the Primary is up: start it, it joins (IST or SST)",
+                ),
+            }),
+            Class::NonPrimary(_) => d.steps.push(step(
+                &n.name,
+                Action::WaitFor,
+                format!(
+                    "runs non-Primary: it merges into the new Primary by itself once {} is Primary",
+                    best.name
+                ),
+            )),
+            Class::Unknown(_) | Class::Unresponsive(_) => {
+                d.risks.push(format!(
+                    "{} is assumed lost and was not seen: if it comes back holding transactions after seqno {}, they are discarded when it rejoins (SST); if it is alive behind a partition and is bootstrapped or promoted there too, there will be two clusters (split brain). Make sure that cannot happen before acting.",
+                    n.name, best.seqno
+                ));
+                d.steps.push(step(
+                    &n.name,
+                    Action::Investigate,
+                    "assumed lost: when it is back, keep it from starting on its own and run `quorate recover plan`; it joins the new Primary with `quorate recover rejoin`",
+                ));
+            }
+            _ => {}
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests;

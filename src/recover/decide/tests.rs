@@ -1,0 +1,1041 @@
+//! One test per scenario of the runbook, the known traps, and an exhaustive sweep over small
+//! clusters checking the safety invariants on every combination of node states.
+
+use super::*;
+use crate::recover::report::{Mysqld, Recovered, SavedState};
+use crate::wsrep::parse::parse_grastate;
+
+const U: &str = "c2b457b3-e615-11f1-a192-368883e5c1c4";
+const OTHER: &str = "86180498-e611-11f1-a500-7e32caef9f19";
+
+fn base(name: &str) -> NodeReport {
+    NodeReport {
+        node: name.to_string(),
+        cluster: "sandbox".into(),
+        gathered_at: 1_700_000_000,
+        mysqld: Mysqld {
+            running: false,
+            pid: None,
+            frozen: false,
+            how: "test".into(),
+        },
+        grastate: FileState::Absent,
+        gvwstate: FileState::Absent,
+        live: None,
+        recovered: None,
+        sst_in_progress: false,
+        action_in_progress: None,
+    }
+}
+
+fn saved(uuid: &str, seqno: i64, safe: bool) -> SavedState {
+    SavedState {
+        uuid: uuid.into(),
+        seqno,
+        safe_to_bootstrap: safe,
+        safe_to_bootstrap_present: true,
+        fingerprint: "1:113".into(),
+    }
+}
+
+fn known(r: NodeReport) -> NodeView {
+    NodeView {
+        name: r.node.clone(),
+        observed: Observed::Known(Box::new(r)),
+    }
+}
+
+/// Stopped cleanly: grastate.dat holds the position.
+fn down(name: &str, uuid: &str, seqno: i64, safe: bool) -> NodeView {
+    let mut r = base(name);
+    r.grastate = FileState::Read {
+        value: saved(uuid, seqno, safe),
+    };
+    known(r)
+}
+
+/// Crashed: seqno -1, position not recovered.
+fn crashed(name: &str) -> NodeView {
+    down(name, U, -1, false)
+}
+
+/// Crashed and its position recovered (still fresh).
+fn recovered(name: &str, uuid: &str, seqno: i64) -> NodeView {
+    let mut v = crashed(name);
+    if let Observed::Known(r) = &mut v.observed {
+        r.recovered = Some(Recovered {
+            at: 1_700_000_100,
+            grastate_fingerprint: Some("1:113".into()),
+            fresh: true,
+            outcome: RecoverOutcome::Position {
+                uuid: uuid.into(),
+                seqno,
+                gtid: None,
+            },
+        });
+    }
+    v
+}
+
+fn live(name: &str, status: &str, uuid: &str, seqno: i64, size: u64, state: i64) -> NodeView {
+    let mut r = base(name);
+    r.mysqld.running = true;
+    r.mysqld.pid = Some(4242);
+    r.grastate = FileState::Read {
+        value: saved(uuid, -1, false),
+    };
+    r.live = Some(Live::Answered(LiveStatus {
+        cluster_status: status.into(),
+        local_state: Some(state),
+        local_state_comment: Some(if state == 4 { "Synced" } else { "Initialized" }.into()),
+        cluster_size: Some(size),
+        cluster_state_uuid: Some(uuid.into()),
+        last_committed: Some(seqno),
+        ready: Some(state == 4),
+    }));
+    known(r)
+}
+
+fn primary(name: &str, seqno: i64, size: u64) -> NodeView {
+    live(name, "Primary", U, seqno, size, 4)
+}
+
+fn non_primary(name: &str, seqno: i64, size: u64) -> NodeView {
+    live(name, "non-Primary", U, seqno, size, 0)
+}
+
+fn frozen(name: &str) -> NodeView {
+    let mut r = base(name);
+    r.mysqld.running = true;
+    r.mysqld.pid = Some(777);
+    r.mysqld.frozen = true;
+    r.live = Some(Live::NoAnswer {
+        error: "no answer within 2s".into(),
+    });
+    known(r)
+}
+
+fn unknown(name: &str) -> NodeView {
+    NodeView {
+        name: name.into(),
+        observed: Observed::Unknown {
+            reason: "connection refused".into(),
+        },
+    }
+}
+
+fn view(nodes: Vec<NodeView>) -> ClusterView {
+    ClusterView { nodes }
+}
+
+fn plan(nodes: Vec<NodeView>) -> Decision {
+    decide(&view(nodes), &Assumptions::default())
+}
+
+fn plan_lost(nodes: Vec<NodeView>, lost: &[&str]) -> Decision {
+    decide(
+        &view(nodes),
+        &Assumptions {
+            assume_lost: lost.iter().map(|s| s.to_string()).collect(),
+        },
+    )
+}
+
+fn actions(d: &Decision) -> Vec<(String, Action)> {
+    d.steps.iter().map(|s| (s.node.clone(), s.action)).collect()
+}
+
+fn text(d: &Decision) -> String {
+    format!("{:?} {:?} {:?}", d.reasons, d.risks, d.steps)
+}
+
+// --- Healthy and the "join it" cases (1, 2, 4) -------------------------------------------------
+
+#[test]
+fn healthy_cluster_needs_nothing() {
+    let d = plan(vec![
+        primary("node1", 9, 3),
+        primary("node2", 9, 3),
+        primary("node3", 9, 3),
+    ]);
+    assert_eq!(d.verdict, Verdict::Healthy);
+    assert!(d.steps.is_empty());
+    assert_eq!(d.case, None);
+}
+
+#[test]
+fn case1_one_node_stopped_cleanly_rejoins() {
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        down("node3", U, 35, false),
+    ]);
+    assert_eq!(d.case, Some(1));
+    assert!(matches!(d.verdict, Verdict::Join { .. }));
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Rejoin)]);
+}
+
+#[test]
+fn case2_two_stopped_cleanly_survivor_stays_primary() {
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        down("node2", U, 34, false),
+        down("node3", U, 33, false),
+    ]);
+    assert_eq!(d.case, Some(2));
+    assert!(matches!(&d.verdict, Verdict::Join { primary } if primary == &["node1".to_string()]));
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::Rejoin),
+            ("node3".into(), Action::Rejoin)
+        ]
+    );
+}
+
+#[test]
+fn case4_one_node_crashed_rejoin_recovers_first() {
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        crashed("node2"),
+        primary("node3", 40, 2),
+    ]);
+    assert_eq!(d.case, Some(4));
+    assert_eq!(actions(&d), vec![("node2".into(), Action::Rejoin)]);
+    assert!(
+        d.steps[0].why.contains("recovers its position"),
+        "{}",
+        text(&d)
+    );
+}
+
+#[test]
+fn a_running_primary_means_join_never_bootstrap_even_with_a_safe_flag() {
+    // node3 was stopped last of a former cluster and has safe_to_bootstrap 1; a Primary runs.
+    let d = plan(vec![
+        primary("node1", 50, 1),
+        down("node2", U, 20, false),
+        down("node3", U, 30, true),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Join { .. }));
+    assert!(!actions(&d).iter().any(|(_, a)| *a == Action::Bootstrap));
+}
+
+#[test]
+fn stopped_node_ahead_of_the_primary_is_not_rejoined_blindly() {
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        down("node3", U, 45, false),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Investigate)]);
+    assert!(
+        d.risks
+            .iter()
+            .any(|r| r.contains("ahead") && r.contains("5 transaction")),
+        "{}",
+        text(&d)
+    );
+}
+
+#[test]
+fn stopped_node_of_another_history_is_not_rejoined_blindly() {
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        down("node3", OTHER, 3, true),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Investigate)]);
+    assert!(d.risks.iter().any(|r| r.contains(OTHER)));
+}
+
+#[test]
+fn unreadable_state_beside_a_primary_is_moved_aside() {
+    let mut r = base("node3");
+    r.grastate = FileState::Unreadable {
+        error: "grastate.dat has no `uuid:` line".into(),
+    };
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        known(r),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::RejoinMoveAside)]);
+}
+
+#[test]
+fn joining_member_means_wait() {
+    let d = plan(vec![
+        primary("node1", 40, 3),
+        primary("node2", 40, 3),
+        live("node3", "Primary", U, 12, 3, 1),
+    ]);
+    assert_eq!(d.verdict, Verdict::Wait);
+    assert!(d.reasons.iter().any(|r| r.contains("node3")));
+}
+
+#[test]
+fn unknown_node_beside_a_primary_is_waited_for_not_bootstrapped() {
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        unknown("node3"),
+    ]);
+    assert_eq!(d.verdict, Verdict::Wait);
+    assert_eq!(d.wait_for, vec!["node3".to_string()]);
+}
+
+#[test]
+fn split_brain_with_two_uuids_is_refused() {
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        live("node2", "Primary", OTHER, 3, 1, 4),
+        down("node3", U, 30, false),
+    ]);
+    assert!(d.is_refusal());
+    assert!(d.situation.contains("split brain"));
+}
+
+#[test]
+fn split_brain_with_one_uuid_is_refused() {
+    // Both sides were promoted: each is a Primary of size 1.
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        primary("node2", 41, 1),
+        down("node3", U, 30, false),
+    ]);
+    assert!(d.is_refusal(), "{d:?}");
+}
+
+// --- All down (cases 3 and 6) ------------------------------------------------------------------
+
+#[test]
+fn case3_all_stopped_cleanly_bootstraps_the_last_one_stopped() {
+    // The real shutdown of the fixtures: node3, node2, node1 stopped in that order.
+    let text_of = |s: &str| parse_grastate(s).expect("fixture parses");
+    let g1 = text_of(include_str!(
+        "../../../tests/fixtures/wsrep/grastate/clean-last-stopped.dat"
+    ));
+    let g2 = text_of(include_str!(
+        "../../../tests/fixtures/wsrep/grastate/clean-second-stopped.dat"
+    ));
+    let g3 = text_of(include_str!(
+        "../../../tests/fixtures/wsrep/grastate/clean-first-stopped-padded.dat"
+    ));
+    let from =
+        |n: &str, g: &crate::wsrep::parse::GraState| down(n, &g.uuid, g.seqno, g.safe_to_bootstrap);
+    let d = plan(vec![
+        from("node1", &g1),
+        from("node2", &g2),
+        from("node3", &g3),
+    ]);
+    assert_eq!(d.case, Some(3));
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        }
+    );
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node1".into(), Action::Bootstrap),
+            ("node2".into(), Action::Rejoin),
+            ("node3".into(), Action::Rejoin)
+        ]
+    );
+    // Order does not matter: the same nodes listed differently give the same choice.
+    let d2 = plan(vec![
+        from("node3", &g3),
+        from("node2", &g2),
+        from("node1", &g1),
+    ]);
+    assert_eq!(
+        d2.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        }
+    );
+}
+
+#[test]
+fn case6_all_crashed_recovers_positions_first() {
+    let d = plan(vec![crashed("node1"), crashed("node2"), crashed("node3")]);
+    assert_eq!(d.case, Some(6));
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into(), "node2".into(), "node3".into()]
+        }
+    );
+    assert!(actions(&d)
+        .iter()
+        .all(|(_, a)| *a == Action::RecoverPosition));
+}
+
+#[test]
+fn case6_bootstraps_the_most_advanced_recovered_node() {
+    let d = plan(vec![
+        recovered("node1", U, 10),
+        recovered("node2", U, 12),
+        recovered("node3", U, 11),
+    ]);
+    assert_eq!(d.case, Some(6));
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("safe_to_bootstrap is 0 on node2")));
+}
+
+#[test]
+fn case6_tie_is_broken_by_configuration_order_and_explained() {
+    let d = plan(vec![
+        recovered("node1", U, 10),
+        recovered("node2", U, 12),
+        recovered("node3", U, 12),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("tie at seqno 12") && r.contains("first in the configuration")),
+        "{}",
+        text(&d)
+    );
+}
+
+#[test]
+fn tie_prefers_the_safe_flag_then_a_clean_stop() {
+    let d = plan(vec![
+        down("node1", U, 12, false),
+        down("node2", U, 12, true),
+        recovered("node3", U, 12),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("safe_to_bootstrap is 1")));
+    let d = plan(vec![recovered("node1", U, 12), down("node2", U, 12, false)]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d.reasons.iter().any(|r| r.contains("stopped cleanly")));
+}
+
+#[test]
+fn safe_flag_on_a_node_that_is_behind_is_not_trusted() {
+    let d = plan(vec![
+        down("node1", U, 20, true),
+        down("node2", U, 25, false),
+        down("node3", U, 19, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("node1 has safe_to_bootstrap 1 but is behind")));
+}
+
+#[test]
+fn safe_flag_with_seqno_minus_one_needs_a_recovered_position() {
+    let d = plan(vec![
+        down("node1", U, -1, true),
+        down("node2", U, 25, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into()]
+        }
+    );
+}
+
+#[test]
+fn stale_recovered_position_is_recovered_again() {
+    let mut v = recovered("node1", U, 50);
+    if let Observed::Known(r) = &mut v.observed {
+        if let Some(rec) = r.recovered.as_mut() {
+            rec.fresh = false;
+        }
+    }
+    let d = plan(vec![v, down("node2", U, 25, false)]);
+    assert!(matches!(d.verdict, Verdict::RecoverPositions { .. }));
+}
+
+#[test]
+fn zero_uuid_node_with_safe_flag_is_never_chosen() {
+    // The real file left by pc.recovery without a start position: zero UUID, safe 1.
+    let g = parse_grastate(include_str!(
+        "../../../tests/fixtures/wsrep/grastate/zero-uuid-safe-after-pc-recovery.dat"
+    ))
+    .expect("fixture parses");
+    assert!(g.safe_to_bootstrap && g.is_zero_uuid());
+    let zero = down("node1", &g.uuid, g.seqno, g.safe_to_bootstrap);
+    let d = plan(vec![
+        zero,
+        down("node2", U, 5, false),
+        down("node3", U, 4, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("node1 has safe_to_bootstrap 1") && r.contains("never a source")));
+    assert_eq!(d.steps[1].node, "node1");
+    assert!(d.steps[1].why.contains("SST"));
+}
+
+#[test]
+fn zero_uuid_everywhere_is_refused() {
+    let z = crate::wsrep::parse::ZERO_UUID;
+    let d = plan(vec![
+        down("node1", z, -1, true),
+        down("node2", z, -1, false),
+        down("node3", z, -1, false),
+    ]);
+    assert!(d.is_refusal());
+    assert!(d.reasons[0].contains("no node holds a usable Galera state"));
+}
+
+#[test]
+fn recovered_zero_position_is_not_a_source() {
+    let z = crate::wsrep::parse::ZERO_UUID;
+    let d = plan(vec![recovered("node1", z, -1), down("node2", U, 3, false)]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+}
+
+#[test]
+fn interrupted_sst_is_not_a_source() {
+    let mut v = down("node1", U, 99, true);
+    if let Observed::Known(r) = &mut v.observed {
+        r.sst_in_progress = true;
+    }
+    let d = plan(vec![v, down("node2", U, 3, false)]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+}
+
+#[test]
+fn conflicting_uuids_are_refused() {
+    let d = plan(vec![
+        down("node1", U, 10, true),
+        down("node2", OTHER, 20, false),
+        down("node3", U, 9, false),
+    ]);
+    assert!(d.is_refusal());
+    let all = text(&d);
+    assert!(
+        all.contains(U) && all.contains(OTHER) && all.contains("node2"),
+        "{all}"
+    );
+}
+
+#[test]
+fn recovered_uuid_contradicting_grastate_is_refused() {
+    // grastate.dat says U, InnoDB says OTHER.
+    let d = plan(vec![
+        recovered("node1", OTHER, 10),
+        down("node2", U, 5, false),
+    ]);
+    assert!(d.is_refusal());
+}
+
+#[test]
+fn prepared_transactions_block_the_choice() {
+    let mut v = crashed("node1");
+    if let Observed::Known(r) = &mut v.observed {
+        r.recovered = Some(Recovered {
+            at: 1,
+            grastate_fingerprint: None,
+            fresh: true,
+            outcome: RecoverOutcome::PreparedTransactions { count: 2 },
+        });
+    }
+    let d = plan(vec![v, down("node2", U, 5, false)]);
+    assert!(d.is_refusal());
+    assert!(text(&d).contains("tc-heuristic-recover"));
+}
+
+#[test]
+fn unreadable_state_with_everything_down_is_refused() {
+    let mut r = base("node1");
+    r.grastate = FileState::Unreadable {
+        error: "invalid `seqno:` value".into(),
+    };
+    let d = plan(vec![known(r), down("node2", U, 5, false)]);
+    assert!(d.is_refusal());
+    assert!(d.reasons[0].contains("node1"));
+}
+
+#[test]
+fn no_datadir_configured_is_refused() {
+    let mut r = base("node1");
+    r.grastate = FileState::Unknown;
+    let d = plan(vec![known(r), down("node2", U, 5, true)]);
+    assert!(d.is_refusal());
+}
+
+// --- The trap -------------------------------------------------------------------------------------
+
+#[test]
+fn trap_stale_node_back_first_is_not_bootstrapped() {
+    // node3 was stopped long ago; node1 and node2 crashed together and are not back yet.
+    // node3 even carries safe_to_bootstrap 1 (hand-edited, or left from an older shutdown).
+    let d = plan(vec![
+        unknown("node1"),
+        unknown("node2"),
+        down("node3", U, 50, true),
+    ]);
+    assert!(d.is_refusal(), "{d:?}");
+    assert_eq!(d.wait_for, vec!["node1".to_string(), "node2".to_string()]);
+    assert!(!actions(&d)
+        .iter()
+        .any(|(_, a)| matches!(a, Action::Bootstrap | Action::Promote)));
+    assert!(d.reasons.iter().any(|r| r.contains("unknown, not absent")));
+}
+
+#[test]
+fn trap_with_the_others_answering_chooses_them() {
+    let d = plan(vec![
+        recovered("node1", U, 80),
+        recovered("node2", U, 81),
+        down("node3", U, 50, true),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("node3 has safe_to_bootstrap 1 but is behind")));
+}
+
+#[test]
+fn assume_lost_allows_the_choice_and_says_what_it_risks() {
+    let d = plan_lost(
+        vec![
+            unknown("node1"),
+            unknown("node2"),
+            down("node3", U, 50, true),
+        ],
+        &["node1", "node2"],
+    );
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node3".into()
+        }
+    );
+    assert_eq!(d.risks.len(), 2);
+    assert!(
+        d.risks[0].contains("node1")
+            && d.risks[0].contains("discarded")
+            && d.risks[0].contains("split brain")
+    );
+    // Assuming only one of the two is not enough.
+    let d = plan_lost(
+        vec![
+            unknown("node1"),
+            unknown("node2"),
+            down("node3", U, 50, true),
+        ],
+        &["node1"],
+    );
+    assert!(d.is_refusal());
+    assert_eq!(d.wait_for, vec!["node2".to_string()]);
+}
+
+#[test]
+fn assume_lost_must_name_nodes_that_are_out_of_reach() {
+    let d = plan_lost(
+        vec![down("node1", U, 5, true), unknown("node2")],
+        &["node1"],
+    );
+    assert!(d.is_refusal());
+    assert!(d.reasons[0].contains("only nodes that cannot be reached"));
+    let d = plan_lost(
+        vec![down("node1", U, 5, true), unknown("node2")],
+        &["node9"],
+    );
+    assert!(d.is_refusal());
+    assert!(d.reasons[0].contains("no such MariaDB node"));
+}
+
+#[test]
+fn refusal_lists_what_can_be_done_meanwhile() {
+    let d = plan(vec![crashed("node1"), unknown("node2"), crashed("node3")]);
+    assert!(d.is_refusal());
+    assert!(actions(&d).contains(&("node1".into(), Action::RecoverPosition)));
+    assert!(actions(&d).contains(&("node2".into(), Action::WaitFor)));
+}
+
+// --- Non-Primary survivors (cases 5 and 7) -----------------------------------------------------------
+
+#[test]
+fn case5_survivor_waits_for_the_crashed_positions() {
+    let d = plan(vec![
+        non_primary("node1", 100, 1),
+        crashed("node2"),
+        crashed("node3"),
+    ]);
+    assert_eq!(d.case, Some(5));
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node2".into(), "node3".into()]
+        }
+    );
+}
+
+#[test]
+fn case5_survivor_is_promoted_when_it_is_most_advanced() {
+    let d = plan(vec![
+        non_primary("node1", 100, 1),
+        recovered("node2", U, 100),
+        recovered("node3", U, 99),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Promote {
+            node: "node1".into()
+        }
+    );
+    assert!(d.reasons.iter().any(|r| r.contains("runs already")));
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node1".into(), Action::Promote),
+            ("node2".into(), Action::Rejoin),
+            ("node3".into(), Action::Rejoin)
+        ]
+    );
+}
+
+#[test]
+fn case5_survivor_behind_a_crashed_node_is_not_promoted() {
+    // The survivor was cut off first; the other two went on and then crashed.
+    let d = plan(vec![
+        non_primary("node1", 100, 1),
+        recovered("node2", U, 130),
+        recovered("node3", U, 130),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert!(d
+        .steps
+        .iter()
+        .any(|s| s.node == "node1" && s.action == Action::WaitFor));
+}
+
+#[test]
+fn case5_unreachable_peers_block_promotion() {
+    let d = plan(vec![
+        non_primary("node1", 100, 1),
+        unknown("node2"),
+        unknown("node3"),
+    ]);
+    assert!(d.is_refusal());
+    assert_eq!(d.case, Some(5));
+    assert_eq!(d.wait_for, vec!["node2".to_string(), "node3".to_string()]);
+}
+
+#[test]
+fn case7_even_split_refuses_until_the_other_half_is_assumed_lost() {
+    let nodes = || {
+        vec![
+            non_primary("node1", 200, 2),
+            non_primary("node2", 200, 2),
+            frozen("node3"),
+            frozen("node4"),
+        ]
+    };
+    let d = plan(nodes());
+    assert_eq!(d.case, Some(7));
+    assert!(d.is_refusal());
+    assert_eq!(d.wait_for, vec!["node3".to_string(), "node4".to_string()]);
+    assert!(d.reasons[0].contains("frozen"));
+
+    let d = plan_lost(nodes(), &["node3", "node4"]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Promote {
+            node: "node1".into()
+        }
+    );
+    assert_eq!(d.risks.len(), 2);
+    assert!(d.risks.iter().all(|r| r.contains("split brain")));
+    assert!(d
+        .steps
+        .iter()
+        .any(|s| s.node == "node2" && s.action == Action::WaitFor));
+}
+
+#[test]
+fn disconnected_node_blocks_the_choice() {
+    let d = plan(vec![
+        live("node1", "Disconnected", U, 5, 0, 0),
+        down("node2", U, 3, true),
+    ]);
+    assert!(d.is_refusal());
+}
+
+#[test]
+fn busy_node_is_waited_for() {
+    let mut v = down("node1", U, 5, true);
+    if let Observed::Known(r) = &mut v.observed {
+        r.action_in_progress = Some("bootstrap by pid 99 since 1700000000".into());
+    }
+    let d = plan(vec![v, down("node2", U, 4, false)]);
+    assert!(d.is_refusal());
+    assert_eq!(d.wait_for, vec!["node1".to_string()]);
+}
+
+#[test]
+fn busy_node_beside_a_primary_does_not_stop_other_rejoins() {
+    let mut v = crashed("node2");
+    if let Observed::Known(r) = &mut v.observed {
+        r.action_in_progress = Some("rejoin node2 by pid 99 since 1700000000".into());
+    }
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        v,
+        down("node3", U, 30, false),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Join { .. }));
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::WaitFor),
+            ("node3".into(), Action::Rejoin)
+        ]
+    );
+}
+
+#[test]
+fn empty_view_is_refused() {
+    assert!(plan(vec![]).is_refusal());
+}
+
+// --- Digest ---------------------------------------------------------------------------------------
+
+#[test]
+fn digest_ignores_a_moving_primary_but_not_stopped_positions() {
+    let a = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        down("node3", U, 35, false),
+    ]);
+    let b = plan(vec![
+        primary("node1", 47, 2),
+        primary("node2", 47, 2),
+        down("node3", U, 35, false),
+    ]);
+    assert_eq!(a.digest, b.digest);
+    let c = plan(vec![
+        primary("node1", 47, 2),
+        primary("node2", 47, 2),
+        down("node3", U, 36, false),
+    ]);
+    assert_ne!(a.digest, c.digest);
+    let x = plan(vec![down("node1", U, 5, true), down("node2", U, 4, false)]);
+    let y = plan(vec![down("node1", U, 5, false), down("node2", U, 4, false)]);
+    assert_ne!(x.digest, y.digest);
+    assert_eq!(x.digest.len(), 16);
+}
+
+// --- Exhaustive sweep -----------------------------------------------------------------------------
+
+/// Every state a node can be in, as far as the decision cares.
+fn palette(name: &str) -> Vec<NodeView> {
+    let z = crate::wsrep::parse::ZERO_UUID;
+    vec![
+        unknown(name),
+        frozen(name),
+        primary(name, 50, 3),
+        primary(name, 50, 1),
+        non_primary(name, 48, 1),
+        non_primary(name, 52, 2),
+        live(name, "Disconnected", U, 5, 0, 0),
+        down(name, U, 47, false),
+        down(name, U, 51, true),
+        down(name, OTHER, 60, true),
+        down(name, z, -1, true),
+        crashed(name),
+        recovered(name, U, 49),
+        recovered(name, U, 53),
+        known(base(name)),
+    ]
+}
+
+fn known_position(v: &NodeView) -> Option<i64> {
+    let Observed::Known(r) = &v.observed else {
+        return None;
+    };
+    if let Some(Live::Answered(st)) = &r.live {
+        return (st.cluster_state_uuid.as_deref() != Some(crate::wsrep::parse::ZERO_UUID))
+            .then_some(st.last_committed)
+            .flatten();
+    }
+    let g = r.grastate.value()?;
+    if g.uuid == crate::wsrep::parse::ZERO_UUID {
+        return None;
+    }
+    if g.seqno >= 0 {
+        return Some(g.seqno);
+    }
+    match r.recovered.as_ref().map(|x| &x.outcome) {
+        Some(RecoverOutcome::Position { seqno, .. }) => Some(*seqno),
+        _ => None,
+    }
+}
+
+#[test]
+fn sweep_safety_invariants_on_every_three_node_combination() {
+    let p = palette("x").len();
+    let mut count = 0;
+    let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for i in 0..p {
+        for j in 0..p {
+            for k in 0..p {
+                let nodes = vec![
+                    palette("node1").swap_remove(i),
+                    palette("node2").swap_remove(j),
+                    palette("node3").swap_remove(k),
+                ];
+                for lost in [vec![], vec!["node1"], vec!["node2", "node3"]] {
+                    count += 1;
+                    let d = plan_lost(nodes.clone(), &lost);
+                    check_invariants(&nodes, &lost, &d);
+                    let kind = match d.verdict {
+                        Verdict::Healthy => "healthy",
+                        Verdict::Wait => "wait",
+                        Verdict::Join { .. } => "join",
+                        Verdict::RecoverPositions { .. } => "recover",
+                        Verdict::Bootstrap { .. } => "bootstrap",
+                        Verdict::Promote { .. } => "promote",
+                        Verdict::Refuse => "refuse",
+                    };
+                    *verdicts.entry(kind).or_default() += 1;
+                    // Deterministic.
+                    assert_eq!(d, plan_lost(nodes.clone(), &lost));
+                }
+            }
+        }
+    }
+    assert_eq!(count, p * p * p * 3);
+    // The sweep reaches every kind of verdict, so the invariants were checked on real choices.
+    assert_eq!(verdicts.len(), 7, "{verdicts:?}");
+    assert!(
+        verdicts["bootstrap"] > 50 && verdicts["promote"] > 50,
+        "{verdicts:?}"
+    );
+}
+
+fn check_invariants(nodes: &[NodeView], lost: &[&str], d: &Decision) {
+    let ctx = || {
+        format!(
+            "nodes {:?}\nlost {lost:?}\ndecision {d:#?}",
+            nodes.iter().map(|n| &n.observed).collect::<Vec<_>>()
+        )
+    };
+    let chosen = match &d.verdict {
+        Verdict::Bootstrap { node } | Verdict::Promote { node } => Some(node.clone()),
+        _ => None,
+    };
+    assert_eq!(d.evidence.len(), nodes.len(), "{}", ctx());
+    let Some(chosen) = chosen else { return };
+    let is_primary = |v: &NodeView| matches!(&v.observed, Observed::Known(r) if matches!(&r.live, Some(Live::Answered(st)) if st.is_primary()));
+    // Never while a Primary runs.
+    assert!(
+        !nodes.iter().any(is_primary),
+        "bootstrap/promote beside a Primary\n{}",
+        ctx()
+    );
+    // Never while a node is unknown or unresponsive and not assumed lost.
+    for n in nodes {
+        let unreachable = match &n.observed {
+            Observed::Unknown { .. } => true,
+            Observed::Known(r) => r.mysqld.running && !matches!(r.live, Some(Live::Answered(_))),
+        };
+        assert!(
+            !unreachable || lost.contains(&n.name.as_str()),
+            "{} unreachable and not assumed lost\n{}",
+            n.name,
+            ctx()
+        );
+    }
+    // The chosen node is the most advanced known position, with a real UUID.
+    let target = nodes
+        .iter()
+        .find(|n| n.name == chosen)
+        .expect("chosen node exists");
+    let pos =
+        known_position(target).unwrap_or_else(|| panic!("chosen node has no position\n{}", ctx()));
+    for n in nodes {
+        if let Some(p) = known_position(n) {
+            assert!(
+                p <= pos,
+                "{} at {p} is ahead of chosen {chosen} at {pos}\n{}",
+                n.name,
+                ctx()
+            );
+        }
+    }
+    // Every UUID in play is the same one (no mixing of histories).
+    let uuids: BTreeSet<String> = nodes
+        .iter()
+        .filter_map(|n| match &n.observed {
+            Observed::Known(r) => Some(uuids_of(r)),
+            _ => None,
+        })
+        .flatten()
+        .map(|(u, _)| u)
+        .collect();
+    assert_eq!(uuids.len(), 1, "{}", ctx());
+}

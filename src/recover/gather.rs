@@ -1,0 +1,220 @@
+//! Gathering: the local node's report from its files, its process table and its server; the
+//! peers' reports from their `/galera/state`. A peer that does not answer, answers for another
+//! node or another cluster, or answers garbage is [`Observed::Unknown`] with the reason: never
+//! silently absent.
+
+use std::path::Path;
+
+use hyper::{Method, StatusCode};
+
+use super::decide::{ClusterView, NodeView, Observed};
+use super::report::{FileState, Live, LiveStatus, NodeReport, SavedState, SavedView};
+use super::{peer, position, sys, unix_now, RecoverError};
+use crate::config::{Node, Settings};
+use crate::wsrep::client::NodeClient;
+use crate::wsrep::parse::{parse_grastate, parse_gvwstate};
+
+/// The report of the local node `node`. `client` reaches its server (the serve process passes
+/// its pooled one; the CLI builds one).
+pub async fn local_report(settings: &Settings, node: &Node, client: &NodeClient) -> NodeReport {
+    let nr = settings.recovery.node(&node.name);
+    let datadir = node.datadir.clone();
+    let pid_file = nr.and_then(|r| r.pid_file.clone());
+    let lock_file = nr.map(|r| r.lock_file.clone());
+    let files = {
+        let settings = settings.clone();
+        let name = node.name.clone();
+        tokio::task::spawn_blocking(move || {
+            read_files(
+                &settings,
+                &name,
+                datadir.as_deref(),
+                pid_file.as_deref(),
+                lock_file.as_deref(),
+            )
+        })
+    };
+    let live = client.collect(settings.galera_timeout).await;
+    let mut report = match files.await {
+        Ok(r) => r,
+        Err(e) => {
+            // Only a panic in the blocking task gets here; report it rather than guess.
+            let mut r = empty_report(settings, &node.name);
+            r.grastate = FileState::Unreadable {
+                error: format!("gathering failed: {e}"),
+            };
+            r
+        }
+    };
+    report.live = match live {
+        Ok(reading) => {
+            let st = &reading.status;
+            report.mysqld.running = true;
+            Some(Live::Answered(LiveStatus {
+                cluster_status: st
+                    .get("wsrep_cluster_status")
+                    .unwrap_or("unknown")
+                    .to_string(),
+                local_state: st.get("wsrep_local_state").and_then(|v| v.parse().ok()),
+                local_state_comment: st.local_state_comment().map(str::to_string),
+                cluster_size: st.cluster_size(),
+                cluster_state_uuid: st.cluster_state_uuid(),
+                last_committed: st.last_committed(),
+                ready: st.ready(),
+            }))
+        }
+        Err(e) if report.mysqld.running => Some(Live::NoAnswer {
+            error: e.to_string(),
+        }),
+        Err(_) => None,
+    };
+    report
+}
+
+fn empty_report(settings: &Settings, node: &str) -> NodeReport {
+    NodeReport {
+        node: node.to_string(),
+        cluster: settings.cluster_name.clone(),
+        gathered_at: unix_now(),
+        mysqld: super::report::Mysqld {
+            running: false,
+            pid: None,
+            frozen: false,
+            how: String::new(),
+        },
+        grastate: FileState::Unknown,
+        gvwstate: FileState::Unknown,
+        live: None,
+        recovered: None,
+        sst_in_progress: false,
+        action_in_progress: None,
+    }
+}
+
+fn read_files(
+    settings: &Settings,
+    node: &str,
+    datadir: Option<&Path>,
+    pid_file: Option<&Path>,
+    lock_file: Option<&Path>,
+) -> NodeReport {
+    let mut r = empty_report(settings, node);
+    r.action_in_progress = lock_file.and_then(sys::action_in_progress);
+    let Some(datadir) = datadir else {
+        r.mysqld.how = "no datadir configured: cannot tell whether mysqld runs from files".into();
+        if let Some(pf) = pid_file {
+            r.mysqld = sys::find_mysqld(Path::new("/nonexistent-datadir"), Some(pf));
+        }
+        return r;
+    };
+    r.mysqld = sys::find_mysqld(datadir, pid_file);
+    r.grastate = match std::fs::read(datadir.join("grastate.dat")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent,
+        Err(e) => FileState::Unreadable {
+            error: format!("{}: {e}", datadir.join("grastate.dat").display()),
+        },
+        Ok(bytes) => match parse_grastate(&String::from_utf8_lossy(&bytes)) {
+            Ok(g) => FileState::Read {
+                value: SavedState {
+                    uuid: g.uuid,
+                    seqno: g.seqno,
+                    safe_to_bootstrap: g.safe_to_bootstrap,
+                    safe_to_bootstrap_present: g.safe_to_bootstrap_present,
+                    fingerprint: position::fingerprint(datadir).unwrap_or_default(),
+                },
+            },
+            Err(e) => FileState::Unreadable {
+                error: e.to_string(),
+            },
+        },
+    };
+    r.gvwstate = match std::fs::read(datadir.join("gvwstate.dat")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent,
+        Err(e) => FileState::Unreadable {
+            error: e.to_string(),
+        },
+        Ok(bytes) => match parse_gvwstate(&String::from_utf8_lossy(&bytes)) {
+            Ok(v) => FileState::Read {
+                value: SavedView {
+                    my_uuid: v.my_uuid,
+                    view_seq: v.view_id.map(|id| id.seq),
+                    members: v.members.len(),
+                },
+            },
+            Err(e) => FileState::Unreadable {
+                error: e.to_string(),
+            },
+        },
+    };
+    r.sst_in_progress = datadir.join("sst_in_progress").exists();
+    r.recovered = position::load_cached(settings, node, Some(datadir));
+    r
+}
+
+/// Asks a peer's `/galera/state`.
+pub async fn peer_report(settings: &Settings, node: &str) -> Observed {
+    let unknown = |reason: String| Observed::Unknown { reason };
+    let Some(nr) = settings.recovery.node(node) else {
+        return unknown("no quorate.recovery settings for this node".into());
+    };
+    let Some(token) = &settings.recovery.token else {
+        return unknown(RecoverError::NoToken.to_string());
+    };
+    let answer = peer::request(
+        Method::GET,
+        &nr.endpoint,
+        "/galera/state",
+        token,
+        settings.recovery.peer_timeout,
+    )
+    .await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => return unknown(format!("{}/galera/state: {e}", nr.endpoint)),
+    };
+    if answer.status != StatusCode::OK {
+        return unknown(format!(
+            "{}/galera/state answered {}: {}",
+            nr.endpoint,
+            answer.status,
+            answer.body.trim()
+        ));
+    }
+    match serde_json::from_str::<NodeReport>(&answer.body) {
+        Ok(r) if r.node != node => unknown(format!(
+            "{} answers for node {:?}, not {node:?} (check its --node / quorate.node)",
+            nr.endpoint, r.node
+        )),
+        Ok(r) if r.cluster != settings.cluster_name => unknown(format!(
+            "{} belongs to cluster {:?}, not {:?}",
+            nr.endpoint, r.cluster, settings.cluster_name
+        )),
+        Ok(r) => Observed::Known(Box::new(r)),
+        Err(e) => unknown(format!(
+            "{}/galera/state: unreadable answer: {e}",
+            nr.endpoint
+        )),
+    }
+}
+
+/// Every MariaDB node, in configuration order: `local` from its files, the others from their
+/// endpoints, concurrently.
+pub async fn gather(settings: &Settings, local: Option<&str>) -> ClusterView {
+    let futures = settings.galera_nodes().map(|node| async move {
+        let observed = if Some(node.name.as_str()) == local {
+            let client = NodeClient::new(&node.name, &node.mysql, &settings.mysql);
+            let report = local_report(settings, node, &client).await;
+            client.disconnect().await;
+            Observed::Known(Box::new(report))
+        } else {
+            peer_report(settings, &node.name).await
+        };
+        NodeView {
+            name: node.name.clone(),
+            observed,
+        }
+    });
+    ClusterView {
+        nodes: futures::future::join_all(futures).await,
+    }
+}

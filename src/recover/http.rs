@@ -1,0 +1,142 @@
+//! The recovery endpoints of `quorate serve`, about the local node only:
+//!
+//! - `GET /galera/state`: the node's [`NodeReport`](super::report::NodeReport) as JSON.
+//! - `POST /galera/recover-position`: runs `--wsrep-recover` (refused while mysqld runs, an
+//!   SST is in progress or a recovery action holds the node's lock) and returns the outcome.
+//!
+//! Both need `Authorization: Bearer <quorate.recovery.token>` (compared in constant time);
+//! without a configured token they are disabled (404), with a wrong or missing one 401.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{gather, position, sys, RecoverError};
+use crate::server::AppState;
+
+/// Equal-length byte strings compared without an early exit, so the time taken does not tell
+/// how much of a guessed token was right. (The length itself is not secret.)
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Response {
+    match serde_json::to_string_pretty(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body + "\n").into_response(),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding: {e}\n"),
+        ),
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (status, body).into_response()
+}
+
+/// `None` when the request carries the configured token, else the answer to send.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let settings = state.settings();
+    let Some(token) = &settings.recovery.token else {
+        return Some(text(
+            StatusCode::NOT_FOUND,
+            "recovery endpoints are disabled: set quorate.recovery.token or token_file\n".into(),
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
+        None
+    } else {
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a valid bearer token is required\n",
+            )
+                .into_response(),
+        )
+    }
+}
+
+pub async fn state(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let (settings, node, source) = match state.local_source() {
+        Ok(x) => x,
+        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+    };
+    let Some(n) = settings.node(&node) else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unknown node {node}\n"),
+        );
+    };
+    let report = gather::local_report(&settings, n, source.client()).await;
+    json(&report)
+}
+
+pub async fn recover_position(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorize(&state, &headers) {
+        return r;
+    }
+    let (settings, node, _) = match state.local_source() {
+        Ok(x) => x,
+        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let lock_file = settings
+            .recovery
+            .node(&node)
+            .map(|r| r.lock_file.clone())
+            .ok_or_else(|| RecoverError::UnknownNode {
+                node: node.clone(),
+                known: String::new(),
+            })?;
+        let _lock =
+            match sys::ActionLock::try_acquire(&lock_file, &format!("recover-position {node}")) {
+                Ok(l) => l,
+                Err(Ok(holder)) => {
+                    return Err(RecoverError::Refused {
+                        node: node.clone(),
+                        message: format!("a recovery action holds the lock: {holder}"),
+                    })
+                }
+                Err(Err(e)) => return Err(e),
+            };
+        tracing::info!(node, "recovering the position (--wsrep-recover) on request");
+        position::recover(&settings, &node)
+    })
+    .await;
+    match result {
+        Ok(Ok(rec)) => json(&rec),
+        Ok(Err(e @ RecoverError::Refused { .. })) => text(StatusCode::CONFLICT, format!("{e}\n")),
+        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("recovery task failed: {e}\n"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"abcdefghijklmnop", b"abcdefghijklmnop"));
+        assert!(!constant_time_eq(b"abcdefghijklmnop", b"abcdefghijklmnoq"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,296 @@
+//! `quorate check` as a monitoring plugin, without a cluster: exit codes for --help,
+//! --version and bad arguments, a refused port, a server that never answers, a file read that
+//! hangs (the watchdog), the not-yet-available checks, the output grammar and '.' decimals
+//! under a German locale.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::plugin::{run_quorate, validate_plugin_output, write_secret, PluginRun};
+
+/// A loopback port with nothing listening on it.
+fn closed_port() -> u16 {
+    common::free_port()
+}
+
+/// A TCP server that accepts connections and never sends a byte (a SIGSTOPped mysqld, as a
+/// client sees it). Lives as long as the returned listener's thread (the test process).
+fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// `quorate check galera ARGS`, nothing in the environment.
+fn galera(args: &[&str]) -> PluginRun {
+    run_quorate(&[&["check", "galera"], args].concat(), &[])
+}
+
+/// `quorate check galera -H 127.0.0.1 -P PORT ARGS` with `env`.
+fn galera_at(port: &str, args: &[&str], env: &[(&str, &str)]) -> PluginRun {
+    run_quorate(
+        &[&["check", "galera", "-H", "127.0.0.1", "-P", port], args].concat(),
+        env,
+    )
+}
+
+#[test]
+fn output_validator_accepts_good_and_rejects_bad_output() {
+    let ok = |s: &str, code| validate_plugin_output(s, code).is_ok();
+    assert!(ok(
+        "GALERA OK - fine | a=1;3:;2:;0 'b c'=0.5%;;;0;100 d=U e=1;@1:2;~:3\n",
+        0
+    ));
+    assert!(ok("GALERA OK - fine\n", 0));
+    assert!(!ok("GALERA OK - fine\n", 2));
+    assert!(!ok("GALERA OK - x | a=Synced\n", 0));
+    assert!(!ok("GALERA OK - x | a=1,5\n", 0));
+    assert!(!ok("GALERA OK - x | a=1;abc\n", 0));
+    assert!(!ok("GALERA OK - x | a b=1\n", 0));
+    assert!(!ok("GALERA OK - x | a=1e5\n", 0));
+    assert!(!ok("GALERA OK - x | a=1 a=2\n", 0));
+    assert!(!ok("GALERA OK - x\nlong | line\n", 0));
+    assert!(!ok(&format!("GALERA OK - {}\n", "x".repeat(1100)), 0));
+}
+
+#[test]
+fn help_version_and_bad_arguments_exit_unknown() {
+    let r = galera(&["--help"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.contains("--timeout <SECONDS[:STATE]>"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("--defaults-file"), "{}", r.stdout);
+    let r = run_quorate(&["check", "--version"], &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains(env!("CARGO_PKG_VERSION")), "{}", r.stdout);
+    let r = run_quorate(&["--log-level", "warn", "check", "galera", "-h"], &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+
+    for args in [
+        &["check", "galera", "-w", "1,5"][..],
+        &["check", "galera", "-c", "10:5"],
+        &["check", "galera", "-t", "0"],
+        &["check", "galera", "-t", "10:sometimes"],
+        &["check", "galera", "--donor", "maybe"],
+        &["check", "galera", "--bogus"],
+        &["check", "frobnicate"],
+        &["check"],
+    ] {
+        let r = run_quorate(args, &[]);
+        assert_eq!(r.code, 3, "{args:?}: {r:?}");
+        assert!(
+            r.stdout.starts_with("UNKNOWN - ") || r.stdout.contains("Usage"),
+            "{args:?}: {}",
+            r.stdout
+        );
+    }
+    let r = galera(&["-w", "1,5"]);
+    assert!(r.stdout.contains("'.'"), "{}", r.stdout);
+
+    // Outside check mode, clap's usual code 2 for usage errors stays.
+    assert_eq!(run_quorate(&["serve", "--bogus"], &[]).code, 2);
+    // --item needs the Zabbix format.
+    let r = galera(&["-H", "127.0.0.1", "--item", "up"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.contains("--item needs --format zabbix"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn sources_not_built_yet_answer_unknown() {
+    for (args, first) in [
+        (&["check", "gluster"][..], "GLUSTER UNKNOWN - "),
+        (&["check", "backup", "-w", "1"], "BACKUP UNKNOWN - "),
+        (&["discover", "gluster"], "UNKNOWN - "),
+        (&["discover", "backup"], "UNKNOWN - "),
+    ] {
+        let r = run_quorate(args, &[]);
+        assert_eq!(r.code, 3, "{args:?}: {r:?}");
+        assert!(r.stdout.starts_with(first), "{args:?}: {}", r.stdout);
+        assert!(r.stdout.contains("not available yet"), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn refused_connection_is_critical() {
+    let port = closed_port().to_string();
+    let r = galera_at(&port, &[], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.first_line()
+            .starts_with(&format!("GALERA CRITICAL - 127.0.0.1:{port}: ")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Connection refused"), "{}", r.stdout);
+    validate_plugin_output(&r.stdout, r.code).unwrap();
+    // Zabbix: the state is in the value, the exit code is 0.
+    let r = galera_at(&port, &["--format", "zabbix"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON");
+    assert_eq!(json["status"], 2);
+    assert_eq!(json["up"], 0);
+    let r = galera_at(&port, &["--format", "zabbix", "--item", "up"], &[]);
+    assert_eq!((r.code, r.stdout.trim()), (0, "0"), "{r:?}");
+}
+
+#[test]
+fn a_silent_server_times_out_with_the_chosen_state() {
+    let port = silent_server().to_string();
+    let r = galera_at(&port, &["-t", "1"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("no answer within"), "{}", r.stdout);
+    // Functional bound (not a performance goal): the plugin honours its own -t.
+    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    validate_plugin_output(&r.stdout, r.code).unwrap();
+
+    let r = galera_at(&port, &["-t", "1:UNKNOWN"], &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.first_line().starts_with("GALERA UNKNOWN - "),
+        "{}",
+        r.stdout
+    );
+    let r = galera_at(&port, &["-t", "0.5:warning"], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+}
+
+#[test]
+fn the_watchdog_answers_when_a_file_read_hangs() {
+    // A FIFO with no writer: reading the password file blocks forever, outside any async
+    // timeout. The plugin must still answer at -t.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("password");
+    let c_path = std::ffi::CString::new(fifo.to_str().expect("utf-8 path")).expect("path");
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system node.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let fifo_arg = fifo.to_str().expect("utf-8");
+    let r = galera(&["-H", "127.0.0.1", "--password-file", fifo_arg, "-t", "1"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stdout.contains("no result within the 1 s timeout"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    validate_plugin_output(&r.stdout, r.code).unwrap();
+    let r = run_quorate(
+        &[
+            "check",
+            "cluster",
+            "--config",
+            fifo_arg,
+            "-t",
+            "1:unknown",
+            "--format",
+            "zabbix",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON");
+    assert_eq!(json["status"], 3, "{}", r.stdout);
+}
+
+#[test]
+fn configuration_problems_are_unknown_and_name_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.yaml");
+    let r = galera(&["--config", missing.to_str().expect("utf-8")]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("missing.yaml"), "{}", r.stdout);
+
+    // A config whose controllers do not include this host, and no --node.
+    let cfg = dir.path().join("q.yaml");
+    std::fs::write(
+        &cfg,
+        "cluster:\n  name: c\nnodes:\n  controllers:\n    - hostname: elsewhere-1\n      ip_address: 192.0.2.1\n      services:\n        mariadb: true\n",
+    )
+    .expect("write config");
+    let cfg_arg = cfg.to_str().expect("utf-8");
+    let r = galera(&["--config", cfg_arg]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("pass --node"), "{}", r.stdout);
+    let r = galera(&["--config", cfg_arg, "--node", "nope"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("\"nope\""), "{}", r.stdout);
+
+    // An unreadable password file is UNKNOWN, naming it.
+    let r = galera(&[
+        "-H",
+        "127.0.0.1",
+        "--password-file",
+        missing.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("missing.yaml"), "{}", r.stdout);
+
+    // discover galera lists the MariaDB controllers.
+    let r = run_quorate(&["discover", "galera", "--config", cfg_arg], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("LLD JSON");
+    assert_eq!(json[0]["{#NODE}"], "elsewhere-1");
+    assert_eq!(json[0]["{#ENDPOINT}"], "192.0.2.1:3306");
+    let r = run_quorate(
+        &[
+            "discover",
+            "galera",
+            "--config",
+            missing.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+
+    // A password file is read but never echoed.
+    let pw = dir.path().join("pw");
+    write_secret(&pw, "s3cr3t-in-file\n");
+    let port = closed_port().to_string();
+    let r = galera_at(
+        &port,
+        &["--password-file", pw.to_str().expect("utf-8"), "-v"],
+        &[],
+    );
+    assert!(
+        !r.stdout.contains("s3cr3t") && !r.stderr.contains("s3cr3t"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn decimals_use_a_dot_in_a_german_locale() {
+    let port = silent_server().to_string();
+    let r = galera_at(
+        &port,
+        &["-t", "0.5", "-w", "2.5:", "-c", "1.5:"],
+        &[
+            ("LC_ALL", "de_DE.UTF-8"),
+            ("LANG", "de_DE.UTF-8"),
+            ("LC_NUMERIC", "de_DE.UTF-8"),
+        ],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    let perf = r
+        .first_line()
+        .split_once(" | ")
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    assert!(perf.contains("cluster_size=U;2.5:;1.5:"), "{perf}");
+    assert!(perf.contains("time=0."), "{perf}");
+    assert!(!perf.contains(','), "{perf}");
+    validate_plugin_output(&r.stdout, r.code).unwrap();
+}
