@@ -306,10 +306,7 @@ pub async fn collect_state(
     let status = if !any_started {
         Vec::new()
     } else {
-        let target = match config.volume.as_deref() {
-            Some(v) => v,
-            None => "all",
-        };
+        let target = config.volume.as_deref().unwrap_or("all");
         cli.query(
             &["volume", "status", target, "detail"],
             config.timeout,

@@ -85,9 +85,9 @@ pub fn reading_families(r: &GlusterReading) -> Vec<Family> {
         bool_value(r.up),
     );
     let mut volume_up = Family::new("gluster_volume_up", "1 if the volume is started.");
-    let mut volume_bricks = Family::new("gluster_volume_brick_count", "Bricks in the volume.");
+    let mut volume_bricks = Family::new("gluster_volume_bricks", "Bricks in the volume.");
     let mut volume_replicas = Family::new(
-        "gluster_volume_replica_count",
+        "gluster_volume_replicas",
         "Bricks per replica set (1 for a distribute volume).",
     );
     let mut volume_bricks_up = Family::new(
@@ -114,10 +114,7 @@ pub fn reading_families(r: &GlusterReading) -> Vec<Family> {
         "gluster_brick_free_bytes",
         "Free space on the brick's file system.",
     );
-    let mut inodes = Family::new(
-        "gluster_brick_inodes_total",
-        "Inodes of the brick's file system.",
-    );
+    let mut inodes = Family::new("gluster_brick_inodes", "Inodes of the brick's file system.");
     let mut inodes_free = Family::new(
         "gluster_brick_inodes_free",
         "Free inodes of the brick's file system.",
@@ -269,7 +266,7 @@ mod tests {
             Some(2.0)
         );
         assert_eq!(
-            s.value("gluster_volume_replica_count", &[("volume", "gv")]),
+            s.value("gluster_volume_replicas", &[("volume", "gv")]),
             Some(3.0)
         );
         assert_eq!(

@@ -47,6 +47,16 @@ pub(crate) struct Tools {
 }
 
 impl Tools {
+    /// Placeholders for a sandbox without Galera nodes (GlusterFS only): nothing runs them.
+    pub fn absent() -> Tools {
+        Tools {
+            mariadbd: PathBuf::from("mariadbd"),
+            install_db: PathBuf::from("mariadb-install-db"),
+            client: PathBuf::from("mariadb"),
+            provider: PathBuf::new(),
+        }
+    }
+
     pub fn locate() -> Result<Tools, SandboxError> {
         let provider = PROVIDER_CANDIDATES
             .iter()
@@ -100,7 +110,7 @@ fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Result<PathBuf, Sa
     })
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
