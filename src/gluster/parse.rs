@@ -788,6 +788,8 @@ struct Envelope {
 /// Streams `input` through `visit`, then checks the envelope.
 fn walk(input: impl BufRead, mut visit: impl FnMut(Node<'_>)) -> Result<(), ParseError> {
     let mut reader = Reader::from_reader(input);
+    // Whitespace between elements is not data; skipping it halves the events of a listing.
+    reader.config_mut().trim_text(true);
     let mut buf = Vec::new();
     let mut path = Path {
         names: Vec::new(),
