@@ -215,8 +215,15 @@ async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>)
         let result = collect_state(&cli, &config).await;
         let finished = SystemTime::now();
         let duration = started.elapsed();
-        if let Err(e) = &result {
-            tracing::warn!(error = %e, "GlusterFS state collection failed; serving the last good data");
+        let was_ok = shared.get().state_attempt.as_ref().is_none_or(Attempt::ok);
+        match &result {
+            // Loud once when it starts failing, quiet while it keeps failing.
+            Err(e) if was_ok => {
+                tracing::warn!(error = %e, "GlusterFS state collection failed; serving the last good data")
+            }
+            Err(e) => tracing::debug!(error = %e, "GlusterFS state collection still failing"),
+            Ok(_) if !was_ok => tracing::info!("GlusterFS state collection recovered"),
+            Ok(_) => {}
         }
         shared.update(|s| {
             apply_state(s, result, finished, duration);
@@ -249,8 +256,21 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
             let result = collect_heal(&cli, volume, config.heal_timeout).await;
             let finished = SystemTime::now();
             let duration = started.elapsed();
-            if let Err(e) = &result {
-                tracing::warn!(volume, error = %e, "GlusterFS heal collection failed; serving the last good data");
+            let was_ok = shared
+                .get()
+                .heal
+                .get(volume)
+                .and_then(|h| h.attempt.as_ref())
+                .is_none_or(Attempt::ok);
+            match &result {
+                Err(e) if was_ok => {
+                    tracing::warn!(volume, error = %e, "GlusterFS heal collection failed; serving the last good data")
+                }
+                Err(e) => {
+                    tracing::debug!(volume, error = %e, "GlusterFS heal collection still failing")
+                }
+                Ok(_) if !was_ok => tracing::info!(volume, "GlusterFS heal collection recovered"),
+                Ok(_) => {}
             }
             shared.update(|s| {
                 apply_heal(s, volume, result, finished, duration);
@@ -271,22 +291,25 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
 
 /// The volumes whose heal state is collected: the configured one, else every started volume
 /// of the last good state that heals (replicated or dispersed).
+///
+/// The configured volume is tried whenever the last good state does not say it cannot heal
+/// (stopped, or not replicated): without state, heal info is the only data there is.
 pub fn heal_volumes(snapshot: &GlusterSnapshot, configured: Option<&str>) -> Vec<String> {
-    if let Some(v) = configured {
-        return vec![v.to_string()];
+    let known = snapshot.state.as_ref().map(|s| s.value.volumes.as_slice());
+    let heals = |v: &VolumeInfo| v.state == VolumeState::Started && v.heals();
+    match (configured, known) {
+        (Some(name), Some(volumes)) => match volumes.iter().find(|v| v.name == name) {
+            Some(v) if !heals(v) => Vec::new(),
+            _ => vec![name.to_string()],
+        },
+        (Some(name), None) => vec![name.to_string()],
+        (None, Some(volumes)) => volumes
+            .iter()
+            .filter(|v| heals(v))
+            .map(|v| v.name.clone())
+            .collect(),
+        (None, None) => Vec::new(),
     }
-    snapshot
-        .state
-        .as_ref()
-        .map(|s| {
-            s.value
-                .volumes
-                .iter()
-                .filter(|v| v.state == VolumeState::Started && v.heals())
-                .map(|v| v.name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Runs `volume info`, `volume status … detail` and `peer status`.
@@ -443,4 +466,72 @@ pub fn apply_heal(
         error,
         timed_out,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gluster::parse::parse_volume_info;
+
+    fn with_volumes(xml: &str) -> GlusterSnapshot {
+        let mut s = GlusterSnapshot::default();
+        apply_state(
+            &mut s,
+            Ok(ClusterState {
+                volumes: parse_volume_info(xml.as_bytes()).expect("info"),
+                status: Vec::new(),
+                peers: Vec::new(),
+            }),
+            SystemTime::UNIX_EPOCH,
+            Duration::ZERO,
+        );
+        s
+    }
+
+    #[test]
+    fn heal_volume_selection() {
+        let healthy = with_volumes(include_str!(
+            "../../tests/fixtures/gluster/volume-info-healthy.xml"
+        ));
+        assert_eq!(heal_volumes(&healthy, None), ["gv", "gvdr"]);
+        assert_eq!(heal_volumes(&healthy, Some("gv")), ["gv"]);
+        // Not in the state (yet): tried anyway.
+        assert_eq!(heal_volumes(&healthy, Some("other")), ["other"]);
+        assert_eq!(
+            heal_volumes(&GlusterSnapshot::default(), Some("gv")),
+            ["gv"]
+        );
+        assert!(heal_volumes(&GlusterSnapshot::default(), None).is_empty());
+        let stopped = with_volumes(include_str!(
+            "../../tests/fixtures/gluster/volume-info-stopped.xml"
+        ));
+        assert!(heal_volumes(&stopped, Some("gv")).is_empty());
+        assert!(heal_volumes(&stopped, None).is_empty());
+    }
+
+    #[test]
+    fn config_needs_a_gluster_host_or_an_explicit_section() {
+        let base = "cluster: {name: c}\nstorage:\n  glusterfs: {volume_name: gv}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1, services: {glusterfs: true}}\n    - {hostname: b, ip_address: 10.0.0.2, services: {mariadb: true}}\n";
+        let parse = |text: &str| {
+            crate::config::parse(
+                std::path::Path::new("/etc/quorate/q.yaml"),
+                text,
+                &Default::default(),
+                &mut Vec::new(),
+            )
+            .expect("valid")
+        };
+        let s = parse(base);
+        let on_a = GlusterConfig::from_settings(&s, Some("a")).expect("a runs glusterfs");
+        assert_eq!(on_a.volume.as_deref(), Some("gv"));
+        assert_eq!(on_a.command, ["gluster"]);
+        assert_eq!(on_a.heal_interval, Duration::from_secs(60));
+        assert!(GlusterConfig::from_settings(&s, Some("b")).is_none());
+        assert!(GlusterConfig::from_settings(&s, None).is_none());
+        let explicit = parse(&format!(
+            "{base}quorate:\n  gluster: {{command: [ssh, a, gluster]}}\n"
+        ));
+        let cfg = GlusterConfig::from_settings(&explicit, None).expect("explicit section");
+        assert_eq!(cfg.command, ["ssh", "a", "gluster"]);
+    }
 }

@@ -54,26 +54,11 @@ pub fn families(snapshot: &GlusterSnapshot, now: SystemTime) -> Vec<Family> {
         )
         .of_kind(Kind::Counter),
     );
-    out.push(
-        Family::new(
-            "quorate_collector_success",
-            "1 if the collector's last collection succeeded.",
-        )
-        .with(
-            vec![("collector".into(), "gluster".into())],
-            bool_value(r.up),
-        ),
-    );
-    out.push(
-        Family::new(
-            "quorate_collector_duration_seconds",
-            "Duration of the collector's last collection.",
-        )
-        .with(
-            vec![("collector".into(), "gluster".into())],
-            state_attempt.map_or(0.0, |a| a.duration.as_secs_f64()),
-        ),
-    );
+    out.extend(super::galera::collector_families_raw(
+        "gluster",
+        r.up,
+        state_attempt.map_or(std::time::Duration::ZERO, |a| a.duration),
+    ));
     out
 }
 
