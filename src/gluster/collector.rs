@@ -227,14 +227,7 @@ async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>)
         }
         shared.update(|s| {
             apply_state(s, result, finished, duration);
-            s.cli_timeouts = cli
-                .counters()
-                .timeouts
-                .load(std::sync::atomic::Ordering::Relaxed);
-            s.cli_busy_retries = cli
-                .counters()
-                .busy_retries
-                .load(std::sync::atomic::Ordering::Relaxed);
+            copy_counters(&cli, s);
         });
         shared.state_done.notify_waiters();
         tokio::time::sleep(config.interval).await;
@@ -274,14 +267,7 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
             }
             shared.update(|s| {
                 apply_heal(s, volume, result, finished, duration);
-                s.cli_timeouts = cli
-                    .counters()
-                    .timeouts
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                s.cli_busy_retries = cli
-                    .counters()
-                    .busy_retries
-                    .load(std::sync::atomic::Ordering::Relaxed);
+                copy_counters(&cli, s);
             });
         }
         shared.update(|s| s.heal.retain(|v, _| volumes.contains(v)));
@@ -403,14 +389,7 @@ pub async fn collect_once(config: &GlusterConfig) -> GlusterSnapshot {
             started.elapsed(),
         );
     }
-    snapshot.cli_timeouts = cli
-        .counters()
-        .timeouts
-        .load(std::sync::atomic::Ordering::Relaxed);
-    snapshot.cli_busy_retries = cli
-        .counters()
-        .busy_retries
-        .load(std::sync::atomic::Ordering::Relaxed);
+    copy_counters(&cli, &mut snapshot);
     snapshot
 }
 
@@ -421,23 +400,13 @@ pub fn apply_state(
     at: SystemTime,
     duration: Duration,
 ) {
-    let (error, timed_out) = match result {
-        Ok(state) => {
-            snapshot.state = Some(Timed {
-                value: state,
-                at,
-                duration,
-            });
-            (None, false)
-        }
-        Err(e) => (Some(e.to_string()), e.is_timeout()),
-    };
-    snapshot.state_attempt = Some(Attempt {
+    record(
+        &mut snapshot.state,
+        &mut snapshot.state_attempt,
+        result,
         at,
         duration,
-        error,
-        timed_out,
-    });
+    );
 }
 
 /// Records a heal attempt for `volume`, keeping the last good counts on failure.
@@ -448,11 +417,34 @@ pub fn apply_heal(
     at: SystemTime,
     duration: Duration,
 ) {
-    let record = snapshot.heal.entry(volume.to_string()).or_default();
+    let entry = snapshot.heal.entry(volume.to_string()).or_default();
+    record(
+        &mut entry.last_good,
+        &mut entry.attempt,
+        result,
+        at,
+        duration,
+    );
+}
+
+/// Copies the runner's counters into the snapshot.
+fn copy_counters(cli: &GlusterCli, snapshot: &mut GlusterSnapshot) {
+    use std::sync::atomic::Ordering;
+    snapshot.cli_timeouts = cli.counters().timeouts.load(Ordering::Relaxed);
+    snapshot.cli_busy_retries = cli.counters().busy_retries.load(Ordering::Relaxed);
+}
+
+fn record<T>(
+    last_good: &mut Option<Timed<T>>,
+    attempt: &mut Option<Attempt>,
+    result: Result<T, CliError>,
+    at: SystemTime,
+    duration: Duration,
+) {
     let (error, timed_out) = match result {
-        Ok(bricks) => {
-            record.last_good = Some(Timed {
-                value: bricks,
+        Ok(value) => {
+            *last_good = Some(Timed {
+                value,
                 at,
                 duration,
             });
@@ -460,7 +452,7 @@ pub fn apply_heal(
         }
         Err(e) => (Some(e.to_string()), e.is_timeout()),
     };
-    record.attempt = Some(Attempt {
+    *attempt = Some(Attempt {
         at,
         duration,
         error,

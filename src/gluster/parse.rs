@@ -162,7 +162,8 @@ pub struct BrickProcess {
     pub peer_id: String,
     pub online: bool,
     pub port: Option<u16>,
-    /// Kept for people reading a Debug dump; never exported (a pid label churns series).
+    /// Used to find brick processes (the sandbox kills bricks by it); never exported: a pid
+    /// label would churn series.
     pub pid: Option<u32>,
     pub size_total: Option<u64>,
     pub size_free: Option<u64>,

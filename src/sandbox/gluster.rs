@@ -192,7 +192,7 @@ pub(crate) fn start(
     )?;
 
     let log = st.home.join("log/glusterd.console");
-    let pid = spawn_detached(
+    let pid = node::spawn_detached(
         Command::new(&st.wrapper).args([
             "glusterd".to_string(),
             "-N".to_string(),
@@ -201,6 +201,7 @@ pub(crate) fn start(
             format!("--log-file={}", st.home.join("log/glusterd.log").display()),
         ]),
         &log,
+        "glusterd",
     )?;
     st.glusterd_pid = Some(pid);
     save(st)?;
@@ -227,7 +228,7 @@ pub(crate) fn start(
     })?;
 
     let client_log = st.home.join("log/client.console");
-    let client = spawn_detached(
+    let client = node::spawn_detached(
         Command::new("nsenter").args([
             format!("--net={}", st.netns_path().display()),
             "glusterfs".to_string(),
@@ -238,6 +239,7 @@ pub(crate) fn start(
             st.mount.display().to_string(),
         ]),
         &client_log,
+        "glusterfs (FUSE client)",
     )?;
     st.client_pid = Some(client);
     save(st)?;
@@ -622,44 +624,6 @@ fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, S
             output: format!("{}{}", stderr.trim(), stdout.trim()),
         }),
     }
-}
-
-/// Starts a long-running process in its own session, output to `log`, reaped by a thread
-/// while this process lives (init adopts it afterwards).
-fn spawn_detached(command: &mut Command, log: &Path) -> Result<u32, SandboxError> {
-    let out = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| SandboxError::io("cannot open", log, e))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| SandboxError::io("cannot open", log, e))?;
-    command
-        .env("PATH", node::search_path())
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    // SAFETY: runs in the forked child before exec; setsid(2) is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
-        command: format!("{command:?}"),
-        source,
-    })?;
-    let pid = child.id();
-    let _ = std::thread::Builder::new()
-        .name(format!("reap-{pid}"))
-        .spawn(move || {
-            let _ = child.wait();
-        });
-    Ok(pid)
 }
 
 /// The inode identifying a network namespace file (`/run/netns/NS` or `/proc/PID/ns/net`).
