@@ -20,7 +20,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::parse::ParseError;
@@ -79,6 +79,9 @@ pub struct GlusterCli {
     busy_attempts: u32,
     busy_pause: Duration,
     counters: Arc<CliCounters>,
+    /// Process groups of the commands running now (leaders not yet reaped), so that
+    /// [`GlusterCli::kill_running`] can end them when the collector stops.
+    running: Arc<Mutex<Vec<libc::pid_t>>>,
 }
 
 impl GlusterCli {
@@ -94,6 +97,19 @@ impl GlusterCli {
             busy_attempts: 3,
             busy_pause: Duration::from_secs(2),
             counters: Arc::new(CliCounters::default()),
+            running: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Kills the process groups of every command this runner (and its clones) is running, so
+    /// that stopping the collector or the server does not wait for a hung gluster.
+    pub fn kill_running(&self) {
+        for &pgid in lock(&self.running).iter() {
+            // SAFETY: a group we created whose leader is not reaped yet (removed from the list
+            // under this lock before it is reaped), so the id cannot be anyone else's.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
         }
     }
 
@@ -143,8 +159,9 @@ impl GlusterCli {
             let argv = argv.clone();
             let parse = parse.clone();
             let command_for_thread = command.clone();
+            let running = Arc::clone(&self.running);
             let outcome = tokio::task::spawn_blocking(move || {
-                run_once(&command_for_thread, &argv, timeout, &parse)
+                run_once(&command_for_thread, &argv, timeout, &parse, &running)
             })
             .await
             .unwrap_or_else(|e| {
@@ -182,6 +199,7 @@ fn run_once<T>(
     argv: &[String],
     timeout: Duration,
     parse: &dyn Fn(&mut dyn std::io::BufRead) -> Result<T, ParseError>,
+    running: &Mutex<Vec<libc::pid_t>>,
 ) -> Result<T, CliError> {
     let spawn_error = |message: String| CliError::Spawn {
         command: command.to_string(),
@@ -203,6 +221,7 @@ fn run_once<T>(
     let Ok(pgid) = libc::pid_t::try_from(pid) else {
         return Err(spawn_error(format!("pid {pid} out of range")));
     };
+    lock(running).push(pgid);
 
     // The watchdog: kills the group at the deadline unless cancelled first. It is cancelled
     // only while the leader is still unreaped, so the group id cannot belong to anyone else.
@@ -227,6 +246,7 @@ fn run_once<T>(
             unsafe {
                 libc::killpg(pgid, libc::SIGKILL);
             }
+            lock(running).retain(|&p| p != pgid);
             let _ = child.wait();
             return Err(spawn_error(format!("cannot start the watchdog: {e}")));
         }
@@ -266,10 +286,11 @@ fn run_once<T>(
         }),
     };
 
-    // Wait for the exit without reaping, cancel the watchdog, then reap.
+    // Wait for the exit without reaping, cancel the watchdog, forget the group, then reap.
     wait_exit_no_reap(pid);
     let _ = cancel.send(());
     let timed_out = watchdog.join().unwrap_or(false);
+    lock(running).retain(|&p| p != pgid);
     let status = child.wait();
     let stderr = stderr_reader
         .and_then(|h| h.join().ok())
@@ -311,6 +332,13 @@ fn run_once<T>(
             command: command.to_string(),
             source,
         }),
+    }
+}
+
+fn lock(m: &Mutex<Vec<libc::pid_t>>) -> std::sync::MutexGuard<'_, Vec<libc::pid_t>> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -470,6 +498,37 @@ mod tests {
 
     fn is_our_zombie(pid: u32) -> bool {
         stat_fields(pid).is_some_and(|(s, ppid)| s == 'Z' && ppid == std::process::id())
+    }
+
+    #[test]
+    fn kill_running_ends_a_hung_command_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = script(dir.path(), "gluster", "sleep 300");
+        let cli = GlusterCli::new(vec![s]);
+        let rt = runtime();
+        let killer = cli.clone();
+        let started = Instant::now();
+        let err = rt
+            .block_on(async {
+                let query = cli.query(&["volume", "info"], Duration::from_secs(60), info_parser);
+                let kill = async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    killer.kill_running();
+                    std::future::pending::<()>().await
+                };
+                tokio::select! {
+                    r = query => r,
+                    () = kill => unreachable!(),
+                }
+            })
+            .expect_err("killed");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(matches!(err, CliError::Failed { .. }), "{err}");
+        assert!(cli.running.lock().map(|r| r.is_empty()).unwrap_or(false));
     }
 
     #[test]

@@ -158,6 +158,8 @@ pub struct GlusterCollector {
     config: GlusterConfig,
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    /// Shared with the loops: lets Drop kill a command in flight.
+    cli: GlusterCli,
 }
 
 impl std::fmt::Debug for GlusterCollector {
@@ -182,12 +184,13 @@ impl GlusterCollector {
         });
         let cli = GlusterCli::new(config.command.clone());
         let state_task = tokio::spawn(state_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
-        let heal_task = tokio::spawn(heal_loop(config.clone(), cli, Arc::clone(&shared)));
+        let heal_task = tokio::spawn(heal_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
         tracing::info!(command = ?config.command, volume = ?config.volume, "GlusterFS collector started");
         GlusterCollector {
             config,
             shared,
             tasks: vec![state_task, heal_task],
+            cli,
         }
     }
 
@@ -206,6 +209,9 @@ impl Drop for GlusterCollector {
         for t in &self.tasks {
             t.abort();
         }
+        // A command in flight runs on a blocking thread that abort cannot stop; without this a
+        // shutdown or reload would wait for a hung gluster until its timeout.
+        self.cli.kill_running();
     }
 }
 
