@@ -354,6 +354,16 @@ esac
         .expect("config")
         .replace("timeout: 1s", "timeout: 60s");
     std::fs::write(&config, long).expect("config with long timeouts");
+    let start = Instant::now();
+    while !serve.log().contains("configuration reloaded") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no reload: {}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A command of the new collector (60 s timeout) is hung from here on.
     let hung_before = std::fs::read_to_string(d.join("pids"))
         .expect("pids")
         .lines()
