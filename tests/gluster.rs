@@ -234,6 +234,28 @@ fn zombie_children_of(parent: u32) -> Vec<u32> {
         .unwrap_or_default()
 }
 
+/// Ends the stand-in processes recorded in `DIR/pids` that are still running (checked by
+/// command line: the script's path or the `sleep 1000` it forks), when the test ends.
+struct StandInReaper(std::path::PathBuf);
+
+impl Drop for StandInReaper {
+    fn drop(&mut self) {
+        let script = self.0.join("gluster").display().to_string();
+        let pids = std::fs::read_to_string(self.0.join("pids")).unwrap_or_default();
+        for pid in pids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+        {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .unwrap_or_default();
+            if cmdline.contains(&script) || cmdline.trim() == "sleep 1000" {
+                common::signal(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 #[test]
 fn hanging_cli_times_out_without_zombies_and_last_data_is_served() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -267,6 +289,8 @@ esac
     .expect("script");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
+    // Whatever happens (a failing assertion kills serve with SIGKILL), no stand-in survives.
+    let _reaper = StandInReaper(d.to_path_buf());
     let config = d.join("quorate.yaml");
     std::fs::write(
         &config,
