@@ -8,7 +8,9 @@
 //! odd input: malformed, truncated (a killed CLI) or non-XML output (`Connection failed. …`) is a
 //! [`ParseError`]. The envelope (`opRet`, `opErrno`, `opErrstr`) is checked after the payload
 //! because `heal info` prints it last; a non-zero `opRet` is [`ParseError::Cli`] whatever the
-//! exit status was (the CLI exits 0 for most failures in `--xml` mode).
+//! exit status was (the CLI exits 0 for most failures in `--xml` mode). Element text is taken
+//! trimmed (whitespace between elements is skipped while streaming), so a file name with
+//! leading or trailing blanks is listed without them.
 //!
 //! Shapes, as captured from glusterd 10.3 (tests/fixtures/gluster/):
 //!
