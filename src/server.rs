@@ -25,6 +25,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::config::{self, ConfigError, HostIdentity, Settings};
+use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 use crate::snapshot::Sources;
 
@@ -62,6 +63,9 @@ struct Live {
     local_node: Option<String>,
     /// The file's bytes when loaded, to skip reloads on events that changed nothing.
     loaded_text: Vec<u8>,
+    /// The GlusterFS background collector, when this host runs the GlusterFS source. Kept
+    /// across reloads that do not change its configuration (so is its last good data).
+    gluster: Option<Arc<GlusterCollector>>,
 }
 
 /// Shared state of the running server.
@@ -85,6 +89,7 @@ impl AppState {
             node_override.as_deref(),
             &host,
             &Sources::default(),
+            None,
         )?;
         Ok(Arc::new(AppState {
             live: RwLock::new(Arc::new(live)),
@@ -126,6 +131,7 @@ impl AppState {
             self.node_override.as_deref(),
             &self.host,
             &current.sources,
+            current.gluster.as_ref(),
         );
         let mut info = match self.self_info.lock() {
             Ok(g) => g,
@@ -197,6 +203,7 @@ fn build_live(
     node_override: Option<&str>,
     host: &HostIdentity,
     previous: &Sources,
+    previous_gluster: Option<&Arc<GlusterCollector>>,
 ) -> Result<(Live, Vec<Arc<crate::snapshot::NodeSource>>), ServeError> {
     let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -212,11 +219,19 @@ fn build_live(
         .map_err(ServeError::LocalNode)?
         .map(|n| n.name.clone());
     let (sources, retired) = previous.rebuilt_for(&settings);
+    // Started here (inside the runtime); replaced only when its configuration changed.
+    let gluster = GlusterConfig::from_settings(&settings, local_node.as_deref()).map(|config| {
+        match previous_gluster.filter(|g| g.config() == &config) {
+            Some(same) => Arc::clone(same),
+            None => Arc::new(GlusterCollector::start(config)),
+        }
+    });
     let live = Live {
         settings: Arc::new(settings),
         sources,
         local_node,
         loaded_text,
+        gluster,
     };
     Ok((live, retired))
 }
@@ -297,7 +312,7 @@ fn collection_deadline(headers: &HeaderMap, settings: &Settings) -> Duration {
 async fn metrics_local(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let live = state.live();
     let node = live.local_node.clone();
-    scrape(&state, &live, node.as_deref(), &headers).await
+    scrape(&state, &live, node.as_deref(), &headers, true).await
 }
 
 #[derive(Deserialize)]
@@ -334,7 +349,7 @@ async fn probe(
         )
             .into_response();
     }
-    scrape(&state, &live, Some(&target), &headers).await
+    scrape(&state, &live, Some(&target), &headers, false).await
 }
 
 async fn scrape(
@@ -342,6 +357,7 @@ async fn scrape(
     live: &Live,
     node: Option<&str>,
     headers: &HeaderMap,
+    with_gluster: bool,
 ) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut set = MetricSet::default();
@@ -355,6 +371,13 @@ async fn scrape(
             tracing::debug!(error = %e, "grastate collection failed");
         }
         set = metrics::galera::families(&snapshot);
+    }
+    // GlusterFS data comes from the background collector: reading it never waits on gluster.
+    if let Some(gluster) = live.gluster.as_ref().filter(|_| with_gluster) {
+        set.extend(metrics::gluster::families(
+            &gluster.snapshot(),
+            SystemTime::now(),
+        ));
     }
     set.extend(metrics::self_families(&state.self_info()));
     (
