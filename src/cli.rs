@@ -263,8 +263,13 @@ pub enum SandboxCommand {
     Up {
         #[arg(long)]
         dir: PathBuf,
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+        /// Galera nodes (0 only with --gluster: a GlusterFS-only sandbox).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=9))]
         nodes: u16,
+        /// Also start a real glusterd in a network namespace of its own with a replica-3
+        /// volume, and put it in quorate.yaml.
+        #[arg(long)]
+        gluster: bool,
     },
     /// Show each node's process and wsrep state.
     Status {

@@ -153,6 +153,34 @@ impl Default for HealthSettings {
     }
 }
 
+/// `quorate.gluster`: how to run the gluster CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlusterCliSettings {
+    /// argv prefix, e.g. `["gluster"]` or `["ip", "netns", "exec", "NS", "gluster"]`.
+    pub command: Vec<String>,
+    /// Hard timeout of one `volume info` / `volume status` / `peer status`.
+    pub timeout: Duration,
+    /// Hard timeout of one `volume heal V info summary` (heal info can take minutes).
+    pub heal_timeout: Duration,
+    /// How often volume, brick and peer state is refreshed.
+    pub interval: Duration,
+    /// The `quorate.gluster` section is present: run the GlusterFS source even when the
+    /// local node is not a GlusterFS controller.
+    pub explicit: bool,
+}
+
+impl Default for GlusterCliSettings {
+    fn default() -> Self {
+        GlusterCliSettings {
+            command: vec!["gluster".to_string()],
+            timeout: Duration::from_secs(10),
+            heal_timeout: Duration::from_secs(300),
+            interval: Duration::from_secs(15),
+            explicit: false,
+        }
+    }
+}
+
 /// `quorate.check`: settings of `quorate check`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckSettings {
@@ -190,6 +218,8 @@ pub struct Settings {
     pub check: CheckSettings,
     /// `quorate.recovery`: how `quorate recover` reaches, starts and audits the nodes.
     pub recovery: crate::recover::config::RecoverySettings,
+    /// `quorate.gluster`.
+    pub gluster_cli: GlusterCliSettings,
 }
 
 /// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
@@ -507,6 +537,8 @@ struct RawQuorate {
     health: RawHealth,
     #[serde(default)]
     check: RawCheck,
+    #[serde(default)]
+    gluster: Option<RawGlusterCli>,
 }
 
 #[derive(Deserialize, Default)]
@@ -527,6 +559,19 @@ struct RawHealth {
 struct RawCheck {
     #[serde(default)]
     state_dir: Option<Expanded>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGlusterCli {
+    #[serde(default)]
+    command: Option<Vec<Expanded>>,
+    #[serde(default)]
+    timeout: Option<RawDuration>,
+    #[serde(default)]
+    heal_timeout: Option<RawDuration>,
+    #[serde(default)]
+    interval: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -900,6 +945,33 @@ fn validate(
     let recovery =
         crate::recover::config::validate(path, base_dir, q.recovery, &nodes, listen, warnings)?;
 
+    let gluster_cli = match q.gluster {
+        None => GlusterCliSettings::default(),
+        Some(g) => {
+            let defaults = GlusterCliSettings::default();
+            let command = match g.command {
+                None => defaults.command,
+                Some(words) => {
+                    let words: Vec<String> = words.into_iter().map(|w| w.0).collect();
+                    if words.is_empty() || words[0].trim().is_empty() {
+                        return Err(invalid(
+                            "quorate.gluster.command",
+                            "must name a program, e.g. [gluster]".into(),
+                        ));
+                    }
+                    words
+                }
+            };
+            GlusterCliSettings {
+                command,
+                timeout: g.timeout.map_or(defaults.timeout, |d| d.0),
+                heal_timeout: g.heal_timeout.map_or(defaults.heal_timeout, |d| d.0),
+                interval: g.interval.map_or(defaults.interval, |d| d.0),
+                explicit: true,
+            }
+        }
+    };
+
     let backup_dirs = match q.backup.directories {
         Some(dirs) if dirs.is_empty() => {
             return Err(invalid("quorate.backup.directories", "is empty".into()))
@@ -955,6 +1027,7 @@ fn validate(
             state_dir: q.check.state_dir.map(|d| resolve_path(base_dir, &d.0)),
         },
         recovery,
+        gluster_cli,
     })
 }
 
@@ -1518,6 +1591,42 @@ mod tests {
             password: Some(s),
         };
         assert!(!format!("{auth:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn gluster_cli_section() {
+        let base = "cluster: {name: c}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1}\n";
+        let s = parse_text(base, &[]).expect("no section");
+        assert_eq!(s.gluster_cli, GlusterCliSettings::default());
+        assert!(!s.gluster_cli.explicit);
+        let s = parse_text(
+            &format!("{base}quorate:\n  gluster:\n    command: [ip, netns, exec, \"${{NS}}\", gluster]\n    timeout: 3s\n    heal_timeout: 2m\n    interval: 5s\n"),
+            &[("NS", "qsb-1")],
+        )
+        .expect("full section");
+        assert_eq!(
+            s.gluster_cli.command,
+            ["ip", "netns", "exec", "qsb-1", "gluster"]
+        );
+        assert_eq!(s.gluster_cli.timeout, Duration::from_secs(3));
+        assert_eq!(s.gluster_cli.heal_timeout, Duration::from_secs(120));
+        assert_eq!(s.gluster_cli.interval, Duration::from_secs(5));
+        assert!(s.gluster_cli.explicit);
+        let s = parse_text(&format!("{base}quorate:\n  gluster: {{}}\n"), &[]).expect("empty");
+        assert!(s.gluster_cli.explicit);
+        assert_eq!(s.gluster_cli.command, ["gluster"]);
+        let err = parse_text(
+            &format!("{base}quorate:\n  gluster:\n    command: []\n"),
+            &[],
+        )
+        .expect_err("empty command");
+        assert!(err.to_string().contains("quorate.gluster.command"), "{err}");
+        let err = parse_text(
+            &format!("{base}quorate:\n  gluster:\n    comand: [x]\n"),
+            &[],
+        )
+        .expect_err("unknown key");
+        assert!(err.to_string().contains("comand"), "{err}");
     }
 
     #[test]

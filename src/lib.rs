@@ -10,6 +10,9 @@
 //!   expansion and secrets, validated into [`config::Settings`].
 //! - [`wsrep`]: the Galera source. [`wsrep::parse`] is pure (status rows, grastate.dat,
 //!   gvwstate.dat, provider options); [`wsrep::client`] owns the per-node connection pools.
+//! - [`gluster`]: the GlusterFS source. [`gluster::parse`] is pure (the CLI's `--xml`
+//!   answers); [`gluster::cli`] runs the CLI under a hard timeout; [`gluster::collector`] keeps
+//!   the last good data in the background; [`gluster::reading`] is what checks judge.
 //! - [`snapshot`]: gathers one node's readings with per-collector deadlines and shares an
 //!   in-flight collection between concurrent scrapes.
 //! - [`metrics`]: turns a snapshot into Prometheus exposition (OpenMetrics or text 0.0.4).
@@ -28,6 +31,7 @@ pub mod backup;
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod gluster;
 pub mod health;
 pub mod metrics;
 pub mod recover;

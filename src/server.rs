@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use crate::backup::{BackupMonitor, MonitorConfig};
 use crate::config::{self, ConfigError, HostIdentity, Settings};
+use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 use crate::snapshot::Sources;
 
@@ -63,6 +64,9 @@ struct Live {
     local_node: Option<String>,
     /// The file's bytes when loaded, to skip reloads on events that changed nothing.
     loaded_text: Vec<u8>,
+    /// The GlusterFS background collector, when this host runs the GlusterFS source. Kept
+    /// across reloads that do not change its configuration (so is its last good data).
+    gluster: Option<Arc<GlusterCollector>>,
 }
 
 /// Shared state of the running server.
@@ -88,6 +92,7 @@ impl AppState {
             node_override.as_deref(),
             &host,
             &Sources::default(),
+            None,
         )?;
         Ok(Arc::new(AppState {
             live: RwLock::new(Arc::new(live)),
@@ -130,6 +135,7 @@ impl AppState {
             self.node_override.as_deref(),
             &self.host,
             &current.sources,
+            current.gluster.as_ref(),
         );
         let mut info = match self.self_info.lock() {
             Ok(g) => g,
@@ -211,6 +217,7 @@ fn build_live(
     node_override: Option<&str>,
     host: &HostIdentity,
     previous: &Sources,
+    previous_gluster: Option<&Arc<GlusterCollector>>,
 ) -> Result<(Live, Vec<Arc<crate::snapshot::NodeSource>>), ServeError> {
     let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -226,11 +233,19 @@ fn build_live(
         .map_err(ServeError::LocalNode)?
         .map(|n| n.name.clone());
     let (sources, retired) = previous.rebuilt_for(&settings);
+    // Started here (inside the runtime); replaced only when its configuration changed.
+    let gluster = GlusterConfig::from_settings(&settings, local_node.as_deref()).map(|config| {
+        match previous_gluster.filter(|g| g.config() == &config) {
+            Some(same) => Arc::clone(same),
+            None => Arc::new(GlusterCollector::start(config)),
+        }
+    });
     let live = Live {
         settings: Arc::new(settings),
         sources,
         local_node,
         loaded_text,
+        gluster,
     };
     Ok((live, retired))
 }
@@ -356,7 +371,8 @@ async fn scrape(
     live: &Live,
     node: Option<&str>,
     headers: &HeaderMap,
-    with_backup: bool,
+    // `/metrics` (true) also carries this host's sources: backups and GlusterFS.
+    with_host_sources: bool,
 ) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let mut set = MetricSet::default();
@@ -371,11 +387,18 @@ async fn scrape(
         }
         set = metrics::galera::families(&snapshot);
     }
-    if with_backup {
+    if with_host_sources {
         // The latest background scan; never waits for one in progress.
         let report = state.backup.get().and_then(BackupMonitor::latest);
         set.extend(metrics::backup::families(
             report.as_deref(),
+            SystemTime::now(),
+        ));
+    }
+    // GlusterFS data comes from the background collector: reading it never waits on gluster.
+    if let Some(gluster) = live.gluster.as_ref().filter(|_| with_host_sources) {
+        set.extend(metrics::gluster::families(
+            &gluster.snapshot(),
             SystemTime::now(),
         ));
     }

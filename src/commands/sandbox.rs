@@ -7,13 +7,34 @@ use crate::cli::SandboxCommand;
 
 pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
     match cmd {
-        SandboxCommand::Up { dir, nodes } => {
+        SandboxCommand::Up {
+            dir,
+            nodes,
+            gluster,
+        } => {
+            if nodes == 0 && !gluster {
+                anyhow::bail!("--nodes 0 needs --gluster (a sandbox must run something)");
+            }
             let opts = UpOptions {
                 dir: dir.clone(),
                 nodes: usize::from(nodes),
             };
-            let sb = sandbox::up(&opts).map_err(quorate::Error::from)?;
-            println!("sandbox up: {} node(s) in {}", nodes, sb.dir().display());
+            let sb = if gluster {
+                sandbox::up_gluster(&opts)
+            } else {
+                sandbox::up(&opts)
+            }
+            .map_err(quorate::Error::from)?;
+            println!(
+                "sandbox up: {} Galera node(s){} in {}",
+                nodes,
+                if gluster {
+                    " and a GlusterFS volume"
+                } else {
+                    ""
+                },
+                sb.dir().display()
+            );
             print_status(&sb)?;
             println!("config: {}", sb.config_path().display());
             for node in sb.node_names() {
@@ -71,6 +92,15 @@ fn node_op(
 fn print_status(sb: &sandbox::Sandbox) -> anyhow::Result<()> {
     for node in sb.status() {
         println!("{node}");
+    }
+    if let Some(g) = sb.gluster() {
+        println!(
+            "gluster  volume {} in network namespace {}, mounted at {}",
+            g.volume(),
+            g.namespace(),
+            g.mount().display()
+        );
+        println!("         cli: {}", g.cli_command().join(" "));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 
 pub mod backup;
 pub mod galera;
+pub mod gluster;
 
 use std::borrow::Cow;
 

@@ -35,6 +35,7 @@
 //! ```
 
 mod error;
+mod gluster;
 mod node;
 mod ports;
 mod sql;
@@ -50,6 +51,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use error::{SandboxError, PACKAGES};
+pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub(crate) use node::search_path;
 
 use node::Tools;
@@ -219,14 +221,57 @@ fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbo
     }
 }
 
+/// Builds a sandbox with a real GlusterFS replica-3 volume (glusterd in a network namespace of
+/// its own, see `gluster.rs`) and `opts.nodes` Galera nodes; `nodes: 0` builds the GlusterFS
+/// part only. The generated quorate.yaml points at both.
+///
+/// On failure everything started so far is stopped and the directory is removed.
+pub fn up_gluster(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    gluster::check_installed()?;
+    let mut sandbox = if opts.nodes > 0 {
+        up(opts)?
+    } else {
+        let dir = prepare_dir(&opts.dir, 0)?;
+        let reservation = match ports::Reservation::new(1) {
+            Ok(r) => r,
+            Err(e) => {
+                remove_dir(&dir);
+                return Err(e);
+            }
+        };
+        let state = State::new(&dir, 0, reservation.ports());
+        let tools = match Tools::locate() {
+            Ok(t) => t,
+            // Galera tools are only needed by Galera nodes; a GlusterFS-only sandbox works
+            // without them (node operations then fail naming the packages).
+            Err(_) => Tools::absent(),
+        };
+        Sandbox { dir, state, tools }
+    };
+    match sandbox.add_gluster() {
+        Ok(()) => Ok(sandbox),
+        Err(err) => {
+            if let Err(e) = teardown(&sandbox.state, &sandbox.dir) {
+                tracing::warn!("cleaning up after a failed sandbox up: {e}");
+            }
+            Err(err)
+        }
+    }
+}
+
 /// Loads the sandbox in `dir` (written by [`up`], possibly in another process).
 pub fn open(dir: impl AsRef<Path>) -> Result<Sandbox, SandboxError> {
     let canonical = resolve(dir.as_ref())?;
     let state = State::load(&canonical)?;
+    let tools = if state.nodes.is_empty() {
+        Tools::locate().unwrap_or_else(|_| Tools::absent())
+    } else {
+        Tools::locate()?
+    };
     Ok(Sandbox {
         dir: canonical,
         state,
-        tools: Tools::locate()?,
+        tools,
     })
 }
 
@@ -258,6 +303,37 @@ impl Sandbox {
     /// The address reserved for `quorate serve` (also in quorate.yaml).
     pub fn listen_address(&self) -> String {
         format!("127.0.0.1:{}", self.state.listen_port)
+    }
+
+    /// The GlusterFS volume, when the sandbox has one.
+    pub fn gluster(&self) -> Option<Gluster<'_>> {
+        self.state.gluster.as_ref().map(|st| Gluster { st })
+    }
+
+    /// Starts the GlusterFS part (namespace, glusterd, volume, mount) and rewrites
+    /// quorate.yaml to include it. Errors leave cleanup to the caller.
+    fn add_gluster(&mut self) -> Result<(), SandboxError> {
+        let st = gluster::GlusterState::new(&self.dir, gluster::namespace_name()?);
+        // Saved before anything starts, so teardown finds the namespace even after a failure.
+        self.state.gluster = Some(st.clone());
+        self.state.save()?;
+        let mut st = st;
+        let state = &mut self.state;
+        let t = Instant::now();
+        gluster::start(&mut st, &mut |current| {
+            state.gluster = Some(current.clone());
+            state.save()
+        })?;
+        tracing::info!(namespace = %st.namespace, elapsed = ?t.elapsed(), "GlusterFS volume up");
+        self.state.gluster = Some(st);
+        self.state.save()?;
+        // Regenerate quorate.yaml so it also names the volume and the namespaced gluster CLI.
+        // A GlusterFS-only sandbox has no Galera `up` that wrote the recovery token the
+        // generated file names.
+        if !self.token_file().exists() {
+            write_secret_file(&self.token_file(), &random_password()?)?;
+        }
+        self.write_config(&default_quorate_binary())
     }
 
     /// `node1`, `node2`, ... in order.
@@ -817,12 +893,24 @@ fn stop_all(targets: &[(&NodeState, u32)]) -> Result<(), SandboxError> {
 
 /// Stops every running node of `state` and removes `dir`.
 fn teardown(state: &State, dir: &Path) -> Result<(), SandboxError> {
+    // GlusterFS first: the mount must be gone before DIR is removed (removing through a live
+    // FUSE mount would delete the volume's files through the client, or hang).
+    let gluster_stopped = match &state.gluster {
+        Some(g) => gluster::stop(g),
+        None => Ok(()),
+    };
     let targets: Vec<(&NodeState, u32)> = state
         .nodes
         .iter()
         .filter_map(|n| verified_pid(n).map(|p| (n, p)))
         .collect();
     let stopped = stop_all(&targets);
+    if let Err(e) = &gluster_stopped {
+        // Keep DIR (bricks, logs) for inspection when the volume could not be taken down.
+        tracing::warn!("GlusterFS teardown failed; {} kept: {e}", dir.display());
+        stopped?;
+        return gluster_stopped;
+    }
     match fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -891,7 +979,10 @@ fn prepare_dir(dir: &Path, nodes: usize) -> Result<PathBuf, SandboxError> {
         // listing; its secrets (mysql.password) are 0600 files of their own.
         fs::set_permissions(&canonical, fs::Permissions::from_mode(0o755))
             .map_err(|e| SandboxError::io("cannot chmod", &canonical, e))?;
-        check_traversable(&canonical)?;
+        // Only mariadbd (which runs as mysql) needs to traverse DIR.
+        if nodes > 0 {
+            check_traversable(&canonical)?;
+        }
         Ok(canonical)
     })();
     if checked.is_err() {

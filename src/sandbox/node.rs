@@ -47,6 +47,16 @@ pub(crate) struct Tools {
 }
 
 impl Tools {
+    /// Placeholders for a sandbox without Galera nodes (GlusterFS only): nothing runs them.
+    pub fn absent() -> Tools {
+        Tools {
+            mariadbd: PathBuf::from("mariadbd"),
+            install_db: PathBuf::from("mariadb-install-db"),
+            client: PathBuf::from("mariadb"),
+            provider: PathBuf::new(),
+        }
+    }
+
     pub fn locate() -> Result<Tools, SandboxError> {
         let provider = PROVIDER_CANDIDATES
             .iter()
@@ -100,7 +110,7 @@ fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Result<PathBuf, Sa
     })
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -160,33 +170,46 @@ pub(crate) fn mariadbd_args(
 
 /// Starts mariadbd detached and returns its pid.
 ///
-/// Detached means: its own session (setsid), so neither a Ctrl-C in the terminal that ran
-/// `quorate sandbox up` nor that terminal closing reaches it, and the kernel's orphaned-group
-/// SIGHUP never hits a frozen node when its parent exits; and no inherited stdio (it must not
-/// keep the CLI's pipes open). mariadbd sends its log to `--log-error`; stdout/stderr go to
-/// `console.log` next to it only to catch what it prints before opening that log (e.g. a
-/// rejected option).
+/// mariadbd sends its log to `--log-error`; stdout/stderr go to `console.log` next to it only
+/// to catch what it prints before opening that log (e.g. a rejected option).
 pub(crate) fn spawn_mariadbd(
     tools: &Tools,
     node: &NodeState,
     args: &[String],
 ) -> Result<u32, SandboxError> {
-    let console_path = node.home.join("console.log");
-    let console = fs::OpenOptions::new()
+    let mut command = Command::new(&tools.mariadbd);
+    command.args(args);
+    spawn_detached(
+        &mut command,
+        &node.home.join("console.log"),
+        &tools.mariadbd.display().to_string(),
+    )
+}
+
+/// Starts a long-running server detached and returns its pid.
+///
+/// Detached means: its own session (setsid), so neither a Ctrl-C in the terminal that ran
+/// `quorate sandbox up` nor that terminal closing reaches it, and the kernel's orphaned-group
+/// SIGHUP never hits a frozen server when its parent exits; and no inherited stdio (it must not
+/// keep the CLI's pipes open): stdout and stderr are appended to `console`.
+pub(crate) fn spawn_detached(
+    command: &mut Command,
+    console: &Path,
+    what: &str,
+) -> Result<u32, SandboxError> {
+    let out = fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&console_path)
-        .map_err(|e| SandboxError::io("cannot open", &console_path, e))?;
-    let console2 = console
+        .open(console)
+        .map_err(|e| SandboxError::io("cannot open", console, e))?;
+    let err = out
         .try_clone()
-        .map_err(|e| SandboxError::io("cannot open", &console_path, e))?;
-    let mut command = Command::new(&tools.mariadbd);
+        .map_err(|e| SandboxError::io("cannot open", console, e))?;
     command
-        .args(args)
         .env("PATH", search_path())
         .stdin(Stdio::null())
-        .stdout(console)
-        .stderr(console2);
+        .stdout(out)
+        .stderr(err);
     // SAFETY: the hook runs in the forked child before exec; it only calls setsid(2), which is
     // async-signal-safe and touches no memory of the parent.
     unsafe {
@@ -198,22 +221,22 @@ pub(crate) fn spawn_mariadbd(
         });
     }
     let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
-        command: tools.mariadbd.display().to_string(),
+        command: what.to_string(),
         source,
     })?;
     let pid = child.id();
-    // Reap it when it exits so a stopped node does not linger as a zombie while this process
-    // lives (tests keep running after stop_node). If this process exits first, init adopts and
-    // reaps mariadbd; the thread just dies with us.
+    // Reap it when it exits so a stopped server does not linger as a zombie while this process
+    // lives (tests keep running after stopping it). If this process exits first, init adopts
+    // and reaps it; the thread just dies with us.
     let reaper = std::thread::Builder::new()
-        .name(format!("reap-{}", node.name))
+        .name(format!("reap-{pid}"))
         .spawn(move || {
             let _ = child.wait();
         });
     if reaper.is_err() {
         // Without a reaper the process stays a zombie after exit; is_alive treats zombies as
         // dead, so nothing breaks.
-        tracing::debug!(node = %node.name, "could not start reaper thread");
+        tracing::debug!(what, pid, "could not start reaper thread");
     }
     Ok(pid)
 }

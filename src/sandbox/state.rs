@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::gluster::GlusterState;
 use super::SandboxError;
 
 /// File name of the state file inside the sandbox directory.
@@ -29,6 +30,9 @@ pub(crate) struct State {
     /// The port reserved for `quorate serve` (written into quorate.yaml).
     pub listen_port: u16,
     pub nodes: Vec<NodeState>,
+    /// The GlusterFS volume, when the sandbox has one (`up --gluster`).
+    #[serde(default)]
+    pub gluster: Option<GlusterState>,
 }
 
 /// One node: its ports, its files and the pid of the mariadbd we last started for it.
@@ -95,6 +99,7 @@ impl State {
             cluster_name: "sandbox".to_owned(),
             listen_port: ports[4 * count],
             nodes,
+            gluster: None,
         }
     }
 

@@ -1,0 +1,535 @@
+//! The GlusterFS collector: background tasks that run the gluster CLI and keep the last good
+//! answer, so `/metrics` never waits on gluster.
+//!
+//! Two loops share one [`GlusterSnapshot`]:
+//!
+//! - the **state** loop (`volume info`, `volume status … detail`, `peer status`) every
+//!   `quorate.gluster.interval`; one failed command fails the attempt, and the previous good
+//!   state stays with its timestamp (stale, not gone);
+//! - the **heal** loop (`volume heal V info summary`) every `quorate.intervals.gluster_heal`, per
+//!   volume, because heal info can take minutes on a busy volume. It heals-checks the
+//!   configured volume, or every started replicated/dispersed volume of the last good state.
+//!
+//! Dropping the [`GlusterCollector`] aborts both loops; a command in flight is still bounded by
+//! its timeout (the runner kills its process group).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::cli::{CliError, GlusterCli};
+use super::parse::{
+    parse_heal_list, parse_heal_summary, parse_peer_status, parse_volume_info, parse_volume_status,
+    HealListBrick, HealSummaryBrick, Peer, VolumeInfo, VolumeState, VolumeStatus,
+};
+use crate::config::{GlusterCliSettings, Settings};
+
+/// What the collector runs, derived from the configuration. A reload that changes it restarts
+/// the collector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlusterConfig {
+    /// argv prefix of the gluster CLI.
+    pub command: Vec<String>,
+    /// Bound for one info/status/peer command.
+    pub timeout: Duration,
+    /// Bound for one `heal info summary`.
+    pub heal_timeout: Duration,
+    /// State refresh interval.
+    pub interval: Duration,
+    /// Heal refresh interval.
+    pub heal_interval: Duration,
+    /// `storage.glusterfs.volume_name`; `None` = every volume.
+    pub volume: Option<String>,
+}
+
+impl GlusterConfig {
+    /// The collector's configuration when the GlusterFS source is enabled: the local node has
+    /// `services.glusterfs: true`, or `quorate.gluster` is configured explicitly.
+    pub fn from_settings(settings: &Settings, local_node: Option<&str>) -> Option<GlusterConfig> {
+        let local_runs_gluster = local_node
+            .and_then(|n| settings.node(n))
+            .is_some_and(|n| n.glusterfs);
+        let cli: &GlusterCliSettings = &settings.gluster_cli;
+        if !(local_runs_gluster || cli.explicit) {
+            return None;
+        }
+        Some(GlusterConfig {
+            command: cli.command.clone(),
+            timeout: cli.timeout,
+            heal_timeout: cli.heal_timeout,
+            interval: cli.interval,
+            heal_interval: settings.gluster_heal_interval,
+            volume: settings
+                .gluster
+                .as_ref()
+                .and_then(|g| g.volume_name.clone())
+                .filter(|v| !v.trim().is_empty()),
+        })
+    }
+}
+
+/// A value and when it was collected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed<T> {
+    pub value: T,
+    /// When the collection that produced it finished.
+    pub at: SystemTime,
+    pub duration: Duration,
+}
+
+/// The outcome of the latest attempt (successful or not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub at: SystemTime,
+    pub duration: Duration,
+    /// `None` when it succeeded.
+    pub error: Option<String>,
+    pub timed_out: bool,
+}
+
+impl Attempt {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Volumes, their brick processes and the peers, as of one successful state collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterState {
+    pub volumes: Vec<VolumeInfo>,
+    pub status: Vec<VolumeStatus>,
+    pub peers: Vec<Peer>,
+}
+
+/// Heal data of one volume.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealRecord {
+    pub last_good: Option<Timed<Vec<HealSummaryBrick>>>,
+    pub attempt: Option<Attempt>,
+}
+
+/// Everything the collector knows. Cloned cheaply behind an `Arc` for each scrape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlusterSnapshot {
+    pub state: Option<Timed<ClusterState>>,
+    pub state_attempt: Option<Attempt>,
+    pub heal: BTreeMap<String, HealRecord>,
+    /// Commands killed at their timeout, since start.
+    pub cli_timeouts: u64,
+    /// Retries after "Another transaction is in progress", since start.
+    pub cli_busy_retries: u64,
+    /// The configured volume (`None` = all), so a reading can say what was asked for.
+    pub volume_filter: Option<String>,
+    /// The intervals, for staleness judgements.
+    pub interval: Duration,
+    pub heal_interval: Duration,
+}
+
+struct Shared {
+    snapshot: RwLock<Arc<GlusterSnapshot>>,
+    /// Wakes the heal loop after the first state attempt.
+    state_done: Notify,
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut GlusterSnapshot)) {
+        let mut slot = match self.snapshot.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut next = GlusterSnapshot::clone(&slot);
+        f(&mut next);
+        *slot = Arc::new(next);
+    }
+
+    fn get(&self) -> Arc<GlusterSnapshot> {
+        match self.snapshot.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+}
+
+/// The running collector. Dropping it stops the loops.
+pub struct GlusterCollector {
+    config: GlusterConfig,
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Shared with the loops: lets Drop kill a command in flight.
+    cli: GlusterCli,
+}
+
+impl std::fmt::Debug for GlusterCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlusterCollector")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlusterCollector {
+    /// Starts both loops on the current tokio runtime.
+    pub fn start(config: GlusterConfig) -> GlusterCollector {
+        let shared = Arc::new(Shared {
+            snapshot: RwLock::new(Arc::new(GlusterSnapshot {
+                volume_filter: config.volume.clone(),
+                interval: config.interval,
+                heal_interval: config.heal_interval,
+                ..GlusterSnapshot::default()
+            })),
+            state_done: Notify::new(),
+        });
+        let cli = GlusterCli::new(config.command.clone());
+        let state_task = tokio::spawn(state_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
+        let heal_task = tokio::spawn(heal_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
+        tracing::info!(command = ?config.command, volume = ?config.volume, "GlusterFS collector started");
+        GlusterCollector {
+            config,
+            shared,
+            tasks: vec![state_task, heal_task],
+            cli,
+        }
+    }
+
+    pub fn config(&self) -> &GlusterConfig {
+        &self.config
+    }
+
+    /// The latest snapshot (never waits for gluster).
+    pub fn snapshot(&self) -> Arc<GlusterSnapshot> {
+        self.shared.get()
+    }
+}
+
+impl Drop for GlusterCollector {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        // A command in flight runs on a blocking thread that abort cannot stop; without this a
+        // shutdown or reload would wait for a hung gluster until its timeout.
+        self.cli.kill_running();
+    }
+}
+
+async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) {
+    loop {
+        let started = Instant::now();
+        let result = collect_state(&cli, &config).await;
+        let finished = SystemTime::now();
+        let duration = started.elapsed();
+        let was_ok = shared.get().state_attempt.as_ref().is_none_or(Attempt::ok);
+        match &result {
+            // Loud once when it starts failing, quiet while it keeps failing.
+            Err(e) if was_ok => {
+                tracing::warn!(error = %e, "GlusterFS state collection failed; serving the last good data")
+            }
+            Err(e) => tracing::debug!(error = %e, "GlusterFS state collection still failing"),
+            Ok(_) if !was_ok => tracing::info!("GlusterFS state collection recovered"),
+            Ok(_) => {}
+        }
+        shared.update(|s| {
+            apply_state(s, result, finished, duration);
+            copy_counters(&cli, s);
+        });
+        shared.state_done.notify_waiters();
+        tokio::time::sleep(config.interval).await;
+    }
+}
+
+async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) {
+    // Without a configured volume, the volumes come from the first state collection.
+    if config.volume.is_none() && shared.get().state_attempt.is_none() {
+        let notified = shared.state_done.notified();
+        if shared.get().state_attempt.is_none() {
+            notified.await;
+        }
+    }
+    loop {
+        let volumes = heal_volumes(&shared.get(), config.volume.as_deref());
+        for volume in &volumes {
+            let started = Instant::now();
+            let result = collect_heal(&cli, volume, config.heal_timeout).await;
+            let finished = SystemTime::now();
+            let duration = started.elapsed();
+            let was_ok = shared
+                .get()
+                .heal
+                .get(volume)
+                .and_then(|h| h.attempt.as_ref())
+                .is_none_or(Attempt::ok);
+            match &result {
+                Err(e) if was_ok => {
+                    tracing::warn!(volume, error = %e, "GlusterFS heal collection failed; serving the last good data")
+                }
+                Err(e) => {
+                    tracing::debug!(volume, error = %e, "GlusterFS heal collection still failing")
+                }
+                Ok(_) if !was_ok => tracing::info!(volume, "GlusterFS heal collection recovered"),
+                Ok(_) => {}
+            }
+            shared.update(|s| {
+                apply_heal(s, volume, result, finished, duration);
+                copy_counters(&cli, s);
+            });
+        }
+        shared.update(|s| s.heal.retain(|v, _| volumes.contains(v)));
+        tokio::time::sleep(config.heal_interval).await;
+    }
+}
+
+/// The volumes whose heal state is collected: the configured one, else every started volume
+/// of the last good state that heals (replicated or dispersed).
+///
+/// The configured volume is tried whenever the last good state does not say it cannot heal
+/// (stopped, or not replicated): without state, heal info is the only data there is.
+pub fn heal_volumes(snapshot: &GlusterSnapshot, configured: Option<&str>) -> Vec<String> {
+    let known = snapshot.state.as_ref().map(|s| s.value.volumes.as_slice());
+    let heals = |v: &VolumeInfo| v.state == VolumeState::Started && v.heals();
+    match (configured, known) {
+        (Some(name), Some(volumes)) => match volumes.iter().find(|v| v.name == name) {
+            Some(v) if !heals(v) => Vec::new(),
+            _ => vec![name.to_string()],
+        },
+        (Some(name), None) => vec![name.to_string()],
+        (None, Some(volumes)) => volumes
+            .iter()
+            .filter(|v| heals(v))
+            .map(|v| v.name.clone())
+            .collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Runs `volume info`, `volume status … detail` and `peer status`.
+pub async fn collect_state(
+    cli: &GlusterCli,
+    config: &GlusterConfig,
+) -> Result<ClusterState, CliError> {
+    let info_args: Vec<&str> = match config.volume.as_deref() {
+        Some(v) => vec!["volume", "info", v],
+        None => vec!["volume", "info"],
+    };
+    let volumes = cli
+        .query(&info_args, config.timeout, |r| parse_volume_info(r))
+        .await?;
+    // `status` fails for a volume that is not started; only ask for started ones.
+    let any_started = volumes.iter().any(|v| v.state == VolumeState::Started);
+    let status = if !any_started {
+        Vec::new()
+    } else {
+        let target = config.volume.as_deref().unwrap_or("all");
+        cli.query(
+            &["volume", "status", target, "detail"],
+            config.timeout,
+            |r| parse_volume_status(r),
+        )
+        .await?
+    };
+    let peers = cli
+        .query(&["peer", "status"], config.timeout, |r| {
+            parse_peer_status(r)
+        })
+        .await?;
+    Ok(ClusterState {
+        volumes,
+        status,
+        peers,
+    })
+}
+
+/// Runs `volume heal V info summary`.
+pub async fn collect_heal(
+    cli: &GlusterCli,
+    volume: &str,
+    timeout: Duration,
+) -> Result<Vec<HealSummaryBrick>, CliError> {
+    cli.query(
+        &["volume", "heal", volume, "info", "summary"],
+        timeout,
+        |r| parse_heal_summary(r),
+    )
+    .await
+}
+
+/// The split-brain entries of `volume` (`volume heal V info split-brain`), with at most
+/// `max_files` names per brick: for a check that lists them on request.
+pub async fn split_brain_files(
+    cli: &GlusterCli,
+    volume: &str,
+    timeout: Duration,
+    max_files: usize,
+) -> Result<Vec<HealListBrick>, CliError> {
+    cli.query(
+        &["volume", "heal", volume, "info", "split-brain"],
+        timeout,
+        move |r| parse_heal_list(r, max_files),
+    )
+    .await
+}
+
+/// One state collection and one heal pass, without background tasks: what a one-shot check
+/// needs.
+pub async fn collect_once(config: &GlusterConfig) -> GlusterSnapshot {
+    let cli = GlusterCli::new(config.command.clone());
+    let mut snapshot = GlusterSnapshot {
+        volume_filter: config.volume.clone(),
+        interval: config.interval,
+        heal_interval: config.heal_interval,
+        ..GlusterSnapshot::default()
+    };
+    let started = Instant::now();
+    let state = collect_state(&cli, config).await;
+    apply_state(&mut snapshot, state, SystemTime::now(), started.elapsed());
+    for volume in heal_volumes(&snapshot, config.volume.as_deref()) {
+        let started = Instant::now();
+        let heal = collect_heal(&cli, &volume, config.heal_timeout).await;
+        apply_heal(
+            &mut snapshot,
+            &volume,
+            heal,
+            SystemTime::now(),
+            started.elapsed(),
+        );
+    }
+    copy_counters(&cli, &mut snapshot);
+    snapshot
+}
+
+/// Records a state attempt: a success replaces the state, a failure keeps the last good one.
+pub fn apply_state(
+    snapshot: &mut GlusterSnapshot,
+    result: Result<ClusterState, CliError>,
+    at: SystemTime,
+    duration: Duration,
+) {
+    record(
+        &mut snapshot.state,
+        &mut snapshot.state_attempt,
+        result,
+        at,
+        duration,
+    );
+}
+
+/// Records a heal attempt for `volume`, keeping the last good counts on failure.
+pub fn apply_heal(
+    snapshot: &mut GlusterSnapshot,
+    volume: &str,
+    result: Result<Vec<HealSummaryBrick>, CliError>,
+    at: SystemTime,
+    duration: Duration,
+) {
+    let entry = snapshot.heal.entry(volume.to_string()).or_default();
+    record(
+        &mut entry.last_good,
+        &mut entry.attempt,
+        result,
+        at,
+        duration,
+    );
+}
+
+/// Copies the runner's counters into the snapshot.
+fn copy_counters(cli: &GlusterCli, snapshot: &mut GlusterSnapshot) {
+    use std::sync::atomic::Ordering;
+    snapshot.cli_timeouts = cli.counters().timeouts.load(Ordering::Relaxed);
+    snapshot.cli_busy_retries = cli.counters().busy_retries.load(Ordering::Relaxed);
+}
+
+fn record<T>(
+    last_good: &mut Option<Timed<T>>,
+    attempt: &mut Option<Attempt>,
+    result: Result<T, CliError>,
+    at: SystemTime,
+    duration: Duration,
+) {
+    let (error, timed_out) = match result {
+        Ok(value) => {
+            *last_good = Some(Timed {
+                value,
+                at,
+                duration,
+            });
+            (None, false)
+        }
+        Err(e) => (Some(e.to_string()), e.is_timeout()),
+    };
+    *attempt = Some(Attempt {
+        at,
+        duration,
+        error,
+        timed_out,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gluster::parse::parse_volume_info;
+
+    fn with_volumes(xml: &str) -> GlusterSnapshot {
+        let mut s = GlusterSnapshot::default();
+        apply_state(
+            &mut s,
+            Ok(ClusterState {
+                volumes: parse_volume_info(xml.as_bytes()).expect("info"),
+                status: Vec::new(),
+                peers: Vec::new(),
+            }),
+            SystemTime::UNIX_EPOCH,
+            Duration::ZERO,
+        );
+        s
+    }
+
+    #[test]
+    fn heal_volume_selection() {
+        let healthy = with_volumes(include_str!(
+            "../../tests/fixtures/gluster/volume-info-healthy.xml"
+        ));
+        assert_eq!(heal_volumes(&healthy, None), ["gv", "gvdr"]);
+        assert_eq!(heal_volumes(&healthy, Some("gv")), ["gv"]);
+        // Not in the state (yet): tried anyway.
+        assert_eq!(heal_volumes(&healthy, Some("other")), ["other"]);
+        assert_eq!(
+            heal_volumes(&GlusterSnapshot::default(), Some("gv")),
+            ["gv"]
+        );
+        assert!(heal_volumes(&GlusterSnapshot::default(), None).is_empty());
+        let stopped = with_volumes(include_str!(
+            "../../tests/fixtures/gluster/volume-info-stopped.xml"
+        ));
+        assert!(heal_volumes(&stopped, Some("gv")).is_empty());
+        assert!(heal_volumes(&stopped, None).is_empty());
+    }
+
+    #[test]
+    fn config_needs_a_gluster_host_or_an_explicit_section() {
+        let base = "cluster: {name: c}\nstorage:\n  glusterfs: {volume_name: gv}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1, services: {glusterfs: true}}\n    - {hostname: b, ip_address: 10.0.0.2, services: {mariadb: true}}\n";
+        let parse = |text: &str| {
+            crate::config::parse(
+                std::path::Path::new("/etc/quorate/q.yaml"),
+                text,
+                &Default::default(),
+                &mut Vec::new(),
+            )
+            .expect("valid")
+        };
+        let s = parse(base);
+        let on_a = GlusterConfig::from_settings(&s, Some("a")).expect("a runs glusterfs");
+        assert_eq!(on_a.volume.as_deref(), Some("gv"));
+        assert_eq!(on_a.command, ["gluster"]);
+        assert_eq!(on_a.heal_interval, Duration::from_secs(60));
+        assert!(GlusterConfig::from_settings(&s, Some("b")).is_none());
+        assert!(GlusterConfig::from_settings(&s, None).is_none());
+        let explicit = parse(&format!(
+            "{base}quorate:\n  gluster: {{command: [ssh, a, gluster]}}\n"
+        ));
+        let cfg = GlusterConfig::from_settings(&explicit, None).expect("explicit section");
+        assert_eq!(cfg.command, ["ssh", "a", "gluster"]);
+    }
+}

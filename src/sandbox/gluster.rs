@@ -1,0 +1,722 @@
+//! A real GlusterFS replica-3 volume for the sandbox: one glusterd in a network namespace
+//! that the sandbox creates, three bricks under the sandbox directory, and a FUSE mount.
+//!
+//! ```text
+//! DIR/gl/
+//!   ns              wrapper: runs a command in the namespace with this sandbox's /run,
+//!                   /var/log/glusterfs and /var/lib/glusterd (bind mounts in the mount
+//!                   namespace `ip netns exec` creates), so glusterd's sockets, pid files,
+//!                   logs and state never touch the host's
+//!   glusterd.vol    glusterd's own volfile: working-directory DIR/gl/wd (not /var/lib/glusterd)
+//!   wd/ run/ log/   glusterd state, its /run, its /var/log/glusterfs
+//!   varlib/         its /var/lib/glusterd (only paths glusterd hard-codes land here)
+//!   b1/ b2/ b3/     the bricks of volume `gv` (10.254.0.1:DIR/gl/bN)
+//!   mnt/            FUSE mount of gv, in the host's mount namespace (the client process runs
+//!                   in the network namespace only), so tests write with plain file I/O
+//! ```
+//!
+//! glusterd refuses loopback brick addresses, so the namespace gets 10.254.0.1/32 on its own
+//! `lo`; nothing outside the namespace is ever addressed. Several sandboxes run side by side:
+//! each has its own namespace (random name), state directory and sockets.
+//!
+//! Teardown unmounts, stops the volume, then ends every process whose network namespace is
+//! this sandbox's (glusterd, bricks, self-heal daemon, the FUSE client, CLI calls in flight),
+//! by pid, and deletes the namespace.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::node;
+use super::SandboxError;
+use crate::gluster::parse::{parse_heal_summary, parse_volume_status, HealSummaryBrick};
+
+/// The Debian packages the GlusterFS sandbox needs.
+pub const GLUSTER_PACKAGES: &str = "glusterfs-server glusterfs-client iproute2 util-linux";
+
+/// The volume's name.
+pub const VOLUME: &str = "gv";
+/// glusterd's address inside the namespace (never routed anywhere else).
+const ADDRESS: &str = "10.254.0.1";
+const BRICKS: usize = 3;
+/// Bound for one management command (create, start, status, set).
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The GlusterFS part of sandbox.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GlusterState {
+    /// Network namespace name (unique per sandbox).
+    pub namespace: String,
+    pub address: String,
+    pub volume: String,
+    /// `DIR/gl`.
+    pub home: PathBuf,
+    pub bricks: Vec<PathBuf>,
+    pub mount: PathBuf,
+    /// `DIR/gl/ns`: the wrapper that enters the namespace.
+    pub wrapper: PathBuf,
+    pub glusterd_pid: Option<u32>,
+    pub client_pid: Option<u32>,
+}
+
+impl GlusterState {
+    pub fn new(dir: &Path, namespace: String) -> GlusterState {
+        let home = dir.join("gl");
+        GlusterState {
+            namespace,
+            address: ADDRESS.to_string(),
+            volume: VOLUME.to_string(),
+            bricks: (1..=BRICKS).map(|i| home.join(format!("b{i}"))).collect(),
+            mount: home.join("mnt"),
+            wrapper: home.join("ns"),
+            home,
+            glusterd_pid: None,
+            client_pid: None,
+        }
+    }
+
+    /// `host:/path` of brick `i` (0-based), as gluster names it.
+    pub fn brick_name(&self, i: usize) -> Option<String> {
+        self.bricks
+            .get(i)
+            .map(|b| format!("{}:{}", self.address, b.display()))
+    }
+
+    /// The argv prefix that runs the gluster CLI against this sandbox's glusterd.
+    pub fn cli_command(&self) -> Vec<String> {
+        vec![self.wrapper.display().to_string(), "gluster".to_string()]
+    }
+
+    fn netns_path(&self) -> PathBuf {
+        Path::new("/run/netns").join(&self.namespace)
+    }
+}
+
+/// A fresh namespace name: `qsb-` and 8 random hex digits.
+pub(crate) fn namespace_name() -> Result<String, SandboxError> {
+    let path = Path::new("/dev/urandom");
+    let mut bytes = [0u8; 4];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| SandboxError::io("cannot read", path, e))?;
+    Ok(format!(
+        "qsb-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// Fails naming the packages when a program is missing.
+pub(crate) fn check_installed() -> Result<(), SandboxError> {
+    let path = node::search_path();
+    for program in ["glusterd", "gluster", "glusterfs", "ip", "nsenter", "mount"] {
+        let found = std::env::split_paths(&path).any(|d| node::is_executable(&d.join(program)));
+        if !found {
+            return Err(SandboxError::NotInstalled {
+                what: format!("program {program}"),
+                packages: GLUSTER_PACKAGES,
+            });
+        }
+    }
+    // Mount points of the wrapper's bind mounts (glusterfs-server creates them).
+    for dir in ["/var/lib/glusterd", "/var/log/glusterfs"] {
+        if !Path::new(dir).is_dir() {
+            return Err(SandboxError::NotInstalled {
+                what: format!("directory {dir}"),
+                packages: GLUSTER_PACKAGES,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Creates the namespace, starts glusterd, creates and starts the replica-3 volume and mounts
+/// it. Records pids in `st` as it goes (the caller saves it); on error the caller tears down.
+pub(crate) fn start(
+    st: &mut GlusterState,
+    save: &mut dyn FnMut(&GlusterState) -> Result<(), SandboxError>,
+) -> Result<(), SandboxError> {
+    for d in [
+        st.home.clone(),
+        st.home.join("wd"),
+        st.home.join("run/gluster"),
+        st.home.join("log"),
+        st.home.join("varlib"),
+        st.mount.clone(),
+    ]
+    .iter()
+    .chain(st.bricks.iter())
+    {
+        fs::create_dir_all(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
+    }
+    let volfile = st.home.join("glusterd.vol");
+    // The keepalive options are not decoration: without them glusterd 10.3 fails to connect
+    // to peers ("connect returned -2").
+    let vol = format!(
+        "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    option transport-type socket\n    option transport.socket.keepalive-time 10\n    option transport.socket.keepalive-interval 2\n    option transport.socket.read-fail-log off\n    option transport.socket.listen-port 24007\n    option ping-timeout 0\n    option event-threads 1\nend-volume\n",
+        st.home.join("wd").display()
+    );
+    fs::write(&volfile, vol).map_err(|e| SandboxError::io("cannot write", &volfile, e))?;
+    // The wrapper: `ip netns exec` gives the command a private mount namespace (slave of the
+    // host's), where /run, /var/log/glusterfs and /var/lib/glusterd are replaced by this
+    // sandbox's directories. glusterd, its bricks and glfsheal hard-code paths there
+    // (/run/glusterd.socket, /run/gluster/*.socket, /var/log/glusterfs/glfsheal-*.log,
+    // /var/lib/glusterd/ss_brick) whatever working-directory says.
+    let wrapper = format!(
+        "#!/bin/sh\n# Generated by quorate sandbox: runs a command in network namespace {ns} with this\n# sandbox's /run, /var/log/glusterfs and /var/lib/glusterd.\nexec ip netns exec {ns} /bin/sh -c 'mount --bind \"$0/run\" /run && mount --bind \"$0/log\" /var/log/glusterfs && mount --bind \"$0/varlib\" /var/lib/glusterd && exec \"$@\"' {home} \"$@\"\n",
+        ns = st.namespace,
+        home = shell_quote(&st.home.display().to_string()),
+    );
+    fs::write(&st.wrapper, wrapper)
+        .map_err(|e| SandboxError::io("cannot write", &st.wrapper, e))?;
+    fs::set_permissions(&st.wrapper, fs::Permissions::from_mode(0o755))
+        .map_err(|e| SandboxError::io("cannot chmod", &st.wrapper, e))?;
+
+    let ns = st.namespace.clone();
+    run(
+        Command::new("ip").args(["netns", "add", &ns]),
+        "ip netns add",
+        CLI_TIMEOUT,
+    )?;
+    run(
+        Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]),
+        "ip link set lo up",
+        CLI_TIMEOUT,
+    )?;
+    run(
+        Command::new("ip").args([
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{}/32", st.address),
+            "dev",
+            "lo",
+        ]),
+        "ip addr add",
+        CLI_TIMEOUT,
+    )?;
+
+    let log = st.home.join("log/glusterd.console");
+    let pid = node::spawn_detached(
+        Command::new(&st.wrapper).args([
+            "glusterd".to_string(),
+            "-N".to_string(),
+            "-f".to_string(),
+            volfile.display().to_string(),
+            format!("--log-file={}", st.home.join("log/glusterd.log").display()),
+        ]),
+        &log,
+        "glusterd",
+    )?;
+    st.glusterd_pid = Some(pid);
+    save(st)?;
+
+    let g = Gluster { st };
+    g.wait_for("glusterd to answer", STARTUP_TIMEOUT, || {
+        Ok(g.cli(&["peer", "status"]).is_ok())
+    })?;
+    let mut create: Vec<String> = vec![
+        "volume".into(),
+        "create".into(),
+        st.volume.clone(),
+        "replica".into(),
+        BRICKS.to_string(),
+    ];
+    create.extend((0..BRICKS).filter_map(|i| st.brick_name(i)));
+    // `force`: the bricks live on the root file system, which gluster warns about.
+    create.push("force".into());
+    let create_refs: Vec<&str> = create.iter().map(String::as_str).collect();
+    g.cli(&create_refs)?;
+    g.cli(&["volume", "start", &st.volume])?;
+    g.wait_for("every brick online", STARTUP_TIMEOUT, || {
+        g.all_bricks_online()
+    })?;
+
+    let client_log = st.home.join("log/client.console");
+    let client = node::spawn_detached(
+        Command::new("nsenter").args([
+            format!("--net={}", st.netns_path().display()),
+            "glusterfs".to_string(),
+            "-N".to_string(),
+            format!("--volfile-server={}", st.address),
+            format!("--volfile-id={}", st.volume),
+            format!("--log-file={}", st.home.join("log/client.log").display()),
+            st.mount.display().to_string(),
+        ]),
+        &client_log,
+        "glusterfs (FUSE client)",
+    )?;
+    st.client_pid = Some(client);
+    save(st)?;
+    let g = Gluster { st };
+    g.wait_for("the FUSE mount", STARTUP_TIMEOUT, || {
+        Ok(is_mounted(&g.st.mount) && (0..BRICKS).all(|i| g.client_connected(i)))
+    })?;
+    Ok(())
+}
+
+/// Unmounts, stops the volume and ends every process in the namespace, then deletes it.
+/// Never fails half-way: each step is attempted; the first error is returned.
+pub(crate) fn stop(st: &GlusterState) -> Result<(), SandboxError> {
+    let mut first_error: Option<SandboxError> = None;
+    if is_mounted(&st.mount) {
+        // Lazy: a hung FUSE client must not hang teardown.
+        let target = std::ffi::CString::new(st.mount.as_os_str().as_encoded_bytes()).ok();
+        if let Some(target) = target {
+            // SAFETY: umount2 with a valid NUL-terminated path; MNT_DETACH never blocks.
+            let rc = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+            if rc != 0 {
+                first_error.get_or_insert(SandboxError::io(
+                    "cannot unmount",
+                    &st.mount,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+    }
+    let ns_id = namespace_id(&st.netns_path());
+    if ns_id.is_some() {
+        let g = Gluster { st };
+        if st.glusterd_pid.is_some_and(node::is_alive) {
+            // Best effort: a clean stop ends bricks and self-heal daemon the gluster way.
+            let _ = g.cli_with_timeout(&["volume", "stop", &st.volume], STOP_TIMEOUT);
+        }
+    }
+    if let Some(id) = ns_id {
+        let pids = pids_in_namespace(id);
+        for &pid in &pids {
+            node::signal(pid, libc::SIGCONT);
+            node::signal(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for &pid in &pids {
+            if !node::wait_gone(pid, deadline.saturating_duration_since(Instant::now())) {
+                // Checked again: only a process still in our namespace is killed.
+                if in_namespace(pid, id) {
+                    node::signal(pid, libc::SIGKILL);
+                    node::wait_gone(pid, Duration::from_secs(5));
+                }
+            }
+        }
+        let leftover: Vec<u32> = pids_in_namespace(id);
+        if !leftover.is_empty() {
+            first_error.get_or_insert(SandboxError::Unkillable { pids: leftover });
+        }
+        if let Err(e) = run(
+            Command::new("ip").args(["netns", "del", &st.namespace]),
+            "ip netns del",
+            CLI_TIMEOUT,
+        ) {
+            first_error.get_or_insert(e);
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Operations on a running sandbox volume, for tests and rehearsals.
+#[derive(Debug, Clone, Copy)]
+pub struct Gluster<'a> {
+    pub(crate) st: &'a GlusterState,
+}
+
+impl Gluster<'_> {
+    /// The volume name (`gv`).
+    pub fn volume(&self) -> &str {
+        &self.st.volume
+    }
+
+    /// The FUSE mount of the volume (write here to create heal work).
+    pub fn mount(&self) -> &Path {
+        &self.st.mount
+    }
+
+    /// `host:/path` of brick `i` (0-based).
+    pub fn brick_name(&self, i: usize) -> Option<String> {
+        self.st.brick_name(i)
+    }
+
+    /// The brick directories.
+    pub fn brick_dirs(&self) -> &[PathBuf] {
+        &self.st.bricks
+    }
+
+    /// The argv prefix of the gluster CLI for this sandbox (as in quorate.yaml).
+    pub fn cli_command(&self) -> Vec<String> {
+        self.st.cli_command()
+    }
+
+    /// The network namespace's name.
+    pub fn namespace(&self) -> &str {
+        &self.st.namespace
+    }
+
+    /// Runs `gluster --mode=script ARGS` in the namespace; stdout on success.
+    pub fn cli(&self, args: &[&str]) -> Result<String, SandboxError> {
+        self.cli_with_timeout(args, CLI_TIMEOUT)
+    }
+
+    fn cli_with_timeout(&self, args: &[&str], timeout: Duration) -> Result<String, SandboxError> {
+        run(
+            Command::new(&self.st.wrapper)
+                .arg("gluster")
+                .arg("--mode=script")
+                .args(args),
+            &format!("gluster {}", args.join(" ")),
+            timeout,
+        )
+    }
+
+    /// `volume heal gv info summary`, parsed.
+    pub fn heal_summary(&self) -> Result<Vec<HealSummaryBrick>, SandboxError> {
+        let xml = self.cli(&[
+            "volume",
+            "heal",
+            &self.st.volume,
+            "info",
+            "summary",
+            "--xml",
+        ])?;
+        parse_heal_summary(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
+            node: "gluster".into(),
+            command: "gluster volume heal info summary".into(),
+            status: "unusable answer".into(),
+            output: e.to_string(),
+        })
+    }
+
+    /// pid and online flag of each brick (in brick order) from `volume status --xml`.
+    fn brick_processes(&self) -> Result<Vec<(Option<u32>, bool)>, SandboxError> {
+        let xml = self.cli(&["volume", "status", &self.st.volume, "--xml"])?;
+        let status =
+            parse_volume_status(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
+                node: "gluster".into(),
+                command: "gluster volume status".into(),
+                status: "unusable answer".into(),
+                output: e.to_string(),
+            })?;
+        let bricks = status.first().map(|v| v.bricks.as_slice()).unwrap_or(&[]);
+        Ok((0..self.st.bricks.len())
+            .map(|i| {
+                let name = self.st.brick_name(i).unwrap_or_default();
+                bricks
+                    .iter()
+                    .find(|b| b.name == name)
+                    .map_or((None, false), |b| (b.pid, b.online))
+            })
+            .collect())
+    }
+
+    fn all_bricks_online(&self) -> Result<bool, SandboxError> {
+        Ok(self.brick_processes()?.iter().all(|(_, online)| *online))
+    }
+
+    /// Kills brick `i` (0-based) with SIGKILL and waits until its process is gone and reaped,
+    /// because glusterd takes a pid that still exists for an "already-running brick".
+    pub fn kill_brick(&self, i: usize) -> Result<(), SandboxError> {
+        self.kill_bricks(&[i])
+    }
+
+    /// [`Gluster::kill_brick`] for several bricks at once.
+    pub fn kill_bricks(&self, which: &[usize]) -> Result<(), SandboxError> {
+        let procs = self.brick_processes()?;
+        let ns = namespace_id(&self.st.netns_path());
+        let mut killed = Vec::new();
+        for &i in which {
+            let pid = procs.get(i).and_then(|(pid, _)| *pid).ok_or_else(|| {
+                SandboxError::NodeNotRunning {
+                    node: self
+                        .st
+                        .brick_name(i)
+                        .unwrap_or_else(|| format!("brick {i}")),
+                }
+            })?;
+            // Only a process in our namespace is ever signalled.
+            if ns.is_some_and(|id| in_namespace(pid, id)) {
+                node::signal(pid, libc::SIGKILL);
+                killed.push(pid);
+            }
+        }
+        for pid in killed {
+            self.wait_for(
+                "a killed brick to be reaped",
+                Duration::from_secs(30),
+                || Ok(!Path::new(&format!("/proc/{pid}")).exists()),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Restarts dead bricks (`volume start gv force`, repeated until glusterd reports every
+    /// brick online) and waits until the FUSE client is connected to all of them again.
+    pub fn start_bricks(&self) -> Result<(), SandboxError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            self.cli(&["volume", "start", &self.st.volume, "force"])?;
+            let settle = Instant::now() + Duration::from_secs(8);
+            while Instant::now() < settle {
+                if self.all_bricks_online()? {
+                    return self.wait_for(
+                        "the client to reconnect to every brick",
+                        Duration::from_secs(120),
+                        || Ok((0..self.st.bricks.len()).all(|i| self.client_connected(i))),
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            if Instant::now() >= deadline {
+                return Err(SandboxError::CommandFailed {
+                    node: "gluster".into(),
+                    command: "gluster volume start gv force".into(),
+                    status: format!("bricks not all online after {STARTUP_TIMEOUT:?}"),
+                    output: String::new(),
+                });
+            }
+        }
+    }
+
+    /// Whether the FUSE client is connected to brick `i` (its `.meta` view).
+    pub fn client_connected(&self, i: usize) -> bool {
+        let private = self.st.mount.join(format!(
+            ".meta/graphs/active/{}-client-{i}/private",
+            self.st.volume
+        ));
+        fs::read_to_string(private).is_ok_and(|t| t.contains("connected = 1"))
+    }
+
+    /// Sets a volume option.
+    pub fn set_option(&self, key: &str, value: &str) -> Result<(), SandboxError> {
+        self.cli(&["volume", "set", &self.st.volume, key, value])
+            .map(|_| ())
+    }
+
+    /// Triggers an index heal (`volume heal gv`). glusterd may report a failure while the
+    /// self-heal daemon is still reconnecting; the heal happens anyway, so only a command that
+    /// could not run is an error.
+    pub fn heal(&self) -> Result<(), SandboxError> {
+        match self.cli(&["volume", "heal", &self.st.volume]) {
+            Ok(_) | Err(SandboxError::CommandFailed { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes `name` (a file at the volume's root) a real data split-brain: written while
+    /// bricks 1 and 2 are down, then again while brick 0 is down, with self-heal (daemon and
+    /// client side) and client quorum off. Leaves those options off.
+    pub fn make_split_brain(&self, name: &str) -> Result<(), SandboxError> {
+        for (k, v) in [
+            ("cluster.self-heal-daemon", "off"),
+            ("cluster.data-self-heal", "off"),
+            ("cluster.metadata-self-heal", "off"),
+            ("cluster.entry-self-heal", "off"),
+            ("cluster.quorum-type", "none"),
+        ] {
+            self.set_option(k, v)?;
+        }
+        let file = self.st.mount.join(name);
+        let write = |text: &str| {
+            fs::write(&file, text).map_err(|e| SandboxError::io("cannot write", &file, e))
+        };
+        // Option changes switch the client to a new graph; it must be connected again.
+        self.wait_for("the client graph switch", Duration::from_secs(60), || {
+            Ok((0..self.st.bricks.len()).all(|i| self.client_connected(i)))
+        })?;
+        write("base\n")?;
+        self.kill_bricks(&[1, 2])?;
+        write("written while bricks 1 and 2 were down\n")?;
+        self.start_bricks()?;
+        self.kill_bricks(&[0])?;
+        write("written while brick 0 was down\n")?;
+        self.start_bricks()
+    }
+
+    fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl FnMut() -> Result<bool, SandboxError>,
+    ) -> Result<(), SandboxError> {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            match ready() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => last = e.to_string(),
+            }
+            if Instant::now() >= deadline {
+                return Err(SandboxError::CommandFailed {
+                    node: "gluster".into(),
+                    command: format!("waiting for {what}"),
+                    status: format!("not reached within {timeout:?}"),
+                    output: format!(
+                        "{last}\nglusterd log tail:\n{}",
+                        node::log_tail(&self.st.home.join("log/glusterd.log"), 15)
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// Runs a command to completion (bounded), returning stdout; a non-zero exit is an error
+/// carrying stderr and stdout.
+fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, SandboxError> {
+    let mut child = command
+        .env("PATH", node::search_path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| SandboxError::Spawn {
+            command: what.to_string(),
+            source,
+        })?;
+    let read_all = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut out);
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let out = read_all(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = read_all(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+                    // SAFETY: our own child's group; the leader is not reaped yet.
+                    unsafe {
+                        libc::killpg(pgid, libc::SIGKILL);
+                    }
+                }
+                let _ = child.wait();
+                break Err(format!("timed out after {timeout:?}"));
+            }
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    match status {
+        Ok(s) if s.success() => Ok(stdout),
+        other => Err(SandboxError::CommandFailed {
+            node: "gluster".into(),
+            command: what.to_string(),
+            status: match other {
+                Ok(s) => s.to_string(),
+                Err(e) => e,
+            },
+            output: format!("{}{}", stderr.trim(), stdout.trim()),
+        }),
+    }
+}
+
+/// The inode identifying a network namespace file (`/run/netns/NS` or `/proc/PID/ns/net`).
+fn namespace_id(path: &Path) -> Option<(u64, u64)> {
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Whether `pid` lives in network namespace `id`. Namespaces are compared by inode: the
+/// nsfs inode names the namespace whichever path (bind mount or /proc) reaches it.
+fn in_namespace(pid: u32, id: (u64, u64)) -> bool {
+    namespace_id(Path::new(&format!("/proc/{pid}/ns/net"))).is_some_and(|ns| ns.1 == id.1)
+}
+
+/// Every live process whose network namespace is `id`.
+fn pids_in_namespace(id: (u64, u64)) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|&pid| pid != std::process::id())
+        .filter(|&pid| in_namespace(pid, id) && node::is_alive(pid))
+        .collect()
+}
+
+/// Whether `path` is a mount point (per /proc/self/mountinfo).
+fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.display().to_string();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mp| unescape_mountinfo(mp) == want)
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape_mountinfo(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_and_names() {
+        let st = GlusterState::new(Path::new("/tmp/sb"), "qsb-0011aabb".into());
+        assert_eq!(
+            st.brick_name(0).as_deref(),
+            Some("10.254.0.1:/tmp/sb/gl/b1")
+        );
+        assert_eq!(st.brick_name(3), None);
+        assert_eq!(st.cli_command(), ["/tmp/sb/gl/ns", "gluster"]);
+        assert_eq!(st.mount, Path::new("/tmp/sb/gl/mnt"));
+        assert_eq!(st.netns_path(), Path::new("/run/netns/qsb-0011aabb"));
+    }
+
+    #[test]
+    fn namespace_names_are_unique() {
+        let a = namespace_name().expect("name");
+        let b = namespace_name().expect("name");
+        assert!(a.starts_with("qsb-") && a.len() == 12, "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn mountinfo_and_quoting() {
+        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
+        assert_eq!(shell_quote("/x/it's"), "'/x/it'\\''s'");
+        assert!(is_mounted(Path::new("/proc")));
+        assert!(!is_mounted(Path::new("/definitely/not/mounted")));
+    }
+}

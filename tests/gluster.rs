@@ -1,0 +1,491 @@
+//! The GlusterFS source against a real glusterd (sandbox `--gluster`: a replica-3 volume in a
+//! network namespace of its own): healthy volume, a killed brick with pending heals, restart
+//! and heal, a real split-brain; a gluster CLI that hangs (a stand-in script serving captured
+//! answers, then sleeping); and `quorate sandbox up --gluster` / `down` through the binary.
+//!
+//! Every sandbox has its own namespace, glusterd state, /run and log directories, so these
+//! tests run in parallel with each other and never touch the machine's own glusterd.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{promtool_check_metrics, sample, ServeProcess};
+use quorate::gluster::collector::{collect_once, split_brain_files};
+use quorate::gluster::{reading, GlusterCli, GlusterConfig};
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+
+/// Polls `/metrics` until `ok` accepts the body; panics with the last body after `timeout`.
+fn wait_metrics(
+    serve: &ServeProcess,
+    what: &str,
+    timeout: Duration,
+    ok: impl Fn(&str) -> bool,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let body = serve.get("/metrics").body;
+        if ok(&body) {
+            return body;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "{what}: not seen within {timeout:?}; last scrape:\n{}\nserve log:\n{}",
+            body.lines()
+                .filter(|l| l.starts_with("gluster"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn brick(name: &str) -> String {
+    format!("brick=\"{name}\"")
+}
+
+fn gluster_config(config_path: &Path) -> GlusterConfig {
+    let settings = quorate::config::load(config_path)
+        .expect("sandbox config loads")
+        .settings;
+    GlusterConfig::from_settings(&settings, Some("node1")).expect("GlusterFS source enabled")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn real_volume_brick_loss_heal_and_split_brain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = SandboxGuard::new(
+        sandbox::up_gluster(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 0,
+        })
+        .expect("sandbox up --gluster"),
+    );
+    let g = sb.gluster().expect("sandbox has a volume");
+    let names: Vec<String> = (0..3).map(|i| g.brick_name(i).expect("brick")).collect();
+    let config = gluster_config(&sb.config_path());
+    let serve = ServeProcess::start(&sb.config_path(), &[]);
+
+    // Healthy: every brick up, 0 pending everywhere.
+    let body = wait_metrics(&serve, "healthy volume", Duration::from_secs(30), |b| {
+        sample(b, "gluster_up", &[]) == Some(1.0)
+            && names
+                .iter()
+                .all(|n| sample(b, "gluster_heal_pending_entries", &[&brick(n)]) == Some(0.0))
+    });
+    for n in &names {
+        assert_eq!(
+            sample(&body, "gluster_brick_up", &[&brick(n)]),
+            Some(1.0),
+            "{n}"
+        );
+        assert_eq!(
+            sample(&body, "gluster_heal_split_brain_entries", &[&brick(n)]),
+            Some(0.0)
+        );
+        assert!(sample(&body, "gluster_brick_size_bytes", &[&brick(n)]).is_some_and(|s| s > 0.0));
+    }
+    assert_eq!(
+        sample(&body, "gluster_volume_up", &["volume=\"gv\""]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&body, "gluster_volume_replicas", &["volume=\"gv\""]),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&body, "gluster_volume_bricks", &["volume=\"gv\""]),
+        Some(3.0)
+    );
+    assert!(!body.contains("pid="), "no pid labels");
+    promtool_check_metrics(&body).expect("healthy scrape lints clean");
+
+    // Kill brick 3, write through the mount: pending on the two live bricks, unknown on the
+    // dead one (no series), which is down.
+    g.kill_brick(2).expect("kill brick 3");
+    for i in 0..5 {
+        std::fs::write(g.mount().join(format!("f{i}")), format!("x{i}\n")).expect("write");
+    }
+    let body = wait_metrics(
+        &serve,
+        "pending heals after a brick loss",
+        Duration::from_secs(30),
+        |b| {
+            sample(b, "gluster_brick_up", &[&brick(&names[2])]) == Some(0.0)
+                && names[..2].iter().all(|n| {
+                    sample(b, "gluster_heal_pending_entries", &[&brick(n)])
+                        .is_some_and(|p| p >= 5.0)
+                })
+                && sample(b, "gluster_heal_brick_connected", &[&brick(&names[2])]) == Some(0.0)
+        },
+    );
+    assert_eq!(
+        sample(&body, "gluster_heal_pending_entries", &[&brick(&names[2])]),
+        None,
+        "a dead brick's count is unknown, never 0"
+    );
+    assert_eq!(
+        sample(&body, "gluster_volume_bricks_up", &["volume=\"gv\""]),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "gluster_volume_replica_set_min_bricks_up",
+            &["volume=\"gv\""]
+        ),
+        Some(2.0)
+    );
+    promtool_check_metrics(&body).expect("degraded scrape lints clean");
+
+    // The judgement input a check evaluates, collected once (as `quorate check` would).
+    let snapshot = runtime().block_on(collect_once(&config));
+    let r = reading(&snapshot, SystemTime::now(), Some("gv"));
+    assert!(r.up, "{:?}", r.error);
+    let v = r.volume("gv").expect("gv");
+    assert_eq!(
+        (v.replica_count, v.bricks_down(), v.min_bricks_up_per_set()),
+        (3, 1, 2)
+    );
+    let pending = v.heal_pending();
+    assert_eq!(pending.unknown_bricks, 1);
+    assert!(pending.max.is_some_and(|p| p >= 5), "{pending:?}");
+    assert_eq!(v.split_brain().max, Some(0));
+
+    // Restart the brick and heal: back to 0 everywhere.
+    g.start_bricks().expect("restart bricks");
+    g.heal().expect("heal");
+    wait_metrics(&serve, "healed", Duration::from_secs(90), |b| {
+        names.iter().all(|n| {
+            sample(b, "gluster_brick_up", &[&brick(n)]) == Some(1.0)
+                && sample(b, "gluster_heal_pending_entries", &[&brick(n)]) == Some(0.0)
+        })
+    });
+
+    // A real split-brain: split-brain count 1 on every brick.
+    g.make_split_brain("sb").expect("split-brain");
+    let body = wait_metrics(&serve, "split-brain", Duration::from_secs(30), |b| {
+        names
+            .iter()
+            .all(|n| sample(b, "gluster_heal_split_brain_entries", &[&brick(n)]) == Some(1.0))
+    });
+    assert_eq!(sample(&body, "gluster_up", &[]), Some(1.0));
+    let snapshot = runtime().block_on(collect_once(&config));
+    let v = reading(&snapshot, SystemTime::now(), None)
+        .volumes
+        .into_iter()
+        .find(|v| v.name == "gv")
+        .expect("gv");
+    assert_eq!(v.split_brain().max, Some(1));
+    assert_eq!(v.split_brain().unknown_bricks, 0);
+    // The file list, on request.
+    let cli = GlusterCli::new(config.command.clone());
+    let listed = runtime()
+        .block_on(split_brain_files(&cli, "gv", Duration::from_secs(30), 10))
+        .expect("info split-brain");
+    assert_eq!(listed.len(), 3);
+    // One entry per brick; a brick whose copy glfsheal cannot resolve to a path lists the
+    // entry by gfid (seen on the brick that was written alone).
+    assert!(
+        listed
+            .iter()
+            .all(|b| b.files.len() == 1 && b.entries == Some(1)),
+        "{listed:?}"
+    );
+    assert!(listed.iter().any(|b| b.files == ["/sb"]), "{listed:?}");
+
+    assert!(serve.terminate().success());
+    let namespace = g.namespace().to_string();
+    sb.down().expect("sandbox down");
+    assert!(
+        !Path::new("/run/netns").join(&namespace).exists(),
+        "namespace {namespace} removed"
+    );
+    assert!(!dir.path().join("sb").exists());
+}
+
+/// State of `pid` and its parent, from /proc/PID/stat.
+fn proc_state(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let mut it = after.split_whitespace();
+    Some((it.next()?.chars().next()?, it.next()?.parse().ok()?))
+}
+
+fn zombie_children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter(|&pid| proc_state(pid).is_some_and(|(s, pp)| s == 'Z' && pp == parent))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ends the stand-in processes recorded in `DIR/pids` that are still running (checked by
+/// command line: the script's path or the `sleep 1000` it forks), when the test ends.
+struct StandInReaper(std::path::PathBuf);
+
+impl Drop for StandInReaper {
+    fn drop(&mut self) {
+        let script = self.0.join("gluster").display().to_string();
+        let pids = std::fs::read_to_string(self.0.join("pids")).unwrap_or_default();
+        for pid in pids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+        {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .unwrap_or_default();
+            if cmdline.contains(&script) || cmdline.trim() == "sleep 1000" {
+                common::signal(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[test]
+fn hanging_cli_times_out_without_zombies_and_last_data_is_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gluster");
+    let d = dir.path();
+    // A stand-in for gluster: answers from captured fixtures until `hang` exists, then hangs
+    // together with a child it forks (as gluster forks glfsheal).
+    let script = d.join("gluster");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+echo $$ >> {d}/pids
+if [ -e {d}/hang ]; then
+    sleep 1000 &
+    echo $! >> {d}/pids
+    wait
+fi
+case "$*" in
+    *"volume info"*) cat {f}/volume-info-healthy.xml ;;
+    *"volume status"*) cat {f}/volume-status-gv-detail-healthy.xml ;;
+    *"peer status"*) cat {f}/peer-status-connected.xml ;;
+    *"info summary"*) cat {f}/heal-summary-brick-killed.xml ;;
+    *) exit 2 ;;
+esac
+"#,
+            d = d.display(),
+            f = fixtures.display()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    // Whatever happens (a failing assertion kills serve with SIGKILL), no stand-in survives.
+    let _reaper = StandInReaper(d.to_path_buf());
+    let config = d.join("quorate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "cluster: {{name: t}}\nstorage:\n  glusterfs: {{volume_name: gv}}\nnodes:\n  controllers:\n    - {{hostname: node1, ip_address: 127.0.0.1, services: {{glusterfs: true}}}}\nquorate:\n  node: node1\n  gluster:\n    command: [{}]\n    timeout: 1s\n    heal_timeout: 1s\n    interval: 1s\n  intervals:\n    gluster_heal: 1s\n",
+            script.display()
+        ),
+    )
+    .expect("config");
+    let serve = ServeProcess::start(&config, &[]);
+    let b2 = "brick=\"10.254.0.1:/tmp/qgcap/a/b2\"";
+    let b1 = "brick=\"10.254.0.1:/tmp/qgcap/a/b1\"";
+    let body = wait_metrics(
+        &serve,
+        "answers from the stand-in",
+        Duration::from_secs(20),
+        |b| {
+            sample(b, "gluster_up", &[]) == Some(1.0)
+                && sample(b, "gluster_heal_pending_entries", &[b1]).is_some()
+        },
+    );
+    let last_success =
+        sample(&body, "gluster_last_success_timestamp_seconds", &[]).expect("timestamp");
+    assert_eq!(sample(&body, "gluster_heal_pending_entries", &[b2]), None);
+
+    // Now every gluster call hangs: /metrics keeps answering at once with the last good data.
+    std::fs::write(d.join("hang"), b"").expect("hang flag");
+    let start = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let body = loop {
+        let t = Instant::now();
+        let body = serve.get("/metrics").body;
+        slowest = slowest.max(t.elapsed());
+        if sample(&body, "gluster_up", &[]) == Some(0.0)
+            && sample(&body, "gluster_cli_timeouts_total", &[]).is_some_and(|n| n >= 2.0)
+        {
+            break body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never timed out:\n{body}\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a scrape waited on gluster: {slowest:?}"
+    );
+    assert_eq!(
+        sample(&body, "gluster_last_success_timestamp_seconds", &[]),
+        Some(last_success),
+        "the last good data and its age are kept"
+    );
+    assert_eq!(sample(&body, "gluster_brick_up", &[b1]), Some(1.0));
+    assert!(sample(&body, "gluster_heal_pending_entries", &[b1]).is_some());
+    assert_eq!(
+        sample(
+            &body,
+            "quorate_collector_success",
+            &["collector=\"gluster\""]
+        ),
+        Some(0.0)
+    );
+    promtool_check_metrics(&body).expect("stale scrape lints clean");
+    assert!(
+        serve.log().contains("did not finish within"),
+        "{}",
+        serve.log()
+    );
+
+    // Unhang; collection recovers. Then every process the stand-in ever ran is gone and the
+    // exporter has no zombie children.
+    std::fs::remove_file(d.join("hang")).expect("unhang");
+    wait_metrics(&serve, "recovery", Duration::from_secs(20), |b| {
+        sample(b, "gluster_up", &[]) == Some(1.0)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(zombie_children_of(serve.pid()), Vec::<u32>::new());
+
+    // Hang again with a long timeout (a reload restarts the collector, which kills the command
+    // in flight), then stop the exporter: it must not wait for the hung command.
+    std::fs::write(d.join("hang"), b"").expect("hang flag");
+    let long = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("timeout: 1s", "timeout: 60s");
+    std::fs::write(&config, long).expect("config with long timeouts");
+    let start = Instant::now();
+    while !serve.log().contains("configuration reloaded") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no reload: {}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The new collector's first state command (60 s timeout) starts at once and hangs.
+    std::thread::sleep(Duration::from_secs(1));
+    let serve_pid = serve.pid();
+    let start = Instant::now();
+    assert!(serve.terminate().success());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "shutdown waited {:?} for a hung gluster",
+        start.elapsed()
+    );
+
+    // Every process the stand-in ever ran is gone (at most a zombie awaiting init, never one
+    // of the exporter's).
+    let pids: Vec<u32> = std::fs::read_to_string(d.join("pids"))
+        .expect("pids")
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert!(pids.len() > 4, "{pids:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for pid in pids {
+        while let Some((state, parent)) = proc_state(pid) {
+            if state == 'Z' && parent != serve_pid {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stand-in process {pid} still {state} (parent {parent})"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn sandbox_cli_up_gluster_with_galera_and_down() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb_dir = dir.path().join("sb");
+    let quorate = env!("CARGO_BIN_EXE_quorate");
+    let up = Command::new(quorate)
+        .args(["sandbox", "up", "--nodes", "1", "--gluster", "--dir"])
+        .arg(&sb_dir)
+        .output()
+        .expect("run quorate sandbox up");
+    // Whatever happens below, the sandbox is torn down.
+    let guard = sandbox::open(&sb_dir).map(SandboxGuard::new);
+    assert!(
+        up.status.success(),
+        "sandbox up --gluster failed: {}{}",
+        String::from_utf8_lossy(&up.stdout),
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let sb = guard.expect("sandbox.json written");
+    let stdout = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        stdout.contains("volume gv in network namespace qsb-"),
+        "{stdout}"
+    );
+    let namespace = sb.gluster().expect("gluster part").namespace().to_string();
+
+    let yaml = std::fs::read_to_string(sb.config_path()).expect("quorate.yaml");
+    for part in [
+        "volume_name: gv",
+        "glusterfs: true",
+        "gluster:",
+        "command: [",
+    ] {
+        assert!(yaml.contains(part), "{part} missing from\n{yaml}");
+    }
+    let serve = ServeProcess::start(&sb.config_path(), &[]);
+    let body = wait_metrics(&serve, "both sources", Duration::from_secs(30), |b| {
+        sample(b, "gluster_up", &[]) == Some(1.0) && sample(b, "mysql_up", &[]) == Some(1.0)
+    });
+    assert!(sample(&body, "gluster_heal_pending_entries", &["volume=\"gv\""]).is_some());
+    // /probe is about MariaDB nodes only.
+    let probe = serve.get("/probe?target=node1").body;
+    assert!(!probe.contains("gluster_up"), "{probe}");
+    assert!(serve.terminate().success());
+
+    let _ = sb.into_inner();
+    let down = Command::new(quorate)
+        .args(["sandbox", "down", "--dir"])
+        .arg(&sb_dir)
+        .output()
+        .expect("run quorate sandbox down");
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    assert!(!sb_dir.exists());
+    assert!(!Path::new("/run/netns").join(&namespace).exists());
+
+    // --nodes 0 without --gluster is refused before anything starts.
+    let refused = Command::new(quorate)
+        .args(["sandbox", "up", "--nodes", "0", "--dir"])
+        .arg(dir.path().join("none"))
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(!dir.path().join("none").exists());
+}
