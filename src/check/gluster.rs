@@ -275,7 +275,11 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
             .min(0.0),
         PerfDatum::new("split_brain", f(split.max)).min(0.0),
         PerfDatum::new("possibly_healing", f(possibly.max)).min(0.0),
-        PerfDatum::new("heal_unknown_bricks", Some(pending.unknown_bricks as f64)).min(0.0),
+        PerfDatum::new(
+            "heal_unknown_bricks",
+            have.then_some(pending.unknown_bricks as f64),
+        )
+        .min(0.0),
     ];
 
     let mut values = Map::new();
@@ -297,7 +301,7 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
     values.insert("possibly_healing".into(), opt(possibly.max));
     values.insert(
         "heal_unknown_bricks".into(),
-        Value::from(pending.unknown_bricks as u64),
+        opt(have.then_some(pending.unknown_bricks as u64)),
     );
     result.values = values;
     result

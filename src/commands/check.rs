@@ -592,11 +592,13 @@ fn run_gluster(a: CheckGlusterArgs) -> i32 {
         Err(e) => return emit(&unknown(e), &out),
     };
     let deadline = budget.saturating_sub(started.elapsed());
-    let config = gluster_config(&settings, a.volume.as_deref(), deadline);
-    let collected = rt.block_on(tokio::time::timeout(
-        deadline,
-        quorate::gluster::collector::collect_once(&config),
-    ));
+    // Each command is killed a little before the overall deadline, so the answer names the
+    // command that hung rather than only saying time ran out.
+    let per_command = deadline.saturating_sub((deadline / 10).min(Duration::from_millis(200)));
+    let config = gluster_config(&settings, a.volume.as_deref(), per_command);
+    let collected = rt.block_on(async {
+        tokio::time::timeout(deadline, quorate::gluster::collector::collect_once(&config)).await
+    });
     let mut result = match collected {
         Ok(snapshot) => {
             let reading = quorate::gluster::reading(&snapshot, SystemTime::now(), None);
