@@ -564,10 +564,11 @@ pub fn gluster_config(
         heal_timeout: cli.heal_timeout.min(budget),
         interval: cli.interval,
         heal_interval: settings.gluster_heal_interval,
+        // An empty --volume (a Zabbix key without its parameter) means the configured one.
         volume: volume
+            .filter(|v| !v.trim().is_empty())
             .map(str::to_string)
-            .or(configured)
-            .filter(|v| !v.trim().is_empty()),
+            .or(configured.filter(|v| !v.trim().is_empty())),
     }
 }
 
