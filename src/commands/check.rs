@@ -198,6 +198,14 @@ struct Target {
     settings: Option<Settings>,
 }
 
+/// --config, else the default configuration file.
+fn config_path(common: &CheckCommonArgs) -> PathBuf {
+    common
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH))
+}
+
 fn load_settings(path: &Path) -> Result<Settings, String> {
     let loaded = config::load(path).map_err(|e| e.to_string())?;
     for warning in &loaded.warnings {
@@ -476,11 +484,7 @@ fn run_cluster(a: CheckClusterArgs) -> i32 {
     };
     let unknown = |e: String| CheckResult::new(cluster::SERVICE, Status::Unknown, e);
 
-    let path = a
-        .common
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
+    let path = config_path(&a.common);
     let settings = match load_settings(&path) {
         Ok(s) => s,
         Err(e) => return emit(&unknown(e), &out),
@@ -579,12 +583,7 @@ fn run_gluster(a: CheckGlusterArgs) -> i32 {
         Err(code) => return code,
     };
     let unknown = |e: String| CheckResult::new(service, Status::Unknown, e);
-    let path = a
-        .common
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
-    let settings = match load_settings(&path) {
+    let settings = match load_settings(&config_path(&a.common)) {
         Ok(s) => s,
         Err(e) => return emit(&unknown(e), &out),
     };
