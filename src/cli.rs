@@ -71,8 +71,8 @@ pub enum CheckTarget {
     Galera(Box<CheckGaleraArgs>),
     /// The whole cluster from every configured node: one Primary component, all Synced.
     Cluster(Box<CheckClusterArgs>),
-    /// GlusterFS volume (not available yet: UNKNOWN, exit 3).
-    Gluster(NotYet),
+    /// GlusterFS volumes: bricks, peers, pending heals, split-brain.
+    Gluster(Box<CheckGlusterArgs>),
     /// Backups (not available yet: UNKNOWN, exit 3).
     Backup(NotYet),
 }
@@ -238,6 +238,46 @@ pub struct CheckClusterArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckGlusterArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    /// The volume to check (default storage.glusterfs.volume_name, else every volume).
+    #[arg(long, value_name = "NAME")]
+    pub volume: Option<String>,
+    /// Warning range on the fewest bricks up in any replica set (default: below the replica
+    /// count, e.g. 3:).
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<Range>,
+    /// Critical range on the fewest bricks up in any replica set (default: below a majority
+    /// of the replica count, e.g. 2:).
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<Range>,
+    /// Pending heal entries warning range.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub pending_warning: Range,
+    /// Pending heal entries critical range (none by default).
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub pending_critical: Option<Range>,
+    /// State when a brick is down.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub brick_down: Status,
+    /// State when a peer is disconnected.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub peer_down: Status,
+    /// State when entries are in split-brain.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub split_brain: Status,
+    /// State when a brick's heal count cannot be read (it is never taken as 0).
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub unknown_heal: Status,
+}
+
+#[derive(Debug, Args)]
 pub struct DiscoverArgs {
     #[command(subcommand)]
     pub target: DiscoverTarget,
@@ -251,8 +291,16 @@ pub enum DiscoverTarget {
         #[arg(long, default_value = quorate::config::DEFAULT_PATH)]
         config: PathBuf,
     },
-    /// GlusterFS volumes (not available yet).
-    Gluster(NotYet),
+    /// GlusterFS volumes (and with --bricks their bricks), read with the gluster CLI:
+    /// [{"{#VOLUME}": ..., "{#TYPE}": ..., "{#REPLICA}": ...}].
+    Gluster {
+        /// Configuration file.
+        #[arg(long, default_value = quorate::config::DEFAULT_PATH)]
+        config: PathBuf,
+        /// One row per brick: [{"{#VOLUME}": ..., "{#BRICK}": ...}].
+        #[arg(long)]
+        bricks: bool,
+    },
     /// Backup types (not available yet).
     Backup(NotYet),
 }

@@ -113,9 +113,7 @@ fn help_version_and_bad_arguments_exit_unknown() {
 #[test]
 fn sources_not_built_yet_answer_unknown() {
     for (args, first) in [
-        (&["check", "gluster"][..], "GLUSTER UNKNOWN - "),
-        (&["check", "backup", "-w", "1"], "BACKUP UNKNOWN - "),
-        (&["discover", "gluster"], "UNKNOWN - "),
+        (&["check", "backup", "-w", "1"][..], "BACKUP UNKNOWN - "),
         (&["discover", "backup"], "UNKNOWN - "),
     ] {
         let r = run_quorate(args, &[]);
@@ -269,6 +267,70 @@ fn configuration_problems_are_unknown_and_name_the_file() {
         !r.stdout.contains("s3cr3t") && !r.stderr.contains("s3cr3t"),
         "{r:?}"
     );
+}
+
+/// A configuration whose gluster CLI is `command` (a list in YAML flow style).
+fn gluster_config(dir: &std::path::Path, command: &str) -> std::path::PathBuf {
+    let cfg = dir.join("g.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "cluster:\n  name: c\nnodes:\n  controllers:\n    - hostname: elsewhere-1\n      ip_address: 192.0.2.1\n      services:\n        glusterfs: true\nquorate:\n  gluster:\n    command: {command}\n"
+        ),
+    )
+    .expect("write config");
+    cfg
+}
+
+#[test]
+fn check_gluster_with_a_failing_or_hanging_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A gluster CLI that does not exist: UNKNOWN with the error.
+    let cfg = gluster_config(dir.path(), "[/nonexistent/gluster]");
+    let cfg_arg = cfg.to_str().expect("utf-8");
+    let r = run_quorate(&["check", "gluster", "--config", cfg_arg], &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    validate_plugin_output(&r.stdout, r.code).expect("plugin output");
+    assert!(
+        r.stdout.starts_with("GLUSTER UNKNOWN - gluster CLI failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("/nonexistent/gluster"), "{}", r.stdout);
+    assert!(r.stdout.contains("bricks_up=U"), "{}", r.stdout);
+    assert!(r.stdout.contains("heal_unknown_bricks=U"), "{}", r.stdout);
+    // Zabbix: a value, exit 0, unknown counts null.
+    let r = run_quorate(
+        &[
+            "check", "gluster", "--config", cfg_arg, "--format", "zabbix",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON");
+    assert_eq!(json["status"], 3);
+    assert_eq!(json["up"], 0);
+    assert!(json["pending"].is_null());
+    // discover gluster fails (exit 1) naming the command.
+    let r = run_quorate(&["discover", "gluster", "--config", cfg_arg], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("/nonexistent/gluster"), "{r:?}");
+
+    // A CLI that hangs: killed within -t, the timeout state reported.
+    let hang = dir.path().join("hang.sh");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 60\n").expect("write script");
+    std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let cfg = gluster_config(dir.path(), &format!("[{}]", hang.display()));
+    let cfg_arg = cfg.to_str().expect("utf-8");
+    let r = run_quorate(
+        &["check", "gluster", "--config", cfg_arg, "-t", "2:unknown"],
+        &[],
+    );
+    assert!(r.elapsed < Duration::from_secs(5), "{r:?}");
+    assert_eq!(r.code, 3, "{r:?}");
+    validate_plugin_output(&r.stdout, r.code).expect("plugin output");
+    assert!(r.stdout.contains("did not finish"), "{}", r.stdout);
 }
 
 #[test]

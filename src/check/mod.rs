@@ -8,6 +8,7 @@
 //!   long output, perfdata, the 1024-byte limit) or as Zabbix JSON.
 //! - [`galera`]: one node's reading + policy → verdict.
 //! - [`cluster`]: every node's reading + policy → one verdict for the whole cluster.
+//! - [`gluster`]: a GlusterFS reading + policy → verdict.
 //! - [`flow`]: the flow-control paused share since the previous run, from the paused-time
 //!   counter and the previous run's sample.
 //! - [`state`]: the state file that carries that sample from one run to the next.
@@ -15,6 +16,7 @@
 pub mod cluster;
 pub mod flow;
 pub mod galera;
+pub mod gluster;
 pub mod output;
 pub mod range;
 pub mod state;

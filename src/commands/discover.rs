@@ -1,4 +1,5 @@
 //! `quorate discover galera|gluster|backup`: Zabbix low-level discovery JSON.
+//! Galera rows come from the configuration; gluster rows from `gluster volume info`.
 //!
 //! Output is the plain LLD array Zabbix 4.2+ expects, e.g.
 //! `[{"{#NODE}":"server1","{#ENDPOINT}":"192.168.1.101:3306","{#CLUSTER}":"prod"}]`.
@@ -22,7 +23,16 @@ pub fn run(args: DiscoverArgs) -> i32 {
                 quorate::error::exit::FAILURE
             }
         },
-        DiscoverTarget::Gluster(_) => super::not_yet::run("discover gluster"),
+        DiscoverTarget::Gluster { config, bricks } => match discover_gluster(&config, bricks) {
+            Ok(rows) => {
+                println!("{rows}");
+                quorate::error::exit::OK
+            }
+            Err(e) => {
+                eprintln!("quorate discover: {e}");
+                quorate::error::exit::FAILURE
+            }
+        },
         DiscoverTarget::Backup(_) => super::not_yet::run("discover backup"),
     }
 }
@@ -41,4 +51,48 @@ pub fn galera_discovery(settings: &quorate::config::Settings) -> Value {
             })
             .collect(),
     )
+}
+
+/// Reads `volume info` once (bounded by quorate.gluster.timeout) and lists the volumes.
+fn discover_gluster(config: &std::path::Path, bricks: bool) -> Result<Value, String> {
+    let loaded = quorate::config::load(config).map_err(|e| e.to_string())?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let settings = loaded.settings;
+    let cli = quorate::gluster::GlusterCli::new(settings.gluster_cli.command.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let volumes = rt
+        .block_on(
+            cli.query(&["volume", "info"], settings.gluster_cli.timeout, |r| {
+                quorate::gluster::parse::parse_volume_info(r)
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(gluster_discovery(&volumes, bricks))
+}
+
+/// One LLD row per volume, or with `bricks` one per brick.
+pub fn gluster_discovery(volumes: &[quorate::gluster::parse::VolumeInfo], bricks: bool) -> Value {
+    let rows = volumes.iter().flat_map(|v| {
+        let volume_row = json!({
+            "{#VOLUME}": v.name,
+            "{#TYPE}": v.type_name,
+            "{#REPLICA}": v.replica_count,
+        });
+        let brick_rows: Vec<Value> = v
+            .bricks
+            .iter()
+            .map(|b| json!({"{#VOLUME}": v.name, "{#BRICK}": b.name}))
+            .collect();
+        if bricks {
+            brick_rows
+        } else {
+            vec![volume_row]
+        }
+    });
+    Value::Array(rows.collect())
 }

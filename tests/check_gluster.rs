@@ -1,0 +1,171 @@
+//! `quorate check gluster` and `quorate discover gluster` against a real glusterd (a
+//! GlusterFS-only sandbox: a replica-3 volume in a network namespace of its own): healthy →
+//! OK; a killed brick plus writes → CRITICAL with the pending entries counted and the dead
+//! brick's count reported unknown; restart and heal; a real split-brain → CRITICAL. Every
+//! output is checked against the plugin grammar.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::plugin::{run_quorate, validate_plugin_output, PluginRun};
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+
+fn check(config: &str, args: &[&str]) -> PluginRun {
+    let r = run_quorate(
+        &[&["check", "gluster", "--config", config, "-t", "30"], args].concat(),
+        &[],
+    );
+    if !args.contains(&"zabbix") {
+        validate_plugin_output(&r.stdout, r.code).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    }
+    r
+}
+
+/// The value of perfdata `label` in the first line.
+fn perf(r: &PluginRun, label: &str) -> Option<String> {
+    let (_, perf) = r.first_line().split_once(" | ")?;
+    perf.split(' ')
+        .find_map(|p| p.strip_prefix(&format!("{label}=")))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('s')
+                .to_string()
+        })
+}
+
+/// Runs the check until `ok` accepts it; panics with the last output after `timeout`.
+fn wait_check(
+    config: &str,
+    what: &str,
+    timeout: Duration,
+    ok: impl Fn(&PluginRun) -> bool,
+) -> PluginRun {
+    let start = Instant::now();
+    loop {
+        let r = check(config, &["-v"]);
+        if ok(&r) {
+            return r;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "{what}: not seen within {timeout:?}; last output:\n{}",
+            r.stdout
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn check_gluster_on_a_real_volume() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = SandboxGuard::new(
+        sandbox::up_gluster(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 0,
+        })
+        .expect("sandbox up --gluster"),
+    );
+    let g = sb.gluster().expect("sandbox has a volume");
+    let config = sb.config_path();
+    let config = config.to_str().expect("utf-8");
+
+    // Healthy: OK, every count in the perfdata.
+    let r = wait_check(config, "healthy", Duration::from_secs(30), |r| r.code == 0);
+    assert!(r.stdout.starts_with("GLUSTER OK - "), "{}", r.stdout);
+    for (label, value) in [
+        ("bricks_up", "3"),
+        ("bricks_total", "3"),
+        ("bricks_min_per_set", "3"),
+        ("pending", "0"),
+        ("split_brain", "0"),
+        ("possibly_healing", "0"),
+        ("heal_unknown_bricks", "0"),
+    ] {
+        assert_eq!(
+            perf(&r, label).as_deref(),
+            Some(value),
+            "{label}: {}",
+            r.stdout
+        );
+    }
+    assert!(perf(&r, "peers_connected").is_some(), "{}", r.stdout);
+    assert!(perf(&r, "time").is_some(), "{}", r.stdout);
+
+    // Zabbix: the same values as JSON, exit 0.
+    let r = check(config, &["--format", "zabbix", "--volume", "gv"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("JSON");
+    assert_eq!(json["status"], 0, "{json}");
+    assert_eq!(json["bricks_up"], 3);
+    assert_eq!(json["replica_count"], 3);
+
+    // Discovery: the volume, and its bricks.
+    let r = run_quorate(&["discover", "gluster", "--config", config], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("LLD");
+    assert_eq!(json[0]["{#VOLUME}"], "gv", "{json}");
+    let r = run_quorate(
+        &["discover", "gluster", "--config", config, "--bricks"],
+        &[],
+    );
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("LLD");
+    let bricks: Vec<String> = (0..3).map(|i| g.brick_name(i).expect("brick")).collect();
+    assert_eq!(json.as_array().map(Vec::len), Some(3), "{json}");
+    assert!(bricks.iter().all(|b| json
+        .as_array()
+        .is_some_and(|rows| rows.iter().any(|r| r["{#BRICK}"] == b.as_str()))));
+
+    // Kill brick 3 and write: CRITICAL (brick down), pending counted on the live bricks, the
+    // dead brick's count unknown (reported, never 0).
+    g.kill_brick(2).expect("kill brick 3");
+    for i in 0..5 {
+        std::fs::write(g.mount().join(format!("f{i}")), format!("x{i}\n")).expect("write");
+    }
+    let r = wait_check(
+        config,
+        "brick down, pending",
+        Duration::from_secs(30),
+        |r| {
+            perf(r, "pending")
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_some_and(|p| p >= 5)
+        },
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.starts_with("GLUSTER CRITICAL - "), "{}", r.stdout);
+    assert!(
+        r.first_line()
+            .contains(&format!("brick {} down", bricks[2])),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(perf(&r, "bricks_up").as_deref(), Some("2"));
+    assert_eq!(perf(&r, "bricks_min_per_set").as_deref(), Some("2"));
+    assert_eq!(perf(&r, "heal_unknown_bricks").as_deref(), Some("1"));
+    assert!(
+        r.stdout.contains("heal counts unknown on 1 brick"),
+        "{}",
+        r.stdout
+    );
+    // With a brick down only warning, the replica ranges decide: 2 of 3 is WARNING.
+    let r = check(config, &["--brick-down", "warning"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // Restart and heal: OK again.
+    g.start_bricks().expect("restart bricks");
+    g.heal().expect("heal");
+    wait_check(config, "healed", Duration::from_secs(90), |r| r.code == 0);
+
+    // A real split-brain: CRITICAL.
+    g.make_split_brain("sb").expect("split-brain");
+    let r = wait_check(config, "split-brain", Duration::from_secs(30), |r| {
+        perf(r, "split_brain").as_deref() == Some("1")
+    });
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.first_line().contains("in split-brain"), "{}", r.stdout);
+
+    sb.down().expect("sandbox down");
+}
