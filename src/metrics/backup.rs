@@ -9,7 +9,7 @@
 use std::time::SystemTime;
 
 use super::galera::collector_families_raw;
-use super::Family;
+use super::{Family, Kind};
 use crate::backup::{summarize, BackupType, ScanReport, Status};
 
 /// Collector name used in `quorate_collector_*{collector}`.
@@ -66,14 +66,19 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
         "mariadb_backup_last_attempt_failed",
         "1 if the newest backup attempt of this type (running ones aside) is incomplete.",
     );
+    // Untyped, like mysqld_exporter's generic status: promtool's `_count` suffix lint (meant
+    // for summaries and histograms) does not apply to untyped families, and the issue fixes
+    // these two names.
     let mut count = Family::new(
         "mariadb_backup_count",
         "Complete backups of this type on disk.",
-    );
+    )
+    .of_kind(Kind::Untyped);
     let mut failed_count = Family::new(
         "mariadb_backup_failed_count",
         "Incomplete backups of this type on disk (killed midway, unreadable or failed metadata), running ones aside.",
-    );
+    )
+    .of_kind(Kind::Untyped);
     let mut in_progress = Family::new(
         "mariadb_backup_in_progress",
         "Backups of this type a running mariabackup on this host is writing.",

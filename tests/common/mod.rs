@@ -236,16 +236,7 @@ pub fn signal(pid: u32, sig: i32) {
     }
 }
 
-/// promtool lints the required names `mariadb_backup_count` and
-/// `mariadb_backup_failed_count` for their `_count` suffix (a style rule: the suffix is usual
-/// for summaries and histograms). These two lint lines, and only these, are accepted.
-const ACCEPTED_LINTS: &[&str] = &[
-    "mariadb_backup_count non-histogram and non-summary metrics should not have \"_count\" suffix",
-    "mariadb_backup_failed_count non-histogram and non-summary metrics should not have \"_count\" suffix",
-];
-
 /// Runs `promtool check metrics` on `exposition`; returns its combined output on failure.
-/// Exit status 3 (lint problems only) passes when every problem is in [`ACCEPTED_LINTS`].
 pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
@@ -266,12 +257,7 @@ pub fn promtool_check_metrics(exposition: &str) -> Result<(), String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let remaining: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !ACCEPTED_LINTS.contains(&l.trim()))
-        .collect();
-    let lint_only = out.status.success() || out.status.code() == Some(3);
-    if lint_only && remaining.is_empty() {
+    if out.status.success() && text.trim().is_empty() {
         Ok(())
     } else {
         Err(format!("promtool check metrics ({}): {text}", out.status))
