@@ -460,7 +460,7 @@ fn case_6_all_crashed_recovers_positions_and_bootstraps_the_most_advanced() {
     }
     let (_, p) = c.plan("node1", &[]);
     assert_eq!(p["case"].as_u64(), Some(6), "{p}");
-    assert_eq!(verdict(&p).0, "recover_positions");
+    assert_eq!(verdict(&p).0, "recover_positions", "{p}");
     // Bootstrapping before the positions are known is refused.
     let (code, _) = c.recover(&["bootstrap", "--node", "node1", "--execute"]);
     assert_eq!(code, 4);

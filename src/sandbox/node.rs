@@ -253,6 +253,26 @@ pub(crate) fn is_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether a process whose thread-group leader is already a zombie still has other threads
+/// tearing down. A SIGKILLed mariadbd's leader turns zombie first while its other threads
+/// are still exiting and still hold InnoDB's lock on ibdata1: until they are gone, the
+/// process has not finished crashing, and anything that probes the datadir sees it running.
+fn has_exiting_threads(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter(|t| t.file_name().to_str() != Some(&pid.to_string()))
+        .any(|t| {
+            fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+                stat.rfind(')').is_some_and(|i| {
+                    !matches!(stat[i + 1..].trim_start().chars().next(), Some('Z' | 'X'))
+                })
+            })
+        })
+}
+
 /// Whether `pid` is a live mariadbd whose command line names `datadir`: guards every signal we
 /// send against pid reuse and against other people's servers.
 pub(crate) fn is_our_mariadbd(pid: u32, datadir: &Path) -> bool {
@@ -289,7 +309,7 @@ pub(crate) fn signal(pid: u32, signal: libc::c_int) -> bool {
 pub(crate) fn wait_gone(pid: u32, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
-        if !is_alive(pid) {
+        if !is_alive(pid) && !has_exiting_threads(pid) {
             return true;
         }
         if Instant::now() >= deadline {
