@@ -564,3 +564,114 @@ fn case_7_even_split_promotes_one_half_only_when_the_other_is_named() {
     c.sb.thaw_node("node4").expect("thaw");
     c.assert_recovered(w);
 }
+
+/// Replaces the `uuid:` line of `node`'s grastate.dat (the node is stopped) and returns the
+/// UUID it held before.
+fn rewrite_grastate_uuid(c: &Cluster, node: &str, uuid: &str) -> String {
+    let path = c.sb.datadir(node).expect("datadir").join("grastate.dat");
+    let text = std::fs::read_to_string(&path).expect("read grastate.dat");
+    let mut old = String::new();
+    let rewritten: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("uuid:") {
+            Some(u) => {
+                old = u.trim().to_string();
+                format!("uuid:    {uuid}\n")
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert!(
+        !old.is_empty(),
+        "no uuid line in {}: {text}",
+        path.display()
+    );
+    std::fs::write(&path, rewritten).expect("write grastate.dat");
+    old
+}
+
+#[test]
+fn refuse_conflicting_cluster_uuids_starts_nothing() {
+    let mut c = Cluster::up(3);
+    for n in ["node3", "node2", "node1"] {
+        c.sb.stop_node(n).expect("stop");
+    }
+    // node3's grastate.dat is edited to stand for a node that was bootstrapped elsewhere (a
+    // real second history would need a second cluster): same shape, another cluster UUID.
+    let other = "5f0c2a9e-7d41-11f1-8b3a-2e6f4c1d9a07";
+    let real = rewrite_grastate_uuid(&c, "node3", other);
+    assert_ne!(real, other);
+
+    let (code, p) = c.plan("node1", &[]);
+    assert_eq!(code, 4, "{p}");
+    assert_eq!(verdict(&p).0, "refuse", "{p}");
+    let reasons = p["reasons"].to_string();
+    assert!(reasons.contains("cluster UUIDs disagree"), "{p}");
+    assert!(reasons.contains(other) && reasons.contains(&real), "{p}");
+
+    let grastates: Vec<String> = ["node1", "node2", "node3"]
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(c.sb.datadir(n).expect("datadir").join("grastate.dat"))
+                .expect("read grastate.dat")
+        })
+        .collect();
+    for n in ["node1", "node2", "node3"] {
+        let (code, out) = c.recover(&["bootstrap", "--node", n, "--execute"]);
+        assert_eq!(code, 4, "bootstrap on {n} must be refused:\n{out}");
+    }
+    for (i, n) in ["node1", "node2", "node3"].iter().enumerate() {
+        assert!(c.sb.pid(n).is_none(), "{n} was started");
+        let now = std::fs::read_to_string(c.sb.datadir(n).expect("datadir").join("grastate.dat"))
+            .expect("read grastate.dat");
+        assert_eq!(now, grastates[i], "{n}'s grastate.dat was changed");
+    }
+}
+
+#[test]
+fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
+    let mut c = Cluster::up(3);
+    let w = c.writer();
+    for n in ["node2", "node3", "node1"] {
+        c.sb.stop_node(n).expect("stop");
+    }
+    // The shape Galera leaves after pc.recovery without a start position (captured fixture).
+    let zero = include_str!("fixtures/wsrep/grastate/zero-uuid-safe-after-pc-recovery.dat");
+    std::fs::write(
+        c.sb.datadir("node3").expect("datadir").join("grastate.dat"),
+        zero,
+    )
+    .expect("write grastate.dat");
+
+    let (code, p) = c.plan("node2", &[]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
+    let reasons = p["reasons"].to_string();
+    assert!(
+        reasons.contains("node3 has safe_to_bootstrap 1 but grastate.dat has the zero UUID")
+            && reasons.contains("never a source"),
+        "{p}"
+    );
+    let node3 = p["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .find(|e| e["node"] == "node3")
+        .unwrap_or_else(|| panic!("no evidence for node3: {p}"));
+    assert_eq!(
+        node3["uuid"], "00000000-0000-0000-0000-000000000000",
+        "{node3}"
+    );
+    assert_eq!(node3["safe_to_bootstrap"], true, "{node3}");
+    assert!(
+        node3["state"].as_str().unwrap_or("").contains("zero UUID"),
+        "{node3}"
+    );
+
+    let digest = p["digest"].as_str().expect("digest").to_string();
+    c.act("node1", "bootstrap", &["--plan", &digest]);
+    let (_, p) = c.plan("node1", &[]);
+    assert_eq!(verdict(&p).0, "join", "{p}");
+    rejoin_all_stopped(&c, &p);
+    c.assert_recovered(w);
+}
