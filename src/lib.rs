@@ -34,6 +34,7 @@ pub mod error;
 pub mod gluster;
 pub mod health;
 pub mod metrics;
+mod process;
 pub mod recover;
 pub mod sandbox;
 pub mod server;

@@ -8,10 +8,9 @@
 //! The run does what every start after a crash does anyway (InnoDB crash recovery), takes well
 //! under a second on small data, and never touches grastate.dat (checked: same mtime after).
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::NodeRecovery;
 use super::report::{RecoverOutcome, Recovered};
@@ -183,7 +182,7 @@ pub(crate) fn run_bounded(
     timeout: Duration,
 ) -> Result<(std::process::ExitStatus, Vec<u8>, Vec<u8>), String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .env("PATH", crate::sandbox::search_path())
         .stdin(if stdin.is_some() {
@@ -195,58 +194,19 @@ pub(crate) fn run_bounded(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
-    let writer = child.stdin.take().map(|mut w| {
-        let input = stdin.unwrap_or_default().to_vec();
-        std::thread::spawn(move || {
-            let _ = std::io::Write::write_all(&mut w, &input);
-        })
-    });
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{program} did not finish within {timeout:?}"));
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("waiting for {program}: {e}"));
-            }
+    match crate::process::finish(
+        child,
+        stdin.map(<[u8]>::to_vec),
+        timeout,
+        Duration::from_millis(20),
+        crate::process::Kill::Child,
+    ) {
+        Ok(f) => Ok((f.status, f.stdout, f.stderr)),
+        Err(crate::process::Unfinished::TimedOut) => {
+            Err(format!("{program} did not finish within {timeout:?}"))
         }
-    };
-    if let Some(w) = writer {
-        let _ = w.join();
+        Err(crate::process::Unfinished::Wait(e)) => Err(format!("waiting for {program}: {e}")),
     }
-    Ok((
-        status,
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    ))
 }
 
 #[cfg(test)]

@@ -573,7 +573,7 @@ impl Gluster<'_> {
 /// Runs a command to completion (bounded), returning stdout; a non-zero exit is an error
 /// carrying stderr and stdout.
 fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, SandboxError> {
-    let mut child = command
+    let child = command
         .env("PATH", node::search_path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -584,47 +584,27 @@ fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, S
             command: what.to_string(),
             source,
         })?;
-    let read_all = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut out);
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    };
-    let out = read_all(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = read_all(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-                    // SAFETY: our own child's group; the leader is not reaped yet.
-                    unsafe {
-                        libc::killpg(pgid, libc::SIGKILL);
-                    }
-                }
-                let _ = child.wait();
-                break Err(format!("timed out after {timeout:?}"));
-            }
-            Err(e) => break Err(e.to_string()),
+    let (status, stdout, stderr) = match crate::process::finish(
+        child,
+        None,
+        timeout,
+        Duration::from_millis(20),
+        crate::process::Kill::Group,
+    ) {
+        Ok(f) => (
+            Ok(f.status),
+            String::from_utf8_lossy(&f.stdout).into_owned(),
+            String::from_utf8_lossy(&f.stderr).into_owned(),
+        ),
+        Err(crate::process::Unfinished::TimedOut) => (
+            Err(format!("timed out after {timeout:?}")),
+            String::new(),
+            String::new(),
+        ),
+        Err(crate::process::Unfinished::Wait(e)) => {
+            (Err(e.to_string()), String::new(), String::new())
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
     match status {
         Ok(s) if s.success() => Ok(stdout),
         other => Err(SandboxError::CommandFailed {

@@ -9,10 +9,10 @@
 //! newline, backslash and NUL inside values escaped; [`parse_batch_output`] undoes that.
 
 use crate::wsrep::parse::parse_batch_output;
-use std::io::{Read, Write};
+
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::SandboxError;
 
@@ -27,7 +27,7 @@ pub(crate) fn run(
     secret: Option<&str>,
 ) -> Result<Vec<Vec<String>>, SandboxError> {
     let connect_timeout = timeout.as_secs().clamp(1, 10);
-    let mut child = Command::new(client)
+    let child = Command::new(client)
         .arg("--no-defaults")
         .arg("--protocol=SOCKET")
         .arg(format!("--socket={}", socket.display()))
@@ -44,47 +44,30 @@ pub(crate) fn run(
             source,
         })?;
 
-    // Feed stdin and drain stdout/stderr on threads: a full pipe in either direction would
-    // otherwise block the client and turn into a false timeout.
-    let stdin = child.stdin.take();
-    let input = sql.as_bytes().to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            // A client that exits early (e.g. cannot connect) closes the pipe; its stderr says why.
-            let _ = stdin.write_all(&input);
-            let _ = stdin.write_all(b"\n");
+    let mut input = sql.as_bytes().to_vec();
+    input.push(b'\n');
+    let finished = match crate::process::finish(
+        child,
+        Some(input),
+        timeout,
+        Duration::from_millis(10),
+        crate::process::Kill::Child,
+    ) {
+        Ok(f) => f,
+        Err(crate::process::Unfinished::TimedOut) => {
+            return Err(SandboxError::SqlTimeout {
+                node: node.to_owned(),
+                timeout,
+            })
         }
-    });
-    let stdout = child.stdout.take().map(drain);
-    let stderr = child.stderr.take().map(drain);
-
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                // Our own client process: kill and reap it by its handle.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(SandboxError::SqlTimeout {
-                    node: node.to_owned(),
-                    timeout,
-                });
-            }
-            Err(source) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(SandboxError::Spawn {
-                    command: client.display().to_string(),
-                    source,
-                });
-            }
+        Err(crate::process::Unfinished::Wait(source)) => {
+            return Err(SandboxError::Spawn {
+                command: client.display().to_string(),
+                source,
+            })
         }
     };
-    let _ = writer.join();
-    let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
-    let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    let (status, out, err) = (finished.status, finished.stdout, finished.stderr);
     if !status.success() {
         let mut message = String::from_utf8_lossy(&err).trim().to_owned();
         if message.is_empty() {
@@ -99,14 +82,6 @@ pub(crate) fn run(
         });
     }
     Ok(parse_batch_output(&String::from_utf8_lossy(&out)))
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
 }
 
 /// Quotes `s` as an SQL string literal (for values we generate, e.g. the password).
