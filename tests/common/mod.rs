@@ -275,11 +275,30 @@ pub struct PrometheusProcess {
 impl PrometheusProcess {
     /// `scrape_configs` is the YAML list under `scrape_configs:` (indented by two spaces).
     pub fn start(scrape_configs: &str) -> PrometheusProcess {
+        PrometheusProcess::start_with_rules(scrape_configs, |_| Vec::new())
+    }
+
+    /// Like [`PrometheusProcess::start`], also evaluating rule files every second.
+    /// `rule_files` is given Prometheus' own directory (removed on drop) to write them into and
+    /// returns their paths.
+    pub fn start_with_rules(
+        scrape_configs: &str,
+        rule_files: impl FnOnce(&Path) -> Vec<std::path::PathBuf>,
+    ) -> PrometheusProcess {
         let dir = tempfile::tempdir().expect("temp dir for prometheus");
         let config = dir.path().join("prometheus.yml");
+        let rules: String = rule_files(dir.path())
+            .iter()
+            .map(|f| format!("  - {:?}\n", f.display().to_string()))
+            .collect();
+        let rules = if rules.is_empty() {
+            String::new()
+        } else {
+            format!("rule_files:\n{rules}")
+        };
         std::fs::write(
             &config,
-            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrape_configs}"),
+            format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n{rules}scrape_configs:\n{scrape_configs}"),
         )
         .expect("writing prometheus.yml");
         let port = free_port();

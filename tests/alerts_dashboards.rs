@@ -1,0 +1,982 @@
+//! The alert rules (`alerts/`) and Grafana dashboards (`dashboards/`) proven against the real
+//! programs: promtool checks and unit-tests every rule file; every alert carries a severity,
+//! a summary and description naming what is affected, and a `runbook_url` whose section
+//! exists in docs/runbook.md; every dashboard is well-formed Grafana JSON for grafana.com
+//! import. Then a real Prometheus scrapes `quorate serve` on a real sandbox (3 Galera nodes,
+//! a GlusterFS volume, real mariabackup full and incremental backups) with `alerts/` loaded:
+//! every rule evaluates without error, no alert is pending or firing on the healthy cluster,
+//! every dashboard query and every metric a rule reads has data (except the documented
+//! legitimately-empty ones), every metric name is one quorate exports, and stopping a node
+//! makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then firing, through
+//! Prometheus' own rule evaluation.
+//!
+//! The live test loads a copy of `alerts/` in which every `for:` is 5 s (expressions and
+//! labels untouched), so an alert fires within seconds instead of minutes; the real `for:`
+//! durations are covered by the promtool unit tests.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{get, PrometheusProcess, ServeProcess};
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+use serde_json::Value;
+use serde_yaml_ng::Value as Yaml;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `alerts/*.yml` (the rule files; unit tests live in `alerts/tests/`), sorted.
+fn rule_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("alerts"))
+        .expect("alerts/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "rule files: {files:?}");
+    files
+}
+
+fn rule_test_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("alerts/tests"))
+        .expect("alerts/tests/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn dashboard_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("dashboards"))
+        .expect("dashboards/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn yaml(path: &Path) -> Yaml {
+    serde_yaml_ng::from_str(&fs::read_to_string(path).expect("read YAML"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One rule of a rule file.
+#[derive(Debug, Clone)]
+struct Rule {
+    file: String,
+    /// The alert or recording rule's name.
+    name: String,
+    alert: bool,
+    expr: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
+fn string_map(v: &Yaml) -> BTreeMap<String, String> {
+    v.as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rules() -> Vec<Rule> {
+    let mut out = Vec::new();
+    for file in rule_files() {
+        let doc = yaml(&file);
+        let name = file.file_name().expect("name").to_string_lossy().into_owned();
+        for group in doc["groups"].as_sequence().expect("groups") {
+            for r in group["rules"].as_sequence().expect("rules") {
+                let (rule_name, alert) = match (r["alert"].as_str(), r["record"].as_str()) {
+                    (Some(a), _) => (a, true),
+                    (None, Some(rec)) => (rec, false),
+                    _ => panic!("{name}: a rule without alert or record: {r:?}"),
+                };
+                out.push(Rule {
+                    file: name.clone(),
+                    name: rule_name.to_string(),
+                    alert,
+                    expr: r["expr"].as_str().expect("expr").to_string(),
+                    labels: string_map(&r["labels"]),
+                    annotations: string_map(&r["annotations"]),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The GitHub anchor of a Markdown heading: lower case, punctuation other than `-` and `_`
+/// dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn runbook_anchors() -> BTreeSet<String> {
+    fs::read_to_string(repo().join("docs/runbook.md"))
+        .expect("docs/runbook.md")
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| anchor(l.trim_start_matches('#')))
+        .collect()
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} (install the Debian package prometheus): {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn promtool_checks_and_unit_tests_every_rule_file() {
+    let (ok, out) = run(Command::new("promtool")
+        .args(["check", "rules"])
+        .args(rule_files()));
+    assert!(ok, "promtool check rules:\n{out}");
+    assert!(!out.contains("WARNING"), "promtool check rules:\n{out}");
+
+    let tests = rule_test_files();
+    assert!(tests.len() >= 4, "unit test files: {tests:?}");
+    let (ok, out) = run(Command::new("promtool").args(["test", "rules"]).args(&tests));
+    assert!(ok, "promtool test rules:\n{out}");
+    assert_eq!(
+        out.matches("SUCCESS").count(),
+        tests.len(),
+        "every test file passes:\n{out}"
+    );
+
+    // The unit tests are real tests: a broken rule makes them fail. Copy the rules with
+    // GaleraNodeDown's comparison inverted and run the Galera unit tests on the copy.
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::create_dir(dir.path().join("tests")).expect("mkdir");
+    for f in rule_files() {
+        let text = fs::read_to_string(&f).expect("read");
+        fs::write(
+            dir.path().join(f.file_name().expect("name")),
+            text.replace("expr: mysql_up == 0", "expr: mysql_up == 1"),
+        )
+        .expect("write");
+    }
+    let test = dir.path().join("tests/galera.test.yml");
+    fs::copy(repo().join("alerts/tests/galera.test.yml"), &test).expect("copy");
+    let (ok, out) = run(Command::new("promtool").args(["test", "rules"]).arg(&test));
+    assert!(
+        !ok && out.contains("GaleraNodeDown"),
+        "a broken GaleraNodeDown must fail its unit test:\n{out}"
+    );
+}
+
+#[test]
+fn every_alert_has_severity_runbook_and_unit_tests_both_ways() {
+    let rules = rules();
+    let anchors = runbook_anchors();
+    // Which alerts the unit tests expect to fire, and which they check stay silent.
+    let mut fires: BTreeSet<String> = BTreeSet::new();
+    let mut silent: BTreeSet<String> = BTreeSet::new();
+    for file in rule_test_files() {
+        for test in yaml(&file)["tests"].as_sequence().expect("tests") {
+            for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
+                let name = case["alertname"].as_str().expect("alertname").to_string();
+                match case["exp_alerts"].as_sequence() {
+                    Some(exp) if !exp.is_empty() => {
+                        for a in exp {
+                            let labels = string_map(&a["exp_labels"]);
+                            let ann = string_map(&a["exp_annotations"]);
+                            assert!(
+                                labels.contains_key("severity")
+                                    && ann.contains_key("summary")
+                                    && ann.contains_key("description")
+                                    && ann.contains_key("runbook_url"),
+                                "{}: {name}: expected alerts state their severity and annotations",
+                                file.display()
+                            );
+                        }
+                        fires.insert(name);
+                    }
+                    _ => {
+                        silent.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    let alerts: Vec<&Rule> = rules.iter().filter(|r| r.alert).collect();
+    assert!(alerts.len() >= 20, "{} alerts", alerts.len());
+    let mut problems = Vec::new();
+    for a in &alerts {
+        let id = format!("{} in {}", a.name, a.file);
+        match a.labels.get("severity").map(String::as_str) {
+            Some("critical" | "warning") => {}
+            other => problems.push(format!("{id}: severity {other:?}")),
+        }
+        for key in ["summary", "description"] {
+            let text = a.annotations.get(key).map(String::as_str).unwrap_or("");
+            if !text.contains("$labels.") && !text.contains("$value") {
+                problems.push(format!("{id}: {key} names neither a label nor the value"));
+            }
+        }
+        if !a.annotations["description"].contains("$value")
+            && !a.annotations["summary"].contains("$value")
+        {
+            problems.push(format!("{id}: no annotation gives the value"));
+        }
+        let expected = format!("docs/runbook.md#{}", a.name.to_lowercase());
+        match a.annotations.get("runbook_url") {
+            Some(url) if *url == expected => {}
+            other => problems.push(format!("{id}: runbook_url {other:?}, want {expected}")),
+        }
+        if !anchors.contains(&a.name.to_lowercase()) {
+            problems.push(format!("{id}: docs/runbook.md has no section {}", a.name));
+        }
+        if !fires.contains(&a.name) {
+            problems.push(format!("{id}: no unit test where it fires"));
+        }
+        if !silent.contains(&a.name) {
+            problems.push(format!("{id}: no unit test where it stays silent"));
+        }
+    }
+    // Every link from the runbook's Alerts section to another section resolves.
+    let runbook = fs::read_to_string(repo().join("docs/runbook.md")).expect("runbook");
+    let alerts_section = runbook
+        .split_once("\n## Alerts\n")
+        .map(|(_, s)| s)
+        .expect("docs/runbook.md has an Alerts section");
+    for link in alerts_section.split("](#").skip(1) {
+        let target = link.split(')').next().unwrap_or("");
+        if !anchors.contains(target) {
+            problems.push(format!("runbook Alerts section links to missing #{target}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One PromQL expression of a dashboard: where it is and what it says.
+#[derive(Debug, Clone)]
+struct DashboardQuery {
+    file: String,
+    panel: String,
+    expr: String,
+}
+
+fn dashboards() -> Vec<(String, Value)> {
+    dashboard_files()
+        .iter()
+        .map(|f| {
+            let text = fs::read_to_string(f).expect("read dashboard");
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", f.display()));
+            (
+                f.file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+                json,
+            )
+        })
+        .collect()
+}
+
+/// Every panel target's expression and every variable's query (`label_values(EXPR, label)`
+/// contributes EXPR).
+fn dashboard_queries() -> Vec<DashboardQuery> {
+    let mut out = Vec::new();
+    for (file, d) in dashboards() {
+        for panel in d["panels"].as_array().expect("panels") {
+            for t in panel["targets"].as_array().into_iter().flatten() {
+                out.push(DashboardQuery {
+                    file: file.clone(),
+                    panel: panel["title"].as_str().unwrap_or("?").to_string(),
+                    expr: t["expr"].as_str().unwrap_or("").to_string(),
+                });
+            }
+        }
+        for v in d["templating"]["list"].as_array().expect("templating") {
+            if v["type"] != "query" {
+                continue;
+            }
+            let q = v["query"]["query"].as_str().unwrap_or("");
+            let inner = q
+                .strip_prefix("label_values(")
+                .and_then(|r| r.rsplit_once(','))
+                .map(|(e, _)| e.trim().to_string())
+                .unwrap_or_else(|| panic!("{file}: variable {}: {q}", v["name"]));
+            out.push(DashboardQuery {
+                file: file.clone(),
+                panel: format!("variable ${}", v["name"].as_str().unwrap_or("?")),
+                expr: inner,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboards_are_well_formed_for_grafana_import() {
+    let all = dashboards();
+    let uids: Vec<&str> = all
+        .iter()
+        .map(|(_, d)| d["uid"].as_str().unwrap_or(""))
+        .collect();
+    // Stable uids: links and provisioning refer to them.
+    assert_eq!(
+        uids,
+        [
+            "quorate-backups",
+            "quorate-galera-node",
+            "quorate-galera-overview",
+            "quorate-gluster"
+        ],
+        "dashboards/*.json in name order"
+    );
+    let mut problems = Vec::new();
+    for (file, d) in &all {
+        if d["schemaVersion"].as_u64().is_none_or(|v| v < 30) {
+            problems.push(format!("{file}: schemaVersion {}", d["schemaVersion"]));
+        }
+        if d["id"].as_u64().is_some() {
+            problems.push(format!("{file}: a fixed numeric id breaks import"));
+        }
+        let inputs = d["__inputs"].as_array().cloned().unwrap_or_default();
+        if !inputs
+            .iter()
+            .any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus")
+        {
+            problems.push(format!("{file}: __inputs lacks DS_PROMETHEUS"));
+        }
+        let vars = d["templating"]["list"].as_array().cloned().unwrap_or_default();
+        let var = |name: &str| vars.iter().find(|v| v["name"] == name).cloned();
+        match var("datasource") {
+            Some(v) if v["type"] == "datasource" && v["query"] == "prometheus" => {}
+            other => problems.push(format!("{file}: datasource variable {other:?}")),
+        }
+        for name in ["cluster", "node"] {
+            match var(name) {
+                Some(v) if v["type"] == "query" && v["datasource"]["uid"] == "${datasource}" => {}
+                other => problems.push(format!("{file}: ${name} selector {other:?}")),
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for p in d["panels"].as_array().into_iter().flatten() {
+            let title = p["title"].as_str().unwrap_or("");
+            let id = p["id"].as_u64().unwrap_or(0);
+            if id == 0 || !ids.insert(id) {
+                problems.push(format!("{file}: panel {title:?} id {id} missing or repeated"));
+            }
+            let pos = &p["gridPos"];
+            let (x, w) = (pos["x"].as_u64(), pos["w"].as_u64());
+            if !matches!((x, w), (Some(x), Some(w)) if w > 0 && x + w <= 24) || pos["h"].as_u64().is_none() {
+                problems.push(format!("{file}: panel {title:?} gridPos {pos}"));
+            }
+            if p["type"] == "row" {
+                continue;
+            }
+            if title.is_empty() || p["type"].as_str().is_none() {
+                problems.push(format!("{file}: a panel without title or type: {}", p["id"]));
+            }
+            if p["datasource"]["uid"] != "${datasource}" {
+                problems.push(format!("{file}: panel {title:?} datasource {}", p["datasource"]));
+            }
+            let targets = p["targets"].as_array().cloned().unwrap_or_default();
+            if targets.is_empty() {
+                problems.push(format!("{file}: panel {title:?} has no query"));
+            }
+            let mut refs = BTreeSet::new();
+            for t in &targets {
+                let expr = t["expr"].as_str().unwrap_or("");
+                if expr.trim().is_empty() || t["datasource"]["uid"] != "${datasource}" {
+                    problems.push(format!("{file}: panel {title:?} target {t}"));
+                }
+                if !refs.insert(t["refId"].as_str().unwrap_or("").to_string()) {
+                    problems.push(format!("{file}: panel {title:?} repeats refId {}", t["refId"]));
+                }
+                if expr.matches('(').count() != expr.matches(')').count()
+                    || expr.matches('{').count() != expr.matches('}').count()
+                {
+                    problems.push(format!("{file}: panel {title:?} unbalanced: {expr}"));
+                }
+            }
+        }
+    }
+    // Every metric a dashboard or rule reads is at least one quorate documents or records
+    // (the live test below also checks them against a real scrape).
+    let known = documented_metrics();
+    let records: BTreeSet<String> = rules()
+        .iter()
+        .filter(|r| !r.alert)
+        .map(|r| r.name.clone())
+        .collect();
+    for q in dashboard_queries() {
+        for name in metric_names(&q.expr) {
+            let documented = known.contains(&name)
+                || records.contains(&name)
+                || PROMETHEUS_SERIES.contains(&name.as_str());
+            if !documented {
+                problems.push(format!(
+                    "{}: panel {:?}: {name} is no metric quorate documents",
+                    q.file, q.panel
+                ));
+            }
+        }
+    }
+    for rule in rules() {
+        for name in metric_names(&rule.expr) {
+            if !known.contains(&name)
+                && !records.contains(&name)
+                && !PROMETHEUS_SERIES.contains(&name.as_str())
+            {
+                problems.push(format!(
+                    "{}: rule {}: {name} is no metric quorate documents",
+                    rule.file, rule.name
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Series Prometheus itself makes.
+const PROMETHEUS_SERIES: &[&str] = &["up", "ALERTS", "ALERTS_FOR_STATE"];
+
+/// What the README's metric tables document: the backticked names in the first cell of each
+/// row, with the table's two shorthands: `prefix_*` (a family of names, e.g. every numeric
+/// `wsrep%` status) and `…_suffix` (the previous name of the cell with its end replaced).
+#[derive(Debug, Default)]
+struct Documented {
+    exact: BTreeSet<String>,
+    prefixes: Vec<String>,
+    /// (previous full name, `_suffix`)
+    abbreviated: Vec<(String, String)>,
+}
+
+impl Documented {
+    fn contains(&self, name: &str) -> bool {
+        self.exact.contains(name)
+            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+            || self.abbreviated.iter().any(|(prev, suffix)| {
+                name.strip_suffix(suffix.as_str()).is_some_and(|stem| {
+                    prev.strip_prefix(stem).is_some_and(|rest| rest.starts_with('_'))
+                })
+            })
+    }
+}
+
+fn documented_metrics() -> Documented {
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let mut doc = Documented::default();
+    let metric_like = |n: &str| {
+        n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && n.contains('_')
+            && ["mysql_", "gluster_", "mariadb_", "quorate_"]
+                .iter()
+                .any(|p| n.starts_with(p))
+    };
+    for line in readme.lines().filter(|l| l.starts_with("| `")) {
+        let first_cell = line.split('|').nth(1).unwrap_or("");
+        let mut previous: Option<String> = None;
+        for name in first_cell.split('`').skip(1).step_by(2) {
+            if let Some(prefix) = name.strip_suffix('*').filter(|p| metric_like(p)) {
+                doc.prefixes.push(prefix.to_string());
+            } else if let Some(suffix) = name.strip_prefix('…').filter(|s| s.starts_with('_')) {
+                if let Some(prev) = &previous {
+                    doc.abbreviated.push((prev.clone(), suffix.to_string()));
+                }
+            } else if metric_like(name) {
+                doc.exact.insert(name.to_string());
+                previous = Some(name.to_string());
+            }
+        }
+    }
+    doc
+}
+
+/// The README's names written out in full (no shorthand).
+fn documented_metric_names() -> BTreeSet<String> {
+    documented_metrics().exact
+}
+
+/// The metric names an expression selects: identifiers that are not functions, keywords,
+/// label names (inside `{}` or a grouping clause), strings, numbers or durations.
+fn metric_names(expr: &str) -> BTreeSet<String> {
+    // Binary operators, modifiers and aggregation operators (these may be followed by
+    // `by (...)` rather than a parenthesis).
+    const KEYWORDS: &[&str] = &[
+        "and", "or", "unless", "bool", "offset", "inf", "nan", "by", "without", "on",
+        "ignoring", "group_left", "group_right", "sum", "min", "max", "avg", "count",
+        "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+    ];
+    const GROUPING: &[&str] = &[
+        "by", "without", "on", "ignoring", "group_left", "group_right",
+    ];
+    let chars: Vec<char> = expr.chars().collect();
+    let mut names = BTreeSet::new();
+    let mut i = 0;
+    let mut brace = 0usize;
+    let mut bracket = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '"' | '\'' | '`' => {
+                i += 1;
+                while i < chars.len() && chars[i] != c {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            '#' => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '{' => {
+                brace += 1;
+                i += 1;
+            }
+            '}' => {
+                brace = brace.saturating_sub(1);
+                i += 1;
+            }
+            '[' => {
+                bracket += 1;
+                i += 1;
+            }
+            ']' => {
+                bracket = bracket.saturating_sub(1);
+                i += 1;
+            }
+            '$' => {
+                // A Grafana variable: $name or ${name}.
+                i += 1;
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_{}".contains(chars[i]))
+                {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '.') {
+                    i += 1;
+                }
+            }
+            c if c.is_alphabetic() || c == '_' || c == ':' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_:".contains(chars[i])) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let mut j = i;
+                while j < chars.len() && chars[j].is_whitespace() {
+                    j += 1;
+                }
+                let next = chars.get(j).copied();
+                let lower = word.to_lowercase();
+                if GROUPING.contains(&lower.as_str()) && next == Some('(') {
+                    // Skip the label list.
+                    while i < chars.len() && chars[i] != ')' {
+                        i += 1;
+                    }
+                } else if brace > 0
+                    || bracket > 0
+                    || next == Some('(')
+                    || KEYWORDS.contains(&lower.as_str())
+                {
+                    // A label name, a duration, a function or a keyword.
+                } else {
+                    names.insert(word);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    names
+}
+
+#[test]
+fn metric_name_extraction() {
+    let names = |e: &str| metric_names(e).into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        names(r#"max by (cluster) (a_b{x="y",cluster=~"$cluster"} and on(job, instance) c == 1) < on(cluster) quorate:d"#),
+        ["a_b", "c", "quorate:d"]
+    );
+    assert_eq!(
+        names("rate(x_total[$__rate_interval]) > on() group_left() y offset 1h + 1e3 * Inf"),
+        ["x_total", "y"]
+    );
+    assert_eq!(
+        names("label_replace(vector(26 * 3600), \"type\", \"full\", \"\", \"\") # c_d\n or z"),
+        ["z"]
+    );
+    assert_eq!(names("time() - m{type=\"full\"}"), ["m"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live test.
+
+/// Dashboard panels that are empty on a healthy sandbox, and why. (file, panel title, reason)
+const EMPTY_WHEN_HEALTHY: &[(&str, &str, &str)] = &[
+    (
+        "quorate-backups.json",
+        "Failed backups",
+        "mariadb_backup_failed_info exists only for failed backups",
+    ),
+    (
+        "quorate-backups.json",
+        "Chain breaks",
+        "mariadb_backup_chain_break_info exists only for broken links",
+    ),
+    (
+        "quorate-gluster.json",
+        "Peers connected",
+        "the sandbox's trusted pool is one server: gluster_peer_connected has no peer to report",
+    ),
+    (
+        "quorate-gluster.json",
+        "Peers",
+        "the sandbox's trusted pool is one server: gluster_peer_connected has no peer to report",
+    ),
+];
+
+/// Metrics rules read that are absent on a healthy sandbox, and why.
+const ABSENT_WHEN_HEALTHY: &[(&str, &str)] = &[(
+    "gluster_peer_connected",
+    "the sandbox's trusted pool is one server (no peers)",
+)];
+
+/// Grafana's variables as the test selects them: everything.
+fn substitute_variables(expr: &str) -> String {
+    expr.replace("$__rate_interval", "30s")
+        .replace("$__interval", "5s")
+        .replace("\"$cluster\"", "\".*\"")
+        .replace("\"$node\"", "\".*\"")
+        .replace("\"$volume\"", "\".*\"")
+}
+
+fn api(prometheus: &PrometheusProcess, path: &str) -> Value {
+    let r = get(prometheus.addr, path, &[]).expect("prometheus API");
+    let json: Value = serde_json::from_str(&r.body).expect("prometheus JSON");
+    assert_eq!(json["status"], "success", "{path}: {}", r.body);
+    json["data"].clone()
+}
+
+/// Every sample name of an exposition.
+fn exposed_names(body: &str) -> BTreeSet<String> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `mariabackup --backup` to completion as root over the node's socket.
+fn mariabackup(socket: &Path, args: &[&str]) {
+    let out = Command::new("mariabackup")
+        .arg(format!("--socket={}", socket.display()))
+        .arg("--user=root")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running mariabackup (Debian package mariadb-backup)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && log.contains("completed OK!"),
+        "mariabackup {args:?}: {}\n{log}",
+        out.status
+    );
+}
+
+/// A copy of `alerts/*.yml` in `dir` with every `for:` shortened to 5 s.
+fn fast_rule_copies(dir: &Path) -> Vec<PathBuf> {
+    rule_files()
+        .iter()
+        .map(|f| {
+            let text = fs::read_to_string(f).expect("read rules");
+            let fast: String = text
+                .lines()
+                .map(|l| {
+                    if l.trim_start().starts_with("for: ") {
+                        let indent = &l[..l.len() - l.trim_start().len()];
+                        format!("{indent}for: 5s\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            let copy = dir.join(f.file_name().expect("name"));
+            fs::write(&copy, fast).expect("write rule copy");
+            copy
+        })
+        .collect()
+}
+
+/// Alerts Prometheus holds now: (alertname, state, labels).
+fn active_alerts(prometheus: &PrometheusProcess) -> Vec<(String, String, Value)> {
+    api(prometheus, "/api/v1/alerts")["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            (
+                a["labels"]["alertname"].as_str().unwrap_or("").to_string(),
+                a["state"].as_str().unwrap_or("").to_string(),
+                a["labels"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sb = SandboxGuard::new(
+        sandbox::up_gluster(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 3,
+        })
+        .expect("sandbox up --gluster with 3 Galera nodes"),
+    );
+
+    // Real backups: a full and an incremental on it, in the seed's layout.
+    let socket = sb.socket("node1").expect("socket");
+    let root = dir.path().join("backups");
+    let full = root.join("full/backup_20260101_020000");
+    let inc = root.join("incremental/incremental_20260101_080000");
+    fs::create_dir_all(root.join("incremental")).expect("mkdir");
+    mariabackup(
+        &socket,
+        &["--backup", &format!("--target-dir={}", full.display())],
+    );
+    sb.sql("node1", "CREATE DATABASE alerts_t; CREATE TABLE alerts_t.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO alerts_t.t VALUES (1),(2),(3);")
+        .expect("a change for the incremental");
+    mariabackup(
+        &socket,
+        &[
+            "--backup",
+            &format!("--target-dir={}", inc.display()),
+            &format!("--incremental-basedir={}", full.display()),
+        ],
+    );
+
+    let config_path = dir.path().join("quorate.yaml");
+    let mut config: Yaml =
+        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
+            .expect("sandbox config is YAML");
+    config["quorate"]["backup"] =
+        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
+            .expect("backup section");
+    fs::write(
+        &config_path,
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
+    let serve = ServeProcess::start(&config_path, &[]);
+
+    // The README's layout: Galera through /probe (instance = node name), this host's
+    // GlusterFS, backups and quorate itself through /metrics without its Galera series
+    // (they would duplicate node1's). Both carry the optional `cluster` label.
+    let scrape = format!(
+        "  - job_name: galera\n    metrics_path: /probe\n    static_configs:\n      - targets: [node1, node2, node3]\n        labels: {{cluster: sandbox}}\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {addr}\n  - job_name: quorate\n    static_configs:\n      - targets: ['{addr}']\n        labels: {{cluster: sandbox}}\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: 'mysql_.*'\n        action: drop\n",
+        addr = serve.addr
+    );
+    let prometheus =
+        PrometheusProcess::start_with_rules(&scrape, |prom_dir| fast_rule_copies(prom_dir));
+
+    // Everything scraped, heal info collected, both backups seen, the rules evaluated, and
+    // enough samples for the rates.
+    let wait = Duration::from_secs(60);
+    prometheus.wait_for("mysql_global_status_wsrep_cluster_size", wait, |r| {
+        r.len() == 3 && r.iter().all(|(_, v)| *v == 3.0)
+    });
+    prometheus.wait_for("gluster_heal_pending_entries", wait, |r| r.len() == 3);
+    prometheus.wait_for("mariadb_backup_count", wait, |r| {
+        r.len() == 2 && r.iter().all(|(_, v)| *v == 1.0)
+    });
+    prometheus.wait_for("quorate:galera_expected_cluster_size", wait, |r| {
+        r.len() == 1 && r[0].1 == 3.0 && r[0].0["cluster"] == "sandbox"
+    });
+    prometheus.wait_for(
+        "count_over_time(mysql_global_status_wsrep_replicated_bytes[30s])",
+        wait,
+        |r| r.len() == 3 && r.iter().all(|(_, v)| *v >= 3.0),
+    );
+
+    // 1. Every rule evaluates without error, and nothing alerts on the healthy cluster.
+    let all_rules = rules();
+    let groups = api(&prometheus, "/api/v1/rules")["groups"].clone();
+    let evaluated: Vec<&Value> = groups
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().expect("rules"))
+        .collect();
+    assert_eq!(evaluated.len(), all_rules.len(), "{groups}");
+    for r in &evaluated {
+        assert_eq!(r["health"], "ok", "rule {} : {}", r["name"], r["lastError"]);
+    }
+    let alerts = active_alerts(&prometheus);
+    assert!(
+        alerts.is_empty(),
+        "alerts on a healthy cluster: {alerts:?}"
+    );
+
+    // 2. Every recording rule has data; every metric an alert reads has series.
+    for rule in all_rules.iter().filter(|r| !r.alert) {
+        assert!(
+            !prometheus.query(&rule.name).is_empty(),
+            "recording rule {} in {} has no data",
+            rule.name,
+            rule.file
+        );
+    }
+    let mut empty = Vec::new();
+    for rule in all_rules.iter().filter(|r| r.alert) {
+        for name in metric_names(&rule.expr) {
+            let absent_ok = ABSENT_WHEN_HEALTHY.iter().any(|(n, _)| *n == name);
+            let has_data = !prometheus.query(&name).is_empty();
+            if !has_data && !absent_ok {
+                empty.push(format!("{} ({}): {name} has no series", rule.name, rule.file));
+            }
+            if has_data && absent_ok {
+                empty.push(format!("{name} is listed as absent but has data: update the list"));
+            }
+        }
+    }
+
+    // 3. Every dashboard query returns data, except the documented ones (which must stay
+    //    empty, or the list is out of date).
+    for q in dashboard_queries() {
+        let expr = substitute_variables(&q.expr);
+        let result = prometheus.query(&expr);
+        let documented = EMPTY_WHEN_HEALTHY
+            .iter()
+            .any(|(f, p, _)| *f == q.file && *p == q.panel);
+        match (result.is_empty(), documented) {
+            (true, false) => empty.push(format!("{}: panel {:?}: no data for {expr}", q.file, q.panel)),
+            (false, true) => empty.push(format!(
+                "{}: panel {:?} is listed as empty when healthy but has data",
+                q.file, q.panel
+            )),
+            _ => {}
+        }
+    }
+    assert!(empty.is_empty(), "{}", empty.join("\n"));
+
+    // 4. Every metric name in a dashboard or a rule is one quorate exports (a live scrape of
+    //    /metrics and /probe) or documents in the README; recording rules are their own.
+    let mut exported = exposed_names(&serve.get("/metrics").body);
+    exported.extend(exposed_names(&serve.get("/probe?target=node2").body));
+    exported.extend(documented_metric_names());
+    exported.extend(PROMETHEUS_SERIES.iter().map(|s| s.to_string()));
+    exported.extend(all_rules.iter().filter(|r| !r.alert).map(|r| r.name.clone()));
+    let mut unknown = Vec::new();
+    for q in dashboard_queries() {
+        for name in metric_names(&q.expr) {
+            if !exported.contains(&name) {
+                unknown.push(format!("{}: panel {:?}: {name}", q.file, q.panel));
+            }
+        }
+    }
+    for rule in &all_rules {
+        for name in metric_names(&rule.expr) {
+            if !exported.contains(&name) {
+                unknown.push(format!("{}: rule {}: {name}", rule.file, rule.name));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "names quorate does not export:\n{}",
+        unknown.join("\n")
+    );
+
+    // 5. Stop node3: GaleraNodeDown goes pending, then firing, for node3, and the cluster is
+    //    smaller than expected; nothing else alerts.
+    sb.stop_node("node3").expect("stop node3");
+    let mut seen_pending = false;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let firing = loop {
+        let alerts = active_alerts(&prometheus);
+        let node_down: Vec<&(String, String, Value)> =
+            alerts.iter().filter(|a| a.0 == "GaleraNodeDown").collect();
+        seen_pending |= node_down.iter().any(|a| a.1 == "pending");
+        let size_firing = alerts
+            .iter()
+            .any(|a| a.0 == "GaleraClusterSizeBelowExpected" && a.1 == "firing");
+        if size_firing && node_down.iter().any(|a| a.1 == "firing") {
+            break alerts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GaleraNodeDown never fired: {alerts:?}\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(seen_pending, "GaleraNodeDown was pending before firing");
+    let mut names: Vec<(&str, &str)> = firing
+        .iter()
+        .map(|(n, _, l)| (n.as_str(), l["instance"].as_str().unwrap_or("")))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("GaleraClusterSizeBelowExpected", ""), ("GaleraNodeDown", "node3")],
+        "{firing:?}"
+    );
+    let (_, _, labels) = firing
+        .iter()
+        .find(|a| a.0 == "GaleraNodeDown")
+        .expect("node down");
+    assert_eq!(labels["severity"], "critical");
+    assert_eq!(labels["cluster"], "sandbox");
+    assert_eq!(labels["job"], "galera");
+    let size = prometheus.query("ALERTS{alertname=\"GaleraClusterSizeBelowExpected\",alertstate=\"firing\"}");
+    assert_eq!(size.len(), 1, "{size:?}");
+    assert_eq!(size[0].0["cluster"], "sandbox");
+    assert_eq!(size[0].0["severity"], "warning");
+    let annotations = api(&prometheus, "/api/v1/alerts")["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "GaleraClusterSizeBelowExpected")
+        .map(|a| a["annotations"]["description"].as_str().unwrap_or("").to_string())
+        .expect("size alert");
+    assert!(
+        annotations.contains("cluster sandbox has 2 members; expected 3"),
+        "{annotations}"
+    );
+
+    drop(prometheus);
+    drop(serve);
+    sb.down().expect("sandbox down");
+    eprintln!("live alerts and dashboards test: {:?}", started.elapsed());
+}
