@@ -770,6 +770,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     let root = dir.path().join("backups");
     let full = root.join("full/backup_20260101_020000");
     let inc = root.join("incremental/incremental_20260101_080000");
+    fs::create_dir_all(root.join("full")).expect("mkdir");
     fs::create_dir_all(root.join("incremental")).expect("mkdir");
     mariabackup(
         &socket,
