@@ -94,7 +94,11 @@ fn rules() -> Vec<Rule> {
     let mut out = Vec::new();
     for file in rule_files() {
         let doc = yaml(&file);
-        let name = file.file_name().expect("name").to_string_lossy().into_owned();
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         for group in doc["groups"].as_sequence().expect("groups") {
             for r in group["rules"].as_sequence().expect("rules") {
                 let (rule_name, alert) = match (r["alert"].as_str(), r["record"].as_str()) {
@@ -163,7 +167,9 @@ fn promtool_checks_and_unit_tests_every_rule_file() {
 
     let tests = rule_test_files();
     assert!(tests.len() >= 4, "unit test files: {tests:?}");
-    let (ok, out) = run(Command::new("promtool").args(["test", "rules"]).args(&tests));
+    let (ok, out) = run(Command::new("promtool")
+        .args(["test", "rules"])
+        .args(&tests));
     assert!(ok, "promtool test rules:\n{out}");
     assert_eq!(
         out.matches("SUCCESS").count(),
@@ -292,10 +298,7 @@ fn dashboards() -> Vec<(String, Value)> {
             let json: Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{} is not JSON: {e}", f.display()));
             (
-                f.file_name()
-                    .expect("name")
-                    .to_string_lossy()
-                    .into_owned(),
+                f.file_name().expect("name").to_string_lossy().into_owned(),
                 json,
             )
         })
@@ -369,7 +372,10 @@ fn dashboards_are_well_formed_for_grafana_import() {
         {
             problems.push(format!("{file}: __inputs lacks DS_PROMETHEUS"));
         }
-        let vars = d["templating"]["list"].as_array().cloned().unwrap_or_default();
+        let vars = d["templating"]["list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let var = |name: &str| vars.iter().find(|v| v["name"] == name).cloned();
         match var("datasource") {
             Some(v) if v["type"] == "datasource" && v["query"] == "prometheus" => {}
@@ -386,21 +392,31 @@ fn dashboards_are_well_formed_for_grafana_import() {
             let title = p["title"].as_str().unwrap_or("");
             let id = p["id"].as_u64().unwrap_or(0);
             if id == 0 || !ids.insert(id) {
-                problems.push(format!("{file}: panel {title:?} id {id} missing or repeated"));
+                problems.push(format!(
+                    "{file}: panel {title:?} id {id} missing or repeated"
+                ));
             }
             let pos = &p["gridPos"];
             let (x, w) = (pos["x"].as_u64(), pos["w"].as_u64());
-            if !matches!((x, w), (Some(x), Some(w)) if w > 0 && x + w <= 24) || pos["h"].as_u64().is_none() {
+            if !matches!((x, w), (Some(x), Some(w)) if w > 0 && x + w <= 24)
+                || pos["h"].as_u64().is_none()
+            {
                 problems.push(format!("{file}: panel {title:?} gridPos {pos}"));
             }
             if p["type"] == "row" {
                 continue;
             }
             if title.is_empty() || p["type"].as_str().is_none() {
-                problems.push(format!("{file}: a panel without title or type: {}", p["id"]));
+                problems.push(format!(
+                    "{file}: a panel without title or type: {}",
+                    p["id"]
+                ));
             }
             if p["datasource"]["uid"] != "${datasource}" {
-                problems.push(format!("{file}: panel {title:?} datasource {}", p["datasource"]));
+                problems.push(format!(
+                    "{file}: panel {title:?} datasource {}",
+                    p["datasource"]
+                ));
             }
             let targets = p["targets"].as_array().cloned().unwrap_or_default();
             if targets.is_empty() {
@@ -413,7 +429,10 @@ fn dashboards_are_well_formed_for_grafana_import() {
                     problems.push(format!("{file}: panel {title:?} target {t}"));
                 }
                 if !refs.insert(t["refId"].as_str().unwrap_or("").to_string()) {
-                    problems.push(format!("{file}: panel {title:?} repeats refId {}", t["refId"]));
+                    problems.push(format!(
+                        "{file}: panel {title:?} repeats refId {}",
+                        t["refId"]
+                    ));
                 }
                 if expr.matches('(').count() != expr.matches(')').count()
                     || expr.matches('{').count() != expr.matches('}').count()
@@ -472,15 +491,21 @@ struct Documented {
     prefixes: Vec<String>,
     /// (previous full name, `_suffix`)
     abbreviated: Vec<(String, String)>,
+    /// What a `prefix_*` row may stand for: the status and variable names with a numeric or
+    /// boolean value in the captured `SHOW GLOBAL STATUS/VARIABLES` of a Synced node
+    /// (tests/fixtures/wsrep/), so a typo behind a documented prefix is still caught.
+    captured: BTreeSet<String>,
 }
 
 impl Documented {
     fn contains(&self, name: &str) -> bool {
         self.exact.contains(name)
-            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+            || (self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+                && self.captured.contains(name))
             || self.abbreviated.iter().any(|(prev, suffix)| {
                 name.strip_suffix(suffix.as_str()).is_some_and(|stem| {
-                    prev.strip_prefix(stem).is_some_and(|rest| rest.starts_with('_'))
+                    prev.strip_prefix(stem)
+                        .is_some_and(|rest| rest.starts_with('_'))
                 })
             })
     }
@@ -489,6 +514,33 @@ impl Documented {
 fn documented_metrics() -> Documented {
     let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
     let mut doc = Documented::default();
+    for (fixture, prefix) in [
+        ("status/synced.tsv", "mysql_global_status_"),
+        ("status/flow-control-active.tsv", "mysql_global_status_"),
+        ("variables/synced.tsv", "mysql_global_variables_"),
+    ] {
+        let path = repo().join("tests/fixtures/wsrep").join(fixture);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for (name, value) in text.lines().filter_map(|l| l.split_once('\t')) {
+            let value = value.trim().to_ascii_lowercase();
+            let scalar = value.parse::<f64>().is_ok()
+                || [
+                    "on",
+                    "off",
+                    "yes",
+                    "no",
+                    "true",
+                    "false",
+                    "primary",
+                    "non-primary",
+                ]
+                .contains(&value.as_str());
+            if scalar {
+                doc.captured
+                    .insert(format!("{prefix}{}", name.to_ascii_lowercase()));
+            }
+        }
+    }
     let metric_like = |n: &str| {
         n.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -527,12 +579,39 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
     // Binary operators, modifiers and aggregation operators (these may be followed by
     // `by (...)` rather than a parenthesis).
     const KEYWORDS: &[&str] = &[
-        "and", "or", "unless", "bool", "offset", "inf", "nan", "by", "without", "on",
-        "ignoring", "group_left", "group_right", "sum", "min", "max", "avg", "count",
-        "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "inf",
+        "nan",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
     ];
     const GROUPING: &[&str] = &[
-        "by", "without", "on", "ignoring", "group_left", "group_right",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
     ];
     let chars: Vec<char> = expr.chars().collect();
     let mut names = BTreeSet::new();
@@ -576,12 +655,13 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             '$' => {
                 // A Grafana variable: $name or ${name}.
                 i += 1;
-                while i < chars.len() && (chars[i].is_alphanumeric() || "_{}".contains(chars[i]))
-                {
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_{}".contains(chars[i])) {
                     i += 1;
                 }
             }
-            c if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '.') {
                     i += 1;
                 }
@@ -623,7 +703,9 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
 fn metric_name_extraction() {
     let names = |e: &str| metric_names(e).into_iter().collect::<Vec<_>>();
     assert_eq!(
-        names(r#"max by (cluster) (a_b{x="y",cluster=~"$cluster"} and on(job, instance) c == 1) < on(cluster) quorate:d"#),
+        names(
+            r#"max by (cluster) (a_b{x="y",cluster=~"$cluster"} and on(job, instance) c == 1) < on(cluster) quorate:d"#
+        ),
         ["a_b", "c", "quorate:d"]
     );
     assert_eq!(
@@ -808,8 +890,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         "  - job_name: galera\n    metrics_path: /probe\n    static_configs:\n      - targets: [node1, node2, node3]\n        labels: {{cluster: sandbox}}\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {addr}\n  - job_name: quorate\n    static_configs:\n      - targets: ['{addr}']\n        labels: {{cluster: sandbox}}\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: 'mysql_.*'\n        action: drop\n",
         addr = serve.addr
     );
-    let prometheus =
-        PrometheusProcess::start_with_rules(&scrape, |prom_dir| fast_rule_copies(prom_dir));
+    let prometheus = PrometheusProcess::start_with_rules(&scrape, fast_rule_copies);
 
     // Everything scraped, heal info collected, both backups seen, the rules evaluated, and
     // enough samples for the rates.
@@ -844,10 +925,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         assert_eq!(r["health"], "ok", "rule {} : {}", r["name"], r["lastError"]);
     }
     let alerts = active_alerts(&prometheus);
-    assert!(
-        alerts.is_empty(),
-        "alerts on a healthy cluster: {alerts:?}"
-    );
+    assert!(alerts.is_empty(), "alerts on a healthy cluster: {alerts:?}");
 
     // 2. Every recording rule has data; every metric an alert reads has series.
     for rule in all_rules.iter().filter(|r| !r.alert) {
@@ -864,10 +942,15 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
             let absent_ok = ABSENT_WHEN_HEALTHY.iter().any(|(n, _)| *n == name);
             let has_data = !prometheus.query(&name).is_empty();
             if !has_data && !absent_ok {
-                empty.push(format!("{} ({}): {name} has no series", rule.name, rule.file));
+                empty.push(format!(
+                    "{} ({}): {name} has no series",
+                    rule.name, rule.file
+                ));
             }
             if has_data && absent_ok {
-                empty.push(format!("{name} is listed as absent but has data: update the list"));
+                empty.push(format!(
+                    "{name} is listed as absent but has data: update the list"
+                ));
             }
         }
     }
@@ -881,7 +964,10 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
             .iter()
             .any(|(f, p, _)| *f == q.file && *p == q.panel);
         match (result.is_empty(), documented) {
-            (true, false) => empty.push(format!("{}: panel {:?}: no data for {expr}", q.file, q.panel)),
+            (true, false) => empty.push(format!(
+                "{}: panel {:?}: no data for {expr}",
+                q.file, q.panel
+            )),
             (false, true) => empty.push(format!(
                 "{}: panel {:?} is listed as empty when healthy but has data",
                 q.file, q.panel
@@ -897,7 +983,12 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     exported.extend(exposed_names(&serve.get("/probe?target=node2").body));
     exported.extend(documented_metric_names());
     exported.extend(PROMETHEUS_SERIES.iter().map(|s| s.to_string()));
-    exported.extend(all_rules.iter().filter(|r| !r.alert).map(|r| r.name.clone()));
+    exported.extend(
+        all_rules
+            .iter()
+            .filter(|r| !r.alert)
+            .map(|r| r.name.clone()),
+    );
     let mut unknown = Vec::new();
     for q in dashboard_queries() {
         for name in metric_names(&q.expr) {
@@ -950,7 +1041,10 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     names.sort();
     assert_eq!(
         names,
-        [("GaleraClusterSizeBelowExpected", ""), ("GaleraNodeDown", "node3")],
+        [
+            ("GaleraClusterSizeBelowExpected", ""),
+            ("GaleraNodeDown", "node3")
+        ],
         "{firing:?}"
     );
     let (_, _, labels) = firing
@@ -960,7 +1054,8 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     assert_eq!(labels["severity"], "critical");
     assert_eq!(labels["cluster"], "sandbox");
     assert_eq!(labels["job"], "galera");
-    let size = prometheus.query("ALERTS{alertname=\"GaleraClusterSizeBelowExpected\",alertstate=\"firing\"}");
+    let size = prometheus
+        .query("ALERTS{alertname=\"GaleraClusterSizeBelowExpected\",alertstate=\"firing\"}");
     assert_eq!(size.len(), 1, "{size:?}");
     assert_eq!(size[0].0["cluster"], "sandbox");
     assert_eq!(size[0].0["severity"], "warning");
@@ -969,7 +1064,12 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         .expect("alerts")
         .iter()
         .find(|a| a["labels"]["alertname"] == "GaleraClusterSizeBelowExpected")
-        .map(|a| a["annotations"]["description"].as_str().unwrap_or("").to_string())
+        .map(|a| {
+            a["annotations"]["description"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .expect("size alert");
     assert!(
         annotations.contains("cluster sandbox has 2 members; expected 3"),
