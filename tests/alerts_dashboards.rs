@@ -406,6 +406,9 @@ fn dashboards_are_well_formed_for_grafana_import() {
             if p["type"] == "row" {
                 continue;
             }
+            if p["description"].as_str().is_none_or(str::is_empty) {
+                problems.push(format!("{file}: panel {title:?} has no description"));
+            }
             if title.is_empty() || p["type"].as_str().is_none() {
                 problems.push(format!(
                     "{file}: a panel without title or type: {}",
