@@ -36,6 +36,7 @@
 
 mod error;
 mod gluster;
+mod net;
 mod node;
 mod ports;
 mod sql;
@@ -52,6 +53,7 @@ use std::time::{Duration, Instant};
 
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
+pub use net::Network;
 pub(crate) use node::search_path;
 
 use node::Tools;
@@ -165,6 +167,17 @@ impl fmt::Display for NodeStatus {
 /// On failure every process started so far is stopped and the directory is removed; the error
 /// quotes the failing node's error log first.
 pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_on(opts, false)
+}
+
+/// Like [`up`], but every node runs in a network namespace of its own, joined by a bridge that
+/// [`Sandbox::network`] can cut into segments (a real partition, see net.rs). SQL still reaches
+/// each node through its unix socket.
+pub fn up_netns(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_on(opts, true)
+}
+
+fn up_on(opts: &UpOptions, netns: bool) -> Result<Sandbox, SandboxError> {
     if opts.nodes == 0 {
         return Err(SandboxError::BadNodeCount { nodes: opts.nodes });
     }
@@ -173,7 +186,7 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match up_once(opts, &tools, uid, gid) {
+        match up_once(opts, &tools, uid, gid, netns) {
             Ok(sandbox) => {
                 tracing::info!(
                     dir = %sandbox.dir.display(),
@@ -195,7 +208,18 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
 }
 
 /// One attempt of [`up`]: on failure, everything it started is stopped and DIR removed.
-fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbox, SandboxError> {
+fn up_once(
+    opts: &UpOptions,
+    tools: &Tools,
+    uid: u32,
+    gid: u32,
+    netns: bool,
+) -> Result<Sandbox, SandboxError> {
+    let prefix = if netns {
+        Some(gluster::namespace_name()?)
+    } else {
+        None
+    };
     let dir = prepare_dir(&opts.dir, opts.nodes)?;
     // From here on DIR is ours (new or empty): any failure removes it.
     let reservation = match ports::Reservation::new(5 * opts.nodes + 1) {
@@ -205,8 +229,10 @@ fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbo
             return Err(e);
         }
     };
+    let mut state = State::new(&dir, opts.nodes, reservation.ports());
+    state.network = prefix.map(|p| net::NetworkState::new(p, state.nodes.iter().map(|n| n.name.clone()).collect()));
     let mut sandbox = Sandbox {
-        state: State::new(&dir, opts.nodes, reservation.ports()),
+        state,
         dir,
         tools: tools.clone(),
     };
@@ -303,6 +329,15 @@ impl Sandbox {
     /// The address reserved for `quorate serve` (also in quorate.yaml).
     pub fn listen_address(&self) -> String {
         format!("127.0.0.1:{}", self.state.listen_port)
+    }
+
+    /// The nodes' network (partition, heal), when the sandbox was started with `--netns`.
+    pub fn network(&self) -> Result<Network<'_>, SandboxError> {
+        self.state
+            .network
+            .as_ref()
+            .map(|st| Network { st })
+            .ok_or(SandboxError::NoNetwork)
     }
 
     /// The GlusterFS volume, when the sandbox has one.
@@ -583,6 +618,9 @@ impl Sandbox {
     ) -> Result<(), SandboxError> {
         // Saved first so that even a half-built sandbox can be found and torn down.
         self.state.save()?;
+        if let Some(network) = &self.state.network {
+            net::create(network)?;
+        }
         for n in &self.state.nodes {
             for d in [&n.home, &n.tmpdir] {
                 fs::create_dir(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
@@ -688,7 +726,8 @@ impl Sandbox {
             }
         }
         let n = self.state.node(node)?;
-        let pid = node::spawn_mariadbd(&self.tools, n, &args)?;
+        let namespace = self.state.namespace(n).map(|ns| net::namespace_path(&ns));
+        let pid = node::spawn_mariadbd(&self.tools, n, &args, namespace.as_deref())?;
         tracing::debug!(node, pid, bootstrap, "started mariadbd");
         self.record_pid(node, Some(pid))
     }
@@ -905,6 +944,11 @@ fn teardown(state: &State, dir: &Path) -> Result<(), SandboxError> {
         .filter_map(|n| verified_pid(n).map(|p| (n, p)))
         .collect();
     let stopped = stop_all(&targets);
+    // After the nodes: a namespace deleted under a running mariadbd would live on unnamed.
+    let stopped = match (&state.network, stopped) {
+        (Some(network), Ok(())) => net::destroy(network),
+        (_, stopped) => stopped,
+    };
     if let Err(e) = &gluster_stopped {
         // Keep DIR (bricks, logs) for inspection when the volume could not be taken down.
         tracing::warn!("GlusterFS teardown failed; {} kept: {e}", dir.display());

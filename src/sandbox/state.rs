@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::gluster::GlusterState;
+use super::net::NetworkState;
 use super::SandboxError;
 
 /// File name of the state file inside the sandbox directory.
@@ -33,6 +34,10 @@ pub(crate) struct State {
     /// The GlusterFS volume, when the sandbox has one (`up --gluster`).
     #[serde(default)]
     pub gluster: Option<GlusterState>,
+    /// The nodes' network namespaces, when the sandbox has them (`up --netns`); otherwise
+    /// every node is on loopback.
+    #[serde(default)]
+    pub network: Option<NetworkState>,
 }
 
 /// One node: its ports, its files and the pid of the mariadbd we last started for it.
@@ -100,7 +105,24 @@ impl State {
             listen_port: ports[4 * count],
             nodes,
             gluster: None,
+            network: None,
         }
+    }
+
+    /// The address `node`'s Galera listens on and is reached at: 127.0.0.1, or its address
+    /// on the sandbox network.
+    pub fn host(&self, node: &NodeState) -> String {
+        self.network
+            .as_ref()
+            .and_then(|n| n.address(&node.name).ok())
+            .unwrap_or_else(|| "127.0.0.1".to_owned())
+    }
+
+    /// The network namespace `node` runs in, if any.
+    pub fn namespace(&self, node: &NodeState) -> Option<String> {
+        self.network
+            .as_ref()
+            .and_then(|n| n.namespace(&node.name).ok())
     }
 
     pub fn node(&self, name: &str) -> Result<&NodeState, SandboxError> {
@@ -133,7 +155,7 @@ impl State {
         let members = self
             .nodes
             .iter()
-            .map(|n| format!("127.0.0.1:{}", n.gmcast_port))
+            .map(|n| format!("{}:{}", self.host(n), n.gmcast_port))
             .collect::<Vec<_>>()
             .join(",");
         format!("gcomm://{members}")

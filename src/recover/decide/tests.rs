@@ -817,6 +817,39 @@ fn case7_even_split_refuses_until_the_other_half_is_assumed_lost() {
 }
 
 #[test]
+fn case7_both_halves_seen_promote_the_same_node_from_either_side() {
+    // A 2+2 partition of the replication network seen over a working management network:
+    // every node answers, each in a component of size 2.
+    let nodes = || {
+        vec![
+            non_primary("node1", 200, 2),
+            non_primary("node2", 200, 2),
+            non_primary("node3", 200, 2),
+            non_primary("node4", 200, 2),
+        ]
+    };
+    let d = plan(nodes());
+    assert_eq!(d.case, Some(7));
+    assert_eq!(
+        d.verdict,
+        Verdict::Promote {
+            node: "node1".into()
+        }
+    );
+    assert!(d.risks.is_empty(), "{:?}", d.risks);
+    assert!(d.reasons.iter().any(|r| r.contains("comes first in the configuration")));
+    // 3 of 4 in one component is not an even split (case 5 rules).
+    let d = plan(vec![
+        non_primary("node1", 200, 3),
+        non_primary("node2", 200, 3),
+        non_primary("node3", 200, 3),
+        unknown("node4"),
+    ]);
+    assert_eq!(d.case, Some(5));
+    assert!(d.is_refusal());
+}
+
+#[test]
 fn disconnected_node_blocks_the_choice() {
     let d = plan(vec![
         live("node1", "Disconnected", U, 5, 0, 0),
