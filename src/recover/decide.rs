@@ -371,8 +371,15 @@ fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) -> Evidence {
                 ev.seqno = Some(*seqno);
                 ev.seqno_source = Some(source.clone());
             }
+            // seqno -1 means "no position saved": after a crash, but also in the file Galera
+            // leaves when a node's history was reset (zero UUID), even after a clean stop.
+            let zero = report
+                .and_then(|r| r.grastate.value())
+                .is_some_and(|g| g.uuid == ZERO_UUID);
             let how = if d.clean {
                 "stopped cleanly"
+            } else if zero {
+                "stopped, no position saved (zero UUID, seqno -1)"
             } else {
                 "stopped, crashed (seqno -1)"
             };

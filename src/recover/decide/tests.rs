@@ -513,6 +513,11 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
         .any(|r| r.contains("node1 has safe_to_bootstrap 1") && r.contains("never a source")));
     assert_eq!(d.steps[1].node, "node1");
     assert!(d.steps[1].why.contains("SST"));
+    // Its evidence does not call it crashed: seqno -1 with the zero UUID is a reset history.
+    let ev = d.evidence.iter().find(|e| e.node == "node1").expect("node1");
+    assert!(ev.state.starts_with("stopped, no position saved (zero UUID"), "{}", ev.state);
+    let crashed = plan(vec![down("node1", U, -1, false), down("node2", U, 5, false)]);
+    assert!(crashed.evidence[0].state.contains("crashed (seqno -1)"));
 }
 
 #[test]
