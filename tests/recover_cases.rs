@@ -571,7 +571,11 @@ fn case_7_even_split_promotes_one_half_only() {
     assert_eq!(p["risks"], serde_json::json!([]), "{p}");
     let (code, other_side) = c.plan("node3", &[]);
     assert_eq!(code, 0, "{other_side}");
-    assert_eq!(verdict(&other_side), ("promote", Some("node1")), "{other_side}");
+    assert_eq!(
+        verdict(&other_side),
+        ("promote", Some("node1")),
+        "{other_side}"
+    );
     let (code, out) = c.recover(&["promote", "--node", "node3", "--execute"]);
     assert_eq!(code, 4, "the other half must not promote itself:\n{out}");
 
@@ -583,7 +587,10 @@ fn case_7_even_split_promotes_one_half_only() {
     assert_eq!(code, 4, "{p}");
     assert_eq!(p["wait_for"], serde_json::json!(["node3", "node4"]), "{p}");
     let (code, out) = c.recover(&["promote", "--node", "node1", "--execute"]);
-    assert_eq!(code, 4, "promote refused while the other half is unknown:\n{out}");
+    assert_eq!(
+        code, 4,
+        "promote refused while the other half is unknown:\n{out}"
+    );
     let (code, p) = c.plan("node1", &["node3", "node4"]);
     assert_eq!(code, 0, "{p}");
     assert_eq!(verdict(&p), ("promote", Some("node1")), "{p}");

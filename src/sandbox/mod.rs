@@ -230,7 +230,8 @@ fn up_once(
         }
     };
     let mut state = State::new(&dir, opts.nodes, reservation.ports());
-    state.network = prefix.map(|p| net::NetworkState::new(p, state.nodes.iter().map(|n| n.name.clone()).collect()));
+    state.network = prefix
+        .map(|p| net::NetworkState::new(p, state.nodes.iter().map(|n| n.name.clone()).collect()));
     let mut sandbox = Sandbox {
         state,
         dir,

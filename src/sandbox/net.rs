@@ -125,7 +125,16 @@ pub(crate) fn create(st: &NetworkState) -> Result<(), SandboxError> {
             "ip link set eth0 up",
         )?;
         ip(
-            &["-n", &hub, "link", "set", &port, "master", MAIN_BRIDGE, "up"],
+            &[
+                "-n",
+                &hub,
+                "link",
+                "set",
+                &port,
+                "master",
+                MAIN_BRIDGE,
+                "up",
+            ],
             "ip link set master",
         )?;
     }

@@ -206,6 +206,17 @@ fn quote(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    /// `text` through the real configuration validator, as `quorate serve` would read it.
+    fn validated(dir: &Path, text: &str) -> crate::config::Settings {
+        crate::config::parse(
+            &dir.join("quorate.yaml"),
+            text,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+        .unwrap_or_else(|e| panic!("the sandbox must write a valid configuration: {e}\n{text}"))
+    }
+
     fn recovery(token_file: &Path) -> Recovery<'_> {
         Recovery {
             token_file,
@@ -270,13 +281,7 @@ mod tests {
             let mut state = State::new(dir.path(), galera_nodes, &ports);
             state.gluster = Some(GlusterState::new(dir.path(), "qsb-00000001".into()));
             let text = render(&state, &pw, &recovery(&token));
-            let settings = crate::config::parse(
-                &dir.path().join("quorate.yaml"),
-                &text,
-                &Default::default(),
-                &mut Vec::new(),
-            )
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let settings = validated(dir.path(), &text);
             assert_eq!(settings.galera_nodes().count(), galera_nodes, "{text}");
             assert_eq!(settings.local_node.as_deref(), Some("node1"));
             assert!(settings.node("node1").is_some_and(|n| n.glusterfs));
@@ -311,13 +316,7 @@ mod tests {
         let token = dir.path().join("recovery.token");
         std::fs::write(&token, "0123456789abcdef0123\n").expect("token file");
         let text = render(&state, &pw, &recovery(&token));
-        let settings = crate::config::parse(
-            &dir.path().join("quorate.yaml"),
-            &text,
-            &Default::default(),
-            &mut Vec::new(),
-        )
-        .expect("the sandbox writes a valid configuration");
+        let settings = validated(dir.path(), &text);
         assert_eq!(settings.galera_nodes().count(), 3);
         assert_eq!(settings.local_node.as_deref(), Some("node1"));
         assert_eq!(
@@ -368,13 +367,7 @@ mod tests {
             state.nodes.iter().map(|n| n.name.clone()).collect(),
         ));
         let text = render(&state, &pw, &recovery(&token));
-        let settings = crate::config::parse(
-            &dir.path().join("quorate.yaml"),
-            &text,
-            &Default::default(),
-            &mut Vec::new(),
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let settings = validated(dir.path(), &text);
         assert_eq!(settings.galera_nodes().count(), 4);
         assert_eq!(
             settings.node("node3").map(|n| n.mysql.to_string()),

@@ -514,9 +514,21 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
     assert_eq!(d.steps[1].node, "node1");
     assert!(d.steps[1].why.contains("SST"));
     // Its evidence does not call it crashed: seqno -1 with the zero UUID is a reset history.
-    let ev = d.evidence.iter().find(|e| e.node == "node1").expect("node1");
-    assert!(ev.state.starts_with("stopped, no position saved (zero UUID"), "{}", ev.state);
-    let crashed = plan(vec![down("node1", U, -1, false), down("node2", U, 5, false)]);
+    let ev = d
+        .evidence
+        .iter()
+        .find(|e| e.node == "node1")
+        .expect("node1");
+    assert!(
+        ev.state
+            .starts_with("stopped, no position saved (zero UUID"),
+        "{}",
+        ev.state
+    );
+    let crashed = plan(vec![
+        down("node1", U, -1, false),
+        down("node2", U, 5, false),
+    ]);
     assert!(crashed.evidence[0].state.contains("crashed (seqno -1)"));
 }
 
@@ -842,7 +854,10 @@ fn case7_both_halves_seen_promote_the_same_node_from_either_side() {
         }
     );
     assert!(d.risks.is_empty(), "{:?}", d.risks);
-    assert!(d.reasons.iter().any(|r| r.contains("comes first in the configuration")));
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("comes first in the configuration")));
     // 3 of 4 in one component is not an even split (case 5 rules).
     let d = plan(vec![
         non_primary("node1", 200, 3),
