@@ -323,6 +323,10 @@ pub enum SandboxCommand {
         /// each node's unix socket).
         #[arg(long)]
         netns: bool,
+        /// Also start one `quorate serve --node NAME` per node (each node's /galera/state, which
+        /// `quorate recover` reads), ended by `down`.
+        #[arg(long)]
+        serve: bool,
     },
     /// Cut the network of a `--netns` sandbox into segments: each GROUP (comma-separated
     /// nodes, e.g. node1,node2) gets its own; nodes in no group share one. Both sides stay live.

@@ -12,6 +12,7 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
             nodes,
             gluster,
             netns,
+            serve,
         } => {
             if nodes == 0 && !gluster {
                 anyhow::bail!("--nodes 0 needs --gluster (a sandbox must run something)");
@@ -23,7 +24,7 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
                 dir: dir.clone(),
                 nodes: usize::from(nodes),
             };
-            let sb = if gluster {
+            let mut sb = if gluster {
                 sandbox::up_gluster(&opts)
             } else if netns {
                 sandbox::up_netns(&opts)
@@ -41,14 +42,26 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
                 },
                 sb.dir().display()
             );
+            if serve {
+                let me = std::env::current_exe().context("locating this quorate binary")?;
+                sb.start_serves(&me).map_err(quorate::Error::from)?;
+            }
             print_status(&sb)?;
             println!("config: {}", sb.config_path().display());
             for node in sb.node_names() {
-                println!(
-                    "recovery endpoint of {node}: quorate serve --config {} --node {node} --listen {}",
-                    sb.config_path().display(),
-                    sb.serve_address(&node)?
-                );
+                if serve {
+                    println!(
+                        "recovery endpoint of {node}: http://{} (quorate serve started; `quorate recover plan --config {} --node {node}`)",
+                        sb.serve_address(&node)?,
+                        sb.config_path().display()
+                    );
+                } else {
+                    println!(
+                        "recovery endpoint of {node}: quorate serve --config {} --node {node} --listen {}   (or up --serve)",
+                        sb.config_path().display(),
+                        sb.serve_address(&node)?
+                    );
+                }
             }
             println!(
                 "next:   quorate serve --config {}   (then curl http://<listen>/metrics)",

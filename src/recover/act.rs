@@ -472,7 +472,7 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 })??;
             report
                 .done
-                .push(format!("recovered its position: {:?}", rec.outcome));
+                .push(format!("recovered its position: {}", rec.outcome));
             // With its position known, the decision may now see it ahead of the Primary.
             let (view2, d2) = plan_now(settings, opts).await;
             check_rejoin(&view2, &d2, opts).map_err(|e| e.error)?;

@@ -313,6 +313,26 @@ pub(crate) fn is_our_mariadbd(pid: u32, datadir: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `pid` is a live `quorate serve` for `node` reading `config` (the command line the
+/// sandbox gave it), so a reused pid is never signalled.
+pub(crate) fn is_our_serve(pid: u32, config: &Path, node: &str) -> bool {
+    if pid == 0 || !is_alive(pid) {
+        return false;
+    }
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let config = config.as_os_str().as_encoded_bytes();
+    args.contains(&b"serve".as_slice())
+        && args
+            .windows(2)
+            .any(|w| w[0] == b"--config" && w[1] == config)
+        && args
+            .windows(2)
+            .any(|w| w[0] == b"--node" && w[1] == node.as_bytes())
+}
+
 /// Sends `signal` to `pid`. Callers have checked [`is_our_mariadbd`].
 pub(crate) fn signal(pid: u32, signal: libc::c_int) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {

@@ -65,6 +65,10 @@ pub(crate) struct NodeState {
     /// None when we know it is stopped; otherwise verify before use (it may have died and the
     /// pid been reused).
     pub pid: Option<u32>,
+    /// The node's own `quorate serve --node NAME` started by `up --serve`, if any (verified
+    /// the same way before it is signalled).
+    #[serde(default)]
+    pub serve_pid: Option<u32>,
 }
 
 impl State {
@@ -95,6 +99,7 @@ impl State {
                     log_error: home.join("error.log"),
                     home,
                     pid: None,
+                    serve_pid: None,
                 }
             })
             .collect();
