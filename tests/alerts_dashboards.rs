@@ -22,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{get, PrometheusProcess, ServeProcess};
+use common::{
+    config_with_sections, get, mariabackup, mariabackup_incremental, PrometheusProcess,
+    ServeProcess,
+};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
@@ -31,36 +34,30 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `alerts/*.yml` (the rule files; unit tests live in `alerts/tests/`), sorted.
-fn rule_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("alerts"))
-        .expect("alerts/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+/// The files in `dir` (relative to the repository) ending in `.ext`, sorted.
+fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(repo().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}/: {e}"))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
         .collect();
     files.sort();
+    files
+}
+
+/// `alerts/*.yml`: the rule files (their unit tests live in `alerts/tests/`).
+fn rule_files() -> Vec<PathBuf> {
+    let files = files_in("alerts", "yml");
     assert!(files.len() >= 5, "rule files: {files:?}");
     files
 }
 
 fn rule_test_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("alerts/tests"))
-        .expect("alerts/tests/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    files.sort();
-    files
+    files_in("alerts/tests", "yml")
 }
 
 fn dashboard_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("dashboards"))
-        .expect("dashboards/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
+    files_in("dashboards", "json")
 }
 
 fn yaml(path: &Path) -> Yaml {
@@ -581,46 +578,20 @@ fn documented_metric_names() -> BTreeSet<String> {
 fn metric_names(expr: &str) -> BTreeSet<String> {
     // Binary operators, modifiers and aggregation operators (these may be followed by
     // `by (...)` rather than a parenthesis).
+    #[rustfmt::skip]
     const KEYWORDS: &[&str] = &[
-        "and",
-        "or",
-        "unless",
-        "bool",
-        "offset",
-        "inf",
-        "nan",
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-        "sum",
-        "min",
-        "max",
-        "avg",
-        "count",
-        "group",
-        "stddev",
-        "stdvar",
-        "topk",
-        "bottomk",
-        "quantile",
-        "count_values",
+        "and", "or", "unless", "bool", "offset", "inf", "nan", "sum", "min", "max", "avg",
+        "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
     ];
+    // Followed by a list of label names.
+    #[rustfmt::skip]
     const GROUPING: &[&str] = &[
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
+        "by", "without", "on", "ignoring", "group_left", "group_right",
     ];
     let chars: Vec<char> = expr.chars().collect();
     let mut names = BTreeSet::new();
     let mut i = 0;
-    let mut brace = 0usize;
-    let mut bracket = 0usize;
+    let mut nested = 0usize;
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -639,20 +610,13 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
                     i += 1;
                 }
             }
-            '{' => {
-                brace += 1;
+            // Label matchers and range durations: no metric names inside.
+            '{' | '[' => {
+                nested += 1;
                 i += 1;
             }
-            '}' => {
-                brace = brace.saturating_sub(1);
-                i += 1;
-            }
-            '[' => {
-                bracket += 1;
-                i += 1;
-            }
-            ']' => {
-                bracket = bracket.saturating_sub(1);
+            '}' | ']' => {
+                nested = nested.saturating_sub(1);
                 i += 1;
             }
             '$' => {
@@ -686,11 +650,7 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
                     while i < chars.len() && chars[i] != ')' {
                         i += 1;
                     }
-                } else if brace > 0
-                    || bracket > 0
-                    || next == Some('(')
-                    || KEYWORDS.contains(&lower.as_str())
-                {
+                } else if nested > 0 || next == Some('(') || KEYWORDS.contains(&lower.as_str()) {
                     // A label name, a duration, a function or a keyword.
                 } else {
                     names.insert(word);
@@ -780,23 +740,6 @@ fn exposed_names(body: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// `mariabackup --backup` to completion as root over the node's socket.
-fn mariabackup(socket: &Path, args: &[&str]) {
-    let out = Command::new("mariabackup")
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running mariabackup (Debian package mariadb-backup)");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && log.contains("completed OK!"),
-        "mariabackup {args:?}: {}\n{log}",
-        out.status
-    );
-}
-
 /// A copy of `alerts/*.yml` in `dir` with every `for:` shortened to 5 s.
 fn fast_rule_copies(dir: &Path) -> Vec<PathBuf> {
     rule_files()
@@ -863,27 +806,17 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     );
     sb.sql("node1", "CREATE DATABASE alerts_t; CREATE TABLE alerts_t.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO alerts_t.t VALUES (1),(2),(3);")
         .expect("a change for the incremental");
-    mariabackup(
-        &socket,
-        &[
-            "--backup",
-            &format!("--target-dir={}", inc.display()),
-            &format!("--incremental-basedir={}", full.display()),
-        ],
-    );
+    mariabackup_incremental(&socket, &inc, &full);
 
     let config_path = dir.path().join("quorate.yaml");
-    let mut config: Yaml =
-        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
-            .expect("sandbox config is YAML");
-    config["quorate"]["backup"] =
-        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
-            .expect("backup section");
-    fs::write(
+    config_with_sections(
+        &sb.config_path(),
         &config_path,
-        serde_yaml_ng::to_string(&config).expect("yaml"),
-    )
-    .expect("write config");
+        &[(
+            "backup",
+            &format!("{{directories: [\"{}\"]}}", root.display()),
+        )],
+    );
     let serve = ServeProcess::start(&config_path, &[]);
 
     // The README's layout: Galera through /probe (instance = node name), this host's

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{promtool_check_metrics, sample, ServeProcess};
+use common::{
+    config_with_sections, mariabackup, mariabackup_incremental, promtool_check_metrics, sample,
+    ServeProcess,
+};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::parse::parse_checkpoints;
@@ -23,23 +26,6 @@ use quorate::backup::{scan_once, summarize, BackupSummary, BackupType};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 const HOUR: f64 = 3600.0;
-
-/// Runs mariabackup to completion as root over the node's socket.
-fn mariabackup(socket: &Path, args: &[&str]) {
-    let out = Command::new("mariabackup")
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running mariabackup (Debian package mariadb-backup)");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && log.contains("completed OK!"),
-        "mariabackup {args:?}: {}\n{log}",
-        out.status
-    );
-}
 
 /// A mariabackup run the test stops and kills; killed by pid on drop if the test fails first.
 struct RunningBackup(Child);
@@ -202,30 +188,21 @@ fn real_mariabackup_runs_exported_and_judged() {
     let inc = root
         .join("incremental")
         .join(seed_name("incremental", Timestamp::now(), &tz));
-    mariabackup(
-        &socket,
-        &[
-            "--backup",
-            &format!("--target-dir={}", inc.display()),
-            &format!("--incremental-basedir={}", full.display()),
-        ],
-    );
+    mariabackup_incremental(&socket, &inc, &full);
 
     // quorate serve on the sandbox's configuration, pointed at this root.
     let config_path = dir.path().join("quorate.yaml");
-    let mut config: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
-            .expect("sandbox config is YAML");
-    config["quorate"]["backup"] =
-        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
-            .expect("backup section");
-    config["quorate"]["intervals"] =
-        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
-    fs::write(
+    config_with_sections(
+        &sb.config_path(),
         &config_path,
-        serde_yaml_ng::to_string(&config).expect("yaml"),
-    )
-    .expect("write config");
+        &[
+            (
+                "backup",
+                &format!("{{directories: [\"{}\"]}}", root.display()),
+            ),
+            ("intervals", "{backup_rescan: 1h}"),
+        ],
+    );
     let serve = ServeProcess::start(&config_path, &[]);
 
     // 1. Fresh full + incremental: counted, intact, recent, sized; a check would say OK.
@@ -461,12 +438,17 @@ fn real_mariabackup_runs_exported_and_judged() {
     assert_eq!(s.failed_count, 1);
 
     // 5. A reload that disables the source drops its metrics without a restart.
-    config["quorate"]["backup"]["enabled"] = serde_yaml_ng::Value::Bool(false);
-    fs::write(
+    config_with_sections(
+        &sb.config_path(),
         &config_path,
-        serde_yaml_ng::to_string(&config).expect("yaml"),
-    )
-    .expect("write config");
+        &[
+            (
+                "backup",
+                &format!("{{directories: [\"{}\"], enabled: false}}", root.display()),
+            ),
+            ("intervals", "{backup_rescan: 1h}"),
+        ],
+    );
     let body = scrape_until(&serve, "backup metrics gone after reload", |b| {
         sample(b, "mariadb_backup_count", &["type=\"full\""]).is_none()
     });
