@@ -6,9 +6,10 @@
 //! a GlusterFS volume, real mariabackup full and incremental backups) with `alerts/` loaded:
 //! every rule evaluates without error, no alert is pending or firing on the healthy cluster,
 //! every dashboard query and every metric a rule reads has data (except the documented
-//! legitimately-empty ones), every metric name is one quorate exports, and stopping a node
-//! makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then firing, through
-//! Prometheus' own rule evaluation.
+//! legitimately-empty ones), every metric name is one quorate exports; a node desynced on
+//! purpose stays silent, a killed brick fires GlusterBrickDown (and clears when restarted),
+//! and stopping a node makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then
+//! firing, through Prometheus' own rule evaluation.
 //!
 //! The live test loads a copy of `alerts/` in which every `for:` is 5 s (expressions and
 //! labels untouched), so an alert fires within seconds instead of minutes; the real `for:`
@@ -765,7 +766,7 @@ fn fast_rule_copies(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Alerts Prometheus holds now: (alertname, state, labels).
-fn active_alerts(prometheus: &PrometheusProcess) -> Vec<(String, String, Value)> {
+fn active_alerts(prometheus: &PrometheusProcess) -> Alerts {
     api(prometheus, "/api/v1/alerts")["alerts"]
         .as_array()
         .cloned()
@@ -779,6 +780,36 @@ fn active_alerts(prometheus: &PrometheusProcess) -> Vec<(String, String, Value)>
             )
         })
         .collect()
+}
+
+type Alerts = Vec<(String, String, Value)>;
+
+/// Polls Prometheus' active alerts until `done` accepts them; returns them and every
+/// (alertname, state) seen on the way.
+fn wait_alerts(
+    prometheus: &PrometheusProcess,
+    what: &str,
+    done: impl Fn(&Alerts) -> bool,
+) -> (Alerts, BTreeSet<(String, String)>) {
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alerts = active_alerts(prometheus);
+        seen.extend(alerts.iter().map(|(n, s, _)| (n.clone(), s.clone())));
+        if done(&alerts) {
+            return (alerts, seen);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: last alerts {alerts:?}\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn firing(alerts: &Alerts, name: &str) -> bool {
+    alerts.iter().any(|(n, s, _)| n == name && s == "firing")
 }
 
 #[test]
@@ -946,30 +977,63 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         unknown.join("\n")
     );
 
-    // 5. Stop node3: GaleraNodeDown goes pending, then firing, for node3, and the cluster is
+    // 5. A node desynced on purpose (as for a backup) is Donor/Desynced, and stays silent
+    //    well past the alerts' (shortened) `for:`.
+    sb.sql("node2", "SET GLOBAL wsrep_desync=ON")
+        .expect("desync node2");
+    prometheus.wait_for(
+        "mysql_global_status_wsrep_local_state{instance=\"node2\"} == 2 and on(instance) mysql_global_variables_wsrep_desync == 1",
+        wait,
+        |r| r.len() == 1,
+    );
+    std::thread::sleep(Duration::from_secs(8));
+    let alerts = active_alerts(&prometheus);
+    assert!(
+        alerts.is_empty(),
+        "alerts for a node desynced on purpose: {alerts:?}"
+    );
+    sb.sql("node2", "SET GLOBAL wsrep_desync=OFF")
+        .expect("resync node2");
+    prometheus.wait_for(
+        "mysql_global_status_wsrep_local_state{instance=\"node2\"} == 4",
+        wait,
+        |r| r.len() == 1,
+    );
+
+    // 6. A killed brick: GlusterBrickDown fires for it, and clears when it is back.
+    let gluster = sb.gluster().expect("sandbox volume");
+    let brick = gluster.brick_name(1).expect("brick 1");
+    gluster.kill_brick(1).expect("kill brick 1");
+    let (alerts, _) = wait_alerts(&prometheus, "GlusterBrickDown for the killed brick", |a| {
+        firing(a, "GlusterBrickDown")
+    });
+    let down: Vec<(&str, &str, &str)> = alerts
+        .iter()
+        .map(|(n, _, l)| {
+            (
+                n.as_str(),
+                l["brick"].as_str().unwrap_or(""),
+                l["severity"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(down, [("GlusterBrickDown", brick.as_str(), "critical")]);
+    gluster.start_bricks().expect("restart the brick");
+    wait_alerts(&prometheus, "alerts clear after the brick restart", |a| {
+        a.is_empty()
+    });
+
+    // 7. Stop node3: GaleraNodeDown goes pending, then firing, for node3, and the cluster is
     //    smaller than expected; nothing else alerts.
     sb.stop_node("node3").expect("stop node3");
-    let mut seen_pending = false;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let firing = loop {
-        let alerts = active_alerts(&prometheus);
-        let node_down: Vec<&(String, String, Value)> =
-            alerts.iter().filter(|a| a.0 == "GaleraNodeDown").collect();
-        seen_pending |= node_down.iter().any(|a| a.1 == "pending");
-        let size_firing = alerts
-            .iter()
-            .any(|a| a.0 == "GaleraClusterSizeBelowExpected" && a.1 == "firing");
-        if size_firing && node_down.iter().any(|a| a.1 == "firing") {
-            break alerts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "GaleraNodeDown never fired: {alerts:?}\n{}",
-            prometheus.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert!(seen_pending, "GaleraNodeDown was pending before firing");
+    let (firing_now, seen) = wait_alerts(&prometheus, "GaleraNodeDown never fired", |a| {
+        firing(a, "GaleraNodeDown") && firing(a, "GaleraClusterSizeBelowExpected")
+    });
+    assert!(
+        seen.contains(&("GaleraNodeDown".to_string(), "pending".to_string())),
+        "GaleraNodeDown was pending before firing: {seen:?}"
+    );
+    let firing = firing_now;
     let mut names: Vec<(&str, &str)> = firing
         .iter()
         .map(|(n, _, l)| (n.as_str(), l["instance"].as_str().unwrap_or("")))
