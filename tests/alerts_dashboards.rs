@@ -321,7 +321,11 @@ fn dashboard_queries() -> Vec<DashboardQuery> {
             if v["type"] != "query" {
                 continue;
             }
-            let q = v["query"]["query"].as_str().unwrap_or("");
+            // A string (every Grafana version) or Grafana 10's {"query": …} object.
+            let q = v["query"]
+                .as_str()
+                .or_else(|| v["query"]["query"].as_str())
+                .unwrap_or("");
             let inner = q
                 .strip_prefix("label_values(")
                 .and_then(|r| r.rsplit_once(','))
