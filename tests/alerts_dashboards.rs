@@ -9,7 +9,8 @@
 //! legitimately-empty ones), every metric name is one quorate exports; a node desynced on
 //! purpose stays silent, a killed brick fires GlusterBrickDown (and clears when restarted),
 //! and stopping a node makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then
-//! firing, through Prometheus' own rule evaluation.
+//! firing, through Prometheus' own rule evaluation; when quorate stops, QuorateTargetDown
+//! fires for every target of both scrape jobs.
 //!
 //! The live test loads a copy of `alerts/` in which every `for:` is 5 s (expressions and
 //! labels untouched), so an alert fires within seconds instead of minutes; the real `for:`
@@ -861,6 +862,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         "  - job_name: galera\n    metrics_path: /probe\n    static_configs:\n      - targets: [node1, node2, node3]\n        labels: {{cluster: sandbox}}\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {addr}\n  - job_name: quorate\n    static_configs:\n      - targets: ['{addr}']\n        labels: {{cluster: sandbox}}\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: 'mysql_.*'\n        action: drop\n",
         addr = serve.addr
     );
+    let serve_addr = serve.addr;
     let prometheus = PrometheusProcess::start_with_rules(&scrape, fast_rule_copies);
 
     // Everything scraped, heal info collected, both backups seen, the rules evaluated, and
@@ -1101,8 +1103,38 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         "{annotations}"
     );
 
+    // 8. quorate itself stops: every target of both jobs (whatever they are called) is down.
+    let status = serve.terminate();
+    assert!(status.success(), "quorate serve exit: {status}");
+    let (alerts, _) = wait_alerts(&prometheus, "QuorateTargetDown for every target", |a| {
+        a.iter()
+            .filter(|(n, s, _)| n == "QuorateTargetDown" && s == "firing")
+            .count()
+            == 4
+    });
+    let mut targets: Vec<String> = alerts
+        .iter()
+        .filter(|(n, s, _)| n == "QuorateTargetDown" && s == "firing")
+        .map(|(_, _, l)| {
+            format!(
+                "{}/{}",
+                l["job"].as_str().unwrap_or(""),
+                l["instance"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "galera/node1".to_string(),
+            "galera/node2".to_string(),
+            "galera/node3".to_string(),
+            format!("quorate/{}", serve_addr),
+        ]
+    );
+
     drop(prometheus);
-    drop(serve);
     sb.down().expect("sandbox down");
     eprintln!("live alerts and dashboards test: {:?}", started.elapsed());
 }
