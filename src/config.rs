@@ -129,6 +129,15 @@ pub struct GlusterStorage {
     pub mount_point: Option<PathBuf>,
 }
 
+/// `quorate.tls`: `quorate serve` speaks HTTPS on its listen address (every endpoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key (kept 0600: a world-readable key is warned about).
+    pub key_file: PathBuf,
+}
+
 /// `quorate.health`: the HAProxy health endpoint `/health/galera` of `quorate serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthSettings {
@@ -196,6 +205,8 @@ pub struct Settings {
     pub cluster_name: String,
     pub nodes: Vec<Node>,
     pub listen: SocketAddr,
+    /// `quorate.tls`: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
     /// `quorate.node`: the controller that is "this host", when set.
     pub local_node: Option<String>,
     pub mysql: MysqlAuth,
@@ -539,6 +550,15 @@ struct RawQuorate {
     check: RawCheck,
     #[serde(default)]
     gluster: Option<RawGlusterCli>,
+    #[serde(default)]
+    tls: Option<RawTls>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_file: Expanded,
+    key_file: Expanded,
 }
 
 #[derive(Deserialize, Default)]
@@ -911,6 +931,19 @@ fn validate(
         )
     })?;
 
+    let tls = match q.tls {
+        None => None,
+        Some(t) => {
+            let files = TlsFiles {
+                cert_file: resolve_path(base_dir, &t.cert_file.0),
+                key_file: resolve_path(base_dir, &t.key_file.0),
+            };
+            // Read once here so a missing or world-readable key is reported with the file.
+            read_secret_file(path, "quorate.tls.key_file", &files.key_file, warnings)?;
+            Some(files)
+        }
+    };
+
     let mysql = resolve_mysql_auth(path, base_dir, &q.mysql, warnings)?;
 
     let gluster = raw
@@ -942,8 +975,15 @@ fn validate(
             })
         });
     let gluster = gluster.transpose()?;
-    let recovery =
-        crate::recover::config::validate(path, base_dir, q.recovery, &nodes, listen, warnings)?;
+    let recovery = crate::recover::config::validate(
+        path,
+        base_dir,
+        q.recovery,
+        &nodes,
+        listen,
+        tls.is_some(),
+        warnings,
+    )?;
 
     let gluster_cli = match q.gluster {
         None => GlusterCliSettings::default(),
@@ -998,6 +1038,7 @@ fn validate(
         cluster_name,
         nodes,
         listen,
+        tls,
         local_node,
         mysql,
         galera_timeout: q.timeouts.galera.map_or(Duration::from_secs(3), |d| d.0),

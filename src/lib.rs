@@ -39,6 +39,7 @@ pub mod recover;
 pub mod sandbox;
 pub mod server;
 pub mod snapshot;
+pub mod tls;
 pub mod wsrep;
 
 pub use error::Error;

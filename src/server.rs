@@ -44,6 +44,8 @@ pub enum ServeError {
     LocalNode(String),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("quorate.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// What `quorate serve` was asked to do.
@@ -160,6 +162,11 @@ impl AppState {
                 info.config_last_reload_successful = true;
                 info.config_last_reload_success_timestamp = unix_now();
                 tracing::info!(path = %self.config_path.display(), "configuration reloaded");
+                if self.settings().tls != current.settings.tls
+                    || self.settings().listen != current.settings.listen
+                {
+                    tracing::warn!("quorate.listen and quorate.tls take effect at the next start of quorate serve");
+                }
                 Ok(true)
             }
             Err(ServeError::Config(e)) => {
@@ -425,19 +432,89 @@ pub async fn serve(
         ),
     }
     let addr = opts.listen.unwrap_or(settings.listen);
+    // Loaded before binding, so a bad certificate or key stops the start with its file named.
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::tls::server_config(
+            &files.cert_file,
+            &files.key_file,
+        )?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local_addr = listener.local_addr()?;
-    tracing::info!(%local_addr, config = %opts.config_path.display(), "quorate serve listening");
+    tracing::info!(%local_addr, tls = tls.is_some(), config = %opts.config_path.display(), "quorate serve listening");
 
     state.start_backup_monitor();
     let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = match tls {
+        None => {
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => serve_tls(listener, app(state), config, shutdown).await,
+    };
     reloader.abort();
     result.map_err(ServeError::Io)
+}
+
+/// How long a TLS shutdown waits for open connections (a scrape in flight) before dropping them.
+const TLS_DRAIN: Duration = Duration::from_secs(5);
+
+/// The HTTPS variant of `axum::serve`: each accepted connection gets a TLS handshake, then
+/// HTTP/1.1 with the same router. A failed handshake (a plain-HTTP client, an untrusted
+/// client) ends that connection only. On `shutdown` it stops accepting and gives open
+/// connections [`TLS_DRAIN`] to finish.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // E.g. EMFILE: keep serving the connections we have and try again shortly.
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let acceptor = acceptor.clone();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        connections.spawn(async move {
+            let stream = match acceptor.accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+            };
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    let _ = tokio::time::timeout(TLS_DRAIN, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
 }
 
 /// Reloads on changes in the config file's directory (debounced) and on SIGHUP.

@@ -718,10 +718,13 @@ async fn remote_position(
         .as_ref()
         .ok_or_else(|| RecoverError::NoToken.to_string())?;
     let answer = peer::request(
-        hyper::Method::POST,
-        &nr.endpoint,
-        "/galera/recover-position",
-        token,
+        peer::Call {
+            method: hyper::Method::POST,
+            endpoint: &nr.endpoint,
+            path: "/galera/recover-position",
+            token,
+            ca_file: settings.recovery.ca_file.as_deref(),
+        },
         position::RECOVER_TIMEOUT,
     )
     .await

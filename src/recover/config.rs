@@ -51,6 +51,8 @@ pub(crate) struct RawRecovery {
     peer_timeout: Option<RawDuration>,
     #[serde(default)]
     start_timeout: Option<RawDuration>,
+    #[serde(default)]
+    ca_file: Option<Expanded>,
     // Defaults for every node (the per-node keys that make sense cluster-wide).
     #[serde(default)]
     lock_file: Option<Expanded>,
@@ -101,6 +103,8 @@ pub struct RecoverySettings {
     pub peer_timeout: Duration,
     /// How long an action waits for a started node to become Synced.
     pub start_timeout: Duration,
+    /// CA bundle (PEM) that `https://` endpoints' certificates must chain to.
+    pub ca_file: Option<PathBuf>,
     /// Per node, keyed by controller hostname (every MariaDB controller has an entry).
     pub nodes: BTreeMap<String, NodeRecovery>,
 }
@@ -145,6 +149,7 @@ pub(crate) fn validate(
     raw: RawRecovery,
     nodes: &[Node],
     listen: SocketAddr,
+    serve_tls: bool,
     warnings: &mut Vec<String>,
 ) -> Result<RecoverySettings, ConfigError> {
     let invalid = |key: &str, message: String| ConfigError::Invalid {
@@ -225,19 +230,32 @@ pub(crate) fn validate(
         let endpoint = match pick(|r| &r.endpoint) {
             Some(e) => {
                 let e = e.0.trim().trim_end_matches('/').to_string();
-                if !e.starts_with("http://") {
+                if !e.starts_with("http://") && !e.starts_with("https://") {
                     return Err(invalid(
                         &key("endpoint"),
-                        format!("{e:?} must start with http://"),
+                        format!("{e:?} must start with http:// or https://"),
                     ));
                 }
                 e
             }
-            None => match node.ip_address {
-                std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{}", listen.port()),
-                std::net::IpAddr::V4(ip) => format!("http://{ip}:{}", listen.port()),
-            },
+            // Every node serves the way this configuration says (quorate.tls).
+            None => {
+                let scheme = if serve_tls { "https" } else { "http" };
+                match node.ip_address {
+                    std::net::IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{}", listen.port()),
+                    std::net::IpAddr::V4(ip) => format!("{scheme}://{ip}:{}", listen.port()),
+                }
+            }
         };
+        if endpoint.starts_with("https://") && raw.ca_file.is_none() {
+            return Err(invalid(
+                "quorate.recovery.ca_file",
+                format!(
+                    "{}'s endpoint {endpoint} is https: set the CA bundle its certificate chains to",
+                    node.name
+                ),
+            ));
+        }
         let expand = |argv: Vec<String>| -> Vec<String> {
             let datadir = node
                 .datadir
@@ -286,6 +304,7 @@ pub(crate) fn validate(
         audit_log: path_of(&raw.audit_log).unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_LOG)),
         peer_timeout: raw.peer_timeout.map_or(Duration::from_secs(5), |d| d.0),
         start_timeout: raw.start_timeout.map_or(Duration::from_secs(3600), |d| d.0),
+        ca_file: path_of(&raw.ca_file),
         nodes: per_node,
     })
 }
@@ -359,14 +378,18 @@ mod tests {
                 "quorate.recovery.nodes.zz",
             ),
             (
-                "  recovery:\n    nodes:\n      a:\n        endpoint: https://x:1\n",
-                "must start with http://",
-            ),
-            (
                 "  recovery:\n    start_command: []\n",
                 "must name a program",
             ),
             ("  recovery:\n    bogus: 1\n", "unknown field"),
+            (
+                "  recovery:\n    nodes:\n      a:\n        endpoint: https://x:1\n",
+                "quorate.recovery.ca_file",
+            ),
+            (
+                "  recovery:\n    nodes:\n      a:\n        endpoint: ftp://x:1\n",
+                "must start with http:// or https://",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text).expect_err(text).to_string();

@@ -161,10 +161,13 @@ pub async fn peer_report(settings: &Settings, node: &str) -> Observed {
         return unknown(RecoverError::NoToken.to_string());
     };
     let answer = peer::request(
-        Method::GET,
-        &nr.endpoint,
-        "/galera/state",
-        token,
+        peer::Call {
+            method: Method::GET,
+            endpoint: &nr.endpoint,
+            path: "/galera/state",
+            token,
+            ca_file: settings.recovery.ca_file.as_deref(),
+        },
         settings.recovery.peer_timeout,
     )
     .await;

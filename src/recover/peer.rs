@@ -1,7 +1,10 @@
 //! The client side of the peers' recovery endpoints: `GET /galera/state` and
 //! `POST /galera/recover-position` on another node's `quorate serve`, with the bearer token,
-//! bounded by a timeout. Plain HTTP/1.1 over TCP (hyper), one connection per request.
+//! bounded by a timeout. HTTP/1.1 over TCP (hyper), one connection per request; `https://`
+//! endpoints over TLS, their certificate checked against `quorate.recovery.ca_file` (the token
+//! is only sent once the peer has proven its name).
 
+use std::path::Path;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -18,34 +21,71 @@ pub struct Answer {
     pub body: String,
 }
 
-/// Sends one request to `endpoint` (`http://host:port`) + `path` and reads the whole answer.
-pub async fn request(
-    method: Method,
-    endpoint: &str,
-    path: &str,
-    token: &Secret,
-    timeout: Duration,
-) -> Result<Answer, String> {
-    match tokio::time::timeout(timeout, request_unbounded(method, endpoint, path, token)).await {
+/// One request: where, what, and how to trust the peer.
+pub struct Call<'a> {
+    pub method: Method,
+    /// `http://host:port` or `https://host:port`.
+    pub endpoint: &'a str,
+    pub path: &'a str,
+    pub token: &'a Secret,
+    /// CA bundle for `https://` endpoints (`quorate.recovery.ca_file`).
+    pub ca_file: Option<&'a Path>,
+}
+
+/// Sends one request and reads the whole answer, all within `timeout`.
+pub async fn request(call: Call<'_>, timeout: Duration) -> Result<Answer, String> {
+    match tokio::time::timeout(timeout, request_unbounded(call)).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {timeout:?}")),
     }
 }
 
-async fn request_unbounded(
-    method: Method,
-    endpoint: &str,
-    path: &str,
-    token: &Secret,
-) -> Result<Answer, String> {
-    let authority = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{endpoint:?} is not an http:// URL"))?
-        .trim_end_matches('/');
+/// `host` of `host:port` / `[v6]:port`, as the certificate must name it.
+fn host_of(authority: &str) -> &str {
+    match authority.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        None => authority,
+    }
+}
+
+async fn request_unbounded(call: Call<'_>) -> Result<Answer, String> {
+    let (tls, authority) = match call.endpoint.split_once("://") {
+        Some(("http", rest)) => (false, rest),
+        Some(("https", rest)) => (true, rest),
+        _ => {
+            return Err(format!(
+                "{:?} is not an http:// or https:// URL",
+                call.endpoint
+            ))
+        }
+    };
+    let authority = authority.trim_end_matches('/');
     let stream = tokio::net::TcpStream::connect(authority)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    if !tls {
+        return exchange(TokioIo::new(stream), authority, &call).await;
+    }
+    let ca_file = call
+        .ca_file
+        .ok_or("an https:// endpoint needs quorate.recovery.ca_file")?;
+    let config = crate::tls::client_config(ca_file).map_err(|e| e.to_string())?;
+    let name = rustls_pki_types::ServerName::try_from(host_of(authority).to_string())
+        .map_err(|e| format!("{authority}: not a host name or address: {e}"))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("TLS handshake: {e}"))?;
+    exchange(TokioIo::new(stream), authority, &call).await
+}
+
+/// The HTTP/1.1 exchange on an open connection (plain or TLS).
+async fn exchange<S>(io: TokioIo<S>, authority: &str, call: &Call<'_>) -> Result<Answer, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (method, path, token) = (call.method.clone(), call.path, call.token);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| format!("HTTP handshake: {e}"))?;
     let driver = tokio::spawn(async move {
@@ -78,4 +118,16 @@ async fn request_unbounded(
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_for_certificate_names() {
+        assert_eq!(host_of("127.0.0.1:9878"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9878"), "::1");
+        assert_eq!(host_of("db2.example.net:9878"), "db2.example.net");
+    }
 }

@@ -146,6 +146,18 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`] on a given address (e.g. a node's recovery endpoint).
     pub fn start_at(config: &Path, addr: SocketAddr, extra: &[&str]) -> ServeProcess {
+        ServeProcess::start_ready(config, addr, extra, |a| {
+            get(a, "/healthz", &[]).is_ok_and(|r| r.status == 200)
+        })
+    }
+
+    /// Starts `quorate serve` and waits until `ready(addr)` (e.g. an HTTPS probe).
+    pub fn start_ready(
+        config: &Path,
+        addr: SocketAddr,
+        extra: &[&str],
+        ready: impl Fn(SocketAddr) -> bool,
+    ) -> ServeProcess {
         let logdir = tempfile::tempdir().expect("temp dir for serve logs");
         let stderr_path = logdir.path().join("serve.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("serve log file");
@@ -168,17 +180,15 @@ impl ServeProcess {
         };
         let start = Instant::now();
         loop {
-            if let Ok(r) = get(addr, "/healthz", &[]) {
-                if r.status == 200 {
-                    break;
-                }
+            if ready(addr) {
+                break;
             }
             if let Ok(Some(status)) = serve.child.try_wait() {
                 panic!("quorate serve exited with {status}: {}", serve.log());
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "quorate serve did not answer /healthz: {}",
+                "quorate serve did not become ready: {}",
                 serve.log()
             );
             std::thread::sleep(Duration::from_millis(50));
