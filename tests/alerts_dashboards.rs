@@ -989,12 +989,15 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
 
     // 5. A node desynced on purpose (as for a backup) is Donor/Desynced, and stays silent
     //    well past the alerts' (shortened) `for:`.
-    sb.sql("node2", "SET GLOBAL wsrep_desync=ON")
-        .expect("desync node2");
-    prometheus.wait_for(
+    // Sets node2's wsrep_desync and waits until Prometheus has the state `reached` selects.
+    let desync_node2 = |value: &str, reached: &str| {
+        sb.sql("node2", &format!("SET GLOBAL wsrep_desync={value}"))
+            .expect("set wsrep_desync on node2");
+        prometheus.wait_for(reached, wait, |r| r.len() == 1);
+    };
+    desync_node2(
+        "ON",
         "mysql_global_status_wsrep_local_state{instance=\"node2\"} == 2 and on(instance) mysql_global_variables_wsrep_desync == 1",
-        wait,
-        |r| r.len() == 1,
     );
     let mut seen = BTreeSet::new();
     let until = Instant::now() + Duration::from_secs(8);
@@ -1012,12 +1015,9 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
             .any(|(name, state)| name.starts_with("Galera") || state == "firing"),
         "alerts for a node desynced on purpose: {seen:?}"
     );
-    sb.sql("node2", "SET GLOBAL wsrep_desync=OFF")
-        .expect("resync node2");
-    prometheus.wait_for(
+    desync_node2(
+        "OFF",
         "mysql_global_status_wsrep_local_state{instance=\"node2\"} == 4",
-        wait,
-        |r| r.len() == 1,
     );
 
     // 6. A killed brick: GlusterBrickDown fires for it, and clears when it is back.
