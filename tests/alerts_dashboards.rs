@@ -7,7 +7,8 @@
 //! every rule evaluates without error, no alert fires on the healthy cluster,
 //! every dashboard query and every metric a rule reads has data (except the documented
 //! legitimately-empty ones), every metric name is one quorate exports; a node desynced on
-//! purpose stays silent, a killed brick fires GlusterBrickDown (and clears when restarted),
+//! purpose stays silent, a killed brick fires GlusterBrickDown and a broken incremental
+//! chain MariaDBBackupChainBroken (each clearing when repaired),
 //! and stopping a node makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then
 //! firing, through Prometheus' own rule evaluation; when quorate stops, QuorateTargetDown
 //! fires for every target of both scrape jobs.
@@ -1049,7 +1050,47 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         !a.iter().any(|a| a.1 == "firing")
     });
 
-    // 7. Stop node3: GaleraNodeDown goes pending, then firing, for node3, and the cluster is
+    // 7. A broken incremental chain (the incremental's from_lsn moved off its base's
+    //    to_lsn): MariaDBBackupChainBroken fires, the dashboard's "Chain breaks" table (empty
+    //    when healthy) shows the link, and both clear when the file is put back.
+    let checkpoints = inc.join("xtrabackup_checkpoints");
+    let original = fs::read_to_string(&checkpoints).expect("checkpoints");
+    let broken: String = original
+        .lines()
+        .map(|l| match l.strip_prefix("from_lsn = ") {
+            Some(lsn) => format!(
+                "from_lsn = {}\n",
+                lsn.trim().parse::<u64>().expect("from_lsn") + 12345
+            ),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(broken, original);
+    fs::write(&checkpoints, broken).expect("break the chain");
+    let (alerts, _) = wait_alerts(&prometheus, "MariaDBBackupChainBroken", |a| {
+        firing(a, "MariaDBBackupChainBroken")
+    });
+    let chain: Vec<(&str, &str)> = alerts
+        .iter()
+        .filter(|a| a.1 == "firing")
+        .map(|(n, _, l)| (n.as_str(), l["severity"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(chain, [("MariaDBBackupChainBroken", "warning")]);
+    let breaks = dashboard_queries()
+        .into_iter()
+        .find(|q| q.panel == "Chain breaks")
+        .expect("the backups dashboard's chain breaks table");
+    let rows = prometheus.query(&substitute_variables(&breaks.expr));
+    assert!(
+        rows.len() == 1 && rows[0].0["reason"] == "lsn_gap",
+        "{rows:?}"
+    );
+    fs::write(&checkpoints, &original).expect("mend the chain");
+    wait_alerts(&prometheus, "alerts clear after the chain is mended", |a| {
+        !a.iter().any(|a| a.1 == "firing")
+    });
+
+    // 8. Stop node3: GaleraNodeDown goes pending, then firing, for node3, and the cluster is
     //    smaller than expected; nothing else alerts.
     sb.stop_node("node3").expect("stop node3");
     let (firing_now, seen) = wait_alerts(&prometheus, "GaleraNodeDown never fired", |a| {
@@ -1103,7 +1144,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         "{annotations}"
     );
 
-    // 8. quorate itself stops: every target of both jobs (whatever they are called) is down.
+    // 9. quorate itself stops: every target of both jobs (whatever they are called) is down.
     let status = serve.terminate();
     assert!(status.success(), "quorate serve exit: {status}");
     let (alerts, _) = wait_alerts(&prometheus, "QuorateTargetDown for every target", |a| {
