@@ -74,9 +74,7 @@ pub fn parse_age_range(text: &str) -> Result<Range, RangeError> {
 /// (powers of 1024); a bare number is bytes. Units are case-insensitive; decimals take '.'.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
     let (number, unit) = (t[..split].trim(), &t[split..]);
     let factor: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
@@ -240,8 +238,10 @@ fn noun(kind: Option<BackupType>) -> String {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn roots_text(summary: &BackupSummary) -> String {
@@ -254,11 +254,7 @@ fn roots_text(summary: &BackupSummary) -> String {
 }
 
 /// Judges the newest complete backup: age and size.
-fn judge_newest(
-    newest: &SuccessSummary,
-    policy: &BackupPolicy,
-    findings: &mut Vec<Finding>,
-) {
+fn judge_newest(newest: &SuccessSummary, policy: &BackupPolicy, findings: &mut Vec<Finding>) {
     let age_state = policy.age.evaluate(newest.age_seconds);
     let size = newest.size_bytes.map_or("size unknown".into(), human_size);
     let text = format!(
@@ -308,7 +304,7 @@ pub fn judge(reading: &BackupReading, policy: &BackupPolicy) -> CheckResult {
         push(
             &mut findings,
             &mut certain,
-            Finding::new(Status::Unknown, format!("cannot read {e}")),
+            Finding::new(Status::Unknown, e.to_string()),
             true,
         );
     }
@@ -392,7 +388,8 @@ pub fn judge(reading: &BackupReading, policy: &BackupPolicy) -> CheckResult {
         for (f, sure) in findings.iter_mut().zip(&certain) {
             if !sure && matches!(f.status, Status::Warning | Status::Critical) {
                 f.status = Status::Unknown;
-                f.text.push_str(" (not certain: a directory could not be read)");
+                f.text
+                    .push_str(" (not certain: a directory could not be read)");
             }
         }
     }
@@ -460,7 +457,10 @@ fn perfdata(reading: &BackupReading, policy: &BackupPolicy) -> Vec<PerfDatum> {
         PerfDatum::new("chain_breaks", Some(judged.chain_breaks.len() as f64)).min(0.0),
     ];
     if policy.kind.is_none() {
-        for (kind, s) in [("full", &reading.full), ("incremental", &reading.incremental)] {
+        for (kind, s) in [
+            ("full", &reading.full),
+            ("incremental", &reading.incremental),
+        ] {
             perf.push(PerfDatum::new(format!("{kind}_age"), age_of(s)).uom(Uom::Seconds));
             perf.push(
                 PerfDatum::new(format!("{kind}_size"), size_of(s))
@@ -514,9 +514,15 @@ fn values(reading: &BackupReading, policy: &BackupPolicy) -> Map<String, Value> 
         "chain_intact".into(),
         Value::from(u8::from(judged.chain_breaks.is_empty())),
     );
-    v.insert("chain_breaks".into(), Value::from(judged.chain_breaks.len()));
+    v.insert(
+        "chain_breaks".into(),
+        Value::from(judged.chain_breaks.len()),
+    );
     v.insert("scan_errors".into(), Value::from(judged.errors.len()));
-    for (kind, s) in [("full", &reading.full), ("incremental", &reading.incremental)] {
+    for (kind, s) in [
+        ("full", &reading.full),
+        ("incremental", &reading.incremental),
+    ] {
         v.insert(format!("{kind}_age"), opt_f64(age_of(s)));
         v.insert(format!("{kind}_size"), opt_f64(size_of(s)));
         v.insert(format!("{kind}_count"), Value::from(s.count));
@@ -595,7 +601,9 @@ mod tests {
             first.contains("full_age=7200s full_size=5000000B;;;0 incremental_age=3600s"),
             "{first}"
         );
-        assert!(r.summary.contains("newest incremental incremental_1 is 1h00m old, 5.0 MB"));
+        assert!(r
+            .summary
+            .contains("newest incremental incremental_1 is 1h00m old, 5.0 MB"));
         assert_eq!(r.values["full_age"], Value::from(7200));
         assert_eq!(r.values["chain_intact"], Value::from(1));
         assert_eq!(r.values["type"], Value::from(""));
@@ -662,7 +670,9 @@ mod tests {
         ));
         let r = judge_backups(backups.clone(), &BackupPolicy::default());
         assert_eq!(r.status, Status::Warning);
-        assert!(r.summary.contains("newest full attempt /b/full/backup_2 failed"));
+        assert!(r
+            .summary
+            .contains("newest full attempt /b/full/backup_2 failed"));
         assert_eq!(r.values["last_attempt_failed"], Value::from(1));
         // The incremental check does not see the full's failure.
         let r = judge_backups(backups.clone(), &with_type(BackupType::Incremental));
@@ -679,7 +689,9 @@ mod tests {
         backups[1].from_lsn = Some(150);
         let r = judge_backups(backups.clone(), &BackupPolicy::default());
         assert_eq!(r.status, Status::Critical);
-        assert!(r.summary.contains("chain broken: incremental /b/incremental/incremental_1 starts at LSN 150"));
+        assert!(r
+            .summary
+            .contains("chain broken: incremental /b/incremental/incremental_1 starts at LSN 150"));
         assert!(r.render_plugin(false).contains("chain_breaks=1;;;0"));
         assert_eq!(r.values["chain_intact"], Value::from(0));
         // Breaks belong to incrementals: a full-only check does not report them.
@@ -700,14 +712,18 @@ mod tests {
         assert!(r
             .summary
             .contains("smaller than --min-size 10.0 MB (5.0 MB)"));
-        assert!(r.render_plugin(false).contains("size=5000000B;10000000:;;0"));
+        assert!(r
+            .render_plugin(false)
+            .contains("size=5000000B;10000000:;;0"));
         let critical = BackupPolicy {
             too_small: Status::Critical,
             ..policy.clone()
         };
         let r = judge_backups(pair(1, 1), &critical);
         assert_eq!(r.status, Status::Critical);
-        assert!(r.render_plugin(false).contains("size=5000000B;;10000000:;0"));
+        assert!(r
+            .render_plugin(false)
+            .contains("size=5000000B;;10000000:;0"));
         let ok = BackupPolicy {
             min_size: Some(5_000_000),
             ..policy.clone()
@@ -730,7 +746,8 @@ mod tests {
         let out = judge(&reading, &BackupPolicy::default());
         assert_eq!(out.status, Status::Unknown);
         assert!(
-            out.summary.starts_with("cannot read /b/incremental: cannot read directory"),
+            out.summary
+                .starts_with("/b/incremental: cannot read directory: Permission denied"),
             "{}",
             out.summary
         );
@@ -745,9 +762,15 @@ mod tests {
             path: "/b/other".into(),
             message: "cannot read directory: Not a directory (os error 20)".into(),
         });
-        let out = judge(&BackupReading::from_report(&r, at(NOW)), &BackupPolicy::default());
+        let out = judge(
+            &BackupReading::from_report(&r, at(NOW)),
+            &BackupPolicy::default(),
+        );
         assert_eq!(out.status, Status::Critical);
-        assert!(out.details.iter().any(|d| d.starts_with("[UNKNOWN] cannot read /b/other")));
+        assert!(out
+            .details
+            .iter()
+            .any(|d| d.starts_with("[UNKNOWN] /b/other: cannot read directory")));
     }
 
     #[test]
@@ -762,7 +785,10 @@ mod tests {
         ));
         let r = judge_backups(backups, &BackupPolicy::default());
         assert_eq!(r.status, Status::Ok);
-        assert!(r.details.iter().any(|d| d.contains("1 backup(s) being written now")));
+        assert!(r
+            .details
+            .iter()
+            .any(|d| d.contains("1 backup(s) being written now")));
     }
 
     #[test]
@@ -786,7 +812,9 @@ mod tests {
         for (text, bytes) in cases {
             assert_eq!(parse_size(text), Ok(*bytes), "{text}");
         }
-        for bad in ["", "MB", "1XB", "-1MB", "1,5MB", "1e3", "nan", "1 M B", "inf"] {
+        for bad in [
+            "", "MB", "1XB", "-1MB", "1,5MB", "1e3", "nan", "1 M B", "inf",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
     }

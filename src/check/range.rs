@@ -303,7 +303,9 @@ mod tests {
         assert!(!day.alerts(93_600.0));
         assert!(day.alerts(93_600.5));
         assert!(day.alerts(-1.0));
-        for bad in ["", "h", "26x", "26 h", "1,5h", "2h:1h", "@", "26hh", "nanh", "-"] {
+        for bad in [
+            "", "h", "26x", "26 h", "1,5h", "2h:1h", "@", "26hh", "nanh", "-",
+        ] {
             let err = Range::parse_with_units(bad, TIME_UNITS).expect_err(bad);
             assert_eq!(err.text, bad.trim(), "the error quotes what the user wrote");
         }
