@@ -283,13 +283,13 @@ pub struct CheckBackupArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "all")]
     pub kind: TypeFilter,
     /// Warning range on the newest complete backup's age; units s, m, h, d (a bare number is
-    /// seconds).
+    /// seconds; empty is the default).
     #[arg(
         short = 'w',
         long,
         value_name = "RANGE",
         default_value = quorate::check::backup::DEFAULT_WARNING,
-        value_parser = parse_age_range,
+        value_parser = parse_age_warning,
         allow_hyphen_values = true
     )]
     pub warning: Range,
@@ -299,7 +299,7 @@ pub struct CheckBackupArgs {
         long,
         value_name = "RANGE",
         default_value = quorate::check::backup::DEFAULT_CRITICAL,
-        value_parser = parse_age_range,
+        value_parser = parse_age_critical,
         allow_hyphen_values = true
     )]
     pub critical: Range,
@@ -321,7 +321,17 @@ pub struct CheckBackupArgs {
     pub chain_broken: Status,
 }
 
-fn parse_age_range(text: &str) -> Result<Range, String> {
+/// An age range; empty (a Zabbix key parameter left out) is the default.
+fn parse_age_warning(text: &str) -> Result<Range, String> {
+    parse_age_or(text, quorate::check::backup::DEFAULT_WARNING)
+}
+
+fn parse_age_critical(text: &str) -> Result<Range, String> {
+    parse_age_or(text, quorate::check::backup::DEFAULT_CRITICAL)
+}
+
+fn parse_age_or(text: &str, default: &str) -> Result<Range, String> {
+    let text = if text.trim().is_empty() { default } else { text };
     quorate::check::backup::parse_age_range(text).map_err(|e| e.to_string())
 }
 
