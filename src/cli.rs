@@ -331,7 +331,11 @@ fn parse_age_critical(text: &str) -> Result<Range, String> {
 }
 
 fn parse_age_or(text: &str, default: &str) -> Result<Range, String> {
-    let text = if text.trim().is_empty() { default } else { text };
+    let text = if text.trim().is_empty() {
+        default
+    } else {
+        text
+    };
     quorate::check::backup::parse_age_range(text).map_err(|e| e.to_string())
 }
 
