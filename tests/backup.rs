@@ -14,12 +14,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::mariabackup::{age_backup, seed_name, to_lsn, BackupPair, RunningBackup};
+use common::mariabackup::{
+    age_backup, config_with_backup_root, sandbox_with_data, seed_name, to_lsn, BackupPair,
+    RunningBackup,
+};
 use common::{promtool_check_metrics, sample, ServeProcess};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::{scan_once, summarize, BackupSummary, BackupType};
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 const HOUR: f64 = 3600.0;
 
@@ -63,20 +65,8 @@ fn near(actual: f64, expected: f64, slack: f64) -> bool {
 fn real_mariabackup_runs_exported_and_judged() {
     let tz = TimeZone::system();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 1,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = sandbox_with_data(dir.path());
     let socket = sb.socket("node1").expect("socket");
-    sb.sql(
-        "node1",
-        "CREATE DATABASE bk; CREATE TABLE bk.t (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB) ENGINE=InnoDB; \
-         INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_20000;",
-    )
-    .expect("test data");
 
     // The seed's layout: ROOT/full/backup_*, ROOT/incremental/incremental_*.
     let root = dir.path().join("backups");
@@ -90,12 +80,7 @@ fn real_mariabackup_runs_exported_and_judged() {
 
     // quorate serve on the sandbox's configuration, pointed at this root.
     let config_path = dir.path().join("quorate.yaml");
-    let mut config: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
-            .expect("sandbox config is YAML");
-    config["quorate"]["backup"] =
-        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
-            .expect("backup section");
+    let mut config = config_with_backup_root(&sb.config_path(), &root);
     config["quorate"]["intervals"] =
         serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
     fs::write(

@@ -15,11 +15,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::mariabackup::{age_backup, seed_name, to_lsn, BackupPair, RunningBackup};
-use common::plugin::{run_quorate, run_shell, validate_plugin_output, PluginRun};
+use common::mariabackup::{
+    age_backup, config_with_backup_root, sandbox_with_data, seed_name, to_lsn, BackupPair,
+    RunningBackup,
+};
+use common::plugin::{perf, run_quorate, run_shell, validate_plugin_output, PluginRun};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 /// `quorate check backup ARGS`, its output checked against the plugin grammar (unless Zabbix).
 fn check(args: &[&str]) -> PluginRun {
@@ -36,20 +38,6 @@ fn check_dir(root: &Path, args: &[&str]) -> PluginRun {
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-/// The value of perfdata `label` in the first line (without its unit).
-fn perf(r: &PluginRun, label: &str) -> Option<String> {
-    let (_, perf) = r.first_line().split_once(" | ")?;
-    perf.split(' ')
-        .find_map(|p| p.strip_prefix(&format!("{label}=")))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches(['s', 'B'])
-                .to_string()
-        })
 }
 
 fn perf_f64(r: &PluginRun, label: &str) -> f64 {
@@ -100,21 +88,8 @@ fn zabbix(dir: &Path, config: &Path, key: &str) -> String {
 fn check_backup_on_real_mariabackup_backups() {
     let tz = TimeZone::system();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 1,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = sandbox_with_data(dir.path());
     let socket = sb.socket("node1").expect("socket");
-    // 20 MB of rows: big enough for --min-size, and for a run to be stopped mid-copy.
-    sb.sql(
-        "node1",
-        "CREATE DATABASE bk; CREATE TABLE bk.t (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB) ENGINE=InnoDB; \
-         INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_20000;",
-    )
-    .expect("test data");
     let root = dir.path().join("backups");
     let pair = BackupPair::take(&socket, &root, &tz, || {
         sb.sql(
@@ -126,12 +101,7 @@ fn check_backup_on_real_mariabackup_backups() {
 
     // The sandbox's configuration with quorate.backup.directories pointing at the root.
     let config = dir.path().join("quorate.yaml");
-    let mut yaml: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&fs::read_to_string(sb.config_path()).expect("sandbox config"))
-            .expect("sandbox config is YAML");
-    yaml["quorate"]["backup"] =
-        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
-            .expect("backup section");
+    let yaml = config_with_backup_root(&sb.config_path(), &root);
     fs::write(&config, serde_yaml_ng::to_string(&yaml).expect("yaml")).expect("write config");
     let config_arg = path_str(&config);
 

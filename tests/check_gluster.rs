@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::plugin::{run_quorate, validate_plugin_output, PluginRun};
+use common::plugin::{perf, run_quorate, validate_plugin_output, PluginRun};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 fn check(config: &str, args: &[&str]) -> PluginRun {
@@ -22,20 +22,6 @@ fn check(config: &str, args: &[&str]) -> PluginRun {
         validate_plugin_output(&r.stdout, r.code).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
     }
     r
-}
-
-/// The value of perfdata `label` in the first line.
-fn perf(r: &PluginRun, label: &str) -> Option<String> {
-    let (_, perf) = r.first_line().split_once(" | ")?;
-    perf.split(' ')
-        .find_map(|p| p.strip_prefix(&format!("{label}=")))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches('s')
-                .to_string()
-        })
 }
 
 /// Runs the check until `ok` accepts it; panics with the last output after `timeout`.

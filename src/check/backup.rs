@@ -30,7 +30,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use super::output::{CheckResult, PerfDatum, Uom};
-use super::range::{format_number, Range, RangeError, Thresholds, TIME_UNITS};
+use super::range::{Range, RangeError, Thresholds, TIME_UNITS};
 use super::{Finding, Status};
 use crate::backup::chain::BreakReason;
 use crate::backup::summary::SuccessSummary;
@@ -394,14 +394,7 @@ pub fn judge(reading: &BackupReading, policy: &BackupPolicy) -> CheckResult {
         }
     }
 
-    let status = findings
-        .iter()
-        .fold(Status::Ok, |acc, f| acc.worst(f.status));
-    let mut result = CheckResult::new(SERVICE, status, summary(&findings, status));
-    result.details = findings
-        .iter()
-        .map(|f| format!("[{}] {}", f.status, f.text))
-        .collect();
+    let mut result = CheckResult::from_findings(SERVICE, &findings);
     if let Some(newest) = &judged.newest_success {
         result.verbose_details.push(format!(
             "newest {}: {} (time from the {})",
@@ -472,13 +465,13 @@ fn perfdata(reading: &BackupReading, policy: &BackupPolicy) -> Vec<PerfDatum> {
     perf
 }
 
+/// Whole numbers as JSON integers (Zabbix UNSIGNED items refuse `3600.0`).
 fn opt_f64(v: Option<f64>) -> Value {
     v.map_or(Value::Null, |v| {
-        // Whole numbers as integers, so Zabbix UNSIGNED items take them.
         if v.fract() == 0.0 && v.abs() < 9e15 {
             Value::from(v as i64)
         } else {
-            Value::from(format_number(v).parse::<f64>().unwrap_or(v))
+            Value::from(v)
         }
     })
 }
@@ -528,20 +521,6 @@ fn values(reading: &BackupReading, policy: &BackupPolicy) -> Map<String, Value> 
         v.insert(format!("{kind}_count"), Value::from(s.count));
     }
     v
-}
-
-/// The findings at the overall state, joined; all of them when everything is OK.
-fn summary(findings: &[Finding], status: Status) -> String {
-    let worst: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.status == status)
-        .map(|f| f.text.as_str())
-        .collect();
-    if worst.is_empty() {
-        "nothing read".into()
-    } else {
-        worst.join("; ")
-    }
 }
 
 #[cfg(test)]

@@ -25,30 +25,27 @@ pub fn run(args: DiscoverArgs) -> i32 {
                 quorate::error::exit::FAILURE
             }
         },
-        DiscoverTarget::Gluster { config, bricks } => match discover_gluster(&config, bricks) {
-            Ok(rows) => {
-                println!("{rows}");
-                quorate::error::exit::OK
-            }
-            Err(e) => {
-                eprintln!("quorate discover: {e}");
-                quorate::error::exit::FAILURE
-            }
-        },
+        DiscoverTarget::Gluster { config, bricks } => print_rows(discover_gluster(&config, bricks)),
         DiscoverTarget::Backup {
             config,
             backup_dir,
             dirs,
-        } => match discover_backup(config.as_deref(), &backup_dir, dirs) {
-            Ok(rows) => {
-                println!("{rows}");
-                quorate::error::exit::OK
-            }
-            Err(e) => {
-                eprintln!("quorate discover: {e}");
-                quorate::error::exit::FAILURE
-            }
-        },
+        } => print_rows(discover_backup(config.as_deref(), &backup_dir, dirs)),
+    }
+}
+
+/// Prints the LLD rows (exit 0), or the error on stderr (exit 1: Zabbix marks the rule
+/// unsupported with that message).
+fn print_rows(rows: Result<Value, String>) -> i32 {
+    match rows {
+        Ok(rows) => {
+            println!("{rows}");
+            quorate::error::exit::OK
+        }
+        Err(e) => {
+            eprintln!("quorate discover: {e}");
+            quorate::error::exit::FAILURE
+        }
     }
 }
 

@@ -9,6 +9,26 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::parse::parse_checkpoints;
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+
+/// A real 1-node sandbox in `dir/sb` holding `bk.t`, 20 MB of random rows: big enough for a
+/// size check and for a backup run to be stopped mid-copy. Torn down when the guard drops.
+pub fn sandbox_with_data(dir: &Path) -> SandboxGuard {
+    let sb = SandboxGuard::new(
+        sandbox::up(&UpOptions {
+            dir: dir.join("sb"),
+            nodes: 1,
+        })
+        .expect("sandbox up"),
+    );
+    sb.sql(
+        "node1",
+        "CREATE DATABASE bk; CREATE TABLE bk.t (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB) ENGINE=InnoDB; \
+         INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_20000;",
+    )
+    .expect("test data");
+    sb
+}
 
 /// Runs mariabackup to completion as root over the node's socket.
 pub fn mariabackup(socket: &Path, args: &[&str]) {
@@ -194,4 +214,16 @@ impl BackupPair {
             inc,
         }
     }
+}
+
+/// The sandbox's configuration (`sandbox_config`) with `quorate.backup.directories` set to
+/// `[root]`, for the test to adjust and write.
+pub fn config_with_backup_root(sandbox_config: &Path, root: &Path) -> serde_yaml_ng::Value {
+    let mut config: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&fs::read_to_string(sandbox_config).expect("sandbox config"))
+            .expect("sandbox config is YAML");
+    config["quorate"]["backup"] =
+        serde_yaml_ng::from_str(&format!("{{directories: [\"{}\"]}}", root.display()))
+            .expect("backup section");
+    config
 }
