@@ -396,6 +396,29 @@ pub enum SandboxCommand {
         /// volume, and put it in quorate.yaml.
         #[arg(long)]
         gluster: bool,
+        /// Run each Galera node in a network namespace of its own, joined by a bridge, so that
+        /// `quorate sandbox partition` can cut the network between them (SQL still goes through
+        /// each node's unix socket).
+        #[arg(long)]
+        netns: bool,
+        /// Also start one `quorate serve --node NAME` per node (each node's /galera/state, which
+        /// `quorate recover` reads), ended by `down`.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Cut the network of a `--netns` sandbox into segments: each GROUP (comma-separated
+    /// nodes, e.g. node1,node2) gets its own; nodes in no group share one. Both sides stay live.
+    Partition {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Nodes that stay connected to each other, e.g. node3,node4.
+        #[arg(required = true)]
+        groups: Vec<String>,
+    },
+    /// Put every node of a `--netns` sandbox back on one network.
+    Heal {
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Show each node's process and wsrep state.
     Status {

@@ -30,9 +30,21 @@ struct Cluster {
 
 impl Cluster {
     fn up(nodes: usize) -> Cluster {
+        Cluster::build(nodes, sandbox::up)
+    }
+
+    /// Every node in a network namespace of its own: the network between them can be cut.
+    fn up_netns(nodes: usize) -> Cluster {
+        Cluster::build(nodes, sandbox::up_netns)
+    }
+
+    fn build(
+        nodes: usize,
+        up: fn(&UpOptions) -> Result<sandbox::Sandbox, sandbox::SandboxError>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let sb = SandboxGuard::new(
-            sandbox::up(&UpOptions {
+            up(&UpOptions {
                 dir: dir.path().join("sb"),
                 nodes,
             })
@@ -533,35 +545,72 @@ fn case_5_survivor_is_promoted_after_the_crashed_positions_are_known() {
 }
 
 #[test]
-fn case_7_even_split_promotes_one_half_only_when_the_other_is_named() {
-    let c = Cluster::up(4);
+fn case_7_even_split_promotes_one_half_only() {
+    let mut c = Cluster::up_netns(4);
     let w = c.writer();
-    // The other half stops answering (SIGSTOP: a hang, as seen from this side of a split).
-    c.sb.freeze_node("node3").expect("freeze");
-    c.sb.freeze_node("node4").expect("freeze");
-    c.wait_status("node1", "non-Primary", Duration::from_secs(60));
+    // A real 2+2 partition of the replication network: both halves stay live and each sees
+    // only itself, so both are non-Primary.
+    let halves = [
+        vec!["node1".to_string(), "node2".to_string()],
+        vec!["node3".to_string(), "node4".to_string()],
+    ];
+    c.sb.network()
+        .expect("netns sandbox")
+        .partition(&halves)
+        .expect("partition");
+    for n in ["node1", "node2", "node3", "node4"] {
+        c.wait_status(n, "non-Primary", Duration::from_secs(60));
+    }
+
+    // Every node's quorate serve still answers: both sides see the same four non-Primary
+    // nodes, and both plans name the same node, so only one half can be promoted.
+    let (code, p) = c.plan("node1", &[]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(p["case"].as_u64(), Some(7), "{p}");
+    assert_eq!(verdict(&p), ("promote", Some("node1")), "{p}");
+    assert_eq!(p["risks"], serde_json::json!([]), "{p}");
+    let (code, other_side) = c.plan("node3", &[]);
+    assert_eq!(code, 0, "{other_side}");
+    assert_eq!(
+        verdict(&other_side),
+        ("promote", Some("node1")),
+        "{other_side}"
+    );
+    let (code, out) = c.recover(&["promote", "--node", "node3", "--execute"]);
+    assert_eq!(code, 4, "the other half must not promote itself:\n{out}");
+
+    // When the other half's hosts cannot be reached either, node1's side cannot prove it is the
+    // only one: refused until the operator names them, and the plan then says what it risks.
+    c.kill_serve("node3");
+    c.kill_serve("node4");
     let (code, p) = c.plan("node1", &[]);
     assert_eq!(code, 4, "{p}");
-    assert_eq!(p["case"].as_u64(), Some(7));
     assert_eq!(p["wait_for"], serde_json::json!(["node3", "node4"]), "{p}");
-    let (code, _) = c.recover(&["promote", "--node", "node1", "--execute"]);
+    let (code, out) = c.recover(&["promote", "--node", "node1", "--execute"]);
     assert_eq!(
         code, 4,
-        "promote refused while the other half cannot be proven gone"
+        "promote refused while the other half is unknown:\n{out}"
     );
     let (code, p) = c.plan("node1", &["node3", "node4"]);
     assert_eq!(code, 0, "{p}");
     assert_eq!(verdict(&p), ("promote", Some("node1")), "{p}");
-    assert!(p["risks"].to_string().contains("split brain"));
+    assert!(p["risks"].to_string().contains("split brain"), "{p}");
+    c.restart_serve("node3");
+    c.restart_serve("node4");
+
+    // Act on the plan that saw every node.
+    let (_, p) = c.plan("node1", &[]);
     let digest = p["digest"].as_str().expect("digest").to_string();
-    c.act(
-        "node1",
-        "promote",
-        &["--assume-lost", "node3", "node4", "--plan", &digest],
-    );
-    // The other half comes back and merges into the promoted component.
-    c.sb.thaw_node("node3").expect("thaw");
-    c.sb.thaw_node("node4").expect("thaw");
+    c.act("node1", "promote", &["--plan", &digest]);
+    c.wait_status("node1", "Primary", Duration::from_secs(30));
+    c.wait_status("node2", "Primary", Duration::from_secs(30));
+    // The other half is still cut off and stays non-Primary: one cluster, not two.
+    for n in ["node3", "node4"] {
+        let rows = c.sql(n, "SHOW STATUS LIKE 'wsrep_cluster_status'");
+        assert_eq!(rows[0][1], "non-Primary", "{n}: {rows:?}");
+    }
+    // The network heals and the other half merges into the promoted component.
+    c.sb.network().expect("netns sandbox").heal().expect("heal");
     c.assert_recovered(w);
 }
 

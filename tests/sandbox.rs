@@ -4,6 +4,8 @@
 //! exercise refusals that need no cluster. Every cluster lives in its own TempDir with its own
 //! free ports, so these tests may run in parallel with each other and with other sandboxes.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -183,14 +185,62 @@ fn three_node_lifecycle() {
         Err(SandboxError::NodeRunning { .. })
     ));
 
+    // `up --serve`: one quorate serve per node answering its /galera/state with the token.
+    sb.start_serves(Path::new(env!("CARGO_BIN_EXE_quorate")))
+        .expect("start serves");
+    let token = fs::read_to_string(sb.token_file()).expect("token");
+    let bearer = format!("Bearer {}", token.trim());
+    let mut serve_pids = Vec::new();
+    for node in &names {
+        let addr = sb
+            .serve_address(node)
+            .expect("serve address")
+            .parse()
+            .expect("addr");
+        let r = common::get(addr, "/galera/state", &[("Authorization", &bearer)])
+            .unwrap_or_else(|e| panic!("{node}: {e}"));
+        assert_eq!(r.status, 200, "{node}: {}", r.body);
+        assert!(
+            r.body.contains(&format!("\"node\": \"{node}\"")),
+            "{}",
+            r.body
+        );
+        let r = common::get(addr, "/galera/state", &[]).expect("GET");
+        assert_eq!(r.status, 401, "{node} answered without the token");
+        let pid = proc_pids_of_serve(&sb.config_path(), node);
+        assert_eq!(pid.len(), 1, "{node}: {pid:?}");
+        serve_pids.extend(pid);
+    }
+    // Starting them again starts nothing new.
+    sb.start_serves(Path::new(env!("CARGO_BIN_EXE_quorate")))
+        .expect("start serves again");
+    for node in &names {
+        assert_eq!(proc_pids_of_serve(&sb.config_path(), node).len(), 1);
+    }
+
     // Down: every process gone, directory removed.
     let pids: Vec<u32> = names.iter().filter_map(|n| sb.pid(n)).collect();
     assert_eq!(pids.len(), 3);
     sb.down().expect("down");
-    for pid in pids {
+    for pid in pids.into_iter().chain(serve_pids) {
         assert!(!is_running(pid), "pid {pid} still running after down");
     }
     assert!(!dir.exists(), "{} still exists", dir.display());
+}
+
+/// Live `quorate serve` processes for `node` reading `config`, found in /proc.
+fn proc_pids_of_serve(config: &Path, node: &str) -> Vec<u32> {
+    let want = format!("serve\0--config\0{}\0--node\0{node}\0", config.display());
+    fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|&pid| is_running(pid))
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&want))
+        })
+        .collect()
 }
 
 /// Whether `pid` is a live process (zombies count as gone).

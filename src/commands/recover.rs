@@ -86,7 +86,7 @@ async fn run_async(cmd: RecoverCommand) -> anyhow::Result<i32> {
                 OutputFormat::Text => {
                     for r in &results {
                         match &r.result {
-                            Ok(rec) => println!("{}: {:?}", r.node, rec.outcome),
+                            Ok(rec) => println!("{}: {}", r.node, rec.outcome),
                             Err(e) => println!("{}: FAILED: {e}", r.node),
                         }
                     }

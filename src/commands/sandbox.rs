@@ -11,16 +11,23 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
             dir,
             nodes,
             gluster,
+            netns,
+            serve,
         } => {
             if nodes == 0 && !gluster {
                 anyhow::bail!("--nodes 0 needs --gluster (a sandbox must run something)");
+            }
+            if netns && gluster {
+                anyhow::bail!("--netns and --gluster cannot be combined yet: start two sandboxes");
             }
             let opts = UpOptions {
                 dir: dir.clone(),
                 nodes: usize::from(nodes),
             };
-            let sb = if gluster {
+            let mut sb = if gluster {
                 sandbox::up_gluster(&opts)
+            } else if netns {
+                sandbox::up_netns(&opts)
             } else {
                 sandbox::up(&opts)
             }
@@ -35,14 +42,26 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
                 },
                 sb.dir().display()
             );
+            if serve {
+                let me = std::env::current_exe().context("locating this quorate binary")?;
+                sb.start_serves(&me).map_err(quorate::Error::from)?;
+            }
             print_status(&sb)?;
             println!("config: {}", sb.config_path().display());
             for node in sb.node_names() {
-                println!(
-                    "recovery endpoint of {node}: quorate serve --config {} --node {node} --listen {}",
-                    sb.config_path().display(),
-                    sb.serve_address(&node)?
-                );
+                if serve {
+                    println!(
+                        "recovery endpoint of {node}: http://{} (quorate serve started; `quorate recover plan --config {} --node {node}`)",
+                        sb.serve_address(&node)?,
+                        sb.config_path().display()
+                    );
+                } else {
+                    println!(
+                        "recovery endpoint of {node}: quorate serve --config {} --node {node} --listen {}   (or up --serve)",
+                        sb.config_path().display(),
+                        sb.serve_address(&node)?
+                    );
+                }
             }
             println!(
                 "next:   quorate serve --config {}   (then curl http://<listen>/metrics)",
@@ -52,6 +71,30 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         SandboxCommand::Status { dir } => {
             let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
             print_status(&sb)?;
+        }
+        SandboxCommand::Partition { dir, groups } => {
+            let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
+            let groups: Vec<Vec<String>> = groups
+                .iter()
+                .map(|g| {
+                    g.split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .collect();
+            sb.network()
+                .and_then(|n| n.partition(&groups))
+                .map_err(quorate::Error::from)?;
+            print_segments(&sb)?;
+        }
+        SandboxCommand::Heal { dir } => {
+            let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
+            sb.network()
+                .and_then(|n| n.heal())
+                .map_err(quorate::Error::from)?;
+            print_segments(&sb)?;
         }
         SandboxCommand::Down { dir } => {
             sandbox::down_dir(&dir).map_err(quorate::Error::from)?;
@@ -89,9 +132,22 @@ fn node_op(
     Ok(())
 }
 
+/// One line per node: its address and network segment (`qbr0` is the whole network).
+fn print_segments(sb: &sandbox::Sandbox) -> anyhow::Result<()> {
+    let network = sb.network().map_err(quorate::Error::from)?;
+    for (node, segment) in network.segments().map_err(quorate::Error::from)? {
+        let address = network.address(&node).map_err(quorate::Error::from)?;
+        println!("{node:<8} {address:<12} segment {segment}");
+    }
+    Ok(())
+}
+
 fn print_status(sb: &sandbox::Sandbox) -> anyhow::Result<()> {
     for node in sb.status() {
         println!("{node}");
+    }
+    if sb.network().is_ok() {
+        print_segments(sb)?;
     }
     if let Some(g) = sb.gluster() {
         println!(

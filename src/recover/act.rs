@@ -183,34 +183,39 @@ async fn reverify(
     Ok((view, d))
 }
 
+/// Plans now and returns the decision if it is `action` (`bootstrap`, `promote`) on this very
+/// node, as `target` reads it from the verdict; otherwise refuses, naming the node the plan
+/// chose or the verdict it reached. A `--plan` digest must still match.
+async fn planned_for_this_node(
+    settings: &Settings,
+    opts: &ActOptions,
+    action: &str,
+    target: impl Fn(&Verdict) -> Option<&String>,
+) -> Result<Decision, ActError> {
+    let (_, d) = plan_now(settings, opts).await;
+    check_plan_digest(opts, &d)?;
+    let message = match target(&d.verdict) {
+        Some(node) if node == &opts.node => return Ok(d),
+        Some(node) => format!(
+            "the plan {action}s {node}, not this node ({}): run it on {node}",
+            opts.node
+        ),
+        None => format!("the plan does not {action} anything: {}", verdict_line(&d)),
+    };
+    Err(refused(&opts.node, message, Some(&d)))
+}
+
 // ---------------------------------------------------------------------------------------------
 // bootstrap
 
 /// Bootstraps a new Primary from the local node, if and only if the decision says so.
 pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
     let (n, nr) = local(settings, &opts.node)?;
-    let (_, d) = plan_now(settings, opts).await;
-    check_plan_digest(opts, &d)?;
-    match &d.verdict {
-        Verdict::Bootstrap { node } if node == &opts.node => {}
-        Verdict::Bootstrap { node } => {
-            return Err(refused(
-                &opts.node,
-                format!(
-                    "the plan bootstraps {node}, not this node ({}): run it on {node}",
-                    opts.node
-                ),
-                Some(&d),
-            ))
-        }
-        _ => {
-            return Err(refused(
-                &opts.node,
-                format!("the plan does not bootstrap anything: {}", verdict_line(&d)),
-                Some(&d),
-            ))
-        }
-    }
+    let d = planned_for_this_node(settings, opts, "bootstrap", |v| match v {
+        Verdict::Bootstrap { node } => Some(node),
+        _ => None,
+    })
+    .await?;
     let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
         node: opts.node.clone(),
     })?;
@@ -277,27 +282,9 @@ fn set_safe_to_bootstrap(
     datadir: &Path,
     nr: &NodeRecovery,
 ) -> Result<PathBuf, RecoverError> {
-    let refused = |message: String| RecoverError::Refused {
-        node: node.to_string(),
-        message,
-    };
-    let mysqld = sys::find_mysqld(datadir, nr.pid_file.as_deref());
-    if mysqld.running {
-        return Err(refused(format!(
-            "will not edit grastate.dat while mysqld runs ({})",
-            mysqld.how
-        )));
-    }
+    // find_mysqld also probes InnoDB's and Galera's locks, right before the edit.
+    sys::require_stopped(node, datadir, nr.pid_file.as_deref(), "edit grastate.dat")?;
     let path = datadir.join("grastate.dat");
-    for probe in [path.clone(), datadir.join("ibdata1")] {
-        if let Ok(sys::LockState::Held(pid)) = sys::lock_state(&probe) {
-            return Err(refused(format!(
-                "{} is locked by {}: a server holds this datadir",
-                probe.display(),
-                pid.map_or_else(|| "another process".into(), |p| format!("pid {p}"))
-            )));
-        }
-    }
     let text =
         std::fs::read_to_string(&path).map_err(|e| RecoverError::io("cannot read", &path, e))?;
     let mut found = false;
@@ -485,7 +472,7 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 })??;
             report
                 .done
-                .push(format!("recovered its position: {:?}", rec.outcome));
+                .push(format!("recovered its position: {}", rec.outcome));
             // With its position known, the decision may now see it ahead of the Primary.
             let (view2, d2) = plan_now(settings, opts).await;
             check_rejoin(&view2, &d2, opts).map_err(|e| e.error)?;
@@ -614,25 +601,11 @@ fn read_from(path: &Path, offset: u64) -> Vec<u8> {
 /// `pc.bootstrap=YES` on the live non-Primary local node, if and only if the decision says so.
 pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
     let (n, nr) = local(settings, &opts.node)?;
-    let (_, d) = plan_now(settings, opts).await;
-    check_plan_digest(opts, &d)?;
-    match &d.verdict {
-        Verdict::Promote { node } if node == &opts.node => {}
-        Verdict::Promote { node } => {
-            return Err(refused(
-                &opts.node,
-                format!("the plan promotes {node}, not this node"),
-                Some(&d),
-            ))
-        }
-        _ => {
-            return Err(refused(
-                &opts.node,
-                format!("the plan does not promote anything: {}", verdict_line(&d)),
-                Some(&d),
-            ))
-        }
-    }
+    let d = planned_for_this_node(settings, opts, "promote", |v| match v {
+        Verdict::Promote { node } => Some(node),
+        _ => None,
+    })
+    .await?;
     const SQL: &str = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES';\n";
     let mut report = ActReport::new("promote", opts);
     if !opts.execute {

@@ -371,8 +371,15 @@ fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) -> Evidence {
                 ev.seqno = Some(*seqno);
                 ev.seqno_source = Some(source.clone());
             }
+            // seqno -1 means "no position saved": after a crash, but also in the file Galera
+            // leaves when a node's history was reset (zero UUID), even after a clean stop.
+            let zero = report
+                .and_then(|r| r.grastate.value())
+                .is_some_and(|g| g.uuid == ZERO_UUID);
             let how = if d.clean {
                 "stopped cleanly"
+            } else if zero {
+                "stopped, no position saved (zero UUID, seqno -1)"
             } else {
                 "stopped, crashed (seqno -1)"
             };
@@ -811,8 +818,15 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         .classes
         .iter()
         .any(|c| !matches!(c, Class::Down(Down { clean: true, .. })));
+    // An even split: half the nodes answer and the rest are unknown, or every live node sits in
+    // a component of exactly half the cluster (both halves of a partition seen from outside).
+    let half_components = total % 2 == 0
+        && ctx.classes.iter().all(|c| match c {
+            Class::NonPrimary(st) => st.cluster_size.is_some_and(|s| s * 2 == total as u64),
+            _ => true,
+        });
     let case = if !live.is_empty() {
-        if total % 2 == 0 && live.len() * 2 == total {
+        if total % 2 == 0 && (live.len() * 2 == total || half_components) {
             Some(7)
         } else {
             Some(5)
@@ -1108,7 +1122,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                 &n.name,
                 Action::WaitFor,
                 format!(
-                    "runs non-Primary: it merges into the new Primary by itself once {} is Primary",
+                    "runs non-Primary: it merges into the new Primary by itself once {} is Primary and it can reach it (after a network partition: when the network heals)",
                     best.name
                 ),
             )),

@@ -84,14 +84,12 @@ pub fn recover(settings: &Settings, node: &str) -> Result<Recovered, RecoverErro
         node: node.to_string(),
         message,
     };
-    let mysqld = sys::find_mysqld(datadir, nr.pid_file.as_deref());
-    if mysqld.running {
-        return Err(refused(format!(
-            "mysqld runs on {} ({}): a position is only recovered on a stopped node",
-            datadir.display(),
-            mysqld.how
-        )));
-    }
+    sys::require_stopped(
+        node,
+        datadir,
+        nr.pid_file.as_deref(),
+        "recover the position (only a stopped node's position can be recovered)",
+    )?;
     if datadir.join("sst_in_progress").exists() {
         return Err(refused(format!(
             "{}/sst_in_progress exists: a state transfer is running or was interrupted; the datadir is incomplete",

@@ -146,5 +146,47 @@ pub enum RecoverOutcome {
     },
 }
 
+impl std::fmt::Display for RecoverOutcome {
+    /// As an operator reads it: `uuid:seqno[,gtid]`, or what stopped the recovery.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecoverOutcome::Position { uuid, seqno, gtid } => {
+                write!(f, "{uuid}:{seqno}")?;
+                match gtid {
+                    Some(g) => write!(f, ", GTID {g}"),
+                    None => Ok(()),
+                }
+            }
+            RecoverOutcome::PreparedTransactions { count } => {
+                write!(f, "stopped on {count} prepared transaction(s)")
+            }
+            RecoverOutcome::Disabled => write!(f, "wsrep is disabled in the recover command"),
+            RecoverOutcome::Failed { log_tail } => write!(f, "failed: {log_tail}"),
+        }
+    }
+}
+
 /// The all-zero UUID: no state.
 pub use crate::wsrep::parse::ZERO_UUID;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_positions() {
+        let p = RecoverOutcome::Position {
+            uuid: "6a3a757c-e627-11f1-8417-e7ac2a1d04b7".into(),
+            seqno: 34,
+            gtid: Some("0-1-34".into()),
+        };
+        assert_eq!(
+            p.to_string(),
+            "6a3a757c-e627-11f1-8417-e7ac2a1d04b7:34, GTID 0-1-34"
+        );
+        assert_eq!(
+            RecoverOutcome::PreparedTransactions { count: 2 }.to_string(),
+            "stopped on 2 prepared transaction(s)"
+        );
+    }
+}

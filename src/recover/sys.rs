@@ -87,6 +87,28 @@ fn mysqld_with_datadir(datadir: &Path) -> Vec<u32> {
     out
 }
 
+/// Refuses (naming `node` and the evidence) when a mysqld runs on `datadir`: the files quorate
+/// is about to read or change (`doing`) belong to the server while it runs.
+pub fn require_stopped(
+    node: &str,
+    datadir: &Path,
+    pid_file: Option<&Path>,
+    doing: &str,
+) -> Result<(), RecoverError> {
+    let mysqld = find_mysqld(datadir, pid_file);
+    if mysqld.running {
+        return Err(RecoverError::Refused {
+            node: node.to_string(),
+            message: format!(
+                "will not {doing} while mysqld runs on {} ({})",
+                datadir.display(),
+                mysqld.how
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Decides whether a mysqld runs on `datadir`, and says how.
 pub fn find_mysqld(datadir: &Path, pid_file: Option<&Path>) -> Mysqld {
     let mut how = Vec::new();

@@ -59,6 +59,14 @@ pub enum SandboxError {
     #[error("a sandbox needs at least one node (asked for {nodes})")]
     BadNodeCount { nodes: usize },
 
+    /// A partition request the sandbox network cannot carry out.
+    #[error("bad partition: {why}")]
+    BadPartition { why: String },
+
+    /// A network operation on a sandbox started without `--netns`.
+    #[error("this sandbox runs on loopback; partitions need one started with `quorate sandbox up --netns`")]
+    NoNetwork,
+
     /// The named node is not part of this sandbox.
     #[error("no node named {node:?} in this sandbox (nodes: {known})")]
     UnknownNode { node: String, known: String },

@@ -570,9 +570,19 @@ impl Gluster<'_> {
     }
 }
 
-/// Runs a command to completion (bounded), returning stdout; a non-zero exit is an error
-/// carrying stderr and stdout.
+/// [`run_command`] for the GlusterFS part.
 fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, SandboxError> {
+    run_command(command, "gluster", what, timeout)
+}
+
+/// Runs a command to completion (bounded), returning stdout; a non-zero exit is an error
+/// naming `who` (the part of the sandbox) and carrying stderr and stdout.
+pub(crate) fn run_command(
+    command: &mut Command,
+    who: &str,
+    what: &str,
+    timeout: Duration,
+) -> Result<String, SandboxError> {
     let child = command
         .env("PATH", node::search_path())
         .stdin(Stdio::null())
@@ -608,7 +618,7 @@ fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, S
     match status {
         Ok(s) if s.success() => Ok(stdout),
         other => Err(SandboxError::CommandFailed {
-            node: "gluster".into(),
+            node: who.into(),
             command: what.to_string(),
             status: match other {
                 Ok(s) => s.to_string(),

@@ -36,6 +36,7 @@
 
 mod error;
 mod gluster;
+mod net;
 mod node;
 mod ports;
 mod sql;
@@ -52,6 +53,7 @@ use std::time::{Duration, Instant};
 
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
+pub use net::Network;
 pub(crate) use node::search_path;
 
 use node::Tools;
@@ -76,6 +78,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound for [`Sandbox::sql`].
 const SQL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `quorate serve` binds its port at once; generous for a loaded machine.
+const SERVE_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bound per node for [`Sandbox::status`]: a frozen node must not hang it.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often `up` tries with fresh ports after a port collision.
@@ -165,6 +169,17 @@ impl fmt::Display for NodeStatus {
 /// On failure every process started so far is stopped and the directory is removed; the error
 /// quotes the failing node's error log first.
 pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_on(opts, false)
+}
+
+/// Like [`up`], but every node runs in a network namespace of its own, joined by a bridge that
+/// [`Sandbox::network`] can cut into segments (a real partition, see net.rs). SQL still reaches
+/// each node through its unix socket.
+pub fn up_netns(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_on(opts, true)
+}
+
+fn up_on(opts: &UpOptions, netns: bool) -> Result<Sandbox, SandboxError> {
     if opts.nodes == 0 {
         return Err(SandboxError::BadNodeCount { nodes: opts.nodes });
     }
@@ -173,7 +188,7 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match up_once(opts, &tools, uid, gid) {
+        match up_once(opts, &tools, uid, gid, netns) {
             Ok(sandbox) => {
                 tracing::info!(
                     dir = %sandbox.dir.display(),
@@ -195,7 +210,18 @@ pub fn up(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
 }
 
 /// One attempt of [`up`]: on failure, everything it started is stopped and DIR removed.
-fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbox, SandboxError> {
+fn up_once(
+    opts: &UpOptions,
+    tools: &Tools,
+    uid: u32,
+    gid: u32,
+    netns: bool,
+) -> Result<Sandbox, SandboxError> {
+    let prefix = if netns {
+        Some(gluster::namespace_name()?)
+    } else {
+        None
+    };
     let dir = prepare_dir(&opts.dir, opts.nodes)?;
     // From here on DIR is ours (new or empty): any failure removes it.
     let reservation = match ports::Reservation::new(5 * opts.nodes + 1) {
@@ -205,8 +231,11 @@ fn up_once(opts: &UpOptions, tools: &Tools, uid: u32, gid: u32) -> Result<Sandbo
             return Err(e);
         }
     };
+    let mut state = State::new(&dir, opts.nodes, reservation.ports());
+    state.network = prefix
+        .map(|p| net::NetworkState::new(p, state.nodes.iter().map(|n| n.name.clone()).collect()));
     let mut sandbox = Sandbox {
-        state: State::new(&dir, opts.nodes, reservation.ports()),
+        state,
         dir,
         tools: tools.clone(),
     };
@@ -303,6 +332,15 @@ impl Sandbox {
     /// The address reserved for `quorate serve` (also in quorate.yaml).
     pub fn listen_address(&self) -> String {
         format!("127.0.0.1:{}", self.state.listen_port)
+    }
+
+    /// The nodes' network (partition, heal), when the sandbox was started with `--netns`.
+    pub fn network(&self) -> Result<Network<'_>, SandboxError> {
+        self.state
+            .network
+            .as_ref()
+            .map(|st| Network { st })
+            .ok_or(SandboxError::NoNetwork)
     }
 
     /// The GlusterFS volume, when the sandbox has one.
@@ -583,6 +621,9 @@ impl Sandbox {
     ) -> Result<(), SandboxError> {
         // Saved first so that even a half-built sandbox can be found and torn down.
         self.state.save()?;
+        if let Some(network) = &self.state.network {
+            net::create(network)?;
+        }
         for n in &self.state.nodes {
             for d in [&n.home, &n.tmpdir] {
                 fs::create_dir(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
@@ -643,6 +684,45 @@ impl Sandbox {
         Ok(format!("127.0.0.1:{}", self.state.node(node)?.serve_port))
     }
 
+    /// Starts one `quorate serve --node NAME` per node (the realistic recovery topology: each
+    /// host serves its own `/galera/state`), detached and recorded in sandbox.json so that
+    /// `down` ends them by pid; waits until each accepts connections. `binary` is the quorate
+    /// to run; quorate.yaml is rewritten to name it in the recovery commands too.
+    pub fn start_serves(&mut self, binary: &Path) -> Result<(), SandboxError> {
+        self.write_config(binary)?;
+        let config = self.config_path();
+        for name in self.node_names() {
+            let n = self.state.node(&name)?;
+            if let Some(pid) = n
+                .serve_pid
+                .filter(|&p| node::is_our_serve(p, &config, &name))
+            {
+                tracing::debug!(node = %name, pid, "quorate serve already runs");
+                continue;
+            }
+            let listen = self.serve_address(&name)?;
+            let mut command = Command::new(binary);
+            command
+                .arg("serve")
+                .arg("--config")
+                .arg(&config)
+                .args(["--node", &name, "--listen", &listen]);
+            let console = n.home.join("serve.log");
+            let pid = node::spawn_detached(&mut command, &console, "quorate serve")?;
+            self.state.node_mut(&name)?.serve_pid = Some(pid);
+            self.state.save()?;
+            wait_listening(&listen, pid, &console, SERVE_START_TIMEOUT).map_err(|output| {
+                SandboxError::CommandFailed {
+                    node: name.clone(),
+                    command: format!("quorate serve --node {name} --listen {listen}"),
+                    status: "not listening".into(),
+                    output,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     /// Rewrites `DIR/quorate.yaml` so that the recovery commands run `quorate` at `binary`
     /// (tests pass the binary cargo built; `quorate sandbox up` uses itself).
     pub fn write_config(&self, binary: &Path) -> Result<(), SandboxError> {
@@ -688,7 +768,8 @@ impl Sandbox {
             }
         }
         let n = self.state.node(node)?;
-        let pid = node::spawn_mariadbd(&self.tools, n, &args)?;
+        let namespace = self.state.namespace(n).map(|ns| net::namespace_path(&ns));
+        let pid = node::spawn_mariadbd(&self.tools, n, &args, namespace.as_deref())?;
         tracing::debug!(node, pid, bootstrap, "started mariadbd");
         self.record_pid(node, Some(pid))
     }
@@ -891,8 +972,47 @@ fn stop_all(targets: &[(&NodeState, u32)]) -> Result<(), SandboxError> {
     }
 }
 
+/// Waits until something accepts TCP connections on `addr`; the error is the tail of
+/// `console` (the process died, or never listened within `timeout`).
+fn wait_listening(addr: &str, pid: u32, console: &Path, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        if !node::is_alive(pid) || Instant::now() >= deadline {
+            return Err(node::log_tail(console, 15));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Ends the per-node `quorate serve` processes (SIGTERM, then SIGKILL), each only after
+/// /proc confirms it is the one the sandbox started.
+fn stop_serves(state: &State) {
+    let config = state.dir.join("quorate.yaml");
+    let targets: Vec<u32> = state
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            n.serve_pid
+                .filter(|&p| node::is_our_serve(p, &config, &n.name))
+        })
+        .collect();
+    for &pid in &targets {
+        node::signal(pid, libc::SIGTERM);
+    }
+    for &pid in &targets {
+        if !node::wait_gone(pid, Duration::from_secs(10)) {
+            node::signal(pid, libc::SIGKILL);
+            node::wait_gone(pid, KILL_TIMEOUT);
+        }
+    }
+}
+
 /// Stops every running node of `state` and removes `dir`.
 fn teardown(state: &State, dir: &Path) -> Result<(), SandboxError> {
+    stop_serves(state);
     // GlusterFS first: the mount must be gone before DIR is removed (removing through a live
     // FUSE mount would delete the volume's files through the client, or hang).
     let gluster_stopped = match &state.gluster {
@@ -905,6 +1025,11 @@ fn teardown(state: &State, dir: &Path) -> Result<(), SandboxError> {
         .filter_map(|n| verified_pid(n).map(|p| (n, p)))
         .collect();
     let stopped = stop_all(&targets);
+    // After the nodes: a namespace deleted under a running mariadbd would live on unnamed.
+    let stopped = match (&state.network, stopped) {
+        (Some(network), Ok(())) => net::destroy(network),
+        (_, stopped) => stopped,
+    };
     if let Err(e) = &gluster_stopped {
         // Keep DIR (bricks, logs) for inspection when the volume could not be taken down.
         tracing::warn!("GlusterFS teardown failed; {} kept: {e}", dir.display());

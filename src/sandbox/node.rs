@@ -9,6 +9,7 @@
 use std::ffi::{CString, OsString};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -127,6 +128,9 @@ pub(crate) fn mariadbd_args(
     provider: &Path,
     bootstrap: bool,
 ) -> Vec<String> {
+    // Galera's own traffic (group, IST, SST) uses the node's network address; SQL stays on the
+    // node's loopback and its socket.
+    let host = state.host(node);
     let mut args = vec![
         "--no-defaults".to_owned(),
         // As root, the rsync SST daemon drops to `nobody` and cannot write the joiner's datadir.
@@ -153,14 +157,14 @@ pub(crate) fn mariadbd_args(
         format!("--wsrep-cluster-name={}", state.cluster_name),
         format!("--wsrep-cluster-address={}", state.cluster_address()),
         format!("--wsrep-node-name={}", node.name),
-        format!("--wsrep-node-address=127.0.0.1:{}", node.gmcast_port),
-        format!("--wsrep-node-incoming-address=127.0.0.1:{}", node.mysql_port),
+        format!("--wsrep-node-address={host}:{}", node.gmcast_port),
+        format!("--wsrep-node-incoming-address={host}:{}", node.mysql_port),
         format!(
-            "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{};ist.recv_addr=127.0.0.1:{};gcache.size=32M",
+            "--wsrep-provider-options=gmcast.listen_addr=tcp://{host}:{};ist.recv_addr={host}:{};gcache.size=32M",
             node.gmcast_port, node.ist_port
         ),
         "--wsrep-sst-method=rsync".to_owned(),
-        format!("--wsrep-sst-receive-address=127.0.0.1:{}", node.sst_port),
+        format!("--wsrep-sst-receive-address={host}:{}", node.sst_port),
     ];
     if bootstrap {
         args.push("--wsrep-new-cluster".to_owned());
@@ -172,13 +176,30 @@ pub(crate) fn mariadbd_args(
 ///
 /// mariadbd sends its log to `--log-error`; stdout/stderr go to `console.log` next to it only
 /// to catch what it prints before opening that log (e.g. a rejected option).
+///
+/// With `namespace`, mariadbd runs in that network namespace (see net.rs): it is entered with
+/// setns(2) in the child, so the pid we get is mariadbd's own, as on loopback.
 pub(crate) fn spawn_mariadbd(
     tools: &Tools,
     node: &NodeState,
     args: &[String],
+    namespace: Option<&Path>,
 ) -> Result<u32, SandboxError> {
     let mut command = Command::new(&tools.mariadbd);
     command.args(args);
+    if let Some(path) = namespace {
+        let ns = fs::File::open(path).map_err(|e| SandboxError::io("cannot open", path, e))?;
+        // SAFETY: the hook runs in the forked child before exec and only calls setns(2), which
+        // is async-signal-safe; `ns` is moved into the closure and stays open until exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     spawn_detached(
         &mut command,
         &node.home.join("console.log"),
@@ -290,6 +311,26 @@ pub(crate) fn is_our_mariadbd(pid: u32, datadir: &Path) -> bool {
     fs::read(format!("/proc/{pid}/cmdline"))
         .map(|cmd| cmd.split(|&b| b == 0).any(|arg| arg == want.as_bytes()))
         .unwrap_or(false)
+}
+
+/// Whether `pid` is a live `quorate serve` for `node` reading `config` (the command line the
+/// sandbox gave it), so a reused pid is never signalled.
+pub(crate) fn is_our_serve(pid: u32, config: &Path, node: &str) -> bool {
+    if pid == 0 || !is_alive(pid) {
+        return false;
+    }
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let config = config.as_os_str().as_encoded_bytes();
+    args.contains(&b"serve".as_slice())
+        && args
+            .windows(2)
+            .any(|w| w[0] == b"--config" && w[1] == config)
+        && args
+            .windows(2)
+            .any(|w| w[0] == b"--node" && w[1] == node.as_bytes())
 }
 
 /// Sends `signal` to `pid`. Callers have checked [`is_our_mariadbd`].

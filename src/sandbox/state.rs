@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::gluster::GlusterState;
+use super::net::NetworkState;
 use super::SandboxError;
 
 /// File name of the state file inside the sandbox directory.
@@ -33,6 +34,10 @@ pub(crate) struct State {
     /// The GlusterFS volume, when the sandbox has one (`up --gluster`).
     #[serde(default)]
     pub gluster: Option<GlusterState>,
+    /// The nodes' network namespaces, when the sandbox has them (`up --netns`); otherwise
+    /// every node is on loopback.
+    #[serde(default)]
+    pub network: Option<NetworkState>,
 }
 
 /// One node: its ports, its files and the pid of the mariadbd we last started for it.
@@ -60,6 +65,10 @@ pub(crate) struct NodeState {
     /// None when we know it is stopped; otherwise verify before use (it may have died and the
     /// pid been reused).
     pub pid: Option<u32>,
+    /// The node's own `quorate serve --node NAME` started by `up --serve`, if any (verified
+    /// the same way before it is signalled).
+    #[serde(default)]
+    pub serve_pid: Option<u32>,
 }
 
 impl State {
@@ -90,6 +99,7 @@ impl State {
                     log_error: home.join("error.log"),
                     home,
                     pid: None,
+                    serve_pid: None,
                 }
             })
             .collect();
@@ -100,7 +110,24 @@ impl State {
             listen_port: ports[4 * count],
             nodes,
             gluster: None,
+            network: None,
         }
+    }
+
+    /// The address `node`'s Galera listens on and is reached at: 127.0.0.1, or its address
+    /// on the sandbox network.
+    pub fn host(&self, node: &NodeState) -> String {
+        self.network
+            .as_ref()
+            .and_then(|n| n.address(&node.name).ok())
+            .unwrap_or_else(|| "127.0.0.1".to_owned())
+    }
+
+    /// The network namespace `node` runs in, if any.
+    pub fn namespace(&self, node: &NodeState) -> Option<String> {
+        self.network
+            .as_ref()
+            .and_then(|n| n.namespace(&node.name).ok())
     }
 
     pub fn node(&self, name: &str) -> Result<&NodeState, SandboxError> {
@@ -133,7 +160,7 @@ impl State {
         let members = self
             .nodes
             .iter()
-            .map(|n| format!("127.0.0.1:{}", n.gmcast_port))
+            .map(|n| format!("{}:{}", self.host(n), n.gmcast_port))
             .collect::<Vec<_>>()
             .join(",");
         format!("gcomm://{members}")

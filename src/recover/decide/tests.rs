@@ -513,6 +513,23 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
         .any(|r| r.contains("node1 has safe_to_bootstrap 1") && r.contains("never a source")));
     assert_eq!(d.steps[1].node, "node1");
     assert!(d.steps[1].why.contains("SST"));
+    // Its evidence does not call it crashed: seqno -1 with the zero UUID is a reset history.
+    let ev = d
+        .evidence
+        .iter()
+        .find(|e| e.node == "node1")
+        .expect("node1");
+    assert!(
+        ev.state
+            .starts_with("stopped, no position saved (zero UUID"),
+        "{}",
+        ev.state
+    );
+    let crashed = plan(vec![
+        down("node1", U, -1, false),
+        down("node2", U, 5, false),
+    ]);
+    assert!(crashed.evidence[0].state.contains("crashed (seqno -1)"));
 }
 
 #[test]
@@ -814,6 +831,42 @@ fn case7_even_split_refuses_until_the_other_half_is_assumed_lost() {
         .steps
         .iter()
         .any(|s| s.node == "node2" && s.action == Action::WaitFor));
+}
+
+#[test]
+fn case7_both_halves_seen_promote_the_same_node_from_either_side() {
+    // A 2+2 partition of the replication network seen over a working management network:
+    // every node answers, each in a component of size 2.
+    let nodes = || {
+        vec![
+            non_primary("node1", 200, 2),
+            non_primary("node2", 200, 2),
+            non_primary("node3", 200, 2),
+            non_primary("node4", 200, 2),
+        ]
+    };
+    let d = plan(nodes());
+    assert_eq!(d.case, Some(7));
+    assert_eq!(
+        d.verdict,
+        Verdict::Promote {
+            node: "node1".into()
+        }
+    );
+    assert!(d.risks.is_empty(), "{:?}", d.risks);
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("comes first in the configuration")));
+    // 3 of 4 in one component is not an even split (case 5 rules).
+    let d = plan(vec![
+        non_primary("node1", 200, 3),
+        non_primary("node2", 200, 3),
+        non_primary("node3", 200, 3),
+        unknown("node4"),
+    ]);
+    assert_eq!(d.case, Some(5));
+    assert!(d.is_refusal());
 }
 
 #[test]
