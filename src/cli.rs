@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use quorate::check::backup::TypeFilter;
 use quorate::check::{Range, Status, TimeoutSpec};
 
 #[derive(Debug, Parser)]
@@ -52,13 +53,6 @@ pub struct ServeArgs {
     pub node: Option<String>,
 }
 
-/// Arguments of a subcommand that is not implemented yet: accepted and ignored.
-#[derive(Debug, Args)]
-pub struct NotYet {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(subcommand)]
@@ -73,8 +67,8 @@ pub enum CheckTarget {
     Cluster(Box<CheckClusterArgs>),
     /// GlusterFS volumes: bricks, peers, pending heals, split-brain.
     Gluster(Box<CheckGlusterArgs>),
-    /// Backups (not available yet: UNKNOWN, exit 3).
-    Backup(NotYet),
+    /// mariabackup backups: newest backup's age and size, failed attempts, incremental chain.
+    Backup(Box<CheckBackupArgs>),
 }
 
 /// Output format of `quorate check`.
@@ -278,6 +272,78 @@ pub struct CheckGlusterArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckBackupArgs {
+    #[command(flatten)]
+    pub common: CheckCommonArgs,
+    /// Backup root instead of quorate.backup.directories (repeatable); the configuration is
+    /// then read only when --config is given (for quorate.backup.timezone).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Vec<PathBuf>,
+    /// Judge only this type: full, incremental, or all (the newest backup of any type).
+    #[arg(long = "type", value_name = "TYPE", default_value = "all")]
+    pub kind: TypeFilter,
+    /// Warning range on the newest complete backup's age; units s, m, h, d (a bare number is
+    /// seconds; empty is the default).
+    #[arg(
+        short = 'w',
+        long,
+        value_name = "RANGE",
+        default_value = quorate::check::backup::DEFAULT_WARNING,
+        value_parser = parse_age_warning,
+        allow_hyphen_values = true
+    )]
+    pub warning: Range,
+    /// Critical range on the newest complete backup's age.
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "RANGE",
+        default_value = quorate::check::backup::DEFAULT_CRITICAL,
+        value_parser = parse_age_critical,
+        allow_hyphen_values = true
+    )]
+    pub critical: Range,
+    /// Smallest acceptable size of the newest complete backup: B, KB/MB/GB/TB (powers of
+    /// 1000) or KiB/MiB/GiB/TiB (powers of 1024).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub min_size: Option<u64>,
+    /// State when the newest backup is smaller than --min-size.
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub too_small: Status,
+    /// State when there is no complete backup.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub no_backup: Status,
+    /// State when the newest attempt failed (killed midway, unreadable files).
+    #[arg(long, value_name = "STATE", default_value = "warning")]
+    pub failed_attempt: Status,
+    /// State when an incremental does not continue its base (from_lsn != base to_lsn).
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub chain_broken: Status,
+}
+
+/// An age range; empty (a Zabbix key parameter left out) is the default.
+fn parse_age_warning(text: &str) -> Result<Range, String> {
+    parse_age_or(text, quorate::check::backup::DEFAULT_WARNING)
+}
+
+fn parse_age_critical(text: &str) -> Result<Range, String> {
+    parse_age_or(text, quorate::check::backup::DEFAULT_CRITICAL)
+}
+
+fn parse_age_or(text: &str, default: &str) -> Result<Range, String> {
+    let text = if text.trim().is_empty() {
+        default
+    } else {
+        text
+    };
+    quorate::check::backup::parse_age_range(text).map_err(|e| e.to_string())
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    quorate::check::backup::parse_size(text)
+}
+
+#[derive(Debug, Args)]
 pub struct DiscoverArgs {
     #[command(subcommand)]
     pub target: DiscoverTarget,
@@ -301,8 +367,20 @@ pub enum DiscoverTarget {
         #[arg(long)]
         bricks: bool,
     },
-    /// Backup types (not available yet).
-    Backup(NotYet),
+    /// Backup types found on disk ([{"{#TYPE}": "full"}, ...]), or with --dirs the backup
+    /// roots ([{"{#DIR}": "/var/backups/mariadb"}]).
+    Backup {
+        /// Configuration file (quorate.backup.directories, quorate.backup.timezone); with
+        /// --backup-dir it is read only when given.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Backup root instead of quorate.backup.directories (repeatable).
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Vec<PathBuf>,
+        /// One row per backup root instead of one per type.
+        #[arg(long)]
+        dirs: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

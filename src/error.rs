@@ -16,8 +16,6 @@ pub mod exit {
     pub const FAILURE: i32 = 1;
     /// Command-line usage error (clap's own code).
     pub const USAGE: i32 = 2;
-    /// The subcommand is not available yet (and UNKNOWN for checks).
-    pub const NOT_AVAILABLE: i32 = 3;
     /// `quorate recover`: no safe action (the output says why and what to wait for).
     pub const REFUSED: i32 = 4;
 }
@@ -30,15 +28,10 @@ pub enum Error {
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
     Serve(#[from] ServeError),
-    #[error("{what} is not available yet in this version of quorate")]
-    NotAvailable { what: String },
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::NotAvailable { .. } => exit::NOT_AVAILABLE,
-            _ => exit::FAILURE,
-        }
+        exit::FAILURE
     }
 }

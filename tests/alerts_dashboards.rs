@@ -25,10 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    config_with_sections, get, mariabackup, mariabackup_incremental, PrometheusProcess,
-    ServeProcess,
-};
+use common::mariabackup::{config_with_backup_root, BackupPair};
+use common::{get, PrometheusProcess, ServeProcess};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
@@ -832,28 +830,24 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
 
     // Real backups: a full and an incremental on it, in the seed's layout.
     let socket = sb.socket("node1").expect("socket");
-    let root = dir.path().join("backups");
-    let full = root.join("full/backup_20260101_020000");
-    let inc = root.join("incremental/incremental_20260101_080000");
-    fs::create_dir_all(root.join("full")).expect("mkdir");
-    fs::create_dir_all(root.join("incremental")).expect("mkdir");
-    mariabackup(
+    let backups = BackupPair::take(
         &socket,
-        &["--backup", &format!("--target-dir={}", full.display())],
+        &dir.path().join("backups"),
+        &jiff::tz::TimeZone::system(),
+        || {
+            sb.sql("node1", "CREATE DATABASE alerts_t; CREATE TABLE alerts_t.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO alerts_t.t VALUES (1),(2),(3);")
+                .expect("a change for the incremental");
+        },
     );
-    sb.sql("node1", "CREATE DATABASE alerts_t; CREATE TABLE alerts_t.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO alerts_t.t VALUES (1),(2),(3);")
-        .expect("a change for the incremental");
-    mariabackup_incremental(&socket, &inc, &full);
+    let inc = &backups.inc;
 
     let config_path = dir.path().join("quorate.yaml");
-    config_with_sections(
-        &sb.config_path(),
+    let config = config_with_backup_root(&sb.config_path(), &backups.root);
+    fs::write(
         &config_path,
-        &[(
-            "backup",
-            &format!("{{directories: [\"{}\"]}}", root.display()),
-        )],
-    );
+        serde_yaml_ng::to_string(&config).expect("YAML"),
+    )
+    .expect("write quorate.yaml");
     let serve = ServeProcess::start(&config_path, &[]);
 
     // The README's layout: Galera through /probe (instance = node name), this host's

@@ -10,105 +10,20 @@
 
 mod common;
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{
-    config_with_sections, mariabackup, mariabackup_incremental, promtool_check_metrics, sample,
-    ServeProcess,
+use common::mariabackup::{
+    age_backup, config_with_backup_root, sandbox_with_data, seed_name, to_lsn, BackupPair,
+    RunningBackup,
 };
+use common::{promtool_check_metrics, sample, ServeProcess};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use quorate::backup::parse::parse_checkpoints;
 use quorate::backup::{scan_once, summarize, BackupSummary, BackupType};
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 const HOUR: f64 = 3600.0;
-
-/// A mariabackup run the test stops and kills; killed by pid on drop if the test fails first.
-struct RunningBackup(Child);
-
-impl Drop for RunningBackup {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// The seed's directory name for a backup started at `t` (local time).
-fn seed_name(prefix: &str, t: Timestamp, tz: &TimeZone) -> String {
-    format!(
-        "{prefix}_{}",
-        t.to_zoned(tz.clone()).strftime("%Y%m%d_%H%M%S")
-    )
-}
-
-fn to_lsn(dir: &Path) -> u64 {
-    let text = fs::read_to_string(dir.join("xtrabackup_checkpoints")).expect("checkpoints");
-    parse_checkpoints(&text).expect("parse checkpoints").to_lsn
-}
-
-/// Moves a backup `age` into the past: its info times (local, no zone, as mariabackup writes
-/// them), its metadata times, and the mtimes of the directory and its top-level files.
-fn age_backup(dir: &Path, age: jiff::Span, tz: &TimeZone) {
-    let end = Timestamp::now().checked_sub(age).expect("aged time");
-    let start = end.checked_sub(5.seconds()).expect("start");
-    let local = |t: Timestamp| {
-        t.to_zoned(tz.clone())
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    let info = dir.join("xtrabackup_info");
-    let text = fs::read_to_string(&info).expect("info");
-    let rewritten: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("start_time = ") {
-                format!("start_time = {}\n", local(start))
-            } else if l.starts_with("end_time = ") {
-                format!("end_time = {}\n", local(end))
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    fs::write(&info, rewritten).expect("rewrite info");
-    let metadata = dir.join("backup_metadata.json");
-    if metadata.exists() {
-        write_metadata(dir, "full", start, end);
-    }
-    let mtime = SystemTime::from(end);
-    for entry in fs::read_dir(dir).expect("list backup") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            File::options()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_modified(mtime))
-                .expect("set file mtime");
-        }
-    }
-    File::open(dir)
-        .and_then(|f| f.set_modified(mtime))
-        .expect("set directory mtime");
-}
-
-/// `backup_metadata.json` as the seed's script would leave it (the documented minimal shape).
-fn write_metadata(dir: &Path, kind: &str, start: Timestamp, end: Timestamp) {
-    let json = serde_json::json!({
-        "type": kind,
-        "timestamp": start.to_string(),
-        "end_time": end.to_string(),
-        "duration_seconds": end.duration_since(start).as_secs_f64(),
-        "compressed": false,
-        "status": "success",
-    });
-    fs::write(dir.join("backup_metadata.json"), json.to_string()).expect("metadata");
-}
 
 fn scrape(serve: &ServeProcess) -> String {
     let r = serve.get("/metrics");
@@ -150,59 +65,29 @@ fn near(actual: f64, expected: f64, slack: f64) -> bool {
 fn real_mariabackup_runs_exported_and_judged() {
     let tz = TimeZone::system();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 1,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = sandbox_with_data(dir.path());
     let socket = sb.socket("node1").expect("socket");
-    sb.sql(
-        "node1",
-        "CREATE DATABASE bk; CREATE TABLE bk.t (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB) ENGINE=InnoDB; \
-         INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_20000;",
-    )
-    .expect("test data");
 
     // The seed's layout: ROOT/full/backup_*, ROOT/incremental/incremental_*.
     let root = dir.path().join("backups");
-    fs::create_dir_all(root.join("full")).expect("mkdir");
-    fs::create_dir_all(root.join("incremental")).expect("mkdir");
-    let full_started = Timestamp::now();
-    let full = root
-        .join("full")
-        .join(seed_name("backup", full_started, &tz));
-    mariabackup(
-        &socket,
-        &["--backup", &format!("--target-dir={}", full.display())],
-    );
-    write_metadata(&full, "full", full_started, Timestamp::now());
-    sb.sql(
-        "node1",
-        "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_5000",
-    )
-    .expect("more data");
-    // Distinct directory names even within one second.
-    std::thread::sleep(Duration::from_millis(1100));
-    let inc = root
-        .join("incremental")
-        .join(seed_name("incremental", Timestamp::now(), &tz));
-    mariabackup_incremental(&socket, &inc, &full);
+    let BackupPair { full, inc, .. } = BackupPair::take(&socket, &root, &tz, || {
+        sb.sql(
+            "node1",
+            "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_5000",
+        )
+        .expect("more data");
+    });
 
     // quorate serve on the sandbox's configuration, pointed at this root.
     let config_path = dir.path().join("quorate.yaml");
-    config_with_sections(
-        &sb.config_path(),
+    let mut config = config_with_backup_root(&sb.config_path(), &root);
+    config["quorate"]["intervals"] =
+        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
+    fs::write(
         &config_path,
-        &[
-            (
-                "backup",
-                &format!("{{directories: [\"{}\"]}}", root.display()),
-            ),
-            ("intervals", "{backup_rescan: 1h}"),
-        ],
-    );
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
     let serve = ServeProcess::start(&config_path, &[]);
 
     // 1. Fresh full + incremental: counted, intact, recent, sized; a check would say OK.
@@ -346,32 +231,7 @@ fn real_mariabackup_runs_exported_and_judged() {
     let killed: PathBuf = root
         .join("full")
         .join(seed_name("backup", Timestamp::now(), &tz));
-    let mut run = RunningBackup(
-        Command::new("mariabackup")
-            .arg(format!("--socket={}", socket.display()))
-            .args(["--user=root", "--backup"])
-            .arg(format!("--target-dir={}", killed.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mariabackup"),
-    );
-    let pid = run.0.id();
-    // ib_logfile0 is the first file mariabackup creates; the copy takes about a second more.
-    let start = Instant::now();
-    while !killed.join("ib_logfile0").exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "mariabackup never started copying"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    common::signal(pid, libc::SIGSTOP);
-    assert!(
-        !killed.join("xtrabackup_checkpoints").exists(),
-        "mariabackup finished before it could be stopped"
-    );
+    let run = RunningBackup::start_and_stop(&socket, &killed);
     let body = scrape_until(&serve, "stopped run in progress", |b| {
         sample(b, "mariadb_backup_in_progress", &["type=\"full\""]) == Some(1.0)
     });
@@ -383,9 +243,7 @@ fn real_mariabackup_runs_exported_and_judged() {
     assert_eq!((s.in_progress_count, s.failed_count), (1, 0));
     assert_eq!(s.newest_attempt_failed, None);
 
-    common::signal(pid, libc::SIGKILL);
-    let status = run.0.wait().expect("reap mariabackup");
-    assert!(!status.success());
+    run.kill();
     let body = scrape_until(&serve, "killed run failed", |b| {
         sample(b, "mariadb_backup_failed_count", &["type=\"full\""]) == Some(1.0)
     });
@@ -438,17 +296,12 @@ fn real_mariabackup_runs_exported_and_judged() {
     assert_eq!(s.failed_count, 1);
 
     // 5. A reload that disables the source drops its metrics without a restart.
-    config_with_sections(
-        &sb.config_path(),
+    config["quorate"]["backup"]["enabled"] = serde_yaml_ng::Value::Bool(false);
+    fs::write(
         &config_path,
-        &[
-            (
-                "backup",
-                &format!("{{directories: [\"{}\"], enabled: false}}", root.display()),
-            ),
-            ("intervals", "{backup_rescan: 1h}"),
-        ],
-    );
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
     let body = scrape_until(&serve, "backup metrics gone after reload", |b| {
         sample(b, "mariadb_backup_count", &["type=\"full\""]).is_none()
     });

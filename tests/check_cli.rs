@@ -111,16 +111,71 @@ fn help_version_and_bad_arguments_exit_unknown() {
 }
 
 #[test]
-fn sources_not_built_yet_answer_unknown() {
+fn backup_check_arguments_and_missing_configuration_are_unknown() {
     for (args, first) in [
-        (&["check", "backup", "-w", "1"][..], "BACKUP UNKNOWN - "),
-        (&["discover", "backup"], "UNKNOWN - "),
+        (
+            &["check", "backup", "--config", "/nonexistent/quorate.yaml"][..],
+            "BACKUP UNKNOWN - ",
+        ),
+        (
+            &["check", "backup", "--backup-dir", "/tmp", "-w", "26x"],
+            "UNKNOWN - invalid arguments: invalid value '26x' for '--warning <RANGE>'",
+        ),
+        (
+            &[
+                "check",
+                "backup",
+                "--backup-dir",
+                "/tmp",
+                "--min-size",
+                "1XB",
+            ],
+            "UNKNOWN - invalid arguments: invalid value '1XB' for '--min-size <SIZE>'",
+        ),
+        (
+            &[
+                "check",
+                "backup",
+                "--backup-dir",
+                "/tmp",
+                "--type",
+                "weekly",
+            ],
+            "UNKNOWN - invalid arguments: invalid value 'weekly' for '--type <TYPE>'",
+        ),
     ] {
         let r = run_quorate(args, &[]);
         assert_eq!(r.code, 3, "{args:?}: {r:?}");
         assert!(r.stdout.starts_with(first), "{args:?}: {}", r.stdout);
-        assert!(r.stdout.contains("not available yet"), "{}", r.stdout);
+        if first.starts_with("BACKUP") {
+            validate_plugin_output(&r.stdout, r.code).unwrap();
+        }
     }
+    let r = run_quorate(
+        &["check", "backup", "--config", "/nonexistent/quorate.yaml"],
+        &[],
+    );
+    assert!(
+        r.stdout.contains("/nonexistent/quorate.yaml"),
+        "{}",
+        r.stdout
+    );
+    // Discovery is not a plugin: exit 1 with the reason on stderr.
+    let r = run_quorate(
+        &[
+            "discover",
+            "backup",
+            "--config",
+            "/nonexistent/quorate.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("/nonexistent/quorate.yaml"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

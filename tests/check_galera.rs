@@ -323,48 +323,12 @@ fn wrong_password_is_unknown(w: &World) {
 /// Runs `zabbix_agentd -t KEY` with our UserParameter file pointed at this sandbox; returns
 /// the value.
 fn zabbix_item(w: &World, key: &str) -> String {
-    let up = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("nagios/zabbix/userparameter_quorate.conf"),
+    common::zabbix::agent_item(
+        &w.dir.path().join("zabbix"),
+        &[("/etc/quorate/quorate.yaml", w.config_arg())],
+        &[("QUORATE_STATE_DIR", w.state_dir.as_os_str())],
+        key,
     )
-    .expect("userparameter file")
-    .replace("/usr/local/bin/quorate", env!("CARGO_BIN_EXE_quorate"))
-    .replace("/etc/quorate/quorate.yaml", w.config_arg());
-    let zdir = w.dir.path().join("zabbix");
-    std::fs::create_dir_all(&zdir).expect("zabbix dir");
-    let up_path = zdir.join("userparameter_quorate.conf");
-    std::fs::write(&up_path, up).expect("write userparameters");
-    let conf = zdir.join("zabbix_agentd.conf");
-    std::fs::write(
-        &conf,
-        format!("LogType=console\nInclude={}\n", up_path.display()),
-    )
-    .expect("write agent config");
-    let out = Command::new("zabbix_agentd")
-        .arg("-c")
-        .arg(&conf)
-        .arg("-t")
-        .arg(key)
-        .env("QUORATE_STATE_DIR", &w.state_dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run zabbix_agentd ({e}): install the Debian package zabbix-agent (scripts/install-deps)")
-        });
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "zabbix_agentd -t {key}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // `key   [t|value]`; a failure is `[m|ZBX_NOTSUPPORTED] [reason]`.
-    let start = text
-        .find("[t|")
-        .unwrap_or_else(|| panic!("zabbix_agentd -t {key}: {text}"));
-    let value = &text[start + 3..];
-    value
-        .trim_end()
-        .strip_suffix(']')
-        .unwrap_or_else(|| panic!("zabbix_agentd -t {key}: {text}"))
-        .to_string()
 }
 
 fn zabbix_agent_runs_our_items(w: &World) {
@@ -442,10 +406,11 @@ fn shipped_nagios_and_nrpe_command_lines_run(w: &World) {
     let port = w.sb.mysql_port("node1").expect("port").to_string();
     let commands =
         std::fs::read_to_string(root.join("nagios/quorate-commands.cfg")).expect("commands file");
-    // The Galera commands (the GlusterFS one is run by tests/check_gluster.rs's sandbox).
+    // The Galera commands (the GlusterFS and backup ones are run by tests/check_gluster.rs and
+    // tests/check_backup.rs).
     let lines: Vec<_> = nagios_command_lines(&commands)
         .into_iter()
-        .filter(|(name, _)| !name.contains("gluster"))
+        .filter(|(name, _)| !name.contains("gluster") && !name.contains("backup"))
         .collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     for (name, line) in lines {
@@ -474,7 +439,10 @@ fn shipped_nagios_and_nrpe_command_lines_run(w: &World) {
 
     let nrpe = std::fs::read_to_string(root.join("nagios/nrpe/quorate.cfg")).expect("nrpe file");
     let mut ran = 0;
-    for line in nrpe.lines().filter(|l| l.starts_with("command[")) {
+    for line in nrpe
+        .lines()
+        .filter(|l| l.starts_with("command[") && !l.starts_with("command[check_backup]"))
+    {
         let (_, cmd) = line.split_once("]=").expect("command[name]=line");
         let expanded = cmd
             .replace("/usr/local/bin/quorate", bin)

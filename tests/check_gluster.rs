@@ -2,13 +2,15 @@
 //! GlusterFS-only sandbox: a replica-3 volume in a network namespace of its own): healthy →
 //! OK; a killed brick plus writes → CRITICAL with the pending entries counted and the dead
 //! brick's count reported unknown; restart and heal; a real split-brain → CRITICAL. Every
-//! output is checked against the plugin grammar.
+//! output is checked against the plugin grammar. The real `zabbix_agentd -t` runs our gluster
+//! keys.
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::plugin::{run_quorate, validate_plugin_output, PluginRun};
+use common::plugin::{perf, run_quorate, validate_plugin_output, PluginRun};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 fn check(config: &str, args: &[&str]) -> PluginRun {
@@ -20,20 +22,6 @@ fn check(config: &str, args: &[&str]) -> PluginRun {
         validate_plugin_output(&r.stdout, r.code).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
     }
     r
-}
-
-/// The value of perfdata `label` in the first line.
-fn perf(r: &PluginRun, label: &str) -> Option<String> {
-    let (_, perf) = r.first_line().split_once(" | ")?;
-    perf.split(' ')
-        .find_map(|p| p.strip_prefix(&format!("{label}=")))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim_end_matches('s')
-                .to_string()
-        })
 }
 
 /// Runs the check until `ok` accepts it; panics with the last output after `timeout`.
@@ -118,6 +106,8 @@ fn check_gluster_on_a_real_volume() {
         .as_array()
         .is_some_and(|rows| rows.iter().any(|r| r["{#BRICK}"] == b.as_str()))));
 
+    zabbix_agent_runs_our_gluster_items(dir.path(), config, &bricks);
+
     // Kill brick 3 and write: CRITICAL (brick down), pending counted on the live bricks, the
     // dead brick's count unknown (reported, never 0).
     g.kill_brick(2).expect("kill brick 3");
@@ -168,4 +158,49 @@ fn check_gluster_on_a_real_volume() {
     assert!(r.first_line().contains("in split-brain"), "{}", r.stdout);
 
     sb.down().expect("sandbox down");
+}
+
+/// `zabbix_agentd -t KEY` with our UserParameter file pointed at the sandbox's configuration.
+fn zabbix(dir: &Path, config: &str, key: &str) -> String {
+    common::zabbix::agent_item(
+        &dir.join("zabbix"),
+        &[("/etc/quorate/quorate.yaml", config)],
+        &[("QUORATE_LOG", std::ffi::OsStr::new("warn"))],
+        key,
+    )
+}
+
+/// The gluster keys of our UserParameter file through the real agent, against the healthy
+/// volume; every field the template's dependent items read has a value.
+fn zabbix_agent_runs_our_gluster_items(dir: &Path, config: &str, bricks: &[String]) {
+    let lld: serde_json::Value =
+        serde_json::from_str(&zabbix(dir, config, "quorate.gluster.discovery")).expect("LLD");
+    assert_eq!(lld[0]["{#VOLUME}"], "gv", "{lld}");
+    assert_eq!(lld[0]["{#REPLICA}"], 3, "{lld}");
+    let lld: serde_json::Value =
+        serde_json::from_str(&zabbix(dir, config, "quorate.gluster.bricks.discovery"))
+            .expect("LLD");
+    let found: Vec<&str> = lld
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["{#BRICK}"].as_str())
+        .collect();
+    assert_eq!(found, bricks, "{lld}");
+
+    let fields = common::zabbix::dependent_fields();
+    let wanted = &fields["quorate.gluster[{#VOLUME}]"];
+    assert!(wanted.contains(&"split_brain".to_string()), "{wanted:?}");
+    for key in ["quorate.gluster[gv]", "quorate.gluster[]"] {
+        let json: serde_json::Value =
+            serde_json::from_str(&zabbix(dir, config, key)).expect("item JSON");
+        assert_eq!(json["status"], 0, "{key}: {json}");
+        assert_eq!(json["volume"], "gv", "{key}: {json}");
+        for f in wanted {
+            assert!(
+                json.get(f).is_some_and(|v| !v.is_null()),
+                "{key}: template field {f} missing or null in {json}"
+            );
+        }
+    }
 }

@@ -39,7 +39,7 @@ fn nagios_verify(commands: &Path, services: &Path) -> (bool, String) {
     std::fs::write(
         d.join("hosts.cfg"),
         "define command {\n    command_name check-host-alive\n    command_line /bin/true\n}\n\
-         define host {\n    use linux-server\n    host_name server1\n    address 192.0.2.1\n    hostgroups galera-nodes,galera-cluster\n}\n\
+         define host {\n    use linux-server\n    host_name server1\n    address 192.0.2.1\n    hostgroups galera-nodes,galera-cluster,mariadb-backup\n}\n\
          define host {\n    use linux-server\n    host_name server2\n    address 192.0.2.2\n    hostgroups galera-nodes\n}\n",
     )
     .expect("hosts.cfg");
@@ -94,9 +94,10 @@ fn nagios4_accepts_our_objects() {
     assert!(ok, "nagios4 -v rejected our files:\n{text}");
     assert!(text.contains("Total Errors:   0"), "{text}");
     assert!(text.contains("Total Warnings: 0"), "{text}");
-    // Our four commands and three services were read (the gluster one on the cluster host).
-    assert!(text.contains("Checked 2 host groups"), "{text}");
-    assert!(text.contains("Checked 4 services"), "{text}");
+    // Our commands and services were read: the gluster one on the cluster host, the backup
+    // one on the backup host.
+    assert!(text.contains("Checked 3 host groups"), "{text}");
+    assert!(text.contains("Checked 5 services"), "{text}");
 }
 
 #[test]
@@ -201,8 +202,22 @@ fn zabbix_template_is_consistent() {
         .filter_map(|l| l.strip_prefix("UserParameter="))
         .filter_map(|l| l.split(',').next())
         .collect();
-    let rule_key = tpl["discovery_rules"][0]["key"].as_str().expect("rule key");
-    assert!(defined.contains(&rule_key), "{rule_key} not in {defined:?}");
+    let rules = tpl["discovery_rules"]
+        .as_sequence()
+        .expect("discovery rules");
+    for rule in rules {
+        let rule_key = rule["key"].as_str().expect("rule key");
+        assert!(defined.contains(&rule_key), "{rule_key} not in {defined:?}");
+    }
+    let rule_keys: Vec<&str> = rules.iter().filter_map(|r| r["key"].as_str()).collect();
+    for key in [
+        "quorate.galera.discovery",
+        "quorate.gluster.discovery",
+        "quorate.backup.discovery",
+        "quorate.backup.dirs.discovery",
+    ] {
+        assert!(rule_keys.contains(&key), "{key} missing from {rule_keys:?}");
+    }
     for item in items.iter().chain(prototypes.iter()) {
         if item["type"].as_str().is_none() {
             // An agent item: its key must be served by a UserParameter.
@@ -228,6 +243,30 @@ fn every_dependent_field_is_one_quorate_emits() {
         );
     }
     assert!(fields["quorate.cluster"].contains(&"primary_components".to_string()));
+    let emitted = |module_items: &[&str], f: &str| {
+        module_items.contains(&f) || ["status", "state", "summary"].contains(&f)
+    };
+    let mut masters = 0;
+    for (master, list) in &fields {
+        let items = if master.starts_with("quorate.gluster[") {
+            quorate::check::gluster::ZABBIX_ITEMS
+        } else if master.starts_with("quorate.backup") {
+            quorate::check::backup::ZABBIX_ITEMS
+        } else {
+            continue;
+        };
+        masters += 1;
+        for f in list {
+            assert!(
+                emitted(items, f),
+                "{master}: {f} is not a value quorate emits"
+            );
+        }
+    }
+    assert_eq!(
+        masters, 3,
+        "gluster, backup per type, backup per root: {fields:?}"
+    );
 }
 
 /// The name of the current user and group, for daemons that drop privileges.
@@ -250,7 +289,8 @@ fn icinga2_validate(check_commands: &Path) -> (bool, String) {
             "include <itl>\ninclude \"{}\"\n\
              object Host \"galera1\" {{\n  address = \"192.0.2.1\"\n  check_command = \"dummy\"\n  vars.galera = true\n}}\n\
              apply Service \"galera\" {{\n  check_command = \"quorate-galera\"\n  vars.quorate_allow_desync = true\n  vars.quorate_size_warning = \"3:\"\n  vars.quorate_password = \"from-a-secret-store\"\n  assign where host.vars.galera\n}}\n\
-             apply Service \"galera-cluster\" {{\n  check_command = \"quorate-galera-cluster\"\n  assign where host.name == \"galera1\"\n}}\n",
+             apply Service \"galera-cluster\" {{\n  check_command = \"quorate-galera-cluster\"\n  assign where host.name == \"galera1\"\n}}\n\
+             apply Service \"backups\" {{\n  check_command = \"quorate-backup\"\n  vars.quorate_backup_warning = \"26h\"\n  vars.quorate_backup_dirs = [ \"/var/backups/mariadb\" ]\n  assign where host.name == \"galera1\"\n}}\n",
             check_commands.display()
         ),
     )
@@ -272,7 +312,7 @@ fn icinga2_validate(check_commands: &Path) -> (bool, String) {
 fn icinga2_accepts_our_check_commands() {
     let (ok, text) = icinga2_validate(&repo("nagios/icinga2/quorate.conf"));
     assert!(ok, "icinga2 daemon -C rejected our CheckCommands:\n{text}");
-    assert!(text.contains("Instantiated 2 Services"), "{text}");
+    assert!(text.contains("Instantiated 3 Services"), "{text}");
     // A broken copy is rejected: the check above can fail.
     let dir = tempfile::tempdir().expect("temp dir");
     let broken = dir.path().join("broken.conf");
@@ -290,9 +330,11 @@ fn icinga2_accepts_our_check_commands() {
 #[test]
 fn icinga2_arguments_are_options_quorate_accepts() {
     let conf = std::fs::read_to_string(repo("nagios/icinga2/quorate.conf")).expect("icinga2 file");
-    for (name, sub) in [
-        ("quorate-galera", "galera"),
-        ("quorate-galera-cluster", "cluster"),
+    // (CheckCommand, subcommand, whether it talks to MariaDB and so takes the password).
+    for (name, sub, mysql) in [
+        ("quorate-galera", "galera", true),
+        ("quorate-galera-cluster", "cluster", true),
+        ("quorate-backup", "backup", false),
     ] {
         let start = conf
             .find(&format!("object CheckCommand \"{name}\""))
@@ -328,7 +370,11 @@ fn icinga2_arguments_are_options_quorate_accepts() {
             checked += 1;
         }
         assert!(checked >= 8, "{name}: only {checked} options found");
-        // The password goes through the environment only.
-        assert!(body.contains("\"QUORATE_MYSQL_PASSWORD\" = \"$quorate_password$\""));
+        // The password goes through the environment only, and only where it is needed.
+        assert_eq!(
+            body.contains("\"QUORATE_MYSQL_PASSWORD\" = \"$quorate_password$\""),
+            mysql,
+            "{name}"
+        );
     }
 }

@@ -138,7 +138,7 @@ fn bad_config_at_start_names_key_and_line() {
 }
 
 #[test]
-fn version_and_not_yet_available_subcommands() {
+fn version_and_unconfigured_checks() {
     let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
         .arg("--version")
         .output()
@@ -154,7 +154,7 @@ fn version_and_not_yet_available_subcommands() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    for args in [&["check", "gluster"][..], &["discover", "backup"]] {
+    for args in [&["check", "gluster"][..], &["check", "backup"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
             .args(args)
             .output()

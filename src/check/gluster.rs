@@ -232,15 +232,7 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
         judge_volume(v, policy, &mut findings);
     }
 
-    let status = findings
-        .iter()
-        .fold(Status::Ok, |acc, f| acc.worst(f.status));
-    let summary = summary(&findings, status);
-    let mut result = CheckResult::new(SERVICE, status, summary);
-    result.details = findings
-        .iter()
-        .map(|f| format!("[{}] {}", f.status, f.text))
-        .collect();
+    let mut result = CheckResult::from_findings(SERVICE, &findings);
 
     // Aggregates over the volumes read.
     let vols = &reading.volumes;
@@ -305,20 +297,6 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
     );
     result.values = values;
     result
-}
-
-/// The findings at the overall state, joined; all of them when everything is OK.
-fn summary(findings: &[Finding], status: Status) -> String {
-    let worst: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.status == status)
-        .map(|f| f.text.as_str())
-        .collect();
-    if worst.is_empty() {
-        "nothing read".into()
-    } else {
-        worst.join("; ")
-    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,12 @@
 //! - [`galera`]: one node's reading + policy → verdict.
 //! - [`cluster`]: every node's reading + policy → one verdict for the whole cluster.
 //! - [`gluster`]: a GlusterFS reading + policy → verdict.
+//! - [`backup`]: the backups on disk (per-type summaries) + policy → verdict.
 //! - [`flow`]: the flow-control paused share since the previous run, from the paused-time
 //!   counter and the previous run's sample.
 //! - [`state`]: the state file that carries that sample from one run to the next.
 
+pub mod backup;
 pub mod cluster;
 pub mod flow;
 pub mod galera;

@@ -16,7 +16,7 @@
 use serde_json::{Map, Value};
 
 use super::range::{format_number, Range};
-use super::Status;
+use super::{Finding, Status};
 
 /// The guidelines' size limit for the whole plugin output (NRPE v2 buffer).
 pub const MAX_OUTPUT_BYTES: usize = 1024;
@@ -168,6 +168,31 @@ impl CheckResult {
             perfdata: Vec::new(),
             values: Map::new(),
         }
+    }
+
+    /// The verdict of a list of findings: the worst state, the findings at that state joined
+    /// as the summary ("nothing read" when there are none), every finding as a long-output
+    /// line `[STATE] text`.
+    pub fn from_findings(service: &str, findings: &[Finding]) -> CheckResult {
+        let status = findings
+            .iter()
+            .fold(Status::Ok, |acc, f| acc.worst(f.status));
+        let worst: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.status == status)
+            .map(|f| f.text.as_str())
+            .collect();
+        let summary = if worst.is_empty() {
+            "nothing read".to_string()
+        } else {
+            worst.join("; ")
+        };
+        let mut result = CheckResult::new(service, status, summary);
+        result.details = findings
+            .iter()
+            .map(|f| format!("[{}] {}", f.status, f.text))
+            .collect();
+        result
     }
 
     /// The plugin output (with a final newline). Under [`MAX_OUTPUT_BYTES`] unless `verbose`.

@@ -168,6 +168,51 @@ impl std::str::FromStr for Range {
     }
 }
 
+/// A unit suffix a bound may carry, and what one of it is in the base unit.
+pub type Unit = (&'static str, f64);
+
+/// Time units for age ranges: seconds are the base unit (and the perfdata unit).
+pub const TIME_UNITS: &[Unit] = &[("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)];
+
+impl Range {
+    /// Parses a range whose bounds may carry a unit suffix from `units` (`26h`, `@1d:2d`,
+    /// `~:90m`); a bare number is in the base unit. The bounds are converted to the base unit
+    /// and the range's text is rewritten in it (`26h` → `93600`), because perfdata values and
+    /// their warn/crit fields must share one unit and the plugin grammar has no suffixes.
+    /// Everything else (inclusive bounds, `@`, `~`, errors) is [`Range::parse`].
+    pub fn parse_with_units(text: &str, units: &[Unit]) -> Result<Range, RangeError> {
+        let trimmed = text.trim();
+        let fail = |reason: String| RangeError {
+            text: trimmed.to_string(),
+            reason,
+        };
+        let (at, body) = match trimmed.strip_prefix('@') {
+            Some(rest) => ("@", rest),
+            None => ("", trimmed),
+        };
+        let convert = |bound: &str| -> Result<String, RangeError> {
+            if bound.is_empty() || bound == "~" {
+                return Ok(bound.to_string());
+            }
+            // The longest matching suffix wins, so a unit may end in another one's letter.
+            let unit = units
+                .iter()
+                .filter(|(suffix, _)| bound.len() > suffix.len() && bound.ends_with(suffix))
+                .max_by_key(|(suffix, _)| suffix.len());
+            let Some((suffix, factor)) = unit else {
+                return Ok(bound.to_string());
+            };
+            let number = parse_number(&bound[..bound.len() - suffix.len()]).map_err(fail)?;
+            Ok(format_number(number * factor))
+        };
+        let converted = match body.split_once(':') {
+            Some((start, end)) => format!("{at}{}:{}", convert(start)?, convert(end)?),
+            None => format!("{at}{}", convert(body)?),
+        };
+        Range::parse(&converted).map_err(|e| fail(e.reason))
+    }
+}
+
 /// A warning and a critical range for one value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thresholds {
@@ -233,6 +278,37 @@ mod tests {
 
     fn r(text: &str) -> Range {
         Range::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn bounds_with_time_units_become_seconds() {
+        let cases: &[(&str, &str)] = &[
+            ("26h", "93600"),
+            ("50h", "180000"),
+            ("90", "90"),
+            ("30s", "30"),
+            ("1.5d", "129600"),
+            ("10m:", "600:"),
+            ("~:2d", "~:172800"),
+            ("@1h:2h", "@3600:7200"),
+            (":1h", ":3600"),
+            ("1e1m", "600"),
+            (" 1h ", "3600"),
+        ];
+        for (text, seconds) in cases {
+            let range = Range::parse_with_units(text, TIME_UNITS).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(range.as_str(), *seconds, "{text}");
+        }
+        let day = Range::parse_with_units("26h", TIME_UNITS).unwrap();
+        assert!(!day.alerts(93_600.0));
+        assert!(day.alerts(93_600.5));
+        assert!(day.alerts(-1.0));
+        for bad in [
+            "", "h", "26x", "26 h", "1,5h", "2h:1h", "@", "26hh", "nanh", "-",
+        ] {
+            let err = Range::parse_with_units(bad, TIME_UNITS).expect_err(bad);
+            assert_eq!(err.text, bad.trim(), "the error quotes what the user wrote");
+        }
     }
 
     /// (range, value, alerts?) covering every form at and around its boundaries.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use quorate::check::backup::{self as backup_check, BackupPolicy, BackupReading};
 use quorate::check::cluster::{self, ClusterPolicy, NodeOutcome};
 use quorate::check::flow::{self, FlowObservation, FlowSample};
 use quorate::check::galera::{self, GaleraPolicy};
@@ -20,8 +21,8 @@ use quorate::config::{self, HostIdentity, MysqlAuth, MysqlEndpoint, Secret, Sett
 use quorate::wsrep::client::NodeClient;
 
 use crate::cli::{
-    CheckArgs, CheckClusterArgs, CheckCommonArgs, CheckFormat, CheckGaleraArgs, CheckGlusterArgs,
-    CheckTarget, SizeArgs,
+    CheckArgs, CheckBackupArgs, CheckClusterArgs, CheckCommonArgs, CheckFormat, CheckGaleraArgs,
+    CheckGlusterArgs, CheckTarget, SizeArgs,
 };
 
 /// Environment variable holding the monitoring password (for Icinga 2's `env`, systemd
@@ -81,20 +82,8 @@ pub fn run(args: CheckArgs) -> i32 {
         CheckTarget::Galera(a) => run_galera(*a),
         CheckTarget::Cluster(a) => run_cluster(*a),
         CheckTarget::Gluster(a) => run_gluster(*a),
-        CheckTarget::Backup(_) => not_available("BACKUP", "backup"),
+        CheckTarget::Backup(a) => run_backup(*a),
     }
-}
-
-fn not_available(service: &str, what: &str) -> i32 {
-    let r = CheckResult::new(
-        service,
-        Status::Unknown,
-        format!(
-            "quorate check {what} is not available yet in quorate {}",
-            quorate::VERSION
-        ),
-    );
-    emit(&r, &Output::plugin())
 }
 
 /// How to print a result.
@@ -635,6 +624,69 @@ fn run_gluster(a: CheckGlusterArgs) -> i32 {
         "gluster command {:?}, {:.1} ms",
         config.command,
         elapsed.as_secs_f64() * 1000.0
+    ));
+    emit(&result, &out)
+}
+
+/// The backup roots and the zone of mariabackup's local times: --backup-dir (the configuration
+/// read only when --config is given), else quorate.backup.directories of the configuration.
+pub fn backup_roots(
+    config: Option<&Path>,
+    backup_dirs: &[PathBuf],
+) -> Result<(Vec<PathBuf>, jiff::tz::TimeZone), String> {
+    let settings = match (config, backup_dirs.is_empty()) {
+        (Some(path), _) => Some(load_settings(path)?),
+        (None, true) => Some(load_settings(Path::new(config::DEFAULT_PATH))?),
+        (None, false) => None,
+    };
+    let tz = settings
+        .as_ref()
+        .map_or_else(jiff::tz::TimeZone::system, |s| {
+            quorate::backup::MonitorConfig::from_settings(s).tz
+        });
+    let roots = match (backup_dirs.is_empty(), &settings) {
+        (false, _) => backup_dirs.to_vec(),
+        (true, Some(s)) => s.backup_dirs.clone(),
+        (true, None) => Vec::new(),
+    };
+    Ok((roots, tz))
+}
+
+fn run_backup(a: CheckBackupArgs) -> i32 {
+    let service = backup_check::SERVICE;
+    let (started, out, _budget) = match begin(&a.common, service) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let (roots, tz) = match backup_roots(a.common.config.as_deref(), &a.backup_dir) {
+        Ok(r) => r,
+        Err(e) => return emit(&CheckResult::new(service, Status::Unknown, e), &out),
+    };
+    // The scan is synchronous; a hung file system (a dead NFS mount) is cut short by the
+    // watchdog with the -t state.
+    let report = quorate::backup::scan_once(&roots, &tz);
+    let reading = BackupReading::from_report(&report, SystemTime::now());
+    let policy = BackupPolicy {
+        kind: a.kind.0,
+        age: Thresholds::new(Some(a.warning.clone()), Some(a.critical.clone())),
+        min_size: a.min_size,
+        too_small: a.too_small,
+        no_backup: a.no_backup,
+        failed_attempt: a.failed_attempt,
+        chain_broken: a.chain_broken,
+    };
+    let mut result = backup_check::judge(&reading, &policy);
+    let elapsed = started.elapsed();
+    push_time(&mut result, elapsed);
+    result.verbose_details.push(format!(
+        "scanned {} in {:.1} ms, {} directories read",
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        report.duration.as_secs_f64() * 1000.0,
+        report.dirs_read
     ));
     emit(&result, &out)
 }

@@ -1,5 +1,7 @@
 //! `quorate discover galera|gluster|backup`: Zabbix low-level discovery JSON.
-//! Galera rows come from the configuration; gluster rows from `gluster volume info`.
+//! Galera rows come from the configuration; gluster rows from `gluster volume info`; backup
+//! rows from a scan of the backup roots (the types found) or from the configuration (the
+//! roots).
 //!
 //! Output is the plain LLD array Zabbix 4.2+ expects, e.g.
 //! `[{"{#NODE}":"server1","{#ENDPOINT}":"192.168.1.101:3306","{#CLUSTER}":"prod"}]`.
@@ -23,17 +25,27 @@ pub fn run(args: DiscoverArgs) -> i32 {
                 quorate::error::exit::FAILURE
             }
         },
-        DiscoverTarget::Gluster { config, bricks } => match discover_gluster(&config, bricks) {
-            Ok(rows) => {
-                println!("{rows}");
-                quorate::error::exit::OK
-            }
-            Err(e) => {
-                eprintln!("quorate discover: {e}");
-                quorate::error::exit::FAILURE
-            }
-        },
-        DiscoverTarget::Backup(_) => super::not_yet::run("discover backup"),
+        DiscoverTarget::Gluster { config, bricks } => print_rows(discover_gluster(&config, bricks)),
+        DiscoverTarget::Backup {
+            config,
+            backup_dir,
+            dirs,
+        } => print_rows(discover_backup(config.as_deref(), &backup_dir, dirs)),
+    }
+}
+
+/// Prints the LLD rows (exit 0), or the error on stderr (exit 1: Zabbix marks the rule
+/// unsupported with that message).
+fn print_rows(rows: Result<Value, String>) -> i32 {
+    match rows {
+        Ok(rows) => {
+            println!("{rows}");
+            quorate::error::exit::OK
+        }
+        Err(e) => {
+            eprintln!("quorate discover: {e}");
+            quorate::error::exit::FAILURE
+        }
     }
 }
 
@@ -95,4 +107,48 @@ pub fn gluster_discovery(volumes: &[quorate::gluster::parse::VolumeInfo], bricks
         }
     });
     Value::Array(rows.collect())
+}
+
+/// The backup types present under the roots (one scan), or with `dirs` the roots themselves.
+/// A root that cannot be read fails the discovery (naming it) rather than report fewer types:
+/// Zabbix would take the missing ones for gone.
+fn discover_backup(
+    config: Option<&std::path::Path>,
+    backup_dirs: &[std::path::PathBuf],
+    dirs: bool,
+) -> Result<Value, String> {
+    let (roots, tz) = super::check::backup_roots(config, backup_dirs)?;
+    if dirs {
+        return Ok(backup_dir_discovery(&roots));
+    }
+    let report = quorate::backup::scan_once(&roots, &tz);
+    if let Some(e) = report.errors.first() {
+        return Err(format!(
+            "cannot read {e} ({} unreadable path(s))",
+            report.errors.len()
+        ));
+    }
+    let reading =
+        quorate::check::backup::BackupReading::from_report(&report, std::time::SystemTime::now());
+    Ok(backup_type_discovery(&reading.types_present()))
+}
+
+/// One LLD row per backup type: `[{"{#TYPE}":"full"}]`.
+pub fn backup_type_discovery(types: &[quorate::backup::BackupType]) -> Value {
+    Value::Array(
+        types
+            .iter()
+            .map(|t| json!({"{#TYPE}": t.as_str()}))
+            .collect(),
+    )
+}
+
+/// One LLD row per backup root: `[{"{#DIR}":"/var/backups/mariadb"}]`.
+pub fn backup_dir_discovery(roots: &[std::path::PathBuf]) -> Value {
+    Value::Array(
+        roots
+            .iter()
+            .map(|r| json!({"{#DIR}": r.display().to_string()}))
+            .collect(),
+    )
 }

@@ -3,7 +3,6 @@
 
 pub mod check;
 pub mod discover;
-pub mod not_yet;
 pub mod recover;
 pub mod sandbox;
 pub mod serve;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod mariabackup;
 pub mod plugin;
 pub mod zabbix;
 
@@ -244,49 +245,6 @@ pub fn signal(pid: u32, sig: i32) {
     unsafe {
         libc::kill(pid as i32, sig);
     }
-}
-
-/// Runs mariabackup to completion as root over the node's socket.
-pub fn mariabackup(socket: &Path, args: &[&str]) {
-    let out = Command::new("mariabackup")
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running mariabackup (Debian package mariadb-backup)");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && log.contains("completed OK!"),
-        "mariabackup {args:?}: {}\n{log}",
-        out.status
-    );
-}
-
-/// `mariabackup --backup` of an incremental into `target` on top of `base`.
-pub fn mariabackup_incremental(socket: &Path, target: &Path, base: &Path) {
-    mariabackup(
-        socket,
-        &[
-            "--backup",
-            &format!("--target-dir={}", target.display()),
-            &format!("--incremental-basedir={}", base.display()),
-        ],
-    );
-}
-
-/// Writes to `out` the quorate.yaml at `config` with each `(key, YAML)` set under `quorate:`,
-/// e.g. `("backup", "{directories: [/tmp/x]}")`.
-pub fn config_with_sections(config: &Path, out: &Path, sections: &[(&str, &str)]) {
-    let text = std::fs::read_to_string(config).expect("reading the sandbox's quorate.yaml");
-    let mut yaml: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).expect("the sandbox's quorate.yaml is YAML");
-    for (key, value) in sections {
-        yaml["quorate"][*key] = serde_yaml_ng::from_str(value)
-            .unwrap_or_else(|e| panic!("quorate.{key}: {value}: {e}"));
-    }
-    std::fs::write(out, serde_yaml_ng::to_string(&yaml).expect("YAML"))
-        .expect("writing quorate.yaml");
 }
 
 /// Runs `promtool check metrics` on `exposition`; returns its combined output on failure.

@@ -20,6 +20,24 @@ impl PluginRun {
     }
 }
 
+/// The value of perfdata `label` on the first line, without its unit (`U` stays `U`).
+pub fn perf(r: &PluginRun, label: &str) -> Option<String> {
+    let (_, perf) = r.first_line().split_once(" | ")?;
+    let value = perf
+        .split(' ')
+        .find_map(|p| p.strip_prefix(&format!("{label}=")))?
+        .split(';')
+        .next()
+        .unwrap_or("");
+    Some(if value == "U" {
+        value.to_string()
+    } else {
+        value
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%')
+            .to_string()
+    })
+}
+
 /// Runs the real binary with `args` and extra environment; the environment variables quorate
 /// reads (password, state dir) are cleared first unless given.
 pub fn run_quorate(args: &[&str], env: &[(&str, &str)]) -> PluginRun {

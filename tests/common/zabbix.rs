@@ -1,7 +1,9 @@
 //! The Zabbix template shipped in nagios/zabbix/, read as YAML for the tests.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::Path;
+use std::process::Command;
 
 use serde_yaml_ng::Value;
 
@@ -67,4 +69,58 @@ pub fn dependent_fields() -> HashMap<String, Vec<String>> {
         .push(field.to_string());
     }
     out
+}
+
+/// Runs the real `zabbix_agentd -t KEY` with our UserParameter file (quorate's path replaced
+/// by the test binary, then each `(from, to)` of `replace`) from a config written in `dir`;
+/// returns the item's value. Panics with the agent's output when the item is not supported.
+pub fn agent_item(
+    dir: &Path,
+    replace: &[(&str, &str)],
+    env: &[(&str, &OsStr)],
+    key: &str,
+) -> String {
+    let mut up = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("nagios/zabbix/userparameter_quorate.conf"),
+    )
+    .expect("userparameter file")
+    .replace("/usr/local/bin/quorate", env!("CARGO_BIN_EXE_quorate"));
+    for (from, to) in replace {
+        up = up.replace(from, to);
+    }
+    std::fs::create_dir_all(dir).expect("zabbix dir");
+    let up_path = dir.join("userparameter_quorate.conf");
+    std::fs::write(&up_path, up).expect("write userparameters");
+    let conf = dir.join("zabbix_agentd.conf");
+    std::fs::write(
+        &conf,
+        format!("LogType=console\nInclude={}\n", up_path.display()),
+    )
+    .expect("write agent config");
+    let out = Command::new("zabbix_agentd")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-t")
+        .arg(key)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run zabbix_agentd ({e}): install the Debian package zabbix-agent (scripts/install-deps)")
+        });
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "zabbix_agentd -t {key}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `key   [t|value]`; a failure is `[m|ZBX_NOTSUPPORTED] [reason]`.
+    let start = text
+        .find("[t|")
+        .unwrap_or_else(|| panic!("zabbix_agentd -t {key}: {text}"));
+    let value = &text[start + 3..];
+    value
+        .trim_end()
+        .strip_suffix(']')
+        .unwrap_or_else(|| panic!("zabbix_agentd -t {key}: {text}"))
+        .to_string()
 }
