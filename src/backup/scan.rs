@@ -272,6 +272,8 @@ enum Cached {
         /// The files read, by name, with their stamps when read.
         files: Vec<(&'static str, Stamp)>,
         backup: Arc<Backup>,
+        /// The newest ctime among the directory and the files read, (seconds, nanoseconds).
+        newest_change: (i64, i64),
         /// Read within [`RACY_WINDOW`] of the last change of it or of a file read.
         racy: bool,
     },
@@ -329,11 +331,14 @@ struct Done {
     fd: Option<OwnedFd>,
 }
 
-/// A cached backup directory to verify, with its parent's descriptor when one is open.
-struct Leaf<'a> {
-    path: &'a Path,
-    cached: &'a Cached,
-    parent: Option<Arc<OwnedFd>>,
+/// What verifying one cached directory gave.
+enum Verified<'a> {
+    /// Not cached (it could not be read last time): the walk reads it anyway.
+    Unknown,
+    Unchanged,
+    Changed(&'a Path),
+    /// A container: opened (and its children verified) in the next generation.
+    Container(&'a Path, &'a Cached, Option<usize>),
 }
 
 impl Scanner {
@@ -511,77 +516,81 @@ impl Scanner {
 
     /// The cached directories (reachable from the roots) whose stamps changed, or whose
     /// files' stamps changed where `depth` looks at files, or that were read racily (quick
-    /// verification). Containers are opened, each once, on this thread; the backup
-    /// directories below them are stat'ed relative to them, by several threads.
+    /// verification). One generation (depth) at a time: the cached directories of a
+    /// generation are verified by several threads, each stat'ed relative to its parent's
+    /// descriptor; then the containers among them (few) are opened, on this thread, for
+    /// the next generation.
     fn changed(&self, depth: Depth) -> HashSet<PathBuf> {
         let now = SystemTime::now();
+        let recent_since = now
+            .checked_sub(self.recent_window)
+            .map_or((i64::MIN, 0), time_pair);
+        let quick = depth == Depth::Directories;
         let mut dirty = HashSet::new();
-        let mut leaves: Vec<Leaf<'_>> = Vec::new();
-        let mut held = 0;
-        // Depth-first over the cached containers: the stack holds, per level, siblings that
-        // share one parent descriptor, so few descriptors are open at once.
-        let mut stack: Vec<(&Path, &Cached, Option<Arc<OwnedFd>>)> = Vec::new();
-        for root in distinct_roots(&self.options.roots) {
-            if let Some((path, cached)) = self.cache.get_key_value(root.as_path()) {
-                stack.push((path, cached, None));
-            }
-        }
-        while let Some((path, cached, parent)) = stack.pop() {
-            let Cached::Container {
-                stamp,
-                children,
-                racy,
-            } = cached
-            else {
-                leaves.push(Leaf {
-                    path,
-                    cached,
-                    parent,
-                });
-                continue;
-            };
-            let fd = match open_dir(path, parent.as_deref()) {
-                Ok(fd) => fd,
-                Err(_) => {
+        let roots = distinct_roots(&self.options.roots);
+        // The directories of this generation, with the index of their parent's descriptor
+        // in `fds` (none for the roots, and past the bound on open descriptors).
+        let mut pending: Vec<(&Path, Option<usize>)> =
+            roots.iter().map(|r| (r.as_path(), None)).collect();
+        let mut fds: Vec<OwnedFd> = Vec::new();
+        while !pending.is_empty() {
+            let work = pending.len();
+            let verified = run_parallel(pending, work, |(path, parent)| {
+                let parent_fd = parent.and_then(|i| fds.get(i));
+                match self.cache.get_key_value(path) {
+                    None => Verified::Unknown,
+                    Some((key, cached @ Cached::Container { .. })) => {
+                        Verified::Container(key, cached, parent)
+                    }
+                    Some((key, cached)) => {
+                        if backup_changed(key, cached, parent_fd, depth, recent_since) {
+                            Verified::Changed(key)
+                        } else {
+                            Verified::Unchanged
+                        }
+                    }
+                }
+            });
+            let mut next = Vec::new();
+            let mut next_fds = Vec::new();
+            for v in verified {
+                let (path, cached, parent) = match v {
+                    Verified::Unknown | Verified::Unchanged => continue,
+                    Verified::Changed(path) => {
+                        dirty.insert(path.to_path_buf());
+                        continue;
+                    }
+                    Verified::Container(path, cached, parent) => (path, cached, parent),
+                };
+                let Cached::Container {
+                    stamp,
+                    children,
+                    racy,
+                } = cached
+                else {
+                    continue;
+                };
+                let Ok(fd) = open_dir(path, parent.and_then(|i| fds.get(i))) else {
                     // Gone or unreadable: the re-read says which.
                     dirty.insert(path.to_path_buf());
                     continue;
+                };
+                let same = rustix::fs::fstat(&fd).is_ok_and(|st| Stamp::of(&st) == *stamp);
+                if !same || (quick && *racy) {
+                    dirty.insert(path.to_path_buf());
                 }
-            };
-            let same = rustix::fs::fstat(&fd).is_ok_and(|st| Stamp::of(&st) == *stamp);
-            if !same || (depth == Depth::Directories && *racy) {
-                dirty.insert(path.to_path_buf());
+                // The children still cached are verified even when the list changed: the
+                // walk takes them from the cache unless they are dirty too.
+                let index = (next_fds.len() < MAX_HELD_DIRS).then(|| {
+                    next_fds.push(fd);
+                    next_fds.len() - 1
+                });
+                next.extend(children.iter().map(|c| (c.as_path(), index)));
             }
-            // The children still cached are verified even when the list changed: the walk
-            // takes them from the cache unless they are dirty too.
-            let fd = Arc::new(fd);
-            let mut used = false;
-            for child in children.iter() {
-                if let Some((key, c)) = self.cache.get_key_value(child.as_path()) {
-                    used = true;
-                    stack.push((key, c, Some(Arc::clone(&fd))));
-                }
-            }
-            held += usize::from(used);
-            if held >= MAX_HELD_DIRS {
-                dirty.extend(self.changed_leaves(std::mem::take(&mut leaves), depth, now));
-                held = 0;
-            }
+            pending = next;
+            fds = next_fds;
         }
-        dirty.extend(self.changed_leaves(leaves, depth, now));
         dirty
-    }
-
-    /// The backup directories among `leaves` that changed (see [`Scanner::changed`]).
-    fn changed_leaves(&self, leaves: Vec<Leaf<'_>>, depth: Depth, now: SystemTime) -> Vec<PathBuf> {
-        let work = leaves.len();
-        let recent = self.recent_window;
-        run_parallel(leaves, work, |leaf| {
-            backup_changed(&leaf, depth, now, recent).then(|| leaf.path.to_path_buf())
-        })
-        .into_iter()
-        .flatten()
-        .collect()
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
@@ -731,37 +740,37 @@ fn open_dir(path: &Path, parent: Option<&OwnedFd>) -> rustix::io::Result<OwnedFd
 
 /// Whether a cached backup directory changed (see [`Scanner::changed`]): its own stamp,
 /// then the stamps of the files read when `depth` says so or the backup is incomplete or
-/// changed within `recent` before `now`.
-fn backup_changed(leaf: &Leaf<'_>, depth: Depth, now: SystemTime, recent: Duration) -> bool {
+/// changed at or after `recent_since`.
+fn backup_changed(
+    path: &Path,
+    cached: &Cached,
+    parent: Option<&OwnedFd>,
+    depth: Depth,
+    recent_since: (i64, i64),
+) -> bool {
     let Cached::Backup {
         stamp,
         files,
         backup,
+        newest_change,
         racy,
-    } = leaf.cached
+    } = cached
     else {
         return true;
     };
     if depth == Depth::Directories && *racy {
         return true;
     }
-    let name = leaf.path.file_name();
-    let current = match (&leaf.parent, name) {
-        (Some(parent), Some(name)) => {
-            rustix::fs::statat(parent.as_ref(), name, AtFlags::SYMLINK_NOFOLLOW)
-        }
-        _ => rustix::fs::stat(leaf.path),
+    let name = path.file_name();
+    let current = match (parent, name) {
+        (Some(parent), Some(name)) => rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW),
+        _ => rustix::fs::stat(path),
     };
     if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
         return true;
     }
-    let look_at_files = depth == Depth::Files
-        || !backup.is_complete()
-        || changed_within(
-            std::iter::once(stamp).chain(files.iter().map(|(_, s)| s)),
-            now,
-            recent,
-        );
+    let look_at_files =
+        depth == Depth::Files || !backup.is_complete() || *newest_change >= recent_since;
     if !look_at_files {
         return false;
     }
@@ -769,16 +778,28 @@ fn backup_changed(leaf: &Leaf<'_>, depth: Depth, now: SystemTime, recent: Durati
     let mut rel = PathBuf::new();
     files.iter().any(|(file, s)| {
         rel.as_mut_os_string().clear();
-        let current = match (&leaf.parent, name) {
+        let current = match (parent, name) {
             (Some(parent), Some(name)) => {
                 rel.push(name);
                 rel.push(file);
-                rustix::fs::statat(parent.as_ref(), &rel, AtFlags::empty())
+                rustix::fs::statat(parent, &rel, AtFlags::empty())
             }
-            _ => rustix::fs::stat(leaf.path.join(file)),
+            _ => rustix::fs::stat(path.join(file)),
         };
         !current.is_ok_and(|st| Stamp::of(&st) == *s)
     })
+}
+
+/// A time as (seconds, nanoseconds) since the epoch, as in a [`Stamp`].
+fn time_pair(t: SystemTime) -> (i64, i64) {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            i64::from(d.subsec_nanos()),
+        ),
+        // Before 1970: no backup is that old.
+        Err(_) => (i64::MIN, 0),
+    }
 }
 
 /// A directory's listing, as much of it as the scan needs.
@@ -938,16 +959,15 @@ fn read_dir(
         }
     }
     let backup = record::assess(&contents, tz);
-    let racy = changed_within(
-        std::iter::once(&stamp).chain(files.iter().map(|(_, s)| s)),
-        read_at,
-        racy_window,
-    );
+    let stamps = || std::iter::once(&stamp).chain(files.iter().map(|(_, s)| s));
+    let racy = changed_within(stamps(), read_at, racy_window);
+    let newest_change = stamps().map(|s| s.ctime).max().unwrap_or(stamp.ctime);
     Ok((
         Cached::Backup {
             stamp,
             files,
             backup: Arc::new(backup),
+            newest_change,
             racy,
         },
         None,
