@@ -38,9 +38,10 @@
 //! path: the backup's state is then unknown, which is not the same as failed.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::fmt;
 use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
@@ -258,6 +259,46 @@ fn changed_within<'a>(
         .any(|s| s.changed().is_none_or(|t| t + window > at))
 }
 
+/// The cache's map. Its keys are the scanner's own directory paths, hashed thousands of
+/// times per verification: a multiply-rotate hash (as rustc's FxHash) instead of SipHash,
+/// whose resistance to chosen keys buys nothing against names that only whoever writes the
+/// backup roots can choose.
+type PathMap<V> = HashMap<PathBuf, V, BuildHasherDefault<PathHasher>>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct PathHasher(u64);
+
+impl PathHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Debug)]
 enum Cached {
     Container {
@@ -269,6 +310,8 @@ enum Cached {
     },
     Backup {
         stamp: Stamp,
+        /// The directory's own name, ready for `fstatat` relative to its parent.
+        name: Option<CString>,
         /// The files read, by name, with their stamps when read.
         files: Vec<(&'static str, Stamp)>,
         backup: Arc<Backup>,
@@ -292,7 +335,7 @@ enum Depth {
 #[derive(Debug)]
 pub struct Scanner {
     options: ScanOptions,
-    cache: HashMap<PathBuf, Cached>,
+    cache: PathMap<Cached>,
     /// Measured sizes by path, with the directory stamp they were measured at.
     sizes: HashMap<PathBuf, (Stamp, u64)>,
     /// The last scan's backups (before the in-progress and size overlays), chain verdict and
@@ -345,7 +388,7 @@ impl Scanner {
     pub fn new(options: ScanOptions) -> Scanner {
         Scanner {
             options,
-            cache: HashMap::new(),
+            cache: PathMap::default(),
             sizes: HashMap::new(),
             previous: None,
             recent_window: RECENT_WINDOW,
@@ -455,7 +498,8 @@ impl Scanner {
     /// takes the rest from the cache. Returns the backups found, the errors and how many
     /// directories were read.
     fn walk(&mut self, dirty: &HashSet<PathBuf>) -> (Vec<Arc<Backup>>, Vec<ScanError>, usize) {
-        let mut next: HashMap<PathBuf, Cached> = HashMap::with_capacity(self.cache.len());
+        let mut next: PathMap<Cached> =
+            PathMap::with_capacity_and_hasher(self.cache.len(), Default::default());
         let mut walked = Vec::new();
         let mut errors = Vec::new();
         let mut dirs_read = 0;
@@ -750,6 +794,7 @@ fn backup_changed(
 ) -> bool {
     let Cached::Backup {
         stamp,
+        name,
         files,
         backup,
         newest_change,
@@ -761,9 +806,10 @@ fn backup_changed(
     if depth == Depth::Directories && *racy {
         return true;
     }
-    let name = path.file_name();
     let current = match (parent, name) {
-        (Some(parent), Some(name)) => rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW),
+        (Some(parent), Some(name)) => {
+            rustix::fs::statat(parent, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
+        }
         _ => rustix::fs::stat(path),
     };
     if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
@@ -780,7 +826,7 @@ fn backup_changed(
         rel.as_mut_os_string().clear();
         let current = match (parent, name) {
             (Some(parent), Some(name)) => {
-                rel.push(name);
+                rel.push(OsStr::from_bytes(name.as_bytes()));
                 rel.push(file);
                 rustix::fs::statat(parent, &rel, AtFlags::empty())
             }
@@ -965,6 +1011,9 @@ fn read_dir(
     Ok((
         Cached::Backup {
             stamp,
+            name: path
+                .file_name()
+                .and_then(|n| CString::new(n.as_bytes()).ok()),
             files,
             backup: Arc::new(backup),
             newest_change,
