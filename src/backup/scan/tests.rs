@@ -388,6 +388,20 @@ fn quick_verification_sees_a_killed_run_completing_later() {
     );
 }
 
+/// Makes `change` a timestamp tick after the last scan, then runs a quick verification;
+/// returns it with the state of the backup at `suffix`.
+fn quick_after(
+    s: &mut Scanner,
+    suffix: &str,
+    change: impl FnOnce() -> io::Result<()>,
+) -> (ScanReport, Status) {
+    std::thread::sleep(Duration::from_millis(30));
+    change().expect("change");
+    let report = s.scan(ScanMode::QuickVerify);
+    let status = status_of(&report, suffix);
+    (report, status)
+}
+
 #[test]
 fn quick_verification_sees_files_created_renamed_and_removed_in_an_old_backup() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -395,52 +409,33 @@ fn quick_verification_sees_files_created_renamed_and_removed_in_an_old_backup() 
     // directory's stamp can show these changes.
     let (root, mut s, _) = verified_seed(dir.path(), Duration::ZERO);
     let full = root.join("full/backup_20261122_020000");
-
-    fs::rename(
+    let name = "full/backup_20261122_020000";
+    let (info, old) = (
         full.join("xtrabackup_info"),
         full.join("xtrabackup_info.old"),
-    )
-    .expect("mv");
-    let renamed = s.scan(ScanMode::QuickVerify);
+    );
+
+    let (renamed, status) = quick_after(&mut s, name, || fs::rename(&info, &old));
     assert_eq!(renamed.dirs_read, 1);
-    assert_eq!(
-        status_of(&renamed, "full/backup_20261122_020000"),
-        Status::Failed(Failure::NoInfo)
-    );
+    assert_eq!(status, Status::Failed(Failure::NoInfo));
 
-    std::thread::sleep(Duration::from_millis(30));
-    fs::rename(
-        full.join("xtrabackup_info.old"),
-        full.join("xtrabackup_info"),
-    )
-    .expect("mv");
-    let back = s.scan(ScanMode::QuickVerify);
-    assert_eq!(
-        status_of(&back, "full/backup_20261122_020000"),
-        Status::Complete
-    );
+    let (_, status) = quick_after(&mut s, name, || fs::rename(&old, &info));
+    assert_eq!(status, Status::Complete);
 
     // A metadata file created by the seed's script that reports a failure.
-    std::thread::sleep(Duration::from_millis(30));
-    fs::write(
-        full.join("backup_metadata.json"),
-        r#"{"type":"full","status":"failed"}"#,
-    )
-    .expect("write");
-    let created = s.scan(ScanMode::QuickVerify);
+    let (created, status) = quick_after(&mut s, name, || {
+        fs::write(
+            full.join("backup_metadata.json"),
+            r#"{"type":"full","status":"failed"}"#,
+        )
+    });
     assert_eq!(created.dirs_read, 1);
-    assert_eq!(
-        status_of(&created, "full/backup_20261122_020000"),
-        Status::Failed(Failure::MetadataFailed)
-    );
+    assert_eq!(status, Status::Failed(Failure::MetadataFailed));
 
-    std::thread::sleep(Duration::from_millis(30));
-    fs::remove_file(full.join("xtrabackup_checkpoints")).expect("rm");
-    let removed = s.scan(ScanMode::QuickVerify);
-    assert_eq!(
-        status_of(&removed, "full/backup_20261122_020000"),
-        Status::Failed(Failure::NoCheckpoints)
-    );
+    let (_, status) = quick_after(&mut s, name, || {
+        fs::remove_file(full.join("xtrabackup_checkpoints"))
+    });
+    assert_eq!(status, Status::Failed(Failure::NoCheckpoints));
 }
 
 #[test]
