@@ -315,6 +315,8 @@ enum Cached {
         /// The files read, by name, with their stamps when read.
         files: Vec<(&'static str, Stamp)>,
         backup: Arc<Backup>,
+        /// `backup.is_complete()`, kept here so that verifying does not touch the record.
+        complete: bool,
         /// The newest ctime among the directory and the files read, (seconds, nanoseconds).
         newest_change: (i64, i64),
         /// Read within [`RACY_WINDOW`] of the last change of it or of a file read.
@@ -796,9 +798,10 @@ fn backup_changed(
         stamp,
         name,
         files,
-        backup,
+        complete,
         newest_change,
         racy,
+        ..
     } = cached
     else {
         return true;
@@ -815,8 +818,7 @@ fn backup_changed(
     if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
         return true;
     }
-    let look_at_files =
-        depth == Depth::Files || !backup.is_complete() || *newest_change >= recent_since;
+    let look_at_files = depth == Depth::Files || !*complete || *newest_change >= recent_since;
     if !look_at_files {
         return false;
     }
@@ -1015,6 +1017,7 @@ fn read_dir(
                 .file_name()
                 .and_then(|n| CString::new(n.as_bytes()).ok()),
             files,
+            complete: backup.is_complete(),
             backup: Arc::new(backup),
             newest_change,
             racy,
