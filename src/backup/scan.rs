@@ -38,7 +38,7 @@
 //! path: the backup's state is then unknown, which is not the same as failed.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -310,8 +310,6 @@ enum Cached {
     },
     Backup {
         stamp: Stamp,
-        /// The directory's own name, ready for `fstatat` relative to its parent.
-        name: Option<CString>,
         /// The files read, by name, with their stamps when read.
         files: Vec<(&'static str, Stamp)>,
         backup: Arc<Backup>,
@@ -354,6 +352,26 @@ struct Previous {
     backups: Vec<Arc<Backup>>,
     chain: ChainReport,
     errors: Vec<ScanError>,
+    overlay: Overlay,
+}
+
+/// What the overlays need to know of a list of backups, found once per list: looking it up
+/// again touches every record, which costs more than verifying an unchanged tree.
+#[derive(Debug, Clone, Copy)]
+struct Overlay {
+    /// Index of the newest complete backup of each of [`BackupType::ALL`].
+    newest: [Option<usize>; 2],
+    /// Some backup failed (it may be in progress).
+    any_failed: bool,
+}
+
+impl Overlay {
+    fn of(backups: &[Arc<Backup>]) -> Overlay {
+        Overlay {
+            newest: BackupType::ALL.map(|kind| newest_complete(backups, kind)),
+            any_failed: backups.iter().any(|b| b.failure().is_some()),
+        }
+    }
 }
 
 /// One directory to look at in a round of the walk.
@@ -374,16 +392,6 @@ struct Done {
     read: bool,
     /// A container's own descriptor, for its children.
     fd: Option<OwnedFd>,
-}
-
-/// What verifying one cached directory gave.
-enum Verified<'a> {
-    /// Not cached (it could not be read last time): the walk reads it anyway.
-    Unknown,
-    Unchanged,
-    Changed(&'a Path),
-    /// A container: opened (and its children verified) in the next generation.
-    Container(&'a Path, &'a Cached, Option<usize>),
 }
 
 impl Scanner {
@@ -464,15 +472,18 @@ impl Scanner {
                 let mut backups = previous.backups.clone();
                 let chain = previous.chain.clone();
                 let errors = previous.errors.clone();
-                return self.finish(&mut backups, chain, errors, verify, 0, started);
+                let overlay = previous.overlay;
+                return self.finish(&mut backups, overlay, chain, errors, verify, 0, started);
             }
         }
         let (walked, errors, dirs_read) = self.walk(dirty);
 
         // Nothing read means the very same backups as last time (a directory can only
         // appear or vanish through a re-read of its parent): keep their order and chain.
-        let (raw, chain) = match self.previous.take() {
-            Some(previous) if dirs_read == 0 => (previous.backups, previous.chain),
+        let (raw, chain, overlay) = match self.previous.take() {
+            Some(previous) if dirs_read == 0 => {
+                (previous.backups, previous.chain, previous.overlay)
+            }
             _ => {
                 let mut walked = walked;
                 // Bytewise: comparing paths component by component costs more than the
@@ -484,7 +495,8 @@ impl Scanner {
                         .cmp(b.path.as_os_str().as_bytes())
                 });
                 let chain = chain::check(walked.iter().map(|b| b.as_ref()));
-                (walked, chain)
+                let overlay = Overlay::of(&walked);
+                (walked, chain, overlay)
             }
         };
         let mut backups = raw.clone();
@@ -492,8 +504,17 @@ impl Scanner {
             backups: raw,
             chain: chain.clone(),
             errors: errors.clone(),
+            overlay,
         });
-        self.finish(&mut backups, chain, errors, verify, dirs_read, started)
+        self.finish(
+            &mut backups,
+            overlay,
+            chain,
+            errors,
+            verify,
+            dirs_read,
+            started,
+        )
     }
 
     /// The breadth-first walk: re-reads the directories in `dirty` and those not cached,
@@ -560,12 +581,12 @@ impl Scanner {
         (walked, errors, dirs_read)
     }
 
-    /// The cached directories (reachable from the roots) whose stamps changed, or whose
-    /// files' stamps changed where `depth` looks at files, or that were read racily (quick
-    /// verification). One generation (depth) at a time: the cached directories of a
-    /// generation are verified by several threads, each stat'ed relative to its parent's
-    /// descriptor; then the containers among them (few) are opened, on this thread, for
-    /// the next generation.
+    /// The cached directories whose stamps changed, or whose files' stamps changed where
+    /// `depth` looks at files, or that were read racily (quick verification). The cache
+    /// holds exactly what the last walk reached from the roots, so it is verified as it
+    /// lies in memory (no lookup per directory): the containers (few) first, each opened
+    /// once on this thread; then the backup directories, by several threads, each stat'ed
+    /// relative to its parent's descriptor.
     fn changed(&self, depth: Depth) -> HashSet<PathBuf> {
         let now = SystemTime::now();
         let recent_since = now
@@ -573,84 +594,62 @@ impl Scanner {
             .map_or((i64::MIN, 0), time_pair);
         let quick = depth == Depth::Directories;
         let mut dirty = HashSet::new();
-        let roots = distinct_roots(&self.options.roots);
-        // The directories of this generation, with the index of their parent's descriptor
-        // in `fds` (none for the roots, and past the bound on open descriptors).
-        let mut pending: Vec<(&Path, Option<usize>)> =
-            roots.iter().map(|r| (r.as_path(), None)).collect();
+        // Descriptors of the containers, found by path bytes (a backup directory's path is
+        // its container's path joined with its name).
         let mut fds: Vec<OwnedFd> = Vec::new();
-        while !pending.is_empty() {
-            let work = pending.len();
-            let verified = run_parallel(pending, work, |(path, parent)| {
-                let parent_fd = parent.and_then(|i| fds.get(i));
-                match self.cache.get_key_value(path) {
-                    None => Verified::Unknown,
-                    Some((key, cached @ Cached::Container { .. })) => {
-                        Verified::Container(key, cached, parent)
-                    }
-                    Some((key, cached)) => {
-                        if backup_changed(key, cached, parent_fd, depth, recent_since) {
-                            Verified::Changed(key)
-                        } else {
-                            Verified::Unchanged
-                        }
-                    }
-                }
-            });
-            let mut next = Vec::new();
-            let mut next_fds = Vec::new();
-            for v in verified {
-                let (path, cached, parent) = match v {
-                    Verified::Unknown | Verified::Unchanged => continue,
-                    Verified::Changed(path) => {
-                        dirty.insert(path.to_path_buf());
-                        continue;
-                    }
-                    Verified::Container(path, cached, parent) => (path, cached, parent),
-                };
-                let Cached::Container {
-                    stamp,
-                    children,
-                    racy,
-                } = cached
-                else {
-                    continue;
-                };
-                let Ok(fd) = open_dir(path, parent.and_then(|i| fds.get(i))) else {
-                    // Gone or unreadable: the re-read says which.
-                    dirty.insert(path.to_path_buf());
-                    continue;
-                };
-                let same = rustix::fs::fstat(&fd).is_ok_and(|st| Stamp::of(&st) == *stamp);
-                if !same || (quick && *racy) {
-                    dirty.insert(path.to_path_buf());
-                }
-                // The children still cached are verified even when the list changed: the
-                // walk takes them from the cache unless they are dirty too.
-                let index = (next_fds.len() < MAX_HELD_DIRS).then(|| {
-                    next_fds.push(fd);
-                    next_fds.len() - 1
-                });
-                next.extend(children.iter().map(|c| (c.as_path(), index)));
+        let mut parents: HashMap<&[u8], usize, BuildHasherDefault<PathHasher>> = HashMap::default();
+        let mut backups: Vec<(&Path, &Cached)> = Vec::with_capacity(self.cache.len());
+        for (path, cached) in &self.cache {
+            let Cached::Container { stamp, racy, .. } = cached else {
+                backups.push((path, cached));
+                continue;
+            };
+            let Ok(fd) = open_dir(path, None) else {
+                // Gone or unreadable: the re-read says which.
+                dirty.insert(path.clone());
+                continue;
+            };
+            let same = rustix::fs::fstat(&fd).is_ok_and(|st| Stamp::of(&st) == *stamp);
+            if !same || (quick && *racy) {
+                dirty.insert(path.clone());
             }
-            pending = next;
-            fds = next_fds;
+            if fds.len() < MAX_HELD_DIRS {
+                parents.insert(path.as_os_str().as_bytes(), fds.len());
+                fds.push(fd);
+            }
         }
+        let work = backups.len();
+        let changed = run_parallel(backups, work, |(path, cached)| {
+            // Split at the last '/' by hand: `Path::parent` parses components, which cost
+            // more here than the system call. A path not in the form `join` made finds no
+            // parent and is stat'ed by path.
+            let bytes = path.as_os_str().as_bytes();
+            let relative = bytes.iter().rposition(|b| *b == b'/').and_then(|slash| {
+                let fd = fds.get(*parents.get(&bytes[..slash])?)?;
+                Some((fd, OsStr::from_bytes(&bytes[slash + 1..])))
+            });
+            backup_changed(path, cached, relative, depth, recent_since).then_some(path)
+        });
+        dirty.extend(changed.into_iter().flatten().map(Path::to_path_buf));
         dirty
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
         backups: &mut Vec<Arc<Backup>>,
+        overlay: Overlay,
         chain: ChainReport,
         mut errors: Vec<ScanError>,
         verify: bool,
         dirs_read: usize,
         started: Instant,
     ) -> ScanReport {
-        mark_in_progress(backups);
-        self.measure_newest(backups, verify, &mut errors);
+        if overlay.any_failed {
+            mark_in_progress(backups);
+        }
+        self.measure_newest(backups, overlay, verify, &mut errors);
         ScanReport {
             roots: self.options.roots.clone(),
             backups: std::mem::take(backups),
@@ -668,14 +667,13 @@ impl Scanner {
     fn measure_newest(
         &mut self,
         backups: &mut [Arc<Backup>],
+        overlay: Overlay,
         verify: bool,
         errors: &mut Vec<ScanError>,
     ) {
         let mut keep = HashMap::new();
-        for kind in BackupType::ALL {
-            let Some(index) = newest_complete(backups, kind) else {
-                continue;
-            };
+        // Marking backups in progress leaves complete ones as they are: the indices stand.
+        for index in overlay.newest.into_iter().flatten() {
             let path = backups[index].path.clone();
             let Some(stamp) = Stamp::current(&path) else {
                 continue;
@@ -790,13 +788,12 @@ fn open_dir(path: &Path, parent: Option<&OwnedFd>) -> rustix::io::Result<OwnedFd
 fn backup_changed(
     path: &Path,
     cached: &Cached,
-    parent: Option<&OwnedFd>,
+    relative: Option<(&OwnedFd, &OsStr)>,
     depth: Depth,
     recent_since: (i64, i64),
 ) -> bool {
     let Cached::Backup {
         stamp,
-        name,
         files,
         complete,
         newest_change,
@@ -809,11 +806,9 @@ fn backup_changed(
     if depth == Depth::Directories && *racy {
         return true;
     }
-    let current = match (parent, name) {
-        (Some(parent), Some(name)) => {
-            rustix::fs::statat(parent, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
-        }
-        _ => rustix::fs::stat(path),
+    let current = match relative {
+        Some((parent, name)) => rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW),
+        None => rustix::fs::stat(path),
     };
     if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
         return true;
@@ -826,13 +821,13 @@ fn backup_changed(
     let mut rel = PathBuf::new();
     files.iter().any(|(file, s)| {
         rel.as_mut_os_string().clear();
-        let current = match (parent, name) {
-            (Some(parent), Some(name)) => {
-                rel.push(OsStr::from_bytes(name.as_bytes()));
+        let current = match relative {
+            Some((parent, name)) => {
+                rel.push(name);
                 rel.push(file);
                 rustix::fs::statat(parent, &rel, AtFlags::empty())
             }
-            _ => rustix::fs::stat(path.join(file)),
+            None => rustix::fs::stat(path.join(file)),
         };
         !current.is_ok_and(|st| Stamp::of(&st) == *s)
     })
@@ -1013,9 +1008,6 @@ fn read_dir(
     Ok((
         Cached::Backup {
             stamp,
-            name: path
-                .file_name()
-                .and_then(|n| CString::new(n.as_bytes()).ok()),
             files,
             complete: backup.is_complete(),
             backup: Arc::new(backup),
