@@ -347,7 +347,8 @@ pub struct Scanner {
     racy_window: Duration,
 }
 
-#[derive(Debug)]
+/// One scan's backups (sorted, before the overlays), chain verdict, errors and overlay facts.
+#[derive(Debug, Clone)]
 struct Previous {
     backups: Vec<Arc<Backup>>,
     chain: ChainReport,
@@ -469,11 +470,8 @@ impl Scanner {
             if dirty.is_empty() && !retry {
                 // Nothing changed: the cache stands as it is; only the overlays (running
                 // processes, the newest backups' sizes) are looked at again.
-                let mut backups = previous.backups.clone();
-                let chain = previous.chain.clone();
-                let errors = previous.errors.clone();
-                let overlay = previous.overlay;
-                return self.finish(&mut backups, overlay, chain, errors, verify, 0, started);
+                let again = previous.clone();
+                return self.finish(again, verify, 0, started);
             }
         }
         let (walked, errors, dirs_read) = self.walk(dirty);
@@ -499,22 +497,14 @@ impl Scanner {
                 (walked, chain, overlay)
             }
         };
-        let mut backups = raw.clone();
-        self.previous = Some(Previous {
+        let scanned = Previous {
             backups: raw,
-            chain: chain.clone(),
-            errors: errors.clone(),
-            overlay,
-        });
-        self.finish(
-            &mut backups,
-            overlay,
             chain,
             errors,
-            verify,
-            dirs_read,
-            started,
-        )
+            overlay,
+        };
+        self.previous = Some(scanned.clone());
+        self.finish(scanned, verify, dirs_read, started)
     }
 
     /// The breadth-first walk: re-reads the directories in `dirty` and those not cached,
@@ -635,24 +625,26 @@ impl Scanner {
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
-        backups: &mut Vec<Arc<Backup>>,
-        overlay: Overlay,
-        chain: ChainReport,
-        mut errors: Vec<ScanError>,
+        scanned: Previous,
         verify: bool,
         dirs_read: usize,
         started: Instant,
     ) -> ScanReport {
+        let Previous {
+            mut backups,
+            chain,
+            mut errors,
+            overlay,
+        } = scanned;
         if overlay.any_failed {
-            mark_in_progress(backups);
+            mark_in_progress(&mut backups);
         }
-        self.measure_newest(backups, overlay, verify, &mut errors);
+        self.measure_newest(&mut backups, overlay, verify, &mut errors);
         ScanReport {
             roots: self.options.roots.clone(),
-            backups: std::mem::take(backups),
+            backups,
             chain,
             errors,
             finished_at: SystemTime::now(),
