@@ -6,8 +6,13 @@
 //!
 //! When it scans:
 //! - at start and whenever the configuration changes: a full, verifying scan;
-//! - every `quorate.intervals.backup_rescan`: a verifying scan (stats every cached directory
-//!   and file; catches what a watcher cannot see, e.g. changes made on another NFS client);
+//! - every `quorate.intervals.backup_rescan`: a quick verification (stats every cached
+//!   directory, and the files of incomplete and recently changed backups; catches what a
+//!   watcher cannot see, e.g. changes made on another NFS client, or a lost event);
+//! - at least every [`FULL_VERIFY_INTERVAL`], and after the watcher lost events, that
+//!   periodic rescan is a full verification instead (stats every file read too): the one
+//!   that sees a file of an older backup rewritten in place (e.g. `mariabackup --prepare`
+//!   rewriting `xtrabackup_checkpoints`) when no watcher reported it;
 //! - after file-system events (inotify through `notify`, one non-recursive watch per root,
 //!   container and backup directory; never inside a backup's database directories), debounced:
 //!   only the directories named by the events are re-read;
@@ -33,6 +38,9 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 const IN_PROGRESS_RECHECK: Duration = Duration::from_secs(5);
 /// More pending paths than this and the next scan verifies everything instead.
 const MAX_DIRTY: usize = 10_000;
+/// The longest time between full verifications (every file's stamp compared); the rescans
+/// in between are quick ones (directory stamps).
+pub const FULL_VERIFY_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What the monitor scans.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +159,7 @@ fn run(
     });
     let mut watches = Watches::new(Arc::clone(&shared), wake);
     let mut next_verify = Instant::now();
+    let mut next_full = Instant::now();
     let mut first_event: Option<Instant> = None;
     let mut last_scan = Instant::now();
     let mut in_progress = false;
@@ -165,6 +174,7 @@ fn run(
                     tz: config.tz.clone(),
                 });
                 next_verify = Instant::now();
+                next_full = next_verify;
                 if !config.enabled {
                     publish(&shared, None);
                     watches.sync(std::iter::empty());
@@ -177,14 +187,27 @@ fn run(
             if has_dirty && first_event.is_none() {
                 first_event = Some(now);
             }
-            let verify = now >= next_verify || shared.overflow.swap(false, Ordering::SeqCst);
+            // Lost events may have been in-place rewrites: only a full verification sees
+            // those.
+            if shared.overflow.swap(false, Ordering::SeqCst) {
+                next_verify = now;
+                next_full = now;
+            }
             let events_due = first_event.is_some_and(|t| now >= t + DEBOUNCE);
             let recheck_due = in_progress && now >= last_scan + IN_PROGRESS_RECHECK;
-            let report = if verify {
+            let report = if now >= next_verify {
                 lock(&shared.dirty).clear();
                 first_event = None;
                 next_verify = now + config.rescan_interval;
-                Some(scanner.scan(ScanMode::Verify))
+                let full = now >= next_full;
+                if full {
+                    next_full = now + FULL_VERIFY_INTERVAL;
+                }
+                Some(scanner.scan(if full {
+                    ScanMode::Verify
+                } else {
+                    ScanMode::QuickVerify
+                }))
             } else if events_due || recheck_due {
                 let paths = std::mem::take(&mut *lock(&shared.dirty));
                 first_event = None;

@@ -2,14 +2,31 @@
 //! [`record::assess`]) and caching what was read so that rescans are cheap.
 //!
 //! Every directory visited is cached with a stamp (mtime, ctime, inode, size) of itself and,
-//! for a backup directory, of the few files quorate reads in it. A rescan in
-//! [`ScanMode::Verify`] stats those and re-reads only what changed; a rescan in
-//! [`ScanMode::Trust`] re-reads only the directories a file-system watcher named and trusts
-//! the cache for the rest (no system call at all for an unchanged tree).
+//! for a backup directory, of the few files quorate reads in it. Three kinds of rescan:
+//!
+//! - [`ScanMode::Verify`] (full verification) stats every cached directory and every file
+//!   read, and re-reads what changed. It sees every change, including a file rewritten in
+//!   place.
+//! - [`ScanMode::QuickVerify`] (the periodic verification) stats every cached directory but
+//!   only the files of backups that are incomplete or changed within the recent window
+//!   ([`RECENT_WINDOW`]). It relies on POSIX directory semantics: creating, removing or
+//!   renaming an entry (a file, or a subdirectory such as a new backup) changes the mtime
+//!   and ctime of the directory holding it. What a directory's stamp cannot show is a file
+//!   of a complete, older backup rewritten in place (same name, same inode): that waits for
+//!   a full verification (the monitor runs one at least hourly) or the file watcher.
+//! - [`ScanMode::Trust`] re-reads only the directories a file-system watcher named and
+//!   trusts the cache for the rest (no system call at all for an unchanged tree).
+//!
+//! File-system timestamps tick coarsely (a jiffy on Linux without multigrain timestamps; the
+//! server's clock on NFS): a directory changed in the same tick as it was read keeps the
+//! stamp that was read. So an entry whose newest change was less than [`RACY_WINDOW`] before
+//! it was read is re-read by the next quick verification instead of trusted (as git treats
+//! "racily clean" index entries).
 //!
 //! The walk is breadth-first, one round per depth; the directories of a round are read by up
-//! to [`MAX_THREADS`] threads, each directory through one descriptor (its files opened
-//! relative to it): on a 2-core VM a path lookup costs more than parsing the files.
+//! to [`MAX_THREADS`] threads taking batches from a shared queue, each directory through one
+//! descriptor opened relative to its parent's (its files opened relative to it): on a 2-core
+//! VM a path lookup costs more than parsing the files.
 //!
 //! The walk descends into ordinary directories (not hidden ones, not symbolic links, at most
 //! [`MAX_DEPTH`] levels) and stops at a backup directory: one in the seed's layout
@@ -24,15 +41,17 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use jiff::tz::TimeZone;
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Stat};
 
 use super::chain::{self, ChainReport};
 use super::record::{self, DirContents};
@@ -46,6 +65,23 @@ const MAX_FILE: usize = 1 << 20;
 const PARALLEL_MIN: usize = 64;
 /// At most this many threads read directories (the scan is bound by system calls).
 pub const MAX_THREADS: usize = 4;
+/// Directories a worker takes from the shared queue at a time: small enough that a thread
+/// descheduled by other load does not hold up the round, large enough to keep the queue's
+/// lock cold.
+const BATCH: usize = 32;
+/// At most this many directories of one round keep their descriptor open for their
+/// children to be opened relative to it (the rest are opened by path): the soft limit on
+/// open files is often 1024.
+const MAX_HELD_DIRS: usize = 256;
+/// An entry whose newest change (ctime) is less than this before it was read may have
+/// changed again within the same timestamp tick: the quick verification re-reads it.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+/// Backups whose directory or files changed within this window have their files' stamps
+/// compared by every quick verification (a freshly written backup is the one whose
+/// metadata a script may still rewrite in place, e.g. after verifying it).
+pub const RECENT_WINDOW: Duration = Duration::from_secs(3600);
+/// getdents buffer: a backup directory's listing fits in one call.
+const DIRENT_BUF: usize = 8192;
 
 const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkpoints"];
 const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
@@ -63,6 +99,26 @@ const OTHER_MARKERS: [&str; 9] = [
     "ibdata1.delta",
     "mariadb_backup_binlog_info",
 ];
+/// Every name the listing of a directory is matched against, in one table: bit `i` of a
+/// directory's [`Listing::known`] says whether `KNOWN[i]` is there.
+const KNOWN: [&str; 16] = [
+    CHECKPOINTS[0],
+    CHECKPOINTS[1],
+    INFO[0],
+    INFO[1],
+    INFO_QP[0],
+    INFO_QP[1],
+    METADATA,
+    OTHER_MARKERS[0],
+    OTHER_MARKERS[1],
+    OTHER_MARKERS[2],
+    OTHER_MARKERS[3],
+    OTHER_MARKERS[4],
+    OTHER_MARKERS[5],
+    OTHER_MARKERS[6],
+    OTHER_MARKERS[7],
+    OTHER_MARKERS[8],
+];
 
 /// What to scan and how to read times.
 #[derive(Debug, Clone)]
@@ -75,8 +131,14 @@ pub struct ScanOptions {
 /// How much to trust the cache.
 #[derive(Debug, Clone, Copy)]
 pub enum ScanMode<'a> {
-    /// Stat every cached directory and file; re-read what changed. The periodic rescan.
+    /// Full verification: stat every cached directory and every file read; re-read what
+    /// changed. Sees in-place rewrites of any backup's files.
     Verify,
+    /// The periodic verification: stat every cached directory, and the files read only in
+    /// backups that are incomplete or changed within [`RECENT_WINDOW`]; re-read what
+    /// changed and what was read within [`RACY_WINDOW`] of its last change. Does not see a
+    /// file of an older complete backup rewritten in place (see the module comment).
+    QuickVerify,
     /// Re-read only these directories (named by a watcher); trust the cache for the rest.
     Trust(&'a HashSet<PathBuf>),
 }
@@ -165,15 +227,75 @@ impl Stamp {
     }
 
     fn modified(&self) -> Option<SystemTime> {
-        let (secs, nanos) = self.mtime;
-        let nanos = u32::try_from(nanos).ok()?;
-        if secs >= 0 {
-            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
-        } else {
-            SystemTime::UNIX_EPOCH
-                .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
-                .checked_add(Duration::from_nanos(u64::from(nanos)))
+        system_time(self.mtime)
+    }
+
+    /// The last change of contents or metadata (ctime cannot be set back, unlike mtime).
+    fn changed(&self) -> Option<SystemTime> {
+        system_time(self.ctime)
+    }
+}
+
+fn system_time((secs, nanos): (i64, i64)) -> Option<SystemTime> {
+    let nanos = u32::try_from(nanos).ok()?;
+    if secs >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
+    } else {
+        SystemTime::UNIX_EPOCH
+            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
+            .checked_add(Duration::from_nanos(u64::from(nanos)))
+    }
+}
+
+/// Whether the newest of `stamps` changed within `window` before `at` (or after it, or at
+/// a time that cannot be placed: both taken as recent, the safe side).
+fn changed_within<'a>(
+    stamps: impl IntoIterator<Item = &'a Stamp>,
+    at: SystemTime,
+    window: Duration,
+) -> bool {
+    stamps
+        .into_iter()
+        .any(|s| s.changed().is_none_or(|t| t + window > at))
+}
+
+/// The cache's map. Its keys are the scanner's own directory paths, hashed thousands of
+/// times per verification: a multiply-rotate hash (as rustc's FxHash) instead of SipHash,
+/// whose resistance to chosen keys buys nothing against names that only whoever writes the
+/// backup roots can choose.
+type PathMap<V> = HashMap<PathBuf, V, BuildHasherDefault<PathHasher>>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct PathHasher(u64);
+
+impl PathHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -183,46 +305,74 @@ enum Cached {
         stamp: Stamp,
         /// Subdirectories, sorted; shared with the walk's frontier.
         children: Arc<[PathBuf]>,
+        /// Read within [`RACY_WINDOW`] of its last change.
+        racy: bool,
     },
     Backup {
         stamp: Stamp,
         /// The files read, by name, with their stamps when read.
         files: Vec<(&'static str, Stamp)>,
         backup: Arc<Backup>,
+        /// `backup.is_complete()`, kept here so that verifying does not touch the record.
+        complete: bool,
+        /// The newest ctime among the directory and the files read, (seconds, nanoseconds).
+        newest_change: (i64, i64),
+        /// Read within [`RACY_WINDOW`] of the last change of it or of a file read.
+        racy: bool,
     },
 }
 
-impl Cached {
-    fn unchanged(&self, path: &Path) -> bool {
-        match self {
-            Cached::Container { stamp, .. } => Stamp::current(path) == Some(*stamp),
-            Cached::Backup { stamp, files, .. } => {
-                Stamp::current(path) == Some(*stamp)
-                    && files
-                        .iter()
-                        .all(|(name, s)| Stamp::current(&path.join(name)) == Some(*s))
-            }
-        }
-    }
+/// How closely a verification looks at the cached backups' files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Every file read.
+    Files,
+    /// Directories; files only of incomplete and recently changed backups.
+    Directories,
 }
 
 /// The scanner and its cache. Not shared: the monitor thread owns one.
 #[derive(Debug)]
 pub struct Scanner {
     options: ScanOptions,
-    cache: HashMap<PathBuf, Cached>,
+    cache: PathMap<Cached>,
     /// Measured sizes by path, with the directory stamp they were measured at.
     sizes: HashMap<PathBuf, (Stamp, u64)>,
     /// The last scan's backups (before the in-progress and size overlays), chain verdict and
     /// errors, reused as they are when a scan reads nothing.
     previous: Option<Previous>,
+    /// [`RECENT_WINDOW`], changeable for measurements.
+    recent_window: Duration,
+    /// [`RACY_WINDOW`]; tests set it to zero to see the stamp rules alone at work.
+    racy_window: Duration,
 }
 
-#[derive(Debug)]
+/// One scan's backups (sorted, before the overlays), chain verdict, errors and overlay facts.
+#[derive(Debug, Clone)]
 struct Previous {
     backups: Vec<Arc<Backup>>,
     chain: ChainReport,
     errors: Vec<ScanError>,
+    overlay: Overlay,
+}
+
+/// What the overlays need to know of a list of backups, found once per list: looking it up
+/// again touches every record, which costs more than verifying an unchanged tree.
+#[derive(Debug, Clone, Copy)]
+struct Overlay {
+    /// Index of the newest complete backup of each of [`BackupType::ALL`].
+    newest: [Option<usize>; 2],
+    /// Some backup failed (it may be in progress).
+    any_failed: bool,
+}
+
+impl Overlay {
+    fn of(backups: &[Arc<Backup>]) -> Overlay {
+        Overlay {
+            newest: BackupType::ALL.map(|kind| newest_complete(backups, kind)),
+            any_failed: backups.iter().any(|b| b.failure().is_some()),
+        }
+    }
 }
 
 /// One directory to look at in a round of the walk.
@@ -230,6 +380,9 @@ struct Job {
     path: PathBuf,
     depth: usize,
     cached: Option<Cached>,
+    /// The parent directory's descriptor, when it was kept open: the directory is opened
+    /// relative to it (one path component to look up instead of the whole path).
+    parent: Option<Arc<OwnedFd>>,
 }
 
 /// What looking at it gave.
@@ -238,15 +391,19 @@ struct Done {
     depth: usize,
     result: Result<Cached, ScanError>,
     read: bool,
+    /// A container's own descriptor, for its children.
+    fd: Option<OwnedFd>,
 }
 
 impl Scanner {
     pub fn new(options: ScanOptions) -> Scanner {
         Scanner {
             options,
-            cache: HashMap::new(),
+            cache: PathMap::default(),
             sizes: HashMap::new(),
             previous: None,
+            recent_window: RECENT_WINDOW,
+            racy_window: RACY_WINDOW,
         }
     }
 
@@ -261,6 +418,13 @@ impl Scanner {
         }
         self.previous = None;
         self.options = options;
+    }
+
+    /// Sets how long after its last change a backup's files are still compared by every
+    /// quick verification (default [`RECENT_WINDOW`]). The benchmark sets zero to measure
+    /// a tree whose backups are all older than that, which a freshly built one cannot be.
+    pub fn set_recent_window(&mut self, window: Duration) {
+        self.recent_window = window;
     }
 
     /// Every directory the last scan visited (roots, containers, backup directories): what a
@@ -281,31 +445,85 @@ impl Scanner {
             .collect()
     }
 
-    /// Scans the roots: a breadth-first walk, one round per depth, the directories of a
-    /// round read (or verified) by several threads.
+    /// Scans the roots: the verifying modes first find the cached directories that changed
+    /// (stats only); then a breadth-first walk, one round per depth, re-reads those and the
+    /// directories not cached, the directories of a round read by several threads.
     pub fn scan(&mut self, mode: ScanMode<'_>) -> ScanReport {
         let started = Instant::now();
-        if let (ScanMode::Trust(dirty), Some(previous)) = (mode, &self.previous) {
-            if dirty.is_empty() {
-                // Nothing named as changed: the cache stands as it is; only the overlays
-                // (running processes, the newest backups' sizes) are looked at again.
-                let mut backups = previous.backups.clone();
-                let chain = previous.chain.clone();
-                let errors = previous.errors.clone();
-                return self.finish(&mut backups, chain, errors, false, 0, started);
+        let found;
+        let dirty: &HashSet<PathBuf> = match mode {
+            ScanMode::Trust(dirty) => dirty,
+            ScanMode::Verify => {
+                found = self.changed(Depth::Files);
+                &found
+            }
+            ScanMode::QuickVerify => {
+                found = self.changed(Depth::Directories);
+                &found
+            }
+        };
+        let verify = matches!(mode, ScanMode::Verify);
+        if let Some(previous) = &self.previous {
+            // A verification retries what could not be read; a watcher's scan does not (no
+            // event came from it).
+            let retry = !matches!(mode, ScanMode::Trust(_)) && !previous.errors.is_empty();
+            if dirty.is_empty() && !retry {
+                // Nothing changed: the cache stands as it is; only the overlays (running
+                // processes, the newest backups' sizes) are looked at again.
+                let again = previous.clone();
+                return self.finish(again, verify, 0, started);
             }
         }
-        let mut next: HashMap<PathBuf, Cached> = HashMap::with_capacity(self.cache.len());
+        let (walked, errors, dirs_read) = self.walk(dirty);
+
+        // Nothing read means the very same backups as last time (a directory can only
+        // appear or vanish through a re-read of its parent): keep their order and chain.
+        let (raw, chain, overlay) = match self.previous.take() {
+            Some(previous) if dirs_read == 0 => {
+                (previous.backups, previous.chain, previous.overlay)
+            }
+            _ => {
+                let mut walked = walked;
+                // Bytewise: comparing paths component by component costs more than the
+                // whole walk of an unchanged tree.
+                walked.sort_unstable_by(|a, b| {
+                    a.path
+                        .as_os_str()
+                        .as_bytes()
+                        .cmp(b.path.as_os_str().as_bytes())
+                });
+                let chain = chain::check(walked.iter().map(|b| b.as_ref()));
+                let overlay = Overlay::of(&walked);
+                (walked, chain, overlay)
+            }
+        };
+        let scanned = Previous {
+            backups: raw,
+            chain,
+            errors,
+            overlay,
+        };
+        self.previous = Some(scanned.clone());
+        self.finish(scanned, verify, dirs_read, started)
+    }
+
+    /// The breadth-first walk: re-reads the directories in `dirty` and those not cached,
+    /// takes the rest from the cache. Returns the backups found, the errors and how many
+    /// directories were read.
+    fn walk(&mut self, dirty: &HashSet<PathBuf>) -> (Vec<Arc<Backup>>, Vec<ScanError>, usize) {
+        let mut next: PathMap<Cached> =
+            PathMap::with_capacity_and_hasher(self.cache.len(), Default::default());
         let mut walked = Vec::new();
         let mut errors = Vec::new();
         let mut dirs_read = 0;
-        // Lists of directories to look at, with their depth: the roots, then each
-        // container's (shared) list of subdirectories.
-        let mut frontier: Vec<(Arc<[PathBuf]>, usize)> =
-            vec![(distinct_roots(&self.options.roots).into(), 0)];
+        // Lists of directories to look at, with their depth and their parent's descriptor:
+        // the roots, then each container's (shared) list of subdirectories.
+        type Frontier = Vec<(Arc<[PathBuf]>, usize, Option<Arc<OwnedFd>>)>;
+        let mut frontier: Frontier = vec![(distinct_roots(&self.options.roots).into(), 0, None)];
+        let racy_window = self.racy_window;
         while !frontier.is_empty() {
             let mut jobs = Vec::new();
-            for (list, depth) in frontier.drain(..) {
+            for (list, depth, parent) in frontier.drain(..) {
                 for path in list.iter() {
                     // The cache's own key moves on to the next cache: no allocation.
                     let (path, cached) = match self.cache.remove_entry(path.as_path()) {
@@ -316,24 +534,30 @@ impl Scanner {
                         path,
                         depth,
                         cached,
+                        parent: parent.clone(),
                     });
                 }
             }
             let tz = &self.options.tz;
-            let work = match mode {
-                ScanMode::Verify => jobs.len(),
-                ScanMode::Trust(dirty) => jobs
-                    .iter()
-                    .filter(|j| j.cached.is_none() || dirty.contains(&j.path))
-                    .count(),
-            };
-            for done in run_jobs(jobs, work, |job| process(job, mode, tz)) {
+            let work = jobs
+                .iter()
+                .filter(|j| j.cached.is_none() || dirty.contains(&j.path))
+                .count();
+            let mut held = 0;
+            for done in run_parallel(jobs, work, |job| process(job, dirty, tz, racy_window)) {
                 dirs_read += usize::from(done.read);
                 match done.result {
                     Ok(entry) => {
                         match &entry {
                             Cached::Container { children, .. } => {
-                                frontier.push((Arc::clone(children), done.depth + 1));
+                                // Keep the descriptor (if this directory was read) for the
+                                // children, within the bound on open descriptors.
+                                let fd = done
+                                    .fd
+                                    .filter(|_| !children.is_empty() && held < MAX_HELD_DIRS)
+                                    .map(Arc::new);
+                                held += usize::from(fd.is_some());
+                                frontier.push((Arc::clone(children), done.depth + 1, fd));
                             }
                             Cached::Backup { backup, .. } => walked.push(Arc::clone(backup)),
                         }
@@ -344,49 +568,83 @@ impl Scanner {
             }
         }
         self.cache = next;
+        (walked, errors, dirs_read)
+    }
 
-        // Nothing read means the very same backups as last time (a directory can only
-        // appear or vanish through a re-read of its parent): keep their order and chain.
-        let (raw, chain) = match self.previous.take() {
-            Some(previous) if dirs_read == 0 => (previous.backups, previous.chain),
-            _ => {
-                // Bytewise: comparing paths component by component costs more than the
-                // whole walk of an unchanged tree.
-                walked.sort_unstable_by(|a, b| {
-                    a.path
-                        .as_os_str()
-                        .as_bytes()
-                        .cmp(b.path.as_os_str().as_bytes())
-                });
-                let chain = chain::check(walked.iter().map(|b| b.as_ref()));
-                (walked, chain)
+    /// The cached directories whose stamps changed, or whose files' stamps changed where
+    /// `depth` looks at files, or that were read racily (quick verification). The cache
+    /// holds exactly what the last walk reached from the roots, so it is verified as it
+    /// lies in memory (no lookup per directory): the containers (few) first, each opened
+    /// once on this thread; then the backup directories, by several threads, each stat'ed
+    /// relative to its parent's descriptor.
+    fn changed(&self, depth: Depth) -> HashSet<PathBuf> {
+        let now = SystemTime::now();
+        let recent_since = now
+            .checked_sub(self.recent_window)
+            .map_or((i64::MIN, 0), time_pair);
+        let quick = depth == Depth::Directories;
+        let mut dirty = HashSet::new();
+        // Descriptors of the containers, found by path bytes (a backup directory's path is
+        // its container's path joined with its name).
+        let mut fds: Vec<OwnedFd> = Vec::new();
+        let mut parents: HashMap<&[u8], usize, BuildHasherDefault<PathHasher>> = HashMap::default();
+        let mut backups: Vec<(&Path, &Cached)> = Vec::with_capacity(self.cache.len());
+        for (path, cached) in &self.cache {
+            let Cached::Container { stamp, racy, .. } = cached else {
+                backups.push((path, cached));
+                continue;
+            };
+            let Ok(fd) = open_dir(path, None) else {
+                // Gone or unreadable: the re-read says which.
+                dirty.insert(path.clone());
+                continue;
+            };
+            let same = rustix::fs::fstat(&fd).is_ok_and(|st| Stamp::of(&st) == *stamp);
+            if !same || (quick && *racy) {
+                dirty.insert(path.clone());
             }
-        };
-        let mut backups = raw.clone();
-        self.previous = Some(Previous {
-            backups: raw,
-            chain: chain.clone(),
-            errors: errors.clone(),
+            if fds.len() < MAX_HELD_DIRS {
+                parents.insert(path.as_os_str().as_bytes(), fds.len());
+                fds.push(fd);
+            }
+        }
+        let work = backups.len();
+        let changed = run_parallel(backups, work, |(path, cached)| {
+            // Split at the last '/' by hand: `Path::parent` parses components, which cost
+            // more here than the system call. A path not in the form `join` made finds no
+            // parent and is stat'ed by path.
+            let bytes = path.as_os_str().as_bytes();
+            let relative = bytes.iter().rposition(|b| *b == b'/').and_then(|slash| {
+                let fd = fds.get(*parents.get(&bytes[..slash])?)?;
+                Some((fd, OsStr::from_bytes(&bytes[slash + 1..])))
+            });
+            backup_changed(path, cached, relative, depth, recent_since).then_some(path)
         });
-        let verify = matches!(mode, ScanMode::Verify);
-        self.finish(&mut backups, chain, errors, verify, dirs_read, started)
+        dirty.extend(changed.into_iter().flatten().map(Path::to_path_buf));
+        dirty
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
     fn finish(
         &mut self,
-        backups: &mut Vec<Arc<Backup>>,
-        chain: ChainReport,
-        mut errors: Vec<ScanError>,
+        scanned: Previous,
         verify: bool,
         dirs_read: usize,
         started: Instant,
     ) -> ScanReport {
-        mark_in_progress(backups);
-        self.measure_newest(backups, verify, &mut errors);
+        let Previous {
+            mut backups,
+            chain,
+            mut errors,
+            overlay,
+        } = scanned;
+        if overlay.any_failed {
+            mark_in_progress(&mut backups);
+        }
+        self.measure_newest(&mut backups, overlay, verify, &mut errors);
         ScanReport {
             roots: self.options.roots.clone(),
-            backups: std::mem::take(backups),
+            backups,
             chain,
             errors,
             finished_at: SystemTime::now(),
@@ -401,14 +659,13 @@ impl Scanner {
     fn measure_newest(
         &mut self,
         backups: &mut [Arc<Backup>],
+        overlay: Overlay,
         verify: bool,
         errors: &mut Vec<ScanError>,
     ) {
         let mut keep = HashMap::new();
-        for kind in BackupType::ALL {
-            let Some(index) = newest_complete(backups, kind) else {
-                continue;
-            };
+        // Marking backups in progress leaves complete ones as they are: the indices stand.
+        for index in overlay.newest.into_iter().flatten() {
             let path = backups[index].path.clone();
             let Some(stamp) = Stamp::current(&path) else {
                 continue;
@@ -434,116 +691,244 @@ impl Scanner {
     }
 }
 
-/// Runs `f` on every job, on several threads when there is enough `work`; keeps the order.
-fn run_jobs(jobs: Vec<Job>, work: usize, f: impl Fn(Job) -> Done + Sync) -> Vec<Done> {
+/// Runs `f` on every item, on up to [`MAX_THREADS`] threads (the calling one included) when
+/// there is enough `work`; keeps the order. Workers take batches from a shared queue, so a
+/// thread that other load on the machine holds up does not hold up the whole round.
+fn run_parallel<T: Send, R: Send>(items: Vec<T>, work: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_THREADS);
     if threads < 2 || work < PARALLEL_MIN {
-        return jobs.into_iter().map(f).collect();
+        return items.into_iter().map(f).collect();
     }
-    let chunk = jobs.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<Job>> = Vec::with_capacity(threads);
-    let mut jobs = jobs.into_iter();
+    let mut batches: Vec<(usize, Vec<T>)> = Vec::with_capacity(items.len().div_ceil(BATCH));
+    let mut items = items.into_iter();
     loop {
-        let c: Vec<Job> = jobs.by_ref().take(chunk).collect();
-        if c.is_empty() {
+        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
             break;
         }
-        chunks.push(c);
+        batches.push((batches.len(), batch));
     }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<Done>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(done) => done,
-                // Nothing in `process` panics on input; re-raise a bug where it happened.
+    let count = batches.len();
+    let queue = Mutex::new(batches.into_iter());
+    let worker = || {
+        let mut out: Vec<(usize, Vec<R>)> = Vec::new();
+        loop {
+            let next = match queue.lock() {
+                Ok(mut q) => q.next(),
+                Err(p) => p.into_inner().next(),
+            };
+            let Some((index, batch)) = next else {
+                return out;
+            };
+            out.push((index, batch.into_iter().map(&f).collect()));
+        }
+    };
+    let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(worker)).collect();
+        let mut done = worker();
+        for h in helpers {
+            match h.join() {
+                Ok(part) => done.extend(part),
+                // Nothing the workers run panics on input; re-raise a bug where it happened.
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+            }
+        }
+        done
+    });
+    debug_assert_eq!(done.len(), count);
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().flat_map(|(_, results)| results).collect()
 }
 
-/// Uses the cached entry when the mode allows, else reads the directory.
-fn process(job: Job, mode: ScanMode<'_>, tz: &TimeZone) -> Done {
-    let fresh = job.cached.filter(|c| match mode {
-        ScanMode::Trust(dirty) => !dirty.contains(&job.path),
-        ScanMode::Verify => c.unchanged(&job.path),
-    });
-    let (result, read) = match fresh {
-        Some(c) => (Ok(c), false),
-        None => (read_dir(&job.path, job.depth, tz), true),
+/// Uses the cached entry unless it is dirty, else reads the directory.
+fn process(job: Job, dirty: &HashSet<PathBuf>, tz: &TimeZone, racy_window: Duration) -> Done {
+    let fresh = job.cached.filter(|_| !dirty.contains(&job.path));
+    let (result, read, fd) = match fresh {
+        Some(c) => (Ok(c), false, None),
+        None => match read_dir(&job.path, job.parent.as_deref(), job.depth, tz, racy_window) {
+            Ok((cached, fd)) => (Ok(cached), true, fd),
+            Err(e) => (Err(e), true, None),
+        },
     };
     Done {
         path: job.path,
         depth: job.depth,
         result,
         read,
+        fd,
     }
 }
 
-/// Reads a directory through one descriptor: a backup directory whole (its few small files
-/// opened relative to it), another one as a list of subdirectories.
-fn read_dir(path: &Path, depth: usize, tz: &TimeZone) -> Result<Cached, ScanError> {
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| ScanError::io(path, "read directory", e))?;
-    // The stamp is taken before listing, so a change during the listing shows next time.
-    let stamp = Stamp::of(&rustix::fs::fstat(&fd).map_err(|e| ScanError::io(path, "stat", e))?);
-    let mut dir = Dir::new(fd).map_err(|e| ScanError::io(path, "read directory", e))?;
-    // (name, is a directory: None when the file system left d_type unknown)
-    let mut listed: Vec<(Vec<u8>, Option<bool>)> = Vec::new();
-    for entry in dir.by_ref() {
-        let entry = entry.map_err(|e| ScanError::io(path, "read directory", e))?;
+/// Opens a directory: relative to its parent's descriptor when there is one (without
+/// following a symbolic link, as the listing's d_type did not), else by path (a root may be
+/// a symbolic link).
+fn open_dir(path: &Path, parent: Option<&OwnedFd>) -> rustix::io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match (parent, path.file_name()) {
+        (Some(parent), Some(name)) => {
+            rustix::fs::openat(parent, name, flags | OFlags::NOFOLLOW, Mode::empty())
+        }
+        _ => rustix::fs::open(path, flags, Mode::empty()),
+    }
+}
+
+/// Whether a cached backup directory changed (see [`Scanner::changed`]): its own stamp,
+/// then the stamps of the files read when `depth` says so or the backup is incomplete or
+/// changed at or after `recent_since`.
+fn backup_changed(
+    path: &Path,
+    cached: &Cached,
+    relative: Option<(&OwnedFd, &OsStr)>,
+    depth: Depth,
+    recent_since: (i64, i64),
+) -> bool {
+    let Cached::Backup {
+        stamp,
+        files,
+        complete,
+        newest_change,
+        racy,
+        ..
+    } = cached
+    else {
+        return true;
+    };
+    if depth == Depth::Directories && *racy {
+        return true;
+    }
+    let current = match relative {
+        Some((parent, name)) => rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW),
+        None => rustix::fs::stat(path),
+    };
+    if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
+        return true;
+    }
+    let look_at_files = depth == Depth::Files || !*complete || *newest_change >= recent_since;
+    if !look_at_files {
+        return false;
+    }
+    // "<backup dir>/<file>" relative to the parent: two components to look up.
+    let mut rel = PathBuf::new();
+    files.iter().any(|(file, s)| {
+        rel.as_mut_os_string().clear();
+        let current = match relative {
+            Some((parent, name)) => {
+                rel.push(name);
+                rel.push(file);
+                rustix::fs::statat(parent, &rel, AtFlags::empty())
+            }
+            None => rustix::fs::stat(path.join(file)),
+        };
+        !current.is_ok_and(|st| Stamp::of(&st) == *s)
+    })
+}
+
+/// A time as (seconds, nanoseconds) since the epoch, as in a [`Stamp`].
+fn time_pair(t: SystemTime) -> (i64, i64) {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            i64::from(d.subsec_nanos()),
+        ),
+        // Before 1970: no backup is that old.
+        Err(_) => (i64::MIN, 0),
+    }
+}
+
+/// A directory's listing, as much of it as the scan needs.
+struct Listing {
+    /// Bit `i`: a non-directory entry named `KNOWN[i]` is there.
+    known: u32,
+    /// Subdirectory names (not symbolic links to directories).
+    subdirs: Vec<Vec<u8>>,
+    has_delta: bool,
+    has_qp: bool,
+}
+
+impl Listing {
+    fn has(&self, name: &str) -> bool {
+        KNOWN
+            .iter()
+            .position(|k| *k == name)
+            .is_some_and(|i| self.known & (1 << i) != 0)
+    }
+
+    fn has_any(&self) -> bool {
+        self.known != 0
+    }
+}
+
+/// Lists a directory through its descriptor with a buffer on the stack (getdents, d_type).
+fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); DIRENT_BUF];
+    let mut raw = RawDir::new(fd, &mut buf);
+    let mut listing = Listing {
+        known: 0,
+        subdirs: Vec::new(),
+        has_delta: false,
+        has_qp: false,
+    };
+    let mut unknown: Vec<Vec<u8>> = Vec::new();
+    while let Some(entry) = raw.next() {
+        let entry = entry?;
         let name = entry.file_name().to_bytes();
         if name == b"." || name == b".." {
             continue;
         }
-        let is_dir = match entry.file_type() {
-            FileType::Directory => Some(true),
-            FileType::Unknown => None,
-            _ => Some(false),
-        };
-        listed.push((name.to_vec(), is_dir));
+        match entry.file_type() {
+            FileType::Directory => listing.subdirs.push(name.to_vec()),
+            // The file system left d_type unknown: asked below, without following links.
+            FileType::Unknown => unknown.push(name.to_vec()),
+            _ => listing.add_file(name),
+        }
     }
-    let dirfd = dir
-        .fd()
-        .map_err(|e| ScanError::io(path, "read directory", e))?;
-    let names: Vec<(Vec<u8>, bool)> = listed
-        .into_iter()
-        .map(|(name, is_dir)| {
-            // Ask without following links, as d_type would have said.
-            let is_dir = is_dir.unwrap_or_else(|| {
-                rustix::fs::statat(dirfd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
-            });
-            (name, is_dir)
-        })
-        .collect();
-    let has = |n: &str| names.iter().any(|(name, _)| name == n.as_bytes());
+    for name in unknown {
+        let is_dir = rustix::fs::statat(fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
+        if is_dir {
+            listing.subdirs.push(name);
+        } else {
+            listing.add_file(&name);
+        }
+    }
+    Ok(listing)
+}
+
+impl Listing {
+    fn add_file(&mut self, name: &[u8]) {
+        if let Some(i) = KNOWN.iter().position(|k| k.as_bytes() == name) {
+            self.known |= 1 << i;
+        }
+        self.has_delta |= name.ends_with(b".delta");
+        self.has_qp |= name.ends_with(b".qp");
+    }
+}
+
+/// Reads a directory through one descriptor: a backup directory whole (its few small files
+/// opened relative to it), another one as a list of subdirectories. A container's
+/// descriptor is returned for its children.
+fn read_dir(
+    path: &Path,
+    parent: Option<&OwnedFd>,
+    depth: usize,
+    tz: &TimeZone,
+    racy_window: Duration,
+) -> Result<(Cached, Option<OwnedFd>), ScanError> {
+    // Before the stamps are taken: a change after this instant has a later ctime.
+    let read_at = SystemTime::now();
+    let fd = open_dir(path, parent).map_err(|e| ScanError::io(path, "read directory", e))?;
+    // The stamp is taken before listing, so a change during the listing shows next time.
+    let stamp = Stamp::of(&rustix::fs::fstat(&fd).map_err(|e| ScanError::io(path, "stat", e))?);
+    let listing = list(&fd).map_err(|e| ScanError::io(path, "read directory", e))?;
     let layout_kind = layout_kind(path);
-    let is_backup = layout_kind.is_some()
-        || CHECKPOINTS
-            .iter()
-            .chain(&INFO)
-            .chain(&INFO_QP)
-            .chain(&[METADATA])
-            .chain(&OTHER_MARKERS)
-            .any(|m| has(m));
-    if !is_backup {
-        let mut children: Vec<&[u8]> = if depth < MAX_DEPTH {
-            names
-                .iter()
-                .filter(|(name, is_dir)| *is_dir && !name.starts_with(b"."))
-                .map(|(name, _)| name.as_slice())
+    if layout_kind.is_none() && !listing.has_any() {
+        let mut children: Vec<Vec<u8>> = if depth < MAX_DEPTH {
+            listing
+                .subdirs
+                .into_iter()
+                .filter(|name| !name.starts_with(b"."))
                 .collect()
         } else {
             Vec::new()
@@ -551,28 +936,33 @@ fn read_dir(path: &Path, depth: usize, tz: &TimeZone) -> Result<Cached, ScanErro
         children.sort_unstable();
         let children: Vec<PathBuf> = children
             .into_iter()
-            .map(|name| path.join(OsStr::from_bytes(name)))
+            .map(|name| path.join(OsStr::from_bytes(&name)))
             .collect();
-        return Ok(Cached::Container {
-            stamp,
-            children: children.into(),
-        });
+        let racy = changed_within([&stamp], read_at, racy_window);
+        return Ok((
+            Cached::Container {
+                stamp,
+                children: children.into(),
+                racy,
+            },
+            Some(fd),
+        ));
     }
 
     let mut contents = DirContents {
         path: path.to_path_buf(),
         layout_kind,
         dir_mtime: stamp.modified(),
-        has_delta: names.iter().any(|(n, d)| !d && n.ends_with(b".delta")),
-        has_qp: names.iter().any(|(n, d)| !d && n.ends_with(b".qp")),
+        has_delta: listing.has_delta,
+        has_qp: listing.has_qp,
         ..DirContents::default()
     };
     let mut files = Vec::new();
     let mut read = |name: &'static str| -> Result<Option<String>, ScanError> {
-        if !has(name) {
+        if !listing.has(name) {
             return Ok(None);
         }
-        match read_small(dirfd, name) {
+        match read_small(&fd, name) {
             Ok(Some((text, s))) => {
                 files.push((name, s));
                 Ok(Some(text))
@@ -595,8 +985,8 @@ fn read_dir(path: &Path, depth: usize, tz: &TimeZone) -> Result<Cached, ScanErro
     }
     contents.metadata = read(METADATA)?;
     for name in INFO_QP {
-        if contents.compressed_info_mtime.is_none() && has(name) {
-            let st = rustix::fs::statat(dirfd, name, AtFlags::empty())
+        if contents.compressed_info_mtime.is_none() && listing.has(name) {
+            let st = rustix::fs::statat(&fd, name, AtFlags::empty())
                 .map_err(|e| ScanError::io(&path.join(name), "stat", e))?;
             let s = Stamp::of(&st);
             files.push((name, s));
@@ -604,11 +994,20 @@ fn read_dir(path: &Path, depth: usize, tz: &TimeZone) -> Result<Cached, ScanErro
         }
     }
     let backup = record::assess(&contents, tz);
-    Ok(Cached::Backup {
-        stamp,
-        files,
-        backup: Arc::new(backup),
-    })
+    let stamps = || std::iter::once(&stamp).chain(files.iter().map(|(_, s)| s));
+    let racy = changed_within(stamps(), read_at, racy_window);
+    let newest_change = stamps().map(|s| s.ctime).max().unwrap_or(stamp.ctime);
+    Ok((
+        Cached::Backup {
+            stamp,
+            files,
+            complete: backup.is_complete(),
+            backup: Arc::new(backup),
+            newest_change,
+            racy,
+        },
+        None,
+    ))
 }
 
 /// A small file's text and stamp, opened relative to its directory; `None` if it vanished.

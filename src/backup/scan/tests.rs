@@ -330,3 +330,235 @@ fn a_scan_with_nothing_named_keeps_the_last_errors() {
     fs::create_dir_all(&missing).expect("mkdir");
     assert!(s.scan(ScanMode::Verify).success());
 }
+
+// --- Quick verification (directory stamps) and full verification -------------------------
+
+/// A scanner over the seed layout, after its first (full) scan, with the racy window off so
+/// that each test sees the stamp rule it is about at work, and with the recent window given
+/// (the fixtures were just written: every backup is recent under the default window).
+fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, ScanReport) {
+    let (root, _) = seed_root(dir);
+    let mut s = scanner(&root);
+    s.racy_window = Duration::ZERO;
+    s.set_recent_window(recent);
+    let first = s.scan(ScanMode::Verify);
+    assert!(first.success(), "{:?}", first.errors);
+    // A change made in the same timestamp tick as the read would keep the stamp that was
+    // read (what the racy window is for); these tests change things a tick later.
+    std::thread::sleep(Duration::from_millis(30));
+    (root, s, first)
+}
+
+fn status_of(report: &ScanReport, suffix: &str) -> Status {
+    find(report, suffix).status.clone()
+}
+
+#[test]
+fn quick_verification_of_an_unchanged_tree_reads_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, mut s, first) = verified_seed(dir.path(), Duration::ZERO);
+    let quick = s.scan(ScanMode::QuickVerify);
+    assert_eq!(quick.dirs_read, 0);
+    assert_eq!(quick.backups, first.backups);
+    assert_eq!(quick.chain, first.chain);
+    // Recent backups have their files stat'ed too, which still reads nothing.
+    s.set_recent_window(RECENT_WINDOW);
+    assert_eq!(s.scan(ScanMode::QuickVerify).dirs_read, 0);
+}
+
+#[test]
+fn quick_verification_sees_a_killed_run_completing_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, mut s, first) = verified_seed(dir.path(), Duration::ZERO);
+    let killed = root.join("full/backup_20261122_050000");
+    assert_eq!(
+        status_of(&first, "full/backup_20261122_050000"),
+        Status::Failed(Failure::NoCheckpoints)
+    );
+    // What mariabackup writes last: new files, so the directory's stamp moves.
+    let full = Path::new(FIXTURES).join("full");
+    for name in ["xtrabackup_checkpoints", "xtrabackup_info"] {
+        fs::copy(full.join(name), killed.join(name)).expect("copy");
+    }
+    let quick = s.scan(ScanMode::QuickVerify);
+    assert_eq!(quick.dirs_read, 1);
+    assert_eq!(
+        status_of(&quick, "full/backup_20261122_050000"),
+        Status::Complete
+    );
+}
+
+/// Makes `change` a timestamp tick after the last scan, then runs a quick verification;
+/// returns it with the state of the backup at `suffix`.
+fn quick_after(
+    s: &mut Scanner,
+    suffix: &str,
+    change: impl FnOnce() -> io::Result<()>,
+) -> (ScanReport, Status) {
+    std::thread::sleep(Duration::from_millis(30));
+    change().expect("change");
+    let report = s.scan(ScanMode::QuickVerify);
+    let status = status_of(&report, suffix);
+    (report, status)
+}
+
+#[test]
+fn quick_verification_sees_files_created_renamed_and_removed_in_an_old_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Recent window zero: the files of complete backups are not stat'ed; only the
+    // directory's stamp can show these changes.
+    let (root, mut s, _) = verified_seed(dir.path(), Duration::ZERO);
+    let full = root.join("full/backup_20261122_020000");
+    let name = "full/backup_20261122_020000";
+    let (info, old) = (
+        full.join("xtrabackup_info"),
+        full.join("xtrabackup_info.old"),
+    );
+
+    let (renamed, status) = quick_after(&mut s, name, || fs::rename(&info, &old));
+    assert_eq!(renamed.dirs_read, 1);
+    assert_eq!(status, Status::Failed(Failure::NoInfo));
+
+    let (_, status) = quick_after(&mut s, name, || fs::rename(&old, &info));
+    assert_eq!(status, Status::Complete);
+
+    // A metadata file created by the seed's script that reports a failure.
+    let (created, status) = quick_after(&mut s, name, || {
+        fs::write(
+            full.join("backup_metadata.json"),
+            r#"{"type":"full","status":"failed"}"#,
+        )
+    });
+    assert_eq!(created.dirs_read, 1);
+    assert_eq!(status, Status::Failed(Failure::MetadataFailed));
+
+    let (_, status) = quick_after(&mut s, name, || {
+        fs::remove_file(full.join("xtrabackup_checkpoints"))
+    });
+    assert_eq!(status, Status::Failed(Failure::NoCheckpoints));
+}
+
+#[test]
+fn quick_verification_sees_backup_directories_added_renamed_and_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, mut s, first) = verified_seed(dir.path(), Duration::ZERO);
+    assert_eq!(first.backups.len(), 5);
+
+    materialize("compressed", &root.join("full/backup_20261122_070000"));
+    let added = s.scan(ScanMode::QuickVerify);
+    assert_eq!(added.backups.len(), 6);
+    assert!(find(&added, "full/backup_20261122_070000").compressed);
+
+    std::thread::sleep(Duration::from_millis(30));
+    let inc = root.join("incremental");
+    fs::rename(
+        inc.join("incremental_20261122_040000"),
+        inc.join("incremental_20261122_045000"),
+    )
+    .expect("mv");
+    let renamed = s.scan(ScanMode::QuickVerify);
+    assert_eq!(renamed.backups.len(), 6);
+    assert!(find(&renamed, "incremental/incremental_20261122_045000").is_complete());
+    assert!(renamed
+        .backups
+        .iter()
+        .all(|b| !b.path.ends_with("incremental_20261122_040000")));
+
+    std::thread::sleep(Duration::from_millis(30));
+    fs::remove_dir_all(inc.join("incremental_20261122_030000")).expect("rm");
+    let removed = s.scan(ScanMode::QuickVerify);
+    assert_eq!(removed.backups.len(), 5);
+    assert!(s
+        .directories()
+        .all(|d| !d.ends_with("incremental_20261122_030000")));
+    // The remaining incremental lost its base.
+    assert!(!removed.chain.intact());
+}
+
+#[test]
+fn quick_verification_sees_in_place_rewrites_of_incomplete_backups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, mut s, first) = verified_seed(dir.path(), Duration::ZERO);
+    let killed = root.join("full/backup_20261122_060000");
+    assert_eq!(
+        status_of(&first, "full/backup_20261122_060000"),
+        Status::Failed(Failure::NoInfo)
+    );
+    let cp = killed.join("xtrabackup_checkpoints");
+    let text = fs::read_to_string(&cp).expect("checkpoints");
+
+    // Truncated in place (same inode, no new directory entry).
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&cp)
+        .and_then(|f| f.set_len(0))
+        .expect("truncate");
+    let truncated = s.scan(ScanMode::QuickVerify);
+    assert_eq!(truncated.dirs_read, 1);
+    assert!(matches!(
+        status_of(&truncated, "full/backup_20261122_060000"),
+        Status::Failed(Failure::BadCheckpoints(_))
+    ));
+
+    // Written again in place, with another to_lsn.
+    std::thread::sleep(Duration::from_millis(30));
+    fs::write(&cp, text.replace("to_lsn = ", "to_lsn = 9")).expect("rewrite");
+    let rewritten = s.scan(ScanMode::QuickVerify);
+    assert_eq!(rewritten.dirs_read, 1);
+    let b = find(&rewritten, "full/backup_20261122_060000");
+    assert_eq!(b.status, Status::Failed(Failure::NoInfo));
+    assert!(b.to_lsn.is_some_and(|lsn| lsn.to_string().starts_with('9')));
+}
+
+#[test]
+fn in_place_rewrites_of_complete_backups_recent_by_quick_older_by_full_verification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, mut s, first) = verified_seed(dir.path(), Duration::ZERO);
+    let full = root.join("full/backup_20261122_020000");
+    assert!(!find(&first, "full/backup_20261122_020000").prepared);
+    let cp = full.join("xtrabackup_checkpoints");
+    let text = fs::read_to_string(&cp).expect("checkpoints");
+    // What `mariabackup --prepare` does: the checkpoints file rewritten in place.
+    fs::write(&cp, text.replace("full-backuped", "log-applied")).expect("prepare");
+
+    // An older backup (outside the recent window): the quick verification does not see it
+    // (the documented limit) ...
+    let quick = s.scan(ScanMode::QuickVerify);
+    assert_eq!(quick.dirs_read, 0);
+    assert!(!find(&quick, "full/backup_20261122_020000").prepared);
+    // ... the full verification does.
+    let full_verify = s.scan(ScanMode::Verify);
+    assert_eq!(full_verify.dirs_read, 1);
+    assert!(find(&full_verify, "full/backup_20261122_020000").prepared);
+
+    // A recent backup (changed within the window): the quick verification sees it.
+    s.set_recent_window(RECENT_WINDOW);
+    std::thread::sleep(Duration::from_millis(30));
+    fs::write(&cp, &text).expect("rewrite");
+    let quick = s.scan(ScanMode::QuickVerify);
+    assert_eq!(quick.dirs_read, 1);
+    assert!(!find(&quick, "full/backup_20261122_020000").prepared);
+}
+
+#[test]
+fn racily_read_directories_are_read_again_by_the_quick_verification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, _) = seed_root(dir.path());
+    let mut s = scanner(&root);
+    s.set_recent_window(Duration::ZERO);
+    let first = s.scan(ScanMode::Verify);
+    // Everything was written just now: within the racy window of being read, so not
+    // trusted by a quick verification even where no stamp moved.
+    let full = root.join("full/backup_20261122_020000");
+    let cp = full.join("xtrabackup_checkpoints");
+    let text = fs::read_to_string(&cp).expect("checkpoints");
+    fs::write(&cp, text.replace("full-backuped", "log-applied")).expect("prepare");
+    let quick = s.scan(ScanMode::QuickVerify);
+    assert_eq!(quick.dirs_read, first.dirs_read);
+    assert!(find(&quick, "full/backup_20261122_020000").prepared);
+    // Once read well after their last change, they are trusted again.
+    s.racy_window = Duration::ZERO;
+    let read_again = s.scan(ScanMode::QuickVerify);
+    assert!(read_again.dirs_read > 0);
+    assert_eq!(s.scan(ScanMode::QuickVerify).dirs_read, 0);
+}
