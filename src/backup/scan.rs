@@ -7,13 +7,15 @@
 //! - [`ScanMode::Verify`] (full verification) stats every cached directory and every file
 //!   read, and re-reads what changed. It sees every change, including a file rewritten in
 //!   place.
-//! - [`ScanMode::QuickVerify`] (the periodic verification) stats every cached directory but
-//!   only the files of backups that are incomplete or changed within the recent window
-//!   ([`RECENT_WINDOW`]). It relies on POSIX directory semantics: creating, removing or
-//!   renaming an entry (a file, or a subdirectory such as a new backup) changes the mtime
-//!   and ctime of the directory holding it. What a directory's stamp cannot show is a file
-//!   of a complete, older backup rewritten in place (same name, same inode): that waits for
-//!   a full verification (the monitor runs one at least hourly) or the file watcher.
+//! - [`ScanMode::QuickVerify`] (the periodic verification) stats every container directory
+//!   (the roots, `full/`, `incremental/`, ...) and the backups that are incomplete or changed
+//!   within the recent window ([`RECENT_WINDOW`]), those with their files. It relies on POSIX
+//!   directory semantics: creating, removing or renaming an entry (a file, or a subdirectory
+//!   such as a new backup) changes the mtime and ctime of the directory holding it. So it
+//!   sees backups appear, complete, get annotated and disappear. A complete backup settled
+//!   for longer than the recent window is not looked at: a file added, removed or rewritten
+//!   inside it by hand waits for a full verification (the monitor runs one at least hourly)
+//!   or the file watcher (at once).
 //! - [`ScanMode::Trust`] re-reads only the directories a file-system watcher named and
 //!   trusts the cache for the rest (no system call at all for an unchanged tree).
 //!
@@ -798,6 +800,16 @@ fn backup_changed(
     if depth == Depth::Directories && *racy {
         return true;
     }
+    let recent = *newest_change >= recent_since;
+    if depth == Depth::Directories && *complete && !recent {
+        // Settled: a complete backup that has not changed within the recent window. Backups
+        // change by being created (a new directory: its container's stamp), completed (they
+        // were incomplete: looked at), annotated right after (recent: looked at) and deleted
+        // or renamed (the container's stamp). What is left — a file added, removed or
+        // rewritten inside an old backup by hand — waits for the full verification (at least
+        // hourly) or the file watcher, which sees it at once.
+        return false;
+    }
     let current = match relative {
         Some((parent, name)) => rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW),
         None => rustix::fs::stat(path),
@@ -805,7 +817,7 @@ fn backup_changed(
     if !current.is_ok_and(|st| Stamp::of(&st) == *stamp) {
         return true;
     }
-    let look_at_files = depth == Depth::Files || !*complete || *newest_change >= recent_since;
+    let look_at_files = depth == Depth::Files || !*complete || recent;
     if !look_at_files {
         return false;
     }

@@ -403,11 +403,31 @@ fn quick_after(
 }
 
 #[test]
-fn quick_verification_sees_files_created_renamed_and_removed_in_an_old_backup() {
+fn quick_verification_leaves_settled_backups_to_the_full_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // Recent window zero: the files of complete backups are not stat'ed; only the
-    // directory's stamp can show these changes.
+    // Recent window zero: every complete backup is settled.
     let (root, mut s, _) = verified_seed(dir.path(), Duration::ZERO);
+    let full = root.join("full/backup_20261122_020000");
+    let name = "full/backup_20261122_020000";
+    let (quick, status) = quick_after(&mut s, name, || {
+        fs::remove_file(full.join("xtrabackup_checkpoints"))
+    });
+    assert_eq!(quick.dirs_read, 0, "a settled backup is not looked at");
+    assert_eq!(status, Status::Complete);
+    let full_verify = s.scan(ScanMode::Verify);
+    assert_eq!(full_verify.dirs_read, 1);
+    assert_eq!(
+        status_of(&full_verify, name),
+        Status::Failed(Failure::NoCheckpoints)
+    );
+}
+
+#[test]
+fn quick_verification_sees_files_created_renamed_and_removed_in_a_recent_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The default recent window: the fixtures were just written, so every backup is recent
+    // and looked at (its directory's stamp, and its files').
+    let (root, mut s, _) = verified_seed(dir.path(), RECENT_WINDOW);
     let full = root.join("full/backup_20261122_020000");
     let name = "full/backup_20261122_020000";
     let (info, old) = (
