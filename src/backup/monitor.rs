@@ -6,13 +6,14 @@
 //!
 //! When it scans:
 //! - at start and whenever the configuration changes: a full, verifying scan;
-//! - every `quorate.intervals.backup_rescan`: a quick verification (stats every cached
-//!   directory, and the files of incomplete and recently changed backups; catches what a
-//!   watcher cannot see, e.g. changes made on another NFS client, or a lost event);
+//! - every `quorate.intervals.backup_rescan`: a quick verification (stats the containers,
+//!   and the incomplete and recently changed backups with their files; catches what a
+//!   watcher cannot see, e.g. backups added or deleted from another NFS client, or a lost
+//!   event);
 //! - at least every [`FULL_VERIFY_INTERVAL`], and after the watcher lost events, that
-//!   periodic rescan is a full verification instead (stats every file read too): the one
-//!   that sees a file of an older backup rewritten in place (e.g. `mariabackup --prepare`
-//!   rewriting `xtrabackup_checkpoints`) when no watcher reported it;
+//!   periodic rescan is a full verification instead (stats every backup directory and every
+//!   file read): the one that sees a file added, removed or rewritten inside a settled
+//!   backup when no watcher reported it;
 //! - after file-system events (inotify through `notify`, one non-recursive watch per root,
 //!   container and backup directory; never inside a backup's database directories), debounced:
 //!   only the directories named by the events are re-read;

@@ -136,10 +136,10 @@ pub enum ScanMode<'a> {
     /// Full verification: stat every cached directory and every file read; re-read what
     /// changed. Sees in-place rewrites of any backup's files.
     Verify,
-    /// The periodic verification: stat every cached directory, and the files read only in
-    /// backups that are incomplete or changed within [`RECENT_WINDOW`]; re-read what
-    /// changed and what was read within [`RACY_WINDOW`] of its last change. Does not see a
-    /// file of an older complete backup rewritten in place (see the module comment).
+    /// The periodic verification: stat the containers, and the backups that are incomplete
+    /// or changed within [`RECENT_WINDOW`] with their files read; re-read what changed and
+    /// what was read within [`RACY_WINDOW`] of its last change. Does not look inside a
+    /// settled backup (complete, older than the window; see the module comment).
     QuickVerify,
     /// Re-read only these directories (named by a watcher); trust the cache for the rest.
     Trust(&'a HashSet<PathBuf>),
