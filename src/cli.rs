@@ -105,6 +105,11 @@ pub struct CheckCommonArgs {
     /// With --format zabbix: print only this item's bare value.
     #[arg(long, value_name = "NAME")]
     pub item: Option<String>,
+}
+
+/// MySQL credentials of the checks that talk to MariaDB (galera, cluster): never on argv.
+#[derive(Debug, Args)]
+pub struct MysqlCredentialArgs {
     /// Monitoring account (overrides the configuration).
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
@@ -147,6 +152,8 @@ pub struct DonorArgs {
 pub struct CheckGaleraArgs {
     #[command(flatten)]
     pub common: CheckCommonArgs,
+    #[command(flatten)]
+    pub credentials: MysqlCredentialArgs,
     /// The controller to check (default quorate.node, else this host's controller). With -H
     /// or --socket: the name used in the output and the state file.
     #[arg(long, value_name = "NAME")]
@@ -221,6 +228,8 @@ pub struct CheckGaleraArgs {
 pub struct CheckClusterArgs {
     #[command(flatten)]
     pub common: CheckCommonArgs,
+    #[command(flatten)]
+    pub credentials: MysqlCredentialArgs,
     #[command(flatten)]
     pub size: SizeArgs,
     #[command(flatten)]

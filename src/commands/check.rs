@@ -22,7 +22,7 @@ use quorate::wsrep::client::NodeClient;
 
 use crate::cli::{
     CheckArgs, CheckBackupArgs, CheckClusterArgs, CheckCommonArgs, CheckFormat, CheckGaleraArgs,
-    CheckGlusterArgs, CheckTarget, SizeArgs,
+    CheckGlusterArgs, CheckTarget, MysqlCredentialArgs, SizeArgs,
 };
 
 /// Environment variable holding the monitoring password (for Icinga 2's `env`, systemd
@@ -206,7 +206,7 @@ fn load_settings(path: &Path) -> Result<Settings, String> {
 /// Credentials: --defaults-file or --password-file, else $QUORATE_MYSQL_PASSWORD, else the
 /// configuration; --user (or the defaults file's user) over the configured user.
 fn resolve_auth(
-    common: &CheckCommonArgs,
+    common: &MysqlCredentialArgs,
     configured: Option<&MysqlAuth>,
 ) -> Result<MysqlAuth, String> {
     let mut auth = configured.cloned().unwrap_or(MysqlAuth {
@@ -258,7 +258,7 @@ fn resolve_target(a: &CheckGaleraArgs) -> Result<Target, String> {
             Some(path) => Some(load_settings(path)?),
             None => None,
         };
-        let auth = resolve_auth(&a.common, settings.as_ref().map(|s| &s.mysql))?;
+        let auth = resolve_auth(&a.credentials, settings.as_ref().map(|s| &s.mysql))?;
         let node = a
             .node
             .clone()
@@ -295,7 +295,7 @@ fn resolve_target(a: &CheckGaleraArgs) -> Result<Target, String> {
             path.display()
         ));
     }
-    let auth = resolve_auth(&a.common, Some(&settings.mysql))?;
+    let auth = resolve_auth(&a.credentials, Some(&settings.mysql))?;
     Ok(Target {
         node: node.name.clone(),
         endpoint: node.mysql.clone(),
@@ -478,7 +478,7 @@ fn run_cluster(a: CheckClusterArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return emit(&unknown(e), &out),
     };
-    let auth = match resolve_auth(&a.common, Some(&settings.mysql)) {
+    let auth = match resolve_auth(&a.credentials, Some(&settings.mysql)) {
         Ok(a) => a,
         Err(e) => return emit(&unknown(e), &out),
     };
