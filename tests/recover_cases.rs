@@ -117,6 +117,26 @@ impl Cluster {
         (out.status.code().unwrap_or(-1), stdout)
     }
 
+    /// Runs `quorate sandbox VERB --dir DIR ARGS` and returns its stdout (it must succeed).
+    fn sandbox_cli(&self, args: &[&str]) -> String {
+        let out = Command::new(QUORATE)
+            .arg("sandbox")
+            .arg(args[0])
+            .arg("--dir")
+            .arg(self.sb.dir())
+            .args(&args[1..])
+            .env("QUORATE_LOG", "warn")
+            .output()
+            .expect("run quorate sandbox");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "quorate sandbox {args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     /// `recover plan --format json` on `node`.
     fn plan(&self, node: &str, lost: &[&str]) -> (i32, Value) {
         let mut args = vec!["plan", "--node", node, "--format", "json"];
@@ -548,16 +568,18 @@ fn case_5_survivor_is_promoted_after_the_crashed_positions_are_known() {
 fn case_7_even_split_promotes_one_half_only() {
     let mut c = Cluster::up_netns(4);
     let w = c.writer();
-    // A real 2+2 partition of the replication network: both halves stay live and each sees
-    // only itself, so both are non-Primary.
-    let halves = [
-        vec!["node1".to_string(), "node2".to_string()],
-        vec!["node3".to_string(), "node4".to_string()],
-    ];
-    c.sb.network()
-        .expect("netns sandbox")
-        .partition(&halves)
-        .expect("partition");
+    // A real 2+2 partition of the replication network, made as an operator rehearsing would
+    // (`quorate sandbox partition`): both halves stay live and each sees only itself, so both
+    // are non-Primary.
+    let out = c.sandbox_cli(&["partition", "node1,node2", "node3,node4"]);
+    assert!(out.contains("node3    10.77.0.3    segment qbr2"), "{out}");
+    let segments =
+        c.sb.network()
+            .expect("netns sandbox")
+            .segments()
+            .expect("segments");
+    assert_eq!(segments[0], ("node1".to_string(), "qbr1".to_string()));
+    assert_eq!(segments[3], ("node4".to_string(), "qbr2".to_string()));
     for n in ["node1", "node2", "node3", "node4"] {
         c.wait_status(n, "non-Primary", Duration::from_secs(60));
     }
@@ -610,7 +632,8 @@ fn case_7_even_split_promotes_one_half_only() {
         assert_eq!(rows[0][1], "non-Primary", "{n}: {rows:?}");
     }
     // The network heals and the other half merges into the promoted component.
-    c.sb.network().expect("netns sandbox").heal().expect("heal");
+    let out = c.sandbox_cli(&["heal"]);
+    assert_eq!(out.matches("segment qbr0").count(), 4, "{out}");
     c.assert_recovered(w);
 }
 
