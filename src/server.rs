@@ -80,6 +80,9 @@ pub struct AppState {
     config_path: PathBuf,
     /// The background backup scanner, started by [`serve`].
     backup: OnceLock<BackupMonitor>,
+    /// The TLS configuration new connections get, when [`serve`] speaks HTTPS; replaced on a
+    /// reload (SIGHUP after renewing a certificate), kept when the new files do not load.
+    tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
 }
 
 impl AppState {
@@ -106,7 +109,44 @@ impl AppState {
             host,
             config_path: config_path.to_path_buf(),
             backup: OnceLock::new(),
+            tls: RwLock::new(None),
         }))
+    }
+
+    /// The TLS configuration for the next connection (None: plain HTTP).
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        match self.tls.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_tls(&self, config: Arc<rustls::ServerConfig>) {
+        match self.tls.write() {
+            Ok(mut g) => *g = Some(config),
+            Err(p) => *p.into_inner() = Some(config),
+        }
+    }
+
+    /// After a reload: loads the certificate and key again (they may have been renewed in
+    /// place). Serving HTTPS or not, and the address, are fixed at start.
+    fn reload_tls(&self, previous: &Settings) {
+        let now = self.settings();
+        if now.listen != previous.listen || now.tls.is_some() != self.tls().is_some() {
+            tracing::warn!("quorate.listen, and turning quorate.tls on or off, take effect at the next start of quorate serve");
+        }
+        let (Some(files), Some(_)) = (&now.tls, self.tls()) else {
+            return;
+        };
+        match crate::tls::server_config(&files.cert_file, &files.key_file) {
+            Ok(config) => {
+                self.set_tls(config);
+                tracing::info!(cert = %files.cert_file.display(), "TLS certificate and key reloaded");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate or key not reloaded; new connections keep the previous one")
+            }
+        }
     }
 
     fn live(&self) -> Arc<Live> {
@@ -162,11 +202,7 @@ impl AppState {
                 info.config_last_reload_successful = true;
                 info.config_last_reload_success_timestamp = unix_now();
                 tracing::info!(path = %self.config_path.display(), "configuration reloaded");
-                if self.settings().tls != current.settings.tls
-                    || self.settings().listen != current.settings.listen
-                {
-                    tracing::warn!("quorate.listen and quorate.tls take effect at the next start of quorate serve");
-                }
+                self.reload_tls(&current.settings);
                 Ok(true)
             }
             Err(ServeError::Config(e)) => {
@@ -454,7 +490,10 @@ pub async fn serve(
                 .with_graceful_shutdown(shutdown)
                 .await
         }
-        Some(config) => serve_tls(listener, app(state), config, shutdown).await,
+        Some(config) => {
+            state.set_tls(config);
+            serve_tls(listener, app(Arc::clone(&state)), state, shutdown).await
+        }
     };
     reloader.abort();
     result.map_err(ServeError::Io)
@@ -463,17 +502,16 @@ pub async fn serve(
 /// How long a TLS shutdown waits for open connections (a scrape in flight) before dropping them.
 const TLS_DRAIN: Duration = Duration::from_secs(5);
 
-/// The HTTPS variant of `axum::serve`: each accepted connection gets a TLS handshake, then
-/// HTTP/1.1 with the same router. A failed handshake (a plain-HTTP client, an untrusted
-/// client) ends that connection only. On `shutdown` it stops accepting and gives open
-/// connections [`TLS_DRAIN`] to finish.
+/// The HTTPS variant of `axum::serve`: each accepted connection gets a TLS handshake (with
+/// the configuration current at that moment: a reload swaps it), then HTTP/1.1 with the same
+/// router. A failed handshake (a plain-HTTP client, an untrusted client) ends that connection
+/// only. On `shutdown` it stops accepting and gives open connections [`TLS_DRAIN`] to finish.
 async fn serve_tls(
     listener: tokio::net::TcpListener,
     router: Router,
-    config: Arc<rustls::ServerConfig>,
+    state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -491,7 +529,11 @@ async fn serve_tls(
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let acceptor = acceptor.clone();
+        let Some(config) = state.tls() else {
+            // Cannot happen: serve sets it before calling us. Refuse rather than serve clear.
+            continue;
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         connections.spawn(async move {
             let stream = match acceptor.accept(tcp).await {

@@ -30,25 +30,35 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA (`NAME-ca.pem`) and a server certificate for 127.0.0.1 signed by it
+const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+
+/// A CA (`NAME-ca.pem`, key `NAME-ca.key`) and a server certificate for 127.0.0.1 signed by it
 /// (`NAME-server.pem`, key `NAME-server.key`, 0600).
 fn make_ca_and_server(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let ca_key = format!("{name}-ca.key");
     let ca = format!("{name}-ca.pem");
-    let key = format!("{name}-server.key");
-    let csr = format!("{name}-server.csr");
-    let cert = format!("{name}-server.pem");
-    let ext = format!("{name}-server.ext");
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
     let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
-    args.extend(ec);
+    args.extend(EC);
     args.extend(["-keyout", &ca_key, "-out", &ca, "-subj"]);
     let subject = format!("/CN=quorate test CA {name}");
     args.push(&subject);
     openssl(dir, &args);
+    let (cert, key) = issue_server(dir, name, name, "127.0.0.1");
+    (dir.join(ca), cert, key)
+}
+
+/// A server certificate for 127.0.0.1 with common name `cn`, signed by CA `ca_name`, written
+/// to `NAME-server.pem` and `NAME-server.key` (0600).
+fn issue_server(dir: &Path, name: &str, ca_name: &str, cn: &str) -> (PathBuf, PathBuf) {
+    let (ca, ca_key) = (format!("{ca_name}-ca.pem"), format!("{ca_name}-ca.key"));
+    let key = format!("{name}-server.key");
+    let csr = format!("{name}-server.csr");
+    let cert = format!("{name}-server.pem");
+    let ext = format!("{name}-server.ext");
+    let subject = format!("/CN={cn}");
     let mut args = vec!["req", "-nodes"];
-    args.extend(ec);
-    args.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    args.extend(EC);
+    args.extend(["-keyout", &key, "-out", &csr, "-subj", &subject]);
     openssl(dir, &args);
     fs::write(
         dir.join(&ext),
@@ -76,7 +86,23 @@ fn make_ca_and_server(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
         ],
     );
     fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).expect("chmod key");
-    (dir.join(ca), dir.join(cert), dir.join(key))
+    (dir.join(cert), dir.join(key))
+}
+
+/// The subject of the certificate the server at `addr` presents (real `openssl s_client`).
+fn served_subject(addr: std::net::SocketAddr, ca: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &addr.to_string(), "-CAfile"])
+        .arg(ca)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.trim_start().starts_with("0 s:"))
+        .unwrap_or_default()
+        // `0 s:CN = 127.0.0.1` (OpenSSL 3): compared without the spaces.
+        .replace(' ', "")
 }
 
 /// The sandbox's quorate.yaml with HTTPS on every node and `ca` trusted for the peers.
@@ -206,5 +232,38 @@ fn serve_and_recovery_peers_over_tls() {
     assert!(text.contains("TLS handshake"), "{p}");
     assert!(text.to_lowercase().contains("certificate"), "{p}");
     assert_ne!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
+
+    // A renewed certificate (same CA, same files) is served after SIGHUP, without a restart.
+    let node2 = &serves[1];
+    assert!(served_subject(node2.addr, &ca).contains("CN=127.0.0.1"));
+    issue_server(certs.path(), "good", "good", "quorate-renewed");
+    let hangup = |pid: u32| {
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill -HUP");
+        assert!(status.success());
+    };
+    hangup(node2.pid());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !served_subject(node2.addr, &ca).contains("CN=quorate-renewed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewed certificate was not served: {}",
+            node2.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A broken key on the next reload: the last good certificate stays in use.
+    fs::write(&key, "not a key\n").expect("break key");
+    hangup(node2.pid());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !node2.log().contains("not reloaded") {
+        assert!(std::time::Instant::now() < deadline, "{}", node2.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (code, body) = curl(&ca, &format!("https://{}/metrics", node2.addr));
+    assert_eq!(code, 0, "{body}");
+    assert!(served_subject(node2.addr, &ca).contains("CN=quorate-renewed"));
     drop(serves);
 }
