@@ -10,8 +10,6 @@ mod common;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
-
 const WARMUP: usize = 20;
 const SAMPLES: usize = 500;
 
@@ -50,13 +48,7 @@ fn measure(serve: &common::ServeProcess, path: &str) -> Vec<Duration> {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 3,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = common::three_node_sandbox(dir.path());
     let serve = common::ServeProcess::start(&sb.config_path(), &[]);
     let rss_start = rss_kib(serve.pid());
 

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::ServeProcess;
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
 use serde_json::Value;
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
@@ -165,13 +164,7 @@ fn plan(config: &Path) -> (i32, Value) {
 #[test]
 fn serve_and_recovery_peers_over_tls() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 3,
-        })
-        .expect("sandbox up"),
-    );
+    let sb = common::three_node_sandbox(dir.path());
     sb.write_config(Path::new(QUORATE)).expect("config");
     let certs = tempfile::tempdir().expect("cert dir");
     let (ca, cert, key) = make_ca_and_server(certs.path(), "good");
