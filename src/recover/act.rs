@@ -97,27 +97,6 @@ fn refused(node: &str, message: impl Into<String>, decision: Option<&Decision>) 
     }
 }
 
-/// The local node and its recovery settings.
-fn local<'a>(
-    settings: &'a Settings,
-    node: &str,
-) -> Result<(&'a Node, &'a NodeRecovery), RecoverError> {
-    let unknown = || RecoverError::UnknownNode {
-        node: node.to_string(),
-        known: settings
-            .galera_nodes()
-            .map(|n| n.name.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let n = settings
-        .node(node)
-        .filter(|n| n.mariadb)
-        .ok_or_else(unknown)?;
-    let nr = settings.recovery.node(node).ok_or_else(unknown)?;
-    Ok((n, nr))
-}
-
 async fn plan_now(settings: &Settings, opts: &ActOptions) -> (ClusterView, Decision) {
     let view = gather::gather(settings, Some(&opts.node)).await;
     let assumptions = Assumptions {
@@ -210,7 +189,7 @@ async fn planned_for_this_node(
 
 /// Bootstraps a new Primary from the local node, if and only if the decision says so.
 pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
-    let (n, nr) = local(settings, &opts.node)?;
+    let (n, nr) = position::local_node(settings, &opts.node)?;
     let d = planned_for_this_node(settings, opts, "bootstrap", |v| match v {
         Verdict::Bootstrap { node } => Some(node),
         _ => None,
@@ -417,7 +396,7 @@ async fn wait_primary_synced(
 
 /// Starts the stopped local node so that it joins the running Primary.
 pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
-    let (n, nr) = local(settings, &opts.node)?;
+    let (n, nr) = position::local_node(settings, &opts.node)?;
     let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
         node: opts.node.clone(),
     })?;
@@ -600,7 +579,7 @@ fn read_from(path: &Path, offset: u64) -> Vec<u8> {
 
 /// `pc.bootstrap=YES` on the live non-Primary local node, if and only if the decision says so.
 pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
-    let (n, nr) = local(settings, &opts.node)?;
+    let (n, nr) = position::local_node(settings, &opts.node)?;
     let d = planned_for_this_node(settings, opts, "promote", |v| match v {
         Verdict::Promote { node } => Some(node),
         _ => None,

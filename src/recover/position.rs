@@ -48,32 +48,31 @@ pub fn load_cached(settings: &Settings, node: &str, datadir: Option<&Path>) -> O
     Some(rec)
 }
 
-/// Runs position recovery on the (stopped) local node `node` and caches the outcome.
-pub fn recover(settings: &Settings, node: &str) -> Result<Recovered, RecoverError> {
+/// The MariaDB controller `node` and its recovery settings (every MariaDB controller has
+/// them); an unknown name lists the known ones.
+pub(crate) fn local_node<'a>(
+    settings: &'a Settings,
+    node: &str,
+) -> Result<(&'a crate::config::Node, &'a NodeRecovery), RecoverError> {
+    let unknown = || RecoverError::UnknownNode {
+        node: node.to_string(),
+        known: settings
+            .galera_nodes()
+            .map(|n| n.name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let n = settings
         .node(node)
-        .ok_or_else(|| RecoverError::UnknownNode {
-            node: node.to_string(),
-            known: settings
-                .galera_nodes()
-                .map(|n| n.name.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    let nr: &NodeRecovery =
-        settings
-            .recovery
-            .node(node)
-            .ok_or_else(|| RecoverError::UnknownNode {
-                node: node.to_string(),
-                known: settings
-                    .recovery
-                    .nodes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        .filter(|n| n.mariadb)
+        .ok_or_else(unknown)?;
+    let nr = settings.recovery.node(node).ok_or_else(unknown)?;
+    Ok((n, nr))
+}
+
+/// Runs position recovery on the (stopped) local node `node` and caches the outcome.
+pub fn recover(settings: &Settings, node: &str) -> Result<Recovered, RecoverError> {
+    let (n, nr) = local_node(settings, node)?;
     let datadir = n
         .datadir
         .as_deref()
