@@ -453,6 +453,18 @@ pub enum SandboxCommand {
     Freeze(NodeArgs),
     /// Thaw a frozen node with SIGCONT.
     Thaw(NodeArgs),
+    /// Take a real mariabackup backup of a node into DIR/backups (the seed's layout, with
+    /// backup_metadata.json): full, or incremental on the newest complete backup.
+    Backup {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The node to back up.
+        #[arg(long, default_value = "node1")]
+        node: String,
+        /// An incremental backup (default: full).
+        #[arg(long)]
+        incremental: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,9 @@
 //! every rule evaluates without error, no alert fires on the healthy cluster,
 //! every dashboard query and every metric a rule reads has data (except the documented
 //! legitimately-empty ones), every metric name is one quorate exports; a node desynced on
-//! purpose stays silent, a killed brick fires GlusterBrickDown and a broken incremental
-//! chain MariaDBBackupChainBroken (each clearing when repaired),
+//! purpose stays silent, a crashed GlusterFS peer fires GlusterPeerDisconnected and
+//! GlusterBrickDown for its brick, and a broken incremental chain MariaDBBackupChainBroken
+//! (each clearing when repaired),
 //! and stopping a node makes GaleraNodeDown (and GaleraClusterSizeBelowExpected) pending, then
 //! firing, through Prometheus' own rule evaluation; when quorate stops, QuorateTargetDown
 //! fires for every target of both scrape jobs.
@@ -702,23 +703,11 @@ const EMPTY_WHEN_HEALTHY: &[(&str, &str, &str)] = &[
         "Chain breaks",
         "mariadb_backup_chain_break_info exists only for broken links",
     ),
-    (
-        "quorate-gluster.json",
-        "Peers connected",
-        "the sandbox's trusted pool is one server: gluster_peer_connected has no peer to report",
-    ),
-    (
-        "quorate-gluster.json",
-        "Peers",
-        "the sandbox's trusted pool is one server: gluster_peer_connected has no peer to report",
-    ),
 ];
 
-/// Metrics rules read that are absent on a healthy sandbox, and why.
-const ABSENT_WHEN_HEALTHY: &[(&str, &str)] = &[(
-    "gluster_peer_connected",
-    "the sandbox's trusted pool is one server (no peers)",
-)];
+/// Metrics rules read that are absent on a healthy sandbox, and why (none so far: the
+/// sandbox's GlusterFS pool has a peer, its backups a full and an incremental).
+const ABSENT_WHEN_HEALTHY: &[(&str, &str)] = &[];
 
 /// Grafana's variables as the test selects them: everything.
 fn substitute_variables(expr: &str) -> String {
@@ -1015,32 +1004,46 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
         "mysql_global_status_wsrep_local_state{instance=\"node2\"} == 4",
     );
 
-    // 6. A killed brick: GlusterBrickDown fires for it, and clears when it is back.
+    // 6. A crashed GlusterFS peer (glusterd and its brick killed): GlusterPeerDisconnected
+    //    fires for the peer and GlusterBrickDown for its brick, and both clear when it is back.
     let gluster = sb.gluster().expect("sandbox volume");
-    let brick = gluster.brick_name(1).expect("brick 1");
-    gluster.kill_brick(1).expect("kill brick 1");
-    let (alerts, _) = wait_alerts(&prometheus, "GlusterBrickDown for the killed brick", |a| {
-        firing(a, "GlusterBrickDown")
-    });
+    let brick = gluster.brick_name(2).expect("the peer's brick");
+    let peer = gluster
+        .peer_address()
+        .expect("the sandbox's peer")
+        .to_string();
+    gluster.stop_peer().expect("crash the peer");
+    let (alerts, _) = wait_alerts(
+        &prometheus,
+        "GlusterPeerDisconnected and GlusterBrickDown",
+        |a| firing(a, "GlusterPeerDisconnected") && firing(a, "GlusterBrickDown"),
+    );
     // The test's own gluster CLI calls may hold glusterd's lock while quorate collects, so
     // the gluster collector may fail for a moment (QuorateCollectorFailing): not counted.
     let contention = |(n, _, l): &&(String, String, Value)| {
         n == "QuorateCollectorFailing" && l["collector"] == "gluster"
     };
-    let down: Vec<(&str, &str, &str)> = alerts
+    let mut down: Vec<(&str, &str, &str)> = alerts
         .iter()
         .filter(|a| a.1 == "firing" && !contention(a))
         .map(|(n, _, l)| {
             (
                 n.as_str(),
-                l["brick"].as_str().unwrap_or(""),
+                l["brick"].as_str().or(l["peer"].as_str()).unwrap_or(""),
                 l["severity"].as_str().unwrap_or(""),
             )
         })
         .collect();
-    assert_eq!(down, [("GlusterBrickDown", brick.as_str(), "critical")]);
-    gluster.start_bricks().expect("restart the brick");
-    wait_alerts(&prometheus, "alerts clear after the brick restart", |a| {
+    down.sort();
+    assert_eq!(
+        down,
+        [
+            ("GlusterBrickDown", brick.as_str(), "critical"),
+            ("GlusterPeerDisconnected", peer.as_str(), "critical")
+        ]
+    );
+    gluster.start_peer().expect("restart the peer");
+    wait_alerts(&prometheus, "alerts clear after the peer restart", |a| {
         !a.iter().any(|a| a.1 == "firing")
     });
 

@@ -1,5 +1,6 @@
-//! `quorate check gluster` and `quorate discover gluster` against a real glusterd (a
-//! GlusterFS-only sandbox: a replica-3 volume in a network namespace of its own): healthy →
+//! `quorate check gluster` and `quorate discover gluster` against a real glusterd pool (a
+//! GlusterFS-only sandbox: two peered glusterds in network namespaces of their own and a
+//! replica-3 volume across them; a crashed peer is tested in `tests/gluster.rs`): healthy →
 //! OK; a killed brick plus writes → CRITICAL with the pending entries counted and the dead
 //! brick's count reported unknown; restart and heal; a real split-brain → CRITICAL. Every
 //! output is checked against the plugin grammar. The real `zabbix_agentd -t` runs our gluster
@@ -79,7 +80,12 @@ fn check_gluster_on_a_real_volume() {
             r.stdout
         );
     }
-    assert!(perf(&r, "peers_connected").is_some(), "{}", r.stdout);
+    assert_eq!(
+        perf(&r, "peers_connected").as_deref(),
+        Some("1"),
+        "{}",
+        r.stdout
+    );
     assert!(perf(&r, "time").is_some(), "{}", r.stdout);
 
     // Zabbix: the same values as JSON, exit 0.

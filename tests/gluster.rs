@@ -1,6 +1,7 @@
-//! The GlusterFS source against a real glusterd (sandbox `--gluster`: a replica-3 volume in a
-//! network namespace of its own): healthy volume, a killed brick with pending heals, restart
-//! and heal, a real split-brain; a gluster CLI that hangs (a stand-in script serving captured
+//! The GlusterFS source against a real glusterd pool (sandbox `--gluster`: two glusterds, each
+//! in a network namespace of its own, and a replica-3 volume across them): healthy volume, a
+//! killed brick with pending heals, restart and heal, a crashed peer (disconnected, its brick
+//! down, the check CRITICAL) and its return, a real split-brain; a gluster CLI that hangs (a stand-in script serving captured
 //! answers, then sleeping); and `quorate sandbox up --gluster` / `down` through the binary.
 //!
 //! Every sandbox has its own namespace, glusterd state, /run and log directories, so these
@@ -12,6 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::plugin::{run_quorate, validate_plugin_output};
 use common::{promtool_check_metrics, sample, ServeProcess};
 use quorate::gluster::collector::{collect_once, split_brain_files};
 use quorate::gluster::{reading, GlusterCli, GlusterConfig};
@@ -62,7 +64,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn real_volume_brick_loss_heal_and_split_brain() {
+fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb = SandboxGuard::new(
         sandbox::up_gluster(&UpOptions {
@@ -106,6 +108,12 @@ fn real_volume_brick_loss_heal_and_split_brain() {
     assert_eq!(
         sample(&body, "gluster_volume_bricks", &["volume=\"gv\""]),
         Some(3.0)
+    );
+    let peer = g.peer_address().expect("the sandbox's peer").to_string();
+    let peer_label = format!("peer=\"{peer}\"");
+    assert_eq!(
+        sample(&body, "gluster_peer_connected", &[&peer_label]),
+        Some(1.0)
     );
     assert!(!body.contains("pid="), "no pid labels");
     promtool_check_metrics(&body).expect("healthy scrape lints clean");
@@ -172,6 +180,54 @@ fn real_volume_brick_loss_heal_and_split_brain() {
         })
     });
 
+    // A crashed peer (its glusterd and brick killed): disconnected, its brick down and its
+    // heal count unknown, the other bricks still exported; the check is CRITICAL naming both.
+    g.stop_peer().expect("crash the peer");
+    let body = wait_metrics(&serve, "peer disconnected", Duration::from_secs(30), |b| {
+        sample(b, "gluster_peer_connected", &[&peer_label]) == Some(0.0)
+            && sample(b, "gluster_brick_up", &[&brick(&names[2])]) == Some(0.0)
+            && sample(b, "gluster_heal_brick_connected", &[&brick(&names[2])]) == Some(0.0)
+    });
+    for n in &names[..2] {
+        assert_eq!(
+            sample(&body, "gluster_brick_up", &[&brick(n)]),
+            Some(1.0),
+            "{n}"
+        );
+        assert_eq!(
+            sample(&body, "gluster_heal_pending_entries", &[&brick(n)]),
+            Some(0.0),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        sample(&body, "gluster_heal_pending_entries", &[&brick(&names[2])]),
+        None,
+        "an unreachable brick's count is unknown, never 0"
+    );
+    assert_eq!(sample(&body, "gluster_up", &[]), Some(1.0));
+    promtool_check_metrics(&body).expect("peer-down scrape lints clean");
+    let config_arg = sb.config_path().display().to_string();
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    validate_plugin_output(&check.stdout, check.code)
+        .unwrap_or_else(|e| panic!("{e}: {}", check.stdout));
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check.first_line().starts_with(&format!(
+            "GLUSTER CRITICAL - peer {peer} disconnected; gv: brick {} down",
+            names[2]
+        )),
+        "{}",
+        check.stdout
+    );
+    g.start_peer().expect("restart the peer");
+    wait_metrics(&serve, "peer back", Duration::from_secs(60), |b| {
+        sample(b, "gluster_peer_connected", &[&peer_label]) == Some(1.0)
+            && names
+                .iter()
+                .all(|n| sample(b, "gluster_brick_up", &[&brick(n)]) == Some(1.0))
+    });
+
     // A real split-brain: split-brain count 1 on every brick.
     g.make_split_brain("sb").expect("split-brain");
     let body = wait_metrics(&serve, "split-brain", Duration::from_secs(30), |b| {
@@ -205,12 +261,15 @@ fn real_volume_brick_loss_heal_and_split_brain() {
     assert!(listed.iter().any(|b| b.files == ["/sb"]), "{listed:?}");
 
     assert!(serve.terminate().success());
-    let namespace = g.namespace().to_string();
+    let namespaces: Vec<String> = g.namespaces().iter().map(|n| n.to_string()).collect();
+    assert_eq!(namespaces.len(), 2, "{namespaces:?}");
     sb.down().expect("sandbox down");
-    assert!(
-        !Path::new("/run/netns").join(&namespace).exists(),
-        "namespace {namespace} removed"
-    );
+    for namespace in &namespaces {
+        assert!(
+            !Path::new("/run/netns").join(namespace).exists(),
+            "namespace {namespace} removed"
+        );
+    }
     assert!(!dir.path().join("sb").exists());
 }
 
@@ -445,7 +504,13 @@ fn sandbox_cli_up_gluster_with_galera_and_down() {
         stdout.contains("volume gv in network namespace qsb-"),
         "{stdout}"
     );
-    let namespace = sb.gluster().expect("gluster part").namespace().to_string();
+    let namespaces: Vec<String> = sb
+        .gluster()
+        .expect("gluster part")
+        .namespaces()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
 
     let yaml = std::fs::read_to_string(sb.config_path()).expect("quorate.yaml");
     for part in [
@@ -478,7 +543,12 @@ fn sandbox_cli_up_gluster_with_galera_and_down() {
         String::from_utf8_lossy(&down.stderr)
     );
     assert!(!sb_dir.exists());
-    assert!(!Path::new("/run/netns").join(&namespace).exists());
+    for namespace in &namespaces {
+        assert!(
+            !Path::new("/run/netns").join(namespace).exists(),
+            "{namespace}"
+        );
+    }
 
     // --nodes 0 without --gluster is refused before anything starts.
     let refused = Command::new(quorate)

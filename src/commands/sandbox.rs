@@ -111,6 +111,35 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         SandboxCommand::Freeze(a) => node_op(&a.dir, &a.node, "frozen (SIGSTOP)", |sb, n| {
             sb.freeze_node(n)
         })?,
+        SandboxCommand::Backup {
+            dir,
+            node,
+            incremental,
+        } => {
+            let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
+            let kind = if incremental {
+                sandbox::BackupKind::Incremental
+            } else {
+                sandbox::BackupKind::Full
+            };
+            let taken = sb
+                .take_backup(&node, kind)
+                .map_err(quorate::Error::from)
+                .with_context(|| format!("backup of sandbox node {node}"))?;
+            match &taken.base {
+                Some(base) => println!(
+                    "incremental backup of {node} in {} (on {}), {:.1} s",
+                    taken.path.display(),
+                    base.display(),
+                    taken.elapsed.as_secs_f64()
+                ),
+                None => println!(
+                    "full backup of {node} in {}, {:.1} s",
+                    taken.path.display(),
+                    taken.elapsed.as_secs_f64()
+                ),
+            }
+        }
         SandboxCommand::Thaw(a) => {
             node_op(&a.dir, &a.node, "thawed (SIGCONT)", |sb, n| sb.thaw_node(n))?
         }
@@ -150,8 +179,12 @@ fn print_status(sb: &sandbox::Sandbox) -> anyhow::Result<()> {
         print_segments(sb)?;
     }
     if let Some(g) = sb.gluster() {
+        let peer = match (g.peer_address(), g.namespaces().get(1)) {
+            (Some(address), Some(namespace)) => format!(" (peer {address} in {namespace})"),
+            _ => String::new(),
+        };
         println!(
-            "gluster  volume {} in network namespace {}, mounted at {}",
+            "gluster  volume {} in network namespace {}{peer}, mounted at {}",
             g.volume(),
             g.namespace(),
             g.mount().display()

@@ -67,6 +67,14 @@ pub enum SandboxError {
     #[error("this sandbox runs on loopback; partitions need one started with `quorate sandbox up --netns`")]
     NoNetwork,
 
+    /// sandbox.json's GlusterFS part lists no server (edited by hand, or another version's).
+    #[error("the sandbox's GlusterFS part lists no server (is sandbox.json from another quorate version?)")]
+    NoGlusterServer,
+
+    /// An incremental backup asked for with no complete backup to base it on.
+    #[error("no complete backup under {} to base an incremental on: take a full backup first", root.display())]
+    NoBackupBase { root: PathBuf },
+
     /// The named node is not part of this sandbox.
     #[error("no node named {node:?} in this sandbox (nodes: {known})")]
     UnknownNode { node: String, known: String },

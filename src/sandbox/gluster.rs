@@ -1,27 +1,37 @@
-//! A real GlusterFS replica-3 volume for the sandbox: one glusterd in a network namespace
-//! that the sandbox creates, three bricks under the sandbox directory, and a FUSE mount.
+//! A real GlusterFS replica-3 volume for the sandbox: two glusterd servers, each in a network
+//! namespace the sandbox creates, peered over a veth pair between the two namespaces; three
+//! bricks under the sandbox directory (two served by the first server, one by its peer) and a
+//! FUSE mount.
 //!
 //! ```text
 //! DIR/gl/
-//!   ns              wrapper: runs a command in the namespace with this sandbox's /run,
-//!                   /var/log/glusterfs and /var/lib/glusterd (bind mounts in the mount
+//!   s1/ s2/         one directory per server:
+//!     ns            wrapper: runs a command in the server's namespace with the server's own
+//!                   /run, /var/log/glusterfs and /var/lib/glusterd (bind mounts in the mount
 //!                   namespace `ip netns exec` creates), so glusterd's sockets, pid files,
-//!                   logs and state never touch the host's
-//!   glusterd.vol    glusterd's own volfile: working-directory DIR/gl/wd (not /var/lib/glusterd)
-//!   wd/ run/ log/   glusterd state, its /run, its /var/log/glusterfs
-//!   varlib/         its /var/lib/glusterd (only paths glusterd hard-codes land here)
-//!   b1/ b2/ b3/     the bricks of volume `gv` (10.254.0.1:DIR/gl/bN)
+//!                   logs and state never touch the host's (nor the other server's)
+//!     glusterd.vol  glusterd's own volfile: working-directory sN/wd (not /var/lib/glusterd)
+//!     wd/ run/ log/ glusterd state, its /run, its /var/log/glusterfs
+//!     varlib/       its /var/lib/glusterd (only paths glusterd hard-codes land here)
+//!   b1/ b2/ b3/     the bricks of volume `gv`: b1 and b2 on server 1 (10.254.0.1), b3 on
+//!                   server 2 (10.254.0.2)
 //!   mnt/            FUSE mount of gv, in the host's mount namespace (the client process runs
-//!                   in the network namespace only), so tests write with plain file I/O
+//!                   in server 1's network namespace only), so tests write with plain file I/O
 //! ```
 //!
-//! glusterd refuses loopback brick addresses, so the namespace gets 10.254.0.1/32 on its own
-//! `lo`; nothing outside the namespace is ever addressed. Several sandboxes run side by side:
-//! each has its own namespace (random name), state directory and sockets.
+//! Why a second server: peer state (`gluster_peer_connected`, the check's peer rule, the
+//! GlusterPeerDisconnected alert) only exists between glusterds. [`Gluster::stop_peer`] ends
+//! every process of server 2 — a real disconnected peer, whose brick server 1 can no longer
+//! list — and [`Gluster::start_peer`] brings it back.
+//!
+//! glusterd refuses loopback brick addresses, so each namespace gets a 10.254.0.x/24 address
+//! on its end of the veth pair; nothing outside the two namespaces is ever addressed. Several
+//! sandboxes run side by side: each has its own namespaces (random names), state directories
+//! and sockets.
 //!
 //! Teardown unmounts, stops the volume, then ends every process whose network namespace is
-//! this sandbox's (glusterd, bricks, self-heal daemon, the FUSE client, CLI calls in flight),
-//! by pid, and deletes the namespace.
+//! one of this sandbox's (glusterds, bricks, self-heal daemons, the FUSE client, CLI calls in
+//! flight), by pid, and deletes the namespaces.
 
 use std::fs;
 use std::io::Read;
@@ -35,68 +45,133 @@ use serde::{Deserialize, Serialize};
 
 use super::node;
 use super::SandboxError;
-use crate::gluster::parse::{parse_heal_summary, parse_volume_status, HealSummaryBrick};
+use crate::gluster::parse::{
+    parse_heal_summary, parse_peer_status, parse_volume_status, HealSummaryBrick,
+};
 
 /// The Debian packages the GlusterFS sandbox needs.
 pub const GLUSTER_PACKAGES: &str = "glusterfs-server glusterfs-client iproute2 util-linux";
 
 /// The volume's name.
 pub const VOLUME: &str = "gv";
-/// glusterd's address inside the namespace (never routed anywhere else).
-const ADDRESS: &str = "10.254.0.1";
-const BRICKS: usize = 3;
+/// The servers' addresses, one per namespace (never routed anywhere else).
+const ADDRESSES: [&str; 2] = ["10.254.0.1", "10.254.0.2"];
+/// The server (index into [`ADDRESSES`]) of each brick: b1 and b2 on the first, b3 on its peer.
+const BRICK_SERVERS: [usize; 3] = [0, 0, 1];
+/// The two ends of the veth pair, one in each namespace.
+const LINKS: [&str; 2] = ["qgl0", "qgl1"];
 /// Bound for one management command (create, start, status, set).
 const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a restarted FUSE client may take to reconnect to restarted bricks (~20 s seen).
+const RECONNECT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The GlusterFS part of sandbox.json.
+/// One glusterd of the sandbox's pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct GlusterState {
-    /// Network namespace name (unique per sandbox).
+pub(crate) struct GlusterServer {
+    /// Network namespace name (unique per sandbox and server).
     pub namespace: String,
     pub address: String,
-    pub volume: String,
-    /// `DIR/gl`.
+    /// `DIR/gl/sN`.
     pub home: PathBuf,
-    pub bricks: Vec<PathBuf>,
-    pub mount: PathBuf,
-    /// `DIR/gl/ns`: the wrapper that enters the namespace.
-    pub wrapper: PathBuf,
+    /// The glusterd the sandbox started (a glusterd restarted by [`Gluster::start_peer`] is
+    /// not recorded: teardown ends every process of the namespace anyway).
     pub glusterd_pid: Option<u32>,
-    pub client_pid: Option<u32>,
 }
 
-impl GlusterState {
-    pub fn new(dir: &Path, namespace: String) -> GlusterState {
-        let home = dir.join("gl");
-        GlusterState {
-            namespace,
-            address: ADDRESS.to_string(),
-            volume: VOLUME.to_string(),
-            bricks: (1..=BRICKS).map(|i| home.join(format!("b{i}"))).collect(),
-            mount: home.join("mnt"),
-            wrapper: home.join("ns"),
-            home,
-            glusterd_pid: None,
-            client_pid: None,
-        }
+impl GlusterServer {
+    /// `DIR/gl/sN/ns`: the wrapper that enters the server's namespaces.
+    fn wrapper(&self) -> PathBuf {
+        self.home.join("ns")
     }
 
-    /// `host:/path` of brick `i` (0-based), as gluster names it.
-    pub fn brick_name(&self, i: usize) -> Option<String> {
-        self.bricks
-            .get(i)
-            .map(|b| format!("{}:{}", self.address, b.display()))
+    fn volfile(&self) -> PathBuf {
+        self.home.join("glusterd.vol")
     }
 
-    /// The argv prefix that runs the gluster CLI against this sandbox's glusterd.
-    pub fn cli_command(&self) -> Vec<String> {
-        vec![self.wrapper.display().to_string(), "gluster".to_string()]
+    fn log(&self) -> PathBuf {
+        self.home.join("log/glusterd.log")
     }
 
     fn netns_path(&self) -> PathBuf {
         Path::new("/run/netns").join(&self.namespace)
+    }
+}
+
+/// One brick: its server (index into [`GlusterState::servers`]) and directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GlusterBrick {
+    pub server: usize,
+    pub path: PathBuf,
+}
+
+/// The GlusterFS part of sandbox.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GlusterState {
+    pub volume: String,
+    /// `DIR/gl`.
+    pub home: PathBuf,
+    /// `servers[0]` runs the management CLI and the FUSE client; `servers[1]` is its peer.
+    pub servers: Vec<GlusterServer>,
+    pub bricks: Vec<GlusterBrick>,
+    pub mount: PathBuf,
+    pub client_pid: Option<u32>,
+}
+
+impl GlusterState {
+    /// The layout for sandbox `dir`; `namespace` names the first server's namespace, the
+    /// peer's is `namespace` + `-p`.
+    pub fn new(dir: &Path, namespace: String) -> GlusterState {
+        let home = dir.join("gl");
+        let servers = ADDRESSES
+            .iter()
+            .enumerate()
+            .map(|(i, address)| GlusterServer {
+                namespace: if i == 0 {
+                    namespace.clone()
+                } else {
+                    format!("{namespace}-p")
+                },
+                address: address.to_string(),
+                home: home.join(format!("s{}", i + 1)),
+                glusterd_pid: None,
+            })
+            .collect();
+        GlusterState {
+            volume: VOLUME.to_string(),
+            bricks: BRICK_SERVERS
+                .iter()
+                .enumerate()
+                .map(|(i, &server)| GlusterBrick {
+                    server,
+                    path: home.join(format!("b{}", i + 1)),
+                })
+                .collect(),
+            servers,
+            mount: home.join("mnt"),
+            home,
+            client_pid: None,
+        }
+    }
+
+    /// The first server: management CLI, FUSE client, quorate's view.
+    pub fn first(&self) -> Option<&GlusterServer> {
+        self.servers.first()
+    }
+
+    /// `host:/path` of brick `i` (0-based), as gluster names it.
+    pub fn brick_name(&self, i: usize) -> Option<String> {
+        let brick = self.bricks.get(i)?;
+        let server = self.servers.get(brick.server)?;
+        Some(format!("{}:{}", server.address, brick.path.display()))
+    }
+
+    /// The argv prefix that runs the gluster CLI against the first server's glusterd.
+    pub fn cli_command(&self) -> Vec<String> {
+        self.first()
+            .map(|s| vec![s.wrapper().display().to_string(), "gluster".to_string()])
+            .unwrap_or_default()
     }
 }
 
@@ -137,100 +212,144 @@ pub(crate) fn check_installed() -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// Creates the namespace, starts glusterd, creates and starts the replica-3 volume and mounts
-/// it. Records pids in `st` as it goes (the caller saves it); on error the caller tears down.
-pub(crate) fn start(
-    st: &mut GlusterState,
-    save: &mut dyn FnMut(&GlusterState) -> Result<(), SandboxError>,
-) -> Result<(), SandboxError> {
-    for d in [
-        st.home.clone(),
-        st.home.join("wd"),
-        st.home.join("run/gluster"),
-        st.home.join("log"),
-        st.home.join("varlib"),
-        st.mount.clone(),
-    ]
-    .iter()
-    .chain(st.bricks.iter())
-    {
-        fs::create_dir_all(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
+/// Writes a server's volfile and namespace wrapper.
+fn write_server_files(server: &GlusterServer) -> Result<(), SandboxError> {
+    for d in ["wd", "run/gluster", "log", "varlib"] {
+        let d = server.home.join(d);
+        fs::create_dir_all(&d).map_err(|e| SandboxError::io("cannot create", &d, e))?;
     }
-    let volfile = st.home.join("glusterd.vol");
+    let volfile = server.volfile();
     // The keepalive options are not decoration: without them glusterd 10.3 fails to connect
     // to peers ("connect returned -2").
     let vol = format!(
         "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    option transport-type socket\n    option transport.socket.keepalive-time 10\n    option transport.socket.keepalive-interval 2\n    option transport.socket.read-fail-log off\n    option transport.socket.listen-port 24007\n    option ping-timeout 0\n    option event-threads 1\nend-volume\n",
-        st.home.join("wd").display()
+        server.home.join("wd").display()
     );
     fs::write(&volfile, vol).map_err(|e| SandboxError::io("cannot write", &volfile, e))?;
     // The wrapper: `ip netns exec` gives the command a private mount namespace (slave of the
     // host's), where /run, /var/log/glusterfs and /var/lib/glusterd are replaced by this
-    // sandbox's directories. glusterd, its bricks and glfsheal hard-code paths there
+    // server's directories. glusterd, its bricks and glfsheal hard-code paths there
     // (/run/glusterd.socket, /run/gluster/*.socket, /var/log/glusterfs/glfsheal-*.log,
     // /var/lib/glusterd/ss_brick) whatever working-directory says.
-    let wrapper = format!(
-        "#!/bin/sh\n# Generated by quorate sandbox: runs a command in network namespace {ns} with this\n# sandbox's /run, /var/log/glusterfs and /var/lib/glusterd.\nexec ip netns exec {ns} /bin/sh -c 'mount --bind \"$0/run\" /run && mount --bind \"$0/log\" /var/log/glusterfs && mount --bind \"$0/varlib\" /var/lib/glusterd && exec \"$@\"' {home} \"$@\"\n",
-        ns = st.namespace,
-        home = shell_quote(&st.home.display().to_string()),
+    let wrapper = server.wrapper();
+    let text = format!(
+        "#!/bin/sh\n# Generated by quorate sandbox: runs a command in network namespace {ns} with this\n# GlusterFS server's /run, /var/log/glusterfs and /var/lib/glusterd.\nexec ip netns exec {ns} /bin/sh -c 'mount --bind \"$0/run\" /run && mount --bind \"$0/log\" /var/log/glusterfs && mount --bind \"$0/varlib\" /var/lib/glusterd && exec \"$@\"' {home} \"$@\"\n",
+        ns = server.namespace,
+        home = shell_quote(&server.home.display().to_string()),
     );
-    fs::write(&st.wrapper, wrapper)
-        .map_err(|e| SandboxError::io("cannot write", &st.wrapper, e))?;
-    fs::set_permissions(&st.wrapper, fs::Permissions::from_mode(0o755))
-        .map_err(|e| SandboxError::io("cannot chmod", &st.wrapper, e))?;
+    fs::write(&wrapper, text).map_err(|e| SandboxError::io("cannot write", &wrapper, e))?;
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))
+        .map_err(|e| SandboxError::io("cannot chmod", &wrapper, e))
+}
 
-    let ns = st.namespace.clone();
-    run(
-        Command::new("ip").args(["netns", "add", &ns]),
-        "ip netns add",
-        CLI_TIMEOUT,
-    )?;
-    run(
-        Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]),
-        "ip link set lo up",
-        CLI_TIMEOUT,
-    )?;
-    run(
-        Command::new("ip").args([
+/// The two namespaces, joined by a veth pair that carries the servers' addresses.
+fn create_network(servers: &[GlusterServer]) -> Result<(), SandboxError> {
+    let ip = |args: &[&str], what: &str| {
+        run(Command::new("ip").args(args), what, CLI_TIMEOUT).map(|_| ())
+    };
+    for s in servers {
+        ip(&["netns", "add", &s.namespace], "ip netns add")?;
+        ip(
+            &["-n", &s.namespace, "link", "set", "lo", "up"],
+            "ip link set lo up",
+        )?;
+    }
+    let [first, peer] = servers else {
+        return Err(SandboxError::CommandFailed {
+            node: "gluster".into(),
+            command: "create the network".into(),
+            status: format!("{} servers, expected 2", servers.len()),
+            output: String::new(),
+        });
+    };
+    // Created in the first namespace, its peer end directly in the second.
+    ip(
+        &[
             "-n",
-            &ns,
-            "addr",
+            &first.namespace,
+            "link",
             "add",
-            &format!("{}/32", st.address),
-            "dev",
-            "lo",
-        ]),
-        "ip addr add",
-        CLI_TIMEOUT,
+            LINKS[0],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            LINKS[1],
+            "netns",
+            &peer.namespace,
+        ],
+        "ip link add veth",
     )?;
+    for (s, link) in servers.iter().zip(LINKS) {
+        let address = format!("{}/24", s.address);
+        ip(
+            &["-n", &s.namespace, "addr", "add", &address, "dev", link],
+            "ip addr add",
+        )?;
+        ip(
+            &["-n", &s.namespace, "link", "set", link, "up"],
+            "ip link set up",
+        )?;
+    }
+    Ok(())
+}
 
-    let log = st.home.join("log/glusterd.console");
-    let pid = node::spawn_detached(
-        Command::new(&st.wrapper).args([
+/// Starts server `server`'s glusterd (detached, in its namespace); its pid.
+fn spawn_glusterd(server: &GlusterServer) -> Result<u32, SandboxError> {
+    let console = server.home.join("log/glusterd.console");
+    node::spawn_detached(
+        Command::new(server.wrapper()).args([
             "glusterd".to_string(),
             "-N".to_string(),
             "-f".to_string(),
-            volfile.display().to_string(),
-            format!("--log-file={}", st.home.join("log/glusterd.log").display()),
+            server.volfile().display().to_string(),
+            format!("--log-file={}", server.log().display()),
         ]),
-        &log,
+        &console,
         "glusterd",
-    )?;
-    st.glusterd_pid = Some(pid);
-    save(st)?;
+    )
+}
+
+/// Creates the namespaces, starts both glusterds, peers them, creates and starts the
+/// replica-3 volume and mounts it. Records pids in `st` as it goes (the caller saves it); on
+/// error the caller tears down.
+pub(crate) fn start(
+    st: &mut GlusterState,
+    save: &mut dyn FnMut(&GlusterState) -> Result<(), SandboxError>,
+) -> Result<(), SandboxError> {
+    for d in std::iter::once(&st.mount).chain(st.bricks.iter().map(|b| &b.path)) {
+        fs::create_dir_all(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
+    }
+    for server in &st.servers {
+        write_server_files(server)?;
+    }
+    create_network(&st.servers)?;
+    for i in 0..st.servers.len() {
+        let pid = spawn_glusterd(&st.servers[i])?;
+        st.servers[i].glusterd_pid = Some(pid);
+        save(st)?;
+    }
 
     let g = Gluster { st };
-    g.wait_for("glusterd to answer", STARTUP_TIMEOUT, || {
-        Ok(g.cli(&["peer", "status"]).is_ok())
+    for server in &st.servers {
+        g.wait_for("glusterd to answer", STARTUP_TIMEOUT, || {
+            Ok(g.cli_on(server, &["peer", "status"], CLI_TIMEOUT).is_ok())
+        })?;
+    }
+    for peer in st.servers.iter().skip(1) {
+        g.cli(&["peer", "probe", &peer.address])?;
+    }
+    g.wait_for("every peer connected", STARTUP_TIMEOUT, || {
+        g.peers_connected()
     })?;
     let mut create: Vec<String> = vec![
         "volume".into(),
         "create".into(),
         st.volume.clone(),
         "replica".into(),
-        BRICKS.to_string(),
+        st.bricks.len().to_string(),
     ];
-    create.extend((0..BRICKS).filter_map(|i| st.brick_name(i)));
+    create.extend((0..st.bricks.len()).filter_map(|i| st.brick_name(i)));
     // `force`: the bricks live on the root file system, which gluster warns about.
     create.push("force".into());
     let create_refs: Vec<&str> = create.iter().map(String::as_str).collect();
@@ -240,15 +359,16 @@ pub(crate) fn start(
         g.all_bricks_online()
     })?;
 
-    let client_log = st.home.join("log/client.console");
+    let first = st.first().cloned().ok_or(SandboxError::NoGlusterServer)?;
+    let client_log = first.home.join("log/client.console");
     let client = node::spawn_detached(
         Command::new("nsenter").args([
-            format!("--net={}", st.netns_path().display()),
+            format!("--net={}", first.netns_path().display()),
             "glusterfs".to_string(),
             "-N".to_string(),
-            format!("--volfile-server={}", st.address),
+            format!("--volfile-server={}", first.address),
             format!("--volfile-id={}", st.volume),
-            format!("--log-file={}", st.home.join("log/client.log").display()),
+            format!("--log-file={}", first.home.join("log/client.log").display()),
             st.mount.display().to_string(),
         ]),
         &client_log,
@@ -258,12 +378,12 @@ pub(crate) fn start(
     save(st)?;
     let g = Gluster { st };
     g.wait_for("the FUSE mount", STARTUP_TIMEOUT, || {
-        Ok(is_mounted(&g.st.mount) && (0..BRICKS).all(|i| g.client_connected(i)))
+        Ok(is_mounted(&g.st.mount) && g.client_connected_to_all())
     })?;
     Ok(())
 }
 
-/// Unmounts, stops the volume and ends every process in the namespace, then deletes it.
+/// Unmounts, stops the volume and ends every process in the namespaces, then deletes them.
 /// Never fails half-way: each step is attempted; the first error is returned.
 pub(crate) fn stop(st: &GlusterState) -> Result<(), SandboxError> {
     let mut first_error: Option<SandboxError> = None;
@@ -282,39 +402,16 @@ pub(crate) fn stop(st: &GlusterState) -> Result<(), SandboxError> {
             }
         }
     }
-    let ns_id = namespace_id(&st.netns_path());
-    if ns_id.is_some() {
-        let g = Gluster { st };
-        if st.glusterd_pid.is_some_and(node::is_alive) {
-            // Best effort: a clean stop ends bricks and self-heal daemon the gluster way.
-            let _ = g.cli_with_timeout(&["volume", "stop", &st.volume], STOP_TIMEOUT);
+    if let Some(first) = st.first() {
+        let answers = namespace_id(&first.netns_path()).is_some()
+            && first.glusterd_pid.is_some_and(node::is_alive);
+        if answers {
+            // Best effort: a clean stop ends bricks and self-heal daemons the gluster way.
+            let _ = Gluster { st }.cli_with_timeout(&["volume", "stop", &st.volume], STOP_TIMEOUT);
         }
     }
-    if let Some(id) = ns_id {
-        let pids = pids_in_namespace(id);
-        for &pid in &pids {
-            node::signal(pid, libc::SIGCONT);
-            node::signal(pid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for &pid in &pids {
-            if !node::wait_gone(pid, deadline.saturating_duration_since(Instant::now())) {
-                // Checked again: only a process still in our namespace is killed.
-                if in_namespace(pid, id) {
-                    node::signal(pid, libc::SIGKILL);
-                    node::wait_gone(pid, Duration::from_secs(5));
-                }
-            }
-        }
-        let leftover: Vec<u32> = pids_in_namespace(id);
-        if !leftover.is_empty() {
-            first_error.get_or_insert(SandboxError::Unkillable { pids: leftover });
-        }
-        if let Err(e) = run(
-            Command::new("ip").args(["netns", "del", &st.namespace]),
-            "ip netns del",
-            CLI_TIMEOUT,
-        ) {
+    for server in &st.servers {
+        if let Err(e) = end_namespace(server, true) {
             first_error.get_or_insert(e);
         }
     }
@@ -322,6 +419,43 @@ pub(crate) fn stop(st: &GlusterState) -> Result<(), SandboxError> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Ends every process in the server's namespace (SIGTERM, then SIGKILL for what is left after
+/// 10 s; only SIGKILL when `delete` is false: a crashed server, not a clean stop) and, when
+/// `delete`, deletes the namespace. A namespace that does not exist is nothing to do.
+fn end_namespace(server: &GlusterServer, delete: bool) -> Result<(), SandboxError> {
+    let Some(id) = namespace_id(&server.netns_path()) else {
+        return Ok(());
+    };
+    let pids = pids_in_namespace(id);
+    let first_signal = if delete { libc::SIGTERM } else { libc::SIGKILL };
+    for &pid in &pids {
+        node::signal(pid, libc::SIGCONT);
+        node::signal(pid, first_signal);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for &pid in &pids {
+        if !node::wait_gone(pid, deadline.saturating_duration_since(Instant::now())) {
+            // Checked again: only a process still in our namespace is killed.
+            if in_namespace(pid, id) {
+                node::signal(pid, libc::SIGKILL);
+                node::wait_gone(pid, Duration::from_secs(5));
+            }
+        }
+    }
+    let leftover: Vec<u32> = pids_in_namespace(id);
+    if !leftover.is_empty() {
+        return Err(SandboxError::Unkillable { pids: leftover });
+    }
+    if delete {
+        run(
+            Command::new("ip").args(["netns", "del", &server.namespace]),
+            "ip netns del",
+            CLI_TIMEOUT,
+        )?;
+    }
+    Ok(())
 }
 
 /// Operations on a running sandbox volume, for tests and rehearsals.
@@ -347,8 +481,8 @@ impl Gluster<'_> {
     }
 
     /// The brick directories.
-    pub fn brick_dirs(&self) -> &[PathBuf] {
-        &self.st.bricks
+    pub fn brick_dirs(&self) -> Vec<&Path> {
+        self.st.bricks.iter().map(|b| b.path.as_path()).collect()
     }
 
     /// The argv prefix of the gluster CLI for this sandbox (as in quorate.yaml).
@@ -356,9 +490,23 @@ impl Gluster<'_> {
         self.st.cli_command()
     }
 
-    /// The network namespace's name.
+    /// The first server's network namespace (where the CLI and the FUSE client run).
     pub fn namespace(&self) -> &str {
-        &self.st.namespace
+        self.st.first().map_or("", |s| s.namespace.as_str())
+    }
+
+    /// Every server's network namespace, the first server's first.
+    pub fn namespaces(&self) -> Vec<&str> {
+        self.st
+            .servers
+            .iter()
+            .map(|s| s.namespace.as_str())
+            .collect()
+    }
+
+    /// The peer's address, as the first server's `peer status` names it.
+    pub fn peer_address(&self) -> Option<&str> {
+        self.st.servers.get(1).map(|s| s.address.as_str())
     }
 
     /// Runs `gluster --mode=script ARGS` in the namespace; stdout on success.
@@ -367,8 +515,19 @@ impl Gluster<'_> {
     }
 
     fn cli_with_timeout(&self, args: &[&str], timeout: Duration) -> Result<String, SandboxError> {
+        let first = self.st.first().ok_or(SandboxError::NoGlusterServer)?;
+        self.cli_on(first, args, timeout)
+    }
+
+    /// Runs `gluster --mode=script ARGS` against `server`'s glusterd.
+    fn cli_on(
+        &self,
+        server: &GlusterServer,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<String, SandboxError> {
         run(
-            Command::new(&self.st.wrapper)
+            Command::new(server.wrapper())
                 .arg("gluster")
                 .arg("--mode=script")
                 .args(args),
@@ -430,9 +589,14 @@ impl Gluster<'_> {
     /// [`Gluster::kill_brick`] for several bricks at once.
     pub fn kill_bricks(&self, which: &[usize]) -> Result<(), SandboxError> {
         let procs = self.brick_processes()?;
-        let ns = namespace_id(&self.st.netns_path());
         let mut killed = Vec::new();
         for &i in which {
+            let ns = self
+                .st
+                .bricks
+                .get(i)
+                .and_then(|b| self.st.servers.get(b.server))
+                .and_then(|s| namespace_id(&s.netns_path()));
             let pid = procs.get(i).and_then(|(pid, _)| *pid).ok_or_else(|| {
                 SandboxError::NodeNotRunning {
                     node: self
@@ -468,8 +632,8 @@ impl Gluster<'_> {
                 if self.all_bricks_online()? {
                     return self.wait_for(
                         "the client to reconnect to every brick",
-                        Duration::from_secs(120),
-                        || Ok((0..self.st.bricks.len()).all(|i| self.client_connected(i))),
+                        RECONNECT_TIMEOUT,
+                        || Ok(self.client_connected_to_all()),
                     );
                 }
                 std::thread::sleep(Duration::from_millis(250));
@@ -492,6 +656,62 @@ impl Gluster<'_> {
             self.st.volume
         ));
         fs::read_to_string(private).is_ok_and(|t| t.contains("connected = 1"))
+    }
+
+    fn client_connected_to_all(&self) -> bool {
+        (0..self.st.bricks.len()).all(|i| self.client_connected(i))
+    }
+
+    /// Whether the first server sees every other server as a connected `Peer in Cluster`.
+    fn peers_connected(&self) -> Result<bool, SandboxError> {
+        let xml = self.cli(&["peer", "status", "--xml"])?;
+        let peers = parse_peer_status(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
+            node: "gluster".into(),
+            command: "gluster peer status".into(),
+            status: "unusable answer".into(),
+            output: e.to_string(),
+        })?;
+        Ok(self.st.servers.iter().skip(1).all(|s| {
+            peers
+                .iter()
+                .any(|p| p.hostname == s.address && p.connected && p.state == "Peer in Cluster")
+        }))
+    }
+
+    /// Crashes the peer (server 2): SIGKILL to every process of its namespace (glusterd, its
+    /// brick, its self-heal daemon), waiting until each is gone. Its namespace stays, so the
+    /// first server sees a disconnected peer whose brick it can no longer reach.
+    pub fn stop_peer(&self) -> Result<(), SandboxError> {
+        let peer = self
+            .st
+            .servers
+            .get(1)
+            .ok_or(SandboxError::NoGlusterServer)?;
+        end_namespace(peer, false)
+    }
+
+    /// Starts the peer's glusterd again (it starts its brick itself) and waits until the first
+    /// server sees it connected, every brick is online and the FUSE client is connected to
+    /// all of them. The new glusterd's pid.
+    pub fn start_peer(&self) -> Result<u32, SandboxError> {
+        let peer = self
+            .st
+            .servers
+            .get(1)
+            .ok_or(SandboxError::NoGlusterServer)?;
+        let pid = spawn_glusterd(peer)?;
+        self.wait_for("the peer connected again", STARTUP_TIMEOUT, || {
+            self.peers_connected()
+        })?;
+        self.wait_for("every brick online", STARTUP_TIMEOUT, || {
+            self.all_bricks_online()
+        })?;
+        self.wait_for(
+            "the client to reconnect to every brick",
+            RECONNECT_TIMEOUT,
+            || Ok(self.client_connected_to_all()),
+        )?;
+        Ok(pid)
     }
 
     /// Sets a volume option.
@@ -529,7 +749,7 @@ impl Gluster<'_> {
         };
         // Option changes switch the client to a new graph; it must be connected again.
         self.wait_for("the client graph switch", Duration::from_secs(60), || {
-            Ok((0..self.st.bricks.len()).all(|i| self.client_connected(i)))
+            Ok(self.client_connected_to_all())
         })?;
         write("base\n")?;
         self.kill_bricks(&[1, 2])?;
@@ -559,10 +779,13 @@ impl Gluster<'_> {
                     node: "gluster".into(),
                     command: format!("waiting for {what}"),
                     status: format!("not reached within {timeout:?}"),
-                    output: format!(
-                        "{last}\nglusterd log tail:\n{}",
-                        node::log_tail(&self.st.home.join("log/glusterd.log"), 15)
-                    ),
+                    output: self.st.servers.iter().fold(last, |out, s| {
+                        format!(
+                            "{out}\nglusterd log tail of {}:\n{}",
+                            s.address,
+                            node::log_tail(&s.log(), 15)
+                        )
+                    }),
                 });
             }
             std::thread::sleep(Duration::from_millis(250));
@@ -688,10 +911,26 @@ mod tests {
             st.brick_name(0).as_deref(),
             Some("10.254.0.1:/tmp/sb/gl/b1")
         );
+        assert_eq!(
+            st.brick_name(2).as_deref(),
+            Some("10.254.0.2:/tmp/sb/gl/b3"),
+            "the last brick is the peer's"
+        );
         assert_eq!(st.brick_name(3), None);
-        assert_eq!(st.cli_command(), ["/tmp/sb/gl/ns", "gluster"]);
+        assert_eq!(st.cli_command(), ["/tmp/sb/gl/s1/ns", "gluster"]);
         assert_eq!(st.mount, Path::new("/tmp/sb/gl/mnt"));
-        assert_eq!(st.netns_path(), Path::new("/run/netns/qsb-0011aabb"));
+        let namespaces: Vec<PathBuf> = st.servers.iter().map(|s| s.netns_path()).collect();
+        assert_eq!(
+            namespaces,
+            [
+                Path::new("/run/netns/qsb-0011aabb"),
+                Path::new("/run/netns/qsb-0011aabb-p")
+            ]
+        );
+        assert_eq!(
+            st.servers[1].log(),
+            Path::new("/tmp/sb/gl/s2/log/glusterd.log")
+        );
     }
 
     #[test]

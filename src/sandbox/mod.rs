@@ -34,6 +34,7 @@
 //! # Ok::<(), quorate::sandbox::SandboxError>(())
 //! ```
 
+mod backup;
 mod error;
 mod gluster;
 mod net;
@@ -51,6 +52,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use backup::{BackupKind, TakenBackup, BACKUP_PACKAGES};
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub use net::Network;
@@ -362,7 +364,7 @@ impl Sandbox {
             state.gluster = Some(current.clone());
             state.save()
         })?;
-        tracing::info!(namespace = %st.namespace, elapsed = ?t.elapsed(), "GlusterFS volume up");
+        tracing::info!(namespace = %st.first().map_or("", |s| s.namespace.as_str()), elapsed = ?t.elapsed(), "GlusterFS volume up");
         self.state.gluster = Some(st);
         self.state.save()?;
         // Regenerate quorate.yaml so it also names the volume and the namespaced gluster CLI.
@@ -671,6 +673,9 @@ impl Sandbox {
         }
 
         write_secret_file(&self.token_file(), &random_password()?)?;
+        // The backup root quorate.yaml names, empty until `quorate sandbox backup`.
+        let backups = self.backup_root();
+        fs::create_dir_all(&backups).map_err(|e| SandboxError::io("cannot create", &backups, e))?;
         self.write_config(&default_quorate_binary())
     }
 

@@ -1,0 +1,321 @@
+//! Real mariabackup backups of a sandbox node, in the seed's layout, for the demo and for
+//! rehearsing what `quorate serve` and `quorate check backup` report:
+//!
+//! ```text
+//! DIR/backups/                         quorate.yaml's quorate.backup.directories
+//!   full/backup_YYYYMMDD_HHMMSS/       mariabackup --backup, plus the seed's backup_metadata.json
+//!   incremental/incremental_YYYYMMDD_HHMMSS/   --incremental-basedir = the newest complete backup
+//! DIR/backup-logs/NAME.log             mariabackup's own log of each run (outside the root, so
+//!                                      the scanner never mistakes it for a backup)
+//! ```
+//!
+//! mariabackup connects as root over the node's unix socket (the sandbox's root needs no
+//! password there), so no secret is written or passed. Names use the host's local time, as the
+//! seed's `db_backup.sh` does.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::{node, Sandbox, SandboxError};
+use crate::backup::parse::parse_checkpoints;
+
+/// The Debian package that provides mariabackup.
+pub const BACKUP_PACKAGES: &str = "mariadb-backup";
+/// Bound for one backup run (the sandbox's datadirs are small; a hung run must not hang us).
+const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Which backup [`Sandbox::take_backup`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupKind {
+    Full,
+    /// On the newest complete backup (full or incremental) under the root.
+    Incremental,
+}
+
+impl BackupKind {
+    fn container(self) -> &'static str {
+        match self {
+            BackupKind::Full => "full",
+            BackupKind::Incremental => "incremental",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            BackupKind::Full => "backup",
+            BackupKind::Incremental => "incremental",
+        }
+    }
+}
+
+/// A backup [`Sandbox::take_backup`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenBackup {
+    pub kind: BackupKind,
+    /// The backup's directory.
+    pub path: PathBuf,
+    /// The backup an incremental is based on.
+    pub base: Option<PathBuf>,
+    pub elapsed: Duration,
+}
+
+/// `DIR/backups`: the sandbox's backup root (quorate.yaml's `quorate.backup.directories`).
+pub(crate) fn backup_root(dir: &Path) -> PathBuf {
+    dir.join("backups")
+}
+
+impl Sandbox {
+    /// `DIR/backups`: the backup root quorate.yaml names.
+    pub fn backup_root(&self) -> PathBuf {
+        backup_root(&self.dir)
+    }
+
+    /// Runs a real mariabackup of `node` into [`Sandbox::backup_root`] in the seed's layout
+    /// and writes the seed's `backup_metadata.json` next to its files. An incremental is based
+    /// on the newest complete backup; without one it is refused. A failed run leaves its
+    /// directory as it is (a failed attempt, as quorate reports it) and quotes the log.
+    pub fn take_backup(&self, node: &str, kind: BackupKind) -> Result<TakenBackup, SandboxError> {
+        let socket = self.socket(node)?;
+        if self.pid(node).is_none() {
+            return Err(SandboxError::NodeNotRunning {
+                node: node.to_string(),
+            });
+        }
+        let program = find_mariabackup()?;
+        let root = self.backup_root();
+        let base = match kind {
+            BackupKind::Full => None,
+            BackupKind::Incremental => Some(newest_complete(&root)?.ok_or_else(|| {
+                SandboxError::NoBackupBase {
+                    root: root.clone(),
+                }
+            })?),
+        };
+        let tz = TimeZone::system();
+        let container = root.join(kind.container());
+        let logs = self.dir.join("backup-logs");
+        for d in [&container, &logs] {
+            fs::create_dir_all(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
+        }
+        // Names have one-second resolution: wait for a free one rather than reuse a directory.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let (started, target) = loop {
+            let now = Timestamp::now();
+            let name = format!(
+                "{}_{}",
+                kind.prefix(),
+                now.to_zoned(tz.clone()).strftime("%Y%m%d_%H%M%S")
+            );
+            let target = container.join(&name);
+            if !target.exists() {
+                break (now, target);
+            }
+            if Instant::now() >= deadline {
+                return Err(SandboxError::io(
+                    "cannot create",
+                    &target,
+                    std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let mut command = Command::new(&program);
+        command
+            .arg("--backup")
+            .arg(format!("--target-dir={}", target.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .arg("--user=root");
+        if let Some(base) = &base {
+            command.arg(format!("--incremental-basedir={}", base.display()));
+        }
+        let clock = Instant::now();
+        let outcome = command
+            .env("PATH", node::search_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|source| SandboxError::Spawn {
+                command: "mariabackup --backup".into(),
+                source,
+            })
+            .map(|child| {
+                crate::process::finish(
+                    child,
+                    None,
+                    BACKUP_TIMEOUT,
+                    Duration::from_millis(50),
+                    crate::process::Kill::Group,
+                )
+            })?;
+        let elapsed = clock.elapsed();
+        let log = logs.join(format!(
+            "{}.log",
+            target.file_name().and_then(|n| n.to_str()).unwrap_or("backup")
+        ));
+        let (status, text) = match outcome {
+            Ok(f) => {
+                let mut text = f.stdout;
+                text.extend_from_slice(&f.stderr);
+                (f.status.to_string(), Some((f.status.success(), text)))
+            }
+            Err(crate::process::Unfinished::TimedOut) => {
+                (format!("killed after {BACKUP_TIMEOUT:?}"), None)
+            }
+            Err(crate::process::Unfinished::Wait(e)) => (e.to_string(), None),
+        };
+        if let Some((_, text)) = &text {
+            fs::write(&log, text).map_err(|e| SandboxError::io("cannot write", &log, e))?;
+        }
+        // Success is mariabackup's own verdict: exit 0, "completed OK!" and a checkpoints
+        // file that parses.
+        let completed = text
+            .as_ref()
+            .is_some_and(|(ok, t)| *ok && String::from_utf8_lossy(t).contains("completed OK!"));
+        let readable = fs::read_to_string(target.join("xtrabackup_checkpoints"))
+            .ok()
+            .is_some_and(|t| parse_checkpoints(&t).is_ok());
+        if !(completed && readable) {
+            return Err(SandboxError::CommandFailed {
+                node: node.to_string(),
+                command: format!("mariabackup --backup --target-dir={}", target.display()),
+                status,
+                output: node::log_tail(&log, 15),
+            });
+        }
+        write_metadata(&target, kind, base.as_deref(), started, Timestamp::now())?;
+        Ok(TakenBackup {
+            kind,
+            path: target,
+            base,
+            elapsed,
+        })
+    }
+}
+
+fn find_mariabackup() -> Result<PathBuf, SandboxError> {
+    let path = node::search_path();
+    ["mariabackup", "mariadb-backup"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+        .find(|p| node::is_executable(p))
+        .ok_or(SandboxError::NotInstalled {
+            what: "program mariabackup".into(),
+            packages: BACKUP_PACKAGES,
+        })
+}
+
+/// The newest backup under `root` (by the time in its seed name) that mariabackup completed
+/// (its checkpoints file parses).
+fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for kind in [BackupKind::Full, BackupKind::Incremental] {
+        let container = root.join(kind.container());
+        let entries = match fs::read_dir(&container) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(SandboxError::io("cannot list", &container, e)),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stamp) = name
+                .strip_prefix(kind.prefix())
+                .and_then(|s| s.strip_prefix('_'))
+            else {
+                continue;
+            };
+            let complete = fs::read_to_string(entry.path().join("xtrabackup_checkpoints"))
+                .ok()
+                .is_some_and(|t| parse_checkpoints(&t).is_ok());
+            if complete {
+                found.push((stamp.to_string(), entry.path()));
+            }
+        }
+    }
+    Ok(found.into_iter().max().map(|(_, path)| path))
+}
+
+/// `backup_metadata.json` with the fields the seed's restore tool lists (see
+/// [`crate::backup::parse::Metadata`]).
+fn write_metadata(
+    dir: &Path,
+    kind: BackupKind,
+    base: Option<&Path>,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<(), SandboxError> {
+    let mut json = serde_json::json!({
+        "type": kind.container(),
+        "timestamp": start.to_string(),
+        "end_time": end.to_string(),
+        "duration_seconds": end.duration_since(start).as_secs_f64(),
+        "compressed": false,
+        "status": "success",
+    });
+    if let Some(base) = base {
+        json["base_backup"] = serde_json::Value::from(base.display().to_string());
+    }
+    let path = dir.join("backup_metadata.json");
+    fs::write(&path, json.to_string()).map_err(|e| SandboxError::io("cannot write", &path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn complete(dir: &Path) {
+        fs::create_dir_all(dir).expect("mkdir");
+        fs::write(
+            dir.join("xtrabackup_checkpoints"),
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 100\nlast_lsn = 100\n",
+        )
+        .expect("write");
+    }
+
+    #[test]
+    fn the_newest_complete_backup_is_the_incremental_base() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        assert_eq!(newest_complete(root).expect("empty root"), None);
+        complete(&root.join("full/backup_20261122_010000"));
+        complete(&root.join("incremental/incremental_20261122_020000"));
+        // Newer, but mariabackup never finished it: no checkpoints.
+        fs::create_dir_all(root.join("incremental/incremental_20261122_030000")).expect("mkdir");
+        // Not a seed name.
+        complete(&root.join("full/manual-copy"));
+        assert_eq!(
+            newest_complete(root).expect("scan"),
+            Some(root.join("incremental/incremental_20261122_020000"))
+        );
+        complete(&root.join("full/backup_20261122_040000"));
+        assert_eq!(
+            newest_complete(root).expect("scan"),
+            Some(root.join("full/backup_20261122_040000"))
+        );
+    }
+
+    #[test]
+    fn metadata_is_what_the_backup_parser_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let start = Timestamp::from_second(1_790_000_000).expect("time");
+        let end = Timestamp::from_second(1_790_000_042).expect("time");
+        let base = Path::new("/b/full/backup_1");
+        write_metadata(dir.path(), BackupKind::Incremental, Some(base), start, end)
+            .expect("write");
+        let text = fs::read_to_string(dir.path().join("backup_metadata.json")).expect("read");
+        let meta = crate::backup::parse::parse_metadata(&text, &TimeZone::UTC).expect("parse");
+        assert_eq!(meta.kind, Some(crate::backup::BackupType::Incremental));
+        assert_eq!(meta.duration, Some(Duration::from_secs(42)));
+        assert_eq!(meta.base_backup.as_deref(), Some(base));
+        assert_eq!(meta.succeeded, Some(true));
+        assert_eq!(meta.start, Some(SystemTime::from(start)));
+    }
+}
