@@ -311,6 +311,55 @@ fn check_backup_on_real_mariabackup_backups() {
     let r = check_dir(&killed_root, &["--failed-attempt", "critical"]);
     expect(&r, 2, "BACKUP CRITICAL - newest full attempt");
 
+    // 8. `quorate sandbox backup` into the sandbox's own root, which its quorate.yaml names:
+    //    empty at first (CRITICAL), an incremental with no full to base it on refused, then a
+    //    real full and an incremental on it: OK, the chain intact.
+    let sandbox_config = sb.config_path();
+    let sandbox_config = path_str(&sandbox_config);
+    let r = check(&["--config", sandbox_config]);
+    expect(&r, 2, "BACKUP CRITICAL - no complete backup");
+    let sandbox_backup = |extra: &[&str]| {
+        run_quorate(
+            &[&["sandbox", "backup", "--dir", path_str(sb.dir())], extra].concat(),
+            &[],
+        )
+    };
+    let refused = sandbox_backup(&["--incremental"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("no complete backup under")
+            && refused.stderr.contains("full backup first"),
+        "{refused:?}"
+    );
+    let full = sandbox_backup(&[]);
+    assert_eq!(full.code, 0, "{full:?}");
+    assert!(
+        full.stdout.starts_with("full backup of node1 in "),
+        "{full:?}"
+    );
+    let inc = sandbox_backup(&["--incremental", "--node", "node1"]);
+    assert_eq!(inc.code, 0, "{inc:?}");
+    assert!(
+        inc.stdout.starts_with("incremental backup of node1 in "),
+        "{inc:?}"
+    );
+    let r = check(&["--config", sandbox_config, "-v"]);
+    expect(&r, 0, "BACKUP OK - newest incremental incremental_");
+    assert_eq!(perf(&r, "count").as_deref(), Some("2"), "{}", r.stdout);
+    assert_eq!(
+        perf(&r, "chain_breaks").as_deref(),
+        Some("0"),
+        "{}",
+        r.stdout
+    );
+    assert!(perf_f64(&r, "full_size") > 20e6, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("under {}", sb.backup_root().display())),
+        "{}",
+        r.stdout
+    );
+
     sb.down().expect("sandbox down");
 }
 

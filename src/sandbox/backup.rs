@@ -14,8 +14,8 @@
 //! seed's `db_backup.sh` does.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -91,11 +91,10 @@ impl Sandbox {
         let root = self.backup_root();
         let base = match kind {
             BackupKind::Full => None,
-            BackupKind::Incremental => Some(newest_complete(&root)?.ok_or_else(|| {
-                SandboxError::NoBackupBase {
-                    root: root.clone(),
-                }
-            })?),
+            BackupKind::Incremental => Some(
+                newest_complete(&root)?
+                    .ok_or_else(|| SandboxError::NoBackupBase { root: root.clone() })?,
+            ),
         };
         let tz = TimeZone::system();
         let container = root.join(kind.container());
@@ -158,7 +157,10 @@ impl Sandbox {
         let elapsed = clock.elapsed();
         let log = logs.join(format!(
             "{}.log",
-            target.file_name().and_then(|n| n.to_str()).unwrap_or("backup")
+            target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("backup")
         ));
         let (status, text) = match outcome {
             Ok(f) => {
@@ -308,8 +310,7 @@ mod tests {
         let start = Timestamp::from_second(1_790_000_000).expect("time");
         let end = Timestamp::from_second(1_790_000_042).expect("time");
         let base = Path::new("/b/full/backup_1");
-        write_metadata(dir.path(), BackupKind::Incremental, Some(base), start, end)
-            .expect("write");
+        write_metadata(dir.path(), BackupKind::Incremental, Some(base), start, end).expect("write");
         let text = fs::read_to_string(dir.path().join("backup_metadata.json")).expect("read");
         let meta = crate::backup::parse::parse_metadata(&text, &TimeZone::UTC).expect("parse");
         assert_eq!(meta.kind, Some(crate::backup::BackupType::Incremental));

@@ -313,10 +313,15 @@ mod tests {
             assert_eq!(
                 settings.gluster_cli.command,
                 [
-                    dir.path().join("gl/ns").display().to_string(),
+                    dir.path().join("gl/s1/ns").display().to_string(),
                     "gluster".into()
                 ]
             );
+            // Backups: the sandbox's own root with Galera nodes, none without.
+            assert_eq!(settings.backup_enabled, galera_nodes > 0, "{text}");
+            if galera_nodes > 0 {
+                assert_eq!(settings.backup_dirs, [dir.path().join("backups")]);
+            }
             let config = crate::gluster::GlusterConfig::from_settings(&settings, Some("node1"))
                 .expect("the GlusterFS source runs");
             assert_eq!(config.volume.as_deref(), Some("gv"));
