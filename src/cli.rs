@@ -401,8 +401,8 @@ pub enum SandboxCommand {
         /// Galera nodes (0 only with --gluster: a GlusterFS-only sandbox).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=9))]
         nodes: u16,
-        /// Also start a real glusterd in a network namespace of its own with a replica-3
-        /// volume, and put it in quorate.yaml.
+        /// Also start a real GlusterFS pool (two glusterds, each in a network namespace of its
+        /// own) with a replica-3 volume, and put it in quorate.yaml.
         #[arg(long)]
         gluster: bool,
         /// Run each Galera node in a network namespace of its own, joined by a bridge, so that

@@ -481,12 +481,20 @@ esac
 }
 
 #[test]
-fn sandbox_cli_up_gluster_with_galera_and_down() {
+fn sandbox_cli_up_gluster_with_netns_galera_and_down() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sb_dir = dir.path().join("sb");
     let quorate = env!("CARGO_BIN_EXE_quorate");
     let up = Command::new(quorate)
-        .args(["sandbox", "up", "--nodes", "1", "--gluster", "--dir"])
+        .args([
+            "sandbox",
+            "up",
+            "--nodes",
+            "1",
+            "--gluster",
+            "--netns",
+            "--dir",
+        ])
         .arg(&sb_dir)
         .output()
         .expect("run quorate sandbox up");
@@ -504,6 +512,8 @@ fn sandbox_cli_up_gluster_with_galera_and_down() {
         stdout.contains("volume gv in network namespace qsb-"),
         "{stdout}"
     );
+    // --netns: node1 in a namespace of its own, on the whole network's bridge.
+    assert!(stdout.contains("10.77.0.1    segment qbr0"), "{stdout}");
     let namespaces: Vec<String> = sb
         .gluster()
         .expect("gluster part")

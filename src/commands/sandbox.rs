@@ -17,14 +17,13 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
             if nodes == 0 && !gluster {
                 anyhow::bail!("--nodes 0 needs --gluster (a sandbox must run something)");
             }
-            if netns && gluster {
-                anyhow::bail!("--netns and --gluster cannot be combined yet: start two sandboxes");
-            }
             let opts = UpOptions {
                 dir: dir.clone(),
                 nodes: usize::from(nodes),
             };
-            let mut sb = if gluster {
+            let mut sb = if gluster && netns {
+                sandbox::up_gluster_netns(&opts)
+            } else if gluster {
                 sandbox::up_gluster(&opts)
             } else if netns {
                 sandbox::up_netns(&opts)

@@ -244,9 +244,10 @@ fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
     Ok(found.into_iter().max().map(|(_, path)| path))
 }
 
-/// `backup_metadata.json` with the fields the seed's restore tool lists (see
-/// [`crate::backup::parse::Metadata`]).
-fn write_metadata(
+/// Writes `backup_metadata.json` into backup `dir` as the seed's backup script leaves it (the
+/// fields [`crate::backup::parse::Metadata`] documents), for backups made by the sandbox or by
+/// tests.
+pub fn write_metadata(
     dir: &Path,
     kind: BackupKind,
     base: Option<&Path>,

@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use backup::{BackupKind, TakenBackup, BACKUP_PACKAGES};
+pub use backup::{write_metadata, BackupKind, TakenBackup, BACKUP_PACKAGES};
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub use net::Network;
@@ -258,9 +258,19 @@ fn up_once(
 ///
 /// On failure everything started so far is stopped and the directory is removed.
 pub fn up_gluster(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_gluster_on(opts, false)
+}
+
+/// [`up_gluster`] with the Galera nodes in network namespaces of their own, as [`up_netns`]
+/// (the GlusterFS servers have their own namespaces and addresses either way).
+pub fn up_gluster_netns(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
+    up_gluster_on(opts, true)
+}
+
+fn up_gluster_on(opts: &UpOptions, netns: bool) -> Result<Sandbox, SandboxError> {
     gluster::check_installed()?;
     let mut sandbox = if opts.nodes > 0 {
-        up(opts)?
+        up_on(opts, netns)?
     } else {
         let dir = prepare_dir(&opts.dir, 0)?;
         let reservation = match ports::Reservation::new(1) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::parse::parse_checkpoints;
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
+use quorate::sandbox::{self, BackupKind, SandboxGuard, UpOptions};
 
 /// A real 1-node sandbox in `dir/sb` holding `bk.t`, 20 MB of random rows: big enough for a
 /// size check and for a backup run to be stopped mid-copy. Torn down when the guard drops.
@@ -140,7 +140,7 @@ pub fn age_backup(dir: &Path, age: jiff::Span, tz: &TimeZone) {
     fs::write(&info, rewritten).expect("rewrite info");
     let metadata = dir.join("backup_metadata.json");
     if metadata.exists() {
-        write_metadata(dir, "full", start, end);
+        sandbox::write_metadata(dir, BackupKind::Full, None, start, end).expect("metadata");
     }
     let mtime = SystemTime::from(end);
     for entry in fs::read_dir(dir).expect("list backup") {
@@ -156,19 +156,6 @@ pub fn age_backup(dir: &Path, age: jiff::Span, tz: &TimeZone) {
     File::open(dir)
         .and_then(|f| f.set_modified(mtime))
         .expect("set directory mtime");
-}
-
-/// `backup_metadata.json` as the seed's script would leave it (the documented minimal shape).
-pub fn write_metadata(dir: &Path, kind: &str, start: Timestamp, end: Timestamp) {
-    let json = serde_json::json!({
-        "type": kind,
-        "timestamp": start.to_string(),
-        "end_time": end.to_string(),
-        "duration_seconds": end.duration_since(start).as_secs_f64(),
-        "compressed": false,
-        "status": "success",
-    });
-    fs::write(dir.join("backup_metadata.json"), json.to_string()).expect("metadata");
 }
 
 /// A fresh full backup and an incremental on it, in the seed's layout under a root.
@@ -193,7 +180,14 @@ impl BackupPair {
             socket,
             &["--backup", &format!("--target-dir={}", full.display())],
         );
-        write_metadata(&full, "full", full_started, Timestamp::now());
+        sandbox::write_metadata(
+            &full,
+            BackupKind::Full,
+            None,
+            full_started,
+            Timestamp::now(),
+        )
+        .expect("metadata");
         between();
         // Distinct directory names even within one second.
         std::thread::sleep(Duration::from_millis(1100));
