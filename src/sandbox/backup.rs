@@ -14,14 +14,14 @@
 //! seed's `db_backup.sh` does.
 
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use super::gluster::run_bounded;
 use super::{node, Sandbox, SandboxError};
 use crate::backup::parse::parse_checkpoints;
 
@@ -134,26 +134,7 @@ impl Sandbox {
             command.arg(format!("--incremental-basedir={}", base.display()));
         }
         let clock = Instant::now();
-        let outcome = command
-            .env("PATH", node::search_path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .map_err(|source| SandboxError::Spawn {
-                command: "mariabackup --backup".into(),
-                source,
-            })
-            .map(|child| {
-                crate::process::finish(
-                    child,
-                    None,
-                    BACKUP_TIMEOUT,
-                    Duration::from_millis(50),
-                    crate::process::Kill::Group,
-                )
-            })?;
+        let outcome = run_bounded(&mut command, "mariabackup --backup", BACKUP_TIMEOUT)?;
         let elapsed = clock.elapsed();
         let log = logs.join(format!(
             "{}.log",

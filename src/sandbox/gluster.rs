@@ -806,24 +806,7 @@ pub(crate) fn run_command(
     what: &str,
     timeout: Duration,
 ) -> Result<String, SandboxError> {
-    let child = command
-        .env("PATH", node::search_path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| SandboxError::Spawn {
-            command: what.to_string(),
-            source,
-        })?;
-    let (status, stdout, stderr) = match crate::process::finish(
-        child,
-        None,
-        timeout,
-        Duration::from_millis(20),
-        crate::process::Kill::Group,
-    ) {
+    let (status, stdout, stderr) = match run_bounded(command, what, timeout)? {
         Ok(f) => (
             Ok(f.status),
             String::from_utf8_lossy(&f.stdout).into_owned(),
@@ -850,6 +833,34 @@ pub(crate) fn run_command(
             output: format!("{}{}", stderr.trim(), stdout.trim()),
         }),
     }
+}
+
+/// Spawns `command` (the sandbox's PATH, stdin closed, outputs piped, a process group of its
+/// own) and waits for it; after `timeout` the whole group is killed and reaped. `what` names
+/// the command in a spawn error.
+pub(crate) fn run_bounded(
+    command: &mut Command,
+    what: &str,
+    timeout: Duration,
+) -> Result<Result<crate::process::Finished, crate::process::Unfinished>, SandboxError> {
+    let child = command
+        .env("PATH", node::search_path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| SandboxError::Spawn {
+            command: what.to_string(),
+            source,
+        })?;
+    Ok(crate::process::finish(
+        child,
+        None,
+        timeout,
+        Duration::from_millis(20),
+        crate::process::Kill::Group,
+    ))
 }
 
 /// The inode identifying a network namespace file (`/run/netns/NS` or `/proc/PID/ns/net`).
