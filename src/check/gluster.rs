@@ -255,13 +255,19 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
         .or_else(|| replicas.map(replica_thresholds))
         .unwrap_or_default();
     let f = |v: Option<u64>| v.map(|v| v as f64);
+    // The pool's size is the graph's maximum, as nodes_up's is in `check cluster`.
+    let peers = PerfDatum::new("peers_connected", f(peers_connected)).min(0.0);
+    let peers = match peers_total {
+        Some(total) => peers.max(total as f64),
+        None => peers,
+    };
     result.perfdata = vec![
         PerfDatum::new("bricks_up", f(bricks_up)).min(0.0),
         PerfDatum::new("bricks_total", f(bricks_total)).min(0.0),
         PerfDatum::new("bricks_min_per_set", f(min_per_set))
             .thresholds(&brick_thresholds)
             .min(0.0),
-        PerfDatum::new("peers_connected", f(peers_connected)).min(0.0),
+        peers,
         PerfDatum::new("pending", f(pending.max))
             .thresholds(&policy.pending)
             .min(0.0),
@@ -448,6 +454,11 @@ mod tests {
             .iter()
             .any(|d| d.contains("10.254.0.2:/tmp/qgcap/b/b3 down")));
         assert_eq!(perf(&r, "peers_connected"), Some(0.0));
+        // The pool's one peer is the graph's maximum.
+        assert!(r
+            .perfdata
+            .iter()
+            .any(|p| p.render() == "peers_connected=0;;;0;1"));
         assert_eq!(perf(&r, "heal_unknown_bricks"), Some(1.0));
     }
 
