@@ -453,6 +453,17 @@ pub enum SandboxCommand {
     Freeze(NodeArgs),
     /// Thaw a frozen node with SIGCONT.
     Thaw(NodeArgs),
+    /// Break or repair the sandbox's GlusterFS pool (`up --gluster`): crash-peer, start-peer,
+    /// kill-brick --brick N, start-bricks, heal.
+    Gluster {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(value_enum)]
+        fault: GlusterFault,
+        /// The brick of kill-brick, 1-based (b1, b2 on the first server, b3 on the peer).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=9))]
+        brick: Option<u16>,
+    },
     /// Take a real mariabackup backup of a node into DIR/backups (the seed's layout, with
     /// backup_metadata.json): full, or incremental on the newest complete backup.
     Backup {
@@ -465,6 +476,21 @@ pub enum SandboxCommand {
         #[arg(long)]
         incremental: bool,
     },
+}
+
+/// A fault (or its repair) on the sandbox's GlusterFS pool, for tests and rehearsals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GlusterFault {
+    /// Kill every process of the peer (its glusterd, brick and self-heal daemon) with SIGKILL.
+    CrashPeer,
+    /// Start the peer's glusterd again and wait until its brick is back and reachable.
+    StartPeer,
+    /// Kill one brick's process (`--brick N`, 1-based) with SIGKILL.
+    KillBrick,
+    /// Restart dead bricks (`volume start gv force`) and wait until the client reaches them.
+    StartBricks,
+    /// Trigger an index heal (`volume heal gv`).
+    Heal,
 }
 
 #[derive(Debug, Args)]

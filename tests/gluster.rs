@@ -182,7 +182,22 @@ fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
 
     // A crashed peer (its glusterd and brick killed): disconnected, its brick down and its
     // heal count unknown, the other bricks still exported; the check is CRITICAL naming both.
-    g.stop_peer().expect("crash the peer");
+    // Through the CLI an operator rehearses with (which calls the same library).
+    let sandbox_dir = sb.dir().display().to_string();
+    let fault = |what: &str| {
+        let r = run_quorate(&["sandbox", "gluster", "--dir", &sandbox_dir, what], &[]);
+        assert_eq!(r.code, 0, "sandbox gluster {what}: {r:?}");
+        r.stdout
+    };
+    let refused = run_quorate(
+        &["sandbox", "gluster", "--dir", &sandbox_dir, "kill-brick"],
+        &[],
+    );
+    assert!(
+        refused.code == 1 && refused.stderr.contains("kill-brick needs --brick N"),
+        "{refused:?}"
+    );
+    assert!(fault("crash-peer").starts_with(&format!("peer {peer} crashed")));
     let body = wait_metrics(&serve, "peer disconnected", Duration::from_secs(30), |b| {
         sample(b, "gluster_peer_connected", &[&peer_label]) == Some(0.0)
             && sample(b, "gluster_brick_up", &[&brick(&names[2])]) == Some(0.0)
@@ -220,7 +235,7 @@ fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
         "{}",
         check.stdout
     );
-    g.start_peer().expect("restart the peer");
+    assert!(fault("start-peer").starts_with(&format!("peer {peer} started")));
     wait_metrics(&serve, "peer back", Duration::from_secs(60), |b| {
         sample(b, "gluster_peer_connected", &[&peer_label]) == Some(1.0)
             && names

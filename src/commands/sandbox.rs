@@ -3,7 +3,7 @@
 use anyhow::Context;
 use quorate::sandbox::{self, UpOptions};
 
-use crate::cli::SandboxCommand;
+use crate::cli::{GlusterFault, SandboxCommand};
 
 pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
     match cmd {
@@ -110,6 +110,45 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         SandboxCommand::Freeze(a) => node_op(&a.dir, &a.node, "frozen (SIGSTOP)", |sb, n| {
             sb.freeze_node(n)
         })?,
+        SandboxCommand::Gluster { dir, fault, brick } => {
+            let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
+            let g = sb.gluster().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the sandbox in {} has no GlusterFS pool (start it with `up --gluster`)",
+                    dir.display()
+                )
+            })?;
+            let done = match (fault, brick) {
+                (GlusterFault::KillBrick, None) => anyhow::bail!("kill-brick needs --brick N"),
+                (GlusterFault::KillBrick, Some(n)) => {
+                    let i = usize::from(n) - 1;
+                    let name = g
+                        .brick_name(i)
+                        .ok_or_else(|| anyhow::anyhow!("the volume has no brick {n}"))?;
+                    g.kill_brick(i)
+                        .map(|()| format!("brick {name} killed (SIGKILL)"))
+                }
+                (_, Some(_)) => anyhow::bail!("--brick goes with kill-brick only"),
+                (GlusterFault::CrashPeer, None) => g.stop_peer().map(|()| {
+                    format!(
+                        "peer {} crashed (every process of its namespace killed)",
+                        g.peer_address().unwrap_or("?")
+                    )
+                }),
+                (GlusterFault::StartPeer, None) => g.start_peer().map(|pid| {
+                    format!(
+                        "peer {} started (glusterd pid {pid}), every brick online",
+                        g.peer_address().unwrap_or("?")
+                    )
+                }),
+                (GlusterFault::StartBricks, None) => {
+                    g.start_bricks().map(|()| "every brick online".to_owned())
+                }
+                (GlusterFault::Heal, None) => g.heal().map(|()| "heal triggered".to_owned()),
+            }
+            .map_err(quorate::Error::from)?;
+            println!("{done}");
+        }
         SandboxCommand::Backup {
             dir,
             node,
