@@ -252,9 +252,9 @@ fn up_once(
     }
 }
 
-/// Builds a sandbox with a real GlusterFS replica-3 volume (glusterd in a network namespace of
-/// its own, see `gluster.rs`) and `opts.nodes` Galera nodes; `nodes: 0` builds the GlusterFS
-/// part only. The generated quorate.yaml points at both.
+/// Builds a sandbox with a real GlusterFS replica-3 volume (two peered glusterds, each in a
+/// network namespace of its own, see `gluster.rs`) and `opts.nodes` Galera nodes; `nodes: 0`
+/// builds the GlusterFS part only. The generated quorate.yaml points at both.
 ///
 /// On failure everything started so far is stopped and the directory is removed.
 pub fn up_gluster(opts: &UpOptions) -> Result<Sandbox, SandboxError> {
