@@ -114,6 +114,33 @@ fn check_gluster_on_a_real_volume() {
 
     zabbix_agent_runs_our_gluster_items(dir.path(), config, &bricks);
 
+    // Without `storage.glusterfs.volume_name` every volume is watched (`volume status all
+    // detail`, heal info per volume listed): the same volume, found by itself.
+    let mut every: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(config).expect("config")).expect("yaml");
+    every["storage"]["glusterfs"]
+        .as_mapping_mut()
+        .expect("storage.glusterfs")
+        .remove("volume_name");
+    let every_config = dir.path().join("every-volume.yaml");
+    std::fs::write(
+        &every_config,
+        serde_yaml_ng::to_string(&every).expect("yaml"),
+    )
+    .expect("write config");
+    let every_config = every_config.to_str().expect("utf-8");
+    let r = check(every_config, &["-v"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("GLUSTER OK - gv: 3/3 bricks up"),
+        "{}",
+        r.stdout
+    );
+    let r = run_quorate(&["discover", "gluster", "--config", every_config], &[]);
+    let json: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("LLD");
+    assert_eq!(json[0]["{#VOLUME}"], "gv", "{json}");
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+
     // Kill brick 3 and write: CRITICAL (brick down), pending counted on the live bricks, the
     // dead brick's count unknown (reported, never 0).
     g.kill_brick(2).expect("kill brick 3");
