@@ -45,9 +45,20 @@ pub enum BackupType {
 impl BackupType {
     pub const ALL: [BackupType; 2] = [BackupType::Full, BackupType::Incremental];
 
+    /// The type's name, which is also its container directory in the seed's layout
+    /// (`full/`, `incremental/`).
     pub fn as_str(self) -> &'static str {
         match self {
             BackupType::Full => "full",
+            BackupType::Incremental => "incremental",
+        }
+    }
+
+    /// How the seed's layout names a backup of this type in its container, before
+    /// `_YYYYMMDD_HHMMSS`: `backup` or `incremental`.
+    pub fn seed_prefix(self) -> &'static str {
+        match self {
+            BackupType::Full => "backup",
             BackupType::Incremental => "incremental",
         }
     }

@@ -1081,11 +1081,12 @@ fn newest_complete(backups: &[Arc<Backup>], kind: BackupType) -> Option<usize> {
 fn layout_kind(path: &Path) -> Option<BackupType> {
     let name = path.file_name().and_then(OsStr::to_str)?;
     let parent = path.parent()?.file_name().and_then(OsStr::to_str)?;
-    match parent {
-        "full" if name.starts_with("backup_") => Some(BackupType::Full),
-        "incremental" if name.starts_with("incremental_") => Some(BackupType::Incremental),
-        _ => None,
-    }
+    BackupType::ALL.into_iter().find(|t| {
+        parent == t.as_str()
+            && name
+                .strip_prefix(t.seed_prefix())
+                .is_some_and(|rest| rest.starts_with('_'))
+    })
 }
 
 /// Sum of the lengths of every file below `path` (symbolic links not followed).

@@ -156,9 +156,9 @@ pub fn run(cmd: SandboxCommand) -> anyhow::Result<i32> {
         } => {
             let sb = sandbox::open(&dir).map_err(quorate::Error::from)?;
             let kind = if incremental {
-                sandbox::BackupKind::Incremental
+                quorate::backup::BackupType::Incremental
             } else {
-                sandbox::BackupKind::Full
+                quorate::backup::BackupType::Full
             };
             let taken = sb
                 .take_backup(&node, kind)

@@ -24,40 +24,17 @@ use jiff::Timestamp;
 use super::gluster::run_bounded;
 use super::{node, Sandbox, SandboxError};
 use crate::backup::parse::parse_checkpoints;
+use crate::backup::{scan_once, BackupType};
 
 /// The Debian package that provides mariabackup.
 pub const BACKUP_PACKAGES: &str = "mariadb-backup";
 /// Bound for one backup run (the sandbox's datadirs are small; a hung run must not hang us).
 const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Which backup [`Sandbox::take_backup`] makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackupKind {
-    Full,
-    /// On the newest complete backup (full or incremental) under the root.
-    Incremental,
-}
-
-impl BackupKind {
-    fn container(self) -> &'static str {
-        match self {
-            BackupKind::Full => "full",
-            BackupKind::Incremental => "incremental",
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            BackupKind::Full => "backup",
-            BackupKind::Incremental => "incremental",
-        }
-    }
-}
-
 /// A backup [`Sandbox::take_backup`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TakenBackup {
-    pub kind: BackupKind,
+    pub kind: BackupType,
     /// The backup's directory.
     pub path: PathBuf,
     /// The backup an incremental is based on.
@@ -80,7 +57,7 @@ impl Sandbox {
     /// and writes the seed's `backup_metadata.json` next to its files. An incremental is based
     /// on the newest complete backup; without one it is refused. A failed run leaves its
     /// directory as it is (a failed attempt, as quorate reports it) and quotes the log.
-    pub fn take_backup(&self, node: &str, kind: BackupKind) -> Result<TakenBackup, SandboxError> {
+    pub fn take_backup(&self, node: &str, kind: BackupType) -> Result<TakenBackup, SandboxError> {
         let socket = self.socket(node)?;
         if self.pid(node).is_none() {
             return Err(SandboxError::NodeNotRunning {
@@ -90,14 +67,14 @@ impl Sandbox {
         let program = find_mariabackup()?;
         let root = self.backup_root();
         let base = match kind {
-            BackupKind::Full => None,
-            BackupKind::Incremental => Some(
+            BackupType::Full => None,
+            BackupType::Incremental => Some(
                 newest_complete(&root)?
                     .ok_or_else(|| SandboxError::NoBackupBase { root: root.clone() })?,
             ),
         };
         let tz = TimeZone::system();
-        let container = root.join(kind.container());
+        let container = root.join(kind.as_str());
         let logs = self.dir.join("backup-logs");
         for d in [&container, &logs] {
             fs::create_dir_all(d).map_err(|e| SandboxError::io("cannot create", d, e))?;
@@ -108,7 +85,7 @@ impl Sandbox {
             let now = Timestamp::now();
             let name = format!(
                 "{}_{}",
-                kind.prefix(),
+                kind.seed_prefix(),
                 now.to_zoned(tz.clone()).strftime("%Y%m%d_%H%M%S")
             );
             let target = container.join(&name);
@@ -195,34 +172,24 @@ fn find_mariabackup() -> Result<PathBuf, SandboxError> {
         })
 }
 
-/// The newest backup under `root` (by the time in its seed name) that mariabackup completed
-/// (its checkpoints file parses).
+/// The newest complete backup under `root`, as quorate's own scanner judges it (the one
+/// `check backup` calls the newest); a root the scanner cannot read entirely is an error, so
+/// an incremental is never based on a guess.
 fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
-    let mut found: Vec<(String, PathBuf)> = Vec::new();
-    for kind in [BackupKind::Full, BackupKind::Incremental] {
-        let container = root.join(kind.container());
-        let entries = match fs::read_dir(&container) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(SandboxError::io("cannot list", &container, e)),
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stamp) = name
-                .strip_prefix(kind.prefix())
-                .and_then(|s| s.strip_prefix('_'))
-            else {
-                continue;
-            };
-            let complete = fs::read_to_string(entry.path().join("xtrabackup_checkpoints"))
-                .ok()
-                .is_some_and(|t| parse_checkpoints(&t).is_ok());
-            if complete {
-                found.push((stamp.to_string(), entry.path()));
-            }
-        }
+    let report = scan_once(&[root.to_path_buf()], &TimeZone::system());
+    if let Some(e) = report.errors.first() {
+        return Err(SandboxError::io(
+            "cannot scan",
+            &e.path,
+            std::io::Error::other(e.message.clone()),
+        ));
     }
-    Ok(found.into_iter().max().map(|(_, path)| path))
+    Ok(report
+        .backups
+        .iter()
+        .filter(|b| b.is_complete())
+        .max_by_key(|b| b.time)
+        .map(|b| b.path.clone()))
 }
 
 /// Writes `backup_metadata.json` into backup `dir` as the seed's backup script leaves it (the
@@ -230,13 +197,13 @@ fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
 /// tests.
 pub fn write_metadata(
     dir: &Path,
-    kind: BackupKind,
+    kind: BackupType,
     base: Option<&Path>,
     start: Timestamp,
     end: Timestamp,
 ) -> Result<(), SandboxError> {
     let mut json = serde_json::json!({
-        "type": kind.container(),
+        "type": kind.as_str(),
         "timestamp": start.to_string(),
         "end_time": end.to_string(),
         "duration_seconds": end.duration_since(start).as_secs_f64(),
@@ -255,13 +222,28 @@ mod tests {
     use super::*;
     use std::time::SystemTime;
 
-    fn complete(dir: &Path) {
+    /// A copy of the captured full backup's checkpoints and info files in `dir`, ending at
+    /// `end` (local time, as mariabackup writes it).
+    fn captured_full(dir: &Path, end: &str) {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backup/full");
         fs::create_dir_all(dir).expect("mkdir");
-        fs::write(
+        fs::copy(
+            fixtures.join("xtrabackup_checkpoints"),
             dir.join("xtrabackup_checkpoints"),
-            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 100\nlast_lsn = 100\n",
         )
-        .expect("write");
+        .expect("copy checkpoints");
+        let info = fs::read_to_string(fixtures.join("xtrabackup_info")).expect("info");
+        let info: String = info
+            .lines()
+            .map(|l| {
+                if l.starts_with("end_time = ") {
+                    format!("end_time = {end}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        fs::write(dir.join("xtrabackup_info"), info).expect("write info");
     }
 
     #[test]
@@ -269,21 +251,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         assert_eq!(newest_complete(root).expect("empty root"), None);
-        complete(&root.join("full/backup_20261122_010000"));
-        complete(&root.join("incremental/incremental_20261122_020000"));
-        // Newer, but mariabackup never finished it: no checkpoints.
-        fs::create_dir_all(root.join("incremental/incremental_20261122_030000")).expect("mkdir");
-        // Not a seed name.
-        complete(&root.join("full/manual-copy"));
+        captured_full(
+            &root.join("full/backup_20261122_010000"),
+            "2026-11-22 01:00:05",
+        );
+        captured_full(
+            &root.join("full/backup_20261122_020000"),
+            "2026-11-22 02:00:05",
+        );
+        // Newer, but mariabackup never finished it: no checkpoints, a failed attempt.
+        fs::create_dir_all(root.join("full/backup_20261122_030000")).expect("mkdir");
         assert_eq!(
             newest_complete(root).expect("scan"),
-            Some(root.join("incremental/incremental_20261122_020000"))
+            Some(root.join("full/backup_20261122_020000"))
         );
-        complete(&root.join("full/backup_20261122_040000"));
-        assert_eq!(
-            newest_complete(root).expect("scan"),
-            Some(root.join("full/backup_20261122_040000"))
-        );
+        // A root that cannot be read is an error, not "no backup".
+        let missing = root.join("missing");
+        let err = newest_complete(&missing).expect_err("unreadable root");
+        assert!(err.to_string().contains("missing"), "{err}");
     }
 
     #[test]
@@ -292,10 +277,10 @@ mod tests {
         let start = Timestamp::from_second(1_790_000_000).expect("time");
         let end = Timestamp::from_second(1_790_000_042).expect("time");
         let base = Path::new("/b/full/backup_1");
-        write_metadata(dir.path(), BackupKind::Incremental, Some(base), start, end).expect("write");
+        write_metadata(dir.path(), BackupType::Incremental, Some(base), start, end).expect("write");
         let text = fs::read_to_string(dir.path().join("backup_metadata.json")).expect("read");
         let meta = crate::backup::parse::parse_metadata(&text, &TimeZone::UTC).expect("parse");
-        assert_eq!(meta.kind, Some(crate::backup::BackupType::Incremental));
+        assert_eq!(meta.kind, Some(BackupType::Incremental));
         assert_eq!(meta.duration, Some(Duration::from_secs(42)));
         assert_eq!(meta.base_backup.as_deref(), Some(base));
         assert_eq!(meta.succeeded, Some(true));

@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use backup::{write_metadata, BackupKind, TakenBackup, BACKUP_PACKAGES};
+pub use backup::{write_metadata, TakenBackup, BACKUP_PACKAGES};
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub use net::Network;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::parse::parse_checkpoints;
-use quorate::sandbox::{self, BackupKind, SandboxGuard, UpOptions};
+use quorate::backup::BackupType;
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 /// A real 1-node sandbox in `dir/sb` holding `bk.t`, 20 MB of random rows: big enough for a
 /// size check and for a backup run to be stopped mid-copy. Torn down when the guard drops.
@@ -140,7 +141,7 @@ pub fn age_backup(dir: &Path, age: jiff::Span, tz: &TimeZone) {
     fs::write(&info, rewritten).expect("rewrite info");
     let metadata = dir.join("backup_metadata.json");
     if metadata.exists() {
-        sandbox::write_metadata(dir, BackupKind::Full, None, start, end).expect("metadata");
+        sandbox::write_metadata(dir, BackupType::Full, None, start, end).expect("metadata");
     }
     let mtime = SystemTime::from(end);
     for entry in fs::read_dir(dir).expect("list backup") {
@@ -182,7 +183,7 @@ impl BackupPair {
         );
         sandbox::write_metadata(
             &full,
-            BackupKind::Full,
+            BackupType::Full,
             None,
             full_started,
             Timestamp::now(),
