@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use super::node;
 use super::SandboxError;
 use crate::gluster::parse::{
-    parse_heal_summary, parse_peer_status, parse_volume_status, HealSummaryBrick,
+    parse_heal_summary, parse_peer_status, parse_volume_status, HealSummaryBrick, ParseError,
 };
 
 /// The Debian packages the GlusterFS sandbox needs.
@@ -546,24 +546,14 @@ impl Gluster<'_> {
             "summary",
             "--xml",
         ])?;
-        parse_heal_summary(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
-            node: "gluster".into(),
-            command: "gluster volume heal info summary".into(),
-            status: "unusable answer".into(),
-            output: e.to_string(),
-        })
+        parse_heal_summary(xml.as_bytes()).map_err(unusable("gluster volume heal info summary"))
     }
 
     /// pid and online flag of each brick (in brick order) from `volume status --xml`.
     fn brick_processes(&self) -> Result<Vec<(Option<u32>, bool)>, SandboxError> {
         let xml = self.cli(&["volume", "status", &self.st.volume, "--xml"])?;
         let status =
-            parse_volume_status(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
-                node: "gluster".into(),
-                command: "gluster volume status".into(),
-                status: "unusable answer".into(),
-                output: e.to_string(),
-            })?;
+            parse_volume_status(xml.as_bytes()).map_err(unusable("gluster volume status"))?;
         let bricks = status.first().map(|v| v.bricks.as_slice()).unwrap_or(&[]);
         Ok((0..self.st.bricks.len())
             .map(|i| {
@@ -665,12 +655,7 @@ impl Gluster<'_> {
     /// Whether the first server sees every other server as a connected `Peer in Cluster`.
     fn peers_connected(&self) -> Result<bool, SandboxError> {
         let xml = self.cli(&["peer", "status", "--xml"])?;
-        let peers = parse_peer_status(xml.as_bytes()).map_err(|e| SandboxError::CommandFailed {
-            node: "gluster".into(),
-            command: "gluster peer status".into(),
-            status: "unusable answer".into(),
-            output: e.to_string(),
-        })?;
+        let peers = parse_peer_status(xml.as_bytes()).map_err(unusable("gluster peer status"))?;
         Ok(self.st.servers.iter().skip(1).all(|s| {
             peers
                 .iter()
@@ -790,6 +775,16 @@ impl Gluster<'_> {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+}
+
+/// The error for a gluster CLI answer its parser rejects.
+fn unusable(command: &'static str) -> impl Fn(ParseError) -> SandboxError {
+    move |e| SandboxError::CommandFailed {
+        node: "gluster".into(),
+        command: command.into(),
+        status: "unusable answer".into(),
+        output: e.to_string(),
     }
 }
 
