@@ -1,10 +1,11 @@
 //! The GlusterFS source against a real glusterd pool (sandbox `--gluster`: two glusterds, each
 //! in a network namespace of its own, and a replica-3 volume across them): healthy volume, a
 //! killed brick with pending heals, restart and heal, a crashed peer (disconnected, its brick
-//! down, the check CRITICAL) and its return, a real split-brain; a gluster CLI that hangs (a stand-in script serving captured
-//! answers, then sleeping); and `quorate sandbox up --gluster` / `down` through the binary.
+//! down, the check CRITICAL) and its return, a real split-brain, the volume stopped; a gluster
+//! CLI that hangs (a stand-in script serving captured answers, then sleeping); and
+//! `quorate sandbox up --gluster --netns` / `down` through the binary.
 //!
-//! Every sandbox has its own namespace, glusterd state, /run and log directories, so these
+//! Every sandbox has its own namespaces, glusterd state, /run and log directories, so these
 //! tests run in parallel with each other and never touch the machine's own glusterd.
 
 mod common;
@@ -274,6 +275,30 @@ fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
         "{listed:?}"
     );
     assert!(listed.iter().any(|b| b.files == ["/sb"]), "{listed:?}");
+
+    // The volume stopped: still collected (gluster_up 1), the volume and every brick down,
+    // the check CRITICAL. Teardown copes with a stopped volume.
+    g.cli(&["volume", "stop", "gv"]).expect("volume stop");
+    let body = wait_metrics(&serve, "volume stopped", Duration::from_secs(30), |b| {
+        sample(b, "gluster_volume_up", &["volume=\"gv\""]) == Some(0.0)
+    });
+    assert_eq!(sample(&body, "gluster_up", &[]), Some(1.0));
+    for n in &names {
+        assert_eq!(
+            sample(&body, "gluster_brick_up", &[&brick(n)]),
+            Some(0.0),
+            "{n}"
+        );
+    }
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check
+            .first_line()
+            .starts_with("GLUSTER CRITICAL - volume gv is not started"),
+        "{}",
+        check.stdout
+    );
 
     assert!(serve.terminate().success());
     let namespaces: Vec<String> = g.namespaces().iter().map(|n| n.to_string()).collect();
