@@ -1,0 +1,705 @@
+//! The shipped Zabbix template imported into a real Zabbix 6.0 (Debian bookworm's
+//! zabbix-server-mysql schema and zabbix-frontend-php API), not only checked for structure.
+//!
+//! A 1-node sandbox holds the Zabbix database (the package's schema, images and data SQL); a
+//! copy of the PHP frontend in the test's temporary directory, served by `php -S` on
+//! 127.0.0.1, answers the JSON-RPC API. Deliberately broken copies of the template are refused
+//! with an error naming the defect (and leave nothing behind); the template itself imports,
+//! and what Zabbix stored — items with their master items, discovery rules with their item and
+//! trigger prototypes, triggers with their expanded expressions, macros and value maps — is
+//! exactly what the YAML file declares.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use quorate::sandbox::{self, SandboxGuard, UpOptions};
+use serde_json::{json, Value as Json};
+use serde_yaml_ng::Value as Yaml;
+
+const TEMPLATE_NAME: &str = "Galera by quorate";
+/// Where Debian's zabbix-server-mysql ships the MySQL/MariaDB database scripts (`dpkg -L`).
+const SQL_DIR: &str = "/usr/share/zabbix-server-mysql";
+/// Debian's zabbix-frontend-php.
+const FRONTEND_DIR: &str = "/usr/share/zabbix";
+
+/// A child process (the PHP server, a pipeline stage) killed by its pid and reaped when the
+/// guard drops, so a failing assertion leaves nothing running.
+struct ChildGuard {
+    name: &'static str,
+    child: Child,
+}
+
+impl ChildGuard {
+    fn spawn(name: &'static str, cmd: &mut Command) -> ChildGuard {
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot run {name} ({e}): scripts/install-deps installs it")
+        });
+        ChildGuard { name, child }
+    }
+
+    /// Waits for a normal exit, bounded; panics (the guard then kills it) on a timeout.
+    fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{} still running after {timeout:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // Child::kill sends SIGKILL to this child's pid only.
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A random password for the `zabbix` database user (hex of 16 bytes from the kernel).
+fn random_password() -> String {
+    let mut bytes = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("reading /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Streams one of the package's gzipped SQL files into the `mariadb` client as root over the
+/// node's socket: `zcat FILE | mariadb zabbix`, the pipe between the two children, no shell.
+fn import_sql(socket: &Path, file: &str) -> Duration {
+    let start = Instant::now();
+    let path = Path::new(SQL_DIR).join(file);
+    assert!(
+        path.exists(),
+        "{} missing: install zabbix-server-mysql (scripts/install-deps)",
+        path.display()
+    );
+    let mut zcat = ChildGuard::spawn(
+        "zcat",
+        Command::new("zcat")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    );
+    let sql = zcat.child.stdout.take().expect("zcat stdout");
+    let client = Command::new("mariadb")
+        .arg("--no-defaults")
+        .arg("--protocol=SOCKET")
+        .arg(format!("--socket={}", socket.display()))
+        .arg("--user=root")
+        .arg("--batch")
+        .arg("zabbix")
+        .stdin(Stdio::from(sql))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running mariadb (Debian package mariadb-client)");
+    let mut client = ChildGuard {
+        name: "mariadb",
+        child: client,
+    };
+    let status = client.wait(Duration::from_secs(120));
+    let mut err = String::new();
+    if let Some(mut e) = client.child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(status.success(), "importing {file}: {status}: {err}");
+    assert!(zcat.wait(Duration::from_secs(10)).success(), "zcat {file}");
+    start.elapsed()
+}
+
+/// The frontend copied into `dir` with its configuration written there (mode 0600: it holds
+/// the database password). Debian patches the configuration path to the absolute
+/// `/etc/zabbix/zabbix.conf.php`; the copy is pointed at its own `conf/` instead, so nothing
+/// outside the temporary directory is read or written.
+fn install_frontend(dir: &Path, db_port: u16, password: &str) -> PathBuf {
+    let root = dir.join("frontend");
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(FRONTEND_DIR)
+        .arg(&root)
+        .output()
+        .expect("cp");
+    assert!(
+        out.status.success(),
+        "copying {FRONTEND_DIR} (install zabbix-frontend-php): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conf = root.join("conf/zabbix.conf.php");
+    let class = root.join("include/classes/core/CConfigFile.php");
+    let code = fs::read_to_string(&class).expect("CConfigFile.php");
+    let debian_path = "const CONFIG_FILE_PATH = '/etc/zabbix/zabbix.conf.php';";
+    assert_eq!(
+        code.matches(debian_path).count(),
+        1,
+        "{} no longer names the Debian configuration path",
+        class.display()
+    );
+    fs::write(
+        &class,
+        code.replace(
+            debian_path,
+            &format!("const CONFIG_FILE_PATH = '{}';", conf.display()),
+        ),
+    )
+    .expect("rewrite CConfigFile.php");
+
+    let text = format!(
+        "<?php\n\
+         $DB['TYPE'] = 'MYSQL';\n\
+         $DB['SERVER'] = '127.0.0.1';\n\
+         $DB['PORT'] = '{db_port}';\n\
+         $DB['DATABASE'] = 'zabbix';\n\
+         $DB['USER'] = 'zabbix';\n\
+         $DB['PASSWORD'] = '{password}';\n\
+         $DB['SCHEMA'] = '';\n\
+         $DB['ENCRYPTION'] = false;\n\
+         $DB['KEY_FILE'] = '';\n\
+         $DB['CERT_FILE'] = '';\n\
+         $DB['CA_FILE'] = '';\n\
+         $DB['VERIFY_HOST'] = false;\n\
+         $DB['CIPHER_LIST'] = '';\n\
+         $DB['VAULT_URL'] = '';\n\
+         $DB['VAULT_DB_PATH'] = '';\n\
+         $DB['VAULT_TOKEN'] = '';\n\
+         $DB['DOUBLE_IEEE754'] = true;\n\
+         $ZBX_SERVER_NAME = 'quorate test';\n\
+         $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;\n"
+    );
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&conf)
+        .expect("create zabbix.conf.php");
+    f.write_all(text.as_bytes()).expect("write zabbix.conf.php");
+    root
+}
+
+/// The JSON-RPC API of the frontend served by `php -S`.
+struct Api {
+    addr: SocketAddr,
+    auth: Option<String>,
+    /// The PHP server's log, quoted when a call fails.
+    log: PathBuf,
+}
+
+impl Api {
+    /// One call; `Err` carries the API's error object.
+    fn call(&self, method: &str, params: Json) -> Result<Json, Json> {
+        let mut request = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
+        if let Some(auth) = &self.auth {
+            request["auth"] = json!(auth);
+        }
+        let body = post(self.addr, "/api_jsonrpc.php", &request.to_string()).unwrap_or_else(|e| {
+            let log = fs::read_to_string(&self.log).unwrap_or_default();
+            panic!("POST {method}: {e}\nphp -S log:\n{log}")
+        });
+        let mut answer: Json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{method}: answer is not JSON ({e}): {body}"));
+        match answer.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(answer["error"].take()),
+        }
+    }
+
+    fn ok(&self, method: &str, params: Json) -> Json {
+        self.call(method, params)
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+}
+
+/// A minimal HTTP/1.0 POST (the answer ends when the server closes); returns the body.
+fn post(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    // One write: PHP's built-in server has refused ("Malformed HTTP request") a request that
+    // `write!` had sent in many small pieces.
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json-rpc\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no header end in {raw:?}")))?;
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(std::io::Error::other(format!("{head}\n{body}")));
+    }
+    Ok(body.to_string())
+}
+
+/// The import rules: create what is missing, update what exists (a re-import of the same
+/// template must also work).
+fn import_rules() -> Json {
+    let both = json!({"createMissing": true, "updateExisting": true});
+    json!({
+        "groups": {"createMissing": true},
+        "templates": both,
+        "items": both,
+        "discoveryRules": both,
+        "triggers": both,
+        "graphs": both,
+        "valueMaps": both,
+        "httptests": both,
+        "templateLinkage": {"createMissing": true},
+        "templateDashboards": both,
+    })
+}
+
+fn import(api: &Api, source: &str) -> Result<Json, Json> {
+    api.call(
+        "configuration.import",
+        json!({"format": "yaml", "source": source, "rules": import_rules()}),
+    )
+}
+
+fn text(v: &Yaml) -> String {
+    match v {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Null => String::new(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+fn field(v: &Json, name: &str) -> String {
+    v[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+        .to_string()
+}
+
+/// An item or item prototype as "uuid key type=dependent|agent master=KEY" from the YAML.
+fn yaml_item(item: &Yaml) -> String {
+    let dependent = item["type"].as_str() == Some("DEPENDENT");
+    format!(
+        "{} {} dependent={dependent} master={}",
+        text(&item["uuid"]),
+        text(&item["key"]),
+        text(&item["master_item"]["key"])
+    )
+}
+
+/// The same description of an item Zabbix stored (type 18 = dependent); `keys` maps item ids
+/// (items and prototypes) to keys for the master item.
+fn api_item(item: &Json, keys: &BTreeMap<String, String>) -> String {
+    let master = field(item, "master_itemid");
+    let master = if master == "0" {
+        String::new()
+    } else {
+        keys.get(&master)
+            .unwrap_or_else(|| panic!("master item {master} of {item} not in the template"))
+            .clone()
+    };
+    format!(
+        "{} {} dependent={} master={master}",
+        field(item, "uuid"),
+        field(item, "key_"),
+        field(item, "type") == "18"
+    )
+}
+
+fn priority(name: &str) -> &'static str {
+    match name {
+        "" | "NOT_CLASSIFIED" => "0",
+        "INFO" => "1",
+        "WARNING" => "2",
+        "AVERAGE" => "3",
+        "HIGH" => "4",
+        "DISASTER" => "5",
+        other => panic!("unknown trigger priority {other}"),
+    }
+}
+
+/// A trigger or trigger prototype as "uuid priority name: expression" from the YAML.
+fn yaml_trigger(t: &Yaml) -> String {
+    format!(
+        "{} {} {}: {}",
+        text(&t["uuid"]),
+        priority(&text(&t["priority"])),
+        text(&t["name"]),
+        text(&t["expression"])
+    )
+}
+
+/// The same for a trigger read with `expandExpression` (keys instead of function ids).
+fn api_trigger(t: &Json) -> String {
+    format!(
+        "{} {} {}: {}",
+        field(t, "uuid"),
+        field(t, "priority"),
+        field(t, "description"),
+        field(t, "expression")
+    )
+}
+
+fn seq(v: &Yaml) -> Vec<Yaml> {
+    v.as_sequence().cloned().unwrap_or_default()
+}
+
+#[test]
+fn template_imports_into_real_zabbix_6_0() {
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sb = SandboxGuard::new(
+        sandbox::up(&UpOptions {
+            dir: tmp.path().join("sb"),
+            nodes: 1,
+        })
+        .expect("sandbox up"),
+    );
+    let socket = sb.socket("node1").expect("socket");
+    let db_port = sb.mysql_port("node1").expect("port");
+
+    // The database and its user as the package's README.Debian describes; the password only
+    // travels on the client's stdin and into the 0600 frontend configuration.
+    let password = random_password();
+    sb.sql(
+        "node1",
+        &format!(
+            "CREATE DATABASE zabbix CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; \
+             CREATE USER 'zabbix'@'127.0.0.1' IDENTIFIED BY '{password}'; \
+             CREATE USER 'zabbix'@'localhost' IDENTIFIED BY '{password}'; \
+             GRANT ALL ON zabbix.* TO 'zabbix'@'127.0.0.1'; \
+             GRANT ALL ON zabbix.* TO 'zabbix'@'localhost';"
+        ),
+    )
+    .expect("create the zabbix database and user");
+    // data.sql is ~130,000 single-row INSERTs in one transaction: bound by the server's
+    // per-statement cost (~15 s on 2 cores), not by commits or redo log size.
+    for file in ["schema.sql.gz", "images.sql.gz", "data.sql.gz"] {
+        let took = import_sql(&socket, file);
+        eprintln!("imported {file} in {:.1} s", took.as_secs_f64());
+    }
+
+    let root = install_frontend(tmp.path(), db_port, &password);
+    let port = common::free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let log = fs::File::create(tmp.path().join("php.log")).expect("php log");
+    let php = ChildGuard::spawn(
+        "php (Debian package php8.2-cli)",
+        Command::new("php")
+            .arg("-S")
+            .arg(addr.to_string())
+            .arg("-t")
+            .arg(&root)
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log),
+    );
+    let wait_start = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            wait_start.elapsed() < Duration::from_secs(15),
+            "php -S not listening on {addr}: {}",
+            fs::read_to_string(tmp.path().join("php.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut api = Api {
+        addr,
+        auth: None,
+        log: tmp.path().join("php.log"),
+    };
+    let version = api.ok("apiinfo.version", json!({}));
+    let version = version.as_str().expect("version string").to_string();
+    assert!(
+        version.starts_with("6.0."),
+        "the template's export format is 6.0, the API is {version}"
+    );
+    let token = api.ok(
+        "user.login",
+        json!({"username": "Admin", "password": "zabbix"}),
+    );
+    api.auth = Some(token.as_str().expect("session id").to_string());
+
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("nagios/zabbix/template_galera_quorate.yaml");
+    let source = fs::read_to_string(&path).expect("template");
+    let yaml: Yaml = serde_yaml_ng::from_str(&source).expect("template is YAML");
+    let tpl = &yaml["zabbix_export"]["templates"][0];
+    assert_eq!(text(&tpl["template"]), TEMPLATE_NAME);
+
+    // The import can fail: broken copies are refused, naming the defect, and leave nothing.
+    let master = "          master_item:\n            key: 'quorate.cluster'\n";
+    assert!(
+        source.contains(master),
+        "a dependent item of quorate.cluster"
+    );
+    let no_master = source.replacen(
+        master,
+        "          master_item:\n            key: 'quorate.no.such.master'\n",
+        1,
+    );
+    let err = import(&api, &no_master).expect_err("a dependent item without its master");
+    assert!(
+        err["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("master_itemid") && d.contains("quorate.no.such.master")),
+        "{err}"
+    );
+    let name_line = format!("      template: '{TEMPLATE_NAME}'\n");
+    assert!(source.contains(&name_line));
+    let unknown_field = source.replacen(
+        &name_line,
+        &format!("{name_line}      no_such_field: 1\n"),
+        1,
+    );
+    let err = import(&api, &unknown_field).expect_err("an unknown field");
+    assert!(
+        err["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("unexpected tag \"no_such_field\"")),
+        "{err}"
+    );
+    let found = api.ok(
+        "template.get",
+        json!({"filter": {"host": TEMPLATE_NAME}, "output": ["templateid"]}),
+    );
+    assert_eq!(found, json!([]), "a refused import left a template behind");
+
+    let import_start = Instant::now();
+    let result = import(&api, &source).unwrap_or_else(|e| panic!("import refused: {e}"));
+    assert_eq!(result, json!(true));
+    eprintln!(
+        "configuration.import took {:.1} s",
+        import_start.elapsed().as_secs_f64()
+    );
+    // Importing the same file again updates it in place.
+    assert_eq!(import(&api, &source), Ok(json!(true)));
+
+    let got = api.ok(
+        "template.get",
+        json!({
+            "filter": {"host": TEMPLATE_NAME},
+            "output": ["templateid", "host", "name", "uuid"],
+            "selectGroups": ["name"],
+            "selectItems": ["itemid", "uuid", "key_", "type", "master_itemid"],
+            "selectDiscoveries": ["itemid", "uuid", "key_"],
+            "selectTriggers": ["triggerid"],
+            "selectMacros": ["macro", "value"],
+            "selectValueMaps": ["name", "mappings"],
+        }),
+    );
+    let got = got.as_array().expect("templates");
+    assert_eq!(got.len(), 1, "{got:?}");
+    let got = &got[0];
+    let id = field(got, "templateid");
+    assert_eq!(field(got, "uuid"), text(&tpl["uuid"]));
+    assert_eq!(field(got, "name"), text(&tpl["name"]));
+    let groups: BTreeSet<String> = got["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| field(g, "name"))
+        .collect();
+    let yaml_groups: BTreeSet<String> = seq(&tpl["groups"])
+        .iter()
+        .map(|g| text(&g["name"]))
+        .collect();
+    assert_eq!(groups, yaml_groups);
+
+    // Every item id (items and prototypes) → key, for the master items.
+    let prototypes = api.ok(
+        "itemprototype.get",
+        json!({"templateids": [id], "output": ["itemid", "uuid", "key_", "type", "master_itemid"],
+               "selectDiscoveryRule": ["key_"]}),
+    );
+    let prototypes = prototypes.as_array().expect("item prototypes");
+    let items = got["items"].as_array().expect("items");
+    let keys: BTreeMap<String, String> = items
+        .iter()
+        .chain(prototypes)
+        .map(|i| (field(i, "itemid"), field(i, "key_")))
+        .collect();
+
+    let yaml_items: BTreeSet<String> = seq(&tpl["items"]).iter().map(yaml_item).collect();
+    let api_items: BTreeSet<String> = items.iter().map(|i| api_item(i, &keys)).collect();
+    assert_eq!(api_items, yaml_items, "items");
+    assert_eq!(api_items.len(), seq(&tpl["items"]).len(), "duplicate items");
+
+    // Triggers of plain items (the YAML nests them under their item).
+    let yaml_triggers: Vec<String> = seq(&tpl["items"])
+        .iter()
+        .flat_map(|i| seq(&i["triggers"]))
+        .map(|t| yaml_trigger(&t))
+        .collect();
+    let triggers = api.ok(
+        "trigger.get",
+        json!({"templateids": [id], "expandExpression": true,
+               "output": ["uuid", "description", "expression", "priority"]}),
+    );
+    let api_triggers: BTreeSet<String> = triggers
+        .as_array()
+        .expect("triggers")
+        .iter()
+        .map(api_trigger)
+        .collect();
+    assert_eq!(
+        api_triggers,
+        yaml_triggers.iter().cloned().collect::<BTreeSet<_>>(),
+        "triggers"
+    );
+    assert_eq!(
+        api_triggers.len(),
+        yaml_triggers.len(),
+        "duplicate triggers"
+    );
+    assert_eq!(
+        got["triggers"].as_array().map(Vec::len),
+        Some(yaml_triggers.len())
+    );
+
+    // Discovery rules, each with its item and trigger prototypes.
+    let yaml_rules = seq(&tpl["discovery_rules"]);
+    let api_rules = got["discoveries"].as_array().expect("discoveries");
+    assert_eq!(
+        api_rules
+            .iter()
+            .map(|r| format!("{} {}", field(r, "uuid"), field(r, "key_")))
+            .collect::<BTreeSet<_>>(),
+        yaml_rules
+            .iter()
+            .map(|r| format!("{} {}", text(&r["uuid"]), text(&r["key"])))
+            .collect::<BTreeSet<_>>(),
+        "discovery rules"
+    );
+    assert_eq!(api_rules.len(), yaml_rules.len());
+    let mut prototype_count = 0;
+    for rule in &yaml_rules {
+        let key = text(&rule["key"]);
+        let api_rule = api_rules
+            .iter()
+            .find(|r| field(r, "key_") == key)
+            .expect("rule imported");
+        let yaml_protos = seq(&rule["item_prototypes"]);
+        prototype_count += yaml_protos.len();
+        let api_protos: BTreeSet<String> = prototypes
+            .iter()
+            .filter(|p| p["discoveryRule"]["key_"].as_str() == Some(key.as_str()))
+            .map(|p| api_item(p, &keys))
+            .collect();
+        assert_eq!(
+            api_protos,
+            yaml_protos.iter().map(yaml_item).collect::<BTreeSet<_>>(),
+            "item prototypes of {key}"
+        );
+        assert_eq!(api_protos.len(), yaml_protos.len(), "{key}");
+
+        // Trigger prototypes: under the rule and under its item prototypes.
+        let yaml_tp: Vec<String> = seq(&rule["trigger_prototypes"])
+            .iter()
+            .chain(
+                yaml_protos
+                    .iter()
+                    .flat_map(|p| seq(&p["trigger_prototypes"]))
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
+            .map(yaml_trigger)
+            .collect();
+        let api_tp = api.ok(
+            "triggerprototype.get",
+            json!({"discoveryids": [field(api_rule, "itemid")], "expandExpression": true,
+                   "output": ["uuid", "description", "expression", "priority"]}),
+        );
+        let api_tp: BTreeSet<String> = api_tp
+            .as_array()
+            .expect("trigger prototypes")
+            .iter()
+            .map(api_trigger)
+            .collect();
+        assert_eq!(
+            api_tp,
+            yaml_tp.iter().cloned().collect::<BTreeSet<_>>(),
+            "trigger prototypes of {key}"
+        );
+        assert_eq!(api_tp.len(), yaml_tp.len(), "{key}");
+    }
+    assert_eq!(prototypes.len(), prototype_count, "item prototypes");
+
+    // Macros and value maps.
+    let macros = |pairs: Vec<(String, String)>| pairs.into_iter().collect::<BTreeSet<_>>();
+    assert_eq!(
+        macros(
+            got["macros"]
+                .as_array()
+                .expect("macros")
+                .iter()
+                .map(|m| (field(m, "macro"), field(m, "value")))
+                .collect()
+        ),
+        macros(
+            seq(&tpl["macros"])
+                .iter()
+                .map(|m| (text(&m["macro"]), text(&m["value"])))
+                .collect()
+        ),
+        "macros"
+    );
+    let mapping = |name: String, pairs: Vec<(String, String)>| {
+        (name, pairs.into_iter().collect::<BTreeMap<_, _>>())
+    };
+    let api_maps: BTreeMap<String, BTreeMap<String, String>> = got["valuemaps"]
+        .as_array()
+        .expect("value maps")
+        .iter()
+        .map(|m| {
+            mapping(
+                field(m, "name"),
+                m["mappings"]
+                    .as_array()
+                    .expect("mappings")
+                    .iter()
+                    .map(|p| (field(p, "value"), field(p, "newvalue")))
+                    .collect(),
+            )
+        })
+        .collect();
+    let yaml_maps: BTreeMap<String, BTreeMap<String, String>> = seq(&tpl["valuemaps"])
+        .iter()
+        .map(|m| {
+            mapping(
+                text(&m["name"]),
+                seq(&m["mappings"])
+                    .iter()
+                    .map(|p| (text(&p["value"]), text(&p["newvalue"])))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(api_maps, yaml_maps, "value maps");
+
+    eprintln!(
+        "Zabbix {version}: {} items, {} triggers, {} discovery rules, {} item prototypes; {:.1} s in all",
+        api_items.len(),
+        api_triggers.len(),
+        api_rules.len(),
+        prototypes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(php);
+    sb.down().expect("sandbox down");
+}
