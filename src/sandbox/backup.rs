@@ -64,7 +64,7 @@ impl Sandbox {
                 node: node.to_string(),
             });
         }
-        let program = find_mariabackup()?;
+        let program = node::find_program(&["mariabackup", "mariadb-backup"], BACKUP_PACKAGES)?;
         let root = self.backup_root();
         let base = match kind {
             BackupType::Full => None,
@@ -158,18 +158,6 @@ impl Sandbox {
             elapsed,
         })
     }
-}
-
-fn find_mariabackup() -> Result<PathBuf, SandboxError> {
-    let path = node::search_path();
-    ["mariabackup", "mariadb-backup"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
-        .find(|p| node::is_executable(p))
-        .ok_or(SandboxError::NotInstalled {
-            what: "program mariabackup".into(),
-            packages: BACKUP_PACKAGES,
-        })
 }
 
 /// The newest complete backup under `root`, as quorate's own scanner judges it (the one

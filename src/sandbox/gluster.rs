@@ -190,15 +190,8 @@ pub(crate) fn namespace_name() -> Result<String, SandboxError> {
 
 /// Fails naming the packages when a program is missing.
 pub(crate) fn check_installed() -> Result<(), SandboxError> {
-    let path = node::search_path();
     for program in ["glusterd", "gluster", "glusterfs", "ip", "nsenter", "mount"] {
-        let found = std::env::split_paths(&path).any(|d| node::is_executable(&d.join(program)));
-        if !found {
-            return Err(SandboxError::NotInstalled {
-                what: format!("program {program}"),
-                packages: GLUSTER_PACKAGES,
-            });
-        }
+        node::find_program(&[program], GLUSTER_PACKAGES)?;
     }
     // Mount points of the wrapper's bind mounts (glusterfs-server creates them).
     for dir in ["/var/lib/glusterd", "/var/log/glusterfs"] {

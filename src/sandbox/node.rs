@@ -71,9 +71,9 @@ impl Tools {
                 packages: PACKAGES,
             })?;
         Ok(Tools {
-            mariadbd: find_program(&["mariadbd", "mysqld"])?,
-            install_db: find_program(&["mariadb-install-db", "mysql_install_db"])?,
-            client: find_program(&["mariadb", "mysql"])?,
+            mariadbd: find_program(&["mariadbd", "mysqld"], PACKAGES)?,
+            install_db: find_program(&["mariadb-install-db", "mysql_install_db"], PACKAGES)?,
+            client: find_program(&["mariadb", "mysql"], PACKAGES)?,
             provider,
         })
     }
@@ -92,11 +92,20 @@ pub(crate) fn search_path() -> OsString {
     std::env::join_paths(dirs).unwrap_or_else(|_| OsString::from(EXTRA_PATH.join(":")))
 }
 
-fn find_program(names: &[&str]) -> Result<PathBuf, SandboxError> {
-    find_program_in(names, &search_path())
+/// The first of `names` found on the sandbox's PATH; missing, an error naming the first name
+/// and the Debian `packages` that provide it.
+pub(crate) fn find_program(
+    names: &[&str],
+    packages: &'static str,
+) -> Result<PathBuf, SandboxError> {
+    find_program_in(names, &search_path(), packages)
 }
 
-fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Result<PathBuf, SandboxError> {
+fn find_program_in(
+    names: &[&str],
+    path: &std::ffi::OsStr,
+    packages: &'static str,
+) -> Result<PathBuf, SandboxError> {
     for name in names {
         for dir in std::env::split_paths(path) {
             let candidate = dir.join(name);
@@ -107,7 +116,7 @@ fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Result<PathBuf, Sa
     }
     Err(SandboxError::NotInstalled {
         what: format!("program {}", names[0]),
-        packages: PACKAGES,
+        packages,
     })
 }
 
@@ -457,7 +466,7 @@ mod tests {
     #[test]
     fn missing_program_names_the_packages() {
         let empty = tempfile::tempdir().expect("temp dir");
-        let err = find_program_in(&["mariadbd", "mysqld"], empty.path().as_os_str())
+        let err = find_program_in(&["mariadbd", "mysqld"], empty.path().as_os_str(), PACKAGES)
             .expect_err("nothing is installed in an empty directory");
         let text = err.to_string();
         assert!(text.contains("mariadbd"), "{text}");
