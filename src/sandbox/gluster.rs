@@ -160,6 +160,11 @@ impl GlusterState {
         self.servers.first()
     }
 
+    /// The second server, the first one's peer.
+    pub fn peer(&self) -> Option<&GlusterServer> {
+        self.servers.get(1)
+    }
+
     /// `host:/path` of brick `i` (0-based), as gluster names it.
     pub fn brick_name(&self, i: usize) -> Option<String> {
         let brick = self.bricks.get(i)?;
@@ -499,7 +504,7 @@ impl Gluster<'_> {
 
     /// The peer's address, as the first server's `peer status` names it.
     pub fn peer_address(&self) -> Option<&str> {
-        self.st.servers.get(1).map(|s| s.address.as_str())
+        self.st.peer().map(|s| s.address.as_str())
     }
 
     /// Runs `gluster --mode=script ARGS` in the namespace; stdout on success.
@@ -660,11 +665,7 @@ impl Gluster<'_> {
     /// brick, its self-heal daemon), waiting until each is gone. Its namespace stays, so the
     /// first server sees a disconnected peer whose brick it can no longer reach.
     pub fn stop_peer(&self) -> Result<(), SandboxError> {
-        let peer = self
-            .st
-            .servers
-            .get(1)
-            .ok_or(SandboxError::NoGlusterServer)?;
+        let peer = self.st.peer().ok_or(SandboxError::NoGlusterServer)?;
         end_namespace(peer, false)
     }
 
@@ -672,11 +673,7 @@ impl Gluster<'_> {
     /// server sees it connected, every brick is online and the FUSE client is connected to
     /// all of them. The new glusterd's pid.
     pub fn start_peer(&self) -> Result<u32, SandboxError> {
-        let peer = self
-            .st
-            .servers
-            .get(1)
-            .ok_or(SandboxError::NoGlusterServer)?;
+        let peer = self.st.peer().ok_or(SandboxError::NoGlusterServer)?;
         let pid = spawn_glusterd(peer)?;
         self.wait_for("the peer connected again", STARTUP_TIMEOUT, || {
             self.peers_connected()
