@@ -44,7 +44,9 @@ pub fn load_cached(settings: &Settings, node: &str, datadir: Option<&Path>) -> O
         }
     };
     let now = datadir.and_then(fingerprint);
-    rec.fresh = rec.grastate_fingerprint.is_some() && rec.grastate_fingerprint == now;
+    // Unchanged grastate.dat, or still none at all (a start always writes one): mysqld has
+    // not run on the datadir since the recovery.
+    rec.fresh = rec.grastate_fingerprint == now;
     Some(rec)
 }
 
