@@ -875,9 +875,9 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     })?;
     let (view, d) = plan_now(settings, opts).await;
     check_plan_digest(opts, &d)?;
-    check_rejoin(&view, &d, opts)?;
+    check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
     let mut report = ActReport::new("rejoin", opts);
-    let (needs_position, move_it) = rejoin_needs(&view, &d, opts);
+    let (needs_position, move_it) = rejoin_needs(&d, opts);
     if !opts.execute {
         report.done.push(format!(
             "would check that the audit log {} can be appended to",
@@ -914,8 +914,8 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     // rejoining at the same time (their locks change the digest): what must still hold is that
     // a Primary runs and this node's step is a rejoin; what to do is read from it again.
     let (view, mut d) = plan_now(settings, opts).await;
-    check_rejoin(&view, &d, opts)?;
-    let (needs_position, mut move_it) = rejoin_needs(&view, &d, opts);
+    check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
+    let (needs_position, mut move_it) = rejoin_needs(&d, opts);
     let mut changes = Changes::default();
     let result = async {
         interrupt.check(&opts.node, "change anything")?;
@@ -933,8 +933,8 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 .push(format!("recovered its position: {}", rec.outcome));
             // With its position known, the decision may now see it ahead of the Primary.
             let (view2, d2) = plan_now(settings, opts).await;
-            check_rejoin(&view2, &d2, opts).map_err(|e| e.error)?;
-            move_it = rejoin_needs(&view2, &d2, opts).1;
+            check_rejoin(&view2, &d2, opts, PositionStep::Refused).map_err(|e| e.error)?;
+            move_it = rejoin_needs(&d2, opts).1;
             d = d2;
             interrupt.check(&opts.node, "change anything")?;
         }
@@ -1007,25 +1007,35 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     Ok(report)
 }
 
-/// Whether a rejoin must first recover the node's position (crashed, no fresh recovered
-/// position), and whether it moves its state files aside, as `view` and `d` say.
-fn rejoin_needs(view: &ClusterView, d: &Decision, opts: &ActOptions) -> (bool, bool) {
-    let local = local_report(view, &opts.node);
-    let needs_position = local
-        .and_then(|r| r.grastate.value())
-        .is_some_and(|g| g.seqno < 0 && g.uuid != super::report::ZERO_UUID)
-        && local
-            .and_then(|r| r.recovered.as_ref())
-            .is_none_or(|r| !r.fresh);
-    let move_it = opts.move_aside || local_step(d, &opts.node) == Some(Action::RejoinMoveAside);
+/// Whether a rejoin must first recover the node's position (the decision's step for it is
+/// `RecoverPosition`: its position is unknown, and it may be ahead of the Primary), and
+/// whether it moves its state files aside, as `d` says.
+fn rejoin_needs(d: &Decision, opts: &ActOptions) -> (bool, bool) {
+    let step = local_step(d, &opts.node);
+    let needs_position = step == Some(Action::RecoverPosition);
+    let move_it = opts.move_aside || step == Some(Action::RejoinMoveAside);
     (needs_position, move_it)
+}
+
+/// Whether [`check_rejoin`] accepts a plan whose step for this node is `RecoverPosition`
+/// (before the position is recovered), or only a rejoin (after: a second recovery would
+/// mean the first did not give a usable position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PositionStep {
+    Allowed,
+    Refused,
 }
 
 fn local_step(d: &Decision, node: &str) -> Option<Action> {
     d.steps.iter().find(|s| s.node == node).map(|s| s.action)
 }
 
-fn check_rejoin(view: &ClusterView, d: &Decision, opts: &ActOptions) -> Result<(), ActError> {
+fn check_rejoin(
+    view: &ClusterView,
+    d: &Decision,
+    opts: &ActOptions,
+    position: PositionStep,
+) -> Result<(), ActError> {
     let node = &opts.node;
     let report = local_report(view, node);
     if let Some(r) = report {
@@ -1056,6 +1066,12 @@ fn check_rejoin(view: &ClusterView, d: &Decision, opts: &ActOptions) -> Result<(
     }
     match local_step(d, node) {
         Some(Action::Rejoin | Action::RejoinMoveAside) => Ok(()),
+        Some(Action::RecoverPosition) if position == PositionStep::Allowed => Ok(()),
+        Some(Action::RecoverPosition) => Err(refused(
+            node,
+            "its position is still unknown after recovering it: nothing was started",
+            Some(d),
+        )),
         Some(Action::Investigate) if opts.accept_loss && opts.move_aside => Ok(()),
         Some(Action::Investigate) => Err(refused(
             node,

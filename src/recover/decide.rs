@@ -771,13 +771,32 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         (1, _) => Some(1),
         _ => Some(2),
     };
-    if d.steps
+    let to_recover: Vec<String> = d
+        .steps
         .iter()
-        .any(|s| matches!(s.action, Action::Rejoin | Action::RejoinMoveAside))
-    {
+        .filter(|s| s.action == Action::RecoverPosition)
+        .map(|s| s.node.clone())
+        .collect();
+    if d.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::Rejoin | Action::RejoinMoveAside | Action::RecoverPosition
+        )
+    }) {
         d.verdict = Verdict::Join {
             primary: primary_names.clone(),
         };
+        if !to_recover.is_empty() {
+            d.reasons.insert(
+                0,
+                format!(
+                    "{} must have {} position recovered before {} can rejoin: a node whose position is unknown may be ahead of the Primary (`rejoin` on it recovers the position, plans again and starts it only if it is not ahead)",
+                    to_recover.join(", "),
+                    if to_recover.len() == 1 { "its" } else { "their" },
+                    if to_recover.len() == 1 { "it" } else { "they" },
+                ),
+            );
+        }
         d.reasons.insert(
             0,
             format!(
@@ -785,24 +804,6 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 primary_names.join(", ")
             ),
         );
-    } else if d.steps.iter().any(|s| s.action == Action::RecoverPosition) {
-        let nodes: Vec<String> = d
-            .steps
-            .iter()
-            .filter(|s| s.action == Action::RecoverPosition)
-            .map(|s| s.node.clone())
-            .collect();
-        d.reasons.insert(
-            0,
-            format!(
-                "a Primary component runs ({}); {} must have {} position recovered before {} can rejoin: a node whose position is unknown may be ahead of the Primary",
-                primary_names.join(", "),
-                nodes.join(", "),
-                if nodes.len() == 1 { "its" } else { "their" },
-                if nodes.len() == 1 { "it" } else { "they" },
-            ),
-        );
-        d.verdict = Verdict::RecoverPositions { nodes };
     } else if d.steps.is_empty() && primaries.iter().all(|(_, st)| st.is_synced()) {
         d.verdict = Verdict::Healthy;
         d.situation = format!(

@@ -246,11 +246,12 @@ fn case4_one_node_crashed_recovers_its_position_before_rejoining() {
     assert_eq!(d.case, Some(4));
     assert_eq!(
         d.verdict,
-        Verdict::RecoverPositions {
-            nodes: vec!["node2".into()]
+        Verdict::Join {
+            primary: vec!["node1".into(), "node3".into()]
         }
     );
     assert_eq!(actions(&d), vec![("node2".into(), Action::RecoverPosition)]);
+    assert!(d.reasons[1].contains("node2 must have its position recovered"));
     // Recovered and not ahead: it rejoins.
     let d = plan(vec![
         primary("node1", 40, 2),
