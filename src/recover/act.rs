@@ -1195,25 +1195,9 @@ pub async fn positions(
 ) -> Vec<PositionResult> {
     let futures = nodes.iter().map(|node| async move {
         let result = if Some(node.as_str()) == local_node {
-            let s = settings.clone();
-            let name = node.clone();
-            let lock_file = settings.recovery.node(node).map(|r| r.lock_file.clone());
-            tokio::task::spawn_blocking(move || {
-                let _lock = match lock_file
-                    .as_deref()
-                    .map(|p| sys::ActionLock::try_acquire(p, &format!("recover-position {name}")))
-                {
-                    Some(Ok(l)) => Some(l),
-                    Some(Err(Ok(holder))) => {
-                        return Err(format!("a recovery action holds the lock: {holder}"))
-                    }
-                    Some(Err(Err(e))) => return Err(e.to_string()),
-                    None => None,
-                };
-                position::recover(&s, &name).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()))
+            recover_local_position(settings, node)
+                .await
+                .map_err(|e| e.error.to_string())
         } else {
             remote_position(settings, node).await
         };
@@ -1223,6 +1207,58 @@ pub async fn positions(
         }
     });
     futures::future::join_all(futures).await
+}
+
+/// Recovers the local node's position as an action: the audit log must be writable, the
+/// node's lock is taken, the cluster is gathered and decided (for the audit line's evidence),
+/// `--wsrep-recover` runs, and exactly one audit line records it. `recover position` runs it
+/// for its own node and `POST /galera/recover-position` for the node it serves.
+pub async fn recover_local_position(
+    settings: &Settings,
+    node: &str,
+) -> Result<super::report::Recovered, ActError> {
+    let (_, nr) = position::local_node(settings, node)?;
+    audit_ready(settings, node)?;
+    let lock = take_lock(nr, node, "recover-position")?;
+    let opts = ActOptions {
+        node: node.to_string(),
+        ..ActOptions::default()
+    };
+    let (_, d) = plan_now(settings, &opts).await;
+    let (s, name) = (settings.clone(), node.to_string());
+    let recovered = tokio::task::spawn_blocking(move || position::recover(&s, &name))
+        .await
+        .unwrap_or_else(|e| {
+            Err(RecoverError::Refused {
+                node: node.to_string(),
+                message: format!("position recovery task failed: {e}"),
+            })
+        });
+    let done = match &recovered {
+        Ok(rec) => vec![format!("recovered its position: {}", rec.outcome)],
+        Err(_) => Vec::new(),
+    };
+    let result = recovered
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| RecoverError::Refused {
+            node: node.to_string(),
+            message: e.to_string(),
+        });
+    let written = audit(settings, "position", &opts, &d, &result, &done, None);
+    drop(lock);
+    let rec = recovered.map_err(|error| ActError {
+        error,
+        decision: Some(Box::new(d.clone())),
+    })?;
+    written.map_err(|e| {
+        ActError::from(RecoverError::Io {
+            what: "the position was recovered but the audit line could not be written to",
+            path: settings.recovery.audit_log.clone(),
+            source: e,
+        })
+    })?;
+    Ok(rec)
 }
 
 async fn remote_position(
