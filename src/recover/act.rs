@@ -1610,18 +1610,7 @@ mod tests {
         // InnoDB's lock on ibdata1, held by another process (the sys tests' helper child).
         let ibdata = data.join("ibdata1");
         std::fs::write(&ibdata, b"x").expect("ibdata1");
-        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "recover::sys::tests::child_holds_a_posix_lock",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env("QUORATE_TEST_LOCK_PATH", &ibdata)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn child");
+        let mut child = sys::tests::spawn_lock_holder(&ibdata);
         let deadline = Instant::now() + Duration::from_secs(20);
         while sys::lock_state(&ibdata).ok() == Some(sys::LockState::Unlocked)
             && Instant::now() < deadline

@@ -1416,43 +1416,31 @@ fn regression_primary_without_last_committed_keeps_the_ahead_check() {
 /// seqno as if they were one, and node1's own acknowledged writes were lost.
 #[test]
 fn regression_diverged_saved_views_are_not_compared_by_seqno() {
-    let d = plan(vec![
-        with_view(with_recovery(crashed("node1"), U, 60), "a1", 9, &["a1"]),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            9,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            9,
-            &["c1", "b1"],
-        ),
+    // Three crashed nodes, recovered at 60, 80, 80, each with a saved view
+    // (view uuid, view seq, member gcomm UUIDs).
+    let three = |views: [(&str, i64, &[&str]); 3]| {
+        let nodes = ["node1", "node2", "node3"]
+            .into_iter()
+            .zip([60, 80, 80])
+            .zip(views)
+            .map(|((n, seqno), (vu, seq, members))| {
+                with_view(with_recovery(crashed(n), U, seqno), vu, seq, members)
+            })
+            .collect();
+        plan(nodes)
+    };
+    let d = three([
+        ("a1", 9, &["a1"]),
+        ("b1", 9, &["b1", "c1"]),
+        ("b1", 9, &["c1", "b1"]),
     ]);
     assert!(d.is_refusal(), "{}", text(&d));
     assert!(d.reasons[0].contains("share no member"), "{}", text(&d));
     // One lineage: node1 crashed in the 3-member view, the others went on without it.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            6,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            6,
-            &["c1", "b1"],
-        ),
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b1", 6, &["b1", "c1"]),
+        ("b1", 6, &["c1", "b1"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
@@ -1461,25 +1449,10 @@ fn regression_diverged_saved_views_are_not_compared_by_seqno() {
     );
     // A rolling restart while node1 was down: new gcomm UUIDs, no common member, but both
     // views hold a majority of the nodes: one lineage.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b2",
-            8,
-            &["b2", "c2"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b2",
-            8,
-            &["c2", "b2"],
-        ),
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b2", 8, &["b2", "c2"]),
+        ("b2", 8, &["c2", "b2"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
