@@ -889,12 +889,17 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
         if needs_position {
             report.done.push("would recover its position (--wsrep-recover) and check it is not ahead of the Primary".into());
         }
-        if move_it {
-            report.done.push(format!(
+        report.done.push(if move_it {
+            format!(
                 "would move grastate.dat, galera.cache and gvwstate.dat from {} aside (it then joins by SST)",
                 datadir.display()
-            ));
-        }
+            )
+        } else {
+            format!(
+                "would move gvwstate.dat (if any) from {} aside, so that pc.recovery cannot re-form its old Primary",
+                datadir.display()
+            )
+        });
         report.done.push(format!(
             "would check again that no mysqld runs on {}, then run in its own process group: {}",
             datadir.display(),
@@ -938,7 +943,20 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
             d = d2;
             interrupt.check(&opts.node, "change anything")?;
         }
-        if move_it {
+        // The saved view always goes: a node joining a running Primary must not be able to
+        // re-form its old Primary by pc.recovery (a saved view of itself alone is re-formed
+        // as soon as it starts, beside the Primary it cannot reach: a second Primary).
+        let files: &[&str] = if move_it {
+            &["grastate.dat", "galera.cache", "gvwstate.dat"]
+        } else {
+            &["gvwstate.dat"]
+        };
+        let present: Vec<PathBuf> = files
+            .iter()
+            .map(|f| datadir.join(f))
+            .filter(|p| p.exists())
+            .collect();
+        if !present.is_empty() {
             sys::require_stopped(
                 &opts.node,
                 &datadir,
@@ -946,16 +964,13 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 "move its state files aside",
             )?;
             let aside = aside_dir(&datadir, &opts.node)?;
-            for f in ["grastate.dat", "galera.cache", "gvwstate.dat"] {
-                let p = datadir.join(f);
-                if p.exists() {
-                    let to = move_aside(&p, &aside)?;
-                    changes.edits.push(Change::Moved { from: p, to });
-                }
+            for p in present {
+                let to = move_aside(&p, &aside)?;
+                changes.edits.push(Change::Moved { from: p, to });
             }
             report
                 .done
-                .push(format!("moved its state files to {}", aside.display()));
+                .push(format!("moved {} to {}", files.join(", "), aside.display()));
         }
         let log_start = nr
             .error_log

@@ -1484,3 +1484,37 @@ fn regression_extreme_seqnos_and_sizes_do_not_overflow() {
     let d = plan(vec![primary("node1", 5, u64::MAX), primary("node2", 5, 0)]);
     assert!(d.is_refusal());
 }
+
+/// (g, found by the model) node2 left cleanly and was bootstrapped by hand while node1 ran
+/// the Primary alone; node2 crashed. Its saved view {b} shares no member with the running
+/// Primary's {a}: comparing seqnos (both 1) rejoined it over a diverged history.
+#[test]
+fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() {
+    let p = with_view(primary("node1", 1, 1), "a", 3, &["a"]);
+    let d = plan(vec![
+        p.clone(),
+        with_view(with_recovery(crashed("node2"), U, 1), "b", 2, &["b"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Investigate)],
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.risks[0].contains("another Primary component"),
+        "{}",
+        text(&d)
+    );
+    // The same node crashed inside the Primary's lineage (a member in common) rejoins.
+    let d = plan(vec![
+        p,
+        with_view(with_recovery(crashed("node2"), U, 1), "a", 2, &["a", "b"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Rejoin)],
+        "{}",
+        text(&d)
+    );
+}
