@@ -687,6 +687,30 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         .filter_map(|(_, st)| st.cluster_size)
         .max()
         .unwrap_or(0);
+    // A component cannot hold a node whose mysqld is verifiably stopped. A Primary that
+    // counts more members than there are nodes left to be in it is a view nobody updated
+    // yet (a node thawed after SIGSTOP still reports the view it was frozen in): it is
+    // about to go non-Primary, and nothing can join it.
+    let down = ctx.names_where(|c| matches!(c, Class::Down(_)));
+    let possible = (nodes.len() - down.len()) as u64;
+    if max_size > possible {
+        let mut d = refuse(
+            None,
+            "a stale Primary view: more members than nodes left to be in it",
+            vec![
+                format!(
+                    "{} report{} a Primary component of {max_size} member(s), but {} {} stopped: at most {possible} node(s) can be in it, so the view is stale (e.g. the node was frozen and has just been thawed) and the component is about to lose its quorum",
+                    primary_names.join(", "),
+                    if primary_names.len() == 1 { "s" } else { "" },
+                    down.join(", "),
+                    if down.len() == 1 { "is" } else { "are" },
+                ),
+                "plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into(),
+            ],
+        );
+        d.wait_for = primary_names.clone();
+        return d;
+    }
     if primaries.len() as u64 > max_size {
         return refuse(
             None,

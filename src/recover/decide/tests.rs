@@ -1518,3 +1518,30 @@ fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() 
         text(&d)
     );
 }
+
+/// (found by the chaos test, seed 12) node2 frozen in a healthy 3-node Primary, node1
+/// crashed, node3 stopped, node2 thawed: it still reports "Primary, Synced, size 3" although
+/// the other two are verifiably stopped. The plan joined node1 to that Primary, and the
+/// rejoin waited minutes for a Primary that did not exist.
+#[test]
+fn regression_stale_primary_view_after_thaw_is_not_joined() {
+    let d = plan(vec![
+        crashed("node1"),
+        primary("node2", 40, 3),
+        down("node3", U, 40, true),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.situation.contains("stale Primary view"),
+        "{}",
+        d.situation
+    );
+    assert_eq!(d.wait_for, vec!["node2".to_string()]);
+    // A silent node may be a member: then the Primary is believed.
+    let d = plan(vec![
+        unknown("node1"),
+        primary("node2", 40, 3),
+        primary("node3", 40, 3),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
+}
