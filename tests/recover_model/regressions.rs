@@ -1,0 +1,1 @@
+//! Counterexamples the model found, each as a small explicit scenario.
