@@ -2,7 +2,6 @@
 //! does it (docs/runbook.md, the contract of src/recover/act.rs), optionally failing.
 
 use quorate::recover::decide::{decide, Action, Assumptions, Step, Verdict};
-use quorate::recover::report::ZERO_UUID;
 
 use crate::model::{Model, NodeId, Proc, RecOutcome, StartMode};
 use crate::observe;
@@ -24,7 +23,10 @@ pub fn node_index(m: &Model, name: &str) -> Option<NodeId> {
 /// Applies `step`; returns a line for the history.
 pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assumptions) -> String {
     let Some(i) = node_index(m, &step.node) else {
-        return format!("step names {:?}, which is not a node: nothing done", step.node);
+        return format!(
+            "step names {:?}, which is not a node: nothing done",
+            step.node
+        );
     };
     if fault == Fault::Before && !matches!(step.action, Action::WaitFor | Action::Investigate) {
         return "the command died before acting: nothing done".into();
@@ -78,7 +80,9 @@ pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assump
             // rejoin goes on only if the plan still says so.
             let n = &m.nodes[i];
             let needs_position = !n.grastate_unreadable
-                && n.grastate.as_ref().is_some_and(|g| g.seqno < 0 && g.uuid != 0)
+                && n.grastate
+                    .as_ref()
+                    .is_some_and(|g| g.seqno < 0 && g.uuid != 0)
                 && !fresh_recovery(m, i);
             if needs_position {
                 if n.endpoint_down || n.sst_in_progress {
@@ -103,11 +107,17 @@ pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assump
                 m.move_aside(i);
                 out.push_str("state files moved aside; ");
             }
-            let known = if move_aside { None } else { start_position(m, i) };
+            let known = if move_aside {
+                None
+            } else {
+                start_position(m, i)
+            };
             if fault == Fault::Midway {
                 let sst = known.is_none()
                     || m.comps.values().any(|c| {
-                        c.primary && c.pos.is_some_and(|p| known.is_some_and(|k| k.0 != m.uuid_of(p)))
+                        c.primary
+                            && c.pos
+                                .is_some_and(|p| known.is_some_and(|k| k.0 != m.uuid_of(p)))
                     });
                 if sst {
                     m.interrupted_sst(i);
@@ -133,8 +143,7 @@ pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assump
 fn fresh_recovery(m: &Model, i: NodeId) -> bool {
     let n = &m.nodes[i];
     n.recovered.as_ref().is_some_and(|r| {
-        r.fingerprint.is_some()
-            && r.fingerprint == n.grastate.as_ref().map(|_| n.gra_version)
+        r.fingerprint.is_some() && r.fingerprint == n.grastate.as_ref().map(|_| n.gra_version)
     })
 }
 
@@ -158,6 +167,5 @@ fn start_position(m: &Model, i: NodeId) -> Option<(u32, i64)> {
             }
         }
     }
-    let _ = ZERO_UUID;
     None
 }

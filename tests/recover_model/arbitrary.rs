@@ -43,7 +43,13 @@ fn seqno() -> impl Strategy<Value = i64> {
 }
 
 fn big_u64() -> impl Strategy<Value = u64> {
-    prop_oneof![Just(0u64), Just(u64::MAX), Just(1u64), 0u64..8, any::<u64>()]
+    prop_oneof![
+        Just(0u64),
+        Just(u64::MAX),
+        Just(1u64),
+        0u64..8,
+        any::<u64>()
+    ]
 }
 
 fn file<T: std::fmt::Debug + Clone + 'static>(
@@ -127,14 +133,18 @@ fn outcome() -> impl Strategy<Value = RecoverOutcome> {
 
 fn recovered() -> impl Strategy<Value = Option<Recovered>> {
     proptest::option::of(
-        (big_u64(), proptest::option::of(text()), any::<bool>(), outcome()).prop_map(
-            |(at, grastate_fingerprint, fresh, outcome)| Recovered {
+        (
+            big_u64(),
+            proptest::option::of(text()),
+            any::<bool>(),
+            outcome(),
+        )
+            .prop_map(|(at, grastate_fingerprint, fresh, outcome)| Recovered {
                 at,
                 grastate_fingerprint,
                 fresh,
                 outcome,
-            },
-        ),
+            }),
     )
 }
 
@@ -232,8 +242,7 @@ pub fn check_any(view: &ClusterView, a: &Assumptions, d: &Decision) -> Result<()
         .any(|s| matches!(s.action, Action::Bootstrap | Action::Promote));
     if acts {
         for n in &view.nodes {
-            if matches!(n.observed, Observed::Unknown { .. }) && !a.assume_lost.contains(&n.name)
-            {
+            if matches!(n.observed, Observed::Unknown { .. }) && !a.assume_lost.contains(&n.name) {
                 return Err(format!(
                     "bootstrap/promote while {} does not answer and is not assumed lost",
                     n.name

@@ -38,6 +38,11 @@ pub enum Ev {
     RecoverFails(u8),
     /// A backup restored under grastate.dat: InnoDB goes back this many writesets.
     RollbackInnodb(u8, u8),
+    /// A crash during DDL (total order isolation): grastate.dat left as `00000000-…:-1`.
+    CrashToi(u8),
+    /// Someone (not quorate) bootstraps a stopped node by hand: sets safe_to_bootstrap: 1
+    /// and runs galera_new_cluster (the runbook's "someone bootstrapped a new cluster").
+    OperatorBootstrap(u8),
     /// The operator runs `quorate recover position` on a node by hand.
     RunRecover(u8),
     /// The operator runs quorate: plan, apply, plan again, until done.
@@ -79,6 +84,9 @@ pub struct Stats {
     pub lost_by_environment: u64,
     pub accepted_losses: u64,
     pub corruptions: u64,
+    /// Histories ended because the environment had made two histories with acknowledged
+    /// writes, with no trace decide could read: no tool could keep both.
+    pub unavoidable: u64,
 }
 
 impl Stats {
@@ -97,6 +105,7 @@ impl Stats {
         self.lost_by_environment += o.lost_by_environment;
         self.accepted_losses += o.accepted_losses;
         self.corruptions += o.corruptions;
+        self.unavoidable += o.unavoidable;
     }
 }
 
@@ -133,7 +142,11 @@ pub fn verdict_kind(v: &Verdict) -> &'static str {
 
 /// Reasons without node names and numbers, to count kinds.
 pub fn reason_kind(d: &Decision) -> String {
-    let r = d.reasons.first().cloned().unwrap_or_else(|| d.situation.clone());
+    let r = d
+        .reasons
+        .first()
+        .cloned()
+        .unwrap_or_else(|| d.situation.clone());
     let mut s = String::new();
     let mut prev_digit = false;
     for ch in r.chars() {
@@ -180,6 +193,22 @@ impl Runner {
         }
     }
 
+    /// A violation once the environment made two histories that each hold acknowledged
+    /// writes (and nothing in the reports shows it): no tool can keep both. Counted, and
+    /// the history ends.
+    fn unavoidable(&mut self, v: &Violation) -> bool {
+        if self.m.env_diverged && matches!(v.invariant, 1 | 3) && v.class.is_none() {
+            self.stats.unavoidable += 1;
+            let _ = writeln!(
+                self.log,
+                "  (unavoidable after a hand-made split brain: {})",
+                v.detail
+            );
+            return true;
+        }
+        false
+    }
+
     fn fail(&mut self, v: Violation) -> Failure {
         self.flush_model_log();
         let _ = writeln!(self.log, "  state now:\n{}", self.m.describe());
@@ -204,8 +233,7 @@ impl Runner {
             Ev::Stop(x) => self.m.stop(idx(*x)),
             Ev::Crash(x) => self.m.crash(&BTreeSet::from([idx(*x)])),
             Ev::CrashMany(mask) => {
-                let set: BTreeSet<usize> =
-                    (0..n).filter(|i| mask & (1 << i) != 0).collect();
+                let set: BTreeSet<usize> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
                 self.m.crash(&set)
             }
             Ev::Freeze(x) => self.m.freeze(idx(*x)),
@@ -263,6 +291,12 @@ impl Runner {
                 }
                 ok
             }
+            Ev::CrashToi(x) => self.m.crash_in_toi(idx(*x)),
+            Ev::OperatorBootstrap(x) => {
+                let i = idx(*x);
+                self.m.set_safe(i);
+                self.m.start(i, StartMode::NewCluster).is_ok()
+            }
             Ev::RunRecover(x) => self.m.run_recover(idx(*x)).is_some(),
         };
         self.m.clock += 1;
@@ -270,13 +304,25 @@ impl Runner {
             self.stats.events += 1;
             let _ = writeln!(self.log, "event {ev:?}");
             self.flush_model_log();
+            if !self.m.env_diverged && invariants::diverged(&self.m, &self.accepted) {
+                // Two histories now hold acknowledged writes: Galera (pc.recovery at a
+                // lagging position) or a human did it; no single Primary can keep both.
+                self.m.env_diverged = true;
+                let _ = writeln!(
+                    self.log,
+                    "  (the histories diverged: acknowledged writes on two branches)"
+                );
+            }
             let lost = held_before
                 .iter()
                 .filter(|w| !self.m.recoverable(**w))
                 .count() as u64;
             if lost > 0 {
                 self.stats.lost_by_environment += lost;
-                let _ = writeln!(self.log, "  ({lost} acknowledged write(s) lost by Galera itself)");
+                let _ = writeln!(
+                    self.log,
+                    "  ({lost} acknowledged write(s) lost by Galera itself)"
+                );
                 // Not quorate's to keep any more.
                 for w in held_before {
                     if !self.m.recoverable(w) {
@@ -350,12 +396,19 @@ impl Runner {
                     .unambiguous_refusals
                     .entry(reason_kind(&d))
                     .or_default() += 1;
-                let _ = writeln!(self.log, "  (a refusal although every node answered with a known position)");
+                let _ = writeln!(
+                    self.log,
+                    "  (a refusal although every node answered with a known position)"
+                );
             }
-            if let Some(v) = invariants::check_plan(&self.m, &view, &d, &assumptions)
-                .into_iter()
-                .next()
-            {
+            if let Some(v) = invariants::check_split_brain(&self.m, &view, &d).or_else(|| {
+                invariants::check_plan(&self.m, &view, &d, &assumptions)
+                    .into_iter()
+                    .next()
+            }) {
+                if self.unavoidable(&v) {
+                    return Ok(());
+                }
                 return Err(self.fail(v));
             }
             match d.verdict {
@@ -414,6 +467,7 @@ impl Runner {
                 let mut accepted = std::mem::take(&mut self.accepted);
                 let n_acc = accepted.len();
                 let v = invariants::check_step(
+                    &view,
                     &before,
                     &self.m,
                     step.action,
@@ -424,6 +478,9 @@ impl Runner {
                 self.stats.accepted_losses += (accepted.len() - n_acc) as u64;
                 self.accepted = accepted;
                 if let Some(v) = v.into_iter().next() {
+                    if self.unavoidable(&v) {
+                        return Ok(());
+                    }
                     return Err(self.fail(v));
                 }
                 if self.op.first_step_only {
@@ -466,6 +523,10 @@ pub fn run(spec: &Spec) -> (Stats, Result<(), Failure>) {
         }
     }
     let res = r.finish();
+    if std::env::var("QUORATE_MODEL_TRACE").is_ok_and(|v| v == "1") {
+        r.flush_model_log();
+        eprintln!("{}  end:\n{}", r.log, r.m.describe());
+    }
     (r.stats, res)
 }
 
@@ -496,6 +557,8 @@ pub fn event() -> impl Strategy<Value = Ev> {
         1 => node().prop_map(Ev::RecoverFails),
         1 => (node(), 1u8..4).prop_map(|(n, k)| Ev::RollbackInnodb(n, k)),
         2 => node().prop_map(Ev::RunRecover),
+        1 => node().prop_map(Ev::CrashToi),
+        1 => node().prop_map(Ev::OperatorBootstrap),
         4 => Just(Ev::Recover),
     ]
 }
@@ -517,14 +580,16 @@ pub fn spec() -> impl Strategy<Value = Spec> {
         proptest::bool::weighted(0.3),
         proptest::collection::vec(fault(), 0..4),
     )
-        .prop_map(|(nodes, legacy_files, events, first, assume, faults)| Spec {
-            nodes,
-            legacy_files,
-            events,
-            operator: Operator {
-                first_step_only: first,
-                assume_lost: assume,
-                faults,
+        .prop_map(
+            |(nodes, legacy_files, events, first, assume, faults)| Spec {
+                nodes,
+                legacy_files,
+                events,
+                operator: Operator {
+                    first_step_only: first,
+                    assume_lost: assume,
+                    faults,
+                },
             },
-        })
+        )
 }

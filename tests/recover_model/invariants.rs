@@ -7,6 +7,7 @@ use quorate::recover::decide::{decide, Action, Assumptions, ClusterView, Decisio
 use quorate::recover::report::{FileState, Live, RecoverOutcome, ZERO_UUID};
 
 use crate::apply::node_index;
+use crate::known;
 use crate::model::{Model, NodeId, Pos, Proc};
 use crate::observe::observed_position;
 
@@ -17,15 +18,23 @@ pub struct Violation {
     /// A short class, for counting (no node names or numbers).
     pub kind: String,
     pub detail: String,
+    /// The known class of decide bug (issue #11's list, a–i) this matches, if any.
+    pub class: Option<char>,
 }
 
 impl Violation {
-    fn new(invariant: u8, kind: &str, detail: String) -> Violation {
+    pub fn new(invariant: u8, kind: &str, detail: String) -> Violation {
         Violation {
             invariant,
             kind: kind.into(),
             detail,
+            class: None,
         }
+    }
+
+    pub fn class(mut self, c: Option<char>) -> Violation {
+        self.class = c;
+        self
     }
 }
 
@@ -41,6 +50,7 @@ pub fn decide_checked(view: &ClusterView, a: &Assumptions) -> Result<Decision, V
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
         Violation::new(4, "decide panicked", format!("decide panicked: {msg}"))
+            .class(msg.contains("overflow").then_some('h'))
     })?;
     let again = decide(view, a);
     if again != d {
@@ -61,7 +71,7 @@ pub fn decide_checked(view: &ClusterView, a: &Assumptions) -> Result<Decision, V
                     let mut back: quorate::recover::report::NodeReport =
                         serde_json::from_str(&json).expect("and reads back");
                     back.gathered_at = back.gathered_at.wrapping_add(7);
-                    *r = Box::new(back);
+                    **r = back;
                 }
                 n
             })
@@ -91,6 +101,32 @@ fn report_of(view: &ClusterView, i: NodeId) -> Option<&quorate::recover::report:
     }
 }
 
+/// Invariant 2 at decision time: two live Primary components, each seen answering
+/// `Primary`, are a split brain: the plan must refuse, never join one of them.
+pub fn check_split_brain(m: &Model, view: &ClusterView, d: &Decision) -> Option<Violation> {
+    let seen = m
+        .primary_comps()
+        .into_iter()
+        .filter(|c| {
+            m.comps[c].members.iter().any(|&x| {
+                report_of(view, x)
+                    .is_some_and(|r| matches!(&r.live, Some(Live::Answered(l)) if l.is_primary()))
+            })
+        })
+        .count();
+    (seen > 1 && !d.is_refusal()).then(|| {
+        Violation::new(
+            2,
+            "split brain not refused",
+            format!(
+                "{seen} Primary components answer, and the plan is {}",
+                serde_json::to_string(&d.verdict).expect("verdict")
+            ),
+        )
+        .class(Some('a'))
+    })
+}
+
 /// Invariant 3 at decision time: no bootstrap or promotion of a node while another node
 /// (not assumed lost) could be ahead of it, or its position is unknown; no move-aside of a
 /// node whose own position is unknown or ahead of the Primary.
@@ -112,14 +148,16 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
                 } else {
                     "promote"
                 };
-                let others = (0..m.n())
-                    .any(|y| y != x && !a.assume_lost.contains(&Model::name(y)));
+                let others = (0..m.n()).any(|y| y != x && !a.assume_lost.contains(&Model::name(y)));
                 if others && report_of(view, x).and_then(observed_position).is_none() {
-                    out.push(Violation::new(
-                        3,
-                        &format!("{what} of a node whose own position is unknown"),
-                        format!("{what} {}: its position is not established", step.node),
-                    ));
+                    out.push(
+                        Violation::new(
+                            3,
+                            &format!("{what} of a node whose own position is unknown"),
+                            format!("{what} {}: its position is not established", step.node),
+                        )
+                        .class(report_of(view, x).and_then(known::own_position_class)),
+                    );
                 }
                 let xd = m.nodes[x].data;
                 for y in 0..m.n() {
@@ -131,25 +169,33 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
                         None => out.push(Violation::new(
                             3,
                             &format!("{what} while another node is unknown"),
-                            format!("{what} {} while {} does not answer", step.node, Model::name(y)),
+                            format!(
+                                "{what} {} while {} does not answer",
+                                step.node,
+                                Model::name(y)
+                            ),
                         )),
                         Some(r) => {
                             let unknown = observed_position(r).is_none() && !r.sst_in_progress;
                             if unknown {
-                                out.push(Violation::new(
-                                    3,
-                                    &format!("{what} while another node's position is unknown"),
-                                    format!(
-                                        "{what} {} while the position of {} is not established",
-                                        step.node,
-                                        Model::name(y)
-                                    ),
-                                ));
+                                out.push(
+                                    Violation::new(
+                                        3,
+                                        &format!("{what} while another node's position is unknown"),
+                                        format!(
+                                            "{what} {} while the position of {} is not established",
+                                            step.node,
+                                            Model::name(y)
+                                        ),
+                                    )
+                                    .class(known::unknown_position_class(r)),
+                                );
                             }
                         }
                     }
                     if let (Some(yd), Some(xd)) = (yn.data, xd) {
                         if !m.le(yd, xd) && holds_acked(m, yd, xd) {
+                            let class = known::ahead_class(m, view, x, y);
                             out.push(Violation::new(
                                 3,
                                 &format!("{what} while another node is ahead (truth)"),
@@ -160,7 +206,7 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
                                     Model::name(y),
                                     m.pos_str(yd)
                                 ),
-                            ));
+                            ).class(class));
                         }
                     }
                 }
@@ -168,14 +214,17 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
             Action::RejoinMoveAside => {
                 if let Some(r) = report_of(view, x) {
                     if observed_position(r).is_none() && !r.sst_in_progress {
-                        out.push(Violation::new(
-                            3,
-                            "move-aside of a node whose position is unknown",
-                            format!(
-                                "rejoin --move-aside {} without its position (recover it first)",
-                                step.node
-                            ),
-                        ));
+                        out.push(
+                            Violation::new(
+                                3,
+                                "move-aside of a node whose position is unknown",
+                                format!(
+                                    "rejoin --move-aside {} without its position (recover it first)",
+                                    step.node
+                                ),
+                            )
+                            .class(known::unknown_position_class(r)),
+                        );
                     }
                 }
             }
@@ -236,6 +285,19 @@ pub fn unambiguous(m: &Model, view: &ClusterView) -> bool {
         .all(|&a| ds.iter().all(|&b| m.le(a, b) || m.le(b, a)))
 }
 
+/// Whether no single position holds every recoverable acknowledged write (two histories).
+pub fn diverged(m: &Model, accepted: &BTreeSet<Pos>) -> bool {
+    let held = recoverable(m, accepted);
+    if held.is_empty() {
+        return false;
+    }
+    let mut candidates: Vec<Pos> = m.nodes.iter().filter_map(|n| n.data).collect();
+    candidates.extend(m.comps.values().filter(|c| c.primary).filter_map(|c| c.pos));
+    !candidates
+        .iter()
+        .any(|&p| held.iter().all(|&w| m.contains(p, w)))
+}
+
 /// Acknowledged writes still held somewhere, minus those the operator accepted to lose.
 pub fn recoverable(m: &Model, accepted: &BTreeSet<Pos>) -> BTreeSet<Pos> {
     m.acked
@@ -248,6 +310,7 @@ pub fn recoverable(m: &Model, accepted: &BTreeSet<Pos>) -> BTreeSet<Pos> {
 /// Invariants 1 and 2 after a step: nothing recoverable before is lost; a Primary the step
 /// created holds everything recoverable; no second live Primary component appears.
 pub fn check_step(
+    view: &ClusterView,
     before: &Model,
     after: &Model,
     action: Action,
@@ -268,7 +331,10 @@ pub fn check_step(
     let new_prims: Vec<u32> = after
         .primary_comps()
         .into_iter()
-        .filter(|c| !before.primary_comps().contains(c) || after.comps[c].pos != before.comps.get(c).and_then(|b| b.pos))
+        .filter(|c| {
+            !before.primary_comps().contains(c)
+                || after.comps[c].pos != before.comps.get(c).and_then(|b| b.pos)
+        })
         .collect();
     for &w in &held {
         let still = after.recoverable(w);
@@ -282,39 +348,47 @@ pub fn check_step(
                 accepted.insert(w);
                 continue;
             }
-            out.push(Violation::new(
-                1,
-                &format!(
-                    "acknowledged write lost by {}",
-                    serde_json::to_string(&action).expect("action").trim_matches('"')
-                ),
-                format!(
-                    "acknowledged write {} (held by {}) {}",
-                    before.pos_str(w),
-                    before
-                        .holders(w)
-                        .iter()
-                        .map(|&n| Model::name(n))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    if still {
-                        "is not in the Primary this step created"
-                    } else {
-                        "is no longer held by any node"
-                    }
-                ),
-            ));
+            out.push(
+                Violation::new(
+                    1,
+                    &format!(
+                        "acknowledged write lost by {}",
+                        serde_json::to_string(&action)
+                            .expect("action")
+                            .trim_matches('"')
+                    ),
+                    format!(
+                        "acknowledged write {} (held by {}) {}",
+                        before.pos_str(w),
+                        before
+                            .holders(w)
+                            .iter()
+                            .map(|&n| Model::name(n))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        if still {
+                            "is not in the Primary this step created"
+                        } else {
+                            "is no longer held by any node"
+                        }
+                    ),
+                )
+                .class(known::loss_class(before, view, action)),
+            );
             break;
         }
     }
     let p0 = live_primaries(before);
     let p1 = live_primaries(after);
     if p1 > 1 && p1 > p0 {
-        out.push(Violation::new(
-            2,
-            "a second Primary component",
-            format!("{p1} live Primary components after the step (before: {p0})"),
-        ));
+        out.push(
+            Violation::new(
+                2,
+                "a second Primary component",
+                format!("{p1} live Primary components after the step (before: {p0})"),
+            )
+            .class(known::second_primary_class(before, after, action)),
+        );
     }
     out
 }
@@ -322,11 +396,6 @@ pub fn check_step(
 fn live_primaries(m: &Model) -> usize {
     m.comps
         .values()
-        .filter(|c| {
-            c.primary
-                && c.members
-                    .iter()
-                    .any(|&x| m.nodes[x].proc == Proc::Running)
-        })
+        .filter(|c| c.primary && c.members.iter().any(|&x| m.nodes[x].proc == Proc::Running))
         .count()
 }

@@ -67,6 +67,13 @@ fn runner(seed: u64) -> TestRunner {
     )
 }
 
+fn key_of(f: &Failure) -> String {
+    match f.violation.class {
+        Some(c) => format!("{} [class {c}]", f.violation.kind),
+        None => f.violation.kind.clone(),
+    }
+}
+
 /// Shrinks a failing history to a small one that fails the same way.
 fn shrink(
     mut tree: impl ValueTree<Value = Spec>,
@@ -74,7 +81,7 @@ fn shrink(
     budget: usize,
 ) -> (Spec, Failure) {
     let same = |f: &Failure| {
-        f.violation.invariant == first.violation.invariant && f.violation.kind == first.violation.kind
+        f.violation.invariant == first.violation.invariant && key_of(f) == key_of(&first)
     };
     let mut best = (tree.current(), first.clone());
     let mut steps = 0;
@@ -127,12 +134,12 @@ fn explore(seed: u64, histories: u64, shrink_budget: usize) -> Run {
         let (s, res) = history::run(&spec);
         stats.add(&s);
         if let Err(f) = res {
-            let key = (f.violation.invariant, f.violation.kind.clone());
+            let key = (f.violation.invariant, key_of(&f));
             match found.get_mut(&key) {
                 Some(e) => e.count += 1,
                 None => {
                     let (spec, failure) = shrink(tree, f, shrink_budget);
-                    let known = known::classify(&spec, &failure);
+                    let known = known::open_test(failure.violation.class);
                     found.insert(
                         key,
                         Found {
@@ -210,7 +217,10 @@ fn long_run() {
     let run = explore(seed, n, 2000);
     print_found(&run, seed);
     let md = report_md(&run, seed, n);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/results/recover_model.md");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/bench/results/recover_model.md"
+    );
     std::fs::write(path, &md).expect("write bench/results/recover_model.md");
     eprintln!("{md}");
     assert!(run.stats.decisions > n, "the histories reached decide");
@@ -248,8 +258,16 @@ fn report_md(run: &Run, seed: u64, n: u64) -> String {
         "| acknowledged writes lost by Galera itself (not quorate) | {} |",
         s.lost_by_environment
     );
-    let _ = writeln!(md, "| losses accepted with --assume-lost | {} |", s.accepted_losses);
-    let _ = writeln!(md, "| IST over a diverged history (Galera) | {} |", s.corruptions);
+    let _ = writeln!(
+        md,
+        "| losses accepted with --assume-lost | {} |",
+        s.accepted_losses
+    );
+    let _ = writeln!(
+        md,
+        "| IST over a diverged history (Galera) | {} |",
+        s.corruptions
+    );
     let _ = writeln!(md, "| duration | {:.0} s |\n", run.seconds);
     let _ = writeln!(md, "## Verdicts\n\n| verdict | decisions |\n|---|---|");
     for (k, v) in &s.verdicts {

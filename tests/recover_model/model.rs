@@ -53,7 +53,10 @@ pub struct SavedViewT {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecOutcome {
     /// `uuid` 0 is the zero UUID (brand-new or emptied datadir: `00000000-…:-1`).
-    Position { uuid: u32, seqno: i64 },
+    Position {
+        uuid: u32,
+        seqno: i64,
+    },
     Prepared(u64),
     Failed,
 }
@@ -108,6 +111,9 @@ pub struct Node {
     pub restored: bool,
     /// The position this process was started with, as Galera knows it.
     pub start_known: Option<(u32, i64)>,
+    /// The running process knows its position (started with one, or synced with a
+    /// Primary since): else wsrep_last_committed is -1.
+    pub knows_position: bool,
 }
 
 /// A component: nodes that see each other.
@@ -162,6 +168,9 @@ pub struct Model {
     pub log: Vec<String>,
     /// Corruptions (IST over a diverged history) seen, for the figures.
     pub corruptions: u64,
+    /// The environment (Galera's own re-formation, a human's bootstrap) made two histories
+    /// that each hold acknowledged writes.
+    pub env_diverged: bool,
 }
 
 pub fn uuid_str(u: u32) -> String {
@@ -190,6 +199,7 @@ impl Model {
             legacy_files,
             log: Vec::new(),
             corruptions: 0,
+            env_diverged: false,
         };
         let members: BTreeSet<NodeId> = (0..n).collect();
         let view = SavedViewT {
@@ -227,6 +237,7 @@ impl Model {
                 last_prim: Some(v),
                 restored: false,
                 start_known: None,
+                knows_position: true,
             });
         }
         m.comps.insert(
@@ -371,6 +382,7 @@ impl Model {
         let comp = self.comps.get_mut(&c).expect("component exists");
         comp.view_seq = seq;
         let members = comp.members.clone();
+        let defined = !comp.zero_state;
         for &m in &members {
             let v = SavedViewT {
                 my_uuid: gcomm_uuid(m, self.nodes[m].incarnation),
@@ -382,6 +394,9 @@ impl Model {
             self.nodes[m].gvw_unreadable = false;
             self.nodes[m].last_prim = Some(v);
             self.nodes[m].restored = false;
+            if defined {
+                self.nodes[m].knows_position = true;
+            }
         }
     }
 
@@ -561,6 +576,25 @@ impl Model {
         true
     }
 
+    /// A crash during a total-order-isolation operation (DDL): grastate.dat is left as
+    /// `00000000-…:-1` (docs: node-provisioning, "its initial node state remains undefined").
+    pub fn crash_in_toi(&mut self, i: NodeId) -> bool {
+        if self.nodes[i].proc == Proc::Stopped {
+            return false;
+        }
+        self.crash(&BTreeSet::from([i]));
+        let safe = self.safe_value(false);
+        self.write_grastate(
+            i,
+            GraFile {
+                uuid: 0,
+                seqno: -1,
+                safe,
+            },
+        );
+        true
+    }
+
     /// SIGSTOP: the others evict it (evs.suspect_timeout) and re-count the quorum; the
     /// frozen process keeps its old idea of its component.
     pub fn freeze(&mut self, i: NodeId) -> bool {
@@ -573,14 +607,12 @@ impl Model {
         let comp = self.comps.get_mut(&c).expect("comp");
         comp.members.remove(&i);
         let after = comp.members.len();
-        if after > 0 {
-            if was.primary {
-                if 2 * after > was.members.len() {
-                    self.install_prim_view(c);
-                } else {
-                    self.drain(c);
-                    self.comps.get_mut(&c).expect("comp").primary = false;
-                }
+        if after > 0 && was.primary {
+            if 2 * after > was.members.len() {
+                self.install_prim_view(c);
+            } else {
+                self.drain(c);
+                self.comps.get_mut(&c).expect("comp").primary = false;
             }
         }
         // The frozen node alone in a component that keeps its old flag (it cannot act).
@@ -601,7 +633,10 @@ impl Model {
         // It notices it was left alone: alone in a Primary of more than itself is no quorum.
         if alone {
             let comp = self.comps.get_mut(&c).expect("comp");
-            let base = self.nodes[i].last_prim.as_ref().map_or(1, |v| v.members.len());
+            let base = self.nodes[i]
+                .last_prim
+                .as_ref()
+                .map_or(1, |v| v.members.len());
             if comp.primary && base > 1 {
                 comp.primary = false;
             }
@@ -814,7 +849,9 @@ impl Model {
                 }
             }
             Some(r) => {
-                let rp = self.nodes[r].data.expect("rep with a known position has data");
+                let rp = self.nodes[r]
+                    .data
+                    .expect("rep with a known position has data");
                 let b = self.new_branch(rp, None);
                 let pos = Pos {
                     branch: b,
@@ -980,6 +1017,7 @@ impl Model {
             return Err(StartError::BadGvwstate);
         }
         self.nodes[i].start_known = known;
+        self.nodes[i].knows_position = known.is_some();
         self.nodes[i].incarnation += 1;
         self.nodes[i].proc = Proc::Running;
         self.nodes[i].prepared = 0;
@@ -1083,7 +1121,10 @@ impl Model {
             }
         };
         self.clock += 1;
-        let fp = self.nodes[i].grastate.as_ref().map(|_| self.nodes[i].gra_version);
+        let fp = self.nodes[i]
+            .grastate
+            .as_ref()
+            .map(|_| self.nodes[i].gra_version);
         self.nodes[i].recovered = Some(RecoveredT {
             at: self.clock,
             fingerprint: fp,
@@ -1107,7 +1148,11 @@ impl Model {
         let rep = members
             .iter()
             .copied()
-            .filter_map(|m| self.nodes[m].data.map(|d| (d.seqno, m == i, std::cmp::Reverse(m))))
+            .filter_map(|m| {
+                self.nodes[m]
+                    .data
+                    .map(|d| (d.seqno, m == i, std::cmp::Reverse(m)))
+            })
             .max()
             .map(|(_, _, std::cmp::Reverse(m))| m)
             .unwrap_or(i);
@@ -1127,7 +1172,9 @@ impl Model {
         self.nodes[rep].data = Some(pos);
         for m in members {
             if m != rep {
-                let known = self.nodes[m].data.map(|d| (self.uuid_of(d), d.seqno as i64));
+                let known = self.nodes[m]
+                    .data
+                    .map(|d| (self.uuid_of(d), d.seqno as i64));
                 self.comps.get_mut(&c).expect("comp").members.remove(&m);
                 self.join_primary(m, c, known, true);
             }
@@ -1204,6 +1251,9 @@ impl Model {
         }
         let Some(d) = n.data else { return false };
         let d = self.normalize(d);
+        // A restored backup has no XA leftovers.
+        self.nodes[i].prepared = 0;
+        self.nodes[i].recover_fails = false;
         let floor = self.branches[d.branch as usize]
             .parent
             .map_or(0, |p| p.seqno);
@@ -1249,7 +1299,10 @@ impl Model {
                     "UNREADABLE".to_string()
                 } else {
                     n.grastate.as_ref().map_or("absent".into(), |g| {
-                        format!("{}:{} safe {:?} v{}", g.uuid, g.seqno, g.safe, n.gra_version)
+                        format!(
+                            "{}:{} safe {:?} v{}",
+                            g.uuid, g.seqno, g.safe, n.gra_version
+                        )
                     })
                 },
                 if n.gvw_unreadable {
@@ -1259,13 +1312,26 @@ impl Model {
                         format!("#{} {{{}}}", v.view_seq, names(&v.members))
                     })
                 },
-                n.recovered
-                    .as_ref()
-                    .map_or(String::new(), |r| format!(" recovered {:?} fp {:?}", r.outcome, r.fingerprint)),
-                if n.endpoint_down { " ENDPOINT-DOWN" } else { "" },
-                if n.sst_in_progress { " sst_in_progress" } else { "" },
+                n.recovered.as_ref().map_or(String::new(), |r| format!(
+                    " recovered {:?} fp {:?}",
+                    r.outcome, r.fingerprint
+                )),
+                if n.endpoint_down {
+                    " ENDPOINT-DOWN"
+                } else {
+                    ""
+                },
+                if n.sst_in_progress {
+                    " sst_in_progress"
+                } else {
+                    ""
+                },
                 if n.prepared > 0 { " prepared" } else { "" },
-                if n.recover_fails { " recover-fails" } else { "" },
+                if n.recover_fails {
+                    " recover-fails"
+                } else {
+                    ""
+                },
                 if n.corrupt { " CORRUPT" } else { "" },
             );
         }
@@ -1283,5 +1349,8 @@ pub fn gcomm_uuid(i: NodeId, inc: u32) -> String {
 }
 
 pub fn names(s: &BTreeSet<NodeId>) -> String {
-    s.iter().map(|&i| Model::name(i)).collect::<Vec<_>>().join(",")
+    s.iter()
+        .map(|&i| Model::name(i))
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -14,7 +14,11 @@ pub const CLUSTER: &str = "model";
 
 pub fn fingerprint(version: u64) -> String {
     // mtime_ns:len as src/recover/position.rs writes it; every rewrite changes the mtime.
-    format!("{}:{}", 1_700_000_000_000_000_000u128 + u128::from(version), 120)
+    format!(
+        "{}:{}",
+        1_700_000_000_000_000_000u128 + u128::from(version),
+        120
+    )
 }
 
 pub fn outcome(o: &RecOutcome) -> RecoverOutcome {
@@ -78,6 +82,11 @@ pub fn report(m: &Model, i: usize) -> NodeReport {
             let c = &m.comps[&n.comp.expect("running node has a component")];
             let (uuid, last) = if c.primary && c.zero_state {
                 (ZERO_UUID.to_string(), -1)
+            } else if !n.knows_position {
+                // Started without a position and not synced since: Galera has only
+                // grastate.dat's UUID and seqno -1.
+                let u = n.grastate.as_ref().map_or(0, |g| g.uuid);
+                (uuid_str(u), -1)
             } else {
                 match n.data {
                     Some(d) => (uuid_str(m.uuid_of(d)), d.seqno as i64),
@@ -176,14 +185,16 @@ pub fn observed_position(r: &NodeReport) -> Option<(String, i64)> {
     if r.mysqld.running {
         return None;
     }
+    // A fresh position from InnoDB settles it; a run that found prepared transactions or
+    // failed says nothing about the committed position (a clean grastate.dat still does).
     if let Some(rec) = &r.recovered {
         if rec.fresh {
             if let RecoverOutcome::Position { uuid, seqno, .. } = &rec.outcome {
                 if (uuid != ZERO_UUID && *seqno >= 0) || (uuid == ZERO_UUID && *seqno == -1) {
                     return Some((uuid.clone(), *seqno));
                 }
+                return None;
             }
-            return None;
         }
     }
     match &r.grastate {
