@@ -76,13 +76,24 @@ fn saved_state() -> impl Strategy<Value = SavedState> {
 }
 
 fn saved_view() -> impl Strategy<Value = SavedView> {
-    (text(), proptest::option::of(seqno()), any::<usize>()).prop_map(
-        |(my_uuid, view_seq, members)| SavedView {
-            my_uuid,
-            view_seq,
-            members,
-        },
+    (
+        text(),
+        proptest::option::of(seqno()),
+        any::<usize>(),
+        proptest::option::of(text()),
+        proptest::option::of(any::<bool>()),
+        proptest::collection::vec(text(), 0..4),
     )
+        .prop_map(
+            |(my_uuid, view_seq, members, view_uuid, primary, member_uuids)| SavedView {
+                my_uuid,
+                view_seq,
+                members,
+                view_uuid,
+                primary,
+                member_uuids,
+            },
+        )
 }
 
 fn live() -> impl Strategy<Value = Option<Live>> {

@@ -263,6 +263,14 @@ pub fn unambiguous(m: &Model, view: &ClusterView) -> bool {
         if u == ZERO_UUID {
             return false;
         }
+        // A fresh recovery that failed or stopped on prepared transactions is an open
+        // question for a human (runbook), not complete information.
+        if r.recovered
+            .as_ref()
+            .is_some_and(|rec| rec.fresh && !matches!(rec.outcome, RecoverOutcome::Position { .. }))
+        {
+            return false;
+        }
         // A fresh recovery that contradicts a clean grastate.dat is a conflict to look at.
         if let (Some(rec), FileState::Read { value }) = (&r.recovered, &r.grastate) {
             if let RecoverOutcome::Position { uuid, seqno, .. } = &rec.outcome {

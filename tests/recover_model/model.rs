@@ -47,6 +47,10 @@ pub struct SavedViewT {
     pub my_uuid: String,
     pub view_seq: u64,
     pub members: BTreeSet<NodeId>,
+    /// The gcomm UUIDs of the members when the view was installed.
+    pub member_uuids: Vec<String>,
+    /// The view id's UUID: the member that installed it (the lowest, in the model).
+    pub view_uuid: String,
 }
 
 /// What one `--wsrep-recover` run found.
@@ -101,6 +105,9 @@ pub struct Node {
     /// The next `--wsrep-recover` run fails (no outcome line).
     pub recover_fails: bool,
     pub incarnation: u32,
+    /// The gcomm UUID of the running process: new at every start, except that pc.recovery
+    /// restores gvwstate.dat's `my_uuid`.
+    pub gcomm: String,
     /// Its InnoDB was overwritten by IST on a diverged history (silent inconsistency).
     pub corrupt: bool,
     // --- while running ---
@@ -206,6 +213,8 @@ impl Model {
             my_uuid: String::new(),
             view_seq: 1,
             members: members.clone(),
+            member_uuids: (0..n).map(|i| gcomm_uuid(i, 1)).collect(),
+            view_uuid: gcomm_uuid(0, 1),
         };
         for i in 0..n {
             let mut v = view.clone();
@@ -232,6 +241,7 @@ impl Model {
                 prepared: 0,
                 recover_fails: false,
                 incarnation: 1,
+                gcomm: gcomm_uuid(i, 1),
                 corrupt: false,
                 comp: Some(0),
                 last_prim: Some(v),
@@ -383,11 +393,18 @@ impl Model {
         comp.view_seq = seq;
         let members = comp.members.clone();
         let defined = !comp.zero_state;
+        let member_uuids: Vec<String> = members
+            .iter()
+            .map(|&m| self.nodes[m].gcomm.clone())
+            .collect();
+        let view_uuid = member_uuids.first().cloned().unwrap_or_default();
         for &m in &members {
             let v = SavedViewT {
-                my_uuid: gcomm_uuid(m, self.nodes[m].incarnation),
+                my_uuid: self.nodes[m].gcomm.clone(),
                 view_seq: seq,
                 members: members.clone(),
+                member_uuids: member_uuids.clone(),
+                view_uuid: view_uuid.clone(),
             };
             // facts: gvwstate.dat is written on each Primary view.
             self.nodes[m].gvw = Some(v.clone());
@@ -1019,6 +1036,11 @@ impl Model {
         self.nodes[i].start_known = known;
         self.nodes[i].knows_position = known.is_some();
         self.nodes[i].incarnation += 1;
+        // pc.recovery takes back the saved my_uuid; otherwise a new gcomm UUID.
+        self.nodes[i].gcomm = match &self.nodes[i].gvw {
+            Some(v) if mode != StartMode::NewCluster => v.my_uuid.clone(),
+            _ => gcomm_uuid(i, self.nodes[i].incarnation),
+        };
         self.nodes[i].proc = Proc::Running;
         self.nodes[i].prepared = 0;
         self.nodes[i].recover_fails = false;

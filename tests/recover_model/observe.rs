@@ -69,6 +69,10 @@ pub fn report(m: &Model, i: usize) -> NodeReport {
                     my_uuid: v.my_uuid.clone(),
                     view_seq: Some(v.view_seq as i64),
                     members: v.members.len(),
+                    view_uuid: Some(v.view_uuid.clone()),
+                    // Galera saves only Primary views (facts).
+                    primary: Some(true),
+                    member_uuids: v.member_uuids.clone(),
                 },
             },
         }

@@ -3,7 +3,9 @@
 //! the whole history (events, states, plans, steps).
 //!
 //! The ones that fail on main until the lead's decide fix lands are `#[ignore]`d (and listed
-//! in `known.rs`'s `OPEN`): un-ignore each when its fix lands.
+//! in `known.rs`'s `OPEN`): un-ignore each when its fix lands. Classes a–f and h pass since
+//! main's 9a5bb67 (decide: InnoDB over grastate.dat, unknown positions recovered first,
+//! Primaries of different sizes refused, diverged saved views refused, total arithmetic).
 
 use quorate::recover::decide::{decide, Assumptions, ClusterView, NodeView, Observed};
 use quorate::recover::report::{FileState, Live, LiveStatus, Mysqld, NodeReport, SavedState};
@@ -44,7 +46,6 @@ fn holds(nodes: usize, events: Vec<Ev>) -> crate::history::Stats {
 /// size). node4 is stopped. The plan joined node4 to "the Primary" (or waited) instead of
 /// refusing: a split brain must be refused (runbook: "two clusters already exist").
 #[test]
-#[ignore = "fails until decide fix (a) lands: Primary components whose sizes disagree are a split brain"]
 fn a_two_primaries_of_one_history_with_different_sizes_are_refused() {
     holds(
         4,
@@ -63,7 +64,6 @@ fn a_two_primaries_of_one_history_with_different_sizes_are_refused() {
 /// node2 without knowing node1's position (node1 may be ahead: it must be stopped and its
 /// position recovered first).
 #[test]
-#[ignore = "fails until decide fix (b) lands: a live node without a usable position is unknown, not behind"]
 fn b_live_non_primary_without_position_blocks_bootstrap() {
     holds(
         2,
@@ -82,7 +82,6 @@ fn b_live_non_primary_without_position_blocks_bootstrap() {
 /// believed grastate.dat and bootstrapped node2 (tie broken by safe_to_bootstrap), losing
 /// write 1: a fresh recovery settles the position (facts).
 #[test]
-#[ignore = "fails until decide fix (c) lands: a fresh recovered position beats grastate.dat"]
 fn c_fresh_recovery_below_clean_grastate_wins() {
     holds(
         2,
@@ -103,7 +102,6 @@ fn c_fresh_recovery_below_clean_grastate_wins() {
 /// refuses ("no node holds a usable Galera state"): safe, but a refusal with every
 /// position known.
 #[test]
-#[ignore = "fails until decide fix (c) lands: pc.recovery's zero-UUID file must not hide InnoDB's position"]
 fn c_pc_recovery_zero_file_hides_newest_innodb() {
     let stats = holds(
         2,
@@ -135,7 +133,6 @@ fn c_pc_recovery_zero_file_hides_newest_innodb() {
 /// node2 runs non-Primary. The plan promoted node2 as if node1 held no data: a zero UUID
 /// never recovered is "position unknown" (facts), its InnoDB may be ahead.
 #[test]
-#[ignore = "fails until decide fix (d) lands: a zero UUID without recovery is position unknown"]
 fn d_zero_uuid_never_recovered_is_position_unknown() {
     holds(2, vec![Ev::Write(0), Ev::CrashToi(0), Ev::Recover]);
 }
@@ -144,7 +141,6 @@ fn d_zero_uuid_never_recovered_is_position_unknown() {
 /// to `rejoin --move-aside` (full SST) without recovering node1's position first: if node1
 /// were ahead, its writes would be gone.
 #[test]
-#[ignore = "fails until decide fix (e) lands: recover the position before moving state aside"]
 fn e_unreadable_grastate_beside_primary_recovers_first() {
     holds(3, vec![Ev::Stop(0), Ev::CorruptGrastate(0), Ev::Recover]);
 }
@@ -155,7 +151,6 @@ fn e_unreadable_grastate_beside_primary_recovers_first() {
 /// (SST from a node without write 1): with the Primary's position unknown, "is the stopped
 /// node ahead?" cannot be answered, and must not be skipped.
 #[test]
-#[ignore = "fails until decide fix (f) lands: a Primary without a position keeps the ahead check"]
 fn f_primary_without_position_keeps_the_ahead_check() {
     holds(
         3,
@@ -171,13 +166,15 @@ fn f_primary_without_position_keeps_the_ahead_check() {
     );
 }
 
-/// (g) node1 was bootstrapped by hand while node2 ran the Primary: two histories of one
-/// UUID, each with a write at seqno 1. Both crashed; their saved views are {node1} and
-/// {node2}, which share no member: two Primary components, diverged (facts). The plan
-/// compared them by seqno and rejoined node1 into node2's Primary (IST over a diverged
-/// history), losing node1's write.
+/// (g) node2 left cleanly, then was bootstrapped by hand while node1 ran the Primary alone:
+/// two histories of one UUID, each with a write at seqno 1. node2 crashed; the saved views
+/// are {node1} (node1 runs) and {node2}, which share no member: two Primary components,
+/// diverged (facts). The plan recovered node2's position (1), compared it by seqno with
+/// the Primary (1) and rejoined node2 (IST over a diverged history): node2's write lost.
+/// Still failing on main: the disjoint-views check does not look at a running Primary's
+/// gvwstate.dat.
 #[test]
-#[ignore = "fails until decide fix (g) lands: disjoint saved Primary views mean diverged histories"]
+#[ignore = "fails until decide fix (g) also covers a running Primary: its gvwstate.dat shares no member with a crashed node's"]
 fn g_disjoint_saved_primary_views_are_diverged() {
     holds(
         2,
@@ -196,7 +193,6 @@ fn g_disjoint_saved_primary_views_are_diverged() {
 /// input). A live status with `wsrep_cluster_size` u64::MAX made decide panic with
 /// "attempt to multiply with overflow"; extreme seqnos everywhere must not either.
 #[test]
-#[ignore = "fails until decide fix (h) lands: saturating/checked arithmetic on reported numbers"]
 fn h_seqno_overflow_is_not_a_panic() {
     let live = |size: u64, last: i64| NodeReport {
         node: "node1".into(),
