@@ -1,10 +1,9 @@
 //! Applies one step of a `Decision` to the model, as the quorate command the step names
 //! does it (docs/runbook.md, the contract of src/recover/act.rs), optionally failing.
 
-use quorate::recover::decide::{decide, Action, Assumptions, Step, Verdict};
+use quorate::recover::decide::{Action, Step};
 
 use crate::model::{Model, NodeId, Proc, RecOutcome, StartMode};
-use crate::observe;
 
 /// What goes wrong with a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +20,7 @@ pub fn node_index(m: &Model, name: &str) -> Option<NodeId> {
 }
 
 /// Applies `step`; returns a line for the history.
-pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assumptions) -> String {
+pub fn apply_step(m: &mut Model, step: &Step, fault: Fault) -> String {
     let Some(i) = node_index(m, &step.node) else {
         return format!(
             "step names {:?}, which is not a node: nothing done",
@@ -76,33 +75,9 @@ pub fn apply_step(m: &mut Model, step: &Step, fault: Fault, assumptions: &Assump
                 return "refused: mysqld runs on it".into();
             }
             let mut out = String::new();
-            // act.rs / runbook case 4: a crashed node's position is recovered first, and the
-            // rejoin goes on only if the plan still says so.
-            let n = &m.nodes[i];
-            let needs_position = !n.grastate_unreadable
-                && n.grastate
-                    .as_ref()
-                    .is_some_and(|g| g.seqno < 0 && g.uuid != 0)
-                && !fresh_recovery(m, i);
-            if needs_position {
-                if n.endpoint_down || n.sst_in_progress {
-                    return "refused: cannot recover its position".into();
-                }
-                let o = m.run_recover(i);
-                out.push_str(&format!("recovered its position first: {o:?}; "));
-                let d = decide(&observe::view(m), assumptions);
-                let still = matches!(
-                    d.verdict,
-                    Verdict::Join { .. } | Verdict::Wait | Verdict::Healthy
-                ) && d.steps.iter().any(|s| {
-                    s.node == step.node
-                        && matches!(s.action, Action::Rejoin | Action::RejoinMoveAside)
-                });
-                if !still {
-                    out.push_str("the plan no longer rejoins it: refused");
-                    return out;
-                }
-            }
+            // act.rs: a rejoin recovers a position only when the plan's step for the node is
+            // RecoverPosition (runbook case 4); a Rejoin step starts it with the position it
+            // has (a clean grastate.dat or a fresh recovery), else none: then SST.
             if move_aside {
                 m.move_aside(i);
                 out.push_str("state files moved aside; ");

@@ -450,7 +450,7 @@ impl Runner {
                 // Assumed-lost nodes stay down: the operator promised it.
                 let before = self.m.clone();
                 let fault = self.next_fault();
-                let note = apply_step(&mut self.m, &step, fault, &assumptions);
+                let note = apply_step(&mut self.m, &step, fault);
                 self.stats.steps += 1;
                 let _ = writeln!(
                     self.log,

@@ -24,7 +24,7 @@
 //! QUORATE_MODEL_HISTORIES=1000000 cargo test --release --test recover_model -- --ignored long_run --nocapture
 //! ```
 //!
-//! Environment: `QUORATE_MODEL_HISTORIES` (default 2000), `QUORATE_MODEL_SEED` (a number;
+//! Environment: `QUORATE_MODEL_HISTORIES` (default 3000), `QUORATE_MODEL_SEED` (a number;
 //! default fixed for CI), `QUORATE_MODEL_STRICT=1` (known open counterexamples fail too).
 //! A failure prints the seed, the shrunk history (events, plans, steps, states) and the
 //! invariant. Each counterexample found is a named scenario in `regressions.rs`.
@@ -180,7 +180,7 @@ fn print_found(run: &Run, seed: u64) {
 #[test]
 fn histories() {
     let seed = env_u64("QUORATE_MODEL_SEED", DEFAULT_SEED);
-    let n = env_u64("QUORATE_MODEL_HISTORIES", 2000);
+    let n = env_u64("QUORATE_MODEL_HISTORIES", 3000);
     let run = explore(seed, n, 300);
     eprintln!(
         "{n} histories (seed {seed}) in {:.1} s: {} decisions, {} steps, verdicts {:?}, unambiguous refusals {:?}, healthy at the end {}",
