@@ -195,7 +195,7 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
                     }
                     if let (Some(yd), Some(xd)) = (yn.data, xd) {
                         if !m.le(yd, xd) && holds_acked(m, yd, xd) {
-                            let class = known::ahead_class(m, view, x, y);
+                            let class = known::ahead_class(m, view, d, x, y);
                             out.push(Violation::new(
                                 3,
                                 &format!("{what} while another node is ahead (truth)"),
@@ -381,7 +381,7 @@ pub fn check_step(
                         }
                     ),
                 )
-                .class(known::loss_class(before, view, action)),
+                .class(known::loss_class(before, view, d, action)),
             );
             break;
         }

@@ -5,14 +5,18 @@
 //! (`QUORATE_MODEL_STRICT=1` fails on them too). When a fix lands: un-ignore its regression
 //! test and remove its line from `OPEN`.
 
-use quorate::recover::decide::{Action, ClusterView, Observed};
+use quorate::recover::decide::{Action, ClusterView, Decision, Observed};
 use quorate::recover::report::{FileState, Live, NodeReport, RecoverOutcome, ZERO_UUID};
 
 use crate::model::{Model, NodeId, Proc};
 
 /// Classes still open on main, with the regression test standing for each.
 pub const OPEN: &[(char, &str)] = &[
-    // a–f and h: fixed on main (9a5bb67); their regression tests run.
+    // a (first form), b–f and h: fixed on main (9a5bb67); their regression tests run.
+    (
+        'a',
+        "a_two_primaries_of_equal_size_with_different_views_are_refused",
+    ),
     ('g', "g_disjoint_saved_primary_views_are_diverged"),
     ('i', "i_rejoin_cannot_reform_a_saved_singleton_primary"),
 ];
@@ -64,6 +68,23 @@ fn contradicted(r: &NodeReport) -> bool {
     (value.seqno >= 0 && *seqno < value.seqno) || (value.uuid == ZERO_UUID && uuid != ZERO_UUID)
 }
 
+/// A node whose fresh recovery contradicts its grastate.dat, and whose evidence in the
+/// decision is not the recovered seqno: the decision believed the file.
+fn recovery_ignored(view: &ClusterView, d: &Decision) -> bool {
+    view.nodes.iter().any(|n| match &n.observed {
+        Observed::Known(r) if contradicted(r) => {
+            let Some(RecoverOutcome::Position { seqno, .. }) = fresh(r) else {
+                return false;
+            };
+            d.evidence
+                .iter()
+                .find(|e| e.node == n.name)
+                .is_some_and(|e| e.seqno != Some(*seqno))
+        }
+        _ => false,
+    })
+}
+
 /// Saved Primary views of two nodes with no member in common: they were two Primary
 /// components, their histories diverged (facts, gvwstate.dat).
 pub fn disjoint_views(m: &Model, x: NodeId, y: NodeId) -> bool {
@@ -84,12 +105,18 @@ pub fn disjoint_views(m: &Model, x: NodeId, y: NodeId) -> bool {
 }
 
 /// Bootstrap of `x` while `y` is ahead.
-pub fn ahead_class(m: &Model, view: &ClusterView, x: NodeId, y: NodeId) -> Option<char> {
-    if report(view, x).is_some_and(contradicted) || report(view, y).is_some_and(contradicted) {
-        return Some('c');
-    }
+pub fn ahead_class(
+    m: &Model,
+    view: &ClusterView,
+    d: &Decision,
+    x: NodeId,
+    y: NodeId,
+) -> Option<char> {
     if disjoint_views(m, x, y) {
         return Some('g');
+    }
+    if recovery_ignored(view, d) {
+        return Some('c');
     }
     if let Some(r) = report(view, y) {
         if let FileState::Read { value } = &r.grastate {
@@ -102,7 +129,12 @@ pub fn ahead_class(m: &Model, view: &ClusterView, x: NodeId, y: NodeId) -> Optio
 }
 
 /// A write lost by a step.
-pub fn loss_class(before: &Model, view: &ClusterView, action: Action) -> Option<char> {
+pub fn loss_class(
+    before: &Model,
+    view: &ClusterView,
+    d: &Decision,
+    action: Action,
+) -> Option<char> {
     let primary_without_position = view.nodes.iter().any(|n| match &n.observed {
         Observed::Known(r) => matches!(&r.live, Some(Live::Answered(l)) if l.is_primary()
             && (l.last_committed.is_none_or(|s| s < 0)
@@ -112,15 +144,12 @@ pub fn loss_class(before: &Model, view: &ClusterView, action: Action) -> Option<
     if matches!(action, Action::Rejoin | Action::RejoinMoveAside) && primary_without_position {
         return Some('f');
     }
-    if view.nodes.iter().any(|n| match &n.observed {
-        Observed::Known(r) => contradicted(r),
-        Observed::Unknown { .. } => false,
-    }) {
-        return Some('c');
-    }
     let n = before.n();
     if (0..n).any(|x| (0..n).any(|y| x != y && disjoint_views(before, x, y))) {
         return Some('g');
+    }
+    if recovery_ignored(view, d) {
+        return Some('c');
     }
     None
 }
