@@ -124,7 +124,9 @@ pub enum Action {
     Bootstrap,
     /// `quorate recover promote` on this node.
     Promote,
-    /// `quorate recover rejoin` on this node (start it; it joins by IST or SST).
+    /// `quorate recover rejoin` on this node (start it; it joins by IST or SST). Its saved
+    /// view (gvwstate.dat) is moved aside first, so it cannot re-form an old Primary by
+    /// pc.recovery instead of joining.
     Rejoin,
     /// `quorate recover rejoin --move-aside`: its state files are unusable.
     RejoinMoveAside,
@@ -711,6 +713,7 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
     );
     let mut crashed_down = 0;
     let mut clean_down = 0;
+    let diverged = diverged_view_pairs(nodes);
     for (n, c) in nodes.iter().zip(&ctx.classes) {
         let name = n.name.as_str();
         match c {
@@ -728,7 +731,25 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 } else {
                     crashed_down += 1;
                 }
-                d.steps.push(join_step(name, down, &cluster_uuid, primary_seqno, &mut d.risks));
+                let diverged = diverged.iter().find(|(a, b, _)| {
+                    (a == name && primary_names.contains(b))
+                        || (b == name && primary_names.contains(a))
+                });
+                d.steps.push(match diverged {
+                    // Its history may have diverged from the Primary's under the same UUID:
+                    // seqnos say nothing, and joining would discard what only it holds.
+                    Some((_, _, why)) => {
+                        d.risks.push(format!(
+                            "{name} may hold transactions of another Primary component ({why}): joining replaces them by the Primary's history"
+                        ));
+                        step(
+                            name,
+                            Action::Investigate,
+                            format!("its saved view shares no member with a running Primary node's ({why}): the two histories may have diverged; save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
+                        )
+                    }
+                    None => join_step(name, down, &cluster_uuid, primary_seqno, &mut d.risks),
+                });
             }
             Class::NonPrimary(st) => {
                 let ahead = match (st.last_committed, primary_seqno) {
@@ -893,6 +914,14 @@ fn join_step(
 /// once (pc.bootstrap on a minority side while the majority went on). Views from
 /// reports without the member list (older quorate) are not compared.
 fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
+    diverged_view_pairs(nodes)
+        .into_iter()
+        .map(|(_, _, why)| why)
+        .collect()
+}
+
+/// [`diverged_saved_views`] as (node, node, sentence).
+fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, String)> {
     let total = nodes.len();
     let views: Vec<(&str, &SavedView)> = nodes
         .iter()
@@ -914,7 +943,7 @@ fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
             let smaller = va.member_uuids.len().min(vb.member_uuids.len());
             let minority = smaller.saturating_mul(2) <= total;
             if !same_view && !shared && minority {
-                out.push(format!(
+                out.push((a.to_string(), b.to_string(), format!(
                     "{a} saved view {}:{} with {} member(s), {b} saved view {}:{} with {} member(s), no member in common",
                     va.view_uuid.as_deref().unwrap_or("?"),
                     va.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
@@ -922,7 +951,7 @@ fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
                     vb.view_uuid.as_deref().unwrap_or("?"),
                     vb.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
                     vb.member_uuids.len(),
-                ));
+                )));
             }
         }
     }

@@ -1416,43 +1416,31 @@ fn regression_primary_without_last_committed_keeps_the_ahead_check() {
 /// seqno as if they were one, and node1's own acknowledged writes were lost.
 #[test]
 fn regression_diverged_saved_views_are_not_compared_by_seqno() {
-    let d = plan(vec![
-        with_view(with_recovery(crashed("node1"), U, 60), "a1", 9, &["a1"]),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            9,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            9,
-            &["c1", "b1"],
-        ),
+    // Three crashed nodes, recovered at 60, 80, 80, each with a saved view
+    // (view uuid, view seq, member gcomm UUIDs).
+    let three = |views: [(&str, i64, &[&str]); 3]| {
+        let nodes = ["node1", "node2", "node3"]
+            .into_iter()
+            .zip([60, 80, 80])
+            .zip(views)
+            .map(|((n, seqno), (vu, seq, members))| {
+                with_view(with_recovery(crashed(n), U, seqno), vu, seq, members)
+            })
+            .collect();
+        plan(nodes)
+    };
+    let d = three([
+        ("a1", 9, &["a1"]),
+        ("b1", 9, &["b1", "c1"]),
+        ("b1", 9, &["c1", "b1"]),
     ]);
     assert!(d.is_refusal(), "{}", text(&d));
     assert!(d.reasons[0].contains("share no member"), "{}", text(&d));
     // One lineage: node1 crashed in the 3-member view, the others went on without it.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            6,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            6,
-            &["c1", "b1"],
-        ),
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b1", 6, &["b1", "c1"]),
+        ("b1", 6, &["c1", "b1"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
@@ -1461,25 +1449,10 @@ fn regression_diverged_saved_views_are_not_compared_by_seqno() {
     );
     // A rolling restart while node1 was down: new gcomm UUIDs, no common member, but both
     // views hold a majority of the nodes: one lineage.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b2",
-            8,
-            &["b2", "c2"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b2",
-            8,
-            &["c2", "b2"],
-        ),
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b2", 8, &["b2", "c2"]),
+        ("b2", 8, &["c2", "b2"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
@@ -1510,4 +1483,38 @@ fn regression_extreme_seqnos_and_sizes_do_not_overflow() {
     assert!(!d.digest.is_empty());
     let d = plan(vec![primary("node1", 5, u64::MAX), primary("node2", 5, 0)]);
     assert!(d.is_refusal());
+}
+
+/// (g, found by the model) node2 left cleanly and was bootstrapped by hand while node1 ran
+/// the Primary alone; node2 crashed. Its saved view {b} shares no member with the running
+/// Primary's {a}: comparing seqnos (both 1) rejoined it over a diverged history.
+#[test]
+fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() {
+    let p = with_view(primary("node1", 1, 1), "a", 3, &["a"]);
+    let d = plan(vec![
+        p.clone(),
+        with_view(with_recovery(crashed("node2"), U, 1), "b", 2, &["b"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Investigate)],
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.risks[0].contains("another Primary component"),
+        "{}",
+        text(&d)
+    );
+    // The same node crashed inside the Primary's lineage (a member in common) rejoins.
+    let d = plan(vec![
+        p,
+        with_view(with_recovery(crashed("node2"), U, 1), "a", 2, &["a", "b"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Rejoin)],
+        "{}",
+        text(&d)
+    );
 }
