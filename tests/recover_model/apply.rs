@@ -81,6 +81,12 @@ pub fn apply_step(m: &mut Model, step: &Step, fault: Fault) -> String {
             if move_aside {
                 m.move_aside(i);
                 out.push_str("state files moved aside; ");
+            } else if m.nodes[i].gvw.is_some() || m.nodes[i].gvw_unreadable {
+                // act.rs (since main's 72ece52): a rejoin always moves gvwstate.dat aside, so
+                // pc.recovery cannot re-form the node's old Primary.
+                m.nodes[i].gvw = None;
+                m.nodes[i].gvw_unreadable = false;
+                out.push_str("gvwstate.dat moved aside; ");
             }
             let known = if move_aside {
                 None

@@ -5,7 +5,8 @@
 //! The ones that fail on main until the lead's decide fix lands are `#[ignore]`d (and listed
 //! in `known.rs`'s `OPEN`): un-ignore each when its fix lands. Classes a–f and h pass since
 //! main's 9a5bb67 (decide: InnoDB over grastate.dat, unknown positions recovered first,
-//! Primaries of different sizes refused, diverged saved views refused, total arithmetic).
+//! Primaries of different sizes refused, diverged saved views refused, total arithmetic),
+//! g and i since 72ece52.
 
 use quorate::recover::decide::{decide, Assumptions, ClusterView, NodeView, Observed};
 use quorate::recover::report::{FileState, Live, LiveStatus, Mysqld, NodeReport, SavedState};
@@ -194,10 +195,8 @@ fn f_primary_without_position_keeps_the_ahead_check() {
 /// are {node1} (node1 runs) and {node2}, which share no member: two Primary components,
 /// diverged (facts). The plan recovered node2's position (1), compared it by seqno with
 /// the Primary (1) and rejoined node2 (IST over a diverged history): node2's write lost.
-/// Still failing on main: the disjoint-views check does not look at a running Primary's
-/// gvwstate.dat.
+/// Passes since main's 72ece52 (the node is investigated, not joined).
 #[test]
-#[ignore = "fails until decide fix (g) also covers a running Primary: its gvwstate.dat shares no member with a crashed node's"]
 fn g_disjoint_saved_primary_views_are_diverged() {
     holds(
         2,
@@ -318,8 +317,8 @@ fn h_seqno_overflow_is_not_a_panic() {
 /// by itself (docs pc.recovery: every member of the saved view is back) — a second
 /// Primary. A rejoin must not be able to re-form a saved Primary view that excludes the
 /// running Primary (move gvwstate.dat aside, or refuse while the view could re-form).
+/// Passes since main's 72ece52 (rejoin always moves gvwstate.dat aside).
 #[test]
-#[ignore = "fails until a fix for (i) lands: a rejoin must not let pc.recovery re-form an old Primary"]
 fn i_rejoin_cannot_reform_a_saved_singleton_primary() {
     holds(
         3,
