@@ -78,6 +78,8 @@ pub struct Stats {
     pub verdicts: BTreeMap<String, u64>,
     /// Refusals while every node answered with a known position: by first reason.
     pub unambiguous_refusals: BTreeMap<String, u64>,
+    /// The first history of each such refusal kind, for a human to judge.
+    pub refusal_examples: BTreeMap<String, String>,
     pub healthy_at_end: u64,
     /// Acknowledged writes lost by Galera itself (pc.recovery SST, IST over divergence...)
     /// before quorate acted: not quorate's doing, counted only.
@@ -100,6 +102,11 @@ impl Stats {
         }
         for (k, v) in &o.unambiguous_refusals {
             *self.unambiguous_refusals.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.refusal_examples {
+            self.refusal_examples
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         self.healthy_at_end += o.healthy_at_end;
         self.lost_by_environment += o.lost_by_environment;
@@ -147,6 +154,10 @@ pub fn reason_kind(d: &Decision) -> String {
         .first()
         .cloned()
         .unwrap_or_else(|| d.situation.clone());
+    normalize(&r)
+}
+
+fn normalize(r: &str) -> String {
     let mut s = String::new();
     let mut prev_digit = false;
     for ch in r.chars() {
@@ -349,6 +360,9 @@ impl Runner {
         let _ = writeln!(self.log, "recover (operator: {:?})", self.op);
         let _ = writeln!(self.log, "  state:\n{}", self.m.describe());
         for _ in 0..MAX_PLANS {
+            // The members of a live Primary apply their queues within milliseconds: by the
+            // time anyone plans, they have (a lag matters only at the instant of a crash).
+            self.m.apply_all();
             let view = observe::view(&self.m);
             let d = match invariants::decide_checked(&view, &assumptions) {
                 Ok(d) => d,
@@ -390,12 +404,37 @@ impl Runner {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if d.is_refusal() && invariants::unambiguous(&self.m, &view) {
+            // A stopped node left to "investigate" (a live non-Primary one merges by itself
+            // when the network lets it).
+            let investigate = d
+                .steps
+                .iter()
+                .find(|s| {
+                    s.action == Action::Investigate
+                        && node_index(&self.m, &s.node)
+                            .is_some_and(|i| self.m.nodes[i].proc == Proc::Stopped)
+                })
+                .filter(|_| d.verdict == Verdict::Wait);
+            if (d.is_refusal() || investigate.is_some()) && invariants::unambiguous(&self.m, &view)
+            {
+                // A wait whose step is "investigate" leaves that node out for good: as much
+                // a refusal as a refusal.
+                let kind = match investigate {
+                    Some(s) if !d.is_refusal() => {
+                        format!("(wait) investigate: {}", normalize(&s.why))
+                    }
+                    _ => reason_kind(&d),
+                };
                 *self
                     .stats
                     .unambiguous_refusals
-                    .entry(reason_kind(&d))
+                    .entry(kind.clone())
                     .or_default() += 1;
+                if !self.stats.refusal_examples.contains_key(&kind) {
+                    self.flush_model_log();
+                    let example = self.log.clone();
+                    self.stats.refusal_examples.insert(kind, example);
+                }
                 let _ = writeln!(
                     self.log,
                     "  (a refusal although every node answered with a known position)"

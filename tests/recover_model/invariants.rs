@@ -287,6 +287,18 @@ pub fn unambiguous(m: &Model, view: &ClusterView) -> bool {
     if uuids.len() > 1 || m.primary_comps().len() > 1 {
         return false;
     }
+    // A stopped node ahead of the running Primary (someone bootstrapped a stale node): which
+    // writes to keep is a human's choice.
+    for c in m.primary_comps() {
+        if let Some(p) = m.comps[&c].pos {
+            if m.nodes
+                .iter()
+                .any(|n| n.proc == Proc::Stopped && n.data.is_some_and(|d| !m.le(d, p)))
+            {
+                return false;
+            }
+        }
+    }
     // One history: every two positions are ordered.
     let ds: Vec<Pos> = m.nodes.iter().filter_map(|n| n.data).collect();
     ds.iter()

@@ -192,6 +192,9 @@ fn histories() {
         run.stats.healthy_at_end
     );
     print_found(&run, seed);
+    for (kind, log) in &run.stats.refusal_examples {
+        eprintln!("=== refusal with every position known: {kind}\n{log}");
+    }
     assert!(run.stats.decisions > n, "the histories reached decide");
     assert!(run.stats.steps > 0, "some plans were applied");
     let strict = std::env::var("QUORATE_MODEL_STRICT").is_ok_and(|v| v == "1");
@@ -279,6 +282,14 @@ fn report_md(run: &Run, seed: u64, n: u64) -> String {
     );
     for (k, v) in &s.unambiguous_refusals {
         let _ = writeln!(md, "| {} | {v} |", k.replace('|', "/"));
+    }
+    for (k, log) in &s.refusal_examples {
+        let _ = writeln!(
+            md,
+            "\n<details><summary>first history: {}</summary>\n\n```\n{}```\n</details>",
+            k.replace('|', "/"),
+            log
+        );
     }
     let _ = writeln!(
         md,

@@ -1036,9 +1036,10 @@ impl Model {
         self.nodes[i].start_known = known;
         self.nodes[i].knows_position = known.is_some();
         self.nodes[i].incarnation += 1;
-        // pc.recovery takes back the saved my_uuid; otherwise a new gcomm UUID.
+        // With pc.recovery, gcomm takes back gvwstate.dat's my_uuid at connect (that is what
+        // the file keeps it for), whatever the start mode; without the file, a new UUID.
         self.nodes[i].gcomm = match &self.nodes[i].gvw {
-            Some(v) if mode != StartMode::NewCluster => v.my_uuid.clone(),
+            Some(v) if !self.nodes[i].gvw_unreadable => v.my_uuid.clone(),
             _ => gcomm_uuid(i, self.nodes[i].incarnation),
         };
         self.nodes[i].proc = Proc::Running;
