@@ -1435,7 +1435,7 @@ fn regression_diverged_saved_views_are_not_compared_by_seqno() {
         ("b1", 9, &["c1", "b1"]),
     ]);
     assert!(d.is_refusal(), "{}", text(&d));
-    assert!(d.reasons[0].contains("share no member"), "{}", text(&d));
+    assert!(d.reasons[0].contains("no node in common"), "{}", text(&d));
     // One lineage: node1 crashed in the 3-member view, the others went on without it.
     let d = three([
         ("a1", 5, &["a1", "b1", "c1"]),
@@ -1447,8 +1447,8 @@ fn regression_diverged_saved_views_are_not_compared_by_seqno() {
         "{}",
         text(&d)
     );
-    // A rolling restart while node1 was down: new gcomm UUIDs, no common member, but both
-    // views hold a majority of the nodes: one lineage.
+    // A rolling restart while node1 was down: node2 and node3 have new gcomm UUIDs, so the
+    // members b1 and c1 of node1's view cannot be named: they may be node2 and node3.
     let d = three([
         ("a1", 5, &["a1", "b1", "c1"]),
         ("b2", 8, &["b2", "c2"]),
@@ -1486,8 +1486,10 @@ fn regression_extreme_seqnos_and_sizes_do_not_overflow() {
 }
 
 /// (g, found by the model) node2 left cleanly and was bootstrapped by hand while node1 ran
-/// the Primary alone; node2 crashed. Its saved view {b} shares no member with the running
-/// Primary's {a}: comparing seqnos (both 1) rejoined it over a diverged history.
+/// the Primary alone; node2 crashed. Its saved view {node2} has no node in common with the
+/// running Primary's {node1}: comparing seqnos (both 1) rejoined it over a diverged history.
+/// And the model's counterexample to the first fix: node1 stopped cleanly and was
+/// bootstrapped (new gcomm UUID); node2's saved view {old node1, node2} is one lineage.
 #[test]
 fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() {
     let p = with_view(primary("node1", 1, 1), "a", 3, &["a"]);
@@ -1509,7 +1511,7 @@ fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() 
     // The same node crashed inside the Primary's lineage (a member in common) rejoins.
     let d = plan(vec![
         p,
-        with_view(with_recovery(crashed("node2"), U, 1), "a", 2, &["a", "b"]),
+        with_view(with_recovery(crashed("node2"), U, 1), "a", 2, &["b", "a"]),
     ]);
     assert_eq!(
         actions(&d),
@@ -1517,4 +1519,31 @@ fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() 
         "{}",
         text(&d)
     );
+}
+
+/// (found by the chaos test, seed 12) node2 frozen in a healthy 3-node Primary, node1
+/// crashed, node3 stopped, node2 thawed: it still reports "Primary, Synced, size 3" although
+/// the other two are verifiably stopped. The plan joined node1 to that Primary, and the
+/// rejoin waited minutes for a Primary that did not exist.
+#[test]
+fn regression_stale_primary_view_after_thaw_is_not_joined() {
+    let d = plan(vec![
+        crashed("node1"),
+        primary("node2", 40, 3),
+        down("node3", U, 40, true),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.situation.contains("stale Primary view"),
+        "{}",
+        d.situation
+    );
+    assert_eq!(d.wait_for, vec!["node2".to_string()]);
+    // A silent node may be a member: then the Primary is believed.
+    let d = plan(vec![
+        unknown("node1"),
+        primary("node2", 40, 3),
+        primary("node3", 40, 3),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
 }
