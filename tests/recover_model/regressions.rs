@@ -6,7 +6,7 @@
 //! in `known.rs`'s `OPEN`): un-ignore each when its fix lands. Classes a–f and h pass since
 //! main's 9a5bb67 (decide: InnoDB over grastate.dat, unknown positions recovered first,
 //! Primaries of different sizes refused, diverged saved views refused, total arithmetic),
-//! g and i since 72ece52.
+//! g and i since 72ece52, the clean-restart form of g since 556876c.
 
 use quorate::recover::decide::{decide, Assumptions, ClusterView, NodeView, Observed};
 use quorate::recover::report::{FileState, Live, LiveStatus, Mysqld, NodeReport, SavedState};
@@ -374,8 +374,8 @@ fn two_of_three_crashed_promotes_after_recovery() {
 /// history, nothing diverged, yet the plan treats node2 as possibly diverged and never
 /// rejoins it (invariant 6: every position is known, the cluster must end healthy). Saved
 /// views can only be compared by member UUID when no member restarted without pc.recovery.
+/// Passes since main's 556876c (members compared as nodes, through each node's my_uuid).
 #[test]
-#[ignore = "fails until the diverged-views check (g) tells a restarted member from a stranger"]
 fn g_clean_restart_is_not_divergence() {
     // The operator runs one step at a time and plans again (runbook: "then the rejoin
     // steps it prints next").
