@@ -441,7 +441,7 @@ impl Runner {
                 );
             }
             if let Some(v) = invariants::check_split_brain(&self.m, &view, &d).or_else(|| {
-                invariants::check_plan(&self.m, &view, &d, &assumptions)
+                invariants::check_plan(&self.m, &view, &d, &assumptions, &self.accepted)
                     .into_iter()
                     .next()
             }) {

@@ -130,7 +130,13 @@ pub fn check_split_brain(m: &Model, view: &ClusterView, d: &Decision) -> Option<
 /// Invariant 3 at decision time: no bootstrap or promotion of a node while another node
 /// (not assumed lost) could be ahead of it, or its position is unknown; no move-aside of a
 /// node whose own position is unknown or ahead of the Primary.
-pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) -> Vec<Violation> {
+pub fn check_plan(
+    m: &Model,
+    view: &ClusterView,
+    d: &Decision,
+    a: &Assumptions,
+    accepted: &BTreeSet<Pos>,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for step in &d.steps {
         let Some(x) = node_index(m, &step.node) else {
@@ -194,7 +200,7 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
                         }
                     }
                     if let (Some(yd), Some(xd)) = (yn.data, xd) {
-                        if !m.le(yd, xd) && holds_acked(m, yd, xd) {
+                        if !m.le(yd, xd) && holds_acked(m, yd, xd, accepted) {
                             let class = known::ahead_class(m, view, d, x, y);
                             out.push(Violation::new(
                                 3,
@@ -234,11 +240,12 @@ pub fn check_plan(m: &Model, view: &ClusterView, d: &Decision, a: &Assumptions) 
     out
 }
 
-/// Whether the data at `y` holds an acknowledged write that `x` lacks.
-fn holds_acked(m: &Model, y: Pos, x: Pos) -> bool {
+/// Whether the data at `y` holds an acknowledged write that `x` lacks (and that nobody
+/// accepted to lose already).
+fn holds_acked(m: &Model, y: Pos, x: Pos, accepted: &BTreeSet<Pos>) -> bool {
     m.acked
         .iter()
-        .any(|&w| m.contains(y, w) && !m.contains(x, w))
+        .any(|w| !accepted.contains(w) && m.contains(y, *w) && !m.contains(x, *w))
 }
 
 /// Invariant 6's premise: every node answers, every position is established, one history,

@@ -18,6 +18,7 @@ pub const OPEN: &[(char, &str)] = &[
         'a',
         "a_two_primaries_of_equal_size_with_different_views_are_refused",
     ),
+    ('g', "g_disjoint_views_with_an_unknown_member_are_diverged"),
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {

@@ -271,6 +271,11 @@ fn report_md(run: &Run, seed: u64, n: u64) -> String {
         "| IST over a diverged history (Galera) | {} |",
         s.corruptions
     );
+    let _ = writeln!(
+        md,
+        "| histories ended as unavoidable (two histories made by Galera or a human, no trace in the reports) | {} |",
+        s.unavoidable
+    );
     let _ = writeln!(md, "| duration | {:.0} s |\n", run.seconds);
     let _ = writeln!(md, "## Verdicts\n\n| verdict | decisions |\n|---|---|");
     for (k, v) in &s.verdicts {

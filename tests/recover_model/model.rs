@@ -543,6 +543,7 @@ impl Model {
             self.install_prim_view(c);
         }
         self.drop_empty_comps();
+        self.settle();
         true
     }
 
@@ -590,6 +591,7 @@ impl Model {
             }
         }
         self.drop_empty_comps();
+        self.settle();
         true
     }
 
@@ -637,6 +639,7 @@ impl Model {
         alone.members = BTreeSet::from([i]);
         self.new_comp(alone);
         self.drop_empty_comps();
+        self.settle();
         true
     }
 
@@ -716,6 +719,20 @@ impl Model {
             self.merge_side(s, None);
         }
         true
+    }
+
+    /// Galera converges after a membership change: on every side, non-Primary nodes join
+    /// the Primary there, or re-form one if they can.
+    fn settle(&mut self) {
+        let sides: BTreeSet<u8> = self
+            .nodes
+            .iter()
+            .filter(|n| n.proc == Proc::Running)
+            .map(|n| n.side)
+            .collect();
+        for s in sides {
+            self.merge_side(s, None);
+        }
     }
 
     pub fn heal(&mut self) -> bool {
