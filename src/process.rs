@@ -4,9 +4,18 @@
 //!
 //! Callers spawn the child themselves (each with its own program, environment and process
 //! group) and map the outcome to their own error type.
+//!
+//! [`finish_group`] is for commands that must not be half-killed (a node's start or bootstrap
+//! command): the child leads its own process group, and on a timeout or an interruption the
+//! whole group gets SIGTERM, a grace period to run its clean-up (e.g. `galera_new_cluster`'s
+//! `trap` that removes the `--wsrep-new-cluster` flag it set for systemd), then SIGKILL for
+//! what is left. Killing only the leader with SIGKILL skipped that clean-up, and the next plain
+//! start bootstrapped a second cluster.
 
 use std::io::{Read, Write};
 use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -93,6 +102,226 @@ pub(crate) fn finish(
     })
 }
 
+/// Why a process group was stopped before its leader exited.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    TimedOut,
+    /// `cancel` was set to this signal number (this process received it).
+    Interrupted(i32),
+    Wait(std::io::Error),
+}
+
+/// A process group stopped by [`finish_group`]: why, how, and what it printed until then.
+#[derive(Debug)]
+pub(crate) struct GroupStopped {
+    pub why: Stop,
+    /// The signals sent and their effect, e.g. `SIGTERM to process group 123; every process
+    /// exited within 0.05s`.
+    pub how: String,
+    /// Processes of the group still alive after SIGKILL (a process in uninterruptible sleep
+    /// dies only when its I/O returns); empty when the group is gone.
+    pub survivors: Vec<u32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// How long the output readers are waited for once the leader exited: a background process
+/// the command started (a daemon) may keep the pipes open for ever.
+const READERS_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How long SIGKILLed processes are waited for.
+const AFTER_KILL: Duration = Duration::from_secs(5);
+
+/// Like [`finish`] for a child spawned as a process-group leader (`process_group(0)`), with
+/// `timeout` and an interruption (`cancel` set to a signal number by a signal handler) both
+/// ending the whole group: SIGTERM, up to `grace` for it to exit, then SIGKILL. The leader is
+/// reaped only after the group is gone, so its pid (the group id) cannot be reused meanwhile
+/// and no signal can reach an unrelated process.
+///
+/// A child that exits by itself is not followed further: what it started in the background
+/// (a server) is meant to outlive it.
+pub(crate) fn finish_group(
+    mut child: Child,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    poll: Duration,
+    grace: Duration,
+    cancel: &AtomicI32,
+) -> Result<Finished, GroupStopped> {
+    let writer = child.stdin.take().map(|mut w| {
+        let input = stdin.unwrap_or_default();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&input);
+        })
+    });
+    let stdout = child.stdout.take().map(Collector::start);
+    let stderr = child.stderr.take().map(Collector::start);
+    let deadline = Instant::now() + timeout;
+    let why = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                if let Some(w) = writer {
+                    let _ = w.join();
+                }
+                let until = Instant::now() + READERS_AFTER_EXIT;
+                return Ok(Finished {
+                    status,
+                    stdout: Collector::take(stdout, until),
+                    stderr: Collector::take(stderr, until),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => break Stop::Wait(e),
+        }
+        match cancel.load(Ordering::SeqCst) {
+            0 => {}
+            sig => break Stop::Interrupted(sig),
+        }
+        if Instant::now() >= deadline {
+            break Stop::TimedOut;
+        }
+        std::thread::sleep(poll);
+    };
+    let (how, survivors) = match libc::pid_t::try_from(child.id()) {
+        Ok(pgid) => end_group(pgid, grace, poll),
+        Err(_) => {
+            let _ = child.kill();
+            (
+                format!("pid {} out of range: SIGKILL to it alone", child.id()),
+                Vec::new(),
+            )
+        }
+    };
+    // Reaping the leader last: until now its zombie kept the group id reserved.
+    let _ = child.wait();
+    let now = Instant::now();
+    Err(GroupStopped {
+        why,
+        how,
+        survivors,
+        stdout: Collector::take(stdout, now),
+        stderr: Collector::take(stderr, now),
+    })
+}
+
+/// SIGTERM to the group, up to `grace` for every member to exit, then SIGKILL. Returns what
+/// was done and the pids that survived even SIGKILL.
+fn end_group(pgid: libc::pid_t, grace: Duration, poll: Duration) -> (String, Vec<u32>) {
+    let started = Instant::now();
+    // SAFETY: kill(2) on a process group that is ours: its leader is our unreaped child.
+    unsafe {
+        libc::killpg(pgid, libc::SIGTERM);
+    }
+    let mut how = format!("SIGTERM to process group {pgid}");
+    while started.elapsed() < grace {
+        if group_members(pgid).is_empty() {
+            how.push_str(&format!(
+                "; every process exited within {:.2}s",
+                started.elapsed().as_secs_f64()
+            ));
+            return (how, Vec::new());
+        }
+        std::thread::sleep(poll);
+    }
+    let left = group_members(pgid);
+    if left.is_empty() {
+        how.push_str(&format!("; every process exited within {grace:?}"));
+        return (how, Vec::new());
+    }
+    // SAFETY: as above; the leader is still unreaped.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+    how.push_str(&format!(
+        "; SIGKILL after {grace:?} to the {} process(es) left ({})",
+        left.len(),
+        join_pids(&left)
+    ));
+    let killed = Instant::now();
+    loop {
+        let left = group_members(pgid);
+        if left.is_empty() {
+            return (how, Vec::new());
+        }
+        if killed.elapsed() >= AFTER_KILL {
+            how.push_str(&format!(
+                "; still alive {AFTER_KILL:?} after SIGKILL: {}",
+                join_pids(&left)
+            ));
+            return (how, left);
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+fn join_pids(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The live (not zombie) processes whose process group is `pgid`, from /proc.
+pub(crate) fn group_members(pgid: libc::pid_t) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // After the parenthesised name: state, ppid, pgrp.
+                let Some(i) = stat.rfind(')') else {
+                    return false;
+                };
+                let mut fields = stat[i + 1..].split_whitespace();
+                let state = fields.next();
+                let pgrp = fields.nth(1).and_then(|p| p.parse::<libc::pid_t>().ok());
+                pgrp == Some(pgid) && !matches!(state, Some("Z" | "X"))
+            })
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// A reader thread whose output so far can be taken without waiting for its end.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+    handle: JoinHandle<()>,
+}
+
+impl Collector {
+    fn start<R: Read + Send + 'static>(mut r: R) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&buf);
+        let handle = std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match r.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => match shared.lock() {
+                        Ok(mut b) => b.extend_from_slice(&chunk[..n]),
+                        Err(_) => break,
+                    },
+                }
+            }
+        });
+        Collector { buf, handle }
+    }
+
+    /// What was read, waiting for the end of the stream at most until `until`.
+    fn take(c: Option<Collector>, until: Instant) -> Vec<u8> {
+        let Some(c) = c else {
+            return Vec::new();
+        };
+        while !c.handle.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = c.buf.lock().map(|b| b.clone()).unwrap_or_default();
+        out
+    }
+}
+
 fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -103,4 +332,184 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<Vec<u8>> {
 
 fn join(handle: Option<JoinHandle<Vec<u8>>>) -> Vec<u8> {
     handle.and_then(|h| h.join().ok()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rfind(')')
+                .is_some_and(|i| !matches!(s[i + 1..].trim_start().chars().next(), Some('Z' | 'X')))
+        })
+    }
+
+    /// `sh -c SCRIPT sh ARGS...` as the leader of its own process group.
+    fn group_leader(script: &str, args: &[&std::path::Path]) -> Child {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .args(args)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sh")
+    }
+
+    fn pids_in(path: &std::path::Path) -> Vec<u32> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    /// Ends by pid whatever a failed assertion would otherwise leave running.
+    fn kill_all(pids: &[u32]) {
+        for &p in pids {
+            if alive(p) {
+                // SAFETY: kill(2) on a pid this test started and recorded.
+                unsafe {
+                    libc::kill(p as libc::pid_t, libc::SIGKILL);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_timed_out_group_gets_term_and_its_cleanup_trap_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (flag, pids) = (dir.path().join("flag"), dir.path().join("pids"));
+        std::fs::write(&flag, "_WSREP_NEW_CLUSTER=--wsrep-new-cluster").expect("flag");
+        // Like galera_new_cluster: set a flag, clean it up in a trap, wait for a child; plus a
+        // background grandchild that is not waited for by name.
+        let script = r#"trap 'rm -f "$1"' EXIT; trap 'exit 1' TERM
+            sleep 100 & echo $! >> "$2"; sleep 100 & echo $! >> "$2"; echo $$ >> "$2"
+            echo started; wait"#;
+        let child = group_leader(script, &[&flag, &pids]);
+        let leader = child.id();
+        let never = AtomicI32::new(0);
+        let started = Instant::now();
+        let r = finish_group(
+            child,
+            None,
+            Duration::from_millis(800),
+            Duration::from_millis(10),
+            Duration::from_secs(10),
+            &never,
+        );
+        let recorded = pids_in(&pids);
+        kill_all(&recorded);
+        let stopped = r.expect_err("must time out");
+        assert!(matches!(stopped.why, Stop::TimedOut), "{stopped:?}");
+        assert_eq!(recorded.len(), 3, "the script did not start: {stopped:?}");
+        assert!(recorded.contains(&leader));
+        for p in &recorded {
+            assert!(!alive(*p), "pid {p} of the group survived: {}", stopped.how);
+        }
+        assert!(group_members(leader as libc::pid_t).is_empty());
+        assert!(
+            !flag.exists(),
+            "the clean-up trap did not run: {}",
+            stopped.how
+        );
+        assert!(stopped.how.contains("SIGTERM") && !stopped.how.contains("SIGKILL"));
+        assert!(stopped.survivors.is_empty());
+        assert_eq!(stopped.stdout, b"started\n");
+        // TERM was enough: no grace period was waited out.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn an_interrupted_group_that_ignores_term_is_killed_after_the_grace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        // SIG_IGN is inherited across fork and exec: the background sleep ignores TERM too.
+        let script = r#"trap '' TERM; sleep 100 & echo $! >> "$1"; echo $$ >> "$1"; wait"#;
+        let child = group_leader(script, &[&pids]);
+        let cancel = Arc::new(AtomicI32::new(0));
+        let setter = {
+            let (cancel, pids) = (Arc::clone(&cancel), pids.clone());
+            std::thread::spawn(move || {
+                let until = Instant::now() + Duration::from_secs(10);
+                while pids_in(&pids).len() < 2 && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                cancel.store(libc::SIGINT, Ordering::SeqCst);
+            })
+        };
+        let grace = Duration::from_millis(300);
+        let r = finish_group(
+            child,
+            None,
+            Duration::from_secs(60),
+            Duration::from_millis(10),
+            grace,
+            &cancel,
+        );
+        let _ = setter.join();
+        let recorded = pids_in(&pids);
+        kill_all(&recorded);
+        let stopped = r.expect_err("must be interrupted");
+        assert!(
+            matches!(stopped.why, Stop::Interrupted(libc::SIGINT)),
+            "{stopped:?}"
+        );
+        assert_eq!(recorded.len(), 2, "the script did not start: {stopped:?}");
+        for p in &recorded {
+            assert!(!alive(*p), "pid {p} survived: {}", stopped.how);
+        }
+        assert!(
+            stopped.how.contains("SIGKILL after 300ms"),
+            "{}",
+            stopped.how
+        );
+        assert!(stopped.survivors.is_empty());
+    }
+
+    #[test]
+    fn a_command_that_leaves_a_daemon_holding_its_output_still_finishes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        // The background sleep keeps stdout open after the leader exits 0, like a server
+        // started by a start script without redirecting its output.
+        let child = group_leader(r#"sleep 100 & echo $! >> "$1"; echo up"#, &[&pids]);
+        let never = AtomicI32::new(0);
+        let started = Instant::now();
+        let r = finish_group(
+            child,
+            None,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+            &never,
+        );
+        let recorded = pids_in(&pids);
+        // A process the command left running on success is not ours to end; the test ends it.
+        let daemon_was_alive = recorded.iter().all(|p| alive(*p));
+        kill_all(&recorded);
+        let f = r.expect("exits 0");
+        assert!(f.status.success());
+        assert_eq!(f.stdout, b"up\n");
+        assert_eq!(recorded.len(), 1);
+        assert!(
+            daemon_was_alive,
+            "a successful command's background process was killed"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= READERS_AFTER_EXIT && took < READERS_AFTER_EXIT + Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
 }

@@ -3,30 +3,46 @@
 //!
 //! 1. gathers and decides, checks the decision names this action on this node (and, given
 //!    `--plan`, that nothing changed since the plan the operator read),
-//! 2. takes the node's lock (flock; a concurrent action is refused, not queued),
-//! 3. gathers and decides **again** under the lock and refuses if anything changed,
-//! 4. acts, waits for the node to be Primary and Synced, writes an audit line,
-//! 5. gathers and decides once more: that is the next step of the runbook.
+//! 2. checks that its audit log can be appended to (else it refuses: an action must leave a
+//!    line), starts watching SIGINT/SIGTERM, and takes the node's lock (flock; a concurrent
+//!    action is refused, not queued; peers see the lock as `action_in_progress`),
+//! 3. gathers and decides **again** under the lock: that is the decision it commits to, and it
+//!    refuses if anything changed. Because every action takes its own lock *before* this
+//!    gather, of two actions on two nodes that see each other the later gather sees the other's
+//!    lock (Busy) and refuses,
+//! 4. re-reads the local files and probes for a running mysqld right before each change and
+//!    right before the start/bootstrap command, acts, waits for the node to be Primary and
+//!    Synced,
+//! 5. on failure (command failed, timed out, interrupted; node never Primary and Synced)
+//!    restores what it changed, where that is still safe, and says what it restored,
+//! 6. writes exactly one audit line (evidence, steps, result, restoration), synced; a failed
+//!    write fails the command even though the action happened,
+//! 7. releases the lock, then gathers and decides once more: the next step of the runbook.
 //!
 //! State files are never deleted: what is replaced or moved goes to a timestamped directory
 //! next to the datadir (`quorate-aside-<node>-<time>`), not inside it, because SST removes
 //! unknown entries from the datadir (rsync runs with `--delete`, mariabackup empties it).
+//! Every rename is followed by an fsync of the directories involved: a rename is durable only
+//! once its directory is synced.
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::config::NodeRecovery;
 use super::decide::{decide, Action, Assumptions, ClusterView, Decision, Observed, Verdict};
-use super::report::{FileState, Live, NodeReport};
+use super::report::{Live, NodeReport};
 use super::transfer::{parse_join_log, Transfer};
 use super::{gather, peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, Settings};
 use crate::wsrep::client::NodeClient;
+use crate::wsrep::parse::parse_grastate;
 
 /// What the operator asked.
 #[derive(Debug, Clone, Default)]
@@ -185,6 +201,290 @@ async fn planned_for_this_node(
 }
 
 // ---------------------------------------------------------------------------------------------
+// interruption
+
+/// SIGINT/SIGTERM received while an action holds the lock. Once watched, the signals no longer
+/// end quorate at once: the action stops the command's process group, restores what it
+/// changed, writes its audit line and then fails. (A SIGKILL cannot be handled: the lock is
+/// released by the kernel, but nothing is restored and no line is written.)
+struct Interrupt {
+    /// The first signal received (0: none), read by the blocking command runner.
+    signal: Arc<AtomicI32>,
+    rx: tokio::sync::watch::Receiver<i32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Interrupt {
+    fn watch(node: &str) -> Result<Interrupt, RecoverError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let cannot = |e: std::io::Error| RecoverError::Refused {
+            node: node.to_string(),
+            message: format!("cannot watch SIGINT/SIGTERM ({e}): nothing was done"),
+        };
+        let mut int = signal(SignalKind::interrupt()).map_err(cannot)?;
+        let mut term = signal(SignalKind::terminate()).map_err(cannot)?;
+        let flag = Arc::new(AtomicI32::new(0));
+        let (tx, rx) = tokio::sync::watch::channel(0);
+        let first = Arc::clone(&flag);
+        let task = tokio::spawn(async move {
+            loop {
+                let sig = tokio::select! {
+                    _ = int.recv() => libc::SIGINT,
+                    _ = term.recv() => libc::SIGTERM,
+                };
+                let _ = first.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+                let _ = tx.send(first.load(Ordering::SeqCst));
+                tracing::warn!(
+                    signal = %position::signal_name(sig),
+                    "stopping the recovery action: ending its command, restoring what it changed, writing the audit line"
+                );
+            }
+        });
+        Ok(Interrupt {
+            signal: flag,
+            rx,
+            task,
+        })
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s),
+        }
+    }
+
+    /// Fails (nothing done at this step) when a signal arrived.
+    fn check(&self, node: &str, before: &str) -> Result<(), RecoverError> {
+        match self.received() {
+            Some(sig) => Err(RecoverError::Refused {
+                node: node.to_string(),
+                message: format!(
+                    "interrupted by {} before it could {before}",
+                    position::signal_name(sig)
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves when a signal arrives.
+    async fn signalled(&self) -> i32 {
+        let mut rx = self.rx.clone();
+        let sig = rx.wait_for(|s| *s != 0).await.map(|s| *s);
+        match sig {
+            Ok(s) => s,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// what an action changed, and restoring it
+
+/// Changes an action made to the node's files, in order, so that a failed action can undo
+/// them.
+#[derive(Default)]
+struct Changes {
+    edits: Vec<Change>,
+    /// The start/bootstrap command that ran (from then on mysqld or a state transfer may have
+    /// changed the datadir).
+    started: Option<String>,
+}
+
+#[derive(Debug)]
+enum Change {
+    /// grastate.dat rewritten; `original` is also kept in `kept`.
+    Grastate {
+        path: PathBuf,
+        original: Vec<u8>,
+        written: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        kept: PathBuf,
+    },
+    /// A state file moved from `from` to `to` (the aside directory).
+    Moved { from: PathBuf, to: PathBuf },
+}
+
+impl Changes {
+    /// Undoes the changes, newest first, each only while it is safe; returns one sentence per
+    /// change saying what was restored, or why not and where the original is.
+    fn restore(&self, node: &str, datadir: &Path, pid_file: Option<&Path>) -> String {
+        if self.edits.is_empty() {
+            return "nothing to restore: no file was changed".into();
+        }
+        let mut out = Vec::new();
+        let stopped = sys::require_stopped(node, datadir, pid_file, "restore the state files");
+        for change in self.edits.iter().rev() {
+            out.push(match change {
+                Change::Grastate {
+                    path,
+                    original,
+                    written,
+                    mode,
+                    uid,
+                    gid,
+                    kept,
+                } => match (&stopped, std::fs::read(path)) {
+                    (Err(e), _) => format!(
+                        "grastate.dat NOT restored ({e}); the original is kept in {}",
+                        kept.display()
+                    ),
+                    (Ok(()), Ok(now)) if &now != written => format!(
+                        "grastate.dat NOT restored: it changed since quorate wrote it (mysqld rewrote it), so it now says more than the original; the original is kept in {}",
+                        kept.display()
+                    ),
+                    (Ok(()), Err(e)) if e.kind() != std::io::ErrorKind::NotFound => format!(
+                        "grastate.dat NOT restored: cannot read {} ({e}); the original is kept in {}",
+                        path.display(),
+                        kept.display()
+                    ),
+                    (Ok(()), Ok(_) | Err(_)) => {
+                        match replace_file(path, original, *mode, *uid, *gid) {
+                            Ok(()) => format!(
+                                "restored {} to its original content (safe_to_bootstrap as before; a copy stays in {})",
+                                path.display(),
+                                kept.display()
+                            ),
+                            Err(e) => format!(
+                                "grastate.dat NOT restored ({e}); the original is kept in {}",
+                                kept.display()
+                            ),
+                        }
+                    }
+                },
+                Change::Moved { from, to } => match (&stopped, &self.started) {
+                    (Err(e), _) => format!(
+                        "{} NOT moved back ({e}); it stays in {}",
+                        from.display(),
+                        to.display()
+                    ),
+                    (Ok(()), Some(cmd)) => format!(
+                        "{} NOT moved back: `{cmd}` ran and may have changed the datadir (a state transfer replaces it), and an old state file over new data would make it look current; it stays in {}",
+                        from.display(),
+                        to.display()
+                    ),
+                    (Ok(()), None) => match move_back(to, from) {
+                        Ok(()) => format!("moved {} back from {}", from.display(), to.display()),
+                        Err(e) => format!(
+                            "{} NOT moved back ({e}); it stays in {}",
+                            from.display(),
+                            to.display()
+                        ),
+                    },
+                },
+            });
+        }
+        out.join("; ")
+    }
+}
+
+/// Adds `note` (what was restored) to the error's own message.
+fn with_note(error: RecoverError, note: &str) -> RecoverError {
+    match error {
+        RecoverError::Refused { node, message } => RecoverError::Refused {
+            node,
+            message: format!("{message}. {note}"),
+        },
+        RecoverError::Timeout { node, message } => RecoverError::Timeout {
+            node,
+            message: format!("{message}. {note}"),
+        },
+        RecoverError::Command {
+            node,
+            command,
+            status,
+            output,
+        } => RecoverError::Command {
+            node,
+            command,
+            status,
+            output: format!("{output}\n{note}"),
+        },
+        RecoverError::Peer {
+            node,
+            endpoint,
+            message,
+        } => RecoverError::Peer {
+            node,
+            endpoint,
+            message: format!("{message}. {note}"),
+        },
+        RecoverError::Io { what, path, source } => RecoverError::Io {
+            what,
+            path,
+            source: std::io::Error::new(source.kind(), format!("{source}. {note}")),
+        },
+        other => other,
+    }
+}
+
+/// Ends an executed action: on failure runs `restore` (what it says goes into the error and
+/// the audit line), writes the one audit line, and turns the outcome into the action's
+/// result. The lock is still held by the caller.
+fn conclude(
+    settings: &Settings,
+    action: &str,
+    opts: &ActOptions,
+    d: &Decision,
+    result: Result<(), RecoverError>,
+    restore: impl FnOnce() -> String,
+    report: &mut ActReport,
+) -> Result<(), ActError> {
+    let restored = match &result {
+        Ok(()) => None,
+        Err(_) => Some(restore()),
+    };
+    let written = audit(
+        settings,
+        action,
+        opts,
+        d,
+        &result,
+        &report.done,
+        restored.as_deref(),
+    );
+    let decision = Some(Box::new(d.clone()));
+    if let Err(e) = written {
+        let outcome = match &result {
+            Ok(()) => "it succeeded".to_string(),
+            Err(err) => format!("it failed: {err}"),
+        };
+        let restored = restored.map_or_else(String::new, |r| format!("; {r}"));
+        return Err(ActError {
+            error: RecoverError::Io {
+                what: "the action WAS carried out (see below) but its audit line could not be written to",
+                path: settings.recovery.audit_log.clone(),
+                source: std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; {action} on {}: {outcome}{restored}", opts.node),
+                ),
+            },
+            decision,
+        });
+    }
+    report.done.push(format!(
+        "audit line written to {}",
+        settings.recovery.audit_log.display()
+    ));
+    result.map_err(|error| ActError {
+        error: match &restored {
+            Some(r) => with_note(error, r),
+            None => error,
+        },
+        decision,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // bootstrap
 
 /// Bootstraps a new Primary from the local node, if and only if the decision says so.
@@ -201,71 +501,138 @@ pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActRepo
     let mut report = ActReport::new("bootstrap", opts);
     if !opts.execute {
         report.done = vec![
+            format!(
+                "would check that the audit log {} can be appended to",
+                settings.recovery.audit_log.display()
+            ),
             format!("would take the lock {}", nr.lock_file.display()),
             "would gather and decide again, and stop if anything changed".into(),
             format!(
-                "would set safe_to_bootstrap: 1 in {}/grastate.dat if it is 0 (after checking no mysqld holds the datadir; the old file kept aside)",
+                "would set safe_to_bootstrap: 1 in {}/grastate.dat if it is 0 (after checking no mysqld holds the datadir; the old file kept aside, and restored if the bootstrap fails)",
                 datadir.display()
             ),
-            format!("would run: {}", nr.bootstrap_command.join(" ")),
+            format!(
+                "would check again that no mysqld runs on {}, then run in its own process group: {}",
+                datadir.display(),
+                nr.bootstrap_command.join(" ")
+            ),
             "would wait until the node is Primary and Synced".into(),
             "dry run: add --execute to act".into(),
         ];
         report.next = Some(d);
         return Ok(report);
     }
+    audit_ready(settings, &opts.node)?;
+    let interrupt = Interrupt::watch(&opts.node)?;
     let lock = take_lock(nr, &opts.node, "bootstrap")?;
     let (view, d) = reverify(settings, opts, &d).await?;
+    let mut changes = Changes::default();
     let result = async {
-        let before = local_report(&view, &opts.node).cloned();
-        if let Some(FileState::Read { value }) = before.as_ref().map(|r| &r.grastate) {
-            if !value.safe_to_bootstrap {
-                let aside = set_safe_to_bootstrap(&opts.node, &datadir, nr)?;
+        interrupt.check(&opts.node, "change anything")?;
+        // What the decision under the lock read: the file must still say exactly that.
+        let expect = local_report(&view, &opts.node)
+            .and_then(|r| r.grastate.value())
+            .map(|g| (g.uuid.clone(), g.seqno));
+        if let Some(edit) = set_safe_to_bootstrap(&opts.node, &datadir, nr, expect)? {
+            if let Change::Grastate { kept, .. } = &edit {
                 report.done.push(format!(
                     "set safe_to_bootstrap: 1 in {}/grastate.dat (previous file kept in {})",
                     datadir.display(),
-                    aside.display()
+                    kept.display()
                 ));
             }
+            changes.edits.push(edit);
         }
+        interrupt.check(&opts.node, "run the bootstrap command")?;
+        sys::require_stopped(
+            &opts.node,
+            &datadir,
+            nr.pid_file.as_deref(),
+            "run the bootstrap command",
+        )?;
+        changes.started = Some(nr.bootstrap_command.join(" "));
         run_start(
             &opts.node,
             &nr.bootstrap_command,
             settings.recovery.start_timeout,
+            &interrupt,
         )
         .await?;
         report
             .done
             .push(format!("ran: {}", nr.bootstrap_command.join(" ")));
-        wait_primary_synced(settings, n, settings.recovery.start_timeout).await?;
+        wait_primary_synced(settings, n, settings.recovery.start_timeout, &interrupt).await?;
         report
             .done
             .push(format!("{} is Primary and Synced", opts.node));
         Ok::<(), RecoverError>(())
     }
     .await;
-    audit(settings, "bootstrap", opts, &d, &result);
+    let concluded = conclude(
+        settings,
+        "bootstrap",
+        opts,
+        &d,
+        result,
+        || changes.restore(&opts.node, &datadir, nr.pid_file.as_deref()),
+        &mut report,
+    );
     drop(lock);
-    result.map_err(|error| ActError {
-        error,
-        decision: Some(Box::new(d)),
-    })?;
-    report.next = Some(plan_now(settings, opts).await.1);
+    concluded?;
+    report.next = next_step(settings, opts, &interrupt).await;
     Ok(report)
 }
 
-/// Sets `safe_to_bootstrap: 1`, atomically, only while nothing holds the datadir. Returns
-/// the directory where the previous file was kept.
+/// The decision after the action (the next step), unless a signal asks to stop now.
+async fn next_step(
+    settings: &Settings,
+    opts: &ActOptions,
+    interrupt: &Interrupt,
+) -> Option<Decision> {
+    if interrupt.received().is_some() {
+        return None;
+    }
+    tokio::select! {
+        (_, d) = plan_now(settings, opts) => Some(d),
+        _ = interrupt.signalled() => None,
+    }
+}
+
+/// Sets `safe_to_bootstrap: 1`, atomically, only while nothing holds the datadir and only if
+/// the file still holds the position the decision read (`expect`: uuid and seqno). Returns
+/// the change (the original kept aside), or `None` when the file already says 1 (or has no
+/// such line, which Galera reads as 1) and nothing was edited.
 fn set_safe_to_bootstrap(
     node: &str,
     datadir: &Path,
     nr: &NodeRecovery,
-) -> Result<PathBuf, RecoverError> {
+    expect: Option<(String, i64)>,
+) -> Result<Option<Change>, RecoverError> {
     // find_mysqld also probes InnoDB's and Galera's locks, right before the edit.
     sys::require_stopped(node, datadir, nr.pid_file.as_deref(), "edit grastate.dat")?;
     let path = datadir.join("grastate.dat");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| RecoverError::io("cannot read", &path, e))?;
+    let original = std::fs::read(&path).map_err(|e| RecoverError::io("cannot read", &path, e))?;
+    let text = String::from_utf8_lossy(&original);
+    let now = parse_grastate(&text).map_err(|e| RecoverError::Refused {
+        node: node.to_string(),
+        message: format!("{} cannot be read now: {e}", path.display()),
+    })?;
+    if let Some((uuid, seqno)) = expect {
+        if now.uuid != uuid || now.seqno != seqno {
+            return Err(RecoverError::Refused {
+                node: node.to_string(),
+                message: format!(
+                    "{} changed since the decision (it said {uuid}:{seqno}, it now says {}:{}): nothing was done; plan again",
+                    path.display(),
+                    now.uuid,
+                    now.seqno
+                ),
+            });
+        }
+    }
+    if now.safe_to_bootstrap {
+        return Ok(None);
+    }
     let mut found = false;
     let new: String = text
         .lines()
@@ -285,63 +652,157 @@ fn set_safe_to_bootstrap(
     } else {
         new + "safe_to_bootstrap: 1\n"
     };
+    let meta = std::fs::metadata(&path).map_err(|e| RecoverError::io("cannot stat", &path, e))?;
     let aside = aside_dir(datadir, node)?;
     let kept = aside.join("grastate.dat");
-    std::fs::copy(&path, &kept).map_err(|e| RecoverError::io("cannot keep a copy at", &kept, e))?;
-    let meta = std::fs::metadata(&path).map_err(|e| RecoverError::io("cannot stat", &path, e))?;
-    let tmp = datadir.join("grastate.dat.quorate-tmp");
-    let mut f = std::fs::OpenOptions::new()
+    write_new_synced(&kept, &original, meta.mode())?;
+    sys::sync_dir(&aside)?;
+    replace_file(&path, new.as_bytes(), meta.mode(), meta.uid(), meta.gid())?;
+    Ok(Some(Change::Grastate {
+        path,
+        original,
+        written: new.into_bytes(),
+        mode: meta.mode(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        kept,
+    }))
+}
+
+/// Creates `path` (it must not exist) holding `bytes`, synced.
+fn write_new_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RecoverError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode & 0o7777)
+        .open(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+            f.sync_all()
+        })
+        .map_err(|e| RecoverError::io("cannot write", path, e))
+}
+
+/// Replaces `path` atomically: a synced temporary file with the given mode and owner, renamed
+/// over it, then the directory synced (the rename is durable only then).
+fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(), RecoverError> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!("{name}.quorate-tmp"));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(meta.mode() & 0o7777)
+        .mode(mode & 0o7777)
         .open(&tmp)
-        .map_err(|e| RecoverError::io("cannot create", &tmp, e))?;
-    f.write_all(new.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
-    std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))
-        .map_err(|e| RecoverError::io("cannot chown", &tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, &path).map_err(|e| RecoverError::io("cannot replace", &path, e))?;
-    Ok(aside)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+            // Explicitly: the mode given at creation is reduced by the umask.
+            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+            f.sync_all()
+        })
+        .map_err(|e| RecoverError::io("cannot write", &tmp, e))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| RecoverError::io("cannot replace", path, e))
+        });
+    if written.is_err() {
+        // Our own temporary file, never state: the target is untouched.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    sys::sync_dir(dir)
 }
 
-/// A new `quorate-aside-<node>-<unix time>` directory beside the datadir.
+/// A new `quorate-aside-<node>-<unix time>` directory beside the datadir (mode 0700: it may
+/// receive galera.cache, which holds row data), with the parent directory synced.
 fn aside_dir(datadir: &Path, node: &str) -> Result<PathBuf, RecoverError> {
     let parent = datadir.parent().unwrap_or(Path::new("/"));
     let base = parent.join(format!("quorate-aside-{node}-{}", unix_now()));
     let mut dir = base.clone();
     let mut i = 1;
-    while dir.exists() {
-        dir = PathBuf::from(format!("{}.{i}", base.display()));
-        i += 1;
+    loop {
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && i < 1000 => {
+                dir = PathBuf::from(format!("{}.{i}", base.display()));
+                i += 1;
+            }
+            Err(e) => return Err(RecoverError::io("cannot create", &dir, e)),
+        }
     }
-    std::fs::create_dir_all(&dir).map_err(|e| RecoverError::io("cannot create", &dir, e))?;
+    sys::sync_dir(parent)?;
     Ok(dir)
 }
 
-/// Moves `file` into `dir` (rename, or copy + remove across file systems).
-fn move_aside(file: &Path, dir: &Path) -> Result<(), RecoverError> {
+/// Moves `file` into `dir` (rename, or copy + remove across file systems), then syncs both
+/// directories. Returns where it went.
+fn move_aside(file: &Path, dir: &Path) -> Result<PathBuf, RecoverError> {
     let target = dir.join(file.file_name().unwrap_or_default());
-    match std::fs::rename(file, &target) {
-        Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-            std::fs::copy(file, &target)
-                .map_err(|e| RecoverError::io("cannot copy to", &target, e))?;
-            std::fs::File::open(&target)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| RecoverError::io("cannot sync", &target, e))?;
-            std::fs::remove_file(file).map_err(|e| RecoverError::io("cannot remove", file, e))
-        }
-        Err(e) => Err(RecoverError::io("cannot move", file, e)),
-    }
+    move_file(file, &target)?;
+    Ok(target)
 }
 
-async fn run_start(node: &str, argv: &[String], timeout: Duration) -> Result<(), RecoverError> {
+/// Moves a file kept aside back to where it was, never over a file that exists there now.
+fn move_back(kept: &Path, to: &Path) -> Result<(), RecoverError> {
+    if to.exists() {
+        return Err(RecoverError::io(
+            "will not overwrite",
+            to,
+            std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+        ));
+    }
+    move_file(kept, to)
+}
+
+fn move_file(from: &Path, to: &Path) -> Result<(), RecoverError> {
+    match std::fs::rename(from, to) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let mode = std::fs::metadata(from)
+                .map_err(|e| RecoverError::io("cannot stat", from, e))?
+                .mode();
+            let bytes =
+                std::fs::read(from).map_err(|e| RecoverError::io("cannot read", from, e))?;
+            write_new_synced(to, &bytes, mode)?;
+            if let Some(dir) = to.parent() {
+                sys::sync_dir(dir)?;
+            }
+            std::fs::remove_file(from).map_err(|e| RecoverError::io("cannot remove", from, e))?;
+        }
+        Err(e) => return Err(RecoverError::io("cannot move", from, e)),
+    }
+    for dir in [to.parent(), from.parent()].into_iter().flatten() {
+        sys::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Runs a start/bootstrap command in its own process group (see
+/// [`position::run_start_command`]); a signal received meanwhile ends the group.
+async fn run_start(
+    node: &str,
+    argv: &[String],
+    timeout: Duration,
+    interrupt: &Interrupt,
+) -> Result<(), RecoverError> {
     let (node_owned, argv_owned) = (node.to_string(), argv.to_vec());
+    let signal = Arc::clone(&interrupt.signal);
     tokio::task::spawn_blocking(move || {
-        position::run_checked(&node_owned, &argv_owned, None, timeout)
+        position::run_start_command(
+            &node_owned,
+            &argv_owned,
+            timeout,
+            position::GROUP_GRACE,
+            &signal,
+        )
     })
     .await
     .map_err(|e| RecoverError::Command {
@@ -353,42 +814,54 @@ async fn run_start(node: &str, argv: &[String], timeout: Duration) -> Result<(),
     .map(|_| ())
 }
 
-/// Polls the node's server (monitoring account) until it is Primary and Synced.
+/// Polls the node's server (monitoring account) until it is Primary and Synced; a signal
+/// stops the wait.
 async fn wait_primary_synced(
     settings: &Settings,
     node: &Node,
     timeout: Duration,
+    interrupt: &Interrupt,
 ) -> Result<(), RecoverError> {
     let client = NodeClient::new(&node.name, &node.mysql, &settings.mysql);
     let started = Instant::now();
-    let mut last;
-    let result = loop {
-        match client.collect(Duration::from_secs(3)).await {
-            Ok(r) => {
-                let st = &r.status;
-                let primary = st.get("wsrep_cluster_status") == Some("Primary");
-                let synced = st.get("wsrep_local_state") == Some("4");
-                if primary && synced {
-                    break Ok(());
+    let mut last = String::from("no answer yet");
+    let poll = async {
+        loop {
+            match client.collect(Duration::from_secs(3)).await {
+                Ok(r) => {
+                    let st = &r.status;
+                    let primary = st.get("wsrep_cluster_status") == Some("Primary");
+                    let synced = st.get("wsrep_local_state") == Some("4");
+                    if primary && synced {
+                        return Ok(());
+                    }
+                    last = format!(
+                        "{} {}",
+                        st.get("wsrep_cluster_status").unwrap_or("?"),
+                        st.local_state_comment().unwrap_or("?")
+                    );
                 }
-                last = format!(
-                    "{} {}",
-                    st.get("wsrep_cluster_status").unwrap_or("?"),
-                    st.local_state_comment().unwrap_or("?")
-                );
+                Err(e) => last = e.to_string(),
             }
-            Err(e) => last = e.to_string(),
+            if started.elapsed() >= timeout {
+                return Err(format!("not Primary and Synced after {timeout:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        if started.elapsed() >= timeout {
-            break Err(RecoverError::Timeout {
-                node: node.name.clone(),
-                message: format!("not Primary and Synced after {timeout:?} (last: {last})"),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let outcome = tokio::select! {
+        r = poll => r,
+        sig = interrupt.signalled() => Err(format!(
+            "interrupted by {} after {:.0?} while waiting for it to be Primary and Synced",
+            position::signal_name(sig),
+            started.elapsed()
+        )),
     };
     client.disconnect().await;
-    result
+    outcome.map_err(|message| RecoverError::Timeout {
+        node: node.name.clone(),
+        message: format!("{message} (last: {last})"),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,16 +875,14 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     })?;
     let (view, d) = plan_now(settings, opts).await;
     check_plan_digest(opts, &d)?;
-    check_rejoin(&view, &d, opts)?;
+    check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
     let mut report = ActReport::new("rejoin", opts);
-    let needs_position = local_report(&view, &opts.node)
-        .and_then(|r| r.grastate.value())
-        .is_some_and(|g| g.seqno < 0 && g.uuid != super::report::ZERO_UUID)
-        && local_report(&view, &opts.node)
-            .and_then(|r| r.recovered.as_ref())
-            .is_none_or(|r| !r.fresh);
-    let move_it = opts.move_aside || local_step(&d, &opts.node) == Some(Action::RejoinMoveAside);
+    let (needs_position, move_it) = rejoin_needs(&d, opts);
     if !opts.execute {
+        report.done.push(format!(
+            "would check that the audit log {} can be appended to",
+            settings.recovery.audit_log.display()
+        ));
         report
             .done
             .push(format!("would take the lock {}", nr.lock_file.display()));
@@ -424,9 +895,11 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 datadir.display()
             ));
         }
-        report
-            .done
-            .push(format!("would run: {}", nr.start_command.join(" ")));
+        report.done.push(format!(
+            "would check again that no mysqld runs on {}, then run in its own process group: {}",
+            datadir.display(),
+            nr.start_command.join(" ")
+        ));
         report
             .done
             .push("would wait until it is Synced and report IST or SST".into());
@@ -434,12 +907,18 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
         report.next = Some(d);
         return Ok(report);
     }
+    audit_ready(settings, &opts.node)?;
+    let interrupt = Interrupt::watch(&opts.node)?;
     let lock = take_lock(nr, &opts.node, "rejoin")?;
-    // Other nodes may be rejoining at the same time (their locks change the digest): what
-    // must still hold is that a Primary runs and this node's step is a rejoin.
+    // The decision committed to is this one, taken under the lock. Other nodes may be
+    // rejoining at the same time (their locks change the digest): what must still hold is that
+    // a Primary runs and this node's step is a rejoin; what to do is read from it again.
     let (view, mut d) = plan_now(settings, opts).await;
-    check_rejoin(&view, &d, opts)?;
+    check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
+    let (needs_position, mut move_it) = rejoin_needs(&d, opts);
+    let mut changes = Changes::default();
     let result = async {
+        interrupt.check(&opts.node, "change anything")?;
         if needs_position {
             let node = opts.node.clone();
             let s = settings.clone();
@@ -454,15 +933,24 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 .push(format!("recovered its position: {}", rec.outcome));
             // With its position known, the decision may now see it ahead of the Primary.
             let (view2, d2) = plan_now(settings, opts).await;
-            check_rejoin(&view2, &d2, opts).map_err(|e| e.error)?;
+            check_rejoin(&view2, &d2, opts, PositionStep::Refused).map_err(|e| e.error)?;
+            move_it = rejoin_needs(&d2, opts).1;
             d = d2;
+            interrupt.check(&opts.node, "change anything")?;
         }
         if move_it {
+            sys::require_stopped(
+                &opts.node,
+                &datadir,
+                nr.pid_file.as_deref(),
+                "move its state files aside",
+            )?;
             let aside = aside_dir(&datadir, &opts.node)?;
             for f in ["grastate.dat", "galera.cache", "gvwstate.dat"] {
                 let p = datadir.join(f);
                 if p.exists() {
-                    move_aside(&p, &aside)?;
+                    let to = move_aside(&p, &aside)?;
+                    changes.edits.push(Change::Moved { from: p, to });
                 }
             }
             report
@@ -474,16 +962,25 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
             .as_ref()
             .and_then(|p| std::fs::metadata(p).ok())
             .map_or(0, |m| m.len());
+        interrupt.check(&opts.node, "run the start command")?;
+        sys::require_stopped(
+            &opts.node,
+            &datadir,
+            nr.pid_file.as_deref(),
+            "run the start command",
+        )?;
+        changes.started = Some(nr.start_command.join(" "));
         run_start(
             &opts.node,
             &nr.start_command,
             settings.recovery.start_timeout,
+            &interrupt,
         )
         .await?;
         report
             .done
             .push(format!("ran: {}", nr.start_command.join(" ")));
-        wait_primary_synced(settings, n, settings.recovery.start_timeout).await?;
+        wait_primary_synced(settings, n, settings.recovery.start_timeout, &interrupt).await?;
         let transfer = nr.error_log.as_ref().map_or(Transfer::Unknown, |p| {
             parse_join_log(&read_from(p, log_start))
         });
@@ -495,21 +992,50 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
         Ok::<(), RecoverError>(())
     }
     .await;
-    audit(settings, "rejoin", opts, &d, &result);
+    let concluded = conclude(
+        settings,
+        "rejoin",
+        opts,
+        &d,
+        result,
+        || changes.restore(&opts.node, &datadir, nr.pid_file.as_deref()),
+        &mut report,
+    );
     drop(lock);
-    result.map_err(|error| ActError {
-        error,
-        decision: Some(Box::new(d.clone())),
-    })?;
-    report.next = Some(plan_now(settings, opts).await.1);
+    concluded?;
+    report.next = next_step(settings, opts, &interrupt).await;
     Ok(report)
+}
+
+/// Whether a rejoin must first recover the node's position (the decision's step for it is
+/// `RecoverPosition`: its position is unknown, and it may be ahead of the Primary), and
+/// whether it moves its state files aside, as `d` says.
+fn rejoin_needs(d: &Decision, opts: &ActOptions) -> (bool, bool) {
+    let step = local_step(d, &opts.node);
+    let needs_position = step == Some(Action::RecoverPosition);
+    let move_it = opts.move_aside || step == Some(Action::RejoinMoveAside);
+    (needs_position, move_it)
+}
+
+/// Whether [`check_rejoin`] accepts a plan whose step for this node is `RecoverPosition`
+/// (before the position is recovered), or only a rejoin (after: a second recovery would
+/// mean the first did not give a usable position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PositionStep {
+    Allowed,
+    Refused,
 }
 
 fn local_step(d: &Decision, node: &str) -> Option<Action> {
     d.steps.iter().find(|s| s.node == node).map(|s| s.action)
 }
 
-fn check_rejoin(view: &ClusterView, d: &Decision, opts: &ActOptions) -> Result<(), ActError> {
+fn check_rejoin(
+    view: &ClusterView,
+    d: &Decision,
+    opts: &ActOptions,
+    position: PositionStep,
+) -> Result<(), ActError> {
     let node = &opts.node;
     let report = local_report(view, node);
     if let Some(r) = report {
@@ -540,6 +1066,12 @@ fn check_rejoin(view: &ClusterView, d: &Decision, opts: &ActOptions) -> Result<(
     }
     match local_step(d, node) {
         Some(Action::Rejoin | Action::RejoinMoveAside) => Ok(()),
+        Some(Action::RecoverPosition) if position == PositionStep::Allowed => Ok(()),
+        Some(Action::RecoverPosition) => Err(refused(
+            node,
+            "its position is still unknown after recovering it: nothing was started",
+            Some(d),
+        )),
         Some(Action::Investigate) if opts.accept_loss && opts.move_aside => Ok(()),
         Some(Action::Investigate) => Err(refused(
             node,
@@ -602,9 +1134,12 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
         report.next = Some(d);
         return Ok(report);
     }
+    audit_ready(settings, &opts.node)?;
+    let interrupt = Interrupt::watch(&opts.node)?;
     let lock = take_lock(nr, &opts.node, "promote")?;
     let (_, d) = reverify(settings, opts, &d).await?;
     let result = async {
+        interrupt.check(&opts.node, "promote it")?;
         let (node, argv) = (opts.node.clone(), nr.sql_command.clone());
         tokio::task::spawn_blocking(move || {
             position::run_checked(&node, &argv, Some(SQL.as_bytes()), Duration::from_secs(30))
@@ -617,20 +1152,27 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
         report
             .done
             .push(format!("ran {} on {}", SQL.trim(), opts.node));
-        wait_primary_synced(settings, n, Duration::from_secs(60)).await?;
+        wait_primary_synced(settings, n, Duration::from_secs(60), &interrupt).await?;
         report
             .done
             .push(format!("{} is Primary and Synced", opts.node));
         Ok(())
     }
     .await;
-    audit(settings, "promote", opts, &d, &result);
+    let concluded = conclude(
+        settings,
+        "promote",
+        opts,
+        &d,
+        result,
+        || {
+            "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)".into()
+        },
+        &mut report,
+    );
     drop(lock);
-    result.map_err(|error| ActError {
-        error,
-        decision: Some(Box::new(d)),
-    })?;
-    report.next = Some(plan_now(settings, opts).await.1);
+    concluded?;
+    report.next = next_step(settings, opts, &interrupt).await;
     Ok(report)
 }
 
@@ -722,7 +1264,7 @@ async fn remote_position(
 // ---------------------------------------------------------------------------------------------
 // audit
 
-/// One line of the audit log (JSON).
+/// One line of the audit log (JSON): one per executed action.
 #[derive(Serialize)]
 struct AuditLine<'a> {
     time: u64,
@@ -735,16 +1277,51 @@ struct AuditLine<'a> {
     digest: &'a str,
     verdict: String,
     evidence: Vec<String>,
+    /// What the action did, in order (the changes it made and the commands it ran).
+    done: &'a [String],
     result: String,
+    /// On failure: what was restored, or why not and where the originals are.
+    restored: Option<&'a str>,
 }
 
+/// Opens the audit log for appending (creating it and its directories, mode 0640).
+fn open_audit_log(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+}
+
+/// Refuses to act when the audit log cannot be appended to: an executed action must leave its
+/// line. (Checked before the lock; the line itself is written after the action.)
+fn audit_ready(settings: &Settings, node: &str) -> Result<(), ActError> {
+    let path = &settings.recovery.audit_log;
+    open_audit_log(path).map(drop).map_err(|e| {
+        refused(
+            node,
+            format!(
+                "the audit log {} cannot be opened for appending ({e}): nothing was done; fix it (quorate.recovery.audit_log) and run again",
+                path.display()
+            ),
+            None,
+        )
+    })
+}
+
+/// Appends the action's one line, with a single write of the whole line, then syncs it.
 fn audit(
     settings: &Settings,
     action: &str,
     opts: &ActOptions,
     d: &Decision,
     result: &Result<(), RecoverError>,
-) {
+    done: &[String],
+    restored: Option<&str>,
+) -> std::io::Result<()> {
     // SAFETY: getuid(2) cannot fail.
     let uid = unsafe { libc::getuid() };
     let line = AuditLine {
@@ -773,25 +1350,21 @@ fn audit(
                 )
             })
             .collect(),
+        done,
         result: match result {
             Ok(()) => "ok".into(),
             Err(e) => format!("failed: {e}"),
         },
+        restored,
     };
     let path = &settings.recovery.audit_log;
-    let text = serde_json::to_string(&line).unwrap_or_default() + "\n";
-    let written = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o640)
-                .open(path)
-        })
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    match written {
+    // JSON escapes newlines inside strings, so this is exactly one line.
+    let text = serde_json::to_string(&line).map_err(std::io::Error::other)? + "\n";
+    let written = open_audit_log(path).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_data()
+    });
+    match &written {
         Ok(()) => {
             tracing::info!(action, node = %opts.node, audit = %path.display(), "audit line written")
         }
@@ -799,6 +1372,7 @@ fn audit(
             tracing::error!(action, node = %opts.node, audit = %path.display(), error = %e, "cannot write the audit line")
         }
     }
+    written
 }
 
 /// The verdict in a few words.
@@ -820,6 +1394,36 @@ pub fn verdict_line(d: &Decision) -> String {
 mod tests {
     use super::*;
 
+    const CRASHED: &str = include_str!("../../tests/fixtures/wsrep/grastate/crashed-padded.dat");
+
+    fn recovery(dir: &Path) -> NodeRecovery {
+        NodeRecovery {
+            endpoint: "http://127.0.0.1:1".into(),
+            pid_file: None,
+            error_log: None,
+            lock_file: dir.join("lock"),
+            start_command: vec!["true".into()],
+            bootstrap_command: vec!["true".into()],
+            recover_command: vec!["true".into()],
+            sql_command: vec!["true".into()],
+        }
+    }
+
+    /// `dir/data` holding `grastate` as grastate.dat (mode 0660).
+    fn datadir(dir: &Path, grastate: &str) -> PathBuf {
+        let data = dir.join("data");
+        std::fs::create_dir(&data).expect("mkdir");
+        let g = data.join("grastate.dat");
+        std::fs::write(&g, grastate).expect("write");
+        std::fs::set_permissions(&g, std::fs::Permissions::from_mode(0o660)).expect("chmod");
+        data
+    }
+
+    fn fixture_position() -> Option<(String, i64)> {
+        let g = parse_grastate(CRASHED).expect("fixture");
+        Some((g.uuid, g.seqno))
+    }
+
     #[test]
     fn move_aside_keeps_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -828,43 +1432,227 @@ mod tests {
         std::fs::write(data.join("grastate.dat"), "x").expect("write");
         let aside = aside_dir(&data, "node1").expect("aside");
         assert!(aside.starts_with(dir.path()) && !aside.starts_with(&data));
-        move_aside(&data.join("grastate.dat"), &aside).expect("move");
-        assert_eq!(
-            std::fs::read_to_string(aside.join("grastate.dat")).expect("kept"),
-            "x"
-        );
+        let to = move_aside(&data.join("grastate.dat"), &aside).expect("move");
+        assert_eq!(to, aside.join("grastate.dat"));
+        assert_eq!(std::fs::read_to_string(&to).expect("kept"), "x");
         assert!(!data.join("grastate.dat").exists());
         // A second directory in the same second gets its own name.
         assert_ne!(aside_dir(&data, "node1").expect("again"), aside);
+        // Moving back never overwrites a file that exists again.
+        std::fs::write(data.join("grastate.dat"), "new").expect("write");
+        assert!(move_back(&to, &data.join("grastate.dat")).is_err());
+        assert_eq!(
+            std::fs::read_to_string(data.join("grastate.dat")).expect("read"),
+            "new"
+        );
+        assert!(to.exists());
     }
 
     #[test]
     fn safe_to_bootstrap_is_set_atomically_and_the_old_file_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).expect("mkdir");
-        let crashed = include_str!("../../tests/fixtures/wsrep/grastate/crashed-padded.dat");
-        std::fs::write(data.join("grastate.dat"), crashed).expect("write");
-        let nr = NodeRecovery {
-            endpoint: "http://127.0.0.1:1".into(),
-            pid_file: None,
-            error_log: None,
-            lock_file: dir.path().join("lock"),
-            start_command: vec!["true".into()],
-            bootstrap_command: vec!["true".into()],
-            recover_command: vec!["true".into()],
-            sql_command: vec!["true".into()],
+        let data = datadir(dir.path(), CRASHED);
+        let nr = recovery(dir.path());
+        let Some(Change::Grastate { kept, written, .. }) =
+            set_safe_to_bootstrap("node1", &data, &nr, fixture_position()).expect("set")
+        else {
+            panic!("expected an edit");
         };
-        let aside = set_safe_to_bootstrap("node1", &data, &nr).expect("set");
         let new = std::fs::read_to_string(data.join("grastate.dat")).expect("read");
-        let g = crate::wsrep::parse::parse_grastate(&new).expect("still valid");
-        let old = crate::wsrep::parse::parse_grastate(crashed).expect("fixture");
+        assert_eq!(new.as_bytes(), written);
+        let g = parse_grastate(&new).expect("still valid");
+        let old = parse_grastate(CRASHED).expect("fixture");
         assert!(g.safe_to_bootstrap && !old.safe_to_bootstrap);
         assert_eq!((g.uuid, g.seqno), (old.uuid, old.seqno));
-        assert_eq!(
-            std::fs::read_to_string(aside.join("grastate.dat")).expect("kept"),
-            crashed
-        );
+        assert_eq!(std::fs::read_to_string(&kept).expect("kept"), CRASHED);
         assert!(!data.join("grastate.dat.quorate-tmp").exists());
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").mode() & 0o7777;
+        assert_eq!(mode(&data.join("grastate.dat")), 0o660);
+        assert_eq!(mode(&kept), 0o660);
+        // Already 1: nothing is edited, nothing is kept.
+        let before = std::fs::read(data.join("grastate.dat")).expect("read");
+        assert!(
+            set_safe_to_bootstrap("node1", &data, &nr, fixture_position())
+                .expect("no-op")
+                .is_none()
+        );
+        assert_eq!(
+            std::fs::read(data.join("grastate.dat")).expect("read"),
+            before
+        );
+    }
+
+    #[test]
+    fn a_grastate_that_changed_since_the_decision_is_not_edited() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = datadir(dir.path(), CRASHED);
+        let nr = recovery(dir.path());
+        let (uuid, _) = fixture_position().expect("fixture");
+        let err = set_safe_to_bootstrap("node1", &data, &nr, Some((uuid, 42)))
+            .expect_err("the decision read seqno 42");
+        assert!(
+            err.to_string().contains("changed since the decision"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(data.join("grastate.dat")).expect("read"),
+            CRASHED
+        );
+        // No aside directory was created for an edit that did not happen.
+        let asides = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("quorate-aside-")
+            })
+            .count();
+        assert_eq!(asides, 0);
+    }
+
+    #[test]
+    fn a_failed_bootstrap_restores_the_original_grastate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = datadir(dir.path(), CRASHED);
+        let nr = recovery(dir.path());
+        let edit = set_safe_to_bootstrap("node1", &data, &nr, fixture_position())
+            .expect("set")
+            .expect("an edit");
+        let mut changes = Changes::default();
+        changes.edits.push(edit);
+        changes.started = Some("galera_new_cluster".into());
+        let said = changes.restore("node1", &data, None);
+        assert!(said.starts_with("restored "), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(data.join("grastate.dat")).expect("read"),
+            CRASHED
+        );
+        let mode = std::fs::metadata(data.join("grastate.dat"))
+            .expect("stat")
+            .mode();
+        assert_eq!(mode & 0o7777, 0o660);
+        assert!(!data.join("grastate.dat.quorate-tmp").exists());
+    }
+
+    #[test]
+    fn a_grastate_rewritten_by_mysqld_is_not_restored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = datadir(dir.path(), CRASHED);
+        let nr = recovery(dir.path());
+        let edit = set_safe_to_bootstrap("node1", &data, &nr, fixture_position())
+            .expect("set")
+            .expect("an edit");
+        // What a started server leaves: Galera rewrote the file.
+        let running = include_str!("../../tests/fixtures/wsrep/grastate/running.dat");
+        std::fs::write(data.join("grastate.dat"), running).expect("write");
+        let changes = Changes {
+            edits: vec![edit],
+            started: Some("galera_new_cluster".into()),
+        };
+        let said = changes.restore("node1", &data, None);
+        assert!(
+            said.contains("NOT restored: it changed since quorate wrote it"),
+            "{said}"
+        );
+        assert!(said.contains("the original is kept in"), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(data.join("grastate.dat")).expect("read"),
+            running
+        );
+    }
+
+    #[test]
+    fn nothing_is_restored_while_a_process_holds_the_datadir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = datadir(dir.path(), CRASHED);
+        let nr = recovery(dir.path());
+        let edit = set_safe_to_bootstrap("node1", &data, &nr, fixture_position())
+            .expect("set")
+            .expect("an edit");
+        let written = std::fs::read(data.join("grastate.dat")).expect("read");
+        // InnoDB's lock on ibdata1, held by another process (the sys tests' helper child).
+        let ibdata = data.join("ibdata1");
+        std::fs::write(&ibdata, b"x").expect("ibdata1");
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "recover::sys::tests::child_holds_a_posix_lock",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("QUORATE_TEST_LOCK_PATH", &ibdata)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn child");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while sys::lock_state(&ibdata).ok() == Some(sys::LockState::Unlocked)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let changes = Changes {
+            edits: vec![edit],
+            started: None,
+        };
+        let said = changes.restore("node1", &data, None);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(said.contains("grastate.dat NOT restored"), "{said}");
+        assert!(said.contains(&format!("pid {}", child.id())), "{said}");
+        assert_eq!(
+            std::fs::read(data.join("grastate.dat")).expect("read"),
+            written
+        );
+    }
+
+    #[test]
+    fn files_moved_aside_go_back_only_if_the_start_never_ran() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = datadir(dir.path(), CRASHED);
+        std::fs::write(data.join("galera.cache"), b"cache").expect("cache");
+        let aside = aside_dir(&data, "node1").expect("aside");
+        let mut changes = Changes::default();
+        for f in ["grastate.dat", "galera.cache"] {
+            let from = data.join(f);
+            let to = move_aside(&from, &aside).expect("move");
+            changes.edits.push(Change::Moved { from, to });
+        }
+        // The start command ran: the files stay aside.
+        changes.started = Some("systemctl start mariadb".into());
+        let said = changes.restore("node1", &data, None);
+        assert!(
+            said.contains("NOT moved back: `systemctl start mariadb` ran"),
+            "{said}"
+        );
+        assert!(!data.join("grastate.dat").exists() && aside.join("grastate.dat").exists());
+        // It never ran (interrupted before): they go back.
+        changes.started = None;
+        let said = changes.restore("node1", &data, None);
+        assert!(said.contains("moved ") && !said.contains("NOT"), "{said}");
+        assert_eq!(
+            std::fs::read_to_string(data.join("grastate.dat")).expect("back"),
+            CRASHED
+        );
+        assert_eq!(
+            std::fs::read(data.join("galera.cache")).expect("back"),
+            b"cache"
+        );
+    }
+
+    #[test]
+    fn errors_carry_what_was_restored() {
+        let e = with_note(
+            RecoverError::Command {
+                node: "node1".into(),
+                command: "galera_new_cluster".into(),
+                status: "did not finish within 1s".into(),
+                output: "tail".into(),
+            },
+            "restored /d/grastate.dat",
+        );
+        let text = e.to_string();
+        assert!(text.contains("galera_new_cluster") && text.ends_with("restored /d/grastate.dat"));
     }
 }

@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::report::{FileState, Live, LiveStatus, NodeReport, RecoverOutcome, ZERO_UUID};
+use super::report::{
+    FileState, Live, LiveStatus, NodeReport, RecoverOutcome, SavedView, ZERO_UUID,
+};
 
 /// Every configured node, in configuration order, with what is known about it.
 #[derive(Debug, Clone)]
@@ -163,10 +165,15 @@ enum Class {
 
 #[derive(Debug, Clone)]
 struct Down {
-    /// grastate.dat had a real seqno (clean shutdown).
+    /// grastate.dat had a real UUID and seqno (clean shutdown).
     clean: bool,
     safe: Option<bool>,
     pos: Pos,
+    /// grastate.dat cannot be used as it is (unreadable): a rejoin must move it aside, and a
+    /// bootstrap cannot set `safe_to_bootstrap` in it.
+    file_problem: Option<String>,
+    /// A contradiction between grastate.dat and InnoDB, settled in InnoDB's favour.
+    note: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -176,12 +183,16 @@ enum Pos {
         seqno: i64,
         source: String,
     },
+    /// The position is unknown until `--wsrep-recover` reads it from InnoDB: after a crash
+    /// (seqno -1), with the zero UUID that pc.recovery leaves behind, without grastate.dat,
+    /// or when grastate.dat cannot be read.
     NeedsRecovery,
     /// No usable state: will join by SST, never a source.
     NoState(String),
-    /// State files cannot be read: a human must look (the node may be the most advanced).
+    /// State files cannot be read and no datadir is known: a human must look (the node may
+    /// be the most advanced).
     Unreadable(String),
-    /// Position recovery ran and did not give a position.
+    /// Position recovery ran and did not give a position, or contradicts grastate.dat.
     Blocked(String),
 }
 
@@ -218,23 +229,15 @@ fn classify(report: &NodeReport) -> Class {
     Class::Down(down_state(report))
 }
 
+/// A stopped node's position. InnoDB is the truth: a fresh `--wsrep-recover` result wins
+/// over grastate.dat, whatever the file says (a clean seqno above what InnoDB holds, or the
+/// zero-UUID file pc.recovery leaves over the newest data), and a file that cannot be read
+/// or holds no position means "position unknown", never "no data".
 fn down_state(report: &NodeReport) -> Down {
-    let saved = match &report.grastate {
-        FileState::Read { value } => value,
-        FileState::Absent => {
-            return Down {
-                clean: false,
-                safe: None,
-                pos: Pos::NoState("no grastate.dat (new or reset node)".into()),
-            }
-        }
-        FileState::Unreadable { error } => {
-            return Down {
-                clean: false,
-                safe: None,
-                pos: Pos::Unreadable(format!("grastate.dat: {error}")),
-            }
-        }
+    let (saved, file_problem) = match &report.grastate {
+        FileState::Read { value } => (Some(value), None),
+        FileState::Absent => (None, None),
+        FileState::Unreadable { error } => (None, Some(format!("grastate.dat: {error}"))),
         FileState::Unknown => {
             return Down {
                 clean: false,
@@ -242,44 +245,66 @@ fn down_state(report: &NodeReport) -> Down {
                 pos: Pos::Unreadable(
                     "no datadir configured: its grastate.dat cannot be read".into(),
                 ),
+                file_problem: None,
+                note: None,
             }
         }
     };
-    let clean = saved.seqno >= 0;
-    let safe = Some(saved.safe_to_bootstrap);
-    let mk = |pos| Down { clean, safe, pos };
-    if report.sst_in_progress {
-        return mk(Pos::NoState(
-            "an interrupted state transfer left sst_in_progress: its data is incomplete".into(),
-        ));
-    }
-    if saved.uuid == ZERO_UUID {
-        return mk(Pos::NoState(
-            "grastate.dat has the zero UUID: it needs a full state transfer".into(),
-        ));
-    }
-    if clean {
-        return mk(Pos::Known {
-            uuid: saved.uuid.clone(),
-            seqno: saved.seqno,
-            source: "grastate.dat".into(),
-        });
-    }
-    let recovered = match &report.recovered {
-        Some(r) if r.fresh => r,
-        _ => return mk(Pos::NeedsRecovery),
+    let real_saved = saved.filter(|s| s.uuid != ZERO_UUID);
+    let clean = real_saved.is_some_and(|s| s.seqno >= 0);
+    let mut down = Down {
+        clean,
+        safe: saved.map(|s| s.safe_to_bootstrap),
+        pos: Pos::NeedsRecovery,
+        file_problem,
+        note: None,
     };
-    mk(match &recovered.outcome {
-        RecoverOutcome::Position { uuid, seqno, .. } if uuid == ZERO_UUID || *seqno < 0 => {
-            Pos::NoState(format!(
-                "its storage holds no Galera position ({uuid}:{seqno})"
-            ))
+    if report.sst_in_progress {
+        down.pos = Pos::NoState(
+            "an interrupted state transfer left sst_in_progress: its data is incomplete".into(),
+        );
+        return down;
+    }
+    let Some(recovered) = report.recovered.as_ref().filter(|r| r.fresh) else {
+        if let (true, Some(s)) = (clean, real_saved) {
+            down.pos = Pos::Known {
+                uuid: s.uuid.clone(),
+                seqno: s.seqno,
+                source: "grastate.dat".into(),
+            };
         }
-        RecoverOutcome::Position { uuid, seqno, .. } => Pos::Known {
-            uuid: uuid.clone(),
-            seqno: *seqno,
-            source: format!("recovered at {}", recovered.at),
-        },
+        return down;
+    };
+    down.pos = match &recovered.outcome {
+        RecoverOutcome::Position { uuid, seqno, .. } => {
+            let real = uuid != ZERO_UUID && *seqno >= 0;
+            match real_saved {
+                Some(s) if real && s.uuid != *uuid => Pos::Blocked(format!(
+                    "grastate.dat names cluster {} but InnoDB holds position {uuid}:{seqno}: compare the two by hand before using this node",
+                    s.uuid
+                )),
+                Some(s) if clean && !real => Pos::Blocked(format!(
+                    "grastate.dat says a clean stop at {}:{} but --wsrep-recover found no Galera position in InnoDB ({uuid}:{seqno}): check its data by hand",
+                    s.uuid, s.seqno
+                )),
+                _ if !real => Pos::NoState(format!(
+                    "its storage holds no Galera position ({uuid}:{seqno})"
+                )),
+                _ => {
+                    if let Some(s) = real_saved.filter(|s| clean && s.seqno != *seqno) {
+                        down.note = Some(format!(
+                            "grastate.dat says seqno {} but InnoDB holds {seqno}: InnoDB is what the node has, so {seqno} is used",
+                            s.seqno
+                        ));
+                    }
+                    Pos::Known {
+                        uuid: uuid.clone(),
+                        seqno: *seqno,
+                        source: format!("recovered at {}", recovered.at),
+                    }
+                }
+            }
+        }
         RecoverOutcome::PreparedTransactions { count } => Pos::Blocked(format!(
             "--wsrep-recover found {count} prepared transaction(s): run mariadbd once with \
              --tc-heuristic-recover=rollback (or commit), then recover the position again"
@@ -291,7 +316,18 @@ fn down_state(report: &NodeReport) -> Down {
         RecoverOutcome::Failed { log_tail } => {
             Pos::Blocked(format!("position recovery failed: {log_tail}"))
         }
-    })
+    };
+    down
+}
+
+/// A live non-Primary node's position, when it reports a usable one (a real cluster UUID and
+/// a committed seqno). Without one its InnoDB may still hold the newest transactions.
+fn live_position(st: &LiveStatus) -> Option<i64> {
+    let uuid_ok = st
+        .cluster_state_uuid
+        .as_deref()
+        .is_some_and(|u| u != ZERO_UUID && !u.is_empty());
+    st.last_committed.filter(|s| uuid_ok && *s >= 0)
 }
 
 /// Every real cluster UUID a node's evidence names, with where it came from.
@@ -377,19 +413,27 @@ fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) -> Evidence {
                 .and_then(|r| r.grastate.value())
                 .is_some_and(|g| g.uuid == ZERO_UUID);
             let how = if d.clean {
-                "stopped cleanly"
+                "stopped cleanly".to_string()
+            } else if let Some(problem) = &d.file_problem {
+                format!("stopped, {problem}")
             } else if zero {
-                "stopped, no position saved (zero UUID, seqno -1)"
+                "stopped, no position saved (zero UUID, seqno -1)".to_string()
+            } else if report.is_some_and(|r| matches!(r.grastate, FileState::Absent)) {
+                "stopped, no grastate.dat".to_string()
             } else {
-                "stopped, crashed (seqno -1)"
+                "stopped, crashed (seqno -1)".to_string()
             };
-            match &d.pos {
-                Pos::Known { .. } => how.to_string(),
+            let mut state = match &d.pos {
+                Pos::Known { .. } => how,
                 Pos::NeedsRecovery => format!("{how}, position not recovered yet"),
                 Pos::NoState(why) | Pos::Unreadable(why) | Pos::Blocked(why) => {
                     format!("{how}: {why}")
                 }
+            };
+            if let Some(note) = &d.note {
+                state = format!("{state} ({note})");
             }
+            state
         }
     };
     if assumed_lost {
@@ -418,9 +462,12 @@ fn digest_key(name: &str, class: &Class) -> String {
         ),
         Class::Disconnected => format!("{name}=disconnected"),
         Class::Down(d) => match &d.pos {
-            Pos::Known { uuid, seqno, .. } => {
-                format!("{name}=down:{uuid}:{seqno}:{:?}:{}", d.safe, d.clean)
-            }
+            Pos::Known { uuid, seqno, .. } => format!(
+                "{name}=down:{uuid}:{seqno}:{:?}:{}:{}",
+                d.safe,
+                d.clean,
+                d.file_problem.is_some()
+            ),
             Pos::NeedsRecovery => format!("{name}=down:needs-recovery"),
             Pos::NoState(_) => format!("{name}=down:no-state"),
             Pos::Unreadable(_) => format!("{name}=down:unreadable"),
@@ -609,6 +656,30 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 .collect(),
         );
     }
+    // Every member of one Primary component reports the same component size. Different
+    // sizes (or an unknown one beside others) are two components of one history, for
+    // example the survivors of a partition with a member that does not answer: joining
+    // either would pick a side blindly.
+    let sizes: BTreeSet<Option<u64>> = primaries.iter().map(|(_, st)| st.cluster_size).collect();
+    if primaries.len() > 1 && sizes.len() > 1 {
+        return refuse(
+            None,
+            "split brain: nodes report Primary components of different sizes",
+            primaries
+                .iter()
+                .map(|(n, st)| {
+                    format!(
+                        "{n}: Primary of size {}",
+                        st.cluster_size.map_or_else(|| "?".into(), |s| s.to_string())
+                    )
+                })
+                .chain([
+                    "members of one component report the same size: these are two Primary components of one history (e.g. pc.bootstrap on both sides of a partition), or a membership change was caught half-way".into(),
+                    "plan again in a few seconds; if it persists, stop writes, decide which component to keep, stop the nodes of the other one and rejoin them (their writes since the split are not in the kept component)".into(),
+                ])
+                .collect(),
+        );
+    }
     let max_size = primaries
         .iter()
         .filter_map(|(_, st)| st.cluster_size)
@@ -700,13 +771,32 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         (1, _) => Some(1),
         _ => Some(2),
     };
-    if d.steps
+    let to_recover: Vec<String> = d
+        .steps
         .iter()
-        .any(|s| matches!(s.action, Action::Rejoin | Action::RejoinMoveAside))
-    {
+        .filter(|s| s.action == Action::RecoverPosition)
+        .map(|s| s.node.clone())
+        .collect();
+    if d.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::Rejoin | Action::RejoinMoveAside | Action::RecoverPosition
+        )
+    }) {
         d.verdict = Verdict::Join {
             primary: primary_names.clone(),
         };
+        if !to_recover.is_empty() {
+            d.reasons.insert(
+                0,
+                format!(
+                    "{} must have {} position recovered before {} can rejoin: a node whose position is unknown may be ahead of the Primary (`rejoin` on it recovers the position, plans again and starts it only if it is not ahead)",
+                    to_recover.join(", "),
+                    if to_recover.len() == 1 { "its" } else { "their" },
+                    if to_recover.len() == 1 { "it" } else { "they" },
+                ),
+            );
+        }
         d.reasons.insert(
             0,
             format!(
@@ -732,6 +822,15 @@ fn join_step(
     primary_seqno: Option<i64>,
     risks: &mut Vec<String>,
 ) -> Step {
+    // A state file that cannot be read is moved aside (kept) before the start; Galera would
+    // otherwise refuse to start or misread it.
+    let (join, how) = match &down.file_problem {
+        Some(problem) => (
+            Action::RejoinMoveAside,
+            format!("{problem}: `rejoin --move-aside` moves its state files aside (kept, not deleted) and it joins by SST"),
+        ),
+        None => (Action::Rejoin, String::new()),
+    };
     match &down.pos {
         Pos::Known { uuid, seqno, .. } if uuid != cluster_uuid => {
             risks.push(format!(
@@ -743,11 +842,17 @@ fn join_step(
                 format!("its cluster UUID {uuid} differs from the Primary's {cluster_uuid}: save what you need from it, then `quorate recover rejoin --move-aside --accept-loss`"),
             )
         }
+        // Without the Primary's position nobody can tell whether this node is ahead of it.
+        Pos::Known { seqno, .. } if primary_seqno.is_none() => step(
+            name,
+            Action::WaitFor,
+            format!("its position is {seqno} but the Primary reports no wsrep_last_committed, so quorate cannot check that it is not ahead: plan again when the Primary answers with its position"),
+        ),
         Pos::Known { seqno, .. } if primary_seqno.is_some_and(|p| *seqno > p) => {
             let p = primary_seqno.unwrap_or(-1);
             risks.push(format!(
                 "{name} is ahead of the running Primary (seqno {seqno} > {p}): its last {} transaction(s) are not in the cluster",
-                seqno - p
+                i128::from(*seqno) - i128::from(p)
             ));
             step(
                 name,
@@ -755,6 +860,11 @@ fn join_step(
                 format!("it is ahead of the Primary ({seqno} > {p}): rejoining discards its extra transactions. Either stop the Primary and plan again (it becomes the source), or accept the loss: `quorate recover rejoin --move-aside --accept-loss`"),
             )
         }
+        Pos::Known { seqno, .. } if down.file_problem.is_some() => step(
+            name,
+            join,
+            format!("not ahead of the Primary (InnoDB holds seqno {seqno}); {how}"),
+        ),
         Pos::Known { seqno, .. } => step(
             name,
             Action::Rejoin,
@@ -762,21 +872,61 @@ fn join_step(
         ),
         Pos::NeedsRecovery => step(
             name,
-            Action::Rejoin,
-            "crashed (seqno -1): `rejoin` recovers its position first, checks it is not ahead of the Primary, then starts it",
+            Action::RecoverPosition,
+            "its position is unknown (crashed, zero UUID, no or unreadable grastate.dat): recover it from InnoDB first, then plan again; it rejoins only if it is not ahead of the Primary",
         ),
+        Pos::NoState(why) if down.file_problem.is_some() => step(name, join, format!("{why}; {how}")),
         Pos::NoState(why) => step(
             name,
             Action::Rejoin,
             format!("{why}: it joins by a full state transfer (SST)"),
         ),
-        Pos::Unreadable(why) => step(
-            name,
-            Action::RejoinMoveAside,
-            format!("{why}: `rejoin --move-aside` moves its state files aside (kept, not deleted) and it joins by SST"),
-        ),
-        Pos::Blocked(why) => step(name, Action::Investigate, why.clone()),
+        Pos::Unreadable(why) | Pos::Blocked(why) => step(name, Action::Investigate, why.clone()),
     }
+}
+
+/// Pairs of nodes whose saved Primary views (gvwstate.dat) differ and share no member, each
+/// as a sentence. Every member of a Primary view saves that view, and a new Primary view
+/// keeps a majority of the previous one (a node's gcomm UUID changes at every start, so a
+/// view can only be matched by its members' UUIDs): two saved Primary views without a common
+/// member, one of them of at most half the nodes, may have been two Primary components at
+/// once (pc.bootstrap on a minority side while the majority went on). Views from
+/// reports without the member list (older quorate) are not compared.
+fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
+    let total = nodes.len();
+    let views: Vec<(&str, &SavedView)> = nodes
+        .iter()
+        .filter_map(|n| match &n.observed {
+            Observed::Known(r) => r.gvwstate.value().map(|v| (n.name.as_str(), v)),
+            Observed::Unknown { .. } => None,
+        })
+        .filter(|(_, v)| v.primary != Some(false) && !v.member_uuids.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for (i, (a, va)) in views.iter().enumerate() {
+        for (b, vb) in views.iter().skip(i + 1) {
+            let same_view = va.view_uuid == vb.view_uuid && va.view_seq == vb.view_seq;
+            let shared = va.member_uuids.iter().any(|m| vb.member_uuids.contains(m));
+            // Two views that each hold more than half of the nodes share a node, only under
+            // another gcomm UUID (it restarted in between, e.g. a rolling restart): that is one
+            // lineage. A component of at most half the nodes became Primary by a bootstrap or
+            // by others leaving, and may have run beside the other.
+            let smaller = va.member_uuids.len().min(vb.member_uuids.len());
+            let minority = smaller.saturating_mul(2) <= total;
+            if !same_view && !shared && minority {
+                out.push(format!(
+                    "{a} saved view {}:{} with {} member(s), {b} saved view {}:{} with {} member(s), no member in common",
+                    va.view_uuid.as_deref().unwrap_or("?"),
+                    va.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                    va.member_uuids.len(),
+                    vb.view_uuid.as_deref().unwrap_or("?"),
+                    vb.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                    vb.member_uuids.len(),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A candidate source for a new Primary.
@@ -787,6 +937,8 @@ struct Candidate<'a> {
     live: bool,
     safe: bool,
     clean: bool,
+    /// Its grastate.dat cannot be read: it cannot be marked safe to bootstrap.
+    file_problem: Option<&'a str>,
 }
 
 /// No Primary anywhere: choose the most advanced node, or refuse.
@@ -822,7 +974,9 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     // a component of exactly half the cluster (both halves of a partition seen from outside).
     let half_components = total % 2 == 0
         && ctx.classes.iter().all(|c| match c {
-            Class::NonPrimary(st) => st.cluster_size.is_some_and(|s| s * 2 == total as u64),
+            Class::NonPrimary(st) => st
+                .cluster_size
+                .is_some_and(|s| s.checked_mul(2) == Some(total as u64)),
             _ => true,
         });
     let case = if !live.is_empty() {
@@ -872,6 +1026,19 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         return refuse(case, situation, reasons);
     }
 
+    // 1b. Saved Primary views that share no member were two Primary components at some
+    // point: the histories behind them may have diverged under one cluster UUID, and their
+    // seqnos are not comparable.
+    let diverged = diverged_saved_views(nodes);
+    if !diverged.is_empty() {
+        let mut reasons = vec![
+            "the saved views (gvwstate.dat) show two Primary components that share no member: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
+        ];
+        reasons.extend(diverged);
+        reasons.push("compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose".into());
+        return refuse(case, situation, reasons);
+    }
+
     // 2. Nothing may be unknown (unless the operator assumes it lost).
     let mut reasons = Vec::new();
     let mut wait_for = Vec::new();
@@ -894,6 +1061,14 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             Class::Disconnected => reasons.push(format!(
                 "{}: mysqld runs but is Disconnected from the group; stop it cleanly (its position is then saved) and plan again",
                 n.name
+            )),
+            // Its InnoDB may hold the newest transactions: without its position nobody else
+            // may be chosen.
+            Class::NonPrimary(st) if live_position(st).is_none() => reasons.push(format!(
+                "{}: runs non-Primary but reports no usable position (cluster UUID {}, wsrep_last_committed {}); it may hold the newest transactions: stop it cleanly so that its position is saved or can be recovered, then plan again",
+                n.name,
+                st.cluster_state_uuid.as_deref().unwrap_or("missing"),
+                st.last_committed.map_or_else(|| "missing".into(), |s| s.to_string())
             )),
             Class::Down(Down {
                 pos: Pos::Unreadable(why),
@@ -964,11 +1139,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     for (i, (n, c)) in nodes.iter().zip(&ctx.classes).enumerate() {
         match c {
             Class::NonPrimary(st) => {
-                let usable = st
-                    .cluster_state_uuid
-                    .as_deref()
-                    .is_some_and(|u| u != ZERO_UUID);
-                if let (true, Some(seqno)) = (usable, st.last_committed) {
+                if let Some(seqno) = live_position(st) {
                     candidates.push(Candidate {
                         index: i,
                         name: &n.name,
@@ -976,6 +1147,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                         live: true,
                         safe: false,
                         clean: false,
+                        file_problem: None,
                     });
                 }
             }
@@ -983,13 +1155,17 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                 pos: Pos::Known { seqno, .. },
                 clean,
                 safe,
+                file_problem,
+                ..
             }) => candidates.push(Candidate {
                 index: i,
                 name: &n.name,
                 seqno: *seqno,
                 live: false,
-                safe: safe.unwrap_or(false),
+                // Galera's flag counts only in a file that also holds a real position.
+                safe: safe.unwrap_or(false) && *clean,
                 clean: *clean,
+                file_problem: file_problem.as_deref(),
             }),
             _ => {}
         }
@@ -1017,6 +1193,22 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             .then(a.index.cmp(&b.index))
     });
     let best = &candidates[0];
+    if let (false, Some(problem)) = (best.live, best.file_problem) {
+        return refuse(
+            case,
+            situation,
+            vec![
+                format!(
+                    "{} is the most advanced node (seqno {}, recovered from InnoDB) but {problem}",
+                    best.name, best.seqno
+                ),
+                format!(
+                    "a bootstrap needs a readable grastate.dat with safe_to_bootstrap: 1: write one by hand on {} (its cluster UUID and seqno {}, safe_to_bootstrap: 1, owned by mysql), then plan again",
+                    best.name, best.seqno
+                ),
+            ],
+        );
+    }
     let tied: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.seqno == best.seqno)
@@ -1106,18 +1298,30 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             continue;
         }
         match c {
-            Class::Down(down) => d.steps.push(match &down.pos {
-                Pos::NoState(why) => step(
-                    &n.name,
-                    Action::Rejoin,
-                    format!("after the Primary is up: {why}; it joins by SST"),
-                ),
-                _ => step(
-                    &n.name,
-                    Action::Rejoin,
-                    "after the Primary is up: start it, it joins (IST or SST)",
-                ),
-            }),
+            Class::Down(down) => {
+                let action = if down.file_problem.is_some() {
+                    Action::RejoinMoveAside
+                } else {
+                    Action::Rejoin
+                };
+                d.steps.push(match (&down.pos, &down.file_problem) {
+                    (_, Some(problem)) => step(
+                        &n.name,
+                        action,
+                        format!("after the Primary is up: {problem}; its state files are moved aside (kept) and it joins by SST"),
+                    ),
+                    (Pos::NoState(why), None) => step(
+                        &n.name,
+                        action,
+                        format!("after the Primary is up: {why}; it joins by SST"),
+                    ),
+                    _ => step(
+                        &n.name,
+                        action,
+                        "after the Primary is up: start it, it joins (IST or SST)",
+                    ),
+                })
+            }
             Class::NonPrimary(_) => d.steps.push(step(
                 &n.name,
                 Action::WaitFor,

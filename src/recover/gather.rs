@@ -137,8 +137,11 @@ fn read_files(
             Ok(v) => FileState::Read {
                 value: SavedView {
                     my_uuid: v.my_uuid,
-                    view_seq: v.view_id.map(|id| id.seq),
+                    view_seq: v.view_id.as_ref().map(|id| id.seq),
                     members: v.members.len(),
+                    view_uuid: v.view_id.as_ref().map(|id| id.uuid.clone()),
+                    primary: v.view_id.as_ref().map(|id| id.is_primary()),
+                    member_uuids: v.members.iter().map(|(u, _)| u.clone()).collect(),
                 },
             },
             Err(e) => FileState::Unreadable {

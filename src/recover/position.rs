@@ -44,7 +44,9 @@ pub fn load_cached(settings: &Settings, node: &str, datadir: Option<&Path>) -> O
         }
     };
     let now = datadir.and_then(fingerprint);
-    rec.fresh = rec.grastate_fingerprint.is_some() && rec.grastate_fingerprint == now;
+    // Unchanged grastate.dat, or still none at all (a start always writes one): mysqld has
+    // not run on the datadir since the recovery.
+    rec.fresh = rec.grastate_fingerprint == now;
     Some(rec)
 }
 
@@ -126,8 +128,17 @@ fn save(settings: &Settings, node: &str, rec: &Recovered) -> Result<(), RecoverE
     let path = settings.recovery.position_cache(node);
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let text = serde_json::to_vec_pretty(rec).unwrap_or_default();
-    std::fs::write(&tmp, text).map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| RecoverError::io("cannot replace", &path, e))
+    // Written, synced, renamed, then the directory synced: after a power loss the cache is
+    // either the old one or the new one, never an empty or torn file.
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(&text)?;
+            f.sync_all()
+        })
+        .map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| RecoverError::io("cannot replace", &path, e))?;
+    sys::sync_dir(dir)
 }
 
 /// Runs the command with `--wsrep-recover --disable-log-error` appended; returns its stderr
@@ -203,6 +214,87 @@ pub(crate) fn run_bounded(
             Err(format!("{program} did not finish within {timeout:?}"))
         }
         Err(crate::process::Unfinished::Wait(e)) => Err(format!("waiting for {program}: {e}")),
+    }
+}
+
+/// Grace between SIGTERM and SIGKILL for a start/bootstrap command's process group: enough
+/// for a script's clean-up trap (`galera_new_cluster` removes its `--wsrep-new-cluster` flag).
+pub(crate) const GROUP_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs a node's start or bootstrap command as the leader of its own process group, bounded
+/// by `timeout`, ending the whole group (SIGTERM, [`GROUP_GRACE`], SIGKILL) on a timeout or
+/// when `interrupt` is set to a signal number. Fails unless it exits 0, naming the node, the
+/// command, what stopped it and how the group was ended.
+pub(crate) fn run_start_command(
+    node: &str,
+    argv: &[String],
+    timeout: Duration,
+    grace: Duration,
+    interrupt: &std::sync::atomic::AtomicI32,
+) -> Result<Vec<u8>, RecoverError> {
+    use std::os::unix::process::CommandExt;
+    let failed = |status: String, output: String| RecoverError::Command {
+        node: node.to_string(),
+        command: argv.join(" "),
+        status,
+        output,
+    };
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| failed("not run".into(), "empty command".into()))?;
+    let child = Command::new(program)
+        .args(args)
+        .env("PATH", crate::sandbox::search_path())
+        // Its own group: a Ctrl-C in the operator's terminal reaches quorate only, which then
+        // ends the group itself (TERM, grace, KILL) and restores what it changed.
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed("not run".into(), format!("cannot run {program}: {e}")))?;
+    match crate::process::finish_group(
+        child,
+        None,
+        timeout,
+        Duration::from_millis(20),
+        grace,
+        interrupt,
+    ) {
+        Ok(f) => {
+            let mut log = f.stderr;
+            log.extend_from_slice(&f.stdout);
+            if f.status.success() {
+                Ok(log)
+            } else {
+                Err(failed(f.status.to_string(), tail(&log, 30)))
+            }
+        }
+        Err(stopped) => {
+            let why = match stopped.why {
+                crate::process::Stop::TimedOut => format!("did not finish within {timeout:?}"),
+                crate::process::Stop::Interrupted(sig) => {
+                    format!("interrupted: quorate received {}", signal_name(sig))
+                }
+                crate::process::Stop::Wait(e) => format!("waiting for it failed: {e}"),
+            };
+            if !stopped.survivors.is_empty() {
+                tracing::error!(node, command = %argv.join(" "), survivors = ?stopped.survivors, "processes of the command's group survived SIGKILL");
+            }
+            let mut log = stopped.stderr;
+            log.extend_from_slice(&stopped.stdout);
+            Err(failed(format!("{why}; {}", stopped.how), tail(&log, 30)))
+        }
+    }
+}
+
+/// `SIGINT`, `SIGTERM`, or the number.
+pub(crate) fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGHUP => "SIGHUP".into(),
+        n => format!("signal {n}"),
     }
 }
 

@@ -82,6 +82,18 @@ pub struct SavedView {
     pub my_uuid: String,
     pub view_seq: Option<i64>,
     pub members: usize,
+    /// The saved view's id UUID (the member that created it); absent in reports of older
+    /// quorate versions.
+    #[serde(default)]
+    pub view_uuid: Option<String>,
+    /// Whether the saved view is a Primary view (type 3), the only kind Galera saves.
+    #[serde(default)]
+    pub primary: Option<bool>,
+    /// The gcomm UUIDs of the view's members (a node's gcomm UUID changes at every start).
+    /// Two saved Primary views that share no member could not have been one component: the
+    /// histories behind them may have diverged.
+    #[serde(default)]
+    pub member_uuids: Vec<String>,
 }
 
 /// The live server, when mysqld runs.

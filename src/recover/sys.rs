@@ -8,6 +8,14 @@
 //! before InnoDB has opened anything. Verified on MariaDB 10.11 / Galera 26.4: the running
 //! server holds POSIX write locks on `ibdata1` (InnoDB) and `aria_log_control` (Aria), and
 //! **no** lock on `grastate.dat` (Galera keeps it open, unlocked).
+//!
+//! The signal that needs neither a pid file nor the command line: mariadbd `chdir`s to its
+//! datadir at startup, so `/proc/PID/cwd` of a mariadbd/mysqld process **is** the datadir.
+//! Verified on this machine (MariaDB 10.11.x, Debian bookworm): a sandbox node
+//! (`--datadir=` on its command line) and a mariadbd started as `mariadbd
+//! --defaults-file=my.cnf` with `datadir=` only in the file both had `readlink /proc/PID/cwd`
+//! equal to the datadir; `tests/recover_act.rs` checks the second case on every run. Reading
+//! another user's `/proc/PID/cwd` needs root (or CAP_SYS_PTRACE), as `quorate recover` runs.
 
 use std::fs;
 use std::io::{Read, Seek, Write};
@@ -85,6 +93,37 @@ fn mysqld_with_datadir(datadir: &Path) -> Vec<u32> {
         .collect();
     out.sort_unstable();
     out
+}
+
+/// The processes whose working directory is `dir` (compared after resolving symlinks in `dir`,
+/// as the kernel reports a resolved path). Processes whose cwd cannot be read are skipped.
+pub fn processes_in_dir(dir: &Path) -> Vec<u32> {
+    let want = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == want))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// mariadbd/mysqld processes working in `datadir`: found whatever their command line says
+/// (a server started by systemd from my.cnf has no `--datadir` on it).
+pub fn mysqld_working_in(datadir: &Path) -> Vec<u32> {
+    processes_in_dir(datadir)
+        .into_iter()
+        .filter(|p| is_mysqld(*p))
+        .collect()
+}
+
+/// fsync(2) on a directory: a rename or a new entry in it is durable only once it is synced.
+pub fn sync_dir(dir: &Path) -> Result<(), RecoverError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| RecoverError::io("cannot fsync the directory", dir, e))
 }
 
 /// Refuses (naming `node` and the evidence) when a mysqld runs on `datadir`: the files quorate
@@ -170,6 +209,16 @@ pub fn find_mysqld(datadir: &Path, pid_file: Option<&Path>) -> Mysqld {
             "no mysqld with --datadir={} in /proc",
             datadir.display()
         )),
+    }
+    match mysqld_working_in(datadir).first() {
+        Some(p) => {
+            how.push(format!(
+                "mysqld pid {p} works in {} (/proc/{p}/cwd)",
+                datadir.display()
+            ));
+            pid.get_or_insert(*p);
+        }
+        None => how.push(format!("no mysqld works in {}", datadir.display())),
     }
     let running = pid.is_some() || anonymous_holder;
     let frozen = pid
@@ -335,6 +384,34 @@ mod tests {
         assert!(!m.running);
         assert!(m.how.contains("no pid file"), "{}", m.how);
         assert!(m.how.contains("no mysqld with --datadir"), "{}", m.how);
+    }
+
+    #[test]
+    fn a_process_working_in_the_datadir_is_found_by_its_cwd() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        fs::create_dir(&data).expect("mkdir");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&data, &link).expect("symlink");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .current_dir(&data)
+            .spawn()
+            .expect("spawn sleep");
+        let (direct, through_link, elsewhere) = (
+            processes_in_dir(&data),
+            processes_in_dir(&link),
+            processes_in_dir(dir.path()),
+        );
+        // `sleep` is not a mysqld: the cwd matches, the exe check rejects it.
+        let m = find_mysqld(&data, None);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(direct.contains(&child.id()), "{direct:?}");
+        assert!(through_link.contains(&child.id()), "{through_link:?}");
+        assert!(!elsewhere.contains(&child.id()), "{elsewhere:?}");
+        assert!(!m.running, "{m:?}");
+        assert!(m.how.contains("no mysqld works in"), "{}", m.how);
     }
 
     #[test]

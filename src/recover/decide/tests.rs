@@ -2,7 +2,7 @@
 //! clusters checking the safety invariants on every combination of node states.
 
 use super::*;
-use crate::recover::report::{Mysqld, Recovered, SavedState};
+use crate::recover::report::{Mysqld, Recovered, SavedState, SavedView};
 use crate::wsrep::parse::parse_grastate;
 
 const U: &str = "c2b457b3-e615-11f1-a192-368883e5c1c4";
@@ -104,6 +104,49 @@ fn non_primary(name: &str, seqno: i64, size: u64) -> NodeView {
     live(name, "non-Primary", U, seqno, size, 0)
 }
 
+/// Adds a fresh `--wsrep-recover` result to a stopped node.
+fn with_recovery(mut v: NodeView, uuid: &str, seqno: i64) -> NodeView {
+    if let Observed::Known(r) = &mut v.observed {
+        r.recovered = Some(Recovered {
+            at: 1_700_000_100,
+            grastate_fingerprint: Some("1:113".into()),
+            fresh: true,
+            outcome: RecoverOutcome::Position {
+                uuid: uuid.into(),
+                seqno,
+                gtid: None,
+            },
+        });
+    }
+    v
+}
+
+/// Stopped, its grastate.dat cannot be parsed.
+fn unreadable(name: &str) -> NodeView {
+    let mut r = base(name);
+    r.grastate = FileState::Unreadable {
+        error: "grastate.dat has no `uuid:` line".into(),
+    };
+    known(r)
+}
+
+/// Adds a saved Primary view (gvwstate.dat) with these members' gcomm UUIDs.
+fn with_view(mut v: NodeView, view_uuid: &str, seq: i64, members: &[&str]) -> NodeView {
+    if let Observed::Known(r) = &mut v.observed {
+        r.gvwstate = FileState::Read {
+            value: SavedView {
+                my_uuid: members.first().map_or_else(String::new, |m| m.to_string()),
+                view_seq: Some(seq),
+                members: members.len(),
+                view_uuid: Some(view_uuid.into()),
+                primary: Some(true),
+                member_uuids: members.iter().map(|m| m.to_string()).collect(),
+            },
+        };
+    }
+    v
+}
+
 fn frozen(name: &str) -> NodeView {
     let mut r = base(name);
     r.mysqld.running = true;
@@ -194,19 +237,41 @@ fn case2_two_stopped_cleanly_survivor_stays_primary() {
 }
 
 #[test]
-fn case4_one_node_crashed_rejoin_recovers_first() {
+fn case4_one_node_crashed_recovers_its_position_before_rejoining() {
     let d = plan(vec![
         primary("node1", 40, 2),
         crashed("node2"),
         primary("node3", 40, 2),
     ]);
     assert_eq!(d.case, Some(4));
-    assert_eq!(actions(&d), vec![("node2".into(), Action::Rejoin)]);
-    assert!(
-        d.steps[0].why.contains("recovers its position"),
+    assert_eq!(
+        d.verdict,
+        Verdict::Join {
+            primary: vec!["node1".into(), "node3".into()]
+        }
+    );
+    assert_eq!(actions(&d), vec![("node2".into(), Action::RecoverPosition)]);
+    assert!(d.reasons[1].contains("node2 must have its position recovered"));
+    // Recovered and not ahead: it rejoins.
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        recovered("node2", U, 38),
+        primary("node3", 40, 2),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Rejoin)],
         "{}",
         text(&d)
     );
+    // Recovered and ahead: a human decides.
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        recovered("node2", U, 41),
+        primary("node3", 40, 2),
+    ]);
+    assert_eq!(actions(&d), vec![("node2".into(), Action::Investigate)]);
+    assert!(!d.risks.is_empty());
 }
 
 #[test]
@@ -249,18 +314,32 @@ fn stopped_node_of_another_history_is_not_rejoined_blindly() {
     assert!(d.risks.iter().any(|r| r.contains(OTHER)));
 }
 
+/// Regression (issue #11): an unreadable grastate.dat beside a running Primary went straight
+/// to `--move-aside` (a full SST) without recovering the position first: if InnoDB was ahead
+/// of the Primary, its transactions were discarded.
 #[test]
-fn unreadable_state_beside_a_primary_is_moved_aside() {
-    let mut r = base("node3");
-    r.grastate = FileState::Unreadable {
-        error: "grastate.dat has no `uuid:` line".into(),
-    };
+fn unreadable_state_beside_a_primary_recovers_the_position_before_moving_aside() {
     let d = plan(vec![
         primary("node1", 40, 2),
         primary("node2", 40, 2),
-        known(r),
+        unreadable("node3"),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::RecoverPosition)]);
+    // Behind the Primary: its unusable file is moved aside and it joins by SST.
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        with_recovery(unreadable("node3"), U, 30),
     ]);
     assert_eq!(actions(&d), vec![("node3".into(), Action::RejoinMoveAside)]);
+    // Ahead of the Primary: nothing is moved, a human decides.
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        with_recovery(unreadable("node3"), U, 45),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Investigate)]);
+    assert!(d.risks.iter().any(|r| r.contains("node3 is ahead")));
 }
 
 #[test]
@@ -496,8 +575,21 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
     .expect("fixture parses");
     assert!(g.safe_to_bootstrap && g.is_zero_uuid());
     let zero = down("node1", &g.uuid, g.seqno, g.safe_to_bootstrap);
+    // Never recovered: its position is unknown, not "no data".
     let d = plan(vec![
-        zero,
+        zero.clone(),
+        down("node2", U, 5, false),
+        down("node3", U, 4, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into()]
+        }
+    );
+    // Recovered, and InnoDB holds no position either: never a source.
+    let d = plan(vec![
+        with_recovery(zero, &g.uuid, -1),
         down("node2", U, 5, false),
         down("node3", U, 4, false),
     ]);
@@ -533,12 +625,23 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
 }
 
 #[test]
-fn zero_uuid_everywhere_is_refused() {
+fn zero_uuid_everywhere_recovers_positions_then_refuses_without_any() {
     let z = crate::wsrep::parse::ZERO_UUID;
     let d = plan(vec![
         down("node1", z, -1, true),
         down("node2", z, -1, false),
         down("node3", z, -1, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into(), "node2".into(), "node3".into()]
+        }
+    );
+    let d = plan(vec![
+        with_recovery(down("node1", z, -1, true), z, -1),
+        with_recovery(down("node2", z, -1, false), z, -1),
+        with_recovery(down("node3", z, -1, false), z, -1),
     ]);
     assert!(d.is_refusal());
     assert!(d.reasons[0].contains("no node holds a usable Galera state"));
@@ -613,14 +716,40 @@ fn prepared_transactions_block_the_choice() {
 }
 
 #[test]
-fn unreadable_state_with_everything_down_is_refused() {
-    let mut r = base("node1");
-    r.grastate = FileState::Unreadable {
-        error: "invalid `seqno:` value".into(),
-    };
-    let d = plan(vec![known(r), down("node2", U, 5, false)]);
-    assert!(d.is_refusal());
-    assert!(d.reasons[0].contains("node1"));
+fn unreadable_state_with_everything_down_recovers_its_position_first() {
+    let d = plan(vec![unreadable("node1"), down("node2", U, 5, false)]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into()]
+        }
+    );
+    // Its InnoDB is the newest: it cannot be bootstrapped with an unreadable file.
+    let d = plan(vec![
+        with_recovery(unreadable("node1"), U, 9),
+        down("node2", U, 5, false),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.reasons[0].contains("node1 is the most advanced"),
+        "{}",
+        text(&d)
+    );
+    // Behind: the other node is bootstrapped, node1's file is moved aside when it joins.
+    let d = plan(vec![
+        with_recovery(unreadable("node1"), U, 3),
+        down("node2", U, 5, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        }
+    );
+    assert_eq!(
+        d.steps[1],
+        step("node1", Action::RejoinMoveAside, d.steps[1].why.clone())
+    );
 }
 
 #[test]
@@ -1091,4 +1220,294 @@ fn check_invariants(nodes: &[NodeView], lost: &[&str], d: &Decision) {
         .map(|(u, _)| u)
         .collect();
     assert_eq!(uuids.len(), 1, "{}", ctx());
+}
+
+// --- Regressions of issue #11 ("Recovery you can trust blind") -----------------------------------
+
+/// Two Primary components of one history while a member does not answer: node1 is a Primary
+/// of size 1, node2 a Primary of size 2 (with the silent node3). The plan said "join".
+#[test]
+fn regression_primaries_of_one_history_with_different_sizes_are_refused() {
+    let d = plan(vec![
+        primary("node1", 40, 1),
+        primary("node2", 47, 2),
+        unknown("node3"),
+        down("node4", U, 30, false),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(d.situation.contains("different sizes"), "{}", d.situation);
+    assert!(actions(&d).is_empty());
+    // One component (same size) beside a silent member is still joined.
+    let d = plan(vec![
+        primary("node1", 40, 2),
+        primary("node2", 40, 2),
+        unknown("node3"),
+        down("node4", U, 30, false),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Join { .. }), "{}", text(&d));
+}
+
+/// A live non-Primary node without a usable position (no wsrep_last_committed, a zero or a
+/// missing cluster UUID) was skipped and another node bootstrapped, although its InnoDB may
+/// be ahead.
+#[test]
+fn regression_live_non_primary_without_a_position_blocks_every_choice() {
+    let z = crate::wsrep::parse::ZERO_UUID;
+    let variants: [fn(&mut LiveStatus); 3] = [
+        |st| st.last_committed = None,
+        |st| st.cluster_state_uuid = Some(crate::wsrep::parse::ZERO_UUID.into()),
+        |st| st.cluster_state_uuid = None,
+    ];
+    for change in variants {
+        let mut v = non_primary("node1", 80, 1);
+        if let Observed::Known(r) = &mut v.observed {
+            if let Some(Live::Answered(st)) = &mut r.live {
+                change(st);
+            }
+        }
+        let d = plan(vec![
+            v,
+            down("node2", U, 50, true),
+            down("node3", U, 49, false),
+        ]);
+        assert!(d.is_refusal(), "{}", text(&d));
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.starts_with("node1: runs non-Primary but reports no usable position")),
+            "{}",
+            text(&d)
+        );
+        assert!(!actions(&d)
+            .iter()
+            .any(|(_, a)| matches!(a, Action::Bootstrap | Action::Promote)));
+    }
+    // With -1 as its position it is no better.
+    let d = plan(vec![
+        live("node1", "non-Primary", z, -1, 1, 0),
+        down("node2", U, 50, true),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+}
+
+/// A fresh `--wsrep-recover` result that contradicts a clean grastate.dat was ignored: the
+/// file's seqno (50) above what InnoDB holds (40) was trusted, so node1 was bootstrapped
+/// although node2 holds 45.
+#[test]
+fn regression_fresh_recovery_wins_over_a_clean_grastate_seqno() {
+    let d = plan(vec![
+        with_recovery(down("node1", U, 50, true), U, 40),
+        down("node2", U, 45, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        },
+        "{}",
+        text(&d)
+    );
+    let ev = &d.evidence[0];
+    assert_eq!(ev.seqno, Some(40));
+    assert!(ev.state.contains("InnoDB holds 40"), "{}", ev.state);
+    // And the other way: InnoDB ahead of the file makes node1 the source.
+    let d = plan(vec![
+        with_recovery(down("node1", U, 50, false), U, 60),
+        down("node2", U, 55, true),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        }
+    );
+}
+
+/// The file pc.recovery leaves behind (zero UUID, seqno -1, safe_to_bootstrap 1) hid a node
+/// whose InnoDB holds the newest data: it was treated as "no data" and joined by SST.
+#[test]
+fn regression_pc_recovery_zero_uuid_file_does_not_hide_the_newest_innodb() {
+    let z = crate::wsrep::parse::ZERO_UUID;
+    let d = plan(vec![
+        down("node1", z, -1, true),
+        down("node2", U, 70, true),
+        down("node3", U, 69, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into()]
+        }
+    );
+    let d = plan(vec![
+        with_recovery(down("node1", z, -1, true), U, 75),
+        down("node2", U, 70, true),
+        down("node3", U, 69, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        },
+        "{}",
+        text(&d)
+    );
+    // Beside a Primary, the same node is not joined blindly.
+    let d = plan(vec![
+        down("node1", z, -1, true),
+        primary("node2", 70, 2),
+        primary("node3", 70, 2),
+    ]);
+    assert_eq!(actions(&d), vec![("node1".into(), Action::RecoverPosition)]);
+}
+
+/// A node without grastate.dat is "position unknown" too: its InnoDB may hold data.
+#[test]
+fn regression_missing_grastate_is_position_unknown() {
+    let d = plan(vec![known(base("node1")), down("node2", U, 5, true)]);
+    assert_eq!(
+        d.verdict,
+        Verdict::RecoverPositions {
+            nodes: vec!["node1".into()]
+        }
+    );
+    assert!(d.evidence[0].state.contains("no grastate.dat"));
+}
+
+/// A Primary whose last committed seqno is unknown switched the "stopped node is ahead"
+/// check off: node3 at 500 was rejoined (and its transactions discarded).
+#[test]
+fn regression_primary_without_last_committed_keeps_the_ahead_check() {
+    let mut p1 = primary("node1", 0, 2);
+    let mut p2 = primary("node2", 0, 2);
+    for v in [&mut p1, &mut p2] {
+        if let Observed::Known(r) = &mut v.observed {
+            if let Some(Live::Answered(st)) = &mut r.live {
+                st.last_committed = None;
+            }
+        }
+    }
+    let d = plan(vec![p1, p2, down("node3", U, 500, false)]);
+    assert_eq!(
+        actions(&d),
+        vec![("node3".into(), Action::WaitFor)],
+        "{}",
+        text(&d)
+    );
+    assert!(!matches!(d.verdict, Verdict::Join { .. }));
+    // A node without any state needs no comparison: it joins by SST.
+    let mut r = base("node3");
+    r.sst_in_progress = true;
+    r.grastate = FileState::Read {
+        value: saved(U, -1, false),
+    };
+    let mut p1 = primary("node1", 0, 2);
+    if let Observed::Known(pr) = &mut p1.observed {
+        if let Some(Live::Answered(st)) = &mut pr.live {
+            st.last_committed = None;
+        }
+    }
+    let d = plan(vec![p1, primary("node2", 0, 2), known(r)]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Rejoin)]);
+}
+
+/// Saved views showing two Primary components that share no member (node1 bootstrapped
+/// alone while node2 and node3 went on) were never used: the histories were compared by
+/// seqno as if they were one, and node1's own acknowledged writes were lost.
+#[test]
+fn regression_diverged_saved_views_are_not_compared_by_seqno() {
+    let d = plan(vec![
+        with_view(with_recovery(crashed("node1"), U, 60), "a1", 9, &["a1"]),
+        with_view(
+            with_recovery(crashed("node2"), U, 80),
+            "b1",
+            9,
+            &["b1", "c1"],
+        ),
+        with_view(
+            with_recovery(crashed("node3"), U, 80),
+            "b1",
+            9,
+            &["c1", "b1"],
+        ),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(d.reasons[0].contains("share no member"), "{}", text(&d));
+    // One lineage: node1 crashed in the 3-member view, the others went on without it.
+    let d = plan(vec![
+        with_view(
+            with_recovery(crashed("node1"), U, 60),
+            "a1",
+            5,
+            &["a1", "b1", "c1"],
+        ),
+        with_view(
+            with_recovery(crashed("node2"), U, 80),
+            "b1",
+            6,
+            &["b1", "c1"],
+        ),
+        with_view(
+            with_recovery(crashed("node3"), U, 80),
+            "b1",
+            6,
+            &["c1", "b1"],
+        ),
+    ]);
+    assert!(
+        matches!(d.verdict, Verdict::Bootstrap { .. }),
+        "{}",
+        text(&d)
+    );
+    // A rolling restart while node1 was down: new gcomm UUIDs, no common member, but both
+    // views hold a majority of the nodes: one lineage.
+    let d = plan(vec![
+        with_view(
+            with_recovery(crashed("node1"), U, 60),
+            "a1",
+            5,
+            &["a1", "b1", "c1"],
+        ),
+        with_view(
+            with_recovery(crashed("node2"), U, 80),
+            "b2",
+            8,
+            &["b2", "c2"],
+        ),
+        with_view(
+            with_recovery(crashed("node3"), U, 80),
+            "b2",
+            8,
+            &["c2", "b2"],
+        ),
+    ]);
+    assert!(
+        matches!(d.verdict, Verdict::Bootstrap { .. }),
+        "{}",
+        text(&d)
+    );
+}
+
+/// Seqno and size arithmetic overflowed (`decide` panicked in a debug build): extreme values
+/// from a peer's JSON must give a decision.
+#[test]
+fn regression_extreme_seqnos_and_sizes_do_not_overflow() {
+    let d = plan(vec![
+        primary("node1", i64::MIN, 2),
+        primary("node2", i64::MIN, 2),
+        down("node3", U, i64::MAX, false),
+    ]);
+    assert_eq!(actions(&d), vec![("node3".into(), Action::Investigate)]);
+    assert!(
+        d.risks[0].contains("18446744073709551615 transaction"),
+        "{}",
+        text(&d)
+    );
+    let d = plan(vec![
+        non_primary("node1", 5, u64::MAX),
+        non_primary("node2", 5, u64::MAX / 2 + 1),
+    ]);
+    assert!(!d.digest.is_empty());
+    let d = plan(vec![primary("node1", 5, u64::MAX), primary("node2", 5, 0)]);
+    assert!(d.is_refusal());
 }

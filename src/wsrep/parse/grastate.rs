@@ -75,7 +75,8 @@ pub enum GraStateError {
 /// and trailing whitespace (including the in-place padding and `\r`), and unknown keys (old
 /// files carry `cert_index:`); lines that are not `key: value` are ignored too. Keys are
 /// matched exactly and case-sensitively (`uuid:`), as Galera matches them, so a line Galera
-/// would skip is skipped here as well.
+/// would skip is skipped here as well: the key is the line's first whitespace-separated
+/// token, colon included, so `seqno:100` (no space after the colon) is not a `seqno:` line.
 ///
 /// - A missing `safe_to_bootstrap:` line means `true` (Galera's default for old files) with
 ///   `safe_to_bootstrap_present = false`; present, it must be `0` or `1`.
@@ -102,10 +103,16 @@ pub fn parse_grastate(text: &str) -> Result<GraState, GraStateError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((key, value)) = line.split_once(':') else {
+        // Galera's reader takes the first whitespace-separated token as the key, colon
+        // included (`istr >> param; if (param == "seqno:")`): `seqno:100` is one token that
+        // matches no key, so Galera ignores the line, and so do we.
+        let (token, rest) = line
+            .split_once(|c: char| c.is_whitespace())
+            .unwrap_or((line, ""));
+        let Some(key) = token.strip_suffix(':') else {
             continue;
         };
-        let value = value.trim();
+        let value = rest.trim();
         match key {
             "version" => version = Some(value),
             "uuid" => uuid = Some(value),
