@@ -645,21 +645,16 @@ fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
     )
     .expect("write grastate.dat");
 
+    // The file says nothing about the data under it: node3's position is recovered from InnoDB
+    // first, and its safe_to_bootstrap 1 is never trusted; nothing can be bootstrapped before.
     let (code, p) = c.plan("node2", &[]);
     assert_eq!(code, 0, "{p}");
-    assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
-    let reasons = p["reasons"].to_string();
-    assert!(
-        reasons.contains("node3 has safe_to_bootstrap 1 but grastate.dat has the zero UUID")
-            && reasons.contains("never a source"),
+    assert_eq!(
+        p["verdict"],
+        serde_json::json!({"kind": "recover_positions", "nodes": ["node3"]}),
         "{p}"
     );
-    let node3 = p["evidence"]
-        .as_array()
-        .expect("evidence")
-        .iter()
-        .find(|e| e["node"] == "node3")
-        .unwrap_or_else(|| panic!("no evidence for node3: {p}"));
+    let node3 = evidence(&p, "node3");
     assert_eq!(
         node3["uuid"], "00000000-0000-0000-0000-000000000000",
         "{node3}"
@@ -669,7 +664,19 @@ fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
         node3["state"].as_str().unwrap_or("").contains("zero UUID"),
         "{node3}"
     );
-
+    for n in ["node3", "node1"] {
+        let (code, out) = c.recover(&["bootstrap", "--node", n, "--execute"]);
+        assert_eq!(
+            code, 4,
+            "bootstrap on {n} before node3's position is known:\n{out}"
+        );
+    }
+    // Recovered through node3's quorate serve: node1, stopped last, is the most advanced.
+    c.act("node2", "position", &[]);
+    let (code, p) = c.plan("node2", &[]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
+    assert_ahead(&p, "node1", "node3", &only_node1);
     assert_ahead(&p, "node1", "node2", &only_node1);
     let digest = p["digest"].as_str().expect("digest").to_string();
     c.act("node1", "bootstrap", &["--plan", &digest]);
