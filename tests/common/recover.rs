@@ -884,7 +884,11 @@ impl TextPlan {
             Some("split brain reported")
         } else if said("cluster UUIDs disagree") || said("show two Primary components") {
             Some("two histories reported")
-        } else if said("ahead of the Primary") || said("differs from the Primary's") {
+        } else if self.steps.iter().any(|st| {
+            st.line.starts_with("investigate")
+                && (st.line.contains("ahead of the Primary")
+                    || st.line.contains("differs from the Primary's"))
+        }) {
             Some("a stopped node holds transactions the running Primary lacks")
         } else {
             None
