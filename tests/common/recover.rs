@@ -1258,7 +1258,7 @@ async fn sample_loop(
 }
 
 /// Records one sampling round: timeline changes and any two Primary components at once.
-fn judge_round(
+pub fn judge_round(
     r: &mut SamplerReport,
     seen: &[Observation],
     at: f64,
