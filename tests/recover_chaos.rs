@@ -42,8 +42,8 @@ use common::recover::{
 
 /// The seeds every `cargo test` runs (3 nodes each; `QUORATE_CHAOS_LIST=0` prints them):
 /// 24 partitions, crashes all three and heals (positions, bootstrap, rejoins); 20 and 55 mix
-/// crashes and clean stops until all are down (55: the last one stopped cleanly is the most
-/// advanced, the first one crashed); 17 freezes all three and thaws them.
+/// crashes and clean stops until all are down (positions of the crashed ones, bootstrap,
+/// rejoins); 17 freezes all three and thaws them (the cluster resumes by itself).
 const CI_SEEDS: [u64; 4] = [24, 20, 55, 17];
 
 /// How long following the plan may take before the run fails.
