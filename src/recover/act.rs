@@ -889,12 +889,17 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
         if needs_position {
             report.done.push("would recover its position (--wsrep-recover) and check it is not ahead of the Primary".into());
         }
-        if move_it {
-            report.done.push(format!(
+        report.done.push(if move_it {
+            format!(
                 "would move grastate.dat, galera.cache and gvwstate.dat from {} aside (it then joins by SST)",
                 datadir.display()
-            ));
-        }
+            )
+        } else {
+            format!(
+                "would move gvwstate.dat (if any) from {} aside, so that pc.recovery cannot re-form its old Primary",
+                datadir.display()
+            )
+        });
         report.done.push(format!(
             "would check again that no mysqld runs on {}, then run in its own process group: {}",
             datadir.display(),
@@ -938,7 +943,20 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
             d = d2;
             interrupt.check(&opts.node, "change anything")?;
         }
-        if move_it {
+        // The saved view always goes: a node joining a running Primary must not be able to
+        // re-form its old Primary by pc.recovery (a saved view of itself alone is re-formed
+        // as soon as it starts, beside the Primary it cannot reach: a second Primary).
+        let files: &[&str] = if move_it {
+            &["grastate.dat", "galera.cache", "gvwstate.dat"]
+        } else {
+            &["gvwstate.dat"]
+        };
+        let present: Vec<PathBuf> = files
+            .iter()
+            .map(|f| datadir.join(f))
+            .filter(|p| p.exists())
+            .collect();
+        if !present.is_empty() {
             sys::require_stopped(
                 &opts.node,
                 &datadir,
@@ -946,16 +964,13 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
                 "move its state files aside",
             )?;
             let aside = aside_dir(&datadir, &opts.node)?;
-            for f in ["grastate.dat", "galera.cache", "gvwstate.dat"] {
-                let p = datadir.join(f);
-                if p.exists() {
-                    let to = move_aside(&p, &aside)?;
-                    changes.edits.push(Change::Moved { from: p, to });
-                }
+            for p in present {
+                let to = move_aside(&p, &aside)?;
+                changes.edits.push(Change::Moved { from: p, to });
             }
             report
                 .done
-                .push(format!("moved its state files to {}", aside.display()));
+                .push(format!("moved {} to {}", files.join(", "), aside.display()));
         }
         let log_start = nr
             .error_log
@@ -1195,25 +1210,9 @@ pub async fn positions(
 ) -> Vec<PositionResult> {
     let futures = nodes.iter().map(|node| async move {
         let result = if Some(node.as_str()) == local_node {
-            let s = settings.clone();
-            let name = node.clone();
-            let lock_file = settings.recovery.node(node).map(|r| r.lock_file.clone());
-            tokio::task::spawn_blocking(move || {
-                let _lock = match lock_file
-                    .as_deref()
-                    .map(|p| sys::ActionLock::try_acquire(p, &format!("recover-position {name}")))
-                {
-                    Some(Ok(l)) => Some(l),
-                    Some(Err(Ok(holder))) => {
-                        return Err(format!("a recovery action holds the lock: {holder}"))
-                    }
-                    Some(Err(Err(e))) => return Err(e.to_string()),
-                    None => None,
-                };
-                position::recover(&s, &name).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()))
+            recover_local_position(settings, node)
+                .await
+                .map_err(|e| e.error.to_string())
         } else {
             remote_position(settings, node).await
         };
@@ -1223,6 +1222,58 @@ pub async fn positions(
         }
     });
     futures::future::join_all(futures).await
+}
+
+/// Recovers the local node's position as an action: the audit log must be writable, the
+/// node's lock is taken, the cluster is gathered and decided (for the audit line's evidence),
+/// `--wsrep-recover` runs, and exactly one audit line records it. `recover position` runs it
+/// for its own node and `POST /galera/recover-position` for the node it serves.
+pub async fn recover_local_position(
+    settings: &Settings,
+    node: &str,
+) -> Result<super::report::Recovered, ActError> {
+    let (_, nr) = position::local_node(settings, node)?;
+    audit_ready(settings, node)?;
+    let lock = take_lock(nr, node, "recover-position")?;
+    let opts = ActOptions {
+        node: node.to_string(),
+        ..ActOptions::default()
+    };
+    let (_, d) = plan_now(settings, &opts).await;
+    let (s, name) = (settings.clone(), node.to_string());
+    let recovered = tokio::task::spawn_blocking(move || position::recover(&s, &name))
+        .await
+        .unwrap_or_else(|e| {
+            Err(RecoverError::Refused {
+                node: node.to_string(),
+                message: format!("position recovery task failed: {e}"),
+            })
+        });
+    let done = match &recovered {
+        Ok(rec) => vec![format!("recovered its position: {}", rec.outcome)],
+        Err(_) => Vec::new(),
+    };
+    let result = recovered
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| RecoverError::Refused {
+            node: node.to_string(),
+            message: e.to_string(),
+        });
+    let written = audit(settings, "position", &opts, &d, &result, &done, None);
+    drop(lock);
+    let rec = recovered.map_err(|error| ActError {
+        error,
+        decision: Some(Box::new(d.clone())),
+    })?;
+    written.map_err(|e| {
+        ActError::from(RecoverError::Io {
+            what: "the position was recovered but the audit line could not be written to",
+            path: settings.recovery.audit_log.clone(),
+            source: e,
+        })
+    })?;
+    Ok(rec)
 }
 
 async fn remote_position(
@@ -1574,18 +1625,7 @@ mod tests {
         // InnoDB's lock on ibdata1, held by another process (the sys tests' helper child).
         let ibdata = data.join("ibdata1");
         std::fs::write(&ibdata, b"x").expect("ibdata1");
-        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "recover::sys::tests::child_holds_a_posix_lock",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env("QUORATE_TEST_LOCK_PATH", &ibdata)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn child");
+        let mut child = sys::tests::spawn_lock_holder(&ibdata);
         let deadline = Instant::now() + Duration::from_secs(20);
         while sys::lock_state(&ibdata).ok() == Some(sys::LockState::Unlocked)
             && Instant::now() < deadline

@@ -124,7 +124,9 @@ pub enum Action {
     Bootstrap,
     /// `quorate recover promote` on this node.
     Promote,
-    /// `quorate recover rejoin` on this node (start it; it joins by IST or SST).
+    /// `quorate recover rejoin` on this node (start it; it joins by IST or SST). Its saved
+    /// view (gvwstate.dat) is moved aside first, so it cannot re-form an old Primary by
+    /// pc.recovery instead of joining.
     Rejoin,
     /// `quorate recover rejoin --move-aside`: its state files are unusable.
     RejoinMoveAside,
@@ -685,6 +687,30 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         .filter_map(|(_, st)| st.cluster_size)
         .max()
         .unwrap_or(0);
+    // A component cannot hold a node whose mysqld is verifiably stopped. A Primary that
+    // counts more members than there are nodes left to be in it is a view nobody updated
+    // yet (a node thawed after SIGSTOP still reports the view it was frozen in): it is
+    // about to go non-Primary, and nothing can join it.
+    let down = ctx.names_where(|c| matches!(c, Class::Down(_)));
+    let possible = (nodes.len() - down.len()) as u64;
+    if max_size > possible {
+        let mut d = refuse(
+            None,
+            "a stale Primary view: more members than nodes left to be in it",
+            vec![
+                format!(
+                    "{} report{} a Primary component of {max_size} member(s), but {} {} stopped: at most {possible} node(s) can be in it, so the view is stale (e.g. the node was frozen and has just been thawed) and the component is about to lose its quorum",
+                    primary_names.join(", "),
+                    if primary_names.len() == 1 { "s" } else { "" },
+                    down.join(", "),
+                    if down.len() == 1 { "is" } else { "are" },
+                ),
+                "plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into(),
+            ],
+        );
+        d.wait_for = primary_names.clone();
+        return d;
+    }
     if primaries.len() as u64 > max_size {
         return refuse(
             None,
@@ -711,6 +737,7 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
     );
     let mut crashed_down = 0;
     let mut clean_down = 0;
+    let diverged = diverged_view_pairs(nodes);
     for (n, c) in nodes.iter().zip(&ctx.classes) {
         let name = n.name.as_str();
         match c {
@@ -728,7 +755,25 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 } else {
                     crashed_down += 1;
                 }
-                d.steps.push(join_step(name, down, &cluster_uuid, primary_seqno, &mut d.risks));
+                let diverged = diverged.iter().find(|(a, b, _)| {
+                    (a == name && primary_names.contains(b))
+                        || (b == name && primary_names.contains(a))
+                });
+                d.steps.push(match diverged {
+                    // Its history may have diverged from the Primary's under the same UUID:
+                    // seqnos say nothing, and joining would discard what only it holds.
+                    Some((_, _, why)) => {
+                        d.risks.push(format!(
+                            "{name} may hold transactions of another Primary component ({why}): joining replaces them by the Primary's history"
+                        ));
+                        step(
+                            name,
+                            Action::Investigate,
+                            format!("its saved view has no node in common with a running Primary node's ({why}): the two histories may have diverged; save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
+                        )
+                    }
+                    None => join_step(name, down, &cluster_uuid, primary_seqno, &mut d.risks),
+                });
             }
             Class::NonPrimary(st) => {
                 let ahead = match (st.last_committed, primary_seqno) {
@@ -885,15 +930,28 @@ fn join_step(
     }
 }
 
-/// Pairs of nodes whose saved Primary views (gvwstate.dat) differ and share no member, each
-/// as a sentence. Every member of a Primary view saves that view, and a new Primary view
-/// keeps a majority of the previous one (a node's gcomm UUID changes at every start, so a
-/// view can only be matched by its members' UUIDs): two saved Primary views without a common
-/// member, one of them of at most half the nodes, may have been two Primary components at
-/// once (pc.bootstrap on a minority side while the majority went on). Views from
-/// reports without the member list (older quorate) are not compared.
+/// Pairs of nodes whose saved Primary views (gvwstate.dat) hold provably different nodes,
+/// each as a sentence.
+///
+/// Every member of a Primary view saves that view, and a new Primary view keeps a majority
+/// of the previous one, so two views of one lineage share a node. Members are gcomm UUIDs,
+/// and a node keeps its UUID across a restart only while its gvwstate.dat exists (Galera
+/// reads `my_uuid` back from it); after a clean stop it gets a new one. So a member is
+/// identified only through a node's current `my_uuid`, and a pair is reported only when every
+/// member of both views is identified and no node is in both: two Primary components at once
+/// (a bootstrap or `pc.bootstrap` beside a running Primary), whose histories may have
+/// diverged under one cluster UUID. A member nobody can name (a node that restarted since, a
+/// report of an older quorate without the member list) could be the common node: such pairs
+/// are not reported.
 fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
-    let total = nodes.len();
+    diverged_view_pairs(nodes)
+        .into_iter()
+        .map(|(_, _, why)| why)
+        .collect()
+}
+
+/// [`diverged_saved_views`] as (node, node, sentence).
+fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, String)> {
     let views: Vec<(&str, &SavedView)> = nodes
         .iter()
         .filter_map(|n| match &n.observed {
@@ -902,26 +960,37 @@ fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
         })
         .filter(|(_, v)| v.primary != Some(false) && !v.member_uuids.is_empty())
         .collect();
+    let owner: BTreeMap<&str, &str> = views
+        .iter()
+        .map(|(name, v)| (v.my_uuid.as_str(), *name))
+        .collect();
+    // The nodes of a view, or None when a member cannot be named.
+    let named = |v: &SavedView| -> Option<BTreeSet<&str>> {
+        v.member_uuids
+            .iter()
+            .map(|m| owner.get(m.as_str()).copied())
+            .collect()
+    };
     let mut out = Vec::new();
     for (i, (a, va)) in views.iter().enumerate() {
         for (b, vb) in views.iter().skip(i + 1) {
-            let same_view = va.view_uuid == vb.view_uuid && va.view_seq == vb.view_seq;
-            let shared = va.member_uuids.iter().any(|m| vb.member_uuids.contains(m));
-            // Two views that each hold more than half of the nodes share a node, only under
-            // another gcomm UUID (it restarted in between, e.g. a rolling restart): that is one
-            // lineage. A component of at most half the nodes became Primary by a bootstrap or
-            // by others leaving, and may have run beside the other.
-            let smaller = va.member_uuids.len().min(vb.member_uuids.len());
-            let minority = smaller.saturating_mul(2) <= total;
-            if !same_view && !shared && minority {
-                out.push(format!(
-                    "{a} saved view {}:{} with {} member(s), {b} saved view {}:{} with {} member(s), no member in common",
-                    va.view_uuid.as_deref().unwrap_or("?"),
-                    va.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
-                    va.member_uuids.len(),
-                    vb.view_uuid.as_deref().unwrap_or("?"),
-                    vb.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
-                    vb.member_uuids.len(),
+            let (Some(na), Some(nb)) = (named(va), named(vb)) else {
+                continue;
+            };
+            if na.is_disjoint(&nb) {
+                let list = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join(", ");
+                out.push((
+                    a.to_string(),
+                    b.to_string(),
+                    format!(
+                        "{a} saved the Primary view {}:{} of {{{}}}, {b} the Primary view {}:{} of {{{}}}: no node in common",
+                        va.view_uuid.as_deref().unwrap_or("?"),
+                        va.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                        list(&na),
+                        vb.view_uuid.as_deref().unwrap_or("?"),
+                        vb.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                        list(&nb),
+                    ),
                 ));
             }
         }
@@ -1032,7 +1101,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     let diverged = diverged_saved_views(nodes);
     if !diverged.is_empty() {
         let mut reasons = vec![
-            "the saved views (gvwstate.dat) show two Primary components that share no member: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
+            "the saved views (gvwstate.dat) show two Primary components with no node in common: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
         ];
         reasons.extend(diverged);
         reasons.push("compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose".into());

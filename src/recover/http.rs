@@ -13,7 +13,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{gather, position, sys, RecoverError};
+use super::act::{self, ActError};
+use super::{gather, RecoverError};
 use crate::server::AppState;
 
 /// Equal-length byte strings compared without an early exit, so the time taken does not tell
@@ -93,38 +94,14 @@ pub async fn recover_position(State(state): State<Arc<AppState>>, headers: Heade
         Ok(x) => x,
         Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
     };
-    let result = tokio::task::spawn_blocking(move || {
-        let lock_file = settings
-            .recovery
-            .node(&node)
-            .map(|r| r.lock_file.clone())
-            .ok_or_else(|| RecoverError::UnknownNode {
-                node: node.clone(),
-                known: String::new(),
-            })?;
-        let _lock =
-            match sys::ActionLock::try_acquire(&lock_file, &format!("recover-position {node}")) {
-                Ok(l) => l,
-                Err(Ok(holder)) => {
-                    return Err(RecoverError::Refused {
-                        node: node.clone(),
-                        message: format!("a recovery action holds the lock: {holder}"),
-                    })
-                }
-                Err(Err(e)) => return Err(e),
-            };
-        tracing::info!(node, "recovering the position (--wsrep-recover) on request");
-        position::recover(&settings, &node)
-    })
-    .await;
-    match result {
-        Ok(Ok(rec)) => json(&rec),
-        Ok(Err(e @ RecoverError::Refused { .. })) => text(StatusCode::CONFLICT, format!("{e}\n")),
-        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
-        Err(e) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("recovery task failed: {e}\n"),
-        ),
+    tracing::info!(node, "recovering the position (--wsrep-recover) on request");
+    match act::recover_local_position(&settings, &node).await {
+        Ok(rec) => json(&rec),
+        Err(ActError {
+            error: e @ RecoverError::Refused { .. },
+            ..
+        }) => text(StatusCode::CONFLICT, format!("{e}\n")),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", e.error)),
     }
 }
 

@@ -89,9 +89,9 @@ pub struct SavedView {
     /// Whether the saved view is a Primary view (type 3), the only kind Galera saves.
     #[serde(default)]
     pub primary: Option<bool>,
-    /// The gcomm UUIDs of the view's members (a node's gcomm UUID changes at every start).
-    /// Two saved Primary views that share no member could not have been one component: the
-    /// histories behind them may have diverged.
+    /// The gcomm UUIDs of the view's members. A node keeps its gcomm UUID across a start only
+    /// while its gvwstate.dat exists; the decision names members through the nodes' current
+    /// `my_uuid` and compares the nodes of two saved views.
     #[serde(default)]
     pub member_uuids: Vec<String>,
 }

@@ -318,7 +318,7 @@ pub fn action_in_progress(path: &Path) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -327,20 +327,7 @@ mod tests {
         let path = dir.path().join("ibdata1");
         fs::write(&path, b"x").expect("write");
         assert_eq!(lock_state(&path).expect("probe"), LockState::Unlocked);
-        // Another process takes a POSIX lock: this test binary re-run as a child (fork without
-        // exec would also inherit every other test's open files, and with them their locks).
-        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "recover::sys::tests::child_holds_a_posix_lock",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env("QUORATE_TEST_LOCK_PATH", &path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn child");
+        let mut child = spawn_lock_holder(&path);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut seen = LockState::Unlocked;
         while std::time::Instant::now() < deadline {
@@ -353,6 +340,24 @@ mod tests {
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(seen, LockState::Held(Some(child.id())));
+    }
+
+    /// Starts another process that takes a POSIX write lock on `path` and holds it for 30 s:
+    /// this test binary re-run as a child (fork without exec would also inherit every other
+    /// test's open files, and with them their locks). The caller kills and reaps it.
+    pub(crate) fn spawn_lock_holder(path: &Path) -> std::process::Child {
+        std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "recover::sys::tests::child_holds_a_posix_lock",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("QUORATE_TEST_LOCK_PATH", path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn child")
     }
 
     /// Run only as the child of the test above.

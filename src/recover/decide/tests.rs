@@ -1416,70 +1416,43 @@ fn regression_primary_without_last_committed_keeps_the_ahead_check() {
 /// seqno as if they were one, and node1's own acknowledged writes were lost.
 #[test]
 fn regression_diverged_saved_views_are_not_compared_by_seqno() {
-    let d = plan(vec![
-        with_view(with_recovery(crashed("node1"), U, 60), "a1", 9, &["a1"]),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            9,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            9,
-            &["c1", "b1"],
-        ),
+    // Three crashed nodes, recovered at 60, 80, 80, each with a saved view
+    // (view uuid, view seq, member gcomm UUIDs).
+    let three = |views: [(&str, i64, &[&str]); 3]| {
+        let nodes = ["node1", "node2", "node3"]
+            .into_iter()
+            .zip([60, 80, 80])
+            .zip(views)
+            .map(|((n, seqno), (vu, seq, members))| {
+                with_view(with_recovery(crashed(n), U, seqno), vu, seq, members)
+            })
+            .collect();
+        plan(nodes)
+    };
+    let d = three([
+        ("a1", 9, &["a1"]),
+        ("b1", 9, &["b1", "c1"]),
+        ("b1", 9, &["c1", "b1"]),
     ]);
     assert!(d.is_refusal(), "{}", text(&d));
-    assert!(d.reasons[0].contains("share no member"), "{}", text(&d));
+    assert!(d.reasons[0].contains("no node in common"), "{}", text(&d));
     // One lineage: node1 crashed in the 3-member view, the others went on without it.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b1",
-            6,
-            &["b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b1",
-            6,
-            &["c1", "b1"],
-        ),
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b1", 6, &["b1", "c1"]),
+        ("b1", 6, &["c1", "b1"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
         "{}",
         text(&d)
     );
-    // A rolling restart while node1 was down: new gcomm UUIDs, no common member, but both
-    // views hold a majority of the nodes: one lineage.
-    let d = plan(vec![
-        with_view(
-            with_recovery(crashed("node1"), U, 60),
-            "a1",
-            5,
-            &["a1", "b1", "c1"],
-        ),
-        with_view(
-            with_recovery(crashed("node2"), U, 80),
-            "b2",
-            8,
-            &["b2", "c2"],
-        ),
-        with_view(
-            with_recovery(crashed("node3"), U, 80),
-            "b2",
-            8,
-            &["c2", "b2"],
-        ),
+    // A rolling restart while node1 was down: node2 and node3 have new gcomm UUIDs, so the
+    // members b1 and c1 of node1's view cannot be named: they may be node2 and node3.
+    let d = three([
+        ("a1", 5, &["a1", "b1", "c1"]),
+        ("b2", 8, &["b2", "c2"]),
+        ("b2", 8, &["c2", "b2"]),
     ]);
     assert!(
         matches!(d.verdict, Verdict::Bootstrap { .. }),
@@ -1510,4 +1483,67 @@ fn regression_extreme_seqnos_and_sizes_do_not_overflow() {
     assert!(!d.digest.is_empty());
     let d = plan(vec![primary("node1", 5, u64::MAX), primary("node2", 5, 0)]);
     assert!(d.is_refusal());
+}
+
+/// (g, found by the model) node2 left cleanly and was bootstrapped by hand while node1 ran
+/// the Primary alone; node2 crashed. Its saved view {node2} has no node in common with the
+/// running Primary's {node1}: comparing seqnos (both 1) rejoined it over a diverged history.
+/// And the model's counterexample to the first fix: node1 stopped cleanly and was
+/// bootstrapped (new gcomm UUID); node2's saved view {old node1, node2} is one lineage.
+#[test]
+fn regression_stopped_node_whose_saved_view_diverges_from_the_running_primary() {
+    let p = with_view(primary("node1", 1, 1), "a", 3, &["a"]);
+    let d = plan(vec![
+        p.clone(),
+        with_view(with_recovery(crashed("node2"), U, 1), "b", 2, &["b"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Investigate)],
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.risks[0].contains("another Primary component"),
+        "{}",
+        text(&d)
+    );
+    // The same node crashed inside the Primary's lineage (a member in common) rejoins.
+    let d = plan(vec![
+        p,
+        with_view(with_recovery(crashed("node2"), U, 1), "a", 2, &["b", "a"]),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node2".into(), Action::Rejoin)],
+        "{}",
+        text(&d)
+    );
+}
+
+/// (found by the chaos test, seed 12) node2 frozen in a healthy 3-node Primary, node1
+/// crashed, node3 stopped, node2 thawed: it still reports "Primary, Synced, size 3" although
+/// the other two are verifiably stopped. The plan joined node1 to that Primary, and the
+/// rejoin waited minutes for a Primary that did not exist.
+#[test]
+fn regression_stale_primary_view_after_thaw_is_not_joined() {
+    let d = plan(vec![
+        crashed("node1"),
+        primary("node2", 40, 3),
+        down("node3", U, 40, true),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.situation.contains("stale Primary view"),
+        "{}",
+        d.situation
+    );
+    assert_eq!(d.wait_for, vec!["node2".to_string()]);
+    // A silent node may be a member: then the Primary is believed.
+    let d = plan(vec![
+        unknown("node1"),
+        primary("node2", 40, 3),
+        primary("node3", 40, 3),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
 }
