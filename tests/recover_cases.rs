@@ -687,9 +687,9 @@ fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
     c.assert_recovered(w, fault);
 }
 
-/// Finding (issue #11): the runbook says every executed action, `position` included, appends
-/// an audit line; `quorate recover position --execute` writes none (neither when it recovers
-/// the local node nor through a peer's /galera/recover-position). Fails until it does.
+/// Regression (finding of issue #11, fixed in 775272a): every executed action, `position`
+/// included, appends an audit line: `quorate recover position --execute` wrote none, neither
+/// for the local node nor through a peer's /galera/recover-position.
 #[test]
 fn finding_position_recovery_leaves_an_audit_line() {
     let mut c = Cluster::up(2);

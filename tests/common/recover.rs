@@ -384,12 +384,7 @@ impl Cluster {
     /// One audit line per action the test executed, no more, no fewer: each names its action
     /// and node, its result (`ok` for actions that succeeded), the digest and verdict it acted
     /// on and the evidence of every configured node. Compared as multisets of
-    /// (action, node, ok).
-    ///
-    /// `position` is counted only once quorate audits it: today it writes no audit line at all
-    /// (the runbook says every action does), which is the finding that
-    /// `finding_position_recovery_leaves_an_audit_line` keeps. When that test passes, remove
-    /// the exception below.
+    /// (action, node, ok); `position` counts one line per node it recovered.
     pub fn assert_audit(&self) {
         let names = self.names();
         let lines = self.audit_lines();
@@ -431,9 +426,6 @@ impl Cluster {
             });
         }
         let mut expected = self.executed();
-        if !logged.iter().any(|e| e.action == "position") {
-            expected.retain(|e| e.action != "position");
-        }
         logged.sort();
         expected.sort();
         assert_eq!(
@@ -895,11 +887,13 @@ impl TextPlan {
         }
     }
 
-    /// A refusal the plan itself calls a view change caught half-way ("plan again in a few
-    /// seconds"): waited out, up to [`HALF_WAY_GRACE`].
+    /// A refusal the plan itself calls a view change caught half-way (a stale view, members
+    /// reporting different sizes: "plan again in a few seconds"): waited out, up to
+    /// [`HALF_WAY_GRACE`].
     pub fn half_way(&self) -> bool {
-        self.situation
-            .contains("nodes report Primary components of different sizes")
+        self.why
+            .iter()
+            .any(|w| w.starts_with("plan again in a few seconds"))
     }
 }
 
