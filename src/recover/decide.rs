@@ -658,6 +658,26 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 .collect(),
         );
     }
+    // Members of one Primary component saved the same current view, so each names the
+    // other. Two Primary nodes whose saved views leave each other out are in two
+    // components (a joiner is not Primary before it is in the view, so no view change
+    // makes this appear for a moment).
+    let apart: Vec<String> = primaries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (a, _))| primaries.iter().skip(i + 1).map(move |(b, _)| (*a, *b)))
+        .filter(|(a, b)| leave_each_other_out(nodes, a, b))
+        .map(|(a, b)| format!("{a} and {b}: each one's saved Primary view leaves the other out"))
+        .collect();
+    if !apart.is_empty() {
+        let mut reasons = apart;
+        reasons.push("these are two Primary components of one history (e.g. a bootstrap or pc.bootstrap beside a running Primary): stop writes, decide which component to keep, stop the nodes of the other one and rejoin them (their writes since the split are not in the kept component)".into());
+        return refuse(
+            None,
+            "split brain: Primary nodes in different components",
+            reasons,
+        );
+    }
     // Every member of one Primary component reports the same component size. Different
     // sizes (or an unknown one beside others) are two components of one history, for
     // example the survivors of a partition with a member that does not answer: joining
@@ -1010,6 +1030,27 @@ struct Candidate<'a> {
     file_problem: Option<&'a str>,
     /// How many other nodes' saved Primary views do not name it.
     left_out_by: usize,
+}
+
+/// Whether nodes `a` and `b` both have a saved Primary view (gvwstate.dat) and neither view
+/// names the other by its `my_uuid`.
+fn leave_each_other_out(nodes: &[NodeView], a: &str, b: &str) -> bool {
+    let view = |name: &str| {
+        nodes
+            .iter()
+            .find(|n| n.name == name)
+            .and_then(|n| match &n.observed {
+                Observed::Known(r) => r.gvwstate.value(),
+                Observed::Unknown { .. } => None,
+            })
+            .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty())
+    };
+    match (view(a), view(b)) {
+        (Some(va), Some(vb)) => {
+            !va.member_uuids.contains(&vb.my_uuid) && !vb.member_uuids.contains(&va.my_uuid)
+        }
+        _ => false,
+    }
 }
 
 /// How many other nodes' saved Primary views do not name node `index` (by its own saved

@@ -72,7 +72,6 @@ fn a_two_primaries_of_one_history_with_different_sizes_are_refused() {
 /// so they are two Primary components. The plan waited for the unknown nodes instead of
 /// refusing the split brain.
 #[test]
-#[ignore = "fails until decide fix (a) also compares the live Primary nodes' saved views (ids or members)"]
 fn a_two_primaries_of_equal_size_with_different_views_are_refused() {
     holds(
         4,
@@ -407,7 +406,6 @@ fn g_clean_restart_is_not_divergence() {
 /// the cluster never becomes healthy. Disjoint views show a divergence only when the other
 /// side holds writes past the point the running Primary was formed from.
 #[test]
-#[ignore = "fails until the diverged-views check lets a node rejoin that holds nothing past the Primary's start"]
 fn g_shrunk_primary_then_bootstrap_is_not_divergence() {
     let one_step = Operator {
         first_step_only: true,

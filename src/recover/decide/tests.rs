@@ -1583,3 +1583,30 @@ fn regression_tie_prefers_the_node_the_saved_views_name() {
         }
     );
 }
+
+/// (a, second form, found by the model) node1 bootstrapped by hand, then a partition: node1
+/// (with node4) and node3 (with node2) both report a Primary of size 2, node2 and node4 do
+/// not answer. Sizes agree; their saved views leave each other out: two components.
+#[test]
+fn regression_primaries_whose_saved_views_leave_each_other_out_are_refused() {
+    let d = plan(vec![
+        with_view(primary("node1", 5, 2), "a", 3, &["a", "d"]),
+        unknown("node2"),
+        with_view(primary("node3", 9, 2), "c", 7, &["c", "b"]),
+        unknown("node4"),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.situation.contains("different components"),
+        "{}",
+        d.situation
+    );
+    // One component: each names the other.
+    let d = plan(vec![
+        with_view(primary("node1", 5, 2), "a", 3, &["a", "c"]),
+        unknown("node2"),
+        with_view(primary("node3", 5, 2), "a", 3, &["c", "a"]),
+        down("node4", U, 5, false),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
+}
