@@ -1321,9 +1321,9 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         d.wait_for = wait_for;
         return d;
     }
-    // Most advanced first; then a live node (no restart), then the node the fewest other
-    // saved views leave out (a Primary started from a node that another node's last Primary
-    // view does not name makes that node's view look like another component's afterwards),
+    // Most advanced first; then the node the fewest other saved views leave out (a Primary
+    // started from a node that another node's last Primary view does not name makes that
+    // node's view look like another component's afterwards), then a live node (no restart),
     // then Galera's own pick (safe_to_bootstrap), then a clean shutdown, then configuration
     // order.
     for c in &mut candidates {
@@ -1332,8 +1332,8 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     candidates.sort_by(|a, b| {
         b.seqno
             .cmp(&a.seqno)
-            .then(b.live.cmp(&a.live))
             .then(a.left_out_by.cmp(&b.left_out_by))
+            .then(b.live.cmp(&a.live))
             .then(b.safe.cmp(&a.safe))
             .then(b.clean.cmp(&a.clean))
             .then(a.index.cmp(&b.index))
@@ -1395,10 +1395,10 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             .join(", ")
     ));
     if tied.len() > 1 {
-        let why = if tied[1].live != best.live {
-            "it runs already (promoting needs no restart)"
-        } else if tied[1].left_out_by != best.left_out_by {
+        let why = if tied[1].left_out_by != best.left_out_by {
             "the others' saved views (gvwstate.dat) name it: the new Primary continues their last one"
+        } else if tied[1].live != best.live {
+            "it runs already (promoting needs no restart)"
         } else if tied[1].safe != best.safe {
             "its safe_to_bootstrap is 1 (Galera marked it the last to leave)"
         } else if tied[1].clean != best.clean {
