@@ -606,11 +606,66 @@ fn decide_classified(ctx: &Ctx<'_>) -> Decision {
         );
     }
 
+    if let Some(d) = stale_views(ctx) {
+        return d;
+    }
     if ctx.classes.iter().any(|c| matches!(c, Class::Primary(_))) {
         decide_with_primary(ctx)
     } else {
         decide_without_primary(ctx)
     }
+}
+
+/// A live node whose component counts more members than there are nodes that can be in it
+/// reports a view Galera has not updated yet: a node thawed after SIGSTOP still reports the
+/// view it was frozen in, and a component keeps a member that stopped until the others have
+/// evicted it. Such a view is about to change (a Primary loses its quorum), nothing can join
+/// it, and `pc.bootstrap` during the change fails (seen: ERROR 1210). The members of one
+/// component all report it, with its size: a possible member answers with the same status
+/// and size, or does not answer at all; a stopped node or a node of another component is not
+/// one.
+fn stale_views(ctx: &Ctx<'_>) -> Option<Decision> {
+    let nodes = &ctx.view.nodes;
+    let mut stale = Vec::new();
+    let mut reasons = Vec::new();
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        let (Class::Primary(st) | Class::NonPrimary(st)) = c else {
+            continue;
+        };
+        let Some(size) = st.cluster_size else {
+            continue;
+        };
+        let possible = ctx
+            .classes
+            .iter()
+            .filter(|other| match other {
+                Class::Primary(o) | Class::NonPrimary(o) => {
+                    o.is_primary() == st.is_primary() && o.cluster_size == Some(size)
+                }
+                Class::Unknown(_) | Class::Unresponsive(_) | Class::Busy(_) => true,
+                Class::Disconnected | Class::Down(_) => false,
+            })
+            .count() as u64;
+        if size > possible {
+            stale.push(n.name.clone());
+            reasons.push(format!(
+                "{} reports a {} component of {size} member(s), but at most {possible} node(s) can be in it (the others are stopped or in another component): its view is stale, e.g. it was frozen and has just been thawed, or a member that left has not been evicted yet",
+                n.name,
+                if st.is_primary() { "Primary" } else { "non-Primary" },
+            ));
+        }
+    }
+    if stale.is_empty() {
+        return None;
+    }
+    reasons.push("plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into());
+    let mut d = refuse(
+        None,
+        "a stale view: more members than nodes left to be in the component",
+        reasons,
+    );
+    d.wait_for = stale;
+    Some(d)
 }
 
 fn short_state(c: &Class) -> String {
@@ -707,30 +762,6 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         .filter_map(|(_, st)| st.cluster_size)
         .max()
         .unwrap_or(0);
-    // A component cannot hold a node whose mysqld is verifiably stopped. A Primary that
-    // counts more members than there are nodes left to be in it is a view nobody updated
-    // yet (a node thawed after SIGSTOP still reports the view it was frozen in): it is
-    // about to go non-Primary, and nothing can join it.
-    let down = ctx.names_where(|c| matches!(c, Class::Down(_)));
-    let possible = (nodes.len() - down.len()) as u64;
-    if max_size > possible {
-        let mut d = refuse(
-            None,
-            "a stale Primary view: more members than nodes left to be in it",
-            vec![
-                format!(
-                    "{} report{} a Primary component of {max_size} member(s), but {} {} stopped: at most {possible} node(s) can be in it, so the view is stale (e.g. the node was frozen and has just been thawed) and the component is about to lose its quorum",
-                    primary_names.join(", "),
-                    if primary_names.len() == 1 { "s" } else { "" },
-                    down.join(", "),
-                    if down.len() == 1 { "is" } else { "are" },
-                ),
-                "plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into(),
-            ],
-        );
-        d.wait_for = primary_names.clone();
-        return d;
-    }
     if primaries.len() as u64 > max_size {
         return refuse(
             None,
