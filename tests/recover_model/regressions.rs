@@ -455,3 +455,35 @@ fn g_disjoint_views_with_an_unknown_member_are_diverged() {
         ],
     );
 }
+
+/// (j) Found by the 1 000 000-history run, open on main. Both nodes crashed, node1 holding
+/// write 1; node1's endpoint did not answer, so the operator planned with
+/// `--assume-lost node1`: node2 was bootstrapped from seqno 0 (the plan's risks said node1's
+/// later writes would be discarded). node2's Primary then acknowledged its own write 1 and
+/// crashed; node1 came back. Both recover seqno 1 — two different histories. The plan broke
+/// the tie by configuration order and bootstrapped node1, discarding the write the running
+/// cluster had acknowledged after the assumption. node2's saved view (#2, {node2}) is newer
+/// than node1's (#1) and does not include node1: node1 missed that Primary's history, and
+/// its seqno cannot be compared with node2's.
+#[test]
+#[ignore = "fails until decide tells a node that missed a later Primary (older saved view, not a member of the newer) from a peer"]
+fn j_assumed_lost_node_back_is_not_preferred_on_a_tie() {
+    let assume = Operator {
+        assume_lost: true,
+        ..operator()
+    };
+    holds_with(
+        assume,
+        2,
+        vec![
+            Ev::Write(0),
+            Ev::CrashMany(0b11),
+            Ev::EndpointDown(0),
+            Ev::Recover,
+            Ev::EndpointUp(0),
+            Ev::Write(1),
+            Ev::Crash(1),
+            Ev::Recover,
+        ],
+    );
+}
