@@ -1,396 +1,76 @@
 //! `quorate recover` against real Galera sandboxes: the seven cases of the runbook and the
 //! stale-node trap. Each test runs a writer that inserts rows through every reachable node
 //! and records each acknowledged commit; after quorate's plan and actions the cluster must be
-//! one Primary with every node Synced and every acknowledged row on every node.
+//! one Primary with every node Synced, the writer must have had writes acknowledged during
+//! the fault and, through every node, after the recovery, every acknowledged row must be on
+//! every node, and the audit log must hold exactly one line per executed action.
+//!
+//! Where a case is about choosing the most advanced node, the faults are staggered and the
+//! writer's acknowledged rows prove who is ahead: rows acknowledged after a node went down
+//! cannot be on it, so the recovered positions must differ by at least their number, and the
+//! node quorate chooses must hold them before anyone joins it.
 //!
 //! Topology as in production: one `quorate serve --node NAME` per node (its /galera/state),
 //! and every `quorate recover` command run as the real binary "on" a node (`--node`).
+//! `case_6_recovered_by_following_the_printed_text_plan` runs the commands an operator copies:
+//! the text plan's steps, exactly as printed.
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::ServeProcess;
-use mysql_async::prelude::Queryable;
-use quorate::sandbox::{self, SandboxGuard, UpOptions};
+use common::recover::{
+    evidence, lock_holder, rejoin_all_stopped, verdict, Ack, Cluster, HeldLock, RefusalPolicy,
+    QUORATE,
+};
 use serde_json::Value;
 
-const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
+/// How long the writer may take to get its rows acknowledged between two staggered faults.
+const ACK_WAIT: Duration = Duration::from_secs(60);
 
-/// A sandbox plus one `quorate serve` per node.
-struct Cluster {
-    sb: SandboxGuard,
-    serves: Vec<Option<ServeProcess>>,
-    _dir: tempfile::TempDir,
+/// The seqno a JSON plan's evidence gives for `node`.
+fn seqno(plan: &Value, node: &str) -> i64 {
+    evidence(plan, node)["seqno"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no seqno for {node}: {plan}"))
 }
 
-impl Cluster {
-    fn up(nodes: usize) -> Cluster {
-        Cluster::build(nodes, sandbox::up)
-    }
-
-    /// Every node in a network namespace of its own: the network between them can be cut.
-    fn up_netns(nodes: usize) -> Cluster {
-        Cluster::build(nodes, sandbox::up_netns)
-    }
-
-    fn build(
-        nodes: usize,
-        up: fn(&UpOptions) -> Result<sandbox::Sandbox, sandbox::SandboxError>,
-    ) -> Cluster {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sb = SandboxGuard::new(
-            up(&UpOptions {
-                dir: dir.path().join("sb"),
-                nodes,
-            })
-            .expect("sandbox up"),
-        );
-        sb.write_config(std::path::Path::new(QUORATE))
-            .expect("config");
-        let mut c = Cluster {
-            sb,
-            serves: Vec::new(),
-            _dir: dir,
-        };
-        for n in c.sb.node_names() {
-            c.serves.push(Some(c.serve(&n)));
-        }
-        c.sql(
-            "node1",
-            "CREATE DATABASE qt; CREATE TABLE qt.acked (id BIGINT PRIMARY KEY, node VARCHAR(8))",
-        );
-        c
-    }
-
-    fn serve(&self, node: &str) -> ServeProcess {
-        let addr = self.sb.serve_address(node).expect("serve address");
-        ServeProcess::start_at(
-            &self.sb.config_path(),
-            addr.parse().expect("addr"),
-            &["--node", node],
-        )
-    }
-
-    fn index(node: &str) -> usize {
-        node.trim_start_matches("node")
-            .parse::<usize>()
-            .expect("nodeN")
-            - 1
-    }
-
-    /// The host of `node` "goes down": its quorate serve stops answering.
-    fn kill_serve(&mut self, node: &str) {
-        self.serves[Self::index(node)] = None;
-    }
-
-    fn restart_serve(&mut self, node: &str) {
-        self.serves[Self::index(node)] = Some(self.serve(node));
-    }
-
-    fn sql(&self, node: &str, sql: &str) -> Vec<Vec<String>> {
-        self.sb
-            .sql(node, sql)
-            .unwrap_or_else(|e| panic!("SQL on {node}: {e}"))
-    }
-
-    /// Runs `quorate recover ARGS --config C` and returns (exit code, stdout).
-    fn recover(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(QUORATE)
-            .arg("recover")
-            .args(args)
-            .arg("--config")
-            .arg(self.sb.config_path())
-            .env("QUORATE_LOG", "warn")
-            .output()
-            .expect("run quorate recover");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        eprintln!(
-            "$ quorate recover {}\n{stdout}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), stdout)
-    }
-
-    /// Runs `quorate sandbox VERB --dir DIR ARGS` and returns its stdout (it must succeed).
-    fn sandbox_cli(&self, args: &[&str]) -> String {
-        let out = Command::new(QUORATE)
-            .arg("sandbox")
-            .arg(args[0])
-            .arg("--dir")
-            .arg(self.sb.dir())
-            .args(&args[1..])
-            .env("QUORATE_LOG", "warn")
-            .output()
-            .expect("run quorate sandbox");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "quorate sandbox {args:?}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    }
-
-    /// `recover plan --format json` on `node`.
-    fn plan(&self, node: &str, lost: &[&str]) -> (i32, Value) {
-        let mut args = vec!["plan", "--node", node, "--format", "json"];
-        if !lost.is_empty() {
-            args.push("--assume-lost");
-            args.extend_from_slice(lost);
-        }
-        let (code, out) = self.recover(&args);
-        (
-            code,
-            serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan JSON: {e}: {out}")),
-        )
-    }
-
-    /// Runs an action on `node` and asserts it succeeded.
-    fn act(&self, node: &str, action: &str, extra: &[&str]) -> String {
-        let mut args = vec![action, "--node", node, "--execute"];
-        args.extend_from_slice(extra);
-        let (code, out) = self.recover(&args);
-        assert_eq!(code, 0, "recover {action} on {node} failed:\n{out}");
-        out
-    }
-
-    fn wait_status(&self, node: &str, want: &str, timeout: Duration) {
-        let start = Instant::now();
-        loop {
-            let rows = self
-                .sb
-                .sql_with_timeout(
-                    node,
-                    "SHOW STATUS LIKE 'wsrep_cluster_status'",
-                    Duration::from_secs(3),
-                )
-                .unwrap_or_default();
-            if rows.first().and_then(|r| r.get(1)).map(String::as_str) == Some(want) {
-                return;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "{node} never became {want}: {rows:?}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    /// Every node Synced in one Primary of all nodes, and every acknowledged row everywhere.
-    fn assert_recovered(&self, writer: Writer) {
-        let acked = writer.stop();
-        assert!(
-            acked.len() > 10,
-            "the writer got only {} commits acknowledged",
-            acked.len()
-        );
-        let names = self.sb.node_names();
-        // Converged: every node Synced in a Primary component of all nodes. Polled, because a
-        // node that was frozen or partitioned still reports its old Synced/Primary view for a
-        // moment after it resumes, before it notices and merges back.
-        let want_size = names.len().to_string();
-        let start = Instant::now();
-        loop {
-            let views: Vec<(String, Vec<Vec<String>>)> = names
-                .iter()
-                .map(|n| {
-                    let rows = self.sb.sql(
-                        n,
-                        "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state')",
-                    );
-                    (n.clone(), rows.unwrap_or_default())
-                })
-                .collect();
-            let converged = views.iter().all(|(_, rows)| {
-                let get = |k: &str| rows.iter().find(|r| r[0] == k).map(|r| r[1].as_str());
-                get("wsrep_cluster_status") == Some("Primary")
-                    && get("wsrep_cluster_size") == Some(want_size.as_str())
-                    && get("wsrep_local_state") == Some("4")
-            });
-            if converged {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "the cluster never converged to one Primary of {want_size} Synced nodes: {views:?}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        let mut counts = BTreeSet::new();
-        for n in &names {
-            let rows = self.sql(n, "SET SESSION wsrep_sync_wait=1; SELECT id FROM qt.acked");
-            let ids: BTreeSet<u64> = rows.iter().filter_map(|r| r[0].parse().ok()).collect();
-            let missing: Vec<&u64> = acked.iter().filter(|id| !ids.contains(id)).collect();
-            assert!(
-                missing.is_empty(),
-                "{n} lost {} acknowledged rows: {:?}",
-                missing.len(),
-                &missing[..missing.len().min(10)]
-            );
-            counts.insert(ids.len());
-        }
-        assert_eq!(counts.len(), 1, "nodes differ in row count: {counts:?}");
-        // Nothing was deleted: the audit log holds a line per action.
-        let audit =
-            std::fs::read_to_string(self.sb.dir().join("recover-audit.log")).unwrap_or_default();
-        assert!(
-            audit.lines().all(|l| l.contains("\"result\":\"ok\"")),
-            "{audit}"
-        );
-    }
-
-    /// Starts a writer through every node (socket, root).
-    fn writer(&self) -> Writer {
-        let sockets: Vec<(String, std::path::PathBuf)> = self
-            .sb
-            .node_names()
-            .into_iter()
-            .map(|n| {
-                let s = self.sb.socket(&n).expect("socket");
-                (n, s)
-            })
-            .collect();
-        Writer::start(sockets)
-    }
+/// The positions must differ by at least the rows acknowledged while `behind` was down, the
+/// chosen node being the one ahead.
+fn assert_ahead(plan: &Value, chosen: &str, behind: &str, lacking: &[Ack]) {
+    let (ahead, late) = (seqno(plan, chosen), seqno(plan, behind));
+    assert!(
+        ahead - late >= lacking.len() as i64,
+        "{chosen} (seqno {ahead}) must be ahead of {behind} (seqno {late}) by at least the {} rows acknowledged after {behind} went down: {plan}",
+        lacking.len()
+    );
 }
 
-/// Inserts rows through every node; records the ids whose commit was acknowledged.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<u64>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn start(nodes: Vec<(String, std::path::PathBuf)>) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let (s, a) = (Arc::clone(&stop), Arc::clone(&acked));
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let tasks = nodes.into_iter().enumerate().map(|(i, (name, socket))| {
-                    let (s, a) = (Arc::clone(&s), Arc::clone(&a));
-                    async move { write_loop(i as u64, &name, &socket, &s, &a).await }
-                });
-                futures::future::join_all(tasks).await;
-            });
-        });
-        let w = Writer {
-            stop,
-            acked,
-            thread: Some(thread),
-        };
-        // Let some commits land before the fault.
-        let start = Instant::now();
-        while w.count() < 20 && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        w
-    }
-
-    fn count(&self) -> usize {
-        self.acked.lock().map(|a| a.len()).unwrap_or(0)
-    }
-
-    fn stop(mut self) -> Vec<u64> {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.acked.lock().map(|a| a.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-async fn write_loop(
-    index: u64,
-    node: &str,
-    socket: &std::path::Path,
-    stop: &AtomicBool,
-    acked: &Mutex<Vec<u64>>,
-) {
-    let opts = mysql_async::OptsBuilder::default()
-        .user(Some("root"))
-        .socket(Some(socket.to_string_lossy().into_owned()));
-    let mut next = index * 1_000_000_000;
-    let mut conn: Option<mysql_async::Conn> = None;
-    while !stop.load(Ordering::SeqCst) {
-        if conn.is_none() {
-            conn =
-                tokio::time::timeout(Duration::from_secs(2), mysql_async::Conn::new(opts.clone()))
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-            if conn.is_none() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        next += 1;
-        let id = next;
-        let insert = c.exec_drop("INSERT INTO qt.acked (id, node) VALUES (?, ?)", (id, node));
-        match tokio::time::timeout(Duration::from_secs(3), insert).await {
-            // Acknowledged: the commit returned OK to the client.
-            Ok(Ok(())) => {
-                if let Ok(mut a) = acked.lock() {
-                    a.push(id);
-                }
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            // Refused (non-Primary) or unknown outcome (timeout, dropped connection): not
-            // acknowledged, so not counted; reconnect.
-            _ => {
-                conn = None;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-}
-
-fn verdict(plan: &Value) -> (&str, Option<&str>) {
-    (
-        plan["verdict"]["kind"].as_str().unwrap_or("?"),
-        plan["verdict"]["node"].as_str(),
-    )
-}
-
-fn rejoin_all_stopped(c: &Cluster, plan: &Value) {
-    let steps = plan["steps"].as_array().expect("steps");
-    for s in steps {
-        if s["action"] == "rejoin" {
-            let node = s["node"].as_str().expect("node");
-            let out = c.act(node, "rejoin", &[]);
-            assert!(out.contains("is Synced; it caught up by"), "{out}");
-        }
-    }
+/// `chosen` holds every row in `lacking` (rows the node that went down first cannot have).
+fn assert_holds(c: &Cluster, chosen: &str, lacking: &[Ack]) {
+    let ids = c.ids_on(chosen);
+    let missing: Vec<u64> = lacking
+        .iter()
+        .map(|a| a.id)
+        .filter(|id| !ids.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{chosen} was chosen but lacks rows acknowledged after the other node went down: {missing:?}"
+    );
 }
 
 #[test]
 fn cases_1_2_4_stopped_or_crashed_nodes_join_the_running_primary() {
     let mut c = Cluster::up(3);
     let w = c.writer();
+    let fault = Instant::now();
 
     // Case 1: one node stopped cleanly.
     c.sb.stop_node("node3").expect("stop");
+    let t = Instant::now();
+    w.wait_acks("while node3 is stopped", 5, ACK_WAIT, |a| a.started >= t);
     let (code, p) = c.plan("node1", &[]);
     assert_eq!((code, p["case"].as_u64()), (0, Some(1)), "{p}");
     assert_eq!(verdict(&p).0, "join");
@@ -403,93 +83,251 @@ fn cases_1_2_4_stopped_or_crashed_nodes_join_the_running_primary() {
         "a cleanly stopped node catches up by IST: {out}"
     );
 
-    // Case 2: two of three stopped cleanly; the survivor stays Primary alone.
+    // Case 2: two of three stopped cleanly; the survivor stays Primary alone and takes writes.
     c.sb.stop_node("node2").expect("stop");
     c.sb.stop_node("node3").expect("stop");
     c.wait_status("node1", "Primary", Duration::from_secs(30));
+    let t = Instant::now();
+    w.wait_acks("through node1 alone", 5, ACK_WAIT, |a| {
+        a.started >= t && a.node == "node1"
+    });
     let (_, p) = c.plan("node1", &[]);
     assert_eq!(p["case"].as_u64(), Some(2), "{p}");
     rejoin_all_stopped(&c, &p);
 
     // Case 4: one node crashed; rejoin recovers its position first, so IST, not SST.
     c.sb.crash_node("node2").expect("crash");
-    std::thread::sleep(Duration::from_secs(1));
+    let t = Instant::now();
+    w.wait_acks("while node2 is crashed", 5, ACK_WAIT, |a| a.started >= t);
     let (_, p) = c.plan("node2", &[]);
     assert_eq!(p["case"].as_u64(), Some(4), "{p}");
     let out = c.act("node2", "rejoin", &[]);
     assert!(out.contains("recovered its position"), "{out}");
     assert!(out.contains("IST"), "{out}");
 
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
+}
+
+/// Child processes of a test: on drop (even when the test fails) each is resumed if it was
+/// stopped, killed by its pid and reaped.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            if let Ok(None) = child.try_wait() {
+                common::signal(child.id(), libc::SIGCONT);
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+impl Children {
+    /// Waits (bounded) for the child with `pid` and returns (exit code, stdout).
+    fn wait(&mut self, pid: u32, timeout: Duration) -> (i32, String) {
+        let child = self
+            .0
+            .iter_mut()
+            .find(|c| c.id() == pid)
+            .unwrap_or_else(|| panic!("no child {pid}"));
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut out = String::new();
+                if let Some(mut s) = child.stdout.take() {
+                    let _ = std::io::Read::read_to_string(&mut s, &mut out);
+                }
+                eprintln!("[pid {pid}, {status}]\n{out}");
+                return (status.code().unwrap_or(-1), out);
+            }
+            assert!(start.elapsed() < timeout, "pid {pid} still runs");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `quorate recover bootstrap --node NODE --plan DIGEST --execute`, started, not waited for.
+fn spawn_bootstrap(c: &Cluster, node: &str, digest: &str) -> Child {
+    Command::new(QUORATE)
+        .args(["recover", "bootstrap", "--node", node, "--plan", digest])
+        .args(["--execute", "--config"])
+        .arg(c.sb.config_path())
+        .env("QUORATE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn quorate recover bootstrap")
+}
+
+/// Records a bootstrap the test ran itself, for the audit check.
+fn record_bootstrap(c: &Cluster, node: &str, code: i32, out: &str) {
+    let words: Vec<String> = ["recover", "bootstrap", "--node", node, "--execute"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    c.record(&words, code, out);
+}
+
+/// Every node's plan shows `node` busy with `holder` and waits for it.
+fn assert_busy_everywhere(c: &Cluster, node: &str, holder: &str) {
+    for n in c.names() {
+        let (code, p) = c.plan(&n, &[]);
+        assert_eq!(code, 4, "nothing may be decided while {node} is busy: {p}");
+        assert_eq!(
+            evidence(&p, node)["state"],
+            format!("busy: {holder}"),
+            "{node}'s action must be visible in {n}'s plan: {p}"
+        );
+        assert!(
+            p["wait_for"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|x| x == node)),
+            "{p}"
+        );
+    }
 }
 
 #[test]
 fn case_3_all_stopped_cleanly_and_only_one_concurrent_bootstrap_proceeds() {
     let mut c = Cluster::up(3);
     let w = c.writer();
-    for n in ["node3", "node2", "node1"] {
-        c.sb.stop_node(n).expect("stop");
-    }
+    let fault = Instant::now();
+    // Stopped one after the other with writes in between: node1, the last one, holds rows
+    // the others cannot have.
+    c.sb.stop_node("node3").expect("stop");
+    let t = Instant::now();
+    w.wait_acks("after node3 stopped", 5, ACK_WAIT, |a| a.started >= t);
+    c.sb.stop_node("node2").expect("stop");
+    let t = Instant::now();
+    let only_node1 = w.wait_acks("through node1 alone", 10, ACK_WAIT, |a| a.started >= t);
+    c.sb.stop_node("node1").expect("stop");
+
     let (code, p) = c.plan("node2", &[]);
     assert_eq!(code, 0, "{p}");
     assert_eq!(p["case"].as_u64(), Some(3));
     assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
+    assert_ahead(&p, "node1", "node2", &only_node1);
+    assert!(seqno(&p, "node2") > seqno(&p, "node3"), "{p}");
     let digest = p["digest"].as_str().expect("digest").to_string();
 
-    // Two operators run bootstrap at once on node1 and node2, a third on node1 again.
-    let run = |node: &'static str| {
-        let cfg = c.sb.config_path();
-        let digest = digest.clone();
-        std::thread::spawn(move || {
-            let out = Command::new(QUORATE)
-                .args([
-                    "recover",
-                    "bootstrap",
-                    "--node",
-                    node,
-                    "--plan",
-                    &digest,
-                    "--execute",
-                    "--config",
-                ])
-                .arg(cfg)
-                .output()
-                .expect("run");
-            (
-                node,
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-            )
-        })
-    };
-    let handles = [run("node1"), run("node2"), run("node1")];
-    let results: Vec<_> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect();
-    let ok: Vec<_> = results.iter().filter(|r| r.1 == Some(0)).collect();
-    assert_eq!(ok.len(), 1, "exactly one bootstrap proceeds: {results:#?}");
-    assert_eq!(ok[0].0, "node1");
-    assert!(
-        results
-            .iter()
-            .filter(|r| r.1 != Some(0))
-            .all(|r| r.1 == Some(4)),
-        "{results:#?}"
+    // 1. While another action holds node1's lock (the test holds it, as ActionLock does),
+    // every node's plan shows node1 busy, and bootstraps started together on node1 and node2
+    // are all refused, naming the holder; nothing starts.
+    let lock = c.lock_file("node1");
+    let holder = format!(
+        "bootstrap node1 by pid {} since {} (held by the test)",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     );
+    let held = HeldLock::take(&lock, &holder);
+    assert_busy_everywhere(&c, "node1", &holder);
+    let mut children = Children(vec![
+        spawn_bootstrap(&c, "node1", &digest),
+        spawn_bootstrap(&c, "node2", &digest),
+        spawn_bootstrap(&c, "node1", &digest),
+    ]);
+    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
+    for (pid, node) in pids.iter().zip(["node1", "node2", "node1"]) {
+        let (code, out) = children.wait(*pid, Duration::from_secs(60));
+        record_bootstrap(&c, node, code, &out);
+        assert_eq!(code, 4, "refused while node1's lock is held: {out}");
+        assert!(out.contains(&holder), "the refusal names the holder: {out}");
+    }
+    for n in c.names() {
+        assert!(c.sb.pid(&n).is_none(), "{n} was started");
+    }
+    drop(held);
+
+    // 2. Three operators at once again, the lock free: the first node1 bootstrap to take the
+    // lock is paused (SIGSTOP) while it holds it, so the others certainly meet it. Exactly
+    // that one proceeds; the others are refused naming it; every node's plan shows it.
+    let (code, p) = c.plan("node2", &[]);
+    assert_eq!(
+        (code, verdict(&p)),
+        (0, ("bootstrap", Some("node1"))),
+        "{p}"
+    );
+    let digest = p["digest"].as_str().expect("digest").to_string();
+    let mut children = Children(vec![
+        spawn_bootstrap(&c, "node1", &digest),
+        spawn_bootstrap(&c, "node1", &digest),
+        spawn_bootstrap(&c, "node2", &digest),
+    ]);
+    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
+    let start = Instant::now();
+    let (winner, line) = loop {
+        let line = lock_holder(&lock).unwrap_or_default();
+        if let Some(p) = pids[..2]
+            .iter()
+            .find(|p| line.starts_with(&format!("bootstrap node1 by pid {p} since")))
+        {
+            break (*p, line);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no bootstrap took node1's lock (holder: {line:?})"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    common::signal(winner, libc::SIGSTOP);
+    let node_of = |pid: u32| if pid == pids[2] { "node2" } else { "node1" };
+    for pid in pids.iter().filter(|p| **p != winner) {
+        let (code, out) = children.wait(*pid, Duration::from_secs(60));
+        record_bootstrap(&c, node_of(*pid), code, &out);
+        assert_eq!(code, 4, "a second bootstrap must be refused: {out}");
+        if *pid == pids[2] {
+            assert!(
+                out.contains(&line) || out.contains("the plan bootstraps node1, not this node"),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains(&line),
+                "the refusal names the lock holder: {out}"
+            );
+        }
+    }
+    assert_busy_everywhere(&c, "node1", &line);
+    common::signal(winner, libc::SIGCONT);
+    let (code, out) = children.wait(winner, Duration::from_secs(300));
+    record_bootstrap(&c, "node1", code, &out);
+    assert_eq!(code, 0, "the bootstrap holding the lock proceeds: {out}");
+    assert_holds(&c, "node1", &only_node1);
 
     let (_, p) = c.plan("node1", &[]);
     rejoin_all_stopped(&c, &p);
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
+}
+
+/// node1 crashes first; rows are acknowledged through node2 and node3 (node1 cannot have
+/// them); then node2 and node3 crash. Returns the rows node1 lacks.
+fn crash_all_staggered(c: &mut Cluster, w: &common::recover::Writer) -> Vec<Ack> {
+    c.sb.crash_node("node1").expect("crash");
+    let t = Instant::now();
+    let lacking = w.wait_acks(
+        "through node2/node3 after node1 crashed",
+        10,
+        ACK_WAIT,
+        |a| a.started >= t,
+    );
+    c.sb.crash_node("node2").expect("crash");
+    c.sb.crash_node("node3").expect("crash");
+    lacking
 }
 
 #[test]
 fn case_6_all_crashed_recovers_positions_and_bootstraps_the_most_advanced() {
     let mut c = Cluster::up(3);
     let w = c.writer();
-    for n in ["node1", "node2", "node3"] {
-        c.sb.crash_node(n).expect("crash");
-    }
+    let fault = Instant::now();
+    // node1 first: configuration order would pick it if positions were ignored.
+    let lacking = crash_all_staggered(&mut c, &w);
     let (_, p) = c.plan("node1", &[]);
     assert_eq!(p["case"].as_u64(), Some(6), "{p}");
     assert_eq!(verdict(&p).0, "recover_positions", "{p}");
@@ -501,21 +339,89 @@ fn case_6_all_crashed_recovers_positions_and_bootstraps_the_most_advanced() {
     let (kind, chosen) = verdict(&p);
     assert_eq!(kind, "bootstrap", "{p}");
     let chosen = chosen.expect("node").to_string();
+    assert_ne!(chosen, "node1", "node1 crashed first: {p}");
+    assert_ahead(&p, &chosen, "node1", &lacking);
     let digest = p["digest"].as_str().expect("digest").to_string();
     c.act(&chosen, "bootstrap", &["--plan", &digest]);
+    assert_holds(&c, &chosen, &lacking);
     let (_, p) = c.plan(&chosen, &[]);
     assert_eq!(verdict(&p).0, "join", "{p}");
     rejoin_all_stopped(&c, &p);
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
+}
+
+#[test]
+fn case_6_recovered_by_following_the_printed_text_plan() {
+    let mut c = Cluster::up(3);
+    let w = c.writer();
+    let fault = Instant::now();
+    let lacking = crash_all_staggered(&mut c, &w);
+    let rec = c.recover_by_text_plan(Duration::from_secs(600), RefusalPolicy::Never);
+    eprintln!("{}", rec.transcript);
+    assert!(rec.failure.is_none(), "{:?}", rec.failure);
+    // Every kind of step of case 6 ran as printed: three positions, one bootstrap (not of
+    // node1, which crashed first), two rejoins.
+    let kinds: Vec<(String, String)> = rec
+        .commands
+        .iter()
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let node = common::recover::flag_value(l, "--node")
+                .unwrap_or_else(|| words.get(6).map_or(String::new(), |s| s.to_string()));
+            (words[2].to_string(), node)
+        })
+        .collect();
+    let count = |k: &str| kinds.iter().filter(|(a, _)| a == k).count();
+    assert_eq!(
+        (count("position"), count("bootstrap"), count("rejoin")),
+        (3, 1, 2),
+        "{kinds:?}"
+    );
+    let boot = kinds
+        .iter()
+        .find(|(a, _)| a == "bootstrap")
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
+    assert_ne!(boot, "node1", "{kinds:?}");
+    // The printed plan shows why: node1's recovered position is behind by at least the rows
+    // acknowledged after it crashed ("NODE is the most advanced node: seqno S (node1 S1, ...)").
+    let why = rec
+        .transcript
+        .lines()
+        .find(|l| l.contains("is the most advanced node: seqno"))
+        .unwrap_or_else(|| panic!("no choice explained:\n{}", rec.transcript));
+    let listed = why
+        .rsplit_once('(')
+        .map_or("", |(_, l)| l.trim_end_matches(')'));
+    let seqno_of = |n: &str| -> i64 {
+        listed
+            .split(", ")
+            .find_map(|e| e.strip_prefix(&format!("{n} ")))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no seqno for {n} in {why:?}"))
+    };
+    assert!(
+        seqno_of(&boot) - seqno_of("node1") >= lacking.len() as i64,
+        "{why} (rows acknowledged after node1 crashed: {})",
+        lacking.len()
+    );
+    c.assert_recovered(w, fault);
 }
 
 #[test]
 fn trap_stale_node_back_first_is_refused_until_the_others_answer() {
     let mut c = Cluster::up(3);
     let w = c.writer();
-    // node3 leaves first (cleanly); writes go on through node1 and node2.
+    let fault = Instant::now();
+    // node3 leaves first (cleanly); writes go on through node1 and node2: rows node3 lacks.
     c.sb.stop_node("node3").expect("stop");
-    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
+    let lacking = w.wait_acks(
+        "through node1/node2 after node3 stopped",
+        10,
+        ACK_WAIT,
+        |a| a.started >= t,
+    );
     // Then node1 and node2 crash together, their hosts down (no quorate serve either).
     c.sb.crash_node("node1").expect("crash");
     c.sb.crash_node("node2").expect("crash");
@@ -537,18 +443,28 @@ fn trap_stale_node_back_first_is_refused_until_the_others_answer() {
     assert_eq!(kind, "bootstrap", "{p}");
     let chosen = chosen.expect("node").to_string();
     assert_ne!(chosen, "node3", "{p}");
+    assert_ahead(&p, &chosen, "node3", &lacking);
     let digest = p["digest"].as_str().expect("digest").to_string();
     c.act(&chosen, "bootstrap", &["--plan", &digest]);
+    assert_holds(&c, &chosen, &lacking);
     let (_, p) = c.plan(&chosen, &[]);
     rejoin_all_stopped(&c, &p);
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
 }
 
 #[test]
 fn case_5_survivor_is_promoted_after_the_crashed_positions_are_known() {
     let mut c = Cluster::up(3);
     let w = c.writer();
+    let fault = Instant::now();
     c.sb.crash_node("node2").expect("crash");
+    let t = Instant::now();
+    let lacking = w.wait_acks(
+        "through node1/node3 after node2 crashed",
+        10,
+        ACK_WAIT,
+        |a| a.started >= t,
+    );
     c.sb.crash_node("node3").expect("crash");
     c.wait_status("node1", "non-Primary", Duration::from_secs(60));
     let (_, p) = c.plan("node1", &[]);
@@ -557,17 +473,20 @@ fn case_5_survivor_is_promoted_after_the_crashed_positions_are_known() {
     c.act("node1", "position", &[]);
     let (_, p) = c.plan("node1", &[]);
     assert_eq!(verdict(&p), ("promote", Some("node1")), "{p}");
+    assert_ahead(&p, "node1", "node2", &lacking);
     let digest = p["digest"].as_str().expect("digest").to_string();
     c.act("node1", "promote", &["--plan", &digest]);
+    assert_holds(&c, "node1", &lacking);
     let (_, p) = c.plan("node1", &[]);
     rejoin_all_stopped(&c, &p);
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
 }
 
 #[test]
 fn case_7_even_split_promotes_one_half_only() {
     let mut c = Cluster::up_netns(4);
     let w = c.writer();
+    let fault = Instant::now();
     // A real 2+2 partition of the replication network, made as an operator rehearsing would
     // (`quorate sandbox partition`): both halves stay live and each sees only itself, so both
     // are non-Primary.
@@ -626,6 +545,11 @@ fn case_7_even_split_promotes_one_half_only() {
     c.act("node1", "promote", &["--plan", &digest]);
     c.wait_status("node1", "Primary", Duration::from_secs(30));
     c.wait_status("node2", "Primary", Duration::from_secs(30));
+    // The promoted half takes writes while the partition lasts.
+    let t = Instant::now();
+    w.wait_acks("through the promoted half", 5, ACK_WAIT, |a| {
+        a.started >= t && (a.node == "node1" || a.node == "node2")
+    });
     // The other half is still cut off and stays non-Primary: one cluster, not two.
     for n in ["node3", "node4"] {
         let rows = c.sql(n, "SHOW STATUS LIKE 'wsrep_cluster_status'");
@@ -634,7 +558,7 @@ fn case_7_even_split_promotes_one_half_only() {
     // The network heals and the other half merges into the promoted component.
     let out = c.sandbox_cli(&["heal"]);
     assert_eq!(out.matches("segment qbr0").count(), 4, "{out}");
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
 }
 
 /// Replaces the `uuid:` line of `node`'s grastate.dat (the node is stopped) and returns the
@@ -698,15 +622,21 @@ fn refuse_conflicting_cluster_uuids_starts_nothing() {
             .expect("read grastate.dat");
         assert_eq!(now, grastates[i], "{n}'s grastate.dat was changed");
     }
+    // Refused actions did nothing, so they left no audit line.
+    assert!(c.executed().is_empty());
+    c.assert_audit();
 }
 
 #[test]
 fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
     let mut c = Cluster::up(3);
     let w = c.writer();
-    for n in ["node2", "node3", "node1"] {
-        c.sb.stop_node(n).expect("stop");
-    }
+    let fault = Instant::now();
+    c.sb.stop_node("node2").expect("stop");
+    c.sb.stop_node("node3").expect("stop");
+    let t = Instant::now();
+    let only_node1 = w.wait_acks("through node1 alone", 5, ACK_WAIT, |a| a.started >= t);
+    c.sb.stop_node("node1").expect("stop");
     // The shape Galera leaves after pc.recovery without a start position (captured fixture).
     let zero = include_str!("fixtures/wsrep/grastate/zero-uuid-safe-after-pc-recovery.dat");
     std::fs::write(
@@ -715,21 +645,16 @@ fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
     )
     .expect("write grastate.dat");
 
+    // The file says nothing about the data under it: node3's position is recovered from InnoDB
+    // first, and its safe_to_bootstrap 1 is never trusted; nothing can be bootstrapped before.
     let (code, p) = c.plan("node2", &[]);
     assert_eq!(code, 0, "{p}");
-    assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
-    let reasons = p["reasons"].to_string();
-    assert!(
-        reasons.contains("node3 has safe_to_bootstrap 1 but grastate.dat has the zero UUID")
-            && reasons.contains("never a source"),
+    assert_eq!(
+        p["verdict"],
+        serde_json::json!({"kind": "recover_positions", "nodes": ["node3"]}),
         "{p}"
     );
-    let node3 = p["evidence"]
-        .as_array()
-        .expect("evidence")
-        .iter()
-        .find(|e| e["node"] == "node3")
-        .unwrap_or_else(|| panic!("no evidence for node3: {p}"));
+    let node3 = evidence(&p, "node3");
     assert_eq!(
         node3["uuid"], "00000000-0000-0000-0000-000000000000",
         "{node3}"
@@ -739,11 +664,56 @@ fn refuse_zero_uuid_node_with_safe_to_bootstrap_is_not_chosen() {
         node3["state"].as_str().unwrap_or("").contains("zero UUID"),
         "{node3}"
     );
-
+    for n in ["node3", "node1"] {
+        let (code, out) = c.recover(&["bootstrap", "--node", n, "--execute"]);
+        assert_eq!(
+            code, 4,
+            "bootstrap on {n} before node3's position is known:\n{out}"
+        );
+    }
+    // Recovered through node3's quorate serve: node1, stopped last, is the most advanced.
+    c.act("node2", "position", &[]);
+    let (code, p) = c.plan("node2", &[]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(verdict(&p), ("bootstrap", Some("node1")), "{p}");
+    assert_ahead(&p, "node1", "node3", &only_node1);
+    assert_ahead(&p, "node1", "node2", &only_node1);
     let digest = p["digest"].as_str().expect("digest").to_string();
     c.act("node1", "bootstrap", &["--plan", &digest]);
+    assert_holds(&c, "node1", &only_node1);
     let (_, p) = c.plan("node1", &[]);
     assert_eq!(verdict(&p).0, "join", "{p}");
     rejoin_all_stopped(&c, &p);
-    c.assert_recovered(w);
+    c.assert_recovered(w, fault);
+}
+
+/// Regression (finding of issue #11, fixed in 775272a): every executed action, `position`
+/// included, appends an audit line: `quorate recover position --execute` wrote none, neither
+/// for the local node nor through a peer's /galera/recover-position.
+#[test]
+fn finding_position_recovery_leaves_an_audit_line() {
+    let mut c = Cluster::up(2);
+    c.sb.crash_node("node2").expect("crash");
+    c.sb.crash_node("node1").expect("crash");
+    // node1 recovers its own position; node2's is recovered through its quorate serve.
+    c.act("node1", "position", &[]);
+    let positions: Vec<Value> = c
+        .audit_lines()
+        .into_iter()
+        .filter(|l| matches!(l["action"].as_str(), Some("position" | "recover-position")))
+        .collect();
+    let nodes: Vec<&str> = positions
+        .iter()
+        .filter_map(|l| l["node"].as_str())
+        .collect();
+    assert_eq!(
+        nodes.len(),
+        2,
+        "one audit line per recovered position (node1, node2): {positions:?}"
+    );
+    assert!(
+        nodes.contains(&"node1") && nodes.contains(&"node2"),
+        "{nodes:?}"
+    );
+    c.assert_audit();
 }

@@ -1008,6 +1008,33 @@ struct Candidate<'a> {
     clean: bool,
     /// Its grastate.dat cannot be read: it cannot be marked safe to bootstrap.
     file_problem: Option<&'a str>,
+    /// How many other nodes' saved Primary views do not name it.
+    left_out_by: usize,
+}
+
+/// How many other nodes' saved Primary views do not name node `index` (by its own saved
+/// `my_uuid`; a node without gvwstate.dat cannot be named by anyone).
+fn left_out_by(nodes: &[NodeView], index: usize) -> usize {
+    fn view_of(n: &NodeView) -> Option<&SavedView> {
+        match &n.observed {
+            Observed::Known(r) => r
+                .gvwstate
+                .value()
+                .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty()),
+            Observed::Unknown { .. } => None,
+        }
+    }
+    let me = nodes
+        .get(index)
+        .and_then(view_of)
+        .map(|v| v.my_uuid.as_str());
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .filter_map(|(_, n)| view_of(n))
+        .filter(|v| me.is_none_or(|m| !v.member_uuids.iter().any(|u| u == m)))
+        .count()
 }
 
 /// No Primary anywhere: choose the most advanced node, or refuse.
@@ -1217,6 +1244,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                         safe: false,
                         clean: false,
                         file_problem: None,
+                        left_out_by: 0,
                     });
                 }
             }
@@ -1235,6 +1263,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                 safe: safe.unwrap_or(false) && *clean,
                 clean: *clean,
                 file_problem: file_problem.as_deref(),
+                left_out_by: 0,
             }),
             _ => {}
         }
@@ -1251,12 +1280,19 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         d.wait_for = wait_for;
         return d;
     }
-    // Most advanced first; then a live node (no restart), then Galera's own pick
-    // (safe_to_bootstrap), then a clean shutdown, then configuration order.
+    // Most advanced first; then a live node (no restart), then the node the fewest other
+    // saved views leave out (a Primary started from a node that another node's last Primary
+    // view does not name makes that node's view look like another component's afterwards),
+    // then Galera's own pick (safe_to_bootstrap), then a clean shutdown, then configuration
+    // order.
+    for c in &mut candidates {
+        c.left_out_by = left_out_by(nodes, c.index);
+    }
     candidates.sort_by(|a, b| {
         b.seqno
             .cmp(&a.seqno)
             .then(b.live.cmp(&a.live))
+            .then(a.left_out_by.cmp(&b.left_out_by))
             .then(b.safe.cmp(&a.safe))
             .then(b.clean.cmp(&a.clean))
             .then(a.index.cmp(&b.index))
@@ -1320,6 +1356,8 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     if tied.len() > 1 {
         let why = if tied[1].live != best.live {
             "it runs already (promoting needs no restart)"
+        } else if tied[1].left_out_by != best.left_out_by {
+            "the others' saved views (gvwstate.dat) name it: the new Primary continues their last one"
         } else if tied[1].safe != best.safe {
             "its safe_to_bootstrap is 1 (Galera marked it the last to leave)"
         } else if tied[1].clean != best.clean {

@@ -6,6 +6,7 @@
 
 pub mod mariabackup;
 pub mod plugin;
+pub mod recover;
 pub mod zabbix;
 
 use std::io::{Read, Write};

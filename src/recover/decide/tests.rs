@@ -1547,3 +1547,39 @@ fn regression_stale_primary_view_after_thaw_is_not_joined() {
     ]);
     assert!(!d.is_refusal(), "{}", text(&d));
 }
+
+/// (found by the model) node1 left cleanly, node2 ran the Primary alone and crashed (saved
+/// view {node2}); equal positions. Bootstrapping node1 (safe_to_bootstrap 1) made node2's
+/// saved view look like another Primary component beside node1's, and node2 was never
+/// rejoined. On a tie the node the others' saved views name is chosen.
+#[test]
+fn regression_tie_prefers_the_node_the_saved_views_name() {
+    let d = plan(vec![
+        down("node1", U, 7, true),
+        with_view(with_recovery(crashed("node2"), U, 7), "b", 4, &["b"]),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        },
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.reasons[1].contains("saved views (gvwstate.dat) name it"),
+        "{}",
+        text(&d)
+    );
+    // The position still comes first.
+    let d = plan(vec![
+        down("node1", U, 8, true),
+        with_view(with_recovery(crashed("node2"), U, 7), "b", 4, &["b"]),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        }
+    );
+}
