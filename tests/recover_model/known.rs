@@ -19,6 +19,10 @@ pub const OPEN: &[(char, &str)] = &[
         "a_two_primaries_of_equal_size_with_different_views_are_refused",
     ),
     ('g', "g_disjoint_views_with_an_unknown_member_are_diverged"),
+    (
+        'j',
+        "j_node_that_missed_a_later_primary_is_not_compared_by_seqno",
+    ),
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {
