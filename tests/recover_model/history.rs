@@ -127,8 +127,15 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "invariant {} broken: {}\n  {}\n--- history ---\n{}",
-            self.violation.invariant, self.violation.kind, self.violation.detail, self.log
+            "invariant {} broken: {}{}\n  {}\n--- history ---\n{}",
+            self.violation.invariant,
+            self.violation.kind,
+            self.violation
+                .class
+                .map(|c| format!(" [class {c}]"))
+                .unwrap_or_default(),
+            self.violation.detail,
+            self.log
         )
     }
 }

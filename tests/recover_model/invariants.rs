@@ -306,6 +306,12 @@ pub fn unambiguous(m: &Model, view: &ClusterView) -> bool {
             }
         }
     }
+    // Saved Primary views with no node in common are a possible divergence (facts): the
+    // reports alone cannot tell it from one history, so a human may be asked.
+    let n = m.n();
+    if (0..n).any(|x| (0..n).any(|y| x != y && known::disjoint_views(m, x, y))) {
+        return false;
+    }
     // One history: every two positions are ordered.
     let ds: Vec<Pos> = m.nodes.iter().filter_map(|n| n.data).collect();
     ds.iter()

@@ -1,4 +1,4 @@
-//! The classes of decide bug the model looks for (issue #11: a–h, and i found by the model),
+//! The classes of decide bug the model looks for (issue #11: a–h; i and j found by the model),
 //! recognised in a counterexample from the reports decide was given, and which of them are
 //! still open on main. An open class has a regression test in `regressions.rs` marked
 //! `#[ignore]`; the default run prints and counts its counterexamples instead of failing
@@ -12,13 +12,17 @@ use crate::model::{Model, NodeId, Proc};
 
 /// Classes still open on main, with the regression test standing for each.
 pub const OPEN: &[(char, &str)] = &[
-    // a (first form), b–f and h fixed on main in 9a5bb67, g and i in 72ece52: their
-    // regression tests run.
+    // a (first form), b–f and h fixed on main in 9a5bb67, g and i in 72ece52, g's clean
+    // restart in 556876c, g's shrunk Primary and j in 2c2c45a: their regression tests run.
     (
         'a',
         "a_two_primaries_of_equal_size_with_different_views_are_refused",
     ),
     ('g', "g_disjoint_views_with_an_unknown_member_are_diverged"),
+    (
+        'j',
+        "j_node_that_missed_a_later_primary_is_not_compared_by_seqno",
+    ),
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {
@@ -104,6 +108,16 @@ pub fn disjoint_views(m: &Model, x: NodeId, y: NodeId) -> bool {
     }
 }
 
+/// `x`'s saved Primary view is older than `y`'s, which does not include `x`: `x` missed
+/// the later Primary's history (e.g. it was assumed lost and came back), so a seqno tie
+/// between them says nothing.
+pub fn stale_view(m: &Model, x: NodeId, y: NodeId) -> bool {
+    let (Some(vx), Some(vy)) = (&m.nodes[x].gvw, &m.nodes[y].gvw) else {
+        return false;
+    };
+    vx.view_seq < vy.view_seq && !vy.members.contains(&x)
+}
+
 /// Bootstrap of `x` while `y` is ahead.
 pub fn ahead_class(
     m: &Model,
@@ -117,6 +131,9 @@ pub fn ahead_class(
     }
     if recovery_ignored(view, d) {
         return Some('c');
+    }
+    if stale_view(m, x, y) {
+        return Some('j');
     }
     if let Some(r) = report(view, y) {
         if let FileState::Read { value } = &r.grastate {
