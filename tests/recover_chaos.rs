@@ -427,7 +427,8 @@ fn chaos_seed_11_join_a_stale_primary_view() {
     }
 }
 
-/// Finding (open): the same stale view on a non-Primary node, then a promote that fails. After
+/// Regression (fixed in 7d15341: one stale-view rule for Primary and non-Primary components):
+/// the same stale view on a non-Primary node, then a promote that fails. After
 /// the faults node2 reports "non-Primary (size 2)" (its view still holds node4, which stopped
 /// cleanly while node2 was frozen), node3 "non-Primary (size 1)", the other three are stopped:
 /// at most node2 and node3 can be in a component, and node3 is not in node2's. The plan says
@@ -462,7 +463,8 @@ fn finding_stale_primary_view_after_thaw_is_not_joined() {
     run_schedule(&sched);
 }
 
-/// Finding (open): a stale Primary view whose size fits the nodes that are not stopped, but
+/// Regression (fixed in 7d15341: a possible member answers with the same status and size):
+/// a stale Primary view whose size fits the nodes that are not stopped, but
 /// one of those reports non-Primary, so it cannot be a member. node2 is frozen in the Primary
 /// {node1, node2} of a partition, node1 stops cleanly, node2 is thawed and the network healed:
 /// node2 reports "Primary, Synced (size 2)", node3 "non-Primary (size 1)", node1 is stopped.

@@ -606,11 +606,66 @@ fn decide_classified(ctx: &Ctx<'_>) -> Decision {
         );
     }
 
+    if let Some(d) = stale_views(ctx) {
+        return d;
+    }
     if ctx.classes.iter().any(|c| matches!(c, Class::Primary(_))) {
         decide_with_primary(ctx)
     } else {
         decide_without_primary(ctx)
     }
+}
+
+/// A live node whose component counts more members than there are nodes that can be in it
+/// reports a view Galera has not updated yet: a node thawed after SIGSTOP still reports the
+/// view it was frozen in, and a component keeps a member that stopped until the others have
+/// evicted it. Such a view is about to change (a Primary loses its quorum), nothing can join
+/// it, and `pc.bootstrap` during the change fails (seen: ERROR 1210). The members of one
+/// component all report it, with its size: a possible member answers with the same status
+/// and size, or does not answer at all; a stopped node or a node of another component is not
+/// one.
+fn stale_views(ctx: &Ctx<'_>) -> Option<Decision> {
+    let nodes = &ctx.view.nodes;
+    let mut stale = Vec::new();
+    let mut reasons = Vec::new();
+    for (n, c) in nodes.iter().zip(&ctx.classes) {
+        let (Class::Primary(st) | Class::NonPrimary(st)) = c else {
+            continue;
+        };
+        let Some(size) = st.cluster_size else {
+            continue;
+        };
+        let possible = ctx
+            .classes
+            .iter()
+            .filter(|other| match other {
+                Class::Primary(o) | Class::NonPrimary(o) => {
+                    o.is_primary() == st.is_primary() && o.cluster_size == Some(size)
+                }
+                Class::Unknown(_) | Class::Unresponsive(_) | Class::Busy(_) => true,
+                Class::Disconnected | Class::Down(_) => false,
+            })
+            .count() as u64;
+        if size > possible {
+            stale.push(n.name.clone());
+            reasons.push(format!(
+                "{} reports a {} component of {size} member(s), but at most {possible} node(s) can be in it (the others are stopped or in another component): its view is stale, e.g. it was frozen and has just been thawed, or a member that left has not been evicted yet",
+                n.name,
+                if st.is_primary() { "Primary" } else { "non-Primary" },
+            ));
+        }
+    }
+    if stale.is_empty() {
+        return None;
+    }
+    reasons.push("plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into());
+    let mut d = refuse(
+        None,
+        "a stale view: more members than nodes left to be in the component",
+        reasons,
+    );
+    d.wait_for = stale;
+    Some(d)
 }
 
 fn short_state(c: &Class) -> String {
@@ -658,6 +713,26 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
                 .collect(),
         );
     }
+    // Members of one Primary component saved the same current view, so each names the
+    // other. Two Primary nodes whose saved views leave each other out are in two
+    // components (a joiner is not Primary before it is in the view, so no view change
+    // makes this appear for a moment).
+    let apart: Vec<String> = primaries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (a, _))| primaries.iter().skip(i + 1).map(move |(b, _)| (*a, *b)))
+        .filter(|(a, b)| leave_each_other_out(nodes, a, b))
+        .map(|(a, b)| format!("{a} and {b}: each one's saved Primary view leaves the other out"))
+        .collect();
+    if !apart.is_empty() {
+        let mut reasons = apart;
+        reasons.push("these are two Primary components of one history (e.g. a bootstrap or pc.bootstrap beside a running Primary): stop writes, decide which component to keep, stop the nodes of the other one and rejoin them (their writes since the split are not in the kept component)".into());
+        return refuse(
+            None,
+            "split brain: Primary nodes in different components",
+            reasons,
+        );
+    }
     // Every member of one Primary component reports the same component size. Different
     // sizes (or an unknown one beside others) are two components of one history, for
     // example the survivors of a partition with a member that does not answer: joining
@@ -687,30 +762,6 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
         .filter_map(|(_, st)| st.cluster_size)
         .max()
         .unwrap_or(0);
-    // A component cannot hold a node whose mysqld is verifiably stopped. A Primary that
-    // counts more members than there are nodes left to be in it is a view nobody updated
-    // yet (a node thawed after SIGSTOP still reports the view it was frozen in): it is
-    // about to go non-Primary, and nothing can join it.
-    let down = ctx.names_where(|c| matches!(c, Class::Down(_)));
-    let possible = (nodes.len() - down.len()) as u64;
-    if max_size > possible {
-        let mut d = refuse(
-            None,
-            "a stale Primary view: more members than nodes left to be in it",
-            vec![
-                format!(
-                    "{} report{} a Primary component of {max_size} member(s), but {} {} stopped: at most {possible} node(s) can be in it, so the view is stale (e.g. the node was frozen and has just been thawed) and the component is about to lose its quorum",
-                    primary_names.join(", "),
-                    if primary_names.len() == 1 { "s" } else { "" },
-                    down.join(", "),
-                    if down.len() == 1 { "is" } else { "are" },
-                ),
-                "plan again in a few seconds, when the view has been updated (quorate does not know Galera arbitrators: a garbd member is not counted)".into(),
-            ],
-        );
-        d.wait_for = primary_names.clone();
-        return d;
-    }
     if primaries.len() as u64 > max_size {
         return refuse(
             None,
@@ -1008,6 +1059,54 @@ struct Candidate<'a> {
     clean: bool,
     /// Its grastate.dat cannot be read: it cannot be marked safe to bootstrap.
     file_problem: Option<&'a str>,
+    /// How many other nodes' saved Primary views do not name it.
+    left_out_by: usize,
+}
+
+/// Whether nodes `a` and `b` both have a saved Primary view (gvwstate.dat) and neither view
+/// names the other by its `my_uuid`.
+fn leave_each_other_out(nodes: &[NodeView], a: &str, b: &str) -> bool {
+    let view = |name: &str| {
+        nodes
+            .iter()
+            .find(|n| n.name == name)
+            .and_then(|n| match &n.observed {
+                Observed::Known(r) => r.gvwstate.value(),
+                Observed::Unknown { .. } => None,
+            })
+            .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty())
+    };
+    match (view(a), view(b)) {
+        (Some(va), Some(vb)) => {
+            !va.member_uuids.contains(&vb.my_uuid) && !vb.member_uuids.contains(&va.my_uuid)
+        }
+        _ => false,
+    }
+}
+
+/// How many other nodes' saved Primary views do not name node `index` (by its own saved
+/// `my_uuid`; a node without gvwstate.dat cannot be named by anyone).
+fn left_out_by(nodes: &[NodeView], index: usize) -> usize {
+    fn view_of(n: &NodeView) -> Option<&SavedView> {
+        match &n.observed {
+            Observed::Known(r) => r
+                .gvwstate
+                .value()
+                .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty()),
+            Observed::Unknown { .. } => None,
+        }
+    }
+    let me = nodes
+        .get(index)
+        .and_then(view_of)
+        .map(|v| v.my_uuid.as_str());
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .filter_map(|(_, n)| view_of(n))
+        .filter(|v| me.is_none_or(|m| !v.member_uuids.iter().any(|u| u == m)))
+        .count()
 }
 
 /// No Primary anywhere: choose the most advanced node, or refuse.
@@ -1217,6 +1316,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                         safe: false,
                         clean: false,
                         file_problem: None,
+                        left_out_by: 0,
                     });
                 }
             }
@@ -1235,6 +1335,7 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                 safe: safe.unwrap_or(false) && *clean,
                 clean: *clean,
                 file_problem: file_problem.as_deref(),
+                left_out_by: 0,
             }),
             _ => {}
         }
@@ -1251,11 +1352,18 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         d.wait_for = wait_for;
         return d;
     }
-    // Most advanced first; then a live node (no restart), then Galera's own pick
-    // (safe_to_bootstrap), then a clean shutdown, then configuration order.
+    // Most advanced first; then the node the fewest other saved views leave out (a Primary
+    // started from a node that another node's last Primary view does not name makes that
+    // node's view look like another component's afterwards), then a live node (no restart),
+    // then Galera's own pick (safe_to_bootstrap), then a clean shutdown, then configuration
+    // order.
+    for c in &mut candidates {
+        c.left_out_by = left_out_by(nodes, c.index);
+    }
     candidates.sort_by(|a, b| {
         b.seqno
             .cmp(&a.seqno)
+            .then(a.left_out_by.cmp(&b.left_out_by))
             .then(b.live.cmp(&a.live))
             .then(b.safe.cmp(&a.safe))
             .then(b.clean.cmp(&a.clean))
@@ -1318,7 +1426,9 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             .join(", ")
     ));
     if tied.len() > 1 {
-        let why = if tied[1].live != best.live {
+        let why = if tied[1].left_out_by != best.left_out_by {
+            "the others' saved views (gvwstate.dat) name it: the new Primary continues their last one"
+        } else if tied[1].live != best.live {
             "it runs already (promoting needs no restart)"
         } else if tied[1].safe != best.safe {
             "its safe_to_bootstrap is 1 (Galera marked it the last to leave)"

@@ -1533,11 +1533,7 @@ fn regression_stale_primary_view_after_thaw_is_not_joined() {
         down("node3", U, 40, true),
     ]);
     assert!(d.is_refusal(), "{}", text(&d));
-    assert!(
-        d.situation.contains("stale Primary view"),
-        "{}",
-        d.situation
-    );
+    assert!(d.situation.contains("stale view"), "{}", d.situation);
     assert_eq!(d.wait_for, vec!["node2".to_string()]);
     // A silent node may be a member: then the Primary is believed.
     let d = plan(vec![
@@ -1546,4 +1542,107 @@ fn regression_stale_primary_view_after_thaw_is_not_joined() {
         primary("node3", 40, 3),
     ]);
     assert!(!d.is_refusal(), "{}", text(&d));
+}
+
+/// (found by the model) node1 left cleanly, node2 ran the Primary alone and crashed (saved
+/// view {node2}); equal positions. Bootstrapping node1 (safe_to_bootstrap 1) made node2's
+/// saved view look like another Primary component beside node1's, and node2 was never
+/// rejoined. On a tie the node the others' saved views name is chosen.
+#[test]
+fn regression_tie_prefers_the_node_the_saved_views_name() {
+    let d = plan(vec![
+        down("node1", U, 7, true),
+        with_view(with_recovery(crashed("node2"), U, 7), "b", 4, &["b"]),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node2".into()
+        },
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.reasons[1].contains("saved views (gvwstate.dat) name it"),
+        "{}",
+        text(&d)
+    );
+    // The position still comes first.
+    let d = plan(vec![
+        down("node1", U, 8, true),
+        with_view(with_recovery(crashed("node2"), U, 7), "b", 4, &["b"]),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        }
+    );
+}
+
+/// (a, second form, found by the model) node1 bootstrapped by hand, then a partition: node1
+/// (with node4) and node3 (with node2) both report a Primary of size 2, node2 and node4 do
+/// not answer. Sizes agree; their saved views leave each other out: two components.
+#[test]
+fn regression_primaries_whose_saved_views_leave_each_other_out_are_refused() {
+    let d = plan(vec![
+        with_view(primary("node1", 5, 2), "a", 3, &["a", "d"]),
+        unknown("node2"),
+        with_view(primary("node3", 9, 2), "c", 7, &["c", "b"]),
+        unknown("node4"),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.situation.contains("different components"),
+        "{}",
+        d.situation
+    );
+    // One component: each names the other.
+    let d = plan(vec![
+        with_view(primary("node1", 5, 2), "a", 3, &["a", "c"]),
+        unknown("node2"),
+        with_view(primary("node3", 5, 2), "a", 3, &["c", "a"]),
+        down("node4", U, 5, false),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
+}
+
+/// (found by the chaos test, open finding) node2 frozen in the Primary {node1, node2} of a
+/// partition, node1 stopped, node2 thawed: node2 reports Primary of size 2, node3 non-Primary
+/// of size 1. node3 cannot be in node2's component: the view is stale.
+#[test]
+fn regression_stale_primary_view_beside_a_non_primary_node() {
+    let d = plan(vec![
+        down("node1", U, 40, true),
+        primary("node2", 40, 2),
+        non_primary("node3", 38, 1),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert_eq!(d.wait_for, vec!["node2".to_string()]);
+}
+
+/// (found by the chaos test, seed 1) node2 reports non-Primary of size 2 while the only other
+/// live node reports a component of size 1 and the rest are stopped: a member that left has
+/// not been evicted yet, and `pc.bootstrap` during that change fails (ERROR 1210). The plan
+/// promoted node2.
+#[test]
+fn regression_promote_is_not_planned_on_a_stale_non_primary_view() {
+    let d = plan(vec![
+        recovered("node1", U, 30),
+        non_primary("node2", 40, 2),
+        non_primary("node3", 40, 1),
+        down("node4", U, 40, false),
+        recovered("node5", U, 20),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(d.situation.contains("stale view"), "{}", d.situation);
+    assert!(!actions(&d).iter().any(|(_, a)| *a == Action::Promote));
+    // Both halves of an even split report half the cluster: not stale.
+    let d = plan(vec![
+        non_primary("node1", 40, 2),
+        non_primary("node2", 40, 2),
+        non_primary("node3", 40, 2),
+        non_primary("node4", 40, 2),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Promote { .. }), "{}", text(&d));
 }

@@ -1,0 +1,199 @@
+//! The classes of decide bug the model looks for (issue #11: a–h; i and j found by the model),
+//! recognised in a counterexample from the reports decide was given, and which of them are
+//! still open on main. An open class has a regression test in `regressions.rs` marked
+//! `#[ignore]`; the default run prints and counts its counterexamples instead of failing
+//! (`QUORATE_MODEL_STRICT=1` fails on them too). When a fix lands: un-ignore its regression
+//! test and remove its line from `OPEN`.
+
+use quorate::recover::decide::{Action, ClusterView, Decision, Observed};
+use quorate::recover::report::{FileState, Live, NodeReport, RecoverOutcome, ZERO_UUID};
+
+use crate::model::{Model, NodeId, Proc};
+
+/// Classes still open on main, with the regression test standing for each.
+pub const OPEN: &[(char, &str)] = &[
+    // a (first form), b–f and h fixed on main in 9a5bb67, g and i in 72ece52, g's clean
+    // restart in 556876c, g's shrunk Primary and j in 2c2c45a: their regression tests run.
+    (
+        'a',
+        "a_two_primaries_of_equal_size_with_different_views_are_refused",
+    ),
+    ('g', "g_disjoint_views_with_an_unknown_member_are_diverged"),
+    (
+        'j',
+        "j_node_that_missed_a_later_primary_is_not_compared_by_seqno",
+    ),
+];
+
+pub fn open_test(class: Option<char>) -> Option<&'static str> {
+    let c = class?;
+    OPEN.iter().find(|(k, _)| *k == c).map(|(_, t)| *t)
+}
+
+fn fresh(r: &NodeReport) -> Option<&RecoverOutcome> {
+    r.recovered.as_ref().filter(|x| x.fresh).map(|x| &x.outcome)
+}
+
+/// Why a node's position is unknown, as a class.
+pub fn unknown_position_class(r: &NodeReport) -> Option<char> {
+    if let Some(Live::Answered(l)) = &r.live {
+        if !l.is_primary() {
+            return Some('b');
+        }
+        return None;
+    }
+    match &r.grastate {
+        FileState::Unreadable { .. } => Some('e'),
+        FileState::Read { value } if value.uuid == ZERO_UUID && fresh(r).is_none() => Some('d'),
+        _ => None,
+    }
+}
+
+/// A bootstrapped/promoted node whose own position is not established.
+pub fn own_position_class(r: &NodeReport) -> Option<char> {
+    unknown_position_class(r)
+}
+
+fn report(view: &ClusterView, i: NodeId) -> Option<&NodeReport> {
+    match &view.nodes.get(i)?.observed {
+        Observed::Known(r) => Some(r),
+        Observed::Unknown { .. } => None,
+    }
+}
+
+/// A fresh recovery that contradicts grastate.dat: a clean seqno above InnoDB's, or a
+/// zero-UUID file over a real InnoDB position.
+fn contradicted(r: &NodeReport) -> bool {
+    let (FileState::Read { value }, Some(RecoverOutcome::Position { uuid, seqno, .. })) =
+        (&r.grastate, fresh(r))
+    else {
+        return false;
+    };
+    (value.seqno >= 0 && *seqno < value.seqno) || (value.uuid == ZERO_UUID && uuid != ZERO_UUID)
+}
+
+/// A node whose fresh recovery contradicts its grastate.dat, and whose evidence in the
+/// decision is not the recovered seqno: the decision believed the file.
+fn recovery_ignored(view: &ClusterView, d: &Decision) -> bool {
+    view.nodes.iter().any(|n| match &n.observed {
+        Observed::Known(r) if contradicted(r) => {
+            let Some(RecoverOutcome::Position { seqno, .. }) = fresh(r) else {
+                return false;
+            };
+            d.evidence
+                .iter()
+                .find(|e| e.node == n.name)
+                .is_some_and(|e| e.seqno != Some(*seqno))
+        }
+        _ => false,
+    })
+}
+
+/// Saved Primary views of two nodes with no member in common: they were two Primary
+/// components, their histories diverged (facts, gvwstate.dat).
+pub fn disjoint_views(m: &Model, x: NodeId, y: NodeId) -> bool {
+    let view_of = |i: NodeId| {
+        let n = &m.nodes[i];
+        if n.gvw_unreadable {
+            return None;
+        }
+        n.gvw.as_ref().map(|v| v.members.clone()).or_else(|| {
+            // A running node's last Primary view is in memory.
+            n.last_prim.as_ref().map(|v| v.members.clone())
+        })
+    };
+    match (view_of(x), view_of(y)) {
+        (Some(a), Some(b)) => a.is_disjoint(&b),
+        _ => false,
+    }
+}
+
+/// `x`'s saved Primary view is older than `y`'s, which does not include `x`: `x` missed
+/// the later Primary's history (e.g. it was assumed lost and came back), so a seqno tie
+/// between them says nothing.
+pub fn stale_view(m: &Model, x: NodeId, y: NodeId) -> bool {
+    let (Some(vx), Some(vy)) = (&m.nodes[x].gvw, &m.nodes[y].gvw) else {
+        return false;
+    };
+    vx.view_seq < vy.view_seq && !vy.members.contains(&x)
+}
+
+/// Bootstrap of `x` while `y` is ahead.
+pub fn ahead_class(
+    m: &Model,
+    view: &ClusterView,
+    d: &Decision,
+    x: NodeId,
+    y: NodeId,
+) -> Option<char> {
+    if disjoint_views(m, x, y) {
+        return Some('g');
+    }
+    if recovery_ignored(view, d) {
+        return Some('c');
+    }
+    if stale_view(m, x, y) {
+        return Some('j');
+    }
+    if let Some(r) = report(view, y) {
+        if let FileState::Read { value } = &r.grastate {
+            if value.uuid == ZERO_UUID && fresh(r).is_none() {
+                return Some('d');
+            }
+        }
+    }
+    None
+}
+
+/// A write lost by a step.
+pub fn loss_class(
+    before: &Model,
+    view: &ClusterView,
+    d: &Decision,
+    action: Action,
+) -> Option<char> {
+    let primary_without_position = view.nodes.iter().any(|n| match &n.observed {
+        Observed::Known(r) => matches!(&r.live, Some(Live::Answered(l)) if l.is_primary()
+            && (l.last_committed.is_none_or(|s| s < 0)
+                || l.cluster_state_uuid.as_deref().is_none_or(|u| u == ZERO_UUID))),
+        Observed::Unknown { .. } => false,
+    });
+    if matches!(action, Action::Rejoin | Action::RejoinMoveAside) && primary_without_position {
+        return Some('f');
+    }
+    let n = before.n();
+    if (0..n).any(|x| (0..n).any(|y| x != y && disjoint_views(before, x, y))) {
+        return Some('g');
+    }
+    if recovery_ignored(view, d) {
+        return Some('c');
+    }
+    None
+}
+
+/// A second Primary after a step: the rejoined node re-formed, by itself or with nodes
+/// waiting non-Primary, a saved Primary view (pc.recovery) that excludes the Primary quorate
+/// made, on a side where it could not reach it.
+pub fn second_primary_class(before: &Model, after: &Model, action: Action) -> Option<char> {
+    if !matches!(action, Action::Rejoin | Action::RejoinMoveAside) {
+        return None;
+    }
+    let reformed = after.primary_comps().into_iter().any(|c| {
+        let members = &after.comps[&c].members;
+        members
+            .iter()
+            .any(|&x| before.nodes[x].proc == Proc::Stopped)
+            && members.iter().all(|&x| {
+                let n = &before.nodes[x];
+                (n.proc == Proc::Stopped && n.gvw.is_some())
+                    || (n.proc == Proc::Running
+                        && n.comp.is_some_and(|c| !before.comps[&c].primary))
+            })
+    });
+    reformed.then_some('i')
+}
+
+/// The class of an `arbitrary_reports` failure.
+pub fn classify_arbitrary(msg: &str) -> Option<&'static str> {
+    open_test(msg.contains("overflow").then_some('h'))
+}
