@@ -921,6 +921,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn start(nodes: Vec<(String, PathBuf)>) -> Writer {
+        let names: Vec<String> = nodes.iter().map(|(n, _)| n.clone()).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let (s, a) = (Arc::clone(&stop), Arc::clone(&acked));
@@ -942,8 +943,15 @@ impl Writer {
             acked,
             thread: Some(thread),
         };
-        // Some commits through every node land before the fault.
-        w.wait_acks("before the fault", 20, Duration::from_secs(30), |_| true);
+        // Commits through every node land before the fault.
+        for n in &names {
+            w.wait_acks(
+                &format!("through {n} before the fault"),
+                5,
+                Duration::from_secs(30),
+                |a| &a.node == n,
+            );
+        }
         w
     }
 
