@@ -516,6 +516,9 @@ pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActRepo
                 datadir.display(),
                 nr.bootstrap_command.join(" ")
             ),
+            format!(
+                "while Galera refuses it with ERROR 1210 (its membership is changing), would decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?}"
+            ),
             "would wait until the node is Primary and Synced".into(),
             "dry run: add --execute to act".into(),
         ];
@@ -1124,6 +1127,20 @@ fn read_from(path: &Path, offset: u64) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // promote
 
+/// How long promote retries a `pc.bootstrap` that Galera refuses while the node's membership
+/// is being changed, and the pause between tries.
+const PROMOTE_SETTLE: Duration = Duration::from_secs(30);
+const PROMOTE_RETRY: Duration = Duration::from_secs(2);
+
+/// Galera refuses `pc.bootstrap` with ERROR 1210 ("Incorrect arguments to SET"; its log says
+/// "Set options returned 7") when the bootstrap message cannot be sent: the group
+/// communication layer is between views (seen in the sandbox right after a member vanished;
+/// the provider's `set_param` throws the send error). Nothing was applied, so the same
+/// statement may be retried once the plan, decided again, still says so.
+fn membership_is_changing(e: &RecoverError) -> bool {
+    matches!(e, RecoverError::Command { output, .. } if output.contains("ERROR 1210"))
+}
+
 /// `pc.bootstrap=YES` on the live non-Primary local node, if and only if the decision says so.
 pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
     let (n, nr) = position::local_node(settings, &opts.node)?;
@@ -1143,6 +1160,9 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
                 nr.sql_command.join(" "),
                 SQL.trim()
             ),
+            format!(
+                "while Galera refuses it with ERROR 1210 (its membership is changing), would decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?}"
+            ),
             "would wait until the node is Primary and Synced".into(),
             "dry run: add --execute to act".into(),
         ];
@@ -1154,16 +1174,49 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
     let lock = take_lock(nr, &opts.node, "promote")?;
     let (_, d) = reverify(settings, opts, &d).await?;
     let result = async {
-        interrupt.check(&opts.node, "promote it")?;
-        let (node, argv) = (opts.node.clone(), nr.sql_command.clone());
-        tokio::task::spawn_blocking(move || {
-            position::run_checked(&node, &argv, Some(SQL.as_bytes()), Duration::from_secs(30))
-        })
-        .await
-        .map_err(|e| RecoverError::Refused {
-            node: opts.node.clone(),
-            message: e.to_string(),
-        })??;
+        let started = Instant::now();
+        let mut refusals = 0u32;
+        loop {
+            interrupt.check(&opts.node, "promote it")?;
+            let (node, argv) = (opts.node.clone(), nr.sql_command.clone());
+            let ran = tokio::task::spawn_blocking(move || {
+                position::run_checked(&node, &argv, Some(SQL.as_bytes()), Duration::from_secs(30))
+            })
+            .await
+            .map_err(|e| RecoverError::Refused {
+                node: opts.node.clone(),
+                message: e.to_string(),
+            })?;
+            match ran {
+                Ok(_) => break,
+                Err(e) if membership_is_changing(&e) => {
+                    refusals += 1;
+                    if started.elapsed() >= PROMOTE_SETTLE {
+                        return Err(RecoverError::Refused {
+                            node: opts.node.clone(),
+                            message: format!(
+                                "Galera refused pc.bootstrap {refusals} times in {:.0?} (ERROR 1210: its membership is being changed); the node is unchanged: plan again in a few seconds",
+                                started.elapsed()
+                            ),
+                        });
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(PROMOTE_RETRY) => {}
+                        _ = interrupt.signalled() => {}
+                    }
+                    interrupt.check(&opts.node, "promote it")?;
+                    // The node's component may have changed meanwhile: retry only while the
+                    // decision, taken again from live state, is still the one approved.
+                    reverify(settings, opts, &d).await.map_err(|e| e.error)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if refusals > 0 {
+            report.done.push(format!(
+                "Galera refused pc.bootstrap {refusals} time(s) while its membership was changing (ERROR 1210: nothing applied); the plan was decided again from live state before each retry"
+            ));
+        }
         report
             .done
             .push(format!("ran {} on {}", SQL.trim(), opts.node));
