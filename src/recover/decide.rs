@@ -788,7 +788,11 @@ fn decide_with_primary(ctx: &Ctx<'_>) -> Decision {
     );
     let mut crashed_down = 0;
     let mut clean_down = 0;
-    let diverged = diverged_view_pairs(nodes);
+    // A member of the running Primary's view that nobody can name is a live member that does
+    // not answer (the view changes when a member leaves): it is one of the unknown nodes.
+    let unanswered = ctx.names_where(|c| matches!(c, Class::Unknown(_) | Class::Unresponsive(_)));
+    let mut diverged = diverged_view_pairs(nodes);
+    diverged.extend(views_diverged_unless_unknown(nodes, &unanswered));
     for (n, c) in nodes.iter().zip(&ctx.classes) {
         let name = n.name.as_str();
         match c {
@@ -1005,11 +1009,7 @@ fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
 fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, String)> {
     let views: Vec<(&str, &SavedView)> = nodes
         .iter()
-        .filter_map(|n| match &n.observed {
-            Observed::Known(r) => r.gvwstate.value().map(|v| (n.name.as_str(), v)),
-            Observed::Unknown { .. } => None,
-        })
-        .filter(|(_, v)| v.primary != Some(false) && !v.member_uuids.is_empty())
+        .filter_map(|n| saved_primary_view(n).map(|v| (n.name.as_str(), v)))
         .collect();
     let owner: BTreeMap<&str, &str> = views
         .iter()
@@ -1034,12 +1034,10 @@ fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, String)> {
                     a.to_string(),
                     b.to_string(),
                     format!(
-                        "{a} saved the Primary view {}:{} of {{{}}}, {b} the Primary view {}:{} of {{{}}}: no node in common",
-                        va.view_uuid.as_deref().unwrap_or("?"),
-                        va.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                        "{a} saved the Primary view {} of {{{}}}, {b} the Primary view {} of {{{}}}: no node in common",
+                        view_label(va),
                         list(&na),
-                        vb.view_uuid.as_deref().unwrap_or("?"),
-                        vb.view_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                        view_label(vb),
                         list(&nb),
                     ),
                 ));
@@ -1070,11 +1068,7 @@ fn leave_each_other_out(nodes: &[NodeView], a: &str, b: &str) -> bool {
         nodes
             .iter()
             .find(|n| n.name == name)
-            .and_then(|n| match &n.observed {
-                Observed::Known(r) => r.gvwstate.value(),
-                Observed::Unknown { .. } => None,
-            })
-            .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty())
+            .and_then(saved_primary_view)
     };
     match (view(a), view(b)) {
         (Some(va), Some(vb)) => {
@@ -1087,26 +1081,153 @@ fn leave_each_other_out(nodes: &[NodeView], a: &str, b: &str) -> bool {
 /// How many other nodes' saved Primary views do not name node `index` (by its own saved
 /// `my_uuid`; a node without gvwstate.dat cannot be named by anyone).
 fn left_out_by(nodes: &[NodeView], index: usize) -> usize {
-    fn view_of(n: &NodeView) -> Option<&SavedView> {
-        match &n.observed {
-            Observed::Known(r) => r
-                .gvwstate
-                .value()
-                .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty()),
-            Observed::Unknown { .. } => None,
-        }
-    }
     let me = nodes
         .get(index)
-        .and_then(view_of)
+        .and_then(saved_primary_view)
         .map(|v| v.my_uuid.as_str());
     nodes
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != index)
-        .filter_map(|(_, n)| view_of(n))
+        .filter_map(|(_, n)| saved_primary_view(n))
         .filter(|v| me.is_none_or(|m| !v.member_uuids.iter().any(|u| u == m)))
         .count()
+}
+
+/// A node's saved Primary view (gvwstate.dat), when it reports one with its member list.
+fn saved_primary_view(n: &NodeView) -> Option<&SavedView> {
+    match &n.observed {
+        Observed::Known(r) => r
+            .gvwstate
+            .value()
+            .filter(|v| v.primary != Some(false) && !v.member_uuids.is_empty()),
+        Observed::Unknown { .. } => None,
+    }
+}
+
+/// Saved views that may be two Primary components although a member of one cannot be named:
+/// their named members are disjoint, and a member nobody can name may be one of `unknown`,
+/// nodes whose gcomm UUID nobody can tell. (It may also be an older UUID of a node of the
+/// other view, so with every node's identity known such pairs are not reported; see
+/// [`diverged_view_pairs`].) As (node, node, sentence).
+fn views_diverged_unless_unknown(
+    nodes: &[NodeView],
+    unknown: &[String],
+) -> Vec<(String, String, String)> {
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    let views: Vec<(&str, &SavedView)> = nodes
+        .iter()
+        .filter_map(|n| saved_primary_view(n).map(|v| (n.name.as_str(), v)))
+        .collect();
+    let owner: BTreeMap<&str, &str> = views
+        .iter()
+        .map(|(name, v)| (v.my_uuid.as_str(), *name))
+        .collect();
+    let split = |v: &SavedView| -> (BTreeSet<&str>, usize) {
+        let named: BTreeSet<&str> = v
+            .member_uuids
+            .iter()
+            .filter_map(|m| owner.get(m.as_str()).copied())
+            .collect();
+        let unnamed = v
+            .member_uuids
+            .iter()
+            .filter(|m| !owner.contains_key(m.as_str()))
+            .count();
+        (named, unnamed)
+    };
+    let mut out = Vec::new();
+    for (i, (a, va)) in views.iter().enumerate() {
+        for (b, vb) in views.iter().skip(i + 1) {
+            let ((na, ua), (nb, ub)) = (split(va), split(vb));
+            if ua + ub == 0 || !na.is_disjoint(&nb) {
+                continue;
+            }
+            let list = |s: &BTreeSet<&str>, unnamed: usize| {
+                let mut l: Vec<String> = s.iter().map(|n| n.to_string()).collect();
+                if unnamed > 0 {
+                    l.push(format!("{unnamed} member(s) nobody can name"));
+                }
+                l.join(", ")
+            };
+            out.push((
+                a.to_string(),
+                b.to_string(),
+                format!(
+                    "{a} saved the Primary view {} of {{{}}}, {b} the Primary view {} of {{{}}}: no node that can be named is in both; if the unnamed member is {} (whose identity is unknown), the two were separate Primary components",
+                    view_label(va),
+                    list(&na, ua),
+                    view_label(vb),
+                    list(&nb, ub),
+                    unknown.join(" or "),
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Pairs of candidates whose positions contradict one history: node `b` was a member of
+/// `a`'s last Primary view (named there by its current gcomm UUID), has since saved a later
+/// Primary view without `a` but with a node from outside `a`'s view, and is now behind `a`.
+/// Every write committed in `a`'s view was delivered to `b` before `b` moved on; `b` being
+/// behind means its data was replaced after that view, likely by a state transfer from the
+/// newcomer, which was behind: the histories diverged, and the later Primary's writes are not
+/// in `a`. (Or `b`'s data was put back by a restored backup; quorate cannot tell which.)
+/// Each as a sentence.
+fn moved_on_but_behind(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in candidates {
+        let Some(va) = nodes.get(a.index).and_then(saved_primary_view) else {
+            continue;
+        };
+        for b in candidates.iter().filter(|b| b.seqno < a.seqno) {
+            let Some(vb) = nodes.get(b.index).and_then(saved_primary_view) else {
+                continue;
+            };
+            let same_view = va.view_uuid.is_some()
+                && va.view_uuid == vb.view_uuid
+                && va.view_seq == vb.view_seq;
+            // `b` alone being behind is explained by its InnoDB lagging the views it took part
+            // in (writesets are applied after they are delivered): then another member of its
+            // later view holds `a`'s writes. When no member of that view whose position is
+            // known holds them, the later Primary did not start from `a`'s history.
+            let later_members_behind = !candidates.iter().any(|c| {
+                c.seqno >= a.seqno
+                    && nodes
+                        .get(c.index)
+                        .and_then(saved_primary_view)
+                        .is_some_and(|v| vb.member_uuids.contains(&v.my_uuid))
+            });
+            if va.member_uuids.contains(&vb.my_uuid)
+                && !vb.member_uuids.contains(&va.my_uuid)
+                && !same_view
+                && later_members_behind
+            {
+                out.push(format!(
+                    "{b_name} was a member of {a_name}'s last Primary view ({}) and saved a later one without {a_name} ({}), yet {b_name} (seqno {}) is behind {a_name} (seqno {}): its data was replaced after that view, likely by a state transfer from a newcomer that was behind (the histories diverged), or put back by a restored backup",
+                    view_label(va),
+                    view_label(vb),
+                    b.seqno,
+                    a.seqno,
+                    a_name = a.name,
+                    b_name = b.name,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `uuid:seq` of a saved view, for messages.
+fn view_label(v: &SavedView) -> String {
+    format!(
+        "{}:{}",
+        v.view_uuid.as_deref().unwrap_or("?"),
+        v.view_seq.map_or_else(|| "?".into(), |s| s.to_string())
+    )
 }
 
 /// No Primary anywhere: choose the most advanced node, or refuse.
@@ -1276,6 +1397,28 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
         return d;
     }
 
+    // 2b. Saved views that are disjoint unless an unnamed member is a node assumed lost or
+    // one without a saved view (stopped cleanly: its gcomm UUID is gone with the file).
+    let no_identity: Vec<String> = nodes
+        .iter()
+        .filter(|n| saved_primary_view(n).is_none())
+        .map(|n| n.name.clone())
+        .collect();
+    let unsettled: Vec<String> = views_diverged_unless_unknown(nodes, &no_identity)
+        .into_iter()
+        .map(|(_, _, why)| why)
+        .collect();
+    if !unsettled.is_empty() {
+        let mut reasons = vec![
+            "the saved views (gvwstate.dat) may show two Primary components: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
+        ];
+        reasons.extend(unsettled);
+        reasons.push("assuming a node lost does not settle this: a node that does not answer names itself once back (its gvwstate.dat); otherwise compare the data of both sides by hand, keep one and start it by hand".into());
+        let mut d = refuse(case, situation, reasons);
+        d.wait_for = ctx.names_where(|c| matches!(c, Class::Unknown(_) | Class::Unresponsive(_)));
+        return d;
+    }
+
     // 3. Crashed nodes: recover their positions first.
     if !needs_recovery.is_empty() {
         let mut d = blank(
@@ -1357,6 +1500,16 @@ fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     // node's view look like another component's afterwards), then a live node (no restart),
     // then Galera's own pick (safe_to_bootstrap), then a clean shutdown, then configuration
     // order.
+    // 4b. A node that moved on to a later Primary without another one yet is behind it.
+    let contradicted = moved_on_but_behind(nodes, &candidates);
+    if !contradicted.is_empty() {
+        let mut reasons = vec![
+            "the positions contradict one history: their seqnos cannot be compared".to_string(),
+        ];
+        reasons.extend(contradicted);
+        reasons.push("compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose".into());
+        return refuse(case, situation, reasons);
+    }
     for c in &mut candidates {
         c.left_out_by = left_out_by(nodes, c.index);
     }

@@ -1646,3 +1646,112 @@ fn regression_promote_is_not_planned_on_a_stale_non_primary_view() {
     ]);
     assert!(matches!(d.verdict, Verdict::Promote { .. }), "{}", text(&d));
 }
+
+/// (g, found by the model's long run) node3 was bootstrapped by hand beside the Primary
+/// {node1, node2}; each side committed its seqno 1. node1 does not answer and is assumed
+/// lost; node2 and node3 crashed. node2's saved view {a1, b1} names node2 and a member nobody
+/// answering can name; node3's is {c1}. The plan broke the seqno tie and bootstrapped node2,
+/// discarding node3's acknowledged write: the unnamed member may be node1, and then the views
+/// were two Primary components. Assuming node1 lost does not settle that.
+#[test]
+fn regression_disjoint_views_with_an_assumed_lost_member_are_refused() {
+    let nodes = || {
+        vec![
+            unknown("node1"),
+            with_view(
+                with_recovery(crashed("node2"), U, 1),
+                "a1",
+                4,
+                &["b1", "a1"],
+            ),
+            with_view(with_recovery(crashed("node3"), U, 1), "c1", 1, &["c1"]),
+        ]
+    };
+    let d = plan_lost(nodes(), &["node1"]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.reasons[0].contains("may show two Primary components")
+            && d.reasons[1].contains("node1 (whose identity is unknown)"),
+        "{}",
+        text(&d)
+    );
+    assert_eq!(d.wait_for, vec!["node1".to_string()], "{}", text(&d));
+    // Without the assumption the plan waits for node1 first: it can settle the question.
+    let d = plan(nodes());
+    assert!(d.reasons[0].starts_with("node1: "), "{}", text(&d));
+    // With node1 back, its saved view names a1: node2's view is {node1, node2}, disjoint
+    // from {node3}: diverged for certain.
+    let d = plan(vec![
+        with_view(
+            with_recovery(crashed("node1"), U, 1),
+            "a1",
+            4,
+            &["a1", "b1"],
+        ),
+        with_view(
+            with_recovery(crashed("node2"), U, 1),
+            "a1",
+            4,
+            &["b1", "a1"],
+        ),
+        with_view(with_recovery(crashed("node3"), U, 1), "c1", 1, &["c1"]),
+    ]);
+    assert!(d.reasons[0].contains("no node in common"), "{}", text(&d));
+}
+
+/// (j, found by the model's long run) node3 crashed in the Primary {node2, node3} at seqno 3.
+/// node1 (behind) was bootstrapped by hand and node2 joined it, its data replaced; their
+/// Primary {node1, node2} committed seqno 1, then a partition left both non-Primary. The plan
+/// compared seqnos (3 > 1) and bootstrapped node3, discarding the later Primary's write: node2
+/// was in node3's view, moved on to a later one without node3, and yet is behind node3.
+#[test]
+fn regression_node_that_moved_on_but_is_behind_is_not_compared_by_seqno() {
+    let moved_on = |n2_seqno: i64| {
+        plan(vec![
+            with_view(non_primary("node1", 1, 1), "a1", 4, &["a1", "b1"]),
+            with_view(non_primary("node2", n2_seqno, 1), "a1", 4, &["b1", "a1"]),
+            with_view(
+                with_recovery(crashed("node3"), U, 3),
+                "b1",
+                2,
+                &["c1", "b1"],
+            ),
+        ])
+    };
+    let d = moved_on(1);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.reasons[0].contains("contradict one history")
+            && d.reasons[1].starts_with("node2 was a member of node3's last Primary view"),
+        "{}",
+        text(&d)
+    );
+    // One history: node2 went on with node1 and holds everything node3 had, and more.
+    let d = moved_on(5);
+    assert!(
+        matches!(&d.verdict, Verdict::Promote { node } if node == "node2"),
+        "{}",
+        text(&d)
+    );
+    // Both crashed in the same view, node2's InnoDB lagging node3's: one history, node3 is
+    // ahead and is bootstrapped.
+    let d = plan(vec![
+        with_view(
+            with_recovery(crashed("node2"), U, 2),
+            "b1",
+            2,
+            &["b1", "c1"],
+        ),
+        with_view(
+            with_recovery(crashed("node3"), U, 3),
+            "b1",
+            2,
+            &["c1", "b1"],
+        ),
+    ]);
+    assert!(
+        matches!(&d.verdict, Verdict::Bootstrap { node } if node == "node3"),
+        "{}",
+        text(&d)
+    );
+}
