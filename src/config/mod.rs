@@ -1,0 +1,57 @@
+//! The configuration file: the seed's cluster layout (`cluster`, `database`, `storage`,
+//! `nodes.controllers[]`) plus quorate's own `quorate:` section, validated into [`Settings`].
+//!
+//! Owns: strict YAML decoding (an unknown key is an error naming the key and its line),
+//! `${VAR}` expansion of the values quorate uses, durations like `3s`, credential resolution
+//! (literal, password file or a my.cnf-style `[client]` defaults file) and the permission
+//! warnings for files holding secrets. Nothing here talks to the network.
+//!
+//! Values quorate never uses (the seed's `database.mariadb` root and SST passwords) are kept
+//! unexpanded, so monitoring does not need the database root password in its environment.
+//!
+//! This file is the front; the work is split by responsibility:
+//!
+//! - [`load`](mod@load): read the file, decode, validate.
+//! - `raw`: the file's shape, exactly the keys accepted (serde, `deny_unknown_fields`), and
+//!   durations.
+//! - `expand`: `${VAR}` expansion while decoding, so errors keep their line.
+//! - [`secrets`]: [`Secret`], the MySQL account, password and defaults files, and the one
+//!   rule for a password file's first line and the default user.
+//! - [`host`]: which controller is "this host".
+//! - `validate`: raw shape → [`Settings`], one function per section.
+//! - [`settings`]: the validated types.
+
+mod error;
+mod expand;
+pub mod host;
+pub mod load;
+mod raw;
+pub mod secrets;
+pub mod settings;
+mod validate;
+
+pub use error::ConfigError;
+// For `recover::config`, which decodes and validates `quorate.recovery` with these.
+pub use expand::expand;
+pub(crate) use expand::Expanded;
+pub use host::HostIdentity;
+pub use load::{load, parse, Loaded};
+pub use raw::parse_duration;
+pub(crate) use raw::RawDuration;
+pub(crate) use secrets::read_secret_file;
+pub use secrets::{parse_defaults_file, ClientDefaults, MysqlAuth, Secret};
+pub use settings::{
+    CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
+    Settings, TlsFiles,
+};
+pub(crate) use validate::resolve_path;
+
+/// Where `quorate` looks for its configuration when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/quorate/quorate.yaml";
+/// The default listen address of `quorate serve`.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:9878";
+/// The default backup root of the seed's backup script.
+pub const DEFAULT_BACKUP_DIR: &str = "/var/backups/mariadb";
+
+#[cfg(test)]
+mod tests;
