@@ -266,11 +266,7 @@ fn build_live(
         path: path.to_path_buf(),
         source,
     })?;
-    let loaded = config::load(path)?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    let settings = loaded.settings;
+    let settings = config::load_logging_warnings(path)?;
     let local_node = settings
         .resolve_local_node(node_override, host)
         .map_err(ServeError::LocalNode)?

@@ -196,11 +196,7 @@ fn config_path(common: &CheckCommonArgs) -> PathBuf {
 }
 
 fn load_settings(path: &Path) -> Result<Settings, String> {
-    let loaded = config::load(path).map_err(|e| e.to_string())?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    Ok(loaded.settings)
+    config::load_logging_warnings(path).map_err(|e| e.to_string())
 }
 
 /// Credentials: --defaults-file or --password-file, else $QUORATE_MYSQL_PASSWORD, else the

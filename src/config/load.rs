@@ -1,6 +1,9 @@
 //! Reading the file: [`load`] (from disk, with the process environment) and [`parse`] (text
 //! and an explicit environment, for tests). Both decode strictly ([`super::raw`]) while expanding
 //! `${VAR}` ([`super::expand`]) and then validate ([`super::validate`]).
+//!
+//! [`load_logging_warnings`] is the one loader the commands and the server use: it logs the
+//! warnings met on the way (world-readable secrets) and returns the settings.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -40,6 +43,16 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         }
     }
     Ok(Loaded { settings, warnings })
+}
+
+/// [`load`], logging each warning (at WARN) and returning the settings. Every command and the
+/// server's (re)load use this, so a warning is reported the same way everywhere.
+pub fn load_logging_warnings(path: &Path) -> Result<Settings, ConfigError> {
+    let loaded = load(path)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(loaded.settings)
 }
 
 /// Parses configuration text. `env` is the environment used for `${VAR}` expansion; files

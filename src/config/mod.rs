@@ -11,7 +11,7 @@
 //!
 //! This file is the front; the work is split by responsibility:
 //!
-//! - [`load`](mod@load): read the file, decode, validate.
+//! - [`load`](mod@load): read the file, decode, validate; the one loader that logs warnings.
 //! - `raw`: the file's shape, exactly the keys accepted (serde, `deny_unknown_fields`), and
 //!   durations.
 //! - `expand`: `${VAR}` expansion while decoding, so errors keep their line.
@@ -35,7 +35,7 @@ pub use error::ConfigError;
 pub use expand::expand;
 pub(crate) use expand::Expanded;
 pub use host::HostIdentity;
-pub use load::{load, parse, Loaded};
+pub use load::{load, load_logging_warnings, parse, Loaded};
 pub use raw::parse_duration;
 pub(crate) use raw::RawDuration;
 pub(crate) use secrets::read_secret_file;
