@@ -17,7 +17,9 @@ use quorate::check::flow::{self, FlowObservation, FlowSample};
 use quorate::check::galera::{self, GaleraPolicy};
 use quorate::check::gluster::{self as gluster_check, GlusterPolicy};
 use quorate::check::{state, CheckResult, PerfDatum, Status, Thresholds, TimeoutSpec, Uom};
-use quorate::config::{self, HostIdentity, MysqlAuth, MysqlEndpoint, Secret, Settings};
+use quorate::config::{
+    self, CredentialOverrides, HostIdentity, MysqlAuth, MysqlEndpoint, Settings,
+};
 use quorate::wsrep::client::NodeClient;
 
 use crate::cli::{
@@ -205,38 +207,14 @@ fn resolve_auth(
     common: &MysqlCredentialArgs,
     configured: Option<&MysqlAuth>,
 ) -> Result<MysqlAuth, String> {
-    let mut auth = configured.cloned().unwrap_or(MysqlAuth {
-        user: "quorate".into(),
-        password: None,
-    });
-    // Empty counts as unset: Icinga 2 passes an undefined `env` macro as "".
-    if let Some(pw) = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
-        auth.password = Some(Secret::new(pw));
+    CredentialOverrides {
+        password: std::env::var(PASSWORD_ENV).ok(),
+        defaults_file: common.defaults_file.as_deref(),
+        password_file: common.password_file.as_deref(),
+        user: common.user.as_deref(),
     }
-    if let Some(file) = &common.defaults_file {
-        let text = read_secret(file)?;
-        let client = config::parse_defaults_file(&text);
-        if let Some(user) = client.user {
-            auth.user = user;
-        }
-        auth.password = client.password.map(Secret::new);
-    }
-    if let Some(file) = &common.password_file {
-        let text = read_secret(file)?;
-        let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
-        if first.is_empty() {
-            return Err(format!("{}: the first line is empty", file.display()));
-        }
-        auth.password = Some(Secret::new(first));
-    }
-    if let Some(user) = &common.user {
-        auth.user = user.clone();
-    }
-    Ok(auth)
-}
-
-fn read_secret(file: &Path) -> Result<String, String> {
-    std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    .apply(configured)
+    .map_err(|e| e.to_string())
 }
 
 fn resolve_target(a: &CheckGaleraArgs) -> Result<Target, String> {

@@ -15,8 +15,8 @@
 //! - `raw`: the file's shape, exactly the keys accepted (serde, `deny_unknown_fields`), and
 //!   durations.
 //! - `expand`: `${VAR}` expansion while decoding, so errors keep their line.
-//! - [`secrets`]: [`Secret`], the MySQL account, password and defaults files, and the one
-//!   rule for a password file's first line and the default user.
+//! - [`secrets`]: [`Secret`], the MySQL account and its one resolution (password and defaults
+//!   files, the default user, the command line's overrides).
 //! - [`host`]: which controller is "this host".
 //! - `validate`: raw shape → [`Settings`], one function per section.
 //! - [`settings`]: the validated types.
@@ -39,7 +39,10 @@ pub use load::{load, load_logging_warnings, parse, Loaded};
 pub use raw::parse_duration;
 pub(crate) use raw::RawDuration;
 pub(crate) use secrets::read_secret_file;
-pub use secrets::{parse_defaults_file, ClientDefaults, MysqlAuth, Secret};
+pub use secrets::{
+    parse_defaults_file, password_from_file_text, ClientDefaults, CredentialError,
+    CredentialOverrides, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
+};
 pub use settings::{
     CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
     Settings, TlsFiles,

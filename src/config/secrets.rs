@@ -1,10 +1,13 @@
 //! Secrets and the MySQL account: [`Secret`] (never printed), [`MysqlAuth`], reading a file that
-//! holds a secret (with the world-readable warning), the password file's first-line rule and the
-//! `[client]` group of a my.cnf-style defaults file.
+//! holds a secret (with the world-readable warning), the password file's first-line rule, the
+//! `[client]` group of a my.cnf-style defaults file and the default user.
+//!
+//! Credentials are resolved here and nowhere else: from `quorate.mysql` when the configuration
+//! is validated, and with [`CredentialOverrides`] for the command line of `quorate check`.
 
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::raw::RawMysql;
 use super::validate::ConfigFile;
@@ -36,11 +39,39 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The MySQL user when neither the configuration nor the command line names one.
+pub const DEFAULT_USER: &str = "quorate";
+
 /// The MySQL account quorate monitors with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MysqlAuth {
     pub user: String,
     pub password: Option<Secret>,
+}
+
+impl Default for MysqlAuth {
+    /// [`DEFAULT_USER`], no password.
+    fn default() -> MysqlAuth {
+        MysqlAuth {
+            user: DEFAULT_USER.to_string(),
+            password: None,
+        }
+    }
+}
+
+/// A password file whose first line is empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the first line is empty")]
+pub struct EmptyFirstLine;
+
+/// The password held in a password file: its first line (without a trailing CR); the rest of
+/// the file is ignored, so a trailing newline or a comment line does not count.
+pub fn password_from_file_text(text: &str) -> Result<Secret, EmptyFirstLine> {
+    let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if first.is_empty() {
+        return Err(EmptyFirstLine);
+    }
+    Ok(Secret::new(first))
 }
 
 /// `quorate.mysql`: at most one of `password`, `password_file` and `defaults_file`.
@@ -66,16 +97,13 @@ pub(super) fn resolve_mysql_auth(
     if let Some(file) = &raw.password_file {
         let file = config.resolve(&file.0);
         let text = read_secret_file(config.path, "quorate.mysql.password_file", &file, warnings)?;
-        let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
-        if first.is_empty() {
-            return Err(ConfigError::SecretFile {
-                path: config.path.to_path_buf(),
-                key: "quorate.mysql.password_file".into(),
-                file,
-                message: "the first line is empty".into(),
-            });
-        }
-        password = Some(Secret::new(first));
+        let secret = password_from_file_text(&text).map_err(|e| ConfigError::SecretFile {
+            path: config.path.to_path_buf(),
+            key: "quorate.mysql.password_file".into(),
+            file,
+            message: e.to_string(),
+        })?;
+        password = Some(secret);
     }
     if let Some(file) = &raw.defaults_file {
         let file = config.resolve(&file.0);
@@ -89,8 +117,76 @@ pub(super) fn resolve_mysql_auth(
     Ok(MysqlAuth {
         user: user
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "quorate".to_string()),
+            .unwrap_or_else(|| DEFAULT_USER.to_string()),
         password,
+    })
+}
+
+/// Credentials given outside the configuration file (`quorate check`'s options and
+/// environment). Each one that is set replaces what the configuration says.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialOverrides<'a> {
+    /// A password from the environment; empty counts as unset (Icinga 2 passes an undefined
+    /// `env` macro as "").
+    pub password: Option<String>,
+    /// A my.cnf-style file: its `[client]` user and password replace the configured ones.
+    pub defaults_file: Option<&'a Path>,
+    /// A password file (first line), over the environment and the defaults file.
+    pub password_file: Option<&'a Path>,
+    /// The user, over everything else.
+    pub user: Option<&'a str>,
+}
+
+/// Why [`CredentialOverrides`] could not be applied. Each variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("cannot read {}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", file.display())]
+    PasswordFile {
+        file: PathBuf,
+        source: EmptyFirstLine,
+    },
+}
+
+impl CredentialOverrides<'_> {
+    /// `configured` (else [`MysqlAuth::default`]) with these overrides applied, in order: the
+    /// environment's password, the defaults file, the password file, the user.
+    pub fn apply(&self, configured: Option<&MysqlAuth>) -> Result<MysqlAuth, CredentialError> {
+        let mut auth = configured.cloned().unwrap_or_default();
+        if let Some(pw) = self.password.as_ref().filter(|p| !p.is_empty()) {
+            auth.password = Some(Secret::new(pw.clone()));
+        }
+        if let Some(file) = self.defaults_file {
+            let client = parse_defaults_file(&read_credential_file(file)?);
+            if let Some(user) = client.user {
+                auth.user = user;
+            }
+            auth.password = client.password.map(Secret::new);
+        }
+        if let Some(file) = self.password_file {
+            let text = read_credential_file(file)?;
+            let secret =
+                password_from_file_text(&text).map_err(|source| CredentialError::PasswordFile {
+                    file: file.to_path_buf(),
+                    source,
+                })?;
+            auth.password = Some(secret);
+        }
+        if let Some(user) = self.user {
+            auth.user = user.to_string();
+        }
+        Ok(auth)
+    }
+}
+
+fn read_credential_file(file: &Path) -> Result<String, CredentialError> {
+    std::fs::read_to_string(file).map_err(|source| CredentialError::Read {
+        file: file.to_path_buf(),
+        source,
     })
 }
 

@@ -469,3 +469,71 @@ fn local_node_resolution() {
         .is_none());
     assert!(!HostIdentity::current().addresses.is_empty());
 }
+
+#[test]
+fn credential_overrides_apply_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "[client]\nuser=fromcnf\npassword=cnfpw\n").unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "filepw\r\nignored\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\nsecond\n").unwrap();
+
+    let none = CredentialOverrides::default();
+    assert_eq!(none.apply(None).unwrap(), MysqlAuth::default());
+    assert_eq!(MysqlAuth::default().user, DEFAULT_USER);
+
+    // An empty environment password counts as unset.
+    let configured = MysqlAuth {
+        user: "mon".into(),
+        password: Some(Secret::new("conf")),
+    };
+    let env_empty = CredentialOverrides {
+        password: Some(String::new()),
+        ..Default::default()
+    };
+    assert_eq!(env_empty.apply(Some(&configured)).unwrap(), configured);
+
+    let all = CredentialOverrides {
+        password: Some("envpw".into()),
+        defaults_file: Some(&cnf),
+        password_file: Some(&pw),
+        user: None,
+    };
+    let auth = all.apply(Some(&configured)).unwrap();
+    assert_eq!(auth.user, "fromcnf");
+    assert_eq!(auth.password.unwrap().expose(), "filepw");
+
+    let user = CredentialOverrides {
+        defaults_file: Some(&cnf),
+        user: Some("cli"),
+        ..Default::default()
+    };
+    let auth = user.apply(None).unwrap();
+    assert_eq!(auth.user, "cli");
+    assert_eq!(auth.password.unwrap().expose(), "cnfpw");
+
+    let err = CredentialOverrides {
+        password_file: Some(&empty),
+        ..Default::default()
+    }
+    .apply(None)
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: the first line is empty", empty.display())
+    );
+    let missing = dir.path().join("missing");
+    let err = CredentialOverrides {
+        password_file: Some(&missing),
+        ..Default::default()
+    }
+    .apply(None)
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot read {}: ", missing.display())),
+        "{err}"
+    );
+}
