@@ -33,7 +33,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// A value that decoded but does not make sense, at `key` of the file at `path`.
-    pub(crate) fn invalid(
+    pub(super) fn invalid(
         path: &std::path::Path,
         key: &str,
         message: impl Into<String>,

@@ -79,7 +79,7 @@ fn expand_counting(text: &str) -> Result<(String, usize), String> {
 }
 
 /// A string value with `${VAR}` expanded at decode time.
-pub(crate) struct Expanded(pub(crate) String, pub(super) Origin);
+pub(super) struct Expanded(pub(super) String, pub(super) Origin);
 
 /// Whether a value was written in the file or came from the environment.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@
 //!   files, the default user, the command line's overrides).
 //! - [`host`]: which controller is "this host".
 //! - `validate`: raw shape → [`Settings`], one function per section.
+//! - [`recovery`]: the `quorate.recovery` section ([`RecoverySettings`]).
 //! - [`settings`]: the validated types.
 
 mod error;
@@ -26,19 +27,17 @@ mod expand;
 pub mod host;
 pub mod load;
 mod raw;
+pub mod recovery;
 pub mod secrets;
 pub mod settings;
 mod validate;
 
 pub use error::ConfigError;
-// For `recover::config`, which decodes and validates `quorate.recovery` with these.
 pub use expand::expand;
-pub(crate) use expand::Expanded;
 pub use host::HostIdentity;
 pub use load::{load, load_logging_warnings, parse, Loaded};
 pub use raw::parse_duration;
-pub(crate) use raw::RawDuration;
-pub(crate) use secrets::read_secret_file;
+pub use recovery::{NodeRecovery, RecoverySettings};
 pub use secrets::{
     parse_defaults_file, password_from_file_text, ClientDefaults, CredentialError,
     CredentialOverrides, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
@@ -47,7 +46,6 @@ pub use settings::{
     CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
     Settings, TlsFiles,
 };
-pub(crate) use validate::resolve_path;
 
 /// Where `quorate` looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/quorate/quorate.yaml";

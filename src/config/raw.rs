@@ -13,90 +13,90 @@ use super::expand::{expand, Expanded};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawFile {
-    pub(crate) cluster: RawCluster,
+pub(super) struct RawFile {
+    pub(super) cluster: RawCluster,
     #[serde(default)]
     #[allow(dead_code)]
-    pub(crate) database: Option<RawDatabase>,
+    pub(super) database: Option<RawDatabase>,
     #[serde(default)]
-    pub(crate) storage: Option<RawStorage>,
-    pub(crate) nodes: RawNodes,
+    pub(super) storage: Option<RawStorage>,
+    pub(super) nodes: RawNodes,
     #[serde(default)]
-    pub(crate) quorate: RawQuorate,
+    pub(super) quorate: RawQuorate,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawCluster {
-    pub(crate) name: Expanded,
+pub(super) struct RawCluster {
+    pub(super) name: Expanded,
 }
 
 /// The seed's database credentials. Kept as written: quorate does not use them.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawDatabase {
+pub(super) struct RawDatabase {
     #[serde(default)]
     #[allow(dead_code)]
-    pub(crate) mariadb: Option<RawMariadbCredentials>,
+    pub(super) mariadb: Option<RawMariadbCredentials>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub(crate) struct RawMariadbCredentials {
+pub(super) struct RawMariadbCredentials {
     #[serde(default)]
-    pub(crate) root_password: Option<String>,
+    pub(super) root_password: Option<String>,
     #[serde(default)]
-    pub(crate) sst_user: Option<String>,
+    pub(super) sst_user: Option<String>,
     #[serde(default)]
-    pub(crate) sst_password: Option<String>,
+    pub(super) sst_password: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawStorage {
+pub(super) struct RawStorage {
     #[serde(default)]
-    pub(crate) glusterfs: Option<RawGluster>,
+    pub(super) glusterfs: Option<RawGluster>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawGluster {
+pub(super) struct RawGluster {
     #[serde(default)]
-    pub(crate) volume_name: Option<Expanded>,
+    pub(super) volume_name: Option<Expanded>,
     #[serde(default)]
-    pub(crate) replica_count: Option<RawReplicaCount>,
+    pub(super) replica_count: Option<RawReplicaCount>,
     #[serde(default)]
-    pub(crate) brick_path: Option<Expanded>,
+    pub(super) brick_path: Option<Expanded>,
     #[serde(default)]
-    pub(crate) mount_point: Option<Expanded>,
+    pub(super) mount_point: Option<Expanded>,
 }
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-pub(crate) enum RawReplicaCount {
+pub(super) enum RawReplicaCount {
     Number(u32),
     Word(String),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawNodes {
-    pub(crate) controllers: Vec<RawController>,
+pub(super) struct RawNodes {
+    pub(super) controllers: Vec<RawController>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawController {
-    pub(crate) hostname: Expanded,
-    pub(crate) ip_address: Expanded,
+pub(super) struct RawController {
+    pub(super) hostname: Expanded,
+    pub(super) ip_address: Expanded,
     #[serde(default)]
-    pub(crate) priority: Option<i64>,
+    pub(super) priority: Option<i64>,
     #[serde(default)]
-    pub(crate) services: RawServices,
+    pub(super) services: RawServices,
     #[serde(default)]
     #[allow(dead_code)]
-    pub(crate) vip_owner: Option<bool>,
+    pub(super) vip_owner: Option<bool>,
 }
 
 /// The services of the seed's controllers. quorate reads `mariadb` and `glusterfs`; the others
@@ -104,147 +104,147 @@ pub(crate) struct RawController {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub(crate) struct RawServices {
+pub(super) struct RawServices {
     #[serde(default)]
-    pub(crate) mariadb: bool,
+    pub(super) mariadb: bool,
     #[serde(default)]
-    pub(crate) glusterfs: bool,
+    pub(super) glusterfs: bool,
     #[serde(default)]
-    pub(crate) redis: bool,
+    pub(super) redis: bool,
     #[serde(default)]
-    pub(crate) slurm: bool,
+    pub(super) slurm: bool,
     #[serde(default)]
-    pub(crate) web: bool,
+    pub(super) web: bool,
     #[serde(default)]
-    pub(crate) keepalived: bool,
+    pub(super) keepalived: bool,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawQuorate {
+pub(super) struct RawQuorate {
     #[serde(default)]
-    pub(crate) listen: Option<Expanded>,
+    pub(super) listen: Option<Expanded>,
     #[serde(default)]
-    pub(crate) node: Option<Expanded>,
+    pub(super) node: Option<Expanded>,
     #[serde(default)]
-    pub(crate) mysql: RawMysql,
+    pub(super) mysql: RawMysql,
     #[serde(default)]
-    pub(crate) timeouts: RawTimeouts,
+    pub(super) timeouts: RawTimeouts,
     #[serde(default)]
-    pub(crate) intervals: RawIntervals,
+    pub(super) intervals: RawIntervals,
     #[serde(default)]
-    pub(crate) backup: RawBackup,
+    pub(super) backup: RawBackup,
     #[serde(default)]
-    pub(crate) recovery: crate::recover::config::RawRecovery,
+    pub(super) recovery: super::recovery::RawRecovery,
     #[serde(default)]
-    pub(crate) nodes: BTreeMap<String, RawNodeOverride>,
+    pub(super) nodes: BTreeMap<String, RawNodeOverride>,
     #[serde(default)]
-    pub(crate) health: RawHealth,
+    pub(super) health: RawHealth,
     #[serde(default)]
-    pub(crate) check: RawCheck,
+    pub(super) check: RawCheck,
     #[serde(default)]
-    pub(crate) gluster: Option<RawGlusterCli>,
+    pub(super) gluster: Option<RawGlusterCli>,
     #[serde(default)]
-    pub(crate) tls: Option<RawTls>,
+    pub(super) tls: Option<RawTls>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawTls {
-    pub(crate) cert_file: Expanded,
-    pub(crate) key_file: Expanded,
+pub(super) struct RawTls {
+    pub(super) cert_file: Expanded,
+    pub(super) key_file: Expanded,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawHealth {
+pub(super) struct RawHealth {
     #[serde(default)]
-    pub(crate) maintenance_file: Option<Expanded>,
+    pub(super) maintenance_file: Option<Expanded>,
     #[serde(default)]
-    pub(crate) allow_donor: Option<bool>,
+    pub(super) allow_donor: Option<bool>,
     #[serde(default)]
-    pub(crate) allow_read_only: Option<bool>,
+    pub(super) allow_read_only: Option<bool>,
     #[serde(default)]
-    pub(crate) timeout: Option<RawDuration>,
+    pub(super) timeout: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawCheck {
+pub(super) struct RawCheck {
     #[serde(default)]
-    pub(crate) state_dir: Option<Expanded>,
+    pub(super) state_dir: Option<Expanded>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawGlusterCli {
+pub(super) struct RawGlusterCli {
     #[serde(default)]
-    pub(crate) command: Option<Vec<Expanded>>,
+    pub(super) command: Option<Vec<Expanded>>,
     #[serde(default)]
-    pub(crate) timeout: Option<RawDuration>,
+    pub(super) timeout: Option<RawDuration>,
     #[serde(default)]
-    pub(crate) heal_timeout: Option<RawDuration>,
+    pub(super) heal_timeout: Option<RawDuration>,
     #[serde(default)]
-    pub(crate) interval: Option<RawDuration>,
+    pub(super) interval: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawMysql {
+pub(super) struct RawMysql {
     #[serde(default)]
-    pub(crate) user: Option<Expanded>,
+    pub(super) user: Option<Expanded>,
     #[serde(default)]
-    pub(crate) password: Option<Expanded>,
+    pub(super) password: Option<Expanded>,
     #[serde(default)]
-    pub(crate) password_file: Option<Expanded>,
+    pub(super) password_file: Option<Expanded>,
     #[serde(default)]
-    pub(crate) defaults_file: Option<Expanded>,
+    pub(super) defaults_file: Option<Expanded>,
     #[serde(default)]
-    pub(crate) port: Option<u16>,
+    pub(super) port: Option<u16>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawTimeouts {
+pub(super) struct RawTimeouts {
     #[serde(default)]
-    pub(crate) galera: Option<RawDuration>,
+    pub(super) galera: Option<RawDuration>,
     #[serde(default)]
-    pub(crate) scrape: Option<RawDuration>,
+    pub(super) scrape: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawIntervals {
+pub(super) struct RawIntervals {
     #[serde(default)]
-    pub(crate) gluster_heal: Option<RawDuration>,
+    pub(super) gluster_heal: Option<RawDuration>,
     #[serde(default)]
-    pub(crate) backup_rescan: Option<RawDuration>,
+    pub(super) backup_rescan: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawBackup {
+pub(super) struct RawBackup {
     #[serde(default)]
-    pub(crate) directories: Option<Vec<Expanded>>,
+    pub(super) directories: Option<Vec<Expanded>>,
     #[serde(default)]
-    pub(crate) enabled: Option<bool>,
+    pub(super) enabled: Option<bool>,
     #[serde(default)]
-    pub(crate) timezone: Option<Expanded>,
+    pub(super) timezone: Option<Expanded>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawNodeOverride {
+pub(super) struct RawNodeOverride {
     #[serde(default)]
-    pub(crate) mysql_address: Option<Expanded>,
+    pub(super) mysql_address: Option<Expanded>,
     #[serde(default)]
-    pub(crate) mysql_socket: Option<Expanded>,
+    pub(super) mysql_socket: Option<Expanded>,
     #[serde(default)]
-    pub(crate) datadir: Option<Expanded>,
+    pub(super) datadir: Option<Expanded>,
 }
 
 /// A duration written as `3s`, `500ms`, `2m`, `1h`, `1d` or a bare number of seconds.
-pub(crate) struct RawDuration(pub(crate) Duration);
+pub(super) struct RawDuration(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

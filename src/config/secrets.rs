@@ -190,7 +190,7 @@ fn read_credential_file(file: &Path) -> Result<String, CredentialError> {
     })
 }
 
-pub(crate) fn read_secret_file(
+pub(super) fn read_secret_file(
     path: &Path,
     key: &str,
     file: &Path,

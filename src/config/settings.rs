@@ -150,7 +150,7 @@ pub struct Settings {
     /// `quorate.check`.
     pub check: CheckSettings,
     /// `quorate.recovery`: how `quorate recover` reaches, starts and audits the nodes.
-    pub recovery: crate::recover::config::RecoverySettings,
+    pub recovery: super::RecoverySettings,
     /// `quorate.gluster`.
     pub gluster_cli: GlusterCliSettings,
 }

@@ -21,25 +21,25 @@ use super::{
 
 /// The file being validated: errors name it, relative paths are resolved against its directory.
 #[derive(Clone, Copy)]
-pub(crate) struct ConfigFile<'a> {
-    pub(crate) path: &'a Path,
-    pub(crate) base_dir: &'a Path,
+pub(super) struct ConfigFile<'a> {
+    pub(super) path: &'a Path,
+    pub(super) base_dir: &'a Path,
 }
 
 impl ConfigFile<'_> {
     /// A value at `key` that decoded but does not make sense.
-    pub(crate) fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::invalid(self.path, key, message)
     }
 
     /// `value` as a path, relative to the configuration file's directory.
-    pub(crate) fn resolve(&self, value: &str) -> PathBuf {
+    pub(super) fn resolve(&self, value: &str) -> PathBuf {
         resolve_path(self.base_dir, value)
     }
 }
 
 /// Raw shape → [`Settings`]. `warnings` collects the world-readable secret files met.
-pub(crate) fn validate(
+pub(super) fn validate(
     path: &Path,
     raw: RawFile,
     warnings: &mut Vec<String>,
@@ -64,15 +64,8 @@ pub(crate) fn validate(
         Some(g) => Some(gluster_storage(file, g)?),
         None => None,
     };
-    let recovery = crate::recover::config::validate(
-        file.path,
-        file.base_dir,
-        q.recovery,
-        &nodes,
-        listen,
-        tls.is_some(),
-        warnings,
-    )?;
+    let recovery =
+        super::recovery::validate(file, q.recovery, &nodes, listen, tls.is_some(), warnings)?;
     let gluster_cli = match q.gluster {
         Some(g) => gluster_cli(file, g)?,
         None => GlusterCliSettings::default(),
@@ -339,7 +332,7 @@ fn check(file: ConfigFile<'_>, c: RawCheck) -> CheckSettings {
 }
 
 /// Relative paths in the config are relative to the config file's directory.
-pub(crate) fn resolve_path(base: &Path, value: &str) -> PathBuf {
+fn resolve_path(base: &Path, value: &str) -> PathBuf {
     let p = PathBuf::from(value.trim());
     if p.is_absolute() {
         p
