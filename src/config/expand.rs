@@ -40,13 +40,26 @@ fn lookup_env(name: &str) -> Option<String> {
     })
 }
 
+/// Why a value could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    /// A `${` without its `}`; `text` is the whole value.
+    #[error("unterminated ${{...}} in {text:?}")]
+    Unterminated { text: String },
+    /// `${}` or a name with characters other than ASCII letters, digits and `_`.
+    #[error("invalid environment variable name {name:?}")]
+    InvalidName { name: String },
+    #[error("environment variable {name} is not set")]
+    Unset { name: String },
+}
+
 /// Replaces every `${NAME}` with the environment variable NAME. `$${` writes a literal `${`.
-pub fn expand(text: &str) -> Result<String, String> {
+pub fn expand(text: &str) -> Result<String, ExpandError> {
     expand_counting(text).map(|(value, _)| value)
 }
 
 /// [`expand`], also counting the variables substituted.
-fn expand_counting(text: &str) -> Result<(String, usize), String> {
+fn expand_counting(text: &str) -> Result<(String, usize), ExpandError> {
     let mut substitutions = 0;
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -57,15 +70,18 @@ fn expand_counting(text: &str) -> Result<(String, usize), String> {
             out.push_str("${");
             rest = stripped;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unterminated ${{...}} in {text:?}"))?;
+            let end = body.find('}').ok_or_else(|| ExpandError::Unterminated {
+                text: text.to_string(),
+            })?;
             let name = &body[..end];
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("invalid environment variable name {name:?}"));
+                return Err(ExpandError::InvalidName {
+                    name: name.to_string(),
+                });
             }
-            let value = lookup_env(name)
-                .ok_or_else(|| format!("environment variable {name} is not set"))?;
+            let value = lookup_env(name).ok_or_else(|| ExpandError::Unset {
+                name: name.to_string(),
+            })?;
             out.push_str(&value);
             substitutions += 1;
             rest = &body[end + 1..];
@@ -89,7 +105,7 @@ pub(super) enum Origin {
 }
 
 impl Expanded {
-    fn new(raw: &str) -> Result<Expanded, String> {
+    fn new(raw: &str) -> Result<Expanded, ExpandError> {
         let (value, substitutions) = expand_counting(raw)?;
         let origin = if substitutions == 0 {
             Origin::Literal

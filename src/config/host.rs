@@ -3,8 +3,18 @@
 //! against the configured controllers.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use super::{Node, Settings};
+
+/// `--node` or `quorate.node` names no controller of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("node {node:?} is not a controller in {}", path.display())]
+pub struct UnknownLocalNode {
+    pub node: String,
+    /// The configuration file.
+    pub path: PathBuf,
+}
 
 impl Settings {
     /// Which node is "this host": `explicit` (from `--node`), else `quorate.node`, else the one
@@ -13,13 +23,11 @@ impl Settings {
         &self,
         explicit: Option<&str>,
         host: &HostIdentity,
-    ) -> Result<Option<&Node>, String> {
+    ) -> Result<Option<&Node>, UnknownLocalNode> {
         if let Some(name) = explicit.or(self.local_node.as_deref()) {
-            return self.node(name).map(Some).ok_or_else(|| {
-                format!(
-                    "node {name:?} is not a controller in {}",
-                    self.path.display()
-                )
+            return self.node(name).map(Some).ok_or_else(|| UnknownLocalNode {
+                node: name.to_string(),
+                path: self.path.clone(),
             });
         }
         let by_name: Vec<&Node> = self

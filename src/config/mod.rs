@@ -33,10 +33,10 @@ pub mod settings;
 mod validate;
 
 pub use error::ConfigError;
-pub use expand::expand;
-pub use host::HostIdentity;
+pub use expand::{expand, ExpandError};
+pub use host::{HostIdentity, UnknownLocalNode};
 pub use load::{load, load_logging_warnings, parse, Loaded};
-pub use raw::parse_duration;
+pub use raw::{parse_duration, DurationError};
 pub use recovery::{NodeRecovery, RecoverySettings};
 pub use secrets::{
     parse_defaults_file, password_from_file_text, ClientDefaults, CredentialError,
@@ -46,6 +46,7 @@ pub use settings::{
     CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
     Settings, TlsFiles,
 };
+pub use validate::MysqlAddressError;
 
 /// Where `quorate` looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/quorate/quorate.yaml";

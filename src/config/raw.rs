@@ -264,16 +264,28 @@ impl<'de> Deserialize<'de> for RawDuration {
     }
 }
 
+/// Why a duration could not be read; `text` is the value as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("invalid duration {text:?} (use e.g. 3s, 500ms, 2m, 1h)")]
+    Number { text: String },
+    #[error("invalid duration unit {unit:?} in {text:?} (use ms, s, m, h or d)")]
+    Unit { text: String, unit: String },
+    /// Zero, negative, or too large to be meant.
+    #[error("duration {text:?} must be positive")]
+    NotPositive { text: String },
+}
+
 /// Parses `3s`, `250ms`, `1.5m`, `2h`, `1d` or a bare number of seconds. Must be positive.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (use e.g. 3s, 500ms, 2m, 1h)"))?;
+    let value: f64 = number.parse().map_err(|_| DurationError::Number {
+        text: text.to_string(),
+    })?;
     let scale = match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 0.001,
@@ -281,14 +293,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3600.0,
         "d" => 86400.0,
         other => {
-            return Err(format!(
-                "invalid duration unit {other:?} in {text:?} (use ms, s, m, h or d)"
-            ))
+            return Err(DurationError::Unit {
+                text: text.to_string(),
+                unit: other.to_string(),
+            })
         }
     };
     let secs = value * scale;
     if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
-        return Err(format!("duration {text:?} must be positive"));
+        return Err(DurationError::NotPositive {
+            text: text.to_string(),
+        });
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -143,9 +143,21 @@ fn unused_seed_secrets_are_not_expanded() {
 fn expand_edge_cases() {
     ENV.set(&env(&[("A", "1")]), || {
         assert_eq!(expand("x${A}y$A$${A}").unwrap(), "x1y$A${A}");
-        assert!(expand("${A").unwrap_err().contains("unterminated"));
-        assert!(expand("${}").unwrap_err().contains("invalid"));
-        assert!(expand("${A-B}").unwrap_err().contains("invalid"));
+        assert!(expand("${A")
+            .unwrap_err()
+            .to_string()
+            .contains("unterminated"));
+        assert!(expand("${}").unwrap_err().to_string().contains("invalid"));
+        assert!(expand("${A-B}")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid"));
+        assert_eq!(
+            expand("${NOPE}"),
+            Err(ExpandError::Unset {
+                name: "NOPE".into()
+            })
+        );
     });
 }
 

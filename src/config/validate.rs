@@ -179,7 +179,7 @@ fn mysql_endpoint(
             return Err(file.invalid(&okey, "set mysql_address or mysql_socket, not both"))
         }
         Some((Some(addr), None)) => parse_mysql_address(&addr.0, default_port)
-            .map_err(|m| file.invalid(&format!("{okey}.mysql_address"), m))?,
+            .map_err(|e| file.invalid(&format!("{okey}.mysql_address"), e.to_string()))?,
         Some((None, Some(sock))) => MysqlEndpoint::Socket(file.resolve(&sock.0)),
         _ => MysqlEndpoint::Tcp {
             host: ip_address.to_string(),
@@ -341,11 +341,23 @@ fn resolve_path(base: &Path, value: &str) -> PathBuf {
     }
 }
 
+/// Why a `mysql_address` is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MysqlAddressError {
+    #[error("is empty")]
+    Empty,
+    #[error("{address:?}: port {port:?} is not a number from 1 to 65535")]
+    Port { address: String, port: String },
+}
+
 /// `host:port`, `[v6]:port`, or a bare host (then `default_port`).
-pub(super) fn parse_mysql_address(text: &str, default_port: u16) -> Result<MysqlEndpoint, String> {
+pub(super) fn parse_mysql_address(
+    text: &str,
+    default_port: u16,
+) -> Result<MysqlEndpoint, MysqlAddressError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("is empty".into());
+        return Err(MysqlAddressError::Empty);
     }
     if let Ok(sa) = t.parse::<SocketAddr>() {
         return Ok(MysqlEndpoint::Tcp {
@@ -361,9 +373,10 @@ pub(super) fn parse_mysql_address(text: &str, default_port: u16) -> Result<Mysql
     }
     match t.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => {
-            let port = port
-                .parse::<u16>()
-                .map_err(|_| format!("{t:?}: port {port:?} is not a number from 1 to 65535"))?;
+            let port = port.parse::<u16>().map_err(|_| MysqlAddressError::Port {
+                address: t.to_string(),
+                port: port.to_string(),
+            })?;
             Ok(MysqlEndpoint::Tcp {
                 host: host.to_string(),
                 port,

@@ -57,7 +57,8 @@ fn resolve_target(a: &CheckGaleraArgs) -> Result<Target, String> {
     // An empty --node (a Zabbix key without its parameter) means "this host".
     let explicit = a.node.as_deref().filter(|n| !n.is_empty());
     let node = settings
-        .resolve_local_node(explicit, &HostIdentity::current())?
+        .resolve_local_node(explicit, &HostIdentity::current())
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
                 "cannot tell which controller of {} is this host; pass --node NAME or set quorate.node",
