@@ -1,6 +1,6 @@
 //! Reading the file: [`load`] (from disk, with the process environment) and [`parse`] (text
-//! and an explicit environment, for tests). Both decode strictly ([`super::raw`]) while expanding
-//! `${VAR}` ([`super::expand`]) and then validate ([`super::validate`]).
+//! and an explicit environment, for tests). Both decode strictly (`raw.rs`) while expanding
+//! `${VAR}` (`expand.rs`) and then validate (`validate.rs`).
 //!
 //! [`load_logging_warnings`] is the one loader the commands and the server use: it logs the
 //! warnings met on the way (world-readable secrets) and returns the settings.
