@@ -266,14 +266,10 @@ fn build_live(
         path: path.to_path_buf(),
         source,
     })?;
-    let loaded = config::load(path)?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    let settings = loaded.settings;
+    let settings = config::load_logging_warnings(path)?;
     let local_node = settings
         .resolve_local_node(node_override, host)
-        .map_err(ServeError::LocalNode)?
+        .map_err(|e| ServeError::LocalNode(e.to_string()))?
         .map(|n| n.name.clone());
     let (sources, retired) = previous.rebuilt_for(&settings);
     // Started here (inside the runtime); replaced only when its configuration changed.

@@ -12,19 +12,18 @@ use crate::cli::{DiscoverArgs, DiscoverTarget};
 
 pub fn run(args: DiscoverArgs) -> i32 {
     match args.target {
-        DiscoverTarget::Galera { config } => match quorate::config::load(&config) {
-            Ok(loaded) => {
-                for warning in &loaded.warnings {
-                    tracing::warn!("{warning}");
+        DiscoverTarget::Galera { config } => {
+            match quorate::config::load_logging_warnings(&config) {
+                Ok(settings) => {
+                    println!("{}", galera_discovery(&settings));
+                    quorate::error::exit::OK
                 }
-                println!("{}", galera_discovery(&loaded.settings));
-                quorate::error::exit::OK
+                Err(e) => {
+                    eprintln!("quorate discover: {e}");
+                    quorate::error::exit::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("quorate discover: {e}");
-                quorate::error::exit::FAILURE
-            }
-        },
+        }
         DiscoverTarget::Gluster { config, bricks } => print_rows(discover_gluster(&config, bricks)),
         DiscoverTarget::Backup {
             config,
@@ -67,11 +66,7 @@ pub fn galera_discovery(settings: &quorate::config::Settings) -> Value {
 
 /// Reads `volume info` once (bounded by quorate.gluster.timeout) and lists the volumes.
 fn discover_gluster(config: &std::path::Path, bricks: bool) -> Result<Value, String> {
-    let loaded = quorate::config::load(config).map_err(|e| e.to_string())?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    let settings = loaded.settings;
+    let settings = quorate::config::load_logging_warnings(config).map_err(|e| e.to_string())?;
     let cli = quorate::gluster::GlusterCli::new(settings.gluster_cli.command.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -21,14 +21,9 @@ pub fn run(cmd: RecoverCommand) -> anyhow::Result<i32> {
 }
 
 fn load(common: &RecoverCommon) -> anyhow::Result<(Settings, Option<String>)> {
-    let loaded = config::load(&common.config).map_err(quorate::Error::from)?;
-    for w in &loaded.warnings {
-        tracing::warn!("{w}");
-    }
-    let settings = loaded.settings;
+    let settings = config::load_logging_warnings(&common.config).map_err(quorate::Error::from)?;
     let local = settings
-        .resolve_local_node(common.node.as_deref(), &HostIdentity::current())
-        .map_err(|m| anyhow::anyhow!(m))?
+        .resolve_local_node(common.node.as_deref(), &HostIdentity::current())?
         .map(|n| n.name.clone());
     Ok((settings, local))
 }

@@ -35,12 +35,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::config::NodeRecovery;
 use super::decide::{decide, Action, Assumptions, ClusterView, Decision, Observed, Verdict};
 use super::report::{Live, NodeReport};
 use super::transfer::{parse_join_log, Transfer};
 use super::{gather, peer, position, sys, unix_now, RecoverError};
-use crate::config::{Node, Settings};
+use crate::config::{Node, NodeRecovery, Settings};
 use crate::wsrep::client::NodeClient;
 use crate::wsrep::parse::parse_grastate;
 

@@ -13,10 +13,10 @@
 //! - [`peer`]: the HTTP client for peers' `/galera/state` and `/galera/recover-position`.
 //! - [`http`]: the two endpoints of `quorate serve`.
 //! - [`render`]: a decision as text for the operator, with the exact commands.
-//! - [`config`]: the `quorate.recovery` section.
+//!
+//! The `quorate.recovery` section is part of the configuration: [`crate::config::recovery`].
 
 pub mod act;
-pub mod config;
 pub mod decide;
 pub mod gather;
 pub mod http;

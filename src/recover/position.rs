@@ -12,10 +12,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::config::NodeRecovery;
 use super::report::{RecoverOutcome, Recovered};
 use super::{sys, unix_now, RecoverError};
-use crate::config::Settings;
+use crate::config::{NodeRecovery, Settings};
 use crate::wsrep::parse::{parse_recover_log, RecoveredPosition};
 
 /// Bound on one `--wsrep-recover` run (InnoDB crash recovery of a large redo log is slow).

@@ -1,6 +1,7 @@
 //! `quorate.recovery`: how `quorate recover` and the `/galera/*` endpoints reach, start and
 //! audit each node. Decoded here (strictly, like the rest of the file) and validated into
-//! [`RecoverySettings`]; `config.rs` only hooks it in.
+//! [`RecoverySettings`], which `recover` reads; the validation of the whole file only hooks it
+//! in. Part of the configuration, so nothing here depends on `recover`.
 //!
 //! ```yaml
 //! quorate:
@@ -20,14 +21,16 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{
-    read_secret_file, resolve_path, ConfigError, Expanded, Node, RawDuration, Secret,
-};
+use super::expand::Expanded;
+use super::raw::RawDuration;
+use super::secrets::read_secret_file;
+use super::validate::ConfigFile;
+use super::{ConfigError, Node, Secret};
 
 /// Default place for cached recovered positions.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/quorate";
@@ -38,7 +41,7 @@ pub const DEFAULT_LOCK_FILE: &str = "/run/quorate/recover.lock";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawRecovery {
+pub(super) struct RawRecovery {
     #[serde(default)]
     token: Option<Expanded>,
     #[serde(default)]
@@ -71,7 +74,7 @@ pub(crate) struct RawRecovery {
 /// The per-node keys; at `quorate.recovery` level they are the defaults for every node.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawNodeRecovery {
+pub(super) struct RawNodeRecovery {
     #[serde(default)]
     endpoint: Option<Expanded>,
     #[serde(default)]
@@ -143,20 +146,17 @@ impl RecoverySettings {
     }
 }
 
-pub(crate) fn validate(
-    path: &Path,
-    base_dir: &Path,
+/// `quorate.recovery` → [`RecoverySettings`], one entry per MariaDB controller. Endpoints
+/// default to each controller's address and `listen` port, over https when `serve_tls`.
+pub(super) fn validate(
+    file: ConfigFile<'_>,
     raw: RawRecovery,
     nodes: &[Node],
     listen: SocketAddr,
     serve_tls: bool,
     warnings: &mut Vec<String>,
 ) -> Result<RecoverySettings, ConfigError> {
-    let invalid = |key: &str, message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        key: key.to_string(),
-        message,
-    };
+    let invalid = |key: &str, message: String| file.invalid(key, message);
     let token = match (&raw.token, &raw.token_file) {
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -165,9 +165,14 @@ pub(crate) fn validate(
             ))
         }
         (Some(t), None) => Some(t.0.trim().to_string()),
-        (None, Some(file)) => {
-            let file = resolve_path(base_dir, &file.0);
-            let text = read_secret_file(path, "quorate.recovery.token_file", &file, warnings)?;
+        (None, Some(token_file)) => {
+            let token_file = file.resolve(&token_file.0);
+            let text = read_secret_file(
+                file.path,
+                "quorate.recovery.token_file",
+                &token_file,
+                warnings,
+            )?;
             Some(text.lines().next().unwrap_or("").trim().to_string())
         }
         (None, None) => None,
@@ -189,7 +194,7 @@ pub(crate) fn validate(
             ));
         }
     }
-    let path_of = |v: &Option<Expanded>| v.as_ref().map(|e| resolve_path(base_dir, &e.0));
+    let path_of = |v: &Option<Expanded>| v.as_ref().map(|e| file.resolve(&e.0));
     let argv = |key: &str, v: &Option<Vec<Expanded>>| -> Result<Option<Vec<String>>, ConfigError> {
         match v {
             None => Ok(None),
@@ -274,10 +279,10 @@ pub(crate) fn validate(
             node.name.clone(),
             NodeRecovery {
                 endpoint,
-                pid_file: pick(|r| &r.pid_file).map(|e| resolve_path(base_dir, &e.0)),
-                error_log: pick(|r| &r.error_log).map(|e| resolve_path(base_dir, &e.0)),
+                pid_file: pick(|r| &r.pid_file).map(|e| file.resolve(&e.0)),
+                error_log: pick(|r| &r.error_log).map(|e| file.resolve(&e.0)),
                 lock_file: pick(|r| &r.lock_file)
-                    .map(|e| resolve_path(base_dir, &e.0))
+                    .map(|e| file.resolve(&e.0))
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_LOCK_FILE)),
                 start_command: expand(
                     pick_argv(|r| &r.start_command, "start_command")?

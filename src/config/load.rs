@@ -1,0 +1,89 @@
+//! Reading the file: [`load`] (from disk, with the process environment) and [`parse`] (text
+//! and an explicit environment, for tests). Both decode strictly (`raw.rs`) while expanding
+//! `${VAR}` (`expand.rs`) and then validate (`validate.rs`).
+//!
+//! [`load_logging_warnings`] is the one loader the commands and the server use: it logs the
+//! warnings met on the way (world-readable secrets) and returns the settings.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use super::expand::{Origin, ENV};
+use super::raw::RawFile;
+use super::validate::validate;
+use super::{ConfigError, Settings};
+
+/// A loaded configuration and the warnings met on the way (e.g. a world-readable secret file).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+}
+
+/// Loads and validates the configuration at `path`, resolving credentials from the files it
+/// names and the environment.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut warnings = Vec::new();
+    let (settings, literal_secret) =
+        parse_with_origin(path, &text, &std::env::vars().collect(), &mut warnings)?;
+    if literal_secret {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                warnings.push(format!(
+                    "{}: quorate.mysql.password is written in this file, which every user can read (mode {:o}); use ${{VAR}}, password_file or chmod o-r",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                ));
+            }
+        }
+    }
+    Ok(Loaded { settings, warnings })
+}
+
+/// [`load`], logging each warning (at WARN) and returning the settings. Every command and the
+/// server's (re)load use this, so a warning is reported the same way everywhere.
+pub fn load_logging_warnings(path: &Path) -> Result<Settings, ConfigError> {
+    let loaded = load(path)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(loaded.settings)
+}
+
+/// Parses configuration text. `env` is the environment used for `${VAR}` expansion; files
+/// named by the configuration are read relative to the current directory.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Settings, ConfigError> {
+    parse_with_origin(path, text, env, warnings).map(|(settings, _)| settings)
+}
+
+/// [`parse`], also saying whether the file itself holds a password (not a `${VAR}`).
+fn parse_with_origin(
+    path: &Path,
+    text: &str,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(Settings, bool), ConfigError> {
+    let raw: RawFile = ENV.set(env, || {
+        serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    })?;
+    let literal_secret = raw
+        .quorate
+        .mysql
+        .password
+        .as_ref()
+        .is_some_and(|p| p.1 == Origin::Literal);
+    Ok((validate(path, raw, warnings)?, literal_secret))
+}
