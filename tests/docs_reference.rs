@@ -463,17 +463,35 @@ fn metric_families_match_docs_metrics() {
 // ---------------------------------------------------------------------------------------------
 // Pages: links, tables of contents, line length
 
+/// A page: its path, its name (relative to the repository) and its text.
+struct Page {
+    path: PathBuf,
+    name: String,
+    text: String,
+}
+
 /// The README and every page of docs/.
-fn pages() -> Vec<PathBuf> {
-    let mut out = vec![repo().join("README.md")];
+fn pages() -> Vec<Page> {
+    let mut paths = vec![repo().join("README.md")];
     let mut docs: Vec<PathBuf> = fs::read_dir(repo().join("docs"))
         .expect("docs/")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     docs.sort();
-    out.extend(docs);
-    out
+    paths.extend(docs);
+    paths
+        .into_iter()
+        .map(|path| Page {
+            name: path
+                .strip_prefix(repo())
+                .unwrap_or(&path)
+                .display()
+                .to_string(),
+            text: fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+            path,
+        })
+        .collect()
 }
 
 fn anchors(text: &str) -> BTreeSet<String> {
@@ -497,13 +515,7 @@ fn link_targets(line: &str) -> Vec<&str> {
 #[test]
 fn every_link_resolves() {
     let mut problems = Vec::new();
-    for page_path in pages() {
-        let text = fs::read_to_string(&page_path).expect("page");
-        let name = page_path
-            .strip_prefix(repo())
-            .unwrap_or(&page_path)
-            .display()
-            .to_string();
+    for Page { path, name, text } in pages() {
         for (number, line) in prose_lines(&text) {
             for target in link_targets(line) {
                 if target.contains("://") || target.starts_with("mailto:") {
@@ -511,9 +523,9 @@ fn every_link_resolves() {
                 }
                 let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
                 let resolved = if file.is_empty() {
-                    page_path.clone()
+                    path.clone()
                 } else {
-                    page_path.parent().expect("dir").join(file)
+                    path.parent().expect("dir").join(file)
                 };
                 if !resolved.exists() {
                     problems.push(format!("{name}:{number}: {target}: no such file"));
@@ -534,13 +546,7 @@ fn every_link_resolves() {
 #[test]
 fn every_page_has_a_table_of_contents_naming_its_sections() {
     let mut problems = Vec::new();
-    for page_path in pages() {
-        let text = fs::read_to_string(&page_path).expect("page");
-        let name = page_path
-            .strip_prefix(repo())
-            .unwrap_or(&page_path)
-            .display()
-            .to_string();
+    for Page { name, text, .. } in pages() {
         let Some((_, after)) = text.split_once("\n## Contents\n") else {
             problems.push(format!("{name}: no \"## Contents\" section"));
             continue;
@@ -567,13 +573,7 @@ fn every_page_has_a_table_of_contents_naming_its_sections() {
 #[test]
 fn no_prose_line_is_longer_than_120_characters() {
     let mut problems = Vec::new();
-    for page_path in pages() {
-        let text = fs::read_to_string(&page_path).expect("page");
-        let name = page_path
-            .strip_prefix(repo())
-            .unwrap_or(&page_path)
-            .display()
-            .to_string();
+    for Page { name, text, .. } in pages() {
         for (number, line) in prose_lines(&text) {
             let length = line.chars().count();
             if length > 120 && !line.starts_with('|') {
