@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::docs::{anchor, documented_metric_names, documented_metrics};
 use common::mariabackup::{config_with_backup_root, BackupPair};
 use common::{get, PrometheusProcess, ServeProcess};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
@@ -117,18 +118,6 @@ fn rules() -> Vec<Rule> {
         }
     }
     out
-}
-
-/// The GitHub anchor of a Markdown heading: lower case, punctuation other than `-` and `_`
-/// dropped, spaces to `-`.
-fn anchor(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
-        .map(|c| if c == ' ' { '-' } else { c })
-        .collect()
 }
 
 fn runbook_anchors() -> BTreeSet<String> {
@@ -488,97 +477,6 @@ fn dashboards_are_well_formed_for_grafana_import() {
 /// Series Prometheus itself makes.
 const PROMETHEUS_SERIES: &[&str] = &["up", "ALERTS", "ALERTS_FOR_STATE"];
 
-/// What the README's metric tables document: the backticked names in the first cell of each
-/// row, with the table's two shorthands: `prefix_*` (a family of names, e.g. every numeric
-/// `wsrep%` status) and `…_suffix` (the previous name of the cell with its end replaced).
-#[derive(Debug, Default)]
-struct Documented {
-    exact: BTreeSet<String>,
-    prefixes: Vec<String>,
-    /// (previous full name, `_suffix`)
-    abbreviated: Vec<(String, String)>,
-    /// What a `prefix_*` row may stand for: the status and variable names with a numeric or
-    /// boolean value in the captured `SHOW GLOBAL STATUS/VARIABLES` of a Synced node
-    /// (tests/fixtures/wsrep/), so a typo behind a documented prefix is still caught.
-    captured: BTreeSet<String>,
-}
-
-impl Documented {
-    fn contains(&self, name: &str) -> bool {
-        self.exact.contains(name)
-            || (self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
-                && self.captured.contains(name))
-            || self.abbreviated.iter().any(|(prev, suffix)| {
-                name.strip_suffix(suffix.as_str()).is_some_and(|stem| {
-                    prev.strip_prefix(stem)
-                        .is_some_and(|rest| rest.starts_with('_'))
-                })
-            })
-    }
-}
-
-fn documented_metrics() -> Documented {
-    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
-    let mut doc = Documented::default();
-    for (fixture, prefix) in [
-        ("status/synced.tsv", "mysql_global_status_"),
-        ("status/flow-control-active.tsv", "mysql_global_status_"),
-        ("variables/synced.tsv", "mysql_global_variables_"),
-    ] {
-        let path = repo().join("tests/fixtures/wsrep").join(fixture);
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        for (name, value) in text.lines().filter_map(|l| l.split_once('\t')) {
-            let value = value.trim().to_ascii_lowercase();
-            let scalar = value.parse::<f64>().is_ok()
-                || [
-                    "on",
-                    "off",
-                    "yes",
-                    "no",
-                    "true",
-                    "false",
-                    "primary",
-                    "non-primary",
-                ]
-                .contains(&value.as_str());
-            if scalar {
-                doc.captured
-                    .insert(format!("{prefix}{}", name.to_ascii_lowercase()));
-            }
-        }
-    }
-    let metric_like = |n: &str| {
-        n.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && n.contains('_')
-            && ["mysql_", "gluster_", "mariadb_", "quorate_"]
-                .iter()
-                .any(|p| n.starts_with(p))
-    };
-    for line in readme.lines().filter(|l| l.starts_with("| `")) {
-        let first_cell = line.split('|').nth(1).unwrap_or("");
-        let mut previous: Option<String> = None;
-        for name in first_cell.split('`').skip(1).step_by(2) {
-            if let Some(prefix) = name.strip_suffix('*').filter(|p| metric_like(p)) {
-                doc.prefixes.push(prefix.to_string());
-            } else if let Some(suffix) = name.strip_prefix('…').filter(|s| s.starts_with('_')) {
-                if let Some(prev) = &previous {
-                    doc.abbreviated.push((prev.clone(), suffix.to_string()));
-                }
-            } else if metric_like(name) {
-                doc.exact.insert(name.to_string());
-                previous = Some(name.to_string());
-            }
-        }
-    }
-    doc
-}
-
-/// The README's names written out in full (no shorthand).
-fn documented_metric_names() -> BTreeSet<String> {
-    documented_metrics().exact
-}
-
 /// The metric names an expression selects: identifiers that are not functions, keywords,
 /// label names (inside `{}` or a grouping clause), strings, numbers or durations.
 fn metric_names(expr: &str) -> BTreeSet<String> {
@@ -839,7 +737,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     .expect("write quorate.yaml");
     let serve = ServeProcess::start(&config_path, &[]);
 
-    // The README's layout: Galera through /probe (instance = node name), this host's
+    // The layout of docs/alerts-and-dashboards.md: Galera through /probe (instance = node name), this host's
     // GlusterFS, backups and quorate itself through /metrics without its Galera series
     // (they would duplicate node1's). Both carry the optional `cluster` label.
     let scrape = format!(
@@ -939,7 +837,7 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     assert!(empty.is_empty(), "{}", empty.join("\n"));
 
     // 4. Every metric name in a dashboard or a rule is one quorate exports (a live scrape of
-    //    /metrics and /probe) or documents in the README; recording rules are their own.
+    //    /metrics and /probe) or documents in docs/metrics.md; recording rules are their own.
     let mut exported = exposed_names(&serve.get("/metrics").body);
     exported.extend(exposed_names(&serve.get("/probe?target=node2").body));
     exported.extend(documented_metric_names());

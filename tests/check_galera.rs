@@ -557,16 +557,37 @@ impl Drop for HaproxyProcess {
     }
 }
 
-/// The README's HAProxy backend, verbatim except for the addresses: each sandbox node's MySQL
-/// port, and a `quorate serve` per node as its check port.
-fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README");
-    let section = &readme[readme
-        .find("## HAProxy health endpoint")
-        .expect("README section")..];
+/// The HAProxy backend of docs/haproxy.md (its "HAProxy backend" section), as written there.
+fn haproxy_example() -> String {
+    let page = common::docs::page("haproxy.md");
+    let section = &page[page
+        .find("## HAProxy backend")
+        .expect("docs/haproxy.md section HAProxy backend")..];
     let start = section.find("```haproxy\n").expect("haproxy example") + "```haproxy\n".len();
-    let example = &section[start..start + section[start..].find("```").expect("end of example")];
+    section[start..start + section[start..].find("```").expect("end of example")].to_string()
+}
+
+/// Found without a cluster, so a page edit that loses the example fails at once (the live
+/// test below runs it in a real HAProxy).
+#[test]
+fn the_haproxy_example_is_in_the_docs() {
+    let example = haproxy_example();
+    assert!(example.contains("backend galera"), "{example}");
+    assert!(example.contains("uri /health/galera"), "{example}");
+    assert_eq!(
+        example
+            .lines()
+            .filter(|l| l.trim_start().starts_with("server "))
+            .count(),
+        3,
+        "{example}"
+    );
+}
+
+/// The HAProxy backend of docs/haproxy.md, verbatim except for the addresses: each sandbox
+/// node's MySQL port, and a `quorate serve` per node as its check port.
+fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) {
+    let example = haproxy_example();
 
     let node2 = ServeProcess::start(&w.config, &["--node", "node2"]);
     let node3 = ServeProcess::start(&w.config, &["--node", "node3"]);
@@ -615,7 +636,7 @@ fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) {
         .unwrap_or_else(|e| panic!("cannot run haproxy ({e}): install the Debian package haproxy (scripts/install-deps)"));
     assert!(
         check.status.success(),
-        "haproxy -c rejected the README example:\n{backend}\n{}{}",
+        "haproxy -c rejected the docs/haproxy.md example:\n{backend}\n{}{}",
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );

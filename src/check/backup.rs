@@ -1,18 +1,11 @@
 //! `quorate check backup`: what the backups on disk say ([`BackupSummary`] per type) + policy →
 //! verdict. Pure: the scan happens in the binary's `commands/check.rs`.
 //!
-//! Default policy (every state configurable on the command line):
-//!
-//! | seen | state |
-//! |---|---|
-//! | a root or backup directory cannot be read | UNKNOWN, naming it; see below |
-//! | no complete backup (of `--type`, else of any type) | CRITICAL (`--no-backup`) |
-//! | age of the newest complete backup | `-w`/`-c` ranges with units s, m, h, d (default `26h`, `50h`) |
-//! | newest backup smaller than `--min-size` | WARNING (`--too-small`) |
-//! | `--min-size` given but the size cannot be told | UNKNOWN |
-//! | the newest attempt (of each type, without `--type`) failed or was killed midway | WARNING (`--failed-attempt`) |
-//! | an incremental whose `from_lsn` is not its base's `to_lsn` | CRITICAL (`--chain-broken`) |
-//! | a backup being written right now | OK, said in the long output |
+//! Default policy, in short: no complete backup or a broken incremental chain is CRITICAL; a
+//! newest backup older than the `-w`/`-c` age ranges (26 h, 50 h) is judged by range; a failed
+//! newest attempt or a backup below `--min-size` is WARNING; an unreadable directory is UNKNOWN.
+//! Every state is configurable on the command line. The full table, the reference, is in
+//! docs/checks.md ("What `check backup` judges").
 //!
 //! Without `--type` the age and size rules apply to the newest complete backup of any type
 //! ("has anything been backed up recently"); the newest attempt of each type is judged on its

@@ -1,15 +1,10 @@
 //! `quorate check cluster`: every configured node's reading → one verdict for the whole
 //! cluster, so a single service check covers it. Pure.
 //!
-//! | seen | state |
-//! |---|---|
-//! | no node answered, or no reachable node is in a Primary component | CRITICAL |
-//! | more than one Primary component (split brain) | CRITICAL |
-//! | Primary component size outside `-w`/`-c` (default: below the configured node count → WARNING, below a majority of it → CRITICAL) | by range |
-//! | a node down, not Primary, Joining/Joined/Initialized (the cluster still serves) | `--degraded` (WARNING) |
-//! | a Donor/Desynced node | `--donor` (WARNING); OK when desynced on purpose and allowed |
-//! | Primary members disagree on the cluster size | WARNING |
-//! | a node refusing our credentials | UNKNOWN (a real CRITICAL elsewhere still wins) |
+//! Default policy, in short: no Primary component, or more than one (split brain), is
+//! CRITICAL; a node down or out of sync while a Primary serves is WARNING (`--degraded`); the
+//! Primary component's size is judged by range. The full table, the reference, is in
+//! docs/checks.md ("What `check cluster` judges").
 //!
 //! Primary components are told apart by (`wsrep_cluster_state_uuid`, `wsrep_cluster_conf_id`):
 //! members of one component share both; two halves of a split that were each promoted share

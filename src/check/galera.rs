@@ -1,20 +1,9 @@
 //! `quorate check galera`: one node's reading + policy → verdict. Pure.
 //!
-//! Default policy (every item configurable on the command line):
-//!
-//! | seen | state |
-//! |---|---|
-//! | not Primary (`non-Primary`, `Disconnected`) | CRITICAL |
-//! | `wsrep_ready` OFF | CRITICAL |
-//! | `wsrep_connected` OFF | CRITICAL |
-//! | Joining, Joined | CRITICAL |
-//! | Initialized | CRITICAL |
-//! | Donor/Desynced | WARNING; OK when `wsrep_desync=ON` and deliberate desync is allowed |
-//! | `read_only` ON | OK (reported) |
-//! | cluster size, recv/send queue, flow control paused % | by threshold ranges |
-//! | connection refused, unreachable, other server errors | CRITICAL |
-//! | bad credentials, missing privilege | UNKNOWN, with the server's message |
-//! | no answer within the timeout | the `-t` state (CRITICAL by default) |
+//! Default policy, in short: anything but a connected, ready, Synced node in the Primary
+//! component is CRITICAL (a Donor/Desynced node WARNING), bad credentials UNKNOWN, cluster size,
+//! queues and flow control by range. Every state is configurable on the command line. The full
+//! table, the reference, is in docs/checks.md ("What `check galera` judges").
 
 use serde_json::{Map, Value};
 

@@ -1,19 +1,10 @@
 //! `quorate check gluster`: a [`GlusterReading`] + policy → verdict. Pure.
 //!
-//! Default policy (every item configurable on the command line):
-//!
-//! | seen | state |
-//! |---|---|
-//! | gluster CLI failed or timed out (no state) | UNKNOWN, with the CLI's error |
-//! | the configured volume does not exist, no volume at all | UNKNOWN |
-//! | volume not started | CRITICAL |
-//! | a brick down (glusterd says offline, or glfsheal cannot reach it) | CRITICAL (`--brick-down`) |
-//! | a peer disconnected | CRITICAL (`--peer-down`) |
-//! | fewest bricks up in any replica set | `-w`/`-c` ranges; default WARNING below the replica count, CRITICAL below a majority of it |
-//! | split-brain entries > 0 | CRITICAL (`--split-brain`) |
-//! | pending heal entries | `--pending-warning`/`--pending-critical` ranges (default: WARNING above 0) |
-//! | a brick whose heal count is unknown (unreachable) | WARNING (`--unknown-heal`); never read as 0 |
-//! | `heal info` failed (no counts at all) | UNKNOWN, with the error |
+//! Default policy, in short: a failed CLI or a missing volume is UNKNOWN; a stopped volume, a
+//! brick down, a peer disconnected or split-brain entries are CRITICAL; pending heals, unknown
+//! heal counts and a replica set missing a brick are WARNING. Every state is configurable on the
+//! command line. The full table, the reference, is in docs/checks.md ("What `check gluster`
+//! judges").
 //!
 //! Heal figures are per volume the largest per-brick count (entries pending on two bricks are
 //! listed on both, so the sum would double count). With several volumes the perfdata and the

@@ -302,14 +302,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_stderr_of_a_real_recovery_run_parses() {
-        // Captured from `mariadbd <sandbox options> --wsrep-recover --disable-log-error`.
-        let log = include_bytes!("../../tests/fixtures/recover/recover-stderr-after-crash.log");
+    fn the_log_of_a_real_recovery_run_parses() {
+        // A real `mariadbd <node options> --wsrep-recover` after a crash: the one capture of it,
+        // shared with the parser's tests (tests/fixtures/wsrep/README.md).
+        let log = include_bytes!("../../tests/fixtures/wsrep/recover/crash.log");
         assert_eq!(
             parse_recover_log(log),
             RecoveredPosition::Position {
-                uuid: "c2b457b3-e615-11f1-a192-368883e5c1c4".into(),
-                seqno: 8,
+                uuid: "08caff5b-e611-11f1-b6a3-f2788dfdebd7".into(),
+                seqno: 63356,
                 gtid: None
             }
         );

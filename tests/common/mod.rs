@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod docs;
 pub mod mariabackup;
 pub mod plugin;
 pub mod recover;
