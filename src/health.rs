@@ -24,10 +24,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::HealthSettings;
+use crate::galera::client::CollectError;
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::GaleraReading;
 use crate::server::AppState;
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
 
 /// The decision: fit for traffic or not, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +170,7 @@ fn answer(verdict: &HealthVerdict) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{self, wsrep_fixture};
+    use crate::galera::test_support::{self, wsrep_fixture};
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {
         Ok(test_support::reading(status, variables))

@@ -8,8 +8,8 @@
 //!
 //! - [`config`]: the YAML file (seed cluster layout plus a `quorate:` section), `${ENV}`
 //!   expansion and secrets, validated into [`config::Settings`].
-//! - [`wsrep`]: the Galera source. [`wsrep::parse`] is pure (status rows, grastate.dat,
-//!   gvwstate.dat, provider options); [`wsrep::client`] owns the per-node connection pools.
+//! - [`galera`]: the Galera source. [`galera::parse`] is pure (status rows, grastate.dat,
+//!   gvwstate.dat, provider options); [`galera::client`] owns the per-node connection pools.
 //! - [`gluster`]: the GlusterFS source. [`gluster::parse`] is pure (the CLI's `--xml`
 //!   answers); [`gluster::cli`] runs the CLI under a hard timeout; [`gluster::collector`] keeps
 //!   the last good data in the background; [`gluster::reading`] is what checks judge.
@@ -31,6 +31,7 @@ pub mod backup;
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod galera;
 pub mod gluster;
 pub mod health;
 pub mod metrics;
@@ -40,7 +41,6 @@ pub mod sandbox;
 pub mod server;
 pub mod snapshot;
 pub mod tls;
-pub mod wsrep;
 
 pub use error::Error;
 

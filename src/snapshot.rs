@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use futures::future::{BoxFuture, FutureExt, Shared};
 
 use crate::config::{MysqlAuth, Node, Settings};
-use crate::wsrep::client::{self, CollectError, NodeClient};
-use crate::wsrep::parse::GraState;
-use crate::wsrep::GaleraReading;
+use crate::galera::client::{self, CollectError, NodeClient};
+use crate::galera::parse::GraState;
+use crate::galera::GaleraReading;
 
 /// The result of one collector and how long it took.
 #[derive(Debug, Clone)]

@@ -23,9 +23,9 @@ use super::galera::{donor_state, error_reason, error_status, problems, state_com
 use super::output::{CheckResult, PerfDatum};
 use super::range::Thresholds;
 use super::{Finding, Status};
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
+use crate::galera::client::CollectError;
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::GaleraReading;
 
 /// The first words of the plugin output.
 pub const SERVICE: &str = "GALERA CLUSTER";
@@ -264,7 +264,7 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{self, wsrep_fixture};
+    use crate::galera::test_support::{self, wsrep_fixture};
     use std::time::Duration;
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {

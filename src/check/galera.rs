@@ -22,9 +22,9 @@ use super::flow::FlowObservation;
 use super::output::{CheckResult, PerfDatum, Uom};
 use super::range::{Range, Thresholds};
 use super::{Finding, Status};
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
+use crate::galera::client::CollectError;
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::GaleraReading;
 
 /// The first word of the plugin output.
 pub const SERVICE: &str = "GALERA";
@@ -471,7 +471,7 @@ fn flag_finding(
 }
 
 /// `wsrep_local_state_comment`, else the state's canonical label, else "unknown state".
-pub(crate) fn state_comment(status: &crate::wsrep::parse::WsrepStatus) -> String {
+pub(crate) fn state_comment(status: &crate::galera::parse::WsrepStatus) -> String {
     status
         .local_state_comment()
         .map(str::to_string)
@@ -516,7 +516,7 @@ pub(crate) fn number_value(v: Option<f64>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{reading, wsrep_fixture};
+    use crate::galera::test_support::{reading, wsrep_fixture};
     use std::time::Duration;
 
     const SYNCED_VARS: &str = wsrep_fixture!("variables/synced.tsv");

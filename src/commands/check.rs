@@ -18,7 +18,7 @@ use quorate::check::galera::{self, GaleraPolicy};
 use quorate::check::gluster::{self as gluster_check, GlusterPolicy};
 use quorate::check::{state, CheckResult, PerfDatum, Status, Thresholds, TimeoutSpec, Uom};
 use quorate::config::{self, HostIdentity, MysqlAuth, MysqlEndpoint, Secret, Settings};
-use quorate::wsrep::client::NodeClient;
+use quorate::galera::client::NodeClient;
 
 use crate::cli::{
     CheckArgs, CheckBackupArgs, CheckClusterArgs, CheckCommonArgs, CheckFormat, CheckGaleraArgs,
@@ -442,7 +442,7 @@ fn push_time(result: &mut CheckResult, elapsed: Duration) {
 /// Reads the previous flow-control sample, saves this one, and compares them.
 fn flow_observation(
     path: &Path,
-    reading: &quorate::wsrep::GaleraReading,
+    reading: &quorate::galera::GaleraReading,
     read_at: SystemTime,
 ) -> FlowObservation {
     let Some(paused_ns) = reading.status.flow_control_paused_ns() else {

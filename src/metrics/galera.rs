@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use super::{Family, Kind, MetricSet};
+use crate::galera::parse::{bool_flag, status_value_as_f64, GraState};
+use crate::galera::GaleraReading;
 use crate::snapshot::{NodeSnapshot, Outcome};
-use crate::wsrep::parse::{bool_flag, status_value_as_f64, GraState};
-use crate::wsrep::GaleraReading;
 
 /// Collector names used in `quorate_collector_*{collector}`.
 pub const COLLECTOR_GALERA: &str = "galera";
@@ -232,10 +232,10 @@ fn grastate_families(g: &GraState) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::galera::client::CollectError;
+    use crate::galera::parse::parse_grastate;
+    use crate::galera::test_support::{reading, wsrep_fixture};
     use crate::metrics::Format;
-    use crate::wsrep::client::CollectError;
-    use crate::wsrep::parse::parse_grastate;
-    use crate::wsrep::test_support::{reading, wsrep_fixture};
 
     fn snapshot(
         galera: Result<GaleraReading, CollectError>,

@@ -16,7 +16,7 @@ use super::config::NodeRecovery;
 use super::report::{RecoverOutcome, Recovered};
 use super::{sys, unix_now, RecoverError};
 use crate::config::Settings;
-use crate::wsrep::parse::{parse_recover_log, RecoveredPosition};
+use crate::galera::parse::{parse_recover_log, RecoveredPosition};
 
 /// Bound on one `--wsrep-recover` run (InnoDB crash recovery of a large redo log is slow).
 pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(1800);

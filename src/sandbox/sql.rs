@@ -8,7 +8,7 @@
 //! Output is batch mode without headers (`-N -B`): one row per line, tab-separated, with tab,
 //! newline, backslash and NUL inside values escaped; [`parse_batch_output`] undoes that.
 
-use crate::wsrep::parse::parse_batch_output;
+use crate::galera::parse::parse_batch_output;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
