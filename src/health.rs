@@ -24,8 +24,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::HealthSettings;
-use crate::galera::client::CollectError;
 use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
 use crate::galera::GaleraReading;
 use crate::server::AppState;
 
@@ -134,7 +134,7 @@ pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
         Ok(Some(file)) => in_maintenance(&node, file),
         Ok(None) => {
             let snapshot = source.snapshot(health.timeout).await;
-            judge(&node, &snapshot.galera.result, health)
+            judge(&node, &snapshot.server.value, health)
         }
         // Cannot tell (a hung or unreadable file system): not fit for traffic.
         Err(why) => {

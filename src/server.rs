@@ -24,11 +24,11 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::backup::{BackupMonitor, MonitorConfig};
+use crate::backup::{BackupMonitor, BackupReading, MonitorConfig};
 use crate::config::{self, ConfigError, HostIdentity, Settings};
+use crate::galera::collector::Sources;
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
-use crate::snapshot::Sources;
 
 /// Why `quorate serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -233,7 +233,14 @@ impl AppState {
     /// endpoints; an error message when no local node is known.
     pub(crate) fn local_source(
         &self,
-    ) -> Result<(Arc<Settings>, String, Arc<crate::snapshot::NodeSource>), String> {
+    ) -> Result<
+        (
+            Arc<Settings>,
+            String,
+            Arc<crate::galera::collector::NodeSource>,
+        ),
+        String,
+    > {
         let live = self.live();
         let node = live
             .local_node
@@ -261,7 +268,7 @@ fn build_live(
     host: &HostIdentity,
     previous: &Sources,
     previous_gluster: Option<&Arc<GlusterCollector>>,
-) -> Result<(Live, Vec<Arc<crate::snapshot::NodeSource>>), ServeError> {
+) -> Result<(Live, Vec<Arc<crate::galera::collector::NodeSource>>), ServeError> {
     let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -422,28 +429,24 @@ async fn scrape(
     if let Some(source) = node.and_then(|n| live.sources.get(n)) {
         let deadline = collection_deadline(headers, &live.settings);
         let snapshot = source.snapshot(deadline).await;
-        if let Err(e) = &snapshot.galera.result {
+        if let Err(e) = &snapshot.server.value {
             tracing::debug!(error = %e, "galera collection failed");
         }
-        if let Some(Err(e)) = snapshot.grastate.as_ref().map(|g| &g.result) {
+        if let Some(Err(e)) = snapshot.grastate.as_ref().map(|g| &g.value) {
             tracing::debug!(error = %e, "grastate collection failed");
         }
         set = metrics::galera::families(&snapshot);
     }
     if with_host_sources {
         // The latest background scan; never waits for one in progress.
-        let report = state.backup.get().and_then(BackupMonitor::latest);
-        set.extend(metrics::backup::families(
-            report.as_deref(),
-            SystemTime::now(),
-        ));
+        let scan = state.backup.get().and_then(BackupMonitor::latest);
+        let reading = scan.map(|s| BackupReading::from_scan(&s, SystemTime::now()));
+        set.extend(metrics::backup::families(reading.as_ref()));
     }
     // GlusterFS data comes from the background collector: reading it never waits on gluster.
     if let Some(gluster) = live.gluster.as_ref().filter(|_| with_host_sources) {
-        set.extend(metrics::gluster::families(
-            &gluster.snapshot(),
-            SystemTime::now(),
-        ));
+        let reading = crate::gluster::reading(&gluster.snapshot(), SystemTime::now(), None);
+        set.extend(metrics::gluster::families(&reading));
     }
     set.extend(metrics::self_families(&state.self_info()));
     (

@@ -41,7 +41,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fmt;
+
 use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
@@ -50,14 +50,16 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use jiff::tz::TimeZone;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Stat};
 
 use super::chain::{self, ChainReport};
 use super::record::{self, DirContents};
+use super::snapshot::{BackupSnapshot, ScanError};
 use super::{Backup, BackupType, Status};
+use crate::collected::Collected;
 
 /// How deep below a root the walk looks for backup directories.
 pub const MAX_DEPTH: usize = 8;
@@ -145,62 +147,13 @@ pub enum ScanMode<'a> {
     Trust(&'a HashSet<PathBuf>),
 }
 
-/// A path that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl ScanError {
-    fn io(path: &Path, what: &str, e: impl Into<io::Error>) -> ScanError {
-        ScanError {
-            path: path.to_path_buf(),
-            message: format!("cannot {what}: {}", e.into()),
-        }
-    }
-}
-
-/// The result of one scan.
-#[derive(Debug, Clone)]
-pub struct ScanReport {
-    pub roots: Vec<PathBuf>,
-    /// Every backup found, sorted by path (bytewise). Failed backups that a running
-    /// mariabackup is writing have [`Status::InProgress`].
-    pub backups: Vec<Arc<Backup>>,
-    pub chain: ChainReport,
-    pub errors: Vec<ScanError>,
-    pub finished_at: SystemTime,
-    pub duration: Duration,
-    /// Directories read (not merely verified) by this scan.
-    pub dirs_read: usize,
-}
-
-impl ScanReport {
-    /// Every root and directory could be read.
-    pub fn success(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// Whether some backup is being written right now.
-    pub fn any_in_progress(&self) -> bool {
-        self.backups.iter().any(|b| b.status == Status::InProgress)
-    }
-}
-
 /// Reads `roots` once, without a cache: what `quorate check` needs.
-pub fn scan_once(roots: &[PathBuf], tz: &TimeZone) -> ScanReport {
-    Scanner::new(ScanOptions {
+pub fn scan_once(roots: &[PathBuf], tz: &TimeZone) -> Collected<BackupSnapshot> {
+    let mut scanner = Scanner::new(ScanOptions {
         roots: roots.to_vec(),
         tz: tz.clone(),
-    })
-    .scan(ScanMode::Verify)
+    });
+    Collected::measure_blocking(|| scanner.scan(ScanMode::Verify))
 }
 
 /// What identifies a version of a file or directory.
@@ -450,8 +403,7 @@ impl Scanner {
     /// Scans the roots: the verifying modes first find the cached directories that changed
     /// (stats only); then a breadth-first walk, one round per depth, re-reads those and the
     /// directories not cached, the directories of a round read by several threads.
-    pub fn scan(&mut self, mode: ScanMode<'_>) -> ScanReport {
-        let started = Instant::now();
+    pub fn scan(&mut self, mode: ScanMode<'_>) -> BackupSnapshot {
         let found;
         let dirty: &HashSet<PathBuf> = match mode {
             ScanMode::Trust(dirty) => dirty,
@@ -473,7 +425,7 @@ impl Scanner {
                 // Nothing changed: the cache stands as it is; only the overlays (running
                 // processes, the newest backups' sizes) are looked at again.
                 let again = previous.clone();
-                return self.finish(again, verify, 0, started);
+                return self.finish(again, verify, 0);
             }
         }
         let (walked, errors, dirs_read) = self.walk(dirty);
@@ -506,7 +458,7 @@ impl Scanner {
             overlay,
         };
         self.previous = Some(scanned.clone());
-        self.finish(scanned, verify, dirs_read, started)
+        self.finish(scanned, verify, dirs_read)
     }
 
     /// The breadth-first walk: re-reads the directories in `dirty` and those not cached,
@@ -627,13 +579,7 @@ impl Scanner {
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
-    fn finish(
-        &mut self,
-        scanned: Previous,
-        verify: bool,
-        dirs_read: usize,
-        started: Instant,
-    ) -> ScanReport {
+    fn finish(&mut self, scanned: Previous, verify: bool, dirs_read: usize) -> BackupSnapshot {
         let Previous {
             mut backups,
             chain,
@@ -644,13 +590,11 @@ impl Scanner {
             mark_in_progress(&mut backups);
         }
         self.measure_newest(&mut backups, overlay, verify, &mut errors);
-        ScanReport {
+        BackupSnapshot {
             roots: self.options.roots.clone(),
             backups,
             chain,
             errors,
-            finished_at: SystemTime::now(),
-            duration: started.elapsed(),
             dirs_read,
         }
     }

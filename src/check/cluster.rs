@@ -23,8 +23,8 @@ use super::galera::{donor_state, error_reason, error_status, problems, state_com
 use super::output::{CheckResult, PerfDatum};
 use super::range::Thresholds;
 use super::{Finding, Status};
-use crate::galera::client::CollectError;
 use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
 use crate::galera::GaleraReading;
 
 /// The first words of the plugin output.

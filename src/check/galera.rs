@@ -22,8 +22,8 @@ use super::flow::FlowObservation;
 use super::output::{CheckResult, PerfDatum, Uom};
 use super::range::{Range, Thresholds};
 use super::{Finding, Status};
-use crate::galera::client::CollectError;
 use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
 use crate::galera::GaleraReading;
 
 /// The first word of the plugin output.

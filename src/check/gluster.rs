@@ -308,9 +308,9 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gluster::collector::{apply_state, GlusterSnapshot};
     use crate::gluster::reading::reading;
-    use crate::gluster::reading::tests::{brick_killed, healthy, snapshot};
+    use crate::gluster::reading::tests::{brick_killed, collected, healthy, snapshot};
+    use crate::gluster::snapshot::{ClusterState, GlusterSnapshot};
     use crate::gluster::CliError;
     use std::time::{Duration, SystemTime};
 
@@ -469,7 +469,8 @@ mod tests {
             command: "gluster --mode=script volume info gv --xml".into(),
             timeout: Duration::from_secs(3),
         };
-        apply_state(&mut s, Err(err), now(), Duration::from_secs(3));
+        s.state
+            .record(collected(Err(err), now(), Duration::from_secs(3)));
         let r = judge(&reading(&s, now(), Some("gv")), &GlusterPolicy::default());
         assert_eq!(r.status, Status::Unknown);
         assert!(r.summary.contains("gluster CLI failed"), "{}", r.summary);
@@ -489,9 +490,8 @@ mod tests {
         assert!(r.summary.contains("volume nosuch does not exist"));
 
         let mut s = GlusterSnapshot::default();
-        apply_state(
-            &mut s,
-            Ok(crate::gluster::collector::ClusterState {
+        s.state.record(collected(
+            Ok(ClusterState {
                 volumes: crate::gluster::parse::parse_volume_info(fixture!(
                     "volume-info-stopped.xml"
                 ))
@@ -501,7 +501,7 @@ mod tests {
             }),
             now(),
             Duration::ZERO,
-        );
+        ));
         let r = judge_snapshot(&s, &GlusterPolicy::default());
         assert_eq!(r.status, Status::Critical);
         assert!(r.summary.contains("not started"));

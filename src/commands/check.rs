@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use quorate::check::backup::{self as backup_check, BackupPolicy, BackupReading};
+use quorate::backup::BackupReading;
+use quorate::check::backup::{self as backup_check, BackupPolicy};
 use quorate::check::cluster::{self, ClusterPolicy, NodeOutcome};
 use quorate::check::flow::{self, FlowObservation, FlowSample};
 use quorate::check::galera::{self, GaleraPolicy};
@@ -665,7 +666,7 @@ fn run_backup(a: CheckBackupArgs) -> i32 {
     // The scan is synchronous; a hung file system (a dead NFS mount) is cut short by the
     // watchdog with the -t state.
     let report = quorate::backup::scan_once(&roots, &tz);
-    let reading = BackupReading::from_report(&report, SystemTime::now());
+    let reading = BackupReading::from_scan(&report, SystemTime::now());
     let policy = BackupPolicy {
         kind: a.kind.0,
         age: Thresholds::new(Some(a.warning.clone()), Some(a.critical.clone())),
@@ -686,7 +687,7 @@ fn run_backup(a: CheckBackupArgs) -> i32 {
             .collect::<Vec<_>>()
             .join(", "),
         report.duration.as_secs_f64() * 1000.0,
-        report.dirs_read
+        report.value.dirs_read
     ));
     emit(&result, &out)
 }

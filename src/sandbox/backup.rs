@@ -164,7 +164,7 @@ impl Sandbox {
 /// `check backup` calls the newest); a root the scanner cannot read entirely is an error, so
 /// an incremental is never based on a guess.
 fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
-    let report = scan_once(&[root.to_path_buf()], &TimeZone::system());
+    let report = scan_once(&[root.to_path_buf()], &TimeZone::system()).value;
     if let Some(e) = report.errors.first() {
         return Err(SandboxError::io(
             "cannot scan",

@@ -48,7 +48,7 @@ fn scanner(root: &Path) -> Scanner {
     })
 }
 
-fn find<'a>(report: &'a ScanReport, suffix: &str) -> &'a Backup {
+fn find<'a>(report: &'a BackupSnapshot, suffix: &str) -> &'a Backup {
     report
         .backups
         .iter()
@@ -198,7 +198,7 @@ fn a_root_that_is_itself_a_backup() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("one");
     materialize("full", &root);
-    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC).value;
     assert_eq!(report.backups.len(), 1);
     assert!(report.backups[0].is_complete());
 }
@@ -209,7 +209,7 @@ fn unreadable_roots_are_errors_naming_the_path() {
     let missing = dir.path().join("missing");
     let file = dir.path().join("file");
     fs::write(&file, "x").expect("write");
-    let report = scan_once(&[missing.clone(), file.clone()], &TimeZone::UTC);
+    let report = scan_once(&[missing.clone(), file.clone()], &TimeZone::UTC).value;
     assert!(!report.success());
     assert_eq!(report.errors.len(), 2);
     assert_eq!(report.errors[0].path, missing);
@@ -227,7 +227,7 @@ fn empty_seed_directories_are_failed_attempts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("r");
     fs::create_dir_all(root.join("incremental/incremental_20261122_010000")).expect("mkdir");
-    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC).value;
     assert_eq!(report.backups.len(), 1);
     assert_eq!(report.backups[0].kind, BackupType::Incremental);
     assert_eq!(
@@ -305,7 +305,7 @@ fn overlapping_roots_visit_each_directory_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (root, _) = seed_root(dir.path());
     let roots = vec![root.join("full"), root.clone(), root.clone()];
-    let report = scan_once(&roots, &TimeZone::UTC);
+    let report = scan_once(&roots, &TimeZone::UTC).value;
     assert!(report.success(), "{:?}", report.errors);
     assert_eq!(report.backups.len(), 5);
     assert_eq!(distinct_roots(&roots), vec![root]);
@@ -336,7 +336,7 @@ fn a_scan_with_nothing_named_keeps_the_last_errors() {
 /// A scanner over the seed layout, after its first (full) scan, with the racy window off so
 /// that each test sees the stamp rule it is about at work, and with the recent window given
 /// (the fixtures were just written: every backup is recent under the default window).
-fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, ScanReport) {
+fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, BackupSnapshot) {
     let (root, _) = seed_root(dir);
     let mut s = scanner(&root);
     s.racy_window = Duration::ZERO;
@@ -349,7 +349,7 @@ fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, ScanReport)
     (root, s, first)
 }
 
-fn status_of(report: &ScanReport, suffix: &str) -> Status {
+fn status_of(report: &BackupSnapshot, suffix: &str) -> Status {
     find(report, suffix).status.clone()
 }
 
@@ -394,7 +394,7 @@ fn quick_after(
     s: &mut Scanner,
     suffix: &str,
     change: impl FnOnce() -> io::Result<()>,
-) -> (ScanReport, Status) {
+) -> (BackupSnapshot, Status) {
     std::thread::sleep(Duration::from_millis(30));
     change().expect("change");
     let report = s.scan(ScanMode::QuickVerify);
