@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::gluster::run_bounded;
 use super::{node, Sandbox, SandboxError};
 use crate::backup::parse::parse_checkpoints;
 use crate::backup::{scan_once, BackupType};
+use crate::process::{self, Kill, RunFailure};
 
 /// The Debian package that provides mariabackup.
 pub const BACKUP_PACKAGES: &str = "mariadb-backup";
@@ -111,7 +111,7 @@ impl Sandbox {
             command.arg(format!("--incremental-basedir={}", base.display()));
         }
         let clock = Instant::now();
-        let outcome = run_bounded(&mut command, "mariabackup --backup", BACKUP_TIMEOUT)?;
+        let outcome = process::run(&mut command, None, BACKUP_TIMEOUT, Kill::Group);
         let elapsed = clock.elapsed();
         let log = logs.join(format!(
             "{}.log",
@@ -121,15 +121,20 @@ impl Sandbox {
                 .unwrap_or("backup")
         ));
         let (status, text) = match outcome {
-            Ok(f) => {
+            // `run` does not judge the exit status; `Exit` cannot come back from it.
+            Ok(f) | Err(RunFailure::Exit(f)) => {
                 let mut text = f.stdout;
                 text.extend_from_slice(&f.stderr);
                 (f.status.to_string(), Some((f.status.success(), text)))
             }
-            Err(crate::process::Unfinished::TimedOut) => {
-                (format!("killed after {BACKUP_TIMEOUT:?}"), None)
+            Err(RunFailure::Spawn(source)) => {
+                return Err(SandboxError::Spawn {
+                    command: "mariabackup --backup".into(),
+                    source,
+                })
             }
-            Err(crate::process::Unfinished::Wait(e)) => (e.to_string(), None),
+            Err(RunFailure::TimedOut(_)) => (format!("killed after {BACKUP_TIMEOUT:?}"), None),
+            Err(RunFailure::Wait(e)) => (e.to_string(), None),
         };
         if let Some((_, text)) = &text {
             fs::write(&log, text).map_err(|e| SandboxError::io("cannot write", &log, e))?;

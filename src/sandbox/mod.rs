@@ -56,7 +56,6 @@ pub use backup::{write_metadata, TakenBackup, BACKUP_PACKAGES};
 pub use error::{SandboxError, PACKAGES};
 pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub use net::Network;
-pub(crate) use node::search_path;
 
 use node::Tools;
 use state::{NodeState, State, STATE_FILE};
