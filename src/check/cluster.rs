@@ -49,7 +49,7 @@ impl ClusterPolicy {
     /// Defaults for a cluster of `configured` nodes: size thresholds as `--expected-size`.
     pub fn for_nodes(configured: u32) -> ClusterPolicy {
         ClusterPolicy {
-            cluster_size: super::galera::expected_size_thresholds(configured),
+            cluster_size: Thresholds::expected_size(configured),
             degraded: Status::Warning,
             donor: Status::Warning,
             allow_desync: false,

@@ -82,16 +82,6 @@ pub fn default_flow_control() -> Thresholds {
     )
 }
 
-/// Cluster-size thresholds for `--expected-size N`: WARNING below N, CRITICAL below a majority
-/// of N (the size at which a partition would lose quorum).
-pub fn expected_size_thresholds(expected: u32) -> Thresholds {
-    let majority = expected / 2 + 1;
-    Thresholds::new(
-        Some(Range::from_bounds(Some(f64::from(expected)), None, false)),
-        Some(Range::from_bounds(Some(f64::from(majority)), None, false)),
-    )
-}
-
 /// MySQL/MariaDB server error codes that mean "your credentials or grants are wrong": the
 /// plugin cannot judge the node, which is UNKNOWN, not a node failure.
 const AUTH_ERRORS: &[u16] = &[
@@ -719,7 +709,7 @@ mod tests {
         let first = FlowObservation::FirstRun;
         let synced = reading(wsrep_fixture!("status/synced.tsv"), SYNCED_VARS);
         let p = GaleraPolicy {
-            cluster_size: expected_size_thresholds(5),
+            cluster_size: Thresholds::expected_size(5),
             ..GaleraPolicy::default()
         };
         // 3 of 5: below expected (WARNING), still a majority (3 >= 3).

@@ -69,7 +69,7 @@ pub fn default_pending() -> Thresholds {
 /// Bricks-per-set thresholds for replica count `replicas`: WARNING below it, CRITICAL below a
 /// majority of it (where client quorum is lost and writes stop).
 pub fn replica_thresholds(replicas: u32) -> Thresholds {
-    super::galera::expected_size_thresholds(replicas.max(1))
+    Thresholds::expected_size(replicas.max(1))
 }
 
 /// The value names `--format zabbix` reports (besides `status`, `state`, `summary`).

@@ -330,7 +330,7 @@ fn size_thresholds(size: &SizeArgs, configured: Option<u32>) -> Thresholds {
     }
     size.expected_size
         .or(configured)
-        .map_or_else(Thresholds::default, galera::expected_size_thresholds)
+        .map_or_else(Thresholds::default, Thresholds::expected_size)
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
