@@ -24,10 +24,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::HealthSettings;
+use crate::galera::collector::{LocalNode, LocalSource};
 use crate::galera::parse::{ClusterStatus, LocalState};
 use crate::galera::CollectError;
 use crate::galera::GaleraReading;
-use crate::server::AppState;
 
 /// The decision: fit for traffic or not, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,8 +118,12 @@ pub fn judge(
 }
 
 /// `GET /health/galera`.
-pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
-    let (settings, node, source) = match state.local_source() {
+pub async fn galera_health<S: LocalSource>(State(state): State<Arc<S>>) -> Response {
+    let LocalNode {
+        settings,
+        node,
+        source,
+    } = match state.local_source() {
         Ok(local) => local,
         Err(why) => return answer(&HealthVerdict::down(why)),
     };

@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::backup::{BackupMonitor, BackupReading, MonitorConfig};
 use crate::config::{self, ConfigError, HostIdentity, Settings};
-use crate::galera::collector::Sources;
+use crate::galera::collector::{LocalNode, LocalSource, Sources};
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 
@@ -229,31 +229,6 @@ impl AppState {
             .get_or_init(|| BackupMonitor::start(MonitorConfig::from_settings(&settings)));
     }
 
-    /// The configuration in force, the local node and its source, for the `/galera/*`
-    /// endpoints; an error message when no local node is known.
-    pub(crate) fn local_source(
-        &self,
-    ) -> Result<
-        (
-            Arc<Settings>,
-            String,
-            Arc<crate::galera::collector::NodeSource>,
-        ),
-        String,
-    > {
-        let live = self.live();
-        let node = live
-            .local_node
-            .clone()
-            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
-        let source = live
-            .sources
-            .get(&node)
-            .cloned()
-            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
-        Ok((Arc::clone(&live.settings), node, source))
-    }
-
     fn self_info(&self) -> SelfInfo {
         match self.self_info.lock() {
             Ok(g) => g.clone(),
@@ -307,6 +282,32 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+impl LocalSource for AppState {
+    fn settings(&self) -> Arc<Settings> {
+        AppState::settings(self)
+    }
+
+    /// The configuration in force, the local node and its source, for the `/health/galera` and
+    /// `/galera/*` endpoints; an error message when no local node is known.
+    fn local_source(&self) -> Result<LocalNode, String> {
+        let live = self.live();
+        let node = live
+            .local_node
+            .clone()
+            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
+        let source = live
+            .sources
+            .get(&node)
+            .cloned()
+            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
+        Ok(LocalNode {
+            settings: Arc::clone(&live.settings),
+            node,
+            source,
+        })
+    }
+}
+
 /// The router of `quorate serve`.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
@@ -314,11 +315,17 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
-        .route("/health/galera", get(crate::health::galera_health))
-        .route("/galera/state", get(crate::recover::http::state))
+        .route(
+            "/health/galera",
+            get(crate::health::galera_health::<AppState>),
+        )
+        .route(
+            "/galera/state",
+            get(crate::recover::http::state::<AppState>),
+        )
         .route(
             "/galera/recover-position",
-            axum::routing::post(crate::recover::http::recover_position),
+            axum::routing::post(crate::recover::http::recover_position::<AppState>),
         )
         .with_state(state)
 }

@@ -143,6 +143,24 @@ impl NodeSource {
     }
 }
 
+/// The local node, as the HTTP endpoints about it (`/health/galera`, `/galera/*`) need it.
+pub struct LocalNode {
+    /// The configuration in force.
+    pub settings: Arc<Settings>,
+    pub node: String,
+    pub source: Arc<NodeSource>,
+}
+
+/// Where the endpoints about the local node find it and the configuration in force. The
+/// server's state implements it, so the endpoints (the health check, recovery) do not depend
+/// on the server.
+pub trait LocalSource: Send + Sync + 'static {
+    /// The configuration in force.
+    fn settings(&self) -> Arc<Settings>;
+    /// The local node and its source; why there is none otherwise.
+    fn local_source(&self) -> Result<LocalNode, String>;
+}
+
 /// The sources of every Galera node of a configuration, by node name.
 #[derive(Clone, Default)]
 pub struct Sources {
