@@ -133,27 +133,9 @@ impl<T, E> Succeeded for Result<T, E> {
     }
 }
 
-/// Seconds since the Unix epoch, negative before 1970 (the one conversion every exported or
-/// logged timestamp uses).
-pub fn unix_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(before) => -before.duration().as_secs_f64(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unix_seconds_is_signed_around_the_epoch() {
-        let epoch = SystemTime::UNIX_EPOCH;
-        assert_eq!(unix_seconds(epoch), 0.0);
-        assert_eq!(unix_seconds(epoch + Duration::from_millis(1500)), 1.5);
-        assert_eq!(unix_seconds(epoch - Duration::from_millis(1500)), -1.5);
-        assert_eq!(unix_seconds(epoch - Duration::from_secs(86_400)), -86_400.0);
-    }
 
     #[test]
     fn success_and_age() {

@@ -77,6 +77,7 @@ pub mod recover;
 pub mod sandbox;
 pub mod server;
 pub mod tls;
+pub mod unix_time;
 
 pub use error::Error;
 

@@ -60,6 +60,7 @@ use super::record::{self, DirContents};
 use super::snapshot::{BackupSnapshot, ScanError};
 use super::{Backup, BackupType, Status};
 use crate::collected::Collected;
+use crate::unix_time;
 
 /// How deep below a root the walk looks for backup directories.
 pub const MAX_DEPTH: usize = 8;
@@ -182,23 +183,12 @@ impl Stamp {
     }
 
     fn modified(&self) -> Option<SystemTime> {
-        system_time(self.mtime)
+        unix_time::from_pair(self.mtime)
     }
 
     /// The last change of contents or metadata (ctime cannot be set back, unlike mtime).
     fn changed(&self) -> Option<SystemTime> {
-        system_time(self.ctime)
-    }
-}
-
-fn system_time((secs, nanos): (i64, i64)) -> Option<SystemTime> {
-    let nanos = u32::try_from(nanos).ok()?;
-    if secs >= 0 {
-        SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
-    } else {
-        SystemTime::UNIX_EPOCH
-            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
-            .checked_add(Duration::from_nanos(u64::from(nanos)))
+        unix_time::from_pair(self.ctime)
     }
 }
 
@@ -535,7 +525,7 @@ impl Scanner {
         let now = SystemTime::now();
         let recent_since = now
             .checked_sub(self.recent_window)
-            .map_or((i64::MIN, 0), time_pair);
+            .map_or((i64::MIN, 0), unix_time::to_pair);
         let quick = depth == Depth::Directories;
         let mut dirty = HashSet::new();
         // Descriptors of the containers, found by path bytes (a backup directory's path is
@@ -779,18 +769,6 @@ fn backup_changed(
         };
         !current.is_ok_and(|st| Stamp::of(&st) == *s)
     })
-}
-
-/// A time as (seconds, nanoseconds) since the epoch, as in a [`Stamp`].
-fn time_pair(t: SystemTime) -> (i64, i64) {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            i64::from(d.subsec_nanos()),
-        ),
-        // Before 1970: no backup is that old.
-        Err(_) => (i64::MIN, 0),
-    }
 }
 
 /// A directory's listing, as much of it as the scan needs.

@@ -8,7 +8,7 @@
 
 use super::{collector, Family, Kind};
 use crate::backup::{BackupReading, BackupType};
-use crate::collected::unix_seconds;
+use crate::unix_time;
 
 /// Collector name used in `quorate_collector_*{collector}`.
 pub const COLLECTOR_BACKUP: &str = "backup";
@@ -82,7 +82,7 @@ pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
     for kind in BackupType::ALL {
         let s = reading.of(Some(kind));
         if let Some(newest) = &s.newest_success {
-            last_success = last_success.with(type_label(kind), unix_seconds(newest.end));
+            last_success = last_success.with(type_label(kind), unix_time::seconds(newest.end));
             last_info = last_info.with(
                 vec![
                     ("type".into(), kind.as_str().to_string()),

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use super::{collector, Family, Kind};
-use crate::collected::unix_seconds;
 use crate::gluster::reading::GlusterReading;
+use crate::unix_time;
 
 fn bool_value(b: bool) -> f64 {
     f64::from(u8::from(b))
@@ -28,7 +28,7 @@ pub fn families(r: &GlusterReading) -> Vec<Family> {
         out.push(Family::single(
             "gluster_last_success_timestamp_seconds",
             "Unix time when the volume, brick and peer series were collected (they are served from the last good collection).",
-            unix_seconds(at),
+            unix_time::seconds(at),
         ));
     }
     out.push(
@@ -143,7 +143,7 @@ fn reading_families(r: &GlusterReading) -> Vec<Family> {
             heal_success = heal_success.with(vl(), bool_value(v.heal_ok));
         }
         if let Some(at) = v.heal_last_success {
-            heal_last = heal_last.with(vl(), unix_seconds(at));
+            heal_last = heal_last.with(vl(), unix_time::seconds(at));
         }
         if let Some(d) = v.heal_duration {
             heal_duration = heal_duration.with(vl(), d.as_secs_f64());
