@@ -6,7 +6,8 @@ use std::fs::File;
 use std::os::unix::fs::symlink;
 
 use super::*;
-use crate::backup::Failure;
+use crate::backup::{Failure, Status};
+use read::layout_kind;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup");
 
