@@ -53,7 +53,7 @@ pub enum BackupType {
 impl BackupType {
     pub const ALL: [BackupType; 2] = [BackupType::Full, BackupType::Incremental];
 
-    /// The type's name, which is also its container directory in the seed's layout
+    /// The type's name, which is also its container directory in the seed's backup layout
     /// (`full/`, `incremental/`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,7 +62,7 @@ impl BackupType {
         }
     }
 
-    /// How the seed's layout names a backup of this type in its container, before
+    /// How the seed's backup layout names a backup of this type in its container, before
     /// `_YYYYMMDD_HHMMSS`: `backup` or `incremental`.
     pub fn seed_prefix(self) -> &'static str {
         match self {

@@ -1,4 +1,4 @@
-//! Real mariabackup backups of a sandbox node, in the seed's layout, for the demo and for
+//! Real mariabackup backups of a sandbox node, in the seed's backup layout, for the demo and for
 //! rehearsing what `quorate serve` and `quorate check backup` report:
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //!
 //! mariabackup connects as root over the node's unix socket (the sandbox's root needs no
 //! password there), so no secret is written or passed. Names use the host's local time, as the
-//! seed's `db_backup.sh` does.
+//! seed's backup script (`db_backup.sh`) does.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,7 @@ impl Sandbox {
         backup_root(&self.dir)
     }
 
-    /// Runs a real mariabackup of `node` into [`Sandbox::backup_root`] in the seed's layout
+    /// Runs a real mariabackup of `node` into [`Sandbox::backup_root`] in the seed's backup layout
     /// and writes the seed's `backup_metadata.json` next to its files. An incremental is based
     /// on the newest complete backup; without one it is refused. A failed run leaves its
     /// directory as it is (a failed attempt, as quorate reports it) and quotes the log.

@@ -328,7 +328,7 @@ fn read_small(dirfd: impl AsFd, name: &str) -> io::Result<Option<(String, Stamp)
     Ok(Some((text, stamp)))
 }
 
-/// The type the seed's layout gives a directory: `full/backup_*` or
+/// The type the seed's backup layout gives a directory: `full/backup_*` or
 /// `incremental/incremental_*`.
 pub(super) fn layout_kind(path: &Path) -> Option<BackupType> {
     let name = path.file_name().and_then(OsStr::to_str)?;

@@ -57,7 +57,7 @@ fn find<'a>(report: &'a BackupSnapshot, suffix: &str) -> &'a Backup {
         .unwrap_or_else(|| panic!("{suffix} not found in {:#?}", report.backups))
 }
 
-/// The seed layout with the captured chain and two killed runs.
+/// The seed's backup layout with the captured chain and two killed runs.
 fn seed_root(dir: &Path) -> (PathBuf, u64) {
     let root = dir.join("mariadb");
     let full_size = materialize("full", &root.join("full/backup_20261122_020000"));
@@ -170,7 +170,7 @@ fn plain_target_directories_anywhere_under_a_root() {
     // Not walked: hidden directories and symbolic links (loops, snapshots).
     materialize("full", &root.join(".snapshot/full"));
     symlink(root.join("nightly"), root.join("link")).expect("symlink");
-    // An empty directory outside the seed layout is not a backup.
+    // An empty directory outside the seed's backup layout is not a backup.
     fs::create_dir_all(root.join("empty")).expect("mkdir");
 
     let report = scanner(&root).scan(ScanMode::Verify);
@@ -334,8 +334,8 @@ fn a_scan_with_nothing_named_keeps_the_last_errors() {
 
 // --- Quick verification (directory stamps) and full verification -------------------------
 
-/// A scanner over the seed layout, after its first (full) scan, with the racy window off so
-/// that each test sees the stamp rule it is about at work, and with the recent window given
+/// A scanner over the seed's backup layout, after its first (full) scan, with the racy window
+/// off so that each test sees the stamp rule it is about at work, and with the recent window given
 /// (the fixtures were just written: every backup is recent under the default window).
 fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, BackupSnapshot) {
     let (root, _) = seed_root(dir);
@@ -443,7 +443,7 @@ fn quick_verification_sees_files_created_renamed_and_removed_in_a_recent_backup(
     let (_, status) = quick_after(&mut s, name, || fs::rename(&old, &info));
     assert_eq!(status, Status::Complete);
 
-    // A metadata file created by the seed's script that reports a failure.
+    // A metadata file created by the seed's backup script that reports a failure.
     let (created, status) = quick_after(&mut s, name, || {
         fs::write(
             full.join("backup_metadata.json"),
