@@ -152,6 +152,26 @@ fn run_recover_command(node: &str, argv: &[String]) -> Result<Vec<u8>, RecoverEr
     run_checked(node, &full, None, RECOVER_TIMEOUT)
 }
 
+/// How recovery reports a command of `node` that failed: `status` (what ended it) and
+/// `output` (why, or the tail of what it printed).
+fn command_failed<'a>(
+    node: &'a str,
+    argv: &'a [String],
+) -> impl Fn(String, String) -> RecoverError + 'a {
+    move |status, output| RecoverError::Command {
+        node: node.to_string(),
+        command: argv.join(" "),
+        status,
+        output,
+    }
+}
+
+/// A command's stderr (where the server log goes) followed by its stdout.
+fn log_of(mut stderr: Vec<u8>, stdout: &[u8]) -> Vec<u8> {
+    stderr.extend_from_slice(stdout);
+    stderr
+}
+
 /// Runs `argv` (no shell) with `stdin` fed in, bounded by `timeout`, through
 /// [`process::run_checked`]; fails (with the output's tail) unless the command exits 0, as a
 /// [`RecoverError::Command`] naming the node. Returns stderr followed by stdout.
@@ -161,22 +181,13 @@ pub(crate) fn run_checked(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Vec<u8>, RecoverError> {
-    let failed = |status: String, output: String| RecoverError::Command {
-        node: node.to_string(),
-        command: argv.join(" "),
-        status,
-        output,
-    };
+    let failed = command_failed(node, argv);
     let not_finished = |why: String| failed("not finished".into(), why);
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| not_finished("empty command".into()))?;
     let stdin = stdin.map(<[u8]>::to_vec);
-    let log = |done: process::Finished| {
-        let mut log = done.stderr;
-        log.extend_from_slice(&done.stdout);
-        log
-    };
+    let log = |done: process::Finished| log_of(done.stderr, &done.stdout);
     match process::run_checked(
         Command::new(program).args(args),
         stdin,
@@ -219,12 +230,7 @@ pub(crate) fn run_start_command(
     interrupt: &std::sync::atomic::AtomicI32,
 ) -> Result<Vec<u8>, RecoverError> {
     use std::os::unix::process::CommandExt;
-    let failed = |status: String, output: String| RecoverError::Command {
-        node: node.to_string(),
-        command: argv.join(" "),
-        status,
-        output,
-    };
+    let failed = command_failed(node, argv);
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| failed("not run".into(), "empty command".into()))?;
@@ -248,8 +254,7 @@ pub(crate) fn run_start_command(
         interrupt,
     ) {
         Ok(f) => {
-            let mut log = f.stderr;
-            log.extend_from_slice(&f.stdout);
+            let log = log_of(f.stderr, &f.stdout);
             if f.status.success() {
                 Ok(log)
             } else {
@@ -267,8 +272,7 @@ pub(crate) fn run_start_command(
             if !stopped.survivors.is_empty() {
                 tracing::error!(node, command = %argv.join(" "), survivors = ?stopped.survivors, "processes of the command's group survived SIGKILL");
             }
-            let mut log = stopped.stderr;
-            log.extend_from_slice(&stopped.stdout);
+            let log = log_of(stopped.stderr, &stopped.stdout);
             Err(failed(format!("{why}; {}", stopped.how), tail(&log, 30)))
         }
     }
