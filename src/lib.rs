@@ -7,13 +7,12 @@
 //! Data flows one way: **config → sources (I/O) → pure readings → {metrics | checks | recovery}**.
 //!
 //! ```text
-//! config ──> galera::collector ─┐  parse (pure) → raw snapshot, each part Collected<T>
-//!        ──> gluster::collector ├─>  ─────────────────────────────────────────────────┐
-//!        ──> backup::monitor ───┘                                                    v
-//!   GaleraReading | GlusterReading | BackupReading (pure, judged) ──> metrics (/metrics)
-//!                                                               ├──> check (Nagios, Zabbix)
-//!                                                               ├──> health (HAProxy)
-//!                                                               └──> recover (decide → act)
+//!             I/O, bounded in time                 pure from here on
+//! config ─┬─> galera::collector  ─┐
+//!         ├─> gluster::collector ─┼─> …Snapshot ───> …Reading ─┬─> metrics  (/metrics)
+//!         └─> backup::monitor    ─┘   (parsed by     (judged)  ├─> check    (Nagios, Zabbix)
+//!                                      …::parse;               ├─> health   (HAProxy)
+//!                                      Collected<T>)           └─> recover  (decide → act)
 //! ```
 //!
 //! - [`config`]: the YAML file (the seed's cluster layout plus a `quorate:` section), `${ENV}`
@@ -26,7 +25,8 @@
 //!   in-flight collection between concurrent scrapes.
 //! - [`gluster`]: the GlusterFS source. [`gluster::parse`] is pure (the CLI's `--xml`
 //!   answers); [`gluster::cli`] runs the CLI under a hard timeout; [`gluster::collector`] keeps
-//!   the last good data in the background; [`gluster::reading`](mod@gluster::reading) is what checks judge.
+//!   the last good data in the background; [`gluster::reading`](mod@gluster::reading) is what
+//!   metrics and checks judge.
 //! - [`backup`]: the mariabackup source: backup directories, their age, health and
 //!   incremental chain; scanned in the background by `quorate serve`.
 //! - [`metrics`]: turns readings into Prometheus exposition (OpenMetrics or text 0.0.4).
@@ -38,6 +38,8 @@
 //!   (bootstrap, rejoin, promote or refuse), act with re-verification, a lock and an audit line.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - `process` (private): running commands, their PATH, timeouts and process groups.
+//! - [`tls`]: loading certificates for `quorate serve` and for peers' recovery endpoints.
+//! - [`unix_time`]: Unix time as seconds and as `(seconds, nanoseconds)`, before 1970 too.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 //!
 //! # Glossary
@@ -52,9 +54,13 @@
 //! | snapshot | the raw data of one source, each part collected | [`galera::GaleraSnapshot`] | [`gluster::GlusterSnapshot`] | [`backup::BackupSnapshot`] |
 //! | reading | what metrics, checks, health and recovery judge | [`galera::GaleraReading`] | [`gluster::GlusterReading`] | [`backup::BackupReading`] |
 //!
-//! A Galera node's parsed answer is already its reading (nothing in it depends on the time it
-//! is judged at); the GlusterFS and backup readings are derived from their snapshot as of
-//! "now" (ages, staleness, the newest backup of each type).
+//! Each separately timed collection is one `Collected<T>`: a Galera snapshot holds two (the
+//! server's answer and grastate.dat); a GlusterFS snapshot keeps, for the state and for each
+//! volume's heal counts, the last good `Collected` and the latest attempt
+//! ([`collected::Retained`]); a backup scan is one `Collected<BackupSnapshot>`. A Galera
+//! node's parsed answer is already its reading (nothing in it depends on the time it is judged
+//! at); the GlusterFS and backup readings are derived from their snapshot as of "now" (ages,
+//! staleness, the newest backup of each type).
 //!
 //! **The seed** is the cluster deployment quorate was written to watch, whose own files it
 //! reads as they are: its *cluster layout* (the YAML with `cluster`, `database`, `storage` and

@@ -502,9 +502,10 @@ fn the_reader_understands_groups_and_relative_paths() {
     assert_eq!(module_path(Path::new("a/b/mod.rs")), "a::b");
     assert_eq!(module_path(Path::new("a/b.rs")), "a::b");
     assert_eq!(module_path(Path::new("lib.rs")), "");
-    let (code, tests) = code_lines(
-        "use crate::a;\n// use crate::d;\n#[cfg(test)]\nmod t;\nfn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::d;\n}\n",
-    );
+    let (code, tests) = code_lines(concat!(
+        "use crate::a;\n// use crate::d;\n#[cfg(test)]\nmod t;\nfn f() {}\n",
+        "#[cfg(test)]\nmod tests {\n    use crate::d;\n}\n",
+    ));
     assert_eq!(tests, ["t"]);
     assert_eq!(
         code.iter().map(|(n, _)| *n).collect::<Vec<_>>(),

@@ -1,5 +1,5 @@
 //! Walking the backup roots: finding backup directories, reading them (through the pure
-//! [`record::assess`]) and caching what was read so that rescans are cheap.
+//! [`record::assess`](super::record::assess)) and caching what was read so that rescans are cheap.
 //!
 //! Every directory visited is cached with a stamp (mtime, ctime, inode, size) of itself and,
 //! for a backup directory, of the few files quorate reads in it. Three kinds of rescan:

@@ -33,8 +33,8 @@ impl ScanError {
     }
 }
 
-/// What one scan found (the backup source's raw data; [`Collected`](crate::collected::Collected) adds when the scan
-/// finished and how long it took).
+/// What one scan found: the backup source's raw data.
+/// [`Collected`](crate::collected::Collected) adds when the scan finished and how long it took.
 #[derive(Debug, Clone)]
 pub struct BackupSnapshot {
     pub roots: Vec<PathBuf>,
