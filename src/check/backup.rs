@@ -1,5 +1,6 @@
-//! `quorate check backup`: what the backups on disk say ([`BackupSummary`] per type) + policy →
-//! verdict. Pure: the scan happens in the binary's `commands/check.rs`.
+//! `quorate check backup`: what the backups on disk say (a [`BackupReading`], one
+//! [`BackupSummary`] per type) + policy → verdict. Pure: the scan happens in the binary's
+//! `commands/check.rs`.
 //!
 //! Default policy (every state configurable on the command line):
 //!

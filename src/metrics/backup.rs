@@ -1,4 +1,5 @@
-//! Metric names for the mariabackup source (`mariadb_backup_*`).
+//! Metric names for the mariabackup source (`mariadb_backup_*`), built from a
+//! [`BackupReading`] (the same input `quorate check backup` judges).
 //!
 //! No maintained exporter exists for mariabackup, so the names follow the usual backup
 //! exporters' models (`*_last_success_timestamp_seconds`, `*_last_duration_seconds`). The

@@ -1,4 +1,5 @@
-//! Metric names for the Galera source.
+//! Metric names for the Galera source, built from one node's [`GaleraSnapshot`] (its
+//! [`GaleraReading`] and grastate.dat).
 //!
 //! Everything mysqld_exporter exports about Galera keeps its name and meaning (`mysql_up`,
 //! `mysql_global_status_wsrep_*`, `mysql_global_variables_*`, `mysql_galera_*`), so existing
