@@ -15,7 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::scan::{ScanMode, ScanOptions, RACY_WINDOW};
-use quorate::backup::{summarize, BackupType, Scanner};
+use quorate::backup::{BackupReading, Scanner};
+use quorate::collected::Collected;
 
 const BACKUPS: usize = 5_000;
 const FULL_EVERY: usize = 5;
@@ -268,14 +269,20 @@ fn main() {
         assert_eq!(read, 1);
         one_changed.push(t);
     }
-    // The per-scrape work on a report of 5 000 backups: summaries and metric families.
+    // The per-scrape work on a report of 5 000 backups: the reading (its summaries) and the
+    // metric families.
     let now = SystemTime::now();
+    let scan = Collected {
+        value: report,
+        at: now,
+        duration: Duration::ZERO,
+    };
     let scrape: Vec<Sample> = (0..RUNS)
         .map(|_| {
             let start = Clock::start();
-            let fams = quorate::metrics::backup::families(Some(&report), now);
-            let s = summarize(&report, Some(BackupType::Full), now);
-            assert!(!fams.is_empty() && s.count == BACKUPS / FULL_EVERY);
+            let reading = BackupReading::from_scan(&scan, now);
+            let fams = quorate::metrics::backup::families(Some(&reading));
+            assert!(!fams.is_empty() && reading.full.count == BACKUPS / FULL_EVERY);
             start.elapsed()
         })
         .collect();

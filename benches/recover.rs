@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use quorate::galera::parse::{parse_recover_log, RecoveredPosition};
 use quorate::sandbox::{self, SandboxGuard, UpOptions, SYNCED};
-use quorate::wsrep::parse::{parse_recover_log, RecoveredPosition};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
 const ROUNDS: usize = 3;

@@ -24,10 +24,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::HealthSettings;
-use crate::server::AppState;
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
+use crate::galera::collector::{LocalNode, LocalSource};
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
+use crate::galera::GaleraReading;
 
 /// The decision: fit for traffic or not, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,8 +118,12 @@ pub fn judge(
 }
 
 /// `GET /health/galera`.
-pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
-    let (settings, node, source) = match state.local_source() {
+pub async fn galera_health<S: LocalSource>(State(state): State<Arc<S>>) -> Response {
+    let LocalNode {
+        settings,
+        node,
+        source,
+    } = match state.local_source() {
         Ok(local) => local,
         Err(why) => return answer(&HealthVerdict::down(why)),
     };
@@ -134,7 +138,7 @@ pub async fn galera_health(State(state): State<Arc<AppState>>) -> Response {
         Ok(Some(file)) => in_maintenance(&node, file),
         Ok(None) => {
             let snapshot = source.snapshot(health.timeout).await;
-            judge(&node, &snapshot.galera.result, health)
+            judge(&node, &snapshot.server.value, health)
         }
         // Cannot tell (a hung or unreadable file system): not fit for traffic.
         Err(why) => {
@@ -170,7 +174,7 @@ fn answer(verdict: &HealthVerdict) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{self, wsrep_fixture};
+    use crate::galera::test_support::{self, wsrep_fixture};
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {
         Ok(test_support::reading(status, variables))

@@ -1,9 +1,13 @@
-//! Finishing a spawned child process within a deadline: feed its stdin and drain its stdout
-//! and stderr on threads (a full pipe either way would otherwise block the child and turn into
-//! a false timeout), wait until it exits or the deadline passes, then kill and reap it.
+//! Running commands: the PATH they get ([`search_path`]), and finishing a child within a
+//! deadline: feed its stdin and drain its stdout and stderr on threads (a full pipe either way
+//! would otherwise block the child and turn into a false timeout), wait until it exits or the
+//! deadline passes, then kill and reap it.
 //!
-//! Callers spawn the child themselves (each with its own program, environment and process
-//! group) and map the outcome to their own error type.
+//! [`run`] and [`run_checked`] are the one way quorate runs a short command (the sandbox's
+//! `ip`, `gluster`, `mariabackup` and `mariadb` client, recovery's `--wsrep-recover` and SQL
+//! steps); callers only word the [`RunFailure`] as their own error. Callers that need more
+//! (the gluster CLI's streaming parser, a start command's process group) spawn the child
+//! themselves and call [`finish`] or [`finish_group`].
 //!
 //! [`finish_group`] is for commands that must not be half-killed (a node's start or bootstrap
 //! command): the child leads its own process group, and on a timeout or an interruption the
@@ -12,12 +16,112 @@
 //! what is left. Killing only the leader with SIGKILL skipped that clean-up, and the next plain
 //! start bootstrapped a second cluster.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::io::{Read, Write};
-use std::process::{Child, ExitStatus};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// sbin directories are often missing from a non-login PATH, yet mariadbd, ip and gluster live
+/// there (and mariadbd runs `wsrep_sst_rsync`, which needs rsync and friends).
+const EXTRA_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// The PATH every command quorate runs gets: the caller's PATH, then the usual bin and sbin
+/// directories it lacks.
+pub(crate) fn search_path() -> OsString {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for extra in EXTRA_PATH {
+        if !dirs.iter().any(|d| d == Path::new(extra)) {
+            dirs.push(PathBuf::from(extra));
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| OsString::from(EXTRA_PATH.join(":")))
+}
+
+/// How often [`run`] looks whether the child exited.
+const RUN_POLL: Duration = Duration::from_millis(10);
+
+/// Why [`run`] or [`run_checked`] has no successful answer. The child, if it started, has been
+/// reaped (and killed, if it outlived its deadline).
+#[derive(Debug)]
+pub(crate) enum RunFailure {
+    /// It could not be started.
+    Spawn(std::io::Error),
+    /// It did not exit within this bound.
+    TimedOut(Duration),
+    /// Waiting for it failed.
+    Wait(std::io::Error),
+    /// It exited unsuccessfully ([`run_checked`] only).
+    Exit(Finished),
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunFailure::Spawn(e) => write!(f, "cannot start it: {e}"),
+            RunFailure::TimedOut(t) => write!(f, "did not finish within {t:?}"),
+            RunFailure::Wait(e) => write!(f, "waiting for it failed: {e}"),
+            RunFailure::Exit(done) => write!(f, "exited with {}", done.status),
+        }
+    }
+}
+
+/// Runs `command` with [`search_path`], its stdout and stderr piped and `stdin` fed in (closed
+/// when `None`), and waits at most `timeout`. With [`Kill::Group`] the child leads a process
+/// group of its own, all of which is killed on a timeout.
+pub(crate) fn run(
+    command: &mut Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    kill: Kill,
+) -> Result<Finished, RunFailure> {
+    command
+        .env("PATH", search_path())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if kill == Kill::Group {
+        command.process_group(0);
+    }
+    let child = command.spawn().map_err(RunFailure::Spawn)?;
+    finish(child, stdin, timeout, RUN_POLL, kill).map_err(|unfinished| match unfinished {
+        Unfinished::TimedOut => RunFailure::TimedOut(timeout),
+        Unfinished::Wait(e) => RunFailure::Wait(e),
+    })
+}
+
+/// [`run`], failing with [`RunFailure::Exit`] unless the command exits 0.
+pub(crate) fn run_checked(
+    command: &mut Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+    kill: Kill,
+) -> Result<Finished, RunFailure> {
+    let done = run(command, stdin, timeout, kill)?;
+    if done.status.success() {
+        Ok(done)
+    } else {
+        Err(RunFailure::Exit(done))
+    }
+}
 
 /// What a child that exited in time left behind.
 #[derive(Debug)]
@@ -337,8 +441,62 @@ fn join(handle: Option<JoinHandle<Vec<u8>>>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::process::CommandExt;
-    use std::process::{Command, Stdio};
+
+    #[test]
+    fn run_captures_output_and_times_out() {
+        let done = run(
+            &mut Command::new("cat"),
+            Some(b"hello".to_vec()),
+            Duration::from_secs(5),
+            Kill::Child,
+        )
+        .expect("cat");
+        assert!(done.status.success());
+        assert_eq!(done.stdout, b"hello");
+        let err = run(
+            Command::new("sleep").arg("5"),
+            None,
+            Duration::from_millis(200),
+            Kill::Group,
+        )
+        .expect_err("timeout");
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert!(matches!(
+            run(
+                &mut Command::new("/nonexistent/x"),
+                None,
+                Duration::from_secs(1),
+                Kill::Child
+            ),
+            Err(RunFailure::Spawn(_))
+        ));
+        let failed = run_checked(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            None,
+            Duration::from_secs(5),
+            Kill::Child,
+        );
+        match failed {
+            Err(RunFailure::Exit(done)) => {
+                assert_eq!(done.status.code(), Some(3));
+                assert_eq!(
+                    (done.stdout.as_slice(), done.stderr.as_slice()),
+                    (&b"out\n"[..], &b"err\n"[..])
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn search_path_adds_the_sbin_directories() {
+        let path = search_path();
+        let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        for extra in EXTRA_PATH {
+            let n = dirs.iter().filter(|d| d == &Path::new(extra)).count();
+            assert!(n >= 1, "{extra} missing from {path:?}");
+        }
+    }
 
     fn alive(pid: u32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {

@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -24,11 +24,11 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::backup::{BackupMonitor, MonitorConfig};
+use crate::backup::{BackupMonitor, BackupReading, MonitorConfig};
 use crate::config::{self, ConfigError, HostIdentity, Settings};
+use crate::galera::collector::{LocalNode, LocalSource, Sources};
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
-use crate::snapshot::Sources;
 
 /// Why `quorate serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -229,24 +229,6 @@ impl AppState {
             .get_or_init(|| BackupMonitor::start(MonitorConfig::from_settings(&settings)));
     }
 
-    /// The configuration in force, the local node and its source, for the `/galera/*`
-    /// endpoints; an error message when no local node is known.
-    pub(crate) fn local_source(
-        &self,
-    ) -> Result<(Arc<Settings>, String, Arc<crate::snapshot::NodeSource>), String> {
-        let live = self.live();
-        let node = live
-            .local_node
-            .clone()
-            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
-        let source = live
-            .sources
-            .get(&node)
-            .cloned()
-            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
-        Ok((Arc::clone(&live.settings), node, source))
-    }
-
     fn self_info(&self) -> SelfInfo {
         match self.self_info.lock() {
             Ok(g) => g.clone(),
@@ -261,7 +243,7 @@ fn build_live(
     host: &HostIdentity,
     previous: &Sources,
     previous_gluster: Option<&Arc<GlusterCollector>>,
-) -> Result<(Live, Vec<Arc<crate::snapshot::NodeSource>>), ServeError> {
+) -> Result<(Live, Vec<Arc<crate::galera::collector::NodeSource>>), ServeError> {
     let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -290,10 +272,33 @@ fn build_live(
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    crate::unix_time::seconds(SystemTime::now())
+}
+
+impl LocalSource for AppState {
+    fn settings(&self) -> Arc<Settings> {
+        AppState::settings(self)
+    }
+
+    /// The configuration in force, the local node and its source, for the `/health/galera` and
+    /// `/galera/*` endpoints; an error message when no local node is known.
+    fn local_source(&self) -> Result<LocalNode, String> {
+        let live = self.live();
+        let node = live
+            .local_node
+            .clone()
+            .ok_or("no local node: start quorate serve with --node or set quorate.node")?;
+        let source = live
+            .sources
+            .get(&node)
+            .cloned()
+            .ok_or_else(|| format!("node {node} is not a MariaDB controller"))?;
+        Ok(LocalNode {
+            settings: Arc::clone(&live.settings),
+            node,
+            source,
+        })
+    }
 }
 
 /// The router of `quorate serve`.
@@ -303,11 +308,17 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
-        .route("/health/galera", get(crate::health::galera_health))
-        .route("/galera/state", get(crate::recover::http::state))
+        .route(
+            "/health/galera",
+            get(crate::health::galera_health::<AppState>),
+        )
+        .route(
+            "/galera/state",
+            get(crate::recover::http::state::<AppState>),
+        )
         .route(
             "/galera/recover-position",
-            axum::routing::post(crate::recover::http::recover_position),
+            axum::routing::post(crate::recover::http::recover_position::<AppState>),
         )
         .with_state(state)
 }
@@ -418,28 +429,24 @@ async fn scrape(
     if let Some(source) = node.and_then(|n| live.sources.get(n)) {
         let deadline = collection_deadline(headers, &live.settings);
         let snapshot = source.snapshot(deadline).await;
-        if let Err(e) = &snapshot.galera.result {
+        if let Err(e) = &snapshot.server.value {
             tracing::debug!(error = %e, "galera collection failed");
         }
-        if let Some(Err(e)) = snapshot.grastate.as_ref().map(|g| &g.result) {
+        if let Some(Err(e)) = snapshot.grastate.as_ref().map(|g| &g.value) {
             tracing::debug!(error = %e, "grastate collection failed");
         }
         set = metrics::galera::families(&snapshot);
     }
     if with_host_sources {
         // The latest background scan; never waits for one in progress.
-        let report = state.backup.get().and_then(BackupMonitor::latest);
-        set.extend(metrics::backup::families(
-            report.as_deref(),
-            SystemTime::now(),
-        ));
+        let scan = state.backup.get().and_then(BackupMonitor::latest);
+        let reading = scan.map(|s| BackupReading::from_scan(&s, SystemTime::now()));
+        set.extend(metrics::backup::families(reading.as_ref()));
     }
     // GlusterFS data comes from the background collector: reading it never waits on gluster.
     if let Some(gluster) = live.gluster.as_ref().filter(|_| with_host_sources) {
-        set.extend(metrics::gluster::families(
-            &gluster.snapshot(),
-            SystemTime::now(),
-        ));
+        let reading = crate::gluster::reading(&gluster.snapshot(), SystemTime::now(), None);
+        set.extend(metrics::gluster::families(&reading));
     }
     set.extend(metrics::self_families(&state.self_info()));
     (

@@ -53,7 +53,7 @@ fn scrape_until(serve: &ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> 
 }
 
 fn summary(root: &Path, kind: Option<BackupType>) -> BackupSummary {
-    let report = scan_once(&[root.to_path_buf()], &TimeZone::system());
+    let report = scan_once(&[root.to_path_buf()], &TimeZone::system()).value;
     summarize(&report, kind, SystemTime::now())
 }
 

@@ -359,13 +359,18 @@ fn wsrep_fixture(name: &str) -> String {
 /// scan, a GlusterFS snapshot after a successful collection, and quorate's own families.
 /// The families are built, not listed, so a name cannot drift from the code.
 fn built_family_names() -> BTreeSet<String> {
-    use quorate::gluster::collector::{ClusterState, Timed};
-    use quorate::snapshot::{NodeSnapshot, Outcome};
-    use quorate::wsrep::parse::{
+    use quorate::collected::{Collected, Retained};
+    use quorate::galera::parse::{
         parse_grastate, parse_name_value_rows, WsrepStatus, WsrepVariables,
     };
-    use quorate::wsrep::GaleraReading;
+    use quorate::galera::{GaleraReading, GaleraSnapshot};
+    use quorate::gluster::snapshot::ClusterState;
 
+    let collected = |value, duration| Collected {
+        value,
+        at: SystemTime::now(),
+        duration,
+    };
     let mut families = Vec::new();
     for status in ["status/synced.tsv", "status/flow-control-active.tsv"] {
         let reading = GaleraReading {
@@ -375,14 +380,12 @@ fn built_family_names() -> BTreeSet<String> {
             ))),
         };
         let grastate = parse_grastate(&wsrep_fixture("grastate/running.dat")).expect("grastate");
-        let snapshot = NodeSnapshot {
+        let snapshot = GaleraSnapshot {
             node: "node1".into(),
-            galera: Outcome {
-                result: Ok(reading),
-                duration: Duration::from_millis(3),
-            },
-            grastate: Some(Outcome {
-                result: Ok(grastate),
+            server: collected(Ok(reading), Duration::from_millis(3)),
+            grastate: Some(Collected {
+                value: Ok(grastate),
+                at: SystemTime::now(),
                 duration: Duration::from_micros(40),
             }),
         };
@@ -394,28 +397,31 @@ fn built_family_names() -> BTreeSet<String> {
     }
 
     let root = tempfile::tempdir().expect("tempdir");
-    let report = quorate::backup::scan_once(&[root.path().to_path_buf()], &jiff::tz::TimeZone::UTC);
-    families.extend(quorate::metrics::backup::families(
-        Some(&report),
-        SystemTime::now(),
-    ));
+    let scan = quorate::backup::scan_once(&[root.path().to_path_buf()], &jiff::tz::TimeZone::UTC);
+    let backups = quorate::backup::BackupReading::from_scan(&scan, SystemTime::now());
+    families.extend(quorate::metrics::backup::families(Some(&backups)));
 
     let gluster = quorate::gluster::GlusterSnapshot {
-        state: Some(Timed {
-            value: ClusterState {
-                volumes: Vec::new(),
-                status: Vec::new(),
-                peers: Vec::new(),
-            },
-            at: SystemTime::now(),
-            duration: Duration::from_millis(5),
-        }),
+        state: Retained {
+            last_good: Some(Collected {
+                value: ClusterState {
+                    volumes: Vec::new(),
+                    status: Vec::new(),
+                    peers: Vec::new(),
+                },
+                at: SystemTime::now(),
+                duration: Duration::from_millis(5),
+            }),
+            latest: Some(Collected {
+                value: Ok(()),
+                at: SystemTime::now(),
+                duration: Duration::from_millis(5),
+            }),
+        },
         ..Default::default()
     };
-    families.extend(quorate::metrics::gluster::families(
-        &gluster,
-        SystemTime::now(),
-    ));
+    let reading = quorate::gluster::reading::reading(&gluster, SystemTime::now(), None);
+    families.extend(quorate::metrics::gluster::families(&reading));
     families.extend(quorate::metrics::self_families(
         &quorate::metrics::SelfInfo::default(),
     ));

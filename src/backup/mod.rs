@@ -9,9 +9,13 @@
 //! - [`chain`] (pure): incremental chain integrity (each incremental's `from_lsn` must be the
 //!   `to_lsn` of its base).
 //! - [`scan`]: walks the configured roots, reads backup directories, caches them by
-//!   modification stamps so a rescan of an unchanged tree reads nothing; [`ScanReport`].
-//! - [`summary`] (pure): a [`BackupSummary`] per type for checks (newest success and its age,
-//!   newest attempt failed or not, counts, chain breaks).
+//!   modification stamps so a rescan of an unchanged tree reads nothing.
+//! - [`snapshot`] (pure): what one scan found, a [`BackupSnapshot`] (backups, chain, unreadable
+//!   paths), collected as a [`Collected`](crate::collected::Collected) with its time.
+//! - [`summary`] (pure): a [`BackupSummary`] per type (newest success and its age, newest
+//!   attempt failed or not, counts, chain breaks).
+//! - [`reading`] (pure): the [`BackupReading`] metrics and checks judge: the summaries of
+//!   every type and of each type, and the scan's own success and time.
 //! - [`monitor`]: the background thread `quorate serve` runs (notify + periodic rescans);
 //!   `/metrics` reads its latest report and never waits for a scan.
 //!
@@ -22,8 +26,10 @@
 pub mod chain;
 pub mod monitor;
 pub mod parse;
+pub mod reading;
 pub mod record;
 pub mod scan;
+pub mod snapshot;
 pub mod summary;
 
 use std::fmt;
@@ -32,7 +38,9 @@ use std::time::{Duration, SystemTime};
 
 pub use chain::{ChainBreak, ChainReport};
 pub use monitor::{BackupMonitor, MonitorConfig};
-pub use scan::{scan_once, ScanError, ScanReport, Scanner};
+pub use reading::BackupReading;
+pub use scan::{scan_once, Scanner};
+pub use snapshot::{BackupSnapshot, ScanError};
 pub use summary::{summarize, BackupSummary};
 
 /// Full or incremental (the `type` label of the metrics).
@@ -45,7 +53,7 @@ pub enum BackupType {
 impl BackupType {
     pub const ALL: [BackupType; 2] = [BackupType::Full, BackupType::Incremental];
 
-    /// The type's name, which is also its container directory in the seed's layout
+    /// The type's name, which is also its container directory in the seed's backup layout
     /// (`full/`, `incremental/`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,7 +62,7 @@ impl BackupType {
         }
     }
 
-    /// How the seed's layout names a backup of this type in its container, before
+    /// How the seed's backup layout names a backup of this type in its container, before
     /// `_YYYYMMDD_HHMMSS`: `backup` or `incremental`.
     pub fn seed_prefix(self) -> &'static str {
         match self {
@@ -242,7 +250,8 @@ pub(crate) mod testing {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime};
 
-    use super::{chain, Backup, BackupType, ScanReport, Status, TimeSource};
+    use super::{chain, Backup, BackupSnapshot, BackupType, Status, TimeSource};
+    use crate::collected::Collected;
 
     /// `secs` after the Unix epoch.
     pub fn at(secs: u64) -> SystemTime {
@@ -276,16 +285,23 @@ pub(crate) mod testing {
         }
     }
 
-    /// A scan report of `backups` (chain checked), finished at second 1000 in 3 ms.
-    pub fn report(backups: Vec<Backup>) -> ScanReport {
-        ScanReport {
+    /// A scan report of `backups` (chain checked).
+    pub fn report(backups: Vec<Backup>) -> BackupSnapshot {
+        BackupSnapshot {
             roots: vec!["/b".into()],
             chain: chain::check(&backups),
             backups: backups.into_iter().map(Arc::new).collect(),
             errors: Vec::new(),
-            finished_at: at(1000),
-            duration: Duration::from_millis(3),
             dirs_read: 0,
+        }
+    }
+
+    /// `snapshot` as a scan that finished at second 1000 in 3 ms.
+    pub fn scanned(snapshot: BackupSnapshot) -> Collected<BackupSnapshot> {
+        Collected {
+            value: snapshot,
+            at: at(1000),
+            duration: Duration::from_millis(3),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The background backup scanner of `quorate serve`.
 //!
-//! One thread owns the [`Scanner`]; `/metrics` reads the latest [`ScanReport`] through
+//! One thread owns the [`Scanner`]; `/metrics` reads the latest [`BackupSnapshot`] through
 //! [`BackupMonitor::latest`], which clones an `Arc` under a lock held only for that clone and
 //! for the pointer swap after a scan: a scrape never waits for a scan.
 //!
@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use super::scan::{ScanMode, ScanOptions, ScanReport, Scanner};
+use super::scan::{ScanMode, ScanOptions, Scanner};
+use super::snapshot::BackupSnapshot;
+use crate::collected::Collected;
 use crate::config::Settings;
 
 /// Quiet time after a file-system event before the rescan (a copy writes in bursts).
@@ -75,7 +77,7 @@ impl MonitorConfig {
 
 /// State shared between the monitor thread, the watcher callback and the handle.
 struct Shared {
-    latest: RwLock<Option<Arc<ScanReport>>>,
+    latest: RwLock<Option<Arc<Collected<BackupSnapshot>>>>,
     pending_config: Mutex<Option<MonitorConfig>>,
     dirty: Mutex<HashSet<PathBuf>>,
     overflow: AtomicBool,
@@ -112,7 +114,7 @@ impl BackupMonitor {
     }
 
     /// The latest report; `None` before the first scan finished or when disabled.
-    pub fn latest(&self) -> Option<Arc<ScanReport>> {
+    pub fn latest(&self) -> Option<Arc<Collected<BackupSnapshot>>> {
         match self.shared.latest.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -140,7 +142,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
-fn publish(shared: &Shared, report: Option<ScanReport>) {
+fn publish(shared: &Shared, report: Option<Collected<BackupSnapshot>>) {
     let report = report.map(Arc::new);
     match shared.latest.write() {
         Ok(mut g) => *g = report,
@@ -204,11 +206,12 @@ fn run(
                 if full {
                     next_full = now + FULL_VERIFY_INTERVAL;
                 }
-                Some(scanner.scan(if full {
+                let mode = if full {
                     ScanMode::Verify
                 } else {
                     ScanMode::QuickVerify
-                }))
+                };
+                Some(Collected::measure_blocking(|| scanner.scan(mode)))
             } else if events_due || recheck_due {
                 let paths = std::mem::take(&mut *lock(&shared.dirty));
                 first_event = None;
@@ -216,17 +219,19 @@ fn run(
                     .iter()
                     .flat_map(|p| scanner.directories_changed_by(p))
                     .collect();
-                Some(scanner.scan(ScanMode::Trust(&dirs)))
+                Some(Collected::measure_blocking(|| {
+                    scanner.scan(ScanMode::Trust(&dirs))
+                }))
             } else {
                 None
             };
             if let Some(report) = report {
                 last_scan = Instant::now();
-                in_progress = report.any_in_progress();
-                log_errors(&report, &mut last_errors);
+                in_progress = report.value.any_in_progress();
+                log_errors(&report.value, &mut last_errors);
                 tracing::debug!(
-                    backups = report.backups.len(),
-                    dirs_read = report.dirs_read,
+                    backups = report.value.backups.len(),
+                    dirs_read = report.value.dirs_read,
                     duration = ?report.duration,
                     "backup scan"
                 );
@@ -257,7 +262,7 @@ fn run(
 }
 
 /// Logs scan errors when they change (not on every rescan).
-fn log_errors(report: &ScanReport, last: &mut Vec<String>) {
+fn log_errors(report: &BackupSnapshot, last: &mut Vec<String>) {
     let now: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     if now != *last {
         for e in now.iter().filter(|e| !last.contains(e)) {
@@ -369,12 +374,12 @@ mod tests {
     fn wait_for(
         m: &BackupMonitor,
         what: &str,
-        ok: impl Fn(&ScanReport) -> bool,
-    ) -> Arc<ScanReport> {
+        ok: impl Fn(&BackupSnapshot) -> bool,
+    ) -> Arc<Collected<BackupSnapshot>> {
         let start = Instant::now();
         loop {
             if let Some(r) = m.latest() {
-                if ok(&r) {
+                if ok(&r.value) {
                     return r;
                 }
             }
@@ -415,7 +420,7 @@ mod tests {
         let r = wait_for(&monitor, "backup complete", |r| {
             r.backups.len() == 1 && r.backups[0].is_complete()
         });
-        let end = r.backups[0].time;
+        let end = r.value.backups[0].time;
 
         // Editing the info file in place (no new directory entry) is seen too.
         std::fs::write(b.join("xtrabackup_info"), info("2026-11-20 02:00:45")).expect("write");

@@ -343,7 +343,8 @@ pub fn local_time(dt: &DateTime, tz: &TimeZone, field: &str) -> Result<SystemTim
         })
 }
 
-/// `backup_metadata.json`, written by the seed's `db_backup.sh` next to mariabackup's files.
+/// `backup_metadata.json`, written by the seed's backup script (`db_backup.sh`) next to
+/// mariabackup's files.
 ///
 /// The seed does not document the file's fields, only that it is JSON and that its restore
 /// tool lists a timestamp (`2025-10-27T12:00:00+00:00`) and a size (`2.3G`) per backup. So

@@ -20,7 +20,7 @@ use super::{Backup, BackupType, Failure, Status, TimeSource};
 pub struct DirContents {
     /// Absolute path of the directory.
     pub path: PathBuf,
-    /// The type its place in the seed layout implies (`full/backup_*`,
+    /// The type its place in the seed's backup layout implies (`full/backup_*`,
     /// `incremental/incremental_*`).
     pub layout_kind: Option<BackupType>,
     /// The checkpoints file's text; `mariadb_names` says which name it had.

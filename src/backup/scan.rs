@@ -1,5 +1,5 @@
 //! Walking the backup roots: finding backup directories, reading them (through the pure
-//! [`record::assess`]) and caching what was read so that rescans are cheap.
+//! [`record::assess`](super::record::assess)) and caching what was read so that rescans are cheap.
 //!
 //! Every directory visited is cached with a stamp (mtime, ctime, inode, size) of itself and,
 //! for a backup directory, of the few files quorate reads in it. Three kinds of rescan:
@@ -31,46 +31,50 @@
 //! VM a path lookup costs more than parsing the files.
 //!
 //! The walk descends into ordinary directories (not hidden ones, not symbolic links, at most
-//! [`MAX_DEPTH`] levels) and stops at a backup directory: one in the seed's layout
+//! [`MAX_DEPTH`] levels) and stops at a backup directory: one in the seed's backup layout
 //! (`full/backup_*`, `incremental/incremental_*`), or one holding a file only mariabackup
 //! leaves (checkpoints, info, `backup-my.cnf`, `ib_logfile0`, `ibdata1`, ...). It never reads
 //! the data files, except to measure the size of the newest complete backup of each type.
 //!
 //! I/O errors (an unreadable root or directory or file) are scan errors, reported with the
 //! path: the backup's state is then unknown, which is not the same as failed.
+//!
+//! This file owns the cache, the three modes and the walk; its parts live beside it:
+//! `read` (one directory through its descriptor: stamp, listing, small files), `parallel`
+//! (the worker pool of a round) and `running` (backups a live mariabackup is writing).
+
+mod parallel;
+mod read;
+mod running;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fmt;
 use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
-use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use jiff::tz::TimeZone;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, Stat};
+use rustix::fs::AtFlags;
+
+use parallel::run_parallel;
+pub use parallel::MAX_THREADS;
+use read::{open_dir, read_dir, Stamp};
+use running::mark_in_progress;
+pub use running::{backup_target, running_backup_targets};
 
 use super::chain::{self, ChainReport};
-use super::record::{self, DirContents};
-use super::{Backup, BackupType, Status};
+use super::snapshot::{BackupSnapshot, ScanError};
+use super::{Backup, BackupType};
+use crate::collected::Collected;
+use crate::unix_time;
 
 /// How deep below a root the walk looks for backup directories.
 pub const MAX_DEPTH: usize = 8;
-/// The files quorate reads are a few hundred bytes; anything larger is cut here.
-const MAX_FILE: usize = 1 << 20;
-/// Below this many directories to read or verify, one thread does it.
-const PARALLEL_MIN: usize = 64;
-/// At most this many threads read directories (the scan is bound by system calls).
-pub const MAX_THREADS: usize = 4;
-/// Directories a worker takes from the shared queue at a time: small enough that a thread
-/// descheduled by other load does not hold up the round, large enough to keep the queue's
-/// lock cold.
-const BATCH: usize = 32;
 /// At most this many directories of one round keep their descriptor open for their
 /// children to be opened relative to it (the rest are opened by path): the soft limit on
 /// open files is often 1024.
@@ -82,46 +86,6 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// compared by every quick verification (a freshly written backup is the one whose
 /// metadata a script may still rewrite in place, e.g. after verifying it).
 pub const RECENT_WINDOW: Duration = Duration::from_secs(3600);
-/// getdents buffer: a backup directory's listing fits in one call.
-const DIRENT_BUF: usize = 8192;
-
-const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkpoints"];
-const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
-const INFO_QP: [&str; 2] = ["mariadb_backup_info.qp", "xtrabackup_info.qp"];
-const METADATA: &str = "backup_metadata.json";
-/// Files whose presence alone makes a directory a (possibly failed) mariabackup target.
-const OTHER_MARKERS: [&str; 9] = [
-    "backup-my.cnf",
-    "backup-my.cnf.qp",
-    "ib_logfile0",
-    "ib_logfile0.qp",
-    "xtrabackup_logfile",
-    "ibdata1",
-    "ibdata1.qp",
-    "ibdata1.delta",
-    "mariadb_backup_binlog_info",
-];
-/// Every name the listing of a directory is matched against, in one table: bit `i` of a
-/// directory's [`Listing::known`] says whether `KNOWN[i]` is there.
-const KNOWN: [&str; 16] = [
-    CHECKPOINTS[0],
-    CHECKPOINTS[1],
-    INFO[0],
-    INFO[1],
-    INFO_QP[0],
-    INFO_QP[1],
-    METADATA,
-    OTHER_MARKERS[0],
-    OTHER_MARKERS[1],
-    OTHER_MARKERS[2],
-    OTHER_MARKERS[3],
-    OTHER_MARKERS[4],
-    OTHER_MARKERS[5],
-    OTHER_MARKERS[6],
-    OTHER_MARKERS[7],
-    OTHER_MARKERS[8],
-];
-
 /// What to scan and how to read times.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -145,120 +109,13 @@ pub enum ScanMode<'a> {
     Trust(&'a HashSet<PathBuf>),
 }
 
-/// A path that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl ScanError {
-    fn io(path: &Path, what: &str, e: impl Into<io::Error>) -> ScanError {
-        ScanError {
-            path: path.to_path_buf(),
-            message: format!("cannot {what}: {}", e.into()),
-        }
-    }
-}
-
-/// The result of one scan.
-#[derive(Debug, Clone)]
-pub struct ScanReport {
-    pub roots: Vec<PathBuf>,
-    /// Every backup found, sorted by path (bytewise). Failed backups that a running
-    /// mariabackup is writing have [`Status::InProgress`].
-    pub backups: Vec<Arc<Backup>>,
-    pub chain: ChainReport,
-    pub errors: Vec<ScanError>,
-    pub finished_at: SystemTime,
-    pub duration: Duration,
-    /// Directories read (not merely verified) by this scan.
-    pub dirs_read: usize,
-}
-
-impl ScanReport {
-    /// Every root and directory could be read.
-    pub fn success(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// Whether some backup is being written right now.
-    pub fn any_in_progress(&self) -> bool {
-        self.backups.iter().any(|b| b.status == Status::InProgress)
-    }
-}
-
 /// Reads `roots` once, without a cache: what `quorate check` needs.
-pub fn scan_once(roots: &[PathBuf], tz: &TimeZone) -> ScanReport {
-    Scanner::new(ScanOptions {
+pub fn scan_once(roots: &[PathBuf], tz: &TimeZone) -> Collected<BackupSnapshot> {
+    let mut scanner = Scanner::new(ScanOptions {
         roots: roots.to_vec(),
         tz: tz.clone(),
-    })
-    .scan(ScanMode::Verify)
-}
-
-/// What identifies a version of a file or directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    ino: u64,
-    size: u64,
-}
-
-impl Stamp {
-    // The field types of `struct stat` differ between targets; all fit in i64/u64.
-    #[allow(clippy::unnecessary_cast)]
-    fn of(st: &Stat) -> Stamp {
-        Stamp {
-            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
-            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
-            ino: st.st_ino as u64,
-            size: st.st_size as u64,
-        }
-    }
-
-    fn current(path: &Path) -> Option<Stamp> {
-        rustix::fs::stat(path).ok().map(|st| Stamp::of(&st))
-    }
-
-    fn modified(&self) -> Option<SystemTime> {
-        system_time(self.mtime)
-    }
-
-    /// The last change of contents or metadata (ctime cannot be set back, unlike mtime).
-    fn changed(&self) -> Option<SystemTime> {
-        system_time(self.ctime)
-    }
-}
-
-fn system_time((secs, nanos): (i64, i64)) -> Option<SystemTime> {
-    let nanos = u32::try_from(nanos).ok()?;
-    if secs >= 0 {
-        SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs.unsigned_abs(), nanos))
-    } else {
-        SystemTime::UNIX_EPOCH
-            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
-            .checked_add(Duration::from_nanos(u64::from(nanos)))
-    }
-}
-
-/// Whether the newest of `stamps` changed within `window` before `at` (or after it, or at
-/// a time that cannot be placed: both taken as recent, the safe side).
-fn changed_within<'a>(
-    stamps: impl IntoIterator<Item = &'a Stamp>,
-    at: SystemTime,
-    window: Duration,
-) -> bool {
-    stamps
-        .into_iter()
-        .any(|s| s.changed().is_none_or(|t| t + window > at))
+    });
+    Collected::measure_blocking(|| scanner.scan(ScanMode::Verify))
 }
 
 /// The cache's map. Its keys are the scanner's own directory paths, hashed thousands of
@@ -450,8 +307,7 @@ impl Scanner {
     /// Scans the roots: the verifying modes first find the cached directories that changed
     /// (stats only); then a breadth-first walk, one round per depth, re-reads those and the
     /// directories not cached, the directories of a round read by several threads.
-    pub fn scan(&mut self, mode: ScanMode<'_>) -> ScanReport {
-        let started = Instant::now();
+    pub fn scan(&mut self, mode: ScanMode<'_>) -> BackupSnapshot {
         let found;
         let dirty: &HashSet<PathBuf> = match mode {
             ScanMode::Trust(dirty) => dirty,
@@ -473,7 +329,7 @@ impl Scanner {
                 // Nothing changed: the cache stands as it is; only the overlays (running
                 // processes, the newest backups' sizes) are looked at again.
                 let again = previous.clone();
-                return self.finish(again, verify, 0, started);
+                return self.finish(again, verify, 0);
             }
         }
         let (walked, errors, dirs_read) = self.walk(dirty);
@@ -506,7 +362,7 @@ impl Scanner {
             overlay,
         };
         self.previous = Some(scanned.clone());
-        self.finish(scanned, verify, dirs_read, started)
+        self.finish(scanned, verify, dirs_read)
     }
 
     /// The breadth-first walk: re-reads the directories in `dirty` and those not cached,
@@ -583,7 +439,7 @@ impl Scanner {
         let now = SystemTime::now();
         let recent_since = now
             .checked_sub(self.recent_window)
-            .map_or((i64::MIN, 0), time_pair);
+            .map_or((i64::MIN, 0), unix_time::to_pair);
         let quick = depth == Depth::Directories;
         let mut dirty = HashSet::new();
         // Descriptors of the containers, found by path bytes (a backup directory's path is
@@ -627,13 +483,7 @@ impl Scanner {
     }
 
     /// Applies the overlays (in progress, measured sizes) and builds the report.
-    fn finish(
-        &mut self,
-        scanned: Previous,
-        verify: bool,
-        dirs_read: usize,
-        started: Instant,
-    ) -> ScanReport {
+    fn finish(&mut self, scanned: Previous, verify: bool, dirs_read: usize) -> BackupSnapshot {
         let Previous {
             mut backups,
             chain,
@@ -644,13 +494,11 @@ impl Scanner {
             mark_in_progress(&mut backups);
         }
         self.measure_newest(&mut backups, overlay, verify, &mut errors);
-        ScanReport {
+        BackupSnapshot {
             roots: self.options.roots.clone(),
             backups,
             chain,
             errors,
-            finished_at: SystemTime::now(),
-            duration: started.elapsed(),
             dirs_read,
         }
     }
@@ -693,57 +541,6 @@ impl Scanner {
     }
 }
 
-/// Runs `f` on every item, on up to [`MAX_THREADS`] threads (the calling one included) when
-/// there is enough `work`; keeps the order. Workers take batches from a shared queue, so a
-/// thread that other load on the machine holds up does not hold up the whole round.
-fn run_parallel<T: Send, R: Send>(items: Vec<T>, work: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
-    if threads < 2 || work < PARALLEL_MIN {
-        return items.into_iter().map(f).collect();
-    }
-    let mut batches: Vec<(usize, Vec<T>)> = Vec::with_capacity(items.len().div_ceil(BATCH));
-    let mut items = items.into_iter();
-    loop {
-        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        batches.push((batches.len(), batch));
-    }
-    let count = batches.len();
-    let queue = Mutex::new(batches.into_iter());
-    let worker = || {
-        let mut out: Vec<(usize, Vec<R>)> = Vec::new();
-        loop {
-            let next = match queue.lock() {
-                Ok(mut q) => q.next(),
-                Err(p) => p.into_inner().next(),
-            };
-            let Some((index, batch)) = next else {
-                return out;
-            };
-            out.push((index, batch.into_iter().map(&f).collect()));
-        }
-    };
-    let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(worker)).collect();
-        let mut done = worker();
-        for h in helpers {
-            match h.join() {
-                Ok(part) => done.extend(part),
-                // Nothing the workers run panics on input; re-raise a bug where it happened.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        done
-    });
-    debug_assert_eq!(done.len(), count);
-    done.sort_unstable_by_key(|(index, _)| *index);
-    done.into_iter().flat_map(|(_, results)| results).collect()
-}
-
 /// Uses the cached entry unless it is dirty, else reads the directory.
 fn process(job: Job, dirty: &HashSet<PathBuf>, tz: &TimeZone, racy_window: Duration) -> Done {
     let fresh = job.cached.filter(|_| !dirty.contains(&job.path));
@@ -760,19 +557,6 @@ fn process(job: Job, dirty: &HashSet<PathBuf>, tz: &TimeZone, racy_window: Durat
         result,
         read,
         fd,
-    }
-}
-
-/// Opens a directory: relative to its parent's descriptor when there is one (without
-/// following a symbolic link, as the listing's d_type did not), else by path (a root may be
-/// a symbolic link).
-fn open_dir(path: &Path, parent: Option<&OwnedFd>) -> rustix::io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    match (parent, path.file_name()) {
-        (Some(parent), Some(name)) => {
-            rustix::fs::openat(parent, name, flags | OFlags::NOFOLLOW, Mode::empty())
-        }
-        _ => rustix::fs::open(path, flags, Mode::empty()),
     }
 }
 
@@ -837,222 +621,6 @@ fn backup_changed(
     })
 }
 
-/// A time as (seconds, nanoseconds) since the epoch, as in a [`Stamp`].
-fn time_pair(t: SystemTime) -> (i64, i64) {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            i64::from(d.subsec_nanos()),
-        ),
-        // Before 1970: no backup is that old.
-        Err(_) => (i64::MIN, 0),
-    }
-}
-
-/// A directory's listing, as much of it as the scan needs.
-struct Listing {
-    /// Bit `i`: a non-directory entry named `KNOWN[i]` is there.
-    known: u32,
-    /// Subdirectory names (not symbolic links to directories).
-    subdirs: Vec<Vec<u8>>,
-    has_delta: bool,
-    has_qp: bool,
-}
-
-impl Listing {
-    fn has(&self, name: &str) -> bool {
-        KNOWN
-            .iter()
-            .position(|k| *k == name)
-            .is_some_and(|i| self.known & (1 << i) != 0)
-    }
-
-    fn has_any(&self) -> bool {
-        self.known != 0
-    }
-}
-
-/// Lists a directory through its descriptor with a buffer on the stack (getdents, d_type).
-fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); DIRENT_BUF];
-    let mut raw = RawDir::new(fd, &mut buf);
-    let mut listing = Listing {
-        known: 0,
-        subdirs: Vec::new(),
-        has_delta: false,
-        has_qp: false,
-    };
-    let mut unknown: Vec<Vec<u8>> = Vec::new();
-    while let Some(entry) = raw.next() {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        match entry.file_type() {
-            FileType::Directory => listing.subdirs.push(name.to_vec()),
-            // The file system left d_type unknown: asked below, without following links.
-            FileType::Unknown => unknown.push(name.to_vec()),
-            _ => listing.add_file(name),
-        }
-    }
-    for name in unknown {
-        let is_dir = rustix::fs::statat(fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
-        if is_dir {
-            listing.subdirs.push(name);
-        } else {
-            listing.add_file(&name);
-        }
-    }
-    Ok(listing)
-}
-
-impl Listing {
-    fn add_file(&mut self, name: &[u8]) {
-        if let Some(i) = KNOWN.iter().position(|k| k.as_bytes() == name) {
-            self.known |= 1 << i;
-        }
-        self.has_delta |= name.ends_with(b".delta");
-        self.has_qp |= name.ends_with(b".qp");
-    }
-}
-
-/// Reads a directory through one descriptor: a backup directory whole (its few small files
-/// opened relative to it), another one as a list of subdirectories. A container's
-/// descriptor is returned for its children.
-fn read_dir(
-    path: &Path,
-    parent: Option<&OwnedFd>,
-    depth: usize,
-    tz: &TimeZone,
-    racy_window: Duration,
-) -> Result<(Cached, Option<OwnedFd>), ScanError> {
-    // Before the stamps are taken: a change after this instant has a later ctime.
-    let read_at = SystemTime::now();
-    let fd = open_dir(path, parent).map_err(|e| ScanError::io(path, "read directory", e))?;
-    // The stamp is taken before listing, so a change during the listing shows next time.
-    let stamp = Stamp::of(&rustix::fs::fstat(&fd).map_err(|e| ScanError::io(path, "stat", e))?);
-    let listing = list(&fd).map_err(|e| ScanError::io(path, "read directory", e))?;
-    let layout_kind = layout_kind(path);
-    if layout_kind.is_none() && !listing.has_any() {
-        let mut children: Vec<Vec<u8>> = if depth < MAX_DEPTH {
-            listing
-                .subdirs
-                .into_iter()
-                .filter(|name| !name.starts_with(b"."))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        children.sort_unstable();
-        let children: Vec<PathBuf> = children
-            .into_iter()
-            .map(|name| path.join(OsStr::from_bytes(&name)))
-            .collect();
-        let racy = changed_within([&stamp], read_at, racy_window);
-        return Ok((
-            Cached::Container {
-                stamp,
-                children: children.into(),
-                racy,
-            },
-            Some(fd),
-        ));
-    }
-
-    let mut contents = DirContents {
-        path: path.to_path_buf(),
-        layout_kind,
-        dir_mtime: stamp.modified(),
-        has_delta: listing.has_delta,
-        has_qp: listing.has_qp,
-        ..DirContents::default()
-    };
-    let mut files = Vec::new();
-    let mut read = |name: &'static str| -> Result<Option<String>, ScanError> {
-        if !listing.has(name) {
-            return Ok(None);
-        }
-        match read_small(&fd, name) {
-            Ok(Some((text, s))) => {
-                files.push((name, s));
-                Ok(Some(text))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(ScanError::io(&path.join(name), "read", e)),
-        }
-    };
-    // The 11.x names win when both exist (mariadb_backup_* is listed first).
-    for name in CHECKPOINTS {
-        if contents.checkpoints.is_none() {
-            contents.checkpoints = read(name)?;
-            contents.mariadb_names |= contents.checkpoints.is_some() && name.starts_with("mariadb");
-        }
-    }
-    for name in INFO {
-        if contents.info.is_none() {
-            contents.info = read(name)?;
-        }
-    }
-    contents.metadata = read(METADATA)?;
-    for name in INFO_QP {
-        if contents.compressed_info_mtime.is_none() && listing.has(name) {
-            let st = rustix::fs::statat(&fd, name, AtFlags::empty())
-                .map_err(|e| ScanError::io(&path.join(name), "stat", e))?;
-            let s = Stamp::of(&st);
-            files.push((name, s));
-            contents.compressed_info_mtime = s.modified();
-        }
-    }
-    let backup = record::assess(&contents, tz);
-    let stamps = || std::iter::once(&stamp).chain(files.iter().map(|(_, s)| s));
-    let racy = changed_within(stamps(), read_at, racy_window);
-    let newest_change = stamps().map(|s| s.ctime).max().unwrap_or(stamp.ctime);
-    Ok((
-        Cached::Backup {
-            stamp,
-            files,
-            complete: backup.is_complete(),
-            backup: Arc::new(backup),
-            newest_change,
-            racy,
-        },
-        None,
-    ))
-}
-
-/// A small file's text and stamp, opened relative to its directory; `None` if it vanished.
-fn read_small(dirfd: impl AsFd, name: &str) -> io::Result<Option<(String, Stamp)>> {
-    let fd: OwnedFd =
-        match rustix::fs::openat(dirfd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-    let stamp = Stamp::of(&rustix::fs::fstat(&fd)?);
-    // Read what fstat announced (plus one byte, to notice a file that grew meanwhile).
-    let want = usize::try_from(stamp.size)
-        .unwrap_or(MAX_FILE)
-        .min(MAX_FILE)
-        + 1;
-    let mut bytes = vec![0u8; want];
-    let mut len = 0;
-    while len < want {
-        let n = rustix::io::read(&fd, &mut bytes[len..])?;
-        len += n;
-        // Stopping at the announced size saves the read that would return 0.
-        if n == 0 || len as u64 == stamp.size {
-            break;
-        }
-    }
-    bytes.truncate(len.min(MAX_FILE));
-    // UTF-8 (always, for mariabackup's files) is taken as it is, without a copy.
-    let text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(Some((text, stamp)))
-}
-
 /// The roots without repeats and without roots inside other roots (whose directories the
 /// walk reaches anyway): no directory is visited twice.
 fn distinct_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
@@ -1076,19 +644,6 @@ fn newest_complete(backups: &[Arc<Backup>], kind: BackupType) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The type the seed's layout gives a directory: `full/backup_*` or
-/// `incremental/incremental_*`.
-fn layout_kind(path: &Path) -> Option<BackupType> {
-    let name = path.file_name().and_then(OsStr::to_str)?;
-    let parent = path.parent()?.file_name().and_then(OsStr::to_str)?;
-    BackupType::ALL.into_iter().find(|t| {
-        parent == t.as_str()
-            && name
-                .strip_prefix(t.seed_prefix())
-                .is_some_and(|rest| rest.starts_with('_'))
-    })
-}
-
 /// Sum of the lengths of every file below `path` (symbolic links not followed).
 fn tree_size(path: &Path) -> io::Result<u64> {
     let mut total = 0u64;
@@ -1105,74 +660,6 @@ fn tree_size(path: &Path) -> io::Result<u64> {
         }
     }
     Ok(total)
-}
-
-/// Marks failed backups that a mariabackup process on this host is writing as in progress.
-fn mark_in_progress(backups: &mut [Arc<Backup>]) {
-    if !backups.iter().any(|b| b.failure().is_some()) {
-        return;
-    }
-    let targets = running_backup_targets();
-    if targets.is_empty() {
-        return;
-    }
-    for b in backups.iter_mut().filter(|b| b.failure().is_some()) {
-        let canonical = fs::canonicalize(&b.path).unwrap_or_else(|_| b.path.clone());
-        if targets.contains(&canonical) || targets.contains(&b.path) {
-            let mut running = (**b).clone();
-            running.status = Status::InProgress;
-            *b = Arc::new(running);
-        }
-    }
-}
-
-/// Target directories of the `mariabackup --backup` processes running on this host.
-pub fn running_backup_targets() -> HashSet<PathBuf> {
-    let mut out = HashSet::new();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in procs.flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        let Some(target) = backup_target(&args) else {
-            continue;
-        };
-        let target = if target.is_relative() {
-            match fs::read_link(entry.path().join("cwd")) {
-                Ok(cwd) => cwd.join(target),
-                Err(_) => continue,
-            }
-        } else {
-            target
-        };
-        let target = record::normalize(&target);
-        out.insert(fs::canonicalize(&target).unwrap_or(target));
-    }
-    out
-}
-
-/// The `--target-dir` of a `mariabackup --backup` command line (argv), if it is one.
-pub fn backup_target(args: &[String]) -> Option<PathBuf> {
-    let program = Path::new(args.first()?).file_name()?.to_str()?;
-    if !matches!(program, "mariabackup" | "mariadb-backup" | "xtrabackup") {
-        return None;
-    }
-    if !args.iter().any(|a| a == "--backup") {
-        return None;
-    }
-    let joined = args[1..].join(" ");
-    super::parse::command_option(&joined, "--target-dir").map(PathBuf::from)
 }
 
 #[cfg(test)]

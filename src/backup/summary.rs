@@ -1,5 +1,6 @@
-//! The judgement input of a backup check (pure): per type, the newest success with its age and
-//! size, whether the newest attempt failed, the counts, the chain breaks and the scan errors.
+//! One backup type's part of the [`BackupReading`](super::BackupReading) (pure): the newest
+//! success with its age and size, whether the newest attempt failed, the counts, the failures,
+//! the chain breaks and the scan errors.
 //!
 //! A check turns a [`BackupSummary`] into a state; this module decides nothing about
 //! thresholds. The fields map onto issue 5's rules like this:
@@ -15,14 +16,14 @@
 //!
 //! ```no_run
 //! use std::time::SystemTime;
-//! use quorate::backup::{scan_once, summarize, BackupType, MonitorConfig};
+//! use quorate::backup::{scan_once, BackupReading, MonitorConfig};
 //!
 //! # fn settings() -> quorate::config::Settings { unimplemented!() }
 //! let settings = settings();
 //! let tz = MonitorConfig::from_settings(&settings).tz; // quorate.backup.timezone or the host's
-//! let report = scan_once(&settings.backup_dirs, &tz);
-//! let full = summarize(&report, Some(BackupType::Full), SystemTime::now());
-//! if let Some(newest) = &full.newest_success {
+//! let scan = scan_once(&settings.backup_dirs, &tz);
+//! let reading = BackupReading::from_scan(&scan, SystemTime::now());
+//! if let Some(newest) = &reading.full.newest_success {
 //!     println!("age={:.0}s size={:?}B", newest.age_seconds, newest.size_bytes);
 //! }
 //! ```
@@ -31,7 +32,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::chain::ChainBreak;
-use super::scan::{ScanError, ScanReport};
+use super::snapshot::{BackupSnapshot, ScanError};
 use super::{Backup, BackupType, Failure, Status, TimeSource};
 
 /// The newest complete backup.
@@ -78,6 +79,8 @@ pub struct BackupSummary {
     pub failed_count: usize,
     /// Backups a running mariabackup is writing.
     pub in_progress_count: usize,
+    /// Every failed backup, newest first (backups of equal time in path order).
+    pub failed: Vec<FailedSummary>,
     /// Broken incremental links (none for `kind == Some(Full)`: breaks are incrementals').
     pub chain_breaks: Vec<ChainBreak>,
     /// Paths that could not be read: the state is unknown.
@@ -85,7 +88,11 @@ pub struct BackupSummary {
 }
 
 /// Summarizes `report` for `kind` (or all types) as of `now`.
-pub fn summarize(report: &ScanReport, kind: Option<BackupType>, now: SystemTime) -> BackupSummary {
+pub fn summarize(
+    report: &BackupSnapshot,
+    kind: Option<BackupType>,
+    now: SystemTime,
+) -> BackupSummary {
     let of_kind = || {
         report
             .backups
@@ -115,6 +122,7 @@ pub fn summarize(report: &ScanReport, kind: Option<BackupType>, now: SystemTime)
         count: of_kind().filter(|b| b.is_complete()).count(),
         failed_count: of_kind().filter(|b| b.failure().is_some()).count(),
         in_progress_count: of_kind().filter(|b| b.status == Status::InProgress).count(),
+        failed: newest_first(of_kind().filter_map(failed).collect()),
         chain_breaks: if kind == Some(BackupType::Full) {
             Vec::new()
         } else {
@@ -141,6 +149,12 @@ fn success(b: &Backup, now: SystemTime) -> SuccessSummary {
         prepared: b.prepared,
         compressed: b.compressed,
     }
+}
+
+/// Sorts failures newest first; stable, so equal times keep the scan's path order.
+fn newest_first(mut failures: Vec<FailedSummary>) -> Vec<FailedSummary> {
+    failures.sort_by_key(|f| std::cmp::Reverse(f.time));
+    failures
 }
 
 fn failed(b: &Backup) -> Option<FailedSummary> {

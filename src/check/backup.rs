@@ -1,5 +1,6 @@
-//! `quorate check backup`: what the backups on disk say ([`BackupSummary`] per type) + policy →
-//! verdict. Pure: the scan happens in the binary's `commands/check.rs`.
+//! `quorate check backup`: what the backups on disk say (a [`BackupReading`], one
+//! [`BackupSummary`] per type) + policy → verdict. Pure: the scan happens in the binary's
+//! `commands/check.rs`.
 //!
 //! Default policy, in short: no complete backup or a broken incremental chain is CRITICAL; a
 //! newest backup older than the `-w`/`-c` age ranges (26 h, 50 h) is judged by range; a failed
@@ -18,7 +19,6 @@
 //! a chain break whose both ends were read (an LSN gap) stays as it is.
 
 use std::path::Path;
-use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
@@ -27,7 +27,7 @@ use super::range::{Range, RangeError, Thresholds, TIME_UNITS};
 use super::{Finding, Status};
 use crate::backup::chain::BreakReason;
 use crate::backup::summary::SuccessSummary;
-use crate::backup::{summarize, BackupSummary, BackupType, ScanReport};
+use crate::backup::{BackupReading, BackupSummary, BackupType};
 
 /// The first word of the plugin output.
 pub const SERVICE: &str = "BACKUP";
@@ -145,46 +145,6 @@ impl Default for BackupPolicy {
             failed_attempt: Status::Warning,
             chain_broken: Status::Critical,
         }
-    }
-}
-
-/// The summaries a verdict needs: all types together and each type alone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackupReading {
-    pub all: BackupSummary,
-    pub full: BackupSummary,
-    pub incremental: BackupSummary,
-}
-
-impl BackupReading {
-    /// Summarizes one scan as of `now`.
-    pub fn from_report(report: &ScanReport, now: SystemTime) -> BackupReading {
-        BackupReading {
-            all: summarize(report, None, now),
-            full: summarize(report, Some(BackupType::Full), now),
-            incremental: summarize(report, Some(BackupType::Incremental), now),
-        }
-    }
-
-    /// The summary of `kind` (`None` = all types).
-    pub fn of(&self, kind: Option<BackupType>) -> &BackupSummary {
-        match kind {
-            None => &self.all,
-            Some(BackupType::Full) => &self.full,
-            Some(BackupType::Incremental) => &self.incremental,
-        }
-    }
-
-    /// The types that have at least one backup on disk, complete or failed (what
-    /// `discover backup` lists).
-    pub fn types_present(&self) -> Vec<BackupType> {
-        BackupType::ALL
-            .into_iter()
-            .filter(|k| {
-                let s = self.of(Some(*k));
-                s.count + s.failed_count + s.in_progress_count > 0
-            })
-            .collect()
     }
 }
 
@@ -519,7 +479,7 @@ fn values(reading: &BackupReading, policy: &BackupPolicy) -> Map<String, Value> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::testing::{at, backup, report};
+    use crate::backup::testing::{at, backup, report, scanned};
     use crate::backup::{Failure, ScanError, Status as BackupStatus};
 
     const HOUR: u64 = 3600;
@@ -548,7 +508,7 @@ mod tests {
     }
 
     fn judge_backups(backups: Vec<crate::backup::Backup>, policy: &BackupPolicy) -> CheckResult {
-        let reading = BackupReading::from_report(&report(backups), at(NOW));
+        let reading = BackupReading::from_scan(&scanned(report(backups)), at(NOW));
         judge(&reading, policy)
     }
 
@@ -714,7 +674,7 @@ mod tests {
             path: "/b/incremental".into(),
             message: "cannot read directory: Permission denied (os error 13)".into(),
         });
-        let reading = BackupReading::from_report(&r, at(NOW));
+        let reading = BackupReading::from_scan(&scanned(r), at(NOW));
         let out = judge(&reading, &BackupPolicy::default());
         assert_eq!(out.status, Status::Unknown);
         assert!(
@@ -735,7 +695,7 @@ mod tests {
             message: "cannot read directory: Not a directory (os error 20)".into(),
         });
         let out = judge(
-            &BackupReading::from_report(&r, at(NOW)),
+            &BackupReading::from_scan(&scanned(r), at(NOW)),
             &BackupPolicy::default(),
         );
         assert_eq!(out.status, Status::Critical);

@@ -18,9 +18,9 @@ use super::galera::{donor_state, error_reason, error_status, problems, state_com
 use super::output::{CheckResult, PerfDatum};
 use super::range::Thresholds;
 use super::{Finding, Status};
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
+use crate::galera::GaleraReading;
 
 /// The first words of the plugin output.
 pub const SERVICE: &str = "GALERA CLUSTER";
@@ -44,7 +44,7 @@ impl ClusterPolicy {
     /// Defaults for a cluster of `configured` nodes: size thresholds as `--expected-size`.
     pub fn for_nodes(configured: u32) -> ClusterPolicy {
         ClusterPolicy {
-            cluster_size: super::galera::expected_size_thresholds(configured),
+            cluster_size: Thresholds::expected_size(configured),
             degraded: Status::Warning,
             donor: Status::Warning,
             allow_desync: false,
@@ -259,7 +259,7 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{self, wsrep_fixture};
+    use crate::galera::test_support::{self, wsrep_fixture};
     use std::time::Duration;
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {

@@ -11,9 +11,9 @@ use super::flow::FlowObservation;
 use super::output::{CheckResult, PerfDatum, Uom};
 use super::range::{Range, Thresholds};
 use super::{Finding, Status};
-use crate::wsrep::client::CollectError;
-use crate::wsrep::parse::{ClusterStatus, LocalState};
-use crate::wsrep::GaleraReading;
+use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::CollectError;
+use crate::galera::GaleraReading;
 
 /// The first word of the plugin output.
 pub const SERVICE: &str = "GALERA";
@@ -68,16 +68,6 @@ pub fn default_flow_control() -> Thresholds {
     Thresholds::new(
         Some(Range::from_bounds(Some(0.0), Some(10.0), false)),
         Some(Range::from_bounds(Some(0.0), Some(50.0), false)),
-    )
-}
-
-/// Cluster-size thresholds for `--expected-size N`: WARNING below N, CRITICAL below a majority
-/// of N (the size at which a partition would lose quorum).
-pub fn expected_size_thresholds(expected: u32) -> Thresholds {
-    let majority = expected / 2 + 1;
-    Thresholds::new(
-        Some(Range::from_bounds(Some(f64::from(expected)), None, false)),
-        Some(Range::from_bounds(Some(f64::from(majority)), None, false)),
     )
 }
 
@@ -460,7 +450,7 @@ fn flag_finding(
 }
 
 /// `wsrep_local_state_comment`, else the state's canonical label, else "unknown state".
-pub(crate) fn state_comment(status: &crate::wsrep::parse::WsrepStatus) -> String {
+pub(crate) fn state_comment(status: &crate::galera::parse::WsrepStatus) -> String {
     status
         .local_state_comment()
         .map(str::to_string)
@@ -505,7 +495,7 @@ pub(crate) fn number_value(v: Option<f64>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsrep::test_support::{reading, wsrep_fixture};
+    use crate::galera::test_support::{reading, wsrep_fixture};
     use std::time::Duration;
 
     const SYNCED_VARS: &str = wsrep_fixture!("variables/synced.tsv");
@@ -708,7 +698,7 @@ mod tests {
         let first = FlowObservation::FirstRun;
         let synced = reading(wsrep_fixture!("status/synced.tsv"), SYNCED_VARS);
         let p = GaleraPolicy {
-            cluster_size: expected_size_thresholds(5),
+            cluster_size: Thresholds::expected_size(5),
             ..GaleraPolicy::default()
         };
         // 3 of 5: below expected (WARNING), still a majority (3 >= 3).

@@ -60,7 +60,7 @@ pub fn default_pending() -> Thresholds {
 /// Bricks-per-set thresholds for replica count `replicas`: WARNING below it, CRITICAL below a
 /// majority of it (where client quorum is lost and writes stop).
 pub fn replica_thresholds(replicas: u32) -> Thresholds {
-    super::galera::expected_size_thresholds(replicas.max(1))
+    Thresholds::expected_size(replicas.max(1))
 }
 
 /// The value names `--format zabbix` reports (besides `status`, `state`, `summary`).
@@ -299,9 +299,9 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gluster::collector::{apply_state, GlusterSnapshot};
     use crate::gluster::reading::reading;
-    use crate::gluster::reading::tests::{brick_killed, healthy, snapshot};
+    use crate::gluster::reading::tests::{brick_killed, collected, healthy, snapshot};
+    use crate::gluster::snapshot::{ClusterState, GlusterSnapshot};
     use crate::gluster::CliError;
     use std::time::{Duration, SystemTime};
 
@@ -460,7 +460,8 @@ mod tests {
             command: "gluster --mode=script volume info gv --xml".into(),
             timeout: Duration::from_secs(3),
         };
-        apply_state(&mut s, Err(err), now(), Duration::from_secs(3));
+        s.state
+            .record(collected(Err(err), now(), Duration::from_secs(3)));
         let r = judge(&reading(&s, now(), Some("gv")), &GlusterPolicy::default());
         assert_eq!(r.status, Status::Unknown);
         assert!(r.summary.contains("gluster CLI failed"), "{}", r.summary);
@@ -480,9 +481,8 @@ mod tests {
         assert!(r.summary.contains("volume nosuch does not exist"));
 
         let mut s = GlusterSnapshot::default();
-        apply_state(
-            &mut s,
-            Ok(crate::gluster::collector::ClusterState {
+        s.state.record(collected(
+            Ok(ClusterState {
                 volumes: crate::gluster::parse::parse_volume_info(fixture!(
                     "volume-info-stopped.xml"
                 ))
@@ -492,7 +492,7 @@ mod tests {
             }),
             now(),
             Duration::ZERO,
-        );
+        ));
         let r = judge_snapshot(&s, &GlusterPolicy::default());
         assert_eq!(r.status, Status::Critical);
         assert!(r.summary.contains("not started"));

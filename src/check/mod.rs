@@ -4,7 +4,7 @@
 //! lives in [`state`] and in the binary's `commands/check.rs`.
 //!
 //! - [`range`]: Nagios threshold ranges and warning/critical pairs.
-//! - [`output`]: a [`CheckResult`](output::CheckResult) rendered as plugin output (first line,
+//! - [`output`]: a [`CheckResult`] rendered as plugin output (first line,
 //!   long output, perfdata, the 1024-byte limit) or as Zabbix JSON.
 //! - [`galera`]: one node's reading + policy → verdict.
 //! - [`cluster`]: every node's reading + policy → one verdict for the whole cluster.

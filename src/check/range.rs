@@ -236,6 +236,17 @@ impl Thresholds {
         }
     }
 
+    /// Thresholds on a count of members that should be `expected` (`--expected-size N`: the
+    /// nodes of a cluster, the bricks of a replica set): WARNING below N, CRITICAL below a
+    /// majority of N (the size at which a partition would lose quorum).
+    pub fn expected_size(expected: u32) -> Thresholds {
+        let majority = expected / 2 + 1;
+        Thresholds::new(
+            Some(Range::from_bounds(Some(f64::from(expected)), None, false)),
+            Some(Range::from_bounds(Some(f64::from(majority)), None, false)),
+        )
+    }
+
     /// True when neither range is set.
     pub fn is_empty(&self) -> bool {
         self.warning.is_none() && self.critical.is_none()

@@ -117,14 +117,13 @@ fn discover_backup(
         return Ok(backup_dir_discovery(&roots));
     }
     let report = quorate::backup::scan_once(&roots, &tz);
-    if let Some(e) = report.errors.first() {
+    if let Some(e) = report.value.errors.first() {
         return Err(format!(
             "cannot read {e} ({} unreadable path(s))",
-            report.errors.len()
+            report.value.errors.len()
         ));
     }
-    let reading =
-        quorate::check::backup::BackupReading::from_report(&report, std::time::SystemTime::now());
+    let reading = quorate::backup::BackupReading::from_scan(&report, std::time::SystemTime::now());
     Ok(backup_type_discovery(&reading.types_present()))
 }
 

@@ -24,44 +24,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::parse::ParseError;
+use super::CliError;
 
 /// How much of stderr (and of unparseable stdout) is kept for error messages.
 const OUTPUT_LIMIT: usize = 2048;
-
-/// Why a gluster command gave no usable answer. Every variant names the command.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CliError {
-    #[error("cannot run {command}: {message}")]
-    Spawn { command: String, message: String },
-    /// The command did not finish in time; its process group was killed and reaped.
-    #[error("{command} did not finish within {timeout:?}; killed")]
-    Timeout { command: String, timeout: Duration },
-    /// glusterd's lock stayed busy ("Another transaction is in progress") on every attempt.
-    #[error(
-        "{command}: glusterd busy (another transaction in progress) on all {attempts} attempts"
-    )]
-    Busy { command: String, attempts: u32 },
-    /// The command answered, but with a failure (`opRet` != 0) or output we cannot use.
-    #[error("{command}: {source}")]
-    Answer {
-        command: String,
-        #[source]
-        source: ParseError,
-    },
-    /// The command exited non-zero without a usable XML answer (e.g. glusterd not running).
-    #[error("{command} failed ({status}): {output}")]
-    Failed {
-        command: String,
-        status: String,
-        output: String,
-    },
-}
-
-impl CliError {
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, CliError::Timeout { .. })
-    }
-}
 
 /// Counters of what the CLI runner had to do, exported as metrics.
 #[derive(Debug, Default)]

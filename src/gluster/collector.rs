@@ -13,18 +13,20 @@
 //! Dropping the [`GlusterCollector`] aborts both loops; a command in flight is still bounded by
 //! its timeout (the runner kills its process group).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::cli::{CliError, GlusterCli};
+use super::cli::GlusterCli;
 use super::parse::{
     parse_heal_list, parse_heal_summary, parse_peer_status, parse_volume_info, parse_volume_status,
-    HealListBrick, HealSummaryBrick, Peer, VolumeInfo, VolumeState, VolumeStatus,
+    HealListBrick, HealSummaryBrick, VolumeInfo, VolumeState,
 };
+use super::snapshot::{ClusterState, GlusterSnapshot};
+use super::CliError;
+use crate::collected::Collected;
 use crate::config::{GlusterCliSettings, Settings};
 
 /// What the collector runs, derived from the configuration. A reload that changes it restarts
@@ -69,63 +71,6 @@ impl GlusterConfig {
                 .filter(|v| !v.trim().is_empty()),
         })
     }
-}
-
-/// A value and when it was collected.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timed<T> {
-    pub value: T,
-    /// When the collection that produced it finished.
-    pub at: SystemTime,
-    pub duration: Duration,
-}
-
-/// The outcome of the latest attempt (successful or not).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attempt {
-    pub at: SystemTime,
-    pub duration: Duration,
-    /// `None` when it succeeded.
-    pub error: Option<String>,
-    pub timed_out: bool,
-}
-
-impl Attempt {
-    pub fn ok(&self) -> bool {
-        self.error.is_none()
-    }
-}
-
-/// Volumes, their brick processes and the peers, as of one successful state collection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClusterState {
-    pub volumes: Vec<VolumeInfo>,
-    pub status: Vec<VolumeStatus>,
-    pub peers: Vec<Peer>,
-}
-
-/// Heal data of one volume.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct HealRecord {
-    pub last_good: Option<Timed<Vec<HealSummaryBrick>>>,
-    pub attempt: Option<Attempt>,
-}
-
-/// Everything the collector knows. Cloned cheaply behind an `Arc` for each scrape.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct GlusterSnapshot {
-    pub state: Option<Timed<ClusterState>>,
-    pub state_attempt: Option<Attempt>,
-    pub heal: BTreeMap<String, HealRecord>,
-    /// Commands killed at their timeout, since start.
-    pub cli_timeouts: u64,
-    /// Retries after "Another transaction is in progress", since start.
-    pub cli_busy_retries: u64,
-    /// The configured volume (`None` = all), so a reading can say what was asked for.
-    pub volume_filter: Option<String>,
-    /// The intervals, for staleness judgements.
-    pub interval: Duration,
-    pub heal_interval: Duration,
 }
 
 struct Shared {
@@ -217,12 +162,14 @@ impl Drop for GlusterCollector {
 
 async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) {
     loop {
-        let started = Instant::now();
-        let result = collect_state(&cli, &config).await;
-        let finished = SystemTime::now();
-        let duration = started.elapsed();
-        let was_ok = shared.get().state_attempt.as_ref().is_none_or(Attempt::ok);
-        match &result {
+        let collected = Collected::measure(collect_state(&cli, &config)).await;
+        let was_ok = shared
+            .get()
+            .state
+            .latest
+            .as_ref()
+            .is_none_or(Collected::succeeded);
+        match &collected.value {
             // Loud once when it starts failing, quiet while it keeps failing.
             Err(e) if was_ok => {
                 tracing::warn!(error = %e, "GlusterFS state collection failed; serving the last good data")
@@ -232,7 +179,7 @@ async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>)
             Ok(_) => {}
         }
         shared.update(|s| {
-            apply_state(s, result, finished, duration);
+            s.state.record(collected);
             copy_counters(&cli, s);
         });
         shared.state_done.notify_waiters();
@@ -242,26 +189,24 @@ async fn state_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>)
 
 async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) {
     // Without a configured volume, the volumes come from the first state collection.
-    if config.volume.is_none() && shared.get().state_attempt.is_none() {
+    if config.volume.is_none() && shared.get().state.latest.is_none() {
         let notified = shared.state_done.notified();
-        if shared.get().state_attempt.is_none() {
+        if shared.get().state.latest.is_none() {
             notified.await;
         }
     }
     loop {
         let volumes = heal_volumes(&shared.get(), config.volume.as_deref());
         for volume in &volumes {
-            let started = Instant::now();
-            let result = collect_heal(&cli, volume, config.heal_timeout).await;
-            let finished = SystemTime::now();
-            let duration = started.elapsed();
+            let collected =
+                Collected::measure(collect_heal(&cli, volume, config.heal_timeout)).await;
             let was_ok = shared
                 .get()
                 .heal
                 .get(volume)
-                .and_then(|h| h.attempt.as_ref())
-                .is_none_or(Attempt::ok);
-            match &result {
+                .and_then(|h| h.latest.as_ref())
+                .is_none_or(Collected::succeeded);
+            match &collected.value {
                 Err(e) if was_ok => {
                     tracing::warn!(volume, error = %e, "GlusterFS heal collection failed; serving the last good data")
                 }
@@ -272,7 +217,7 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
                 Ok(_) => {}
             }
             shared.update(|s| {
-                apply_heal(s, volume, result, finished, duration);
+                s.record_heal(volume, collected);
                 copy_counters(&cli, s);
             });
         }
@@ -287,7 +232,11 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
 /// The configured volume is tried whenever the last good state does not say it cannot heal
 /// (stopped, or not replicated): without state, heal info is the only data there is.
 pub fn heal_volumes(snapshot: &GlusterSnapshot, configured: Option<&str>) -> Vec<String> {
-    let known = snapshot.state.as_ref().map(|s| s.value.volumes.as_slice());
+    let known = snapshot
+        .state
+        .last_good
+        .as_ref()
+        .map(|s| s.value.volumes.as_slice());
     let heals = |v: &VolumeInfo| v.state == VolumeState::Started && v.heals();
     match (configured, known) {
         (Some(name), Some(volumes)) => match volumes.iter().find(|v| v.name == name) {
@@ -381,56 +330,15 @@ pub async fn collect_once(config: &GlusterConfig) -> GlusterSnapshot {
         heal_interval: config.heal_interval,
         ..GlusterSnapshot::default()
     };
-    let started = Instant::now();
-    let state = collect_state(&cli, config).await;
-    apply_state(&mut snapshot, state, SystemTime::now(), started.elapsed());
+    snapshot
+        .state
+        .record(Collected::measure(collect_state(&cli, config)).await);
     for volume in heal_volumes(&snapshot, config.volume.as_deref()) {
-        let started = Instant::now();
-        let heal = collect_heal(&cli, &volume, config.heal_timeout).await;
-        apply_heal(
-            &mut snapshot,
-            &volume,
-            heal,
-            SystemTime::now(),
-            started.elapsed(),
-        );
+        let heal = Collected::measure(collect_heal(&cli, &volume, config.heal_timeout)).await;
+        snapshot.record_heal(&volume, heal);
     }
     copy_counters(&cli, &mut snapshot);
     snapshot
-}
-
-/// Records a state attempt: a success replaces the state, a failure keeps the last good one.
-pub fn apply_state(
-    snapshot: &mut GlusterSnapshot,
-    result: Result<ClusterState, CliError>,
-    at: SystemTime,
-    duration: Duration,
-) {
-    record(
-        &mut snapshot.state,
-        &mut snapshot.state_attempt,
-        result,
-        at,
-        duration,
-    );
-}
-
-/// Records a heal attempt for `volume`, keeping the last good counts on failure.
-pub fn apply_heal(
-    snapshot: &mut GlusterSnapshot,
-    volume: &str,
-    result: Result<Vec<HealSummaryBrick>, CliError>,
-    at: SystemTime,
-    duration: Duration,
-) {
-    let entry = snapshot.heal.entry(volume.to_string()).or_default();
-    record(
-        &mut entry.last_good,
-        &mut entry.attempt,
-        result,
-        at,
-        duration,
-    );
 }
 
 /// Copies the runner's counters into the snapshot.
@@ -440,32 +348,6 @@ fn copy_counters(cli: &GlusterCli, snapshot: &mut GlusterSnapshot) {
     snapshot.cli_busy_retries = cli.counters().busy_retries.load(Ordering::Relaxed);
 }
 
-fn record<T>(
-    last_good: &mut Option<Timed<T>>,
-    attempt: &mut Option<Attempt>,
-    result: Result<T, CliError>,
-    at: SystemTime,
-    duration: Duration,
-) {
-    let (error, timed_out) = match result {
-        Ok(value) => {
-            *last_good = Some(Timed {
-                value,
-                at,
-                duration,
-            });
-            (None, false)
-        }
-        Err(e) => (Some(e.to_string()), e.is_timeout()),
-    };
-    *attempt = Some(Attempt {
-        at,
-        duration,
-        error,
-        timed_out,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,16 +355,15 @@ mod tests {
 
     fn with_volumes(xml: &str) -> GlusterSnapshot {
         let mut s = GlusterSnapshot::default();
-        apply_state(
-            &mut s,
-            Ok(ClusterState {
+        s.state.record(Collected {
+            value: Ok(ClusterState {
                 volumes: parse_volume_info(xml.as_bytes()).expect("info"),
                 status: Vec::new(),
                 peers: Vec::new(),
             }),
-            SystemTime::UNIX_EPOCH,
-            Duration::ZERO,
-        );
+            at: std::time::SystemTime::UNIX_EPOCH,
+            duration: Duration::ZERO,
+        });
         s
     }
 

@@ -8,8 +8,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::collector::{Attempt, GlusterSnapshot};
 use super::parse::{HealCounts, VolumeState};
+use super::snapshot::GlusterSnapshot;
+use crate::collected::Collected;
 
 /// Everything a check needs about GlusterFS.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,14 @@ pub struct GlusterReading {
     pub stale: bool,
     /// Why the latest state attempt failed.
     pub error: Option<String>,
+    /// When the state below was collected (`None` if no collection ever succeeded).
+    pub last_success: Option<SystemTime>,
+    /// How long the latest state attempt took (`None` before the first one).
+    pub collect_duration: Option<Duration>,
+    /// gluster commands killed at their timeout, since the collector started.
+    pub cli_timeouts: u64,
+    /// gluster commands retried because glusterd was busy, since the collector started.
+    pub cli_busy_retries: u64,
     pub peers: Vec<PeerReading>,
     pub volumes: Vec<VolumeReading>,
     /// The configured volume that the last good state does not contain.
@@ -160,10 +169,6 @@ impl GlusterReading {
     }
 }
 
-fn age(at: SystemTime, now: SystemTime) -> Duration {
-    now.duration_since(at).unwrap_or(Duration::ZERO)
-}
-
 /// Builds the reading of `snapshot` as of `now`, for `volume` if given (else the snapshot's
 /// configured volume, else every volume).
 pub fn reading(
@@ -172,15 +177,21 @@ pub fn reading(
     volume: Option<&str>,
 ) -> GlusterReading {
     let filter = volume.or(snapshot.volume_filter.as_deref());
-    let attempt: Option<&Attempt> = snapshot.state_attempt.as_ref();
-    let up = attempt.is_some_and(Attempt::ok);
-    let error = attempt.and_then(|a| a.error.clone());
-    let Some(state) = snapshot.state.as_ref() else {
+    let attempt = snapshot.state.latest.as_ref();
+    let up = snapshot.state.succeeded();
+    let error = attempt.and_then(Collected::error).map(ToString::to_string);
+    let collect_duration = attempt.map(|a| a.duration);
+    let (cli_timeouts, cli_busy_retries) = (snapshot.cli_timeouts, snapshot.cli_busy_retries);
+    let Some(state) = snapshot.state.last_good.as_ref() else {
         return GlusterReading {
             up,
             state_age: None,
             stale: true,
             error: error.or_else(|| Some("no GlusterFS collection has finished yet".into())),
+            last_success: None,
+            collect_duration,
+            cli_timeouts,
+            cli_busy_retries,
             peers: Vec::new(),
             volumes: Vec::new(),
             missing_volume: None,
@@ -231,7 +242,7 @@ pub fn reading(
                 }
             })
             .collect();
-        let heal_attempt = heal.and_then(|h| h.attempt.as_ref());
+        let heal_attempt = heal.and_then(|h| h.latest.as_ref());
         volumes.push(VolumeReading {
             name: info.name.clone(),
             type_name: info.type_name.clone(),
@@ -242,9 +253,11 @@ pub fn reading(
             brick_count: info.brick_count,
             bricks,
             heals: started && info.heals(),
-            heal_age: heal_good.map(|h| age(h.at, now)),
-            heal_ok: heal_attempt.is_some_and(Attempt::ok),
-            heal_error: heal_attempt.and_then(|a| a.error.clone()),
+            heal_age: heal_good.map(|h| h.age(now)),
+            heal_ok: heal_attempt.is_some_and(Collected::succeeded),
+            heal_error: heal_attempt
+                .and_then(Collected::error)
+                .map(ToString::to_string),
             heal_last_success: heal_good.map(|h| h.at),
             heal_duration: heal_attempt.map(|a| a.duration),
         });
@@ -254,9 +267,13 @@ pub fn reading(
         .map(str::to_string);
     GlusterReading {
         up,
-        state_age: Some(age(state.at, now)),
+        state_age: Some(state.age(now)),
         stale: !up,
         error,
+        last_success: Some(state.at),
+        collect_duration,
+        cli_timeouts,
+        cli_busy_retries,
         peers,
         volumes,
         missing_volume,
@@ -266,11 +283,20 @@ pub fn reading(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::gluster::collector::{apply_heal, apply_state, ClusterState};
     use crate::gluster::parse::{
         parse_heal_summary, parse_peer_status, parse_volume_info, parse_volume_status,
     };
+    use crate::gluster::snapshot::ClusterState;
     use crate::gluster::CliError;
+
+    /// A collection of `value` that finished at `at` and took `duration`.
+    pub(crate) fn collected<T>(value: T, at: SystemTime, duration: Duration) -> Collected<T> {
+        Collected {
+            value,
+            at,
+            duration,
+        }
+    }
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -300,18 +326,18 @@ pub(crate) mod tests {
             volume_filter: Some("gv".into()),
             ..GlusterSnapshot::default()
         };
-        apply_state(
-            &mut s,
+        s.state.record(collected(
             Ok(state(fixture!("volume-info-healthy.xml"), status, peers)),
             t(0),
             Duration::from_millis(120),
-        );
-        apply_heal(
-            &mut s,
+        ));
+        s.record_heal(
             "gv",
-            Ok(parse_heal_summary(heal).expect("heal")),
-            t(5),
-            Duration::from_millis(300),
+            collected(
+                Ok(parse_heal_summary(heal).expect("heal")),
+                t(5),
+                Duration::from_millis(300),
+            ),
         );
         s
     }
@@ -440,8 +466,15 @@ pub(crate) mod tests {
             command: "gluster --mode=script volume info gv --xml".into(),
             timeout: Duration::from_secs(10),
         };
-        apply_state(&mut s, Err(timeout.clone()), t(60), Duration::from_secs(10));
-        apply_heal(&mut s, "gv", Err(timeout), t(70), Duration::from_secs(10));
+        s.state.record(collected(
+            Err(timeout.clone()),
+            t(60),
+            Duration::from_secs(10),
+        ));
+        s.record_heal(
+            "gv",
+            collected(Err(timeout), t(70), Duration::from_secs(10)),
+        );
         let r = reading(&s, t(75), None);
         assert!(!r.up && r.stale);
         assert!(r
@@ -456,7 +489,12 @@ pub(crate) mod tests {
         assert_eq!(v.heal_last_success, Some(t(5)));
         assert_eq!(v.heal_duration, Some(Duration::from_secs(10)));
         assert!(v.heal_pending().max.is_some());
-        assert!(s.state_attempt.as_ref().is_some_and(|a| a.timed_out));
+        assert!(s
+            .state
+            .latest
+            .as_ref()
+            .and_then(Collected::error)
+            .is_some_and(CliError::is_timeout));
     }
 
     #[test]
@@ -472,8 +510,7 @@ pub(crate) mod tests {
     #[test]
     fn stopped_volume_has_every_brick_down() {
         let mut s = GlusterSnapshot::default();
-        apply_state(
-            &mut s,
+        s.state.record(collected(
             Ok(ClusterState {
                 volumes: parse_volume_info(fixture!("volume-info-stopped.xml")).expect("info"),
                 status: Vec::new(),
@@ -481,7 +518,7 @@ pub(crate) mod tests {
             }),
             t(0),
             Duration::ZERO,
-        );
+        ));
         let v = reading(&s, t(1), None).volumes.remove(0);
         assert!(!v.started && !v.heals);
         assert_eq!((v.bricks_up(), v.min_bricks_up_per_set()), (0, 0));
@@ -491,8 +528,7 @@ pub(crate) mod tests {
     #[test]
     fn distributed_replicate_sets() {
         let mut s = GlusterSnapshot::default();
-        apply_state(
-            &mut s,
+        s.state.record(collected(
             Ok(state(
                 fixture!("volume-info-healthy.xml"),
                 fixture!("volume-status-all-detail-healthy.xml"),
@@ -500,7 +536,7 @@ pub(crate) mod tests {
             )),
             t(0),
             Duration::ZERO,
-        );
+        ));
         let r = reading(&s, t(1), None);
         let dr = r.volume("gvdr").expect("gvdr");
         assert_eq!(dr.replica_sets().len(), 2);

@@ -1,4 +1,5 @@
-//! Metric names for the mariabackup source (`mariadb_backup_*`).
+//! Metric names for the mariabackup source (`mariadb_backup_*`), built from a
+//! [`BackupReading`] (the same input `quorate check backup` judges).
 //!
 //! No maintained exporter exists for mariabackup, so the names follow the usual backup
 //! exporters' models (`*_last_success_timestamp_seconds`, `*_last_duration_seconds`). The
@@ -6,32 +7,23 @@
 //! the few `*_info` series that name a failed backup, a broken chain link or the newest
 //! success: one series per such backup, not per scrape.
 
-use std::time::SystemTime;
-
-use super::galera::collector_families_raw;
-use super::{Family, Kind};
-use crate::backup::{summarize, BackupType, ScanReport, Status};
+use super::{collector, Family, Kind};
+use crate::backup::{BackupReading, BackupType};
+use crate::unix_time;
 
 /// Collector name used in `quorate_collector_*{collector}`.
 pub const COLLECTOR_BACKUP: &str = "backup";
 /// Failed backups named per type by `mariadb_backup_failed_info` (the newest ones).
 pub const FAILED_NAMED: usize = 10;
 
-fn unix(t: SystemTime) -> f64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
-}
-
 fn type_label(kind: BackupType) -> Vec<(std::borrow::Cow<'static, str>, String)> {
     vec![("type".into(), kind.as_str().to_string())]
 }
 
-/// The families of the latest scan report, as of `now`. No report (first scan still running,
-/// or the source disabled): no families.
-pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
-    let Some(report) = report else {
+/// The families of the reading of the latest scan. No reading (first scan still running, or
+/// the source disabled): no families.
+pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
+    let Some(reading) = reading else {
         return Vec::new();
     };
     let mut last_success = Family::new(
@@ -89,9 +81,9 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
     );
 
     for kind in BackupType::ALL {
-        let s = summarize(report, Some(kind), now);
+        let s = reading.of(Some(kind));
         if let Some(newest) = &s.newest_success {
-            last_success = last_success.with(type_label(kind), unix(newest.end));
+            last_success = last_success.with(type_label(kind), unix_time::seconds(newest.end));
             last_info = last_info.with(
                 vec![
                     ("type".into(), kind.as_str().to_string()),
@@ -125,19 +117,12 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
         failed_count = failed_count.with(type_label(kind), s.failed_count as f64);
         in_progress = in_progress.with(type_label(kind), s.in_progress_count as f64);
 
-        let mut failed: Vec<_> = report
-            .backups
-            .iter()
-            .filter(|b| b.kind == kind && matches!(b.status, Status::Failed(_)))
-            .collect();
-        failed.sort_by_key(|b| std::cmp::Reverse(b.time));
-        for b in failed.into_iter().take(FAILED_NAMED) {
-            let reason = b.failure().map_or("", |f| f.code());
+        for b in s.failed.iter().take(FAILED_NAMED) {
             failed_info = failed_info.with(
                 vec![
                     ("type".into(), kind.as_str().to_string()),
                     ("backup".into(), b.path.display().to_string()),
-                    ("reason".into(), reason.to_string()),
+                    ("reason".into(), b.failure.code().to_string()),
                 ],
                 1.0,
             );
@@ -148,7 +133,7 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
         "mariadb_backup_chain_break_info",
         "A broken incremental link: the incremental, its base, the LSN it starts at and the LSN the base ends at, value 1.",
     );
-    for b in &report.chain.breaks {
+    for b in &reading.all.chain_breaks {
         breaks = breaks.with(
             vec![
                 ("backup".into(), b.backup.display().to_string()),
@@ -170,9 +155,6 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
         );
     }
 
-    let scan_age = now
-        .duration_since(report.finished_at)
-        .map_or(0.0, |d| d.as_secs_f64());
     let mut out = vec![
         last_success,
         last_info,
@@ -189,24 +171,24 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
         Family::single(
             "mariadb_backup_chain_intact",
             "1 if every complete incremental starts at the to_lsn of an existing complete base.",
-            f64::from(u8::from(report.chain.intact())),
+            f64::from(u8::from(reading.all.chain_breaks.is_empty())),
         ),
         breaks,
         Family::single(
             "mariadb_backup_scan_success",
             "1 if the last scan could read every backup root and directory.",
-            f64::from(u8::from(report.success())),
+            f64::from(u8::from(reading.scan_succeeded)),
         ),
         Family::single(
             "mariadb_backup_scan_age_seconds",
             "Seconds since the last backup scan finished: the backup metrics are served from it (rescanned on file changes and periodically).",
-            scan_age,
+            reading.scan_age.as_secs_f64(),
         ),
     ];
-    out.extend(collector_families_raw(
+    out.extend(collector::families_of(
         COLLECTOR_BACKUP,
-        report.success(),
-        report.duration,
+        reading.scan_succeeded,
+        reading.scan_duration,
     ));
     out
 }
@@ -214,8 +196,14 @@ pub fn families(report: Option<&ScanReport>, now: SystemTime) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::testing::{at, backup as plain, report};
-    use crate::backup::{Backup, Failure};
+    use crate::backup::testing::{at, backup as plain, report, scanned};
+    use crate::backup::{Backup, BackupSnapshot, Failure, Status};
+    use std::time::SystemTime;
+
+    /// The reading of `snapshot`, scanned at second 1000, as of `now`.
+    fn read(snapshot: BackupSnapshot, now: SystemTime) -> BackupReading {
+        BackupReading::from_scan(&scanned(snapshot), now)
+    }
     use crate::metrics::{Format, MetricSet};
 
     /// Compressed, 2 KiB by its metadata.
@@ -254,7 +242,7 @@ mod tests {
 
     #[test]
     fn no_report_no_families() {
-        assert!(families(None, at(0)).is_empty());
+        assert!(families(None).is_empty());
     }
 
     #[test]
@@ -268,7 +256,7 @@ mod tests {
             (0, 0),
         ));
         let r = report(backups);
-        let s = set(families(Some(&r), at(1010)));
+        let s = set(families(Some(&read(r, at(1010)))));
         let full = [("type", "full")];
         let inc = [("type", "incremental")];
         assert_eq!(
@@ -333,7 +321,7 @@ mod tests {
             path: "/b/x".into(),
             message: "cannot read directory: Permission denied".into(),
         });
-        let s = set(families(Some(&r), at(1000)));
+        let s = set(families(Some(&read(r, at(1000)))));
         assert_eq!(s.value("mariadb_backup_chain_intact", &[]), Some(0.0));
         assert_eq!(
             s.value(
@@ -358,7 +346,7 @@ mod tests {
     #[test]
     fn no_success_of_a_type_leaves_its_last_samples_out_and_counts_zero() {
         let r = report(Vec::new());
-        let s = set(families(Some(&r), at(1000)));
+        let s = set(families(Some(&read(r, at(1000)))));
         assert_eq!(
             s.value(
                 "mariadb_backup_last_success_timestamp_seconds",
@@ -393,7 +381,7 @@ mod tests {
                 )
             })
             .collect();
-        let s = set(families(Some(&report(backups)), at(1000)));
+        let s = set(families(Some(&read(report(backups), at(1000)))));
         let named = s
             .families()
             .iter()

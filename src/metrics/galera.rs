@@ -1,4 +1,5 @@
-//! Metric names for the Galera source.
+//! Metric names for the Galera source, built from one node's [`GaleraSnapshot`] (its
+//! [`GaleraReading`] and grastate.dat).
 //!
 //! Everything mysqld_exporter exports about Galera keeps its name and meaning (`mysql_up`,
 //! `mysql_global_status_wsrep_*`, `mysql_global_variables_*`, `mysql_galera_*`), so existing
@@ -6,12 +7,9 @@
 //! a number is added under new names: the local state comment, the Galera-4 `true`/`false`
 //! flow-control flags, the number of incoming addresses and the on-disk grastate.dat.
 
-use std::time::Duration;
-
-use super::{Family, Kind, MetricSet};
-use crate::snapshot::{NodeSnapshot, Outcome};
-use crate::wsrep::parse::{bool_flag, status_value_as_f64, GraState};
-use crate::wsrep::GaleraReading;
+use super::{collector, Family, Kind, MetricSet};
+use crate::galera::parse::{bool_flag, status_value_as_f64, GraState};
+use crate::galera::{GaleraReading, GaleraSnapshot};
 
 /// Collector names used in `quorate_collector_*{collector}`.
 pub const COLLECTOR_GALERA: &str = "galera";
@@ -28,49 +26,24 @@ pub const FLOW_CONTROL_PAUSED_SECONDS: &str =
     "mysql_global_status_wsrep_flow_control_paused_seconds_total";
 
 /// The metrics of one node's snapshot.
-pub fn families(snapshot: &NodeSnapshot) -> MetricSet {
+pub fn families(snapshot: &GaleraSnapshot) -> MetricSet {
     let mut set = MetricSet::default();
     set.push(Family::single(
         "mysql_up",
         "Whether the MySQL server answered the monitoring queries (1) or not (0).",
-        f64::from(u8::from(snapshot.galera.result.is_ok())),
+        f64::from(u8::from(snapshot.server.succeeded())),
     ));
-    if let Ok(reading) = &snapshot.galera.result {
+    if let Ok(reading) = &snapshot.server.value {
         set.extend(reading_families(reading));
     }
-    if let Some(Outcome {
-        result: Ok(grastate),
-        ..
-    }) = &snapshot.grastate
-    {
+    if let Some(Ok(grastate)) = snapshot.grastate.as_ref().map(|g| &g.value) {
         set.extend(grastate_families(grastate));
     }
-    set.extend(collector_families(COLLECTOR_GALERA, &snapshot.galera));
-    if let Some(outcome) = &snapshot.grastate {
-        set.extend(collector_families(COLLECTOR_GRASTATE, outcome));
+    set.extend(collector::families(COLLECTOR_GALERA, &snapshot.server));
+    if let Some(grastate) = &snapshot.grastate {
+        set.extend(collector::families(COLLECTOR_GRASTATE, grastate));
     }
     set
-}
-
-/// `quorate_collector_success` and `quorate_collector_duration_seconds` for one collector.
-pub fn collector_families<T>(collector: &str, outcome: &Outcome<T>) -> [Family; 2] {
-    collector_families_raw(collector, outcome.result.is_ok(), outcome.duration)
-}
-
-pub fn collector_families_raw(collector: &str, ok: bool, duration: Duration) -> [Family; 2] {
-    let label = || vec![("collector".into(), collector.to_string())];
-    [
-        Family::new(
-            "quorate_collector_success",
-            "Whether the collector's last collection succeeded (1) or failed (0).",
-        )
-        .with(label(), f64::from(u8::from(ok))),
-        Family::new(
-            "quorate_collector_duration_seconds",
-            "How long the collector's last collection took.",
-        )
-        .with(label(), duration.as_secs_f64()),
-    ]
 }
 
 /// A metric name built from a server variable name, or None if it would not be a valid one.
@@ -232,23 +205,27 @@ fn grastate_families(g: &GraState) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collected::Collected;
+    use crate::galera::parse::parse_grastate;
+    use crate::galera::test_support::{reading, wsrep_fixture};
+    use crate::galera::CollectError;
     use crate::metrics::Format;
-    use crate::wsrep::client::CollectError;
-    use crate::wsrep::parse::parse_grastate;
-    use crate::wsrep::test_support::{reading, wsrep_fixture};
+    use std::time::{Duration, SystemTime};
 
     fn snapshot(
         galera: Result<GaleraReading, CollectError>,
         grastate: Option<&str>,
-    ) -> NodeSnapshot {
-        NodeSnapshot {
+    ) -> GaleraSnapshot {
+        GaleraSnapshot {
             node: "node1".into(),
-            galera: Outcome {
-                result: galera,
+            server: Collected {
+                value: galera,
+                at: SystemTime::UNIX_EPOCH,
                 duration: Duration::from_millis(3),
             },
-            grastate: grastate.map(|text| Outcome {
-                result: parse_grastate(text).map_err(|e| CollectError::Parse {
+            grastate: grastate.map(|text| Collected {
+                at: SystemTime::UNIX_EPOCH,
+                value: parse_grastate(text).map_err(|e| CollectError::Parse {
                     node: "node1".into(),
                     path: "grastate.dat".into(),
                     message: e.to_string(),

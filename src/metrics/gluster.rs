@@ -5,44 +5,37 @@
 //! latest attempt succeeded and the `*_timestamp_seconds` families say how old the data is.
 //! A brick whose heal counts are unknown has no heal series at all (never 0).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::{Family, Kind};
-use crate::gluster::collector::GlusterSnapshot;
-use crate::gluster::reading::{reading, GlusterReading};
-
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+use super::{collector, Family, Kind};
+use crate::gluster::reading::GlusterReading;
+use crate::unix_time;
 
 fn bool_value(b: bool) -> f64 {
     f64::from(u8::from(b))
 }
 
-/// The GlusterFS families of `snapshot` as of `now`.
-pub fn families(snapshot: &GlusterSnapshot, now: SystemTime) -> Vec<Family> {
-    let r = reading(snapshot, now, None);
-    let mut out = reading_families(&r);
-    let state_attempt = snapshot.state_attempt.as_ref();
+/// The GlusterFS families of a reading (of every volume: built with no volume filter beyond
+/// the configured one).
+pub fn families(r: &GlusterReading) -> Vec<Family> {
+    let mut out = reading_families(r);
     out.push(Family::single(
         "gluster_collect_duration_seconds",
         "Duration of the latest volume info, volume status and peer status collection.",
-        state_attempt.map_or(0.0, |a| a.duration.as_secs_f64()),
+        r.collect_duration.map_or(0.0, |d| d.as_secs_f64()),
     ));
-    if let Some(state) = &snapshot.state {
+    if let Some(at) = r.last_success {
         out.push(Family::single(
             "gluster_last_success_timestamp_seconds",
             "Unix time when the volume, brick and peer series were collected (they are served from the last good collection).",
-            unix(state.at),
+            unix_time::seconds(at),
         ));
     }
     out.push(
         Family::single(
             "gluster_cli_timeouts_total",
             "gluster CLI commands killed (with their process group) at their timeout.",
-            snapshot.cli_timeouts as f64,
+            r.cli_timeouts as f64,
         )
         .of_kind(Kind::Counter),
     );
@@ -50,20 +43,20 @@ pub fn families(snapshot: &GlusterSnapshot, now: SystemTime) -> Vec<Family> {
         Family::single(
             "gluster_cli_busy_retries_total",
             "gluster CLI commands retried because glusterd answered Another transaction is in progress.",
-            snapshot.cli_busy_retries as f64,
+            r.cli_busy_retries as f64,
         )
         .of_kind(Kind::Counter),
     );
-    out.extend(super::galera::collector_families_raw(
+    out.extend(collector::families_of(
         "gluster",
         r.up,
-        state_attempt.map_or(std::time::Duration::ZERO, |a| a.duration),
+        r.collect_duration.unwrap_or(Duration::ZERO),
     ));
     out
 }
 
-/// The families that come straight from a reading.
-pub fn reading_families(r: &GlusterReading) -> Vec<Family> {
+/// The per-volume, per-brick and per-peer families.
+fn reading_families(r: &GlusterReading) -> Vec<Family> {
     let up = Family::single(
         "gluster_up",
         "1 if the latest gluster volume info, volume status and peer status collection succeeded; otherwise the other gluster series are from the last good one.",
@@ -150,7 +143,7 @@ pub fn reading_families(r: &GlusterReading) -> Vec<Family> {
             heal_success = heal_success.with(vl(), bool_value(v.heal_ok));
         }
         if let Some(at) = v.heal_last_success {
-            heal_last = heal_last.with(vl(), unix(at));
+            heal_last = heal_last.with(vl(), unix_time::seconds(at));
         }
         if let Some(d) = v.heal_duration {
             heal_duration = heal_duration.with(vl(), d.as_secs_f64());
@@ -213,15 +206,16 @@ pub fn reading_families(r: &GlusterReading) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gluster::reading::reading;
     use crate::gluster::reading::tests::{brick_killed, healthy, B1, B2};
+    use crate::gluster::GlusterSnapshot;
     use crate::metrics::{Format, MetricSet};
+    use std::time::SystemTime;
 
     fn set(snapshot: &GlusterSnapshot) -> MetricSet {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_010);
         let mut set = MetricSet::default();
-        set.extend(families(
-            snapshot,
-            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_010),
-        ));
+        set.extend(families(&reading(snapshot, now, None)));
         set
     }
 

@@ -9,6 +9,7 @@
 //! values; HELP texts are ours and are kept free of characters that would need escaping.
 
 pub mod backup;
+pub mod collector;
 pub mod galera;
 pub mod gluster;
 

@@ -40,8 +40,8 @@ use super::report::{Live, NodeReport};
 use super::transfer::{parse_join_log, Transfer};
 use super::{gather, peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, NodeRecovery, Settings};
-use crate::wsrep::client::NodeClient;
-use crate::wsrep::parse::parse_grastate;
+use crate::galera::client::NodeClient;
+use crate::galera::parse::parse_grastate;
 
 /// What the operator asked.
 #[derive(Debug, Clone, Default)]

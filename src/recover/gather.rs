@@ -11,8 +11,8 @@ use super::decide::{ClusterView, NodeView, Observed};
 use super::report::{FileState, Live, LiveStatus, NodeReport, SavedState, SavedView};
 use super::{peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, Settings};
-use crate::wsrep::client::NodeClient;
-use crate::wsrep::parse::{parse_grastate, parse_gvwstate};
+use crate::galera::client::NodeClient;
+use crate::galera::parse::{parse_grastate, parse_gvwstate};
 
 /// The report of the local node `node`. `client` reaches its server (the serve process passes
 /// its pooled one; the CLI builds one).

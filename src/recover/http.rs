@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::act::{self, ActError};
 use super::{gather, RecoverError};
-use crate::server::AppState;
+use crate::galera::collector::{LocalNode, LocalSource};
 
 /// Equal-length byte strings compared without an early exit, so the time taken does not tell
 /// how much of a guessed token was right. (The length itself is not secret.)
@@ -41,7 +41,7 @@ fn text(status: StatusCode, body: String) -> Response {
 }
 
 /// `None` when the request carries the configured token, else the answer to send.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+fn authorize(state: &impl LocalSource, headers: &HeaderMap) -> Option<Response> {
     let settings = state.settings();
     let Some(token) = &settings.recovery.token else {
         return Some(text(
@@ -68,11 +68,15 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-pub async fn state(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(r) = authorize(&state, &headers) {
+pub async fn state<S: LocalSource>(State(state): State<Arc<S>>, headers: HeaderMap) -> Response {
+    if let Some(r) = authorize(state.as_ref(), &headers) {
         return r;
     }
-    let (settings, node, source) = match state.local_source() {
+    let LocalNode {
+        settings,
+        node,
+        source,
+    } = match state.local_source() {
         Ok(x) => x,
         Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
     };
@@ -86,11 +90,14 @@ pub async fn state(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     json(&report)
 }
 
-pub async fn recover_position(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(r) = authorize(&state, &headers) {
+pub async fn recover_position<S: LocalSource>(
+    State(state): State<Arc<S>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = authorize(state.as_ref(), &headers) {
         return r;
     }
-    let (settings, node, _) = match state.local_source() {
+    let LocalNode { settings, node, .. } = match state.local_source() {
         Ok(x) => x,
         Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
     };

@@ -77,10 +77,9 @@ impl RecoverError {
     }
 }
 
-/// Seconds since the Unix epoch.
+/// Whole seconds since the Unix epoch (0 before it: audit lines, lock files and moved-aside
+/// directory names never predate 1970).
 pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    let (secs, _) = crate::unix_time::to_pair(std::time::SystemTime::now());
+    u64::try_from(secs).unwrap_or(0)
 }

@@ -10,12 +10,14 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use crate::process::{self, Kill, RunFailure};
 use std::time::Duration;
 
 use super::report::{RecoverOutcome, Recovered};
 use super::{sys, unix_now, RecoverError};
 use crate::config::{NodeRecovery, Settings};
-use crate::wsrep::parse::{parse_recover_log, RecoveredPosition};
+use crate::galera::parse::{parse_recover_log, RecoveredPosition};
 
 /// Bound on one `--wsrep-recover` run (InnoDB crash recovery of a large redo log is slow).
 pub const RECOVER_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -149,28 +151,58 @@ fn run_recover_command(node: &str, argv: &[String]) -> Result<Vec<u8>, RecoverEr
     run_checked(node, &full, None, RECOVER_TIMEOUT)
 }
 
-/// [`run_bounded`], failing (with the output's tail) unless the command exits 0; returns
-/// stderr followed by stdout.
+/// How recovery reports a command of `node` that failed: `status` (what ended it) and
+/// `output` (why, or the tail of what it printed).
+fn command_failed<'a>(
+    node: &'a str,
+    argv: &'a [String],
+) -> impl Fn(String, String) -> RecoverError + 'a {
+    move |status, output| RecoverError::Command {
+        node: node.to_string(),
+        command: argv.join(" "),
+        status,
+        output,
+    }
+}
+
+/// A command's stderr (where the server log goes) followed by its stdout.
+fn log_of(mut stderr: Vec<u8>, stdout: &[u8]) -> Vec<u8> {
+    stderr.extend_from_slice(stdout);
+    stderr
+}
+
+/// Runs `argv` (no shell) with `stdin` fed in, bounded by `timeout`, through
+/// [`process::run_checked`]; fails (with the output's tail) unless the command exits 0, as a
+/// [`RecoverError::Command`] naming the node. Returns stderr followed by stdout.
 pub(crate) fn run_checked(
     node: &str,
     argv: &[String],
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Vec<u8>, RecoverError> {
-    let failed = |status: String, output: String| RecoverError::Command {
-        node: node.to_string(),
-        command: argv.join(" "),
-        status,
-        output,
-    };
-    let (status, out, err) =
-        run_bounded(argv, stdin, timeout).map_err(|m| failed("not finished".into(), m))?;
-    let mut log = err;
-    log.extend_from_slice(&out);
-    if status.success() {
-        Ok(log)
-    } else {
-        Err(failed(status.to_string(), tail(&log, 30)))
+    let failed = command_failed(node, argv);
+    let not_finished = |why: String| failed("not finished".into(), why);
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| not_finished("empty command".into()))?;
+    let stdin = stdin.map(<[u8]>::to_vec);
+    let log = |done: process::Finished| log_of(done.stderr, &done.stdout);
+    match process::run_checked(
+        Command::new(program).args(args),
+        stdin,
+        timeout,
+        Kill::Child,
+    ) {
+        Ok(done) => Ok(log(done)),
+        Err(RunFailure::Exit(done)) => {
+            let status = done.status.to_string();
+            Err(failed(status, tail(&log(done), 30)))
+        }
+        Err(RunFailure::Spawn(e)) => Err(not_finished(format!("cannot run {program}: {e}"))),
+        Err(RunFailure::TimedOut(t)) => Err(not_finished(format!(
+            "{program} did not finish within {t:?}"
+        ))),
+        Err(RunFailure::Wait(e)) => Err(not_finished(format!("waiting for {program}: {e}"))),
     }
 }
 
@@ -179,41 +211,6 @@ pub(crate) fn tail(bytes: &[u8], n: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Runs `argv` (no shell) with `stdin` fed in, bounded by `timeout`; returns the exit status,
-/// stdout and stderr. The child is killed and reaped on timeout.
-pub(crate) fn run_bounded(
-    argv: &[String],
-    stdin: Option<&[u8]>,
-    timeout: Duration,
-) -> Result<(std::process::ExitStatus, Vec<u8>, Vec<u8>), String> {
-    let (program, args) = argv.split_first().ok_or("empty command")?;
-    let child = Command::new(program)
-        .args(args)
-        .env("PATH", crate::sandbox::search_path())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    match crate::process::finish(
-        child,
-        stdin.map(<[u8]>::to_vec),
-        timeout,
-        Duration::from_millis(20),
-        crate::process::Kill::Child,
-    ) {
-        Ok(f) => Ok((f.status, f.stdout, f.stderr)),
-        Err(crate::process::Unfinished::TimedOut) => {
-            Err(format!("{program} did not finish within {timeout:?}"))
-        }
-        Err(crate::process::Unfinished::Wait(e)) => Err(format!("waiting for {program}: {e}")),
-    }
 }
 
 /// Grace between SIGTERM and SIGKILL for a start/bootstrap command's process group: enough
@@ -232,18 +229,13 @@ pub(crate) fn run_start_command(
     interrupt: &std::sync::atomic::AtomicI32,
 ) -> Result<Vec<u8>, RecoverError> {
     use std::os::unix::process::CommandExt;
-    let failed = |status: String, output: String| RecoverError::Command {
-        node: node.to_string(),
-        command: argv.join(" "),
-        status,
-        output,
-    };
+    let failed = command_failed(node, argv);
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| failed("not run".into(), "empty command".into()))?;
     let child = Command::new(program)
         .args(args)
-        .env("PATH", crate::sandbox::search_path())
+        .env("PATH", process::search_path())
         // Its own group: a Ctrl-C in the operator's terminal reaches quorate only, which then
         // ends the group itself (TERM, grace, KILL) and restores what it changed.
         .process_group(0)
@@ -261,8 +253,7 @@ pub(crate) fn run_start_command(
         interrupt,
     ) {
         Ok(f) => {
-            let mut log = f.stderr;
-            log.extend_from_slice(&f.stdout);
+            let log = log_of(f.stderr, &f.stdout);
             if f.status.success() {
                 Ok(log)
             } else {
@@ -280,8 +271,7 @@ pub(crate) fn run_start_command(
             if !stopped.survivors.is_empty() {
                 tracing::error!(node, command = %argv.join(" "), survivors = ?stopped.survivors, "processes of the command's group survived SIGKILL");
             }
-            let mut log = stopped.stderr;
-            log.extend_from_slice(&stopped.stdout);
+            let log = log_of(stopped.stderr, &stopped.stdout);
             Err(failed(format!("{why}; {}", stopped.how), tail(&log, 30)))
         }
     }
@@ -317,16 +307,42 @@ mod tests {
     }
 
     #[test]
-    fn bounded_run_captures_output_and_times_out() {
+    fn checked_run_words_failures_as_the_recovery_reports_them() {
         let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let (st, out, _) =
-            run_bounded(&argv(&["cat"]), Some(b"hello"), Duration::from_secs(5)).expect("cat");
-        assert!(st.success());
+        let out = run_checked(
+            "node1",
+            &argv(&["cat"]),
+            Some(b"hello"),
+            Duration::from_secs(5),
+        )
+        .expect("cat");
         assert_eq!(out, b"hello");
-        let err = run_bounded(&argv(&["sleep", "5"]), None, Duration::from_millis(200))
-            .expect_err("timeout");
-        assert!(err.contains("did not finish"), "{err}");
-        assert!(run_bounded(&argv(&["/nonexistent/x"]), None, Duration::from_secs(1)).is_err());
+        let err = run_checked(
+            "node1",
+            &argv(&["sleep", "5"]),
+            None,
+            Duration::from_millis(200),
+        )
+        .expect_err("timeout")
+        .to_string();
+        assert!(err.contains("sleep did not finish"), "{err}");
+        assert!(err.contains("node1"), "{err}");
+        assert!(run_checked(
+            "node1",
+            &argv(&["/nonexistent/x"]),
+            None,
+            Duration::from_secs(1)
+        )
+        .is_err());
+        let err = run_checked(
+            "node1",
+            &argv(&["sh", "-c", "echo oops >&2; exit 2"]),
+            None,
+            Duration::from_secs(5),
+        )
+        .expect_err("exit 2")
+        .to_string();
+        assert!(err.contains("oops"), "{err}");
     }
 
     #[test]

@@ -179,7 +179,7 @@ impl std::fmt::Display for RecoverOutcome {
 }
 
 /// The all-zero UUID: no state.
-pub use crate::wsrep::parse::ZERO_UUID;
+pub use crate::galera::parse::ZERO_UUID;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::wsrep::parse::ZERO_UUID;
+use crate::galera::parse::ZERO_UUID;
 
 /// How a joiner got its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,7 +65,7 @@ pub fn parse_join_log(log: &[u8]) -> Transfer {
 /// `<uuid> f: <first>, l: <last>, STRv: 3`
 fn parse_request(rest: &str) -> Option<(String, i64, i64)> {
     let mut words = rest.split_whitespace();
-    let uuid = crate::wsrep::parse::parse_uuid(words.next()?)?;
+    let uuid = crate::galera::parse::parse_uuid(words.next()?)?;
     let mut first = None;
     let mut last = None;
     while let Some(w) = words.next() {

@@ -1,4 +1,4 @@
-//! Real mariabackup backups of a sandbox node, in the seed's layout, for the demo and for
+//! Real mariabackup backups of a sandbox node, in the seed's backup layout, for the demo and for
 //! rehearsing what `quorate serve` and `quorate check backup` report:
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //!
 //! mariabackup connects as root over the node's unix socket (the sandbox's root needs no
 //! password there), so no secret is written or passed. Names use the host's local time, as the
-//! seed's `db_backup.sh` does.
+//! seed's backup script (`db_backup.sh`) does.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::gluster::run_bounded;
 use super::{node, Sandbox, SandboxError};
 use crate::backup::parse::parse_checkpoints;
 use crate::backup::{scan_once, BackupType};
+use crate::process::{self, Kill, RunFailure};
 
 /// The Debian package that provides mariabackup.
 pub const BACKUP_PACKAGES: &str = "mariadb-backup";
@@ -53,7 +53,7 @@ impl Sandbox {
         backup_root(&self.dir)
     }
 
-    /// Runs a real mariabackup of `node` into [`Sandbox::backup_root`] in the seed's layout
+    /// Runs a real mariabackup of `node` into [`Sandbox::backup_root`] in the seed's backup layout
     /// and writes the seed's `backup_metadata.json` next to its files. An incremental is based
     /// on the newest complete backup; without one it is refused. A failed run leaves its
     /// directory as it is (a failed attempt, as quorate reports it) and quotes the log.
@@ -111,7 +111,7 @@ impl Sandbox {
             command.arg(format!("--incremental-basedir={}", base.display()));
         }
         let clock = Instant::now();
-        let outcome = run_bounded(&mut command, "mariabackup --backup", BACKUP_TIMEOUT)?;
+        let outcome = process::run(&mut command, None, BACKUP_TIMEOUT, Kill::Group);
         let elapsed = clock.elapsed();
         let log = logs.join(format!(
             "{}.log",
@@ -121,15 +121,20 @@ impl Sandbox {
                 .unwrap_or("backup")
         ));
         let (status, text) = match outcome {
-            Ok(f) => {
+            // `run` does not judge the exit status; `Exit` cannot come back from it.
+            Ok(f) | Err(RunFailure::Exit(f)) => {
                 let mut text = f.stdout;
                 text.extend_from_slice(&f.stderr);
                 (f.status.to_string(), Some((f.status.success(), text)))
             }
-            Err(crate::process::Unfinished::TimedOut) => {
-                (format!("killed after {BACKUP_TIMEOUT:?}"), None)
+            Err(RunFailure::Spawn(source)) => {
+                return Err(SandboxError::Spawn {
+                    command: "mariabackup --backup".into(),
+                    source,
+                })
             }
-            Err(crate::process::Unfinished::Wait(e)) => (e.to_string(), None),
+            Err(RunFailure::TimedOut(_)) => (format!("killed after {BACKUP_TIMEOUT:?}"), None),
+            Err(RunFailure::Wait(e)) => (e.to_string(), None),
         };
         if let Some((_, text)) = &text {
             fs::write(&log, text).map_err(|e| SandboxError::io("cannot write", &log, e))?;
@@ -164,7 +169,7 @@ impl Sandbox {
 /// `check backup` calls the newest); a root the scanner cannot read entirely is an error, so
 /// an incremental is never based on a guess.
 fn newest_complete(root: &Path) -> Result<Option<PathBuf>, SandboxError> {
-    let report = scan_once(&[root.to_path_buf()], &TimeZone::system());
+    let report = scan_once(&[root.to_path_buf()], &TimeZone::system()).value;
     if let Some(e) = report.errors.first() {
         return Err(SandboxError::io(
             "cannot scan",

@@ -1,4 +1,4 @@
-//! The sandbox's error type.
+//! The sandbox's error type, and how a command the sandbox runs words its failure.
 //!
 //! Every variant names what it is about (a node, a file, a command) so that a failed `up` or a
 //! failed test says where to look without a debugger. Variants about a node that did not come up
@@ -6,7 +6,10 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
+
+use crate::process::{self, Kill, RunFailure};
 
 /// The Debian packages that provide everything the sandbox runs.
 pub const PACKAGES: &str = "mariadb-server galera-4 mariadb-client rsync socat";
@@ -181,4 +184,43 @@ impl SandboxError {
             source,
         }
     }
+}
+
+/// Runs a command of the sandbox part `who` (`network`, `gluster`) to completion with
+/// [`process::run_checked`] (its process group killed at `timeout`), returning its stdout; a
+/// failure names `who` and `what` and carries stderr and stdout.
+pub(crate) fn run_command(
+    command: &mut Command,
+    who: &str,
+    what: &str,
+    timeout: Duration,
+) -> Result<String, SandboxError> {
+    let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let (status, output) = match process::run_checked(command, None, timeout, Kill::Group) {
+        Ok(done) => return Ok(lossy(&done.stdout)),
+        Err(RunFailure::Spawn(source)) => {
+            return Err(SandboxError::Spawn {
+                command: what.to_string(),
+                source,
+            })
+        }
+        Err(RunFailure::Exit(done)) => (
+            done.status.to_string(),
+            format!(
+                "{}{}",
+                lossy(&done.stderr).trim(),
+                lossy(&done.stdout).trim()
+            ),
+        ),
+        Err(RunFailure::TimedOut(timeout)) => {
+            (format!("timed out after {timeout:?}"), String::new())
+        }
+        Err(RunFailure::Wait(e)) => (e.to_string(), String::new()),
+    };
+    Err(SandboxError::CommandFailed {
+        node: who.into(),
+        command: what.to_string(),
+        status,
+        output,
+    })
 }

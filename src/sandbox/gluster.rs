@@ -36,13 +36,13 @@
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::run_command;
 use super::node;
 use super::SandboxError;
 use crate::gluster::parse::{
@@ -781,71 +781,6 @@ fn unusable(command: &'static str) -> impl Fn(ParseError) -> SandboxError {
 /// [`run_command`] for the GlusterFS part.
 fn run(command: &mut Command, what: &str, timeout: Duration) -> Result<String, SandboxError> {
     run_command(command, "gluster", what, timeout)
-}
-
-/// Runs a command to completion (bounded), returning stdout; a non-zero exit is an error
-/// naming `who` (the part of the sandbox) and carrying stderr and stdout.
-pub(crate) fn run_command(
-    command: &mut Command,
-    who: &str,
-    what: &str,
-    timeout: Duration,
-) -> Result<String, SandboxError> {
-    let (status, stdout, stderr) = match run_bounded(command, what, timeout)? {
-        Ok(f) => (
-            Ok(f.status),
-            String::from_utf8_lossy(&f.stdout).into_owned(),
-            String::from_utf8_lossy(&f.stderr).into_owned(),
-        ),
-        Err(crate::process::Unfinished::TimedOut) => (
-            Err(format!("timed out after {timeout:?}")),
-            String::new(),
-            String::new(),
-        ),
-        Err(crate::process::Unfinished::Wait(e)) => {
-            (Err(e.to_string()), String::new(), String::new())
-        }
-    };
-    match status {
-        Ok(s) if s.success() => Ok(stdout),
-        other => Err(SandboxError::CommandFailed {
-            node: who.into(),
-            command: what.to_string(),
-            status: match other {
-                Ok(s) => s.to_string(),
-                Err(e) => e,
-            },
-            output: format!("{}{}", stderr.trim(), stdout.trim()),
-        }),
-    }
-}
-
-/// Spawns `command` (the sandbox's PATH, stdin closed, outputs piped, a process group of its
-/// own) and waits for it; after `timeout` the whole group is killed and reaped. `what` names
-/// the command in a spawn error.
-pub(crate) fn run_bounded(
-    command: &mut Command,
-    what: &str,
-    timeout: Duration,
-) -> Result<Result<crate::process::Finished, crate::process::Unfinished>, SandboxError> {
-    let child = command
-        .env("PATH", node::search_path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| SandboxError::Spawn {
-            command: what.to_string(),
-            source,
-        })?;
-    Ok(crate::process::finish(
-        child,
-        None,
-        timeout,
-        Duration::from_millis(20),
-        crate::process::Kill::Group,
-    ))
 }
 
 /// The inode identifying a network namespace file (`/run/netns/NS` or `/proc/PID/ns/net`).

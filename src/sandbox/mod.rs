@@ -65,7 +65,6 @@ pub use gluster::{Gluster, GLUSTER_PACKAGES};
 pub use guard::SandboxGuard;
 pub use lifecycle::{down_dir, open, up, up_gluster, up_gluster_netns, up_netns};
 pub use net::Network;
-pub(crate) use node::search_path;
 pub use query::NodeStatus;
 
 use node::Tools;

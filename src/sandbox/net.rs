@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::gluster::run_command;
+use super::error::run_command;
 use super::SandboxError;
 
 /// The node subnet inside the namespaces (node K is `.K`).

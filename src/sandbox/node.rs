@@ -6,7 +6,7 @@
 //! [`is_our_mariadbd`] has checked, in /proc, that it is a live mariadbd running on *this* node's
 //! datadir.
 
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use super::error::PACKAGES;
 use super::state::{NodeState, State};
 use super::SandboxError;
+// The sandbox's commands get the PATH every command of quorate gets.
+pub(crate) use crate::process::search_path;
 
 /// Where Debian, Fedora and friends put the Galera 4 provider.
 const PROVIDER_CANDIDATES: &[&str] = &[
@@ -26,16 +28,6 @@ const PROVIDER_CANDIDATES: &[&str] = &[
     "/usr/lib64/galera-4/libgalera_smm.so",
     "/usr/lib64/galera/libgalera_smm.so",
     "/usr/lib/galera-4/libgalera_smm.so",
-];
-
-/// sbin directories are often missing from a non-login PATH, yet mariadbd lives there.
-const EXTRA_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
 ];
 
 /// The programs and library the sandbox runs, located once per operation.
@@ -77,19 +69,6 @@ impl Tools {
             provider,
         })
     }
-}
-
-/// The PATH handed to mariadbd: it runs `wsrep_sst_rsync`, which needs rsync and friends.
-pub(crate) fn search_path() -> OsString {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    for extra in EXTRA_PATH {
-        if !dirs.iter().any(|d| d == Path::new(extra)) {
-            dirs.push(PathBuf::from(extra));
-        }
-    }
-    std::env::join_paths(dirs).unwrap_or_else(|_| OsString::from(EXTRA_PATH.join(":")))
 }
 
 /// The first of `names` found on the sandbox's PATH; missing, an error naming the first name

@@ -189,7 +189,7 @@ impl Sandbox {
     /// stderr, as galera_recovery reads it) and returns `uuid:seqno[,gtid]`, or `None` when
     /// the server skipped recovery.
     fn recover_position(&self, node: &str) -> Result<Option<String>, SandboxError> {
-        use crate::wsrep::parse::{parse_recover_log, RecoveredPosition};
+        use crate::galera::parse::{parse_recover_log, RecoveredPosition};
         let n = self.state.node(node)?;
         let mut args = self.mariadbd_args(node, false)?;
         args.push("--wsrep-recover".to_owned());

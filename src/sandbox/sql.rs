@@ -8,13 +8,14 @@
 //! Output is batch mode without headers (`-N -B`): one row per line, tab-separated, with tab,
 //! newline, backslash and NUL inside values escaped; [`parse_batch_output`] undoes that.
 
-use crate::wsrep::parse::parse_batch_output;
+use crate::galera::parse::parse_batch_output;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use super::SandboxError;
+use crate::process::{self, Kill, RunFailure};
 
 /// Runs `sql` on the node listening on `socket`; `node` only names it in errors. `secret`, if
 /// given, is cut out of any error text (the server may echo a statement fragment).
@@ -27,40 +28,27 @@ pub(crate) fn run(
     secret: Option<&str>,
 ) -> Result<Vec<Vec<String>>, SandboxError> {
     let connect_timeout = timeout.as_secs().clamp(1, 10);
-    let child = Command::new(client)
+    let mut command = Command::new(client);
+    command
         .arg("--no-defaults")
         .arg("--protocol=SOCKET")
         .arg(format!("--socket={}", socket.display()))
         .arg("--user=root")
         .arg("--batch")
         .arg("--skip-column-names")
-        .arg(format!("--connect-timeout={connect_timeout}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| SandboxError::Spawn {
-            command: client.display().to_string(),
-            source,
-        })?;
-
+        .arg(format!("--connect-timeout={connect_timeout}"));
     let mut input = sql.as_bytes().to_vec();
     input.push(b'\n');
-    let finished = match crate::process::finish(
-        child,
-        Some(input),
-        timeout,
-        Duration::from_millis(10),
-        crate::process::Kill::Child,
-    ) {
-        Ok(f) => f,
-        Err(crate::process::Unfinished::TimedOut) => {
+    let finished = match process::run(&mut command, Some(input), timeout, Kill::Child) {
+        // `run` does not judge the exit status (below); `Exit` cannot come back from it.
+        Ok(f) | Err(RunFailure::Exit(f)) => f,
+        Err(RunFailure::TimedOut(_)) => {
             return Err(SandboxError::SqlTimeout {
                 node: node.to_owned(),
                 timeout,
             })
         }
-        Err(crate::process::Unfinished::Wait(source)) => {
+        Err(RunFailure::Spawn(source) | RunFailure::Wait(source)) => {
             return Err(SandboxError::Spawn {
                 command: client.display().to_string(),
                 source,

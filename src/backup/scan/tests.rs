@@ -6,7 +6,8 @@ use std::fs::File;
 use std::os::unix::fs::symlink;
 
 use super::*;
-use crate::backup::Failure;
+use crate::backup::{Failure, Status};
+use read::layout_kind;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup");
 
@@ -48,7 +49,7 @@ fn scanner(root: &Path) -> Scanner {
     })
 }
 
-fn find<'a>(report: &'a ScanReport, suffix: &str) -> &'a Backup {
+fn find<'a>(report: &'a BackupSnapshot, suffix: &str) -> &'a Backup {
     report
         .backups
         .iter()
@@ -56,7 +57,7 @@ fn find<'a>(report: &'a ScanReport, suffix: &str) -> &'a Backup {
         .unwrap_or_else(|| panic!("{suffix} not found in {:#?}", report.backups))
 }
 
-/// The seed layout with the captured chain and two killed runs.
+/// The seed's backup layout with the captured chain and two killed runs.
 fn seed_root(dir: &Path) -> (PathBuf, u64) {
     let root = dir.join("mariadb");
     let full_size = materialize("full", &root.join("full/backup_20261122_020000"));
@@ -169,7 +170,7 @@ fn plain_target_directories_anywhere_under_a_root() {
     // Not walked: hidden directories and symbolic links (loops, snapshots).
     materialize("full", &root.join(".snapshot/full"));
     symlink(root.join("nightly"), root.join("link")).expect("symlink");
-    // An empty directory outside the seed layout is not a backup.
+    // An empty directory outside the seed's backup layout is not a backup.
     fs::create_dir_all(root.join("empty")).expect("mkdir");
 
     let report = scanner(&root).scan(ScanMode::Verify);
@@ -198,7 +199,7 @@ fn a_root_that_is_itself_a_backup() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("one");
     materialize("full", &root);
-    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC).value;
     assert_eq!(report.backups.len(), 1);
     assert!(report.backups[0].is_complete());
 }
@@ -209,7 +210,7 @@ fn unreadable_roots_are_errors_naming_the_path() {
     let missing = dir.path().join("missing");
     let file = dir.path().join("file");
     fs::write(&file, "x").expect("write");
-    let report = scan_once(&[missing.clone(), file.clone()], &TimeZone::UTC);
+    let report = scan_once(&[missing.clone(), file.clone()], &TimeZone::UTC).value;
     assert!(!report.success());
     assert_eq!(report.errors.len(), 2);
     assert_eq!(report.errors[0].path, missing);
@@ -227,7 +228,7 @@ fn empty_seed_directories_are_failed_attempts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("r");
     fs::create_dir_all(root.join("incremental/incremental_20261122_010000")).expect("mkdir");
-    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC);
+    let report = scan_once(std::slice::from_ref(&root), &TimeZone::UTC).value;
     assert_eq!(report.backups.len(), 1);
     assert_eq!(report.backups[0].kind, BackupType::Incremental);
     assert_eq!(
@@ -305,7 +306,7 @@ fn overlapping_roots_visit_each_directory_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (root, _) = seed_root(dir.path());
     let roots = vec![root.join("full"), root.clone(), root.clone()];
-    let report = scan_once(&roots, &TimeZone::UTC);
+    let report = scan_once(&roots, &TimeZone::UTC).value;
     assert!(report.success(), "{:?}", report.errors);
     assert_eq!(report.backups.len(), 5);
     assert_eq!(distinct_roots(&roots), vec![root]);
@@ -333,10 +334,10 @@ fn a_scan_with_nothing_named_keeps_the_last_errors() {
 
 // --- Quick verification (directory stamps) and full verification -------------------------
 
-/// A scanner over the seed layout, after its first (full) scan, with the racy window off so
-/// that each test sees the stamp rule it is about at work, and with the recent window given
+/// A scanner over the seed's backup layout, after its first (full) scan, with the racy window
+/// off so that each test sees the stamp rule it is about at work, and with the recent window given
 /// (the fixtures were just written: every backup is recent under the default window).
-fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, ScanReport) {
+fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, BackupSnapshot) {
     let (root, _) = seed_root(dir);
     let mut s = scanner(&root);
     s.racy_window = Duration::ZERO;
@@ -349,7 +350,7 @@ fn verified_seed(dir: &Path, recent: Duration) -> (PathBuf, Scanner, ScanReport)
     (root, s, first)
 }
 
-fn status_of(report: &ScanReport, suffix: &str) -> Status {
+fn status_of(report: &BackupSnapshot, suffix: &str) -> Status {
     find(report, suffix).status.clone()
 }
 
@@ -394,7 +395,7 @@ fn quick_after(
     s: &mut Scanner,
     suffix: &str,
     change: impl FnOnce() -> io::Result<()>,
-) -> (ScanReport, Status) {
+) -> (BackupSnapshot, Status) {
     std::thread::sleep(Duration::from_millis(30));
     change().expect("change");
     let report = s.scan(ScanMode::QuickVerify);
@@ -442,7 +443,7 @@ fn quick_verification_sees_files_created_renamed_and_removed_in_a_recent_backup(
     let (_, status) = quick_after(&mut s, name, || fs::rename(&old, &info));
     assert_eq!(status, Status::Complete);
 
-    // A metadata file created by the seed's script that reports a failure.
+    // A metadata file created by the seed's backup script that reports a failure.
     let (created, status) = quick_after(&mut s, name, || {
         fs::write(
             full.join("backup_metadata.json"),

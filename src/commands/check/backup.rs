@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use quorate::check::backup::{self as backup_check, BackupPolicy, BackupReading};
+use quorate::backup::BackupReading;
+use quorate::check::backup::{self as backup_check, BackupPolicy};
 use quorate::check::{CheckResult, Status, Thresholds};
 use quorate::config;
 
@@ -62,7 +63,7 @@ pub(super) fn run(a: CheckBackupArgs) -> i32 {
     // The scan is synchronous; a hung file system (a dead NFS mount) is cut short by the
     // watchdog with the -t state.
     let report = quorate::backup::scan_once(&roots, &tz);
-    let reading = BackupReading::from_report(&report, SystemTime::now());
+    let reading = BackupReading::from_scan(&report, SystemTime::now());
     let mut result = backup_check::judge(&reading, &policy(&a));
     let elapsed = started.elapsed();
     push_time(&mut result, elapsed);
@@ -74,7 +75,7 @@ pub(super) fn run(a: CheckBackupArgs) -> i32 {
             .collect::<Vec<_>>()
             .join(", "),
         report.duration.as_secs_f64() * 1000.0,
-        report.dirs_read
+        report.value.dirs_read
     ));
     emit(&result, &out)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use quorate::check::cluster::{self, ClusterPolicy, NodeOutcome};
 use quorate::check::{CheckResult, Status};
 use quorate::config;
-use quorate::wsrep::client::NodeClient;
+use quorate::galera::client::NodeClient;
 
 use super::auth::resolve_auth;
 use super::watchdog::{begin, emit, push_time, runtime};

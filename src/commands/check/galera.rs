@@ -9,7 +9,7 @@ use quorate::check::flow::{self, FlowObservation, FlowSample};
 use quorate::check::galera::{self, GaleraPolicy};
 use quorate::check::{state, CheckResult, Status, Thresholds};
 use quorate::config::{HostIdentity, MysqlAuth, MysqlEndpoint, Settings};
-use quorate::wsrep::client::NodeClient;
+use quorate::galera::client::NodeClient;
 
 use super::auth::resolve_auth;
 use super::watchdog::{begin, emit, push_time, runtime};
@@ -174,7 +174,7 @@ pub(super) fn run(a: CheckGaleraArgs) -> i32 {
 /// Reads the previous flow-control sample, saves this one, and compares them.
 fn flow_observation(
     path: &Path,
-    reading: &quorate::wsrep::GaleraReading,
+    reading: &quorate::galera::GaleraReading,
     read_at: SystemTime,
 ) -> FlowObservation {
     let Some(paused_ns) = reading.status.flow_control_paused_ns() else {

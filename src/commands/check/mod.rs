@@ -59,6 +59,6 @@ pub(super) fn size_thresholds(size: &SizeArgs, configured: Option<u32>) -> Thres
     }
     size.expected_size.or(configured).map_or_else(
         Thresholds::default,
-        quorate::check::galera::expected_size_thresholds,
+        quorate::check::Thresholds::expected_size,
     )
 }

@@ -2,8 +2,8 @@
 //! clusters checking the safety invariants on every combination of node states.
 
 use super::*;
+use crate::galera::parse::parse_grastate;
 use crate::recover::report::{Mysqld, Recovered, SavedState, SavedView};
-use crate::wsrep::parse::parse_grastate;
 
 const U: &str = "c2b457b3-e615-11f1-a192-368883e5c1c4";
 const OTHER: &str = "86180498-e611-11f1-a500-7e32caef9f19";
@@ -401,8 +401,9 @@ fn case3_all_stopped_cleanly_bootstraps_the_last_one_stopped() {
     let g3 = text_of(include_str!(
         "../../../tests/fixtures/wsrep/grastate/clean-first-stopped-padded.dat"
     ));
-    let from =
-        |n: &str, g: &crate::wsrep::parse::GraState| down(n, &g.uuid, g.seqno, g.safe_to_bootstrap);
+    let from = |n: &str, g: &crate::galera::parse::GraState| {
+        down(n, &g.uuid, g.seqno, g.safe_to_bootstrap)
+    };
     let d = plan(vec![
         from("node1", &g1),
         from("node2", &g2),
@@ -626,7 +627,7 @@ fn zero_uuid_node_with_safe_flag_is_never_chosen() {
 
 #[test]
 fn zero_uuid_everywhere_recovers_positions_then_refuses_without_any() {
-    let z = crate::wsrep::parse::ZERO_UUID;
+    let z = crate::galera::parse::ZERO_UUID;
     let d = plan(vec![
         down("node1", z, -1, true),
         down("node2", z, -1, false),
@@ -649,7 +650,7 @@ fn zero_uuid_everywhere_recovers_positions_then_refuses_without_any() {
 
 #[test]
 fn recovered_zero_position_is_not_a_source() {
-    let z = crate::wsrep::parse::ZERO_UUID;
+    let z = crate::galera::parse::ZERO_UUID;
     let d = plan(vec![recovered("node1", z, -1), down("node2", U, 3, false)]);
     assert_eq!(
         d.verdict,
@@ -1075,7 +1076,7 @@ fn digest_ignores_a_moving_primary_but_not_stopped_positions() {
 
 /// Every state a node can be in, as far as the decision cares.
 fn palette(name: &str) -> Vec<NodeView> {
-    let z = crate::wsrep::parse::ZERO_UUID;
+    let z = crate::galera::parse::ZERO_UUID;
     vec![
         unknown(name),
         frozen(name),
@@ -1100,12 +1101,12 @@ fn known_position(v: &NodeView) -> Option<i64> {
         return None;
     };
     if let Some(Live::Answered(st)) = &r.live {
-        return (st.cluster_state_uuid.as_deref() != Some(crate::wsrep::parse::ZERO_UUID))
+        return (st.cluster_state_uuid.as_deref() != Some(crate::galera::parse::ZERO_UUID))
             .then_some(st.last_committed)
             .flatten();
     }
     let g = r.grastate.value()?;
-    if g.uuid == crate::wsrep::parse::ZERO_UUID {
+    if g.uuid == crate::galera::parse::ZERO_UUID {
         return None;
     }
     if g.seqno >= 0 {
@@ -1252,10 +1253,10 @@ fn regression_primaries_of_one_history_with_different_sizes_are_refused() {
 /// be ahead.
 #[test]
 fn regression_live_non_primary_without_a_position_blocks_every_choice() {
-    let z = crate::wsrep::parse::ZERO_UUID;
+    let z = crate::galera::parse::ZERO_UUID;
     let variants: [fn(&mut LiveStatus); 3] = [
         |st| st.last_committed = None,
-        |st| st.cluster_state_uuid = Some(crate::wsrep::parse::ZERO_UUID.into()),
+        |st| st.cluster_state_uuid = Some(crate::galera::parse::ZERO_UUID.into()),
         |st| st.cluster_state_uuid = None,
     ];
     for change in variants {
@@ -1327,7 +1328,7 @@ fn regression_fresh_recovery_wins_over_a_clean_grastate_seqno() {
 /// whose InnoDB holds the newest data: it was treated as "no data" and joined by SST.
 #[test]
 fn regression_pc_recovery_zero_uuid_file_does_not_hide_the_newest_innodb() {
-    let z = crate::wsrep::parse::ZERO_UUID;
+    let z = crate::galera::parse::ZERO_UUID;
     let d = plan(vec![
         down("node1", z, -1, true),
         down("node2", U, 70, true),

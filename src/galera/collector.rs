@@ -1,6 +1,6 @@
-//! Gathering one node's readings for a scrape: the Galera collection over MySQL and the
-//! on-disk grastate.dat, concurrently, each with its own deadline and its own success and
-//! duration, so one slow source never fails the others.
+//! Collecting one Galera node for a scrape (I/O): the live server over MySQL and the on-disk
+//! grastate.dat, concurrently, each with its own deadline and its own [`Collected`] success and
+//! duration, so one slow part never fails the other. The result is a [`GaleraSnapshot`].
 //!
 //! Concurrent scrapes of the same node share one in-flight collection: the first request
 //! starts it (on its own task, so it survives a requester that gives up) and later requests
@@ -9,33 +9,17 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+use super::client::{self, NodeClient};
+use super::CollectError;
+use super::GaleraSnapshot;
+use crate::collected::Collected;
 use crate::config::{MysqlAuth, Node, Settings};
-use crate::wsrep::client::{self, CollectError, NodeClient};
-use crate::wsrep::parse::GraState;
-use crate::wsrep::GaleraReading;
 
-/// The result of one collector and how long it took.
-#[derive(Debug, Clone)]
-pub struct Outcome<T> {
-    pub result: Result<T, CollectError>,
-    pub duration: Duration,
-}
-
-/// Everything one scrape learned about one node.
-#[derive(Debug, Clone)]
-pub struct NodeSnapshot {
-    pub node: String,
-    /// The live server (`mysql_up`).
-    pub galera: Outcome<GaleraReading>,
-    /// grastate.dat, when the node's datadir is configured (readable with mysqld down).
-    pub grastate: Option<Outcome<GraState>>,
-}
-
-type SharedSnapshot = Shared<BoxFuture<'static, Arc<NodeSnapshot>>>;
+type SharedSnapshot = Shared<BoxFuture<'static, Arc<GaleraSnapshot>>>;
 
 /// One node's collectors and its in-flight collection.
 pub struct NodeSource {
@@ -73,7 +57,7 @@ impl NodeSource {
     }
 
     /// A snapshot within `deadline`: joins a collection already in flight, or starts one.
-    pub async fn snapshot(self: &Arc<Self>, deadline: Duration) -> Arc<NodeSnapshot> {
+    pub async fn snapshot(self: &Arc<Self>, deadline: Duration) -> Arc<GaleraSnapshot> {
         let shared = self.join_or_start(deadline);
         match tokio::time::timeout(deadline, shared).await {
             Ok(snapshot) => snapshot,
@@ -120,50 +104,61 @@ impl NodeSource {
         shared
     }
 
-    async fn collect(&self, deadline: Duration) -> NodeSnapshot {
-        let galera = async {
-            let start = Instant::now();
-            let result = self.client.collect(deadline).await;
-            Outcome {
-                result,
-                duration: start.elapsed(),
-            }
-        };
+    async fn collect(&self, deadline: Duration) -> GaleraSnapshot {
+        let server = Collected::measure(self.client.collect(deadline));
         let grastate = async {
             let datadir = self.node.datadir.as_ref()?;
-            let start = Instant::now();
-            let result = client::read_grastate(&self.node.name, datadir, deadline).await;
-            Some(Outcome {
-                result,
-                duration: start.elapsed(),
-            })
+            Some(
+                Collected::measure(client::read_grastate(&self.node.name, datadir, deadline)).await,
+            )
         };
-        let (galera, grastate) = tokio::join!(galera, grastate);
-        NodeSnapshot {
+        let (server, grastate) = tokio::join!(server, grastate);
+        GaleraSnapshot {
             node: self.node.name.clone(),
-            galera,
+            server,
             grastate,
         }
     }
 
-    fn timed_out(&self, deadline: Duration) -> NodeSnapshot {
+    fn timed_out(&self, deadline: Duration) -> GaleraSnapshot {
         let timeout = || CollectError::Timeout {
             node: self.node.name.clone(),
             endpoint: self.node.mysql.to_string(),
             timeout: deadline,
         };
-        NodeSnapshot {
+        let at = SystemTime::now();
+        GaleraSnapshot {
             node: self.node.name.clone(),
-            galera: Outcome {
-                result: Err(timeout()),
+            server: Collected {
+                value: Err(timeout()),
+                at,
                 duration: deadline,
             },
-            grastate: self.node.datadir.as_ref().map(|_| Outcome {
-                result: Err(timeout()),
+            grastate: self.node.datadir.as_ref().map(|_| Collected {
+                value: Err(timeout()),
+                at,
                 duration: deadline,
             }),
         }
     }
+}
+
+/// The local node, as the HTTP endpoints about it (`/health/galera`, `/galera/*`) need it.
+pub struct LocalNode {
+    /// The configuration in force.
+    pub settings: Arc<Settings>,
+    pub node: String,
+    pub source: Arc<NodeSource>,
+}
+
+/// Where the endpoints about the local node find it and the configuration in force. The
+/// server's state implements it, so the endpoints (the health check, recovery) do not depend
+/// on the server.
+pub trait LocalSource: Send + Sync + 'static {
+    /// The configuration in force.
+    fn settings(&self) -> Arc<Settings>;
+    /// The local node and its source; why there is none otherwise.
+    fn local_source(&self) -> Result<LocalNode, String>;
 }
 
 /// The sources of every Galera node of a configuration, by node name.
@@ -203,6 +198,7 @@ mod tests {
     use super::*;
     use crate::config::MysqlEndpoint;
     use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
 
     /// A TCP server on loopback that accepts connections and never says a word (what a
     /// SIGSTOPped mysqld looks like to a client). Counts accepted connections.
@@ -260,9 +256,9 @@ mod tests {
         let snapshots = futures::future::join_all((0..10).map(|_| source.snapshot(deadline))).await;
         for snapshot in snapshots {
             assert!(
-                matches!(snapshot.galera.result, Err(CollectError::Timeout { .. })),
+                matches!(snapshot.server.value, Err(CollectError::Timeout { .. })),
                 "{:?}",
-                snapshot.galera.result
+                snapshot.server.value
             );
         }
         assert!(
@@ -278,7 +274,7 @@ mod tests {
 
         // The finished collection left the slot: the next scrape collects afresh.
         let snapshot = source.snapshot(deadline).await;
-        assert!(snapshot.galera.result.is_err());
+        assert!(snapshot.server.value.is_err());
         assert_eq!(accepted_settled(&accepted, 2), 2);
     }
 }

@@ -59,7 +59,7 @@ macro_rules! row_backed {
                 V: AsRef<str>,
             {
                 $ty {
-                    rows: $crate::wsrep::parse::rows::Rows::from_rows(rows),
+                    rows: $crate::galera::parse::rows::Rows::from_rows(rows),
                 }
             }
 

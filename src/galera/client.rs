@@ -5,53 +5,15 @@
 //! connections fails at once, a node that hangs (SIGSTOP, a stuck disk) fails at the deadline.
 //! Nothing here retries; the next scrape is the retry.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value};
 
 use super::parse::{self, GraState, WsrepStatus, WsrepVariables};
-use super::{GaleraReading, VARIABLES};
+use super::{CollectError, GaleraReading, VARIABLES};
 use crate::config::{MysqlAuth, MysqlEndpoint};
-
-/// Why a collection from one node failed. Every variant names the node.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CollectError {
-    #[error("node {node} ({endpoint}): no answer within {timeout:?}")]
-    Timeout {
-        node: String,
-        endpoint: String,
-        timeout: Duration,
-    },
-    /// The server answered with an error (bad credentials, missing privilege, ...).
-    #[error("node {node} ({endpoint}): server error {code}: {message}")]
-    Server {
-        node: String,
-        endpoint: String,
-        code: u16,
-        message: String,
-    },
-    /// Refused, reset, unreachable, protocol trouble.
-    #[error("node {node} ({endpoint}): {message}")]
-    Connection {
-        node: String,
-        endpoint: String,
-        message: String,
-    },
-    #[error("node {node}: cannot read {path}: {message}")]
-    File {
-        node: String,
-        path: PathBuf,
-        message: String,
-    },
-    #[error("node {node}: {path}: {message}")]
-    Parse {
-        node: String,
-        path: PathBuf,
-        message: String,
-    },
-}
 
 /// A persistent connection pool to one node's MySQL server.
 #[derive(Debug, Clone)]
