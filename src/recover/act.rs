@@ -19,6 +19,10 @@
 //!    write fails the command even though the action happened,
 //! 7. releases the lock, then gathers and decides once more: the next step of the runbook.
 //!
+//! Steps 2 to 4 are one list per action, built once from the decision (an `ActionPlan` of
+//! guards and steps, each step with the sentence that describes it): the dry run prints that
+//! list ("would …") and `--execute` runs that same list in order, so the two cannot drift.
+//!
 //! State files are never deleted: what is replaced or moved goes to a timestamped directory
 //! next to the datadir (`quorate-aside-<node>-<time>`), not inside it, because SST removes
 //! unknown entries from the datadir (rsync runs with `--delete`, mariabackup empties it).
@@ -484,6 +488,446 @@ fn conclude(
 }
 
 // ---------------------------------------------------------------------------------------------
+// the steps of an action, written once
+
+/// The three actions that change the node, each planned as a list of [`Step`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bootstrap,
+    Rejoin,
+    Promote,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Bootstrap => "bootstrap",
+            Kind::Rejoin => "rejoin",
+            Kind::Promote => "promote",
+        }
+    }
+}
+
+/// What an action checks before it changes anything, in this order. A failure refuses the
+/// action: nothing was done, so no audit line is written.
+#[derive(Debug)]
+enum Guard {
+    /// The audit log can be appended to (an executed action must leave its line).
+    AuditLog(PathBuf),
+    /// The node's lock (flock), taken after SIGINT/SIGTERM are watched.
+    Lock(PathBuf),
+    /// The decision taken again under the lock; [`Kind`] says what must still hold.
+    Redecide(Kind),
+}
+
+impl Guard {
+    fn describe(&self) -> String {
+        match self {
+            Guard::AuditLog(path) => format!(
+                "check that the audit log {} can be appended to",
+                path.display()
+            ),
+            Guard::Lock(path) => format!("take the lock {}", path.display()),
+            Guard::Redecide(Kind::Rejoin) => {
+                "gather and decide again, and stop unless a Primary still runs and this node's step is still to rejoin it"
+                    .into()
+            }
+            Guard::Redecide(Kind::Bootstrap | Kind::Promote) => {
+                "gather and decide again, and stop if anything changed".into()
+            }
+        }
+    }
+}
+
+/// One change or wait of an action, run in order under the lock; each first checks that no
+/// signal asked to stop.
+#[derive(Debug)]
+enum Step {
+    /// `safe_to_bootstrap: 1` in grastate.dat, if it says 0 (see [`set_safe_to_bootstrap`]).
+    SetSafeToBootstrap { datadir: PathBuf },
+    /// `--wsrep-recover`, then the decision again: it must still be a rejoin of this node.
+    RecoverPosition,
+    /// The saved view (and, with `all`, grastate.dat and galera.cache) moved aside.
+    MoveAside { datadir: PathBuf, all: bool },
+    /// The start or bootstrap command, in its own process group, once no mysqld runs.
+    Start {
+        datadir: PathBuf,
+        /// "the bootstrap command" or "the start command".
+        what: &'static str,
+        command: Vec<String>,
+    },
+    /// `pc.bootstrap=YES` through the SQL client, retried while Galera answers ERROR 1210.
+    Promote { sql_command: Vec<String> },
+    /// The node answers Primary and Synced.
+    WaitPrimarySynced { timeout: Duration },
+    /// The node answers Primary and Synced; how it caught up is read from its error log.
+    WaitJoined { timeout: Duration },
+}
+
+/// The statement promote runs.
+const PROMOTE_SQL: &str = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES';\n";
+
+impl Step {
+    /// What the step does, as the dry run says it after "would" (one or two lines).
+    fn describe(&self) -> Vec<String> {
+        match self {
+            Step::SetSafeToBootstrap { datadir } => vec![format!(
+                "set safe_to_bootstrap: 1 in {}/grastate.dat if it is 0 (after checking no mysqld holds the datadir; the old file kept aside, and restored if the bootstrap fails)",
+                datadir.display()
+            )],
+            Step::RecoverPosition => vec![
+                "recover its position (--wsrep-recover) and check it is not ahead of the Primary".into(),
+            ],
+            Step::MoveAside { datadir, all: true } => vec![format!(
+                "move grastate.dat, galera.cache and gvwstate.dat from {} aside (it then joins by SST)",
+                datadir.display()
+            )],
+            Step::MoveAside { datadir, all: false } => vec![format!(
+                "move gvwstate.dat (if any) from {} aside, so that pc.recovery cannot re-form its old Primary",
+                datadir.display()
+            )],
+            Step::Start {
+                datadir, command, ..
+            } => vec![format!(
+                "check again that no mysqld runs on {}, then run in its own process group: {}",
+                datadir.display(),
+                command.join(" ")
+            )],
+            Step::Promote { sql_command } => vec![
+                format!(
+                    "run `{}` with the SQL on its stdin: {}",
+                    sql_command.join(" "),
+                    PROMOTE_SQL.trim()
+                ),
+                format!(
+                    "decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?} while Galera refuses it with ERROR 1210 (its membership is changing)"
+                ),
+            ],
+            Step::WaitPrimarySynced { .. } => {
+                vec!["wait until the node is Primary and Synced".into()]
+            }
+            Step::WaitJoined { .. } => vec!["wait until it is Synced and report IST or SST".into()],
+        }
+    }
+
+    /// Runs the step; what it did goes into `run.report.done`.
+    async fn run(&self, run: &mut Run<'_>) -> Result<(), RecoverError> {
+        let node = &run.opts.node;
+        match self {
+            Step::SetSafeToBootstrap { datadir } => {
+                run.interrupt.check(node, "change anything")?;
+                // What the decision under the lock read: the file must still say exactly that.
+                let expect = local_report(&run.view, node)
+                    .and_then(|r| r.grastate.value())
+                    .map(|g| (g.uuid.clone(), g.seqno));
+                if let Some(edit) = set_safe_to_bootstrap(node, datadir, run.nr, expect)? {
+                    if let Change::Grastate { kept, .. } = &edit {
+                        run.report.done.push(format!(
+                            "set safe_to_bootstrap: 1 in {}/grastate.dat (previous file kept in {})",
+                            datadir.display(),
+                            kept.display()
+                        ));
+                    }
+                    run.changes.edits.push(edit);
+                }
+            }
+            Step::RecoverPosition => {
+                run.interrupt.check(node, "change anything")?;
+                let (name, s) = (node.clone(), run.settings.clone());
+                let rec = tokio::task::spawn_blocking(move || position::recover(&s, &name))
+                    .await
+                    .map_err(|e| RecoverError::Refused {
+                        node: node.clone(),
+                        message: format!("position recovery task failed: {e}"),
+                    })??;
+                run.report
+                    .done
+                    .push(format!("recovered its position: {}", rec.outcome));
+                // With its position known, the decision may now see it ahead of the Primary.
+                let (view, d) = plan_now(run.settings, run.opts).await;
+                check_rejoin(&view, &d, run.opts, PositionStep::Refused).map_err(|e| e.error)?;
+                run.move_all = Some(rejoin_needs(&d, run.opts).1);
+                run.view = view;
+                run.decision = d;
+            }
+            Step::MoveAside { datadir, all } => {
+                run.interrupt.check(node, "change anything")?;
+                // The saved view always goes: a node joining a running Primary must not be
+                // able to re-form its old Primary by pc.recovery (a saved view of itself alone
+                // is re-formed as soon as it starts, beside the Primary it cannot reach: a
+                // second Primary). What else goes is what the latest decision says.
+                let files: &[&str] = if run.move_all.unwrap_or(*all) {
+                    &["grastate.dat", "galera.cache", "gvwstate.dat"]
+                } else {
+                    &["gvwstate.dat"]
+                };
+                let present: Vec<PathBuf> = files
+                    .iter()
+                    .map(|f| datadir.join(f))
+                    .filter(|p| p.exists())
+                    .collect();
+                if !present.is_empty() {
+                    let pid_file = run.nr.pid_file.as_deref();
+                    sys::require_stopped(node, datadir, pid_file, "move its state files aside")?;
+                    let aside = aside_dir(datadir, node)?;
+                    for p in present {
+                        let to = move_aside(&p, &aside)?;
+                        run.changes.edits.push(Change::Moved { from: p, to });
+                    }
+                    run.report.done.push(format!(
+                        "moved {} to {}",
+                        files.join(", "),
+                        aside.display()
+                    ));
+                }
+            }
+            Step::Start {
+                datadir,
+                what,
+                command,
+            } => {
+                run.log_start = run
+                    .nr
+                    .error_log
+                    .as_ref()
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .map_or(0, |m| m.len());
+                let before = format!("run {what}");
+                run.interrupt.check(node, &before)?;
+                sys::require_stopped(node, datadir, run.nr.pid_file.as_deref(), &before)?;
+                run.changes.started = Some(command.join(" "));
+                let timeout = run.settings.recovery.start_timeout;
+                run_start(node, command, timeout, run.interrupt).await?;
+                run.report.done.push(format!("ran: {}", command.join(" ")));
+            }
+            Step::Promote { sql_command } => promote_now(run, sql_command).await?,
+            Step::WaitPrimarySynced { timeout } => {
+                wait_primary_synced(run.settings, run.n, *timeout, run.interrupt).await?;
+                run.report
+                    .done
+                    .push(format!("{node} is Primary and Synced"));
+            }
+            Step::WaitJoined { timeout } => {
+                wait_primary_synced(run.settings, run.n, *timeout, run.interrupt).await?;
+                let transfer = run.nr.error_log.as_ref().map_or(Transfer::Unknown, |p| {
+                    parse_join_log(&read_from(p, run.log_start))
+                });
+                run.report
+                    .done
+                    .push(format!("{node} is Synced; it caught up by {transfer}"));
+                run.report.transfer = Some(transfer);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An action's list of steps, built once from a decision: the dry run describes it, `--execute`
+/// runs it.
+#[derive(Debug)]
+struct ActionPlan {
+    guards: [Guard; 3],
+    steps: Vec<Step>,
+}
+
+impl ActionPlan {
+    /// The steps of `kind` on the local node as decision `d` reads.
+    fn new(
+        kind: Kind,
+        settings: &Settings,
+        opts: &ActOptions,
+        local: &Local<'_>,
+        d: &Decision,
+    ) -> Result<ActionPlan, RecoverError> {
+        let nr = local.nr;
+        let datadir = || {
+            local.datadir.clone().ok_or(RecoverError::NoDatadir {
+                node: opts.node.clone(),
+            })
+        };
+        let start_timeout = settings.recovery.start_timeout;
+        let steps = match kind {
+            Kind::Bootstrap => vec![
+                Step::SetSafeToBootstrap {
+                    datadir: datadir()?,
+                },
+                Step::Start {
+                    datadir: datadir()?,
+                    what: "the bootstrap command",
+                    command: nr.bootstrap_command.clone(),
+                },
+                Step::WaitPrimarySynced {
+                    timeout: start_timeout,
+                },
+            ],
+            Kind::Rejoin => {
+                let (needs_position, all) = rejoin_needs(d, opts);
+                let mut steps = Vec::new();
+                if needs_position {
+                    steps.push(Step::RecoverPosition);
+                }
+                steps.extend([
+                    Step::MoveAside {
+                        datadir: datadir()?,
+                        all,
+                    },
+                    Step::Start {
+                        datadir: datadir()?,
+                        what: "the start command",
+                        command: nr.start_command.clone(),
+                    },
+                    Step::WaitJoined {
+                        timeout: start_timeout,
+                    },
+                ]);
+                steps
+            }
+            Kind::Promote => vec![
+                Step::Promote {
+                    sql_command: nr.sql_command.clone(),
+                },
+                Step::WaitPrimarySynced {
+                    timeout: PROMOTE_WAIT,
+                },
+            ],
+        };
+        Ok(ActionPlan {
+            guards: [
+                Guard::AuditLog(settings.recovery.audit_log.clone()),
+                Guard::Lock(nr.lock_file.clone()),
+                Guard::Redecide(kind),
+            ],
+            steps,
+        })
+    }
+
+    /// What the dry run prints: every guard and step, in order, after "would".
+    fn would(&self) -> Vec<String> {
+        let guards = self.guards.iter().map(Guard::describe);
+        let steps = self.steps.iter().flat_map(Step::describe);
+        guards
+            .chain(steps)
+            .map(|line| format!("would {line}"))
+            .chain(["dry run: add --execute to act".to_string()])
+            .collect()
+    }
+}
+
+/// The local node an action changes.
+struct Local<'a> {
+    n: &'a Node,
+    nr: &'a NodeRecovery,
+    /// Checked before planning by bootstrap and rejoin (promote changes no file).
+    datadir: Option<PathBuf>,
+}
+
+/// What the steps of an executed action share while they run under the lock.
+struct Run<'a> {
+    settings: &'a Settings,
+    opts: &'a ActOptions,
+    n: &'a Node,
+    nr: &'a NodeRecovery,
+    interrupt: &'a Interrupt,
+    /// The cluster and the decision the action acts on (taken again after a position
+    /// recovery).
+    view: ClusterView,
+    decision: Decision,
+    /// What the steps did and changed.
+    report: ActReport,
+    changes: Changes,
+    /// rejoin: the error log's length before the start command (its join is read after it).
+    log_start: u64,
+    /// rejoin: whether all state files go aside, as the decision after a position recovery
+    /// says (it overrides the plan's).
+    move_all: Option<bool>,
+}
+
+/// Runs `kind` on the local node for the approved decision `planned`: the dry run describes its
+/// steps; `--execute` passes its guards, builds its steps again from the decision under the
+/// lock, runs them in order, restores what they changed on failure and writes the one audit
+/// line.
+async fn act(
+    kind: Kind,
+    settings: &Settings,
+    opts: &ActOptions,
+    local: Local<'_>,
+    planned: Decision,
+) -> Result<ActReport, ActError> {
+    let (n, nr) = (local.n, local.nr);
+    let mut report = ActReport::new(kind.name(), opts);
+    if !opts.execute {
+        report.done = ActionPlan::new(kind, settings, opts, &local, &planned)?.would();
+        report.next = Some(planned);
+        return Ok(report);
+    }
+    audit_ready(settings, &opts.node)?;
+    let interrupt = Interrupt::watch(&opts.node)?;
+    let lock = take_lock(nr, &opts.node, kind.name())?;
+    let (view, decision) = match kind {
+        Kind::Bootstrap | Kind::Promote => reverify(settings, opts, &planned).await?,
+        // The decision committed to is this one, taken under the lock. Other nodes may be
+        // rejoining at the same time (their locks change the digest): what must still hold is
+        // that a Primary runs and this node's step is a rejoin; what to do is read from it
+        // again.
+        Kind::Rejoin => {
+            let (view, d) = plan_now(settings, opts).await;
+            check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
+            (view, d)
+        }
+    };
+    let plan = ActionPlan::new(kind, settings, opts, &local, &decision)?;
+    let mut run = Run {
+        settings,
+        opts,
+        n,
+        nr,
+        interrupt: &interrupt,
+        view,
+        decision,
+        report,
+        changes: Changes::default(),
+        log_start: 0,
+        move_all: None,
+    };
+    let mut result = Ok(());
+    for step in &plan.steps {
+        result = step.run(&mut run).await;
+        if result.is_err() {
+            break;
+        }
+    }
+    let Run {
+        decision,
+        mut report,
+        changes,
+        ..
+    } = run;
+    let restore = || {
+        match &local.datadir {
+        _ if kind == Kind::Promote => {
+            "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)".into()
+        }
+        Some(datadir) => changes.restore(&opts.node, datadir, nr.pid_file.as_deref()),
+        // Not reached: without a datadir the plan has no step that changes a file.
+        None => "nothing to restore: no file was changed".into(),
+    }
+    };
+    let concluded = conclude(
+        settings,
+        kind.name(),
+        opts,
+        &decision,
+        result,
+        restore,
+        &mut report,
+    );
+    drop(lock);
+    concluded?;
+    report.next = next_step(settings, opts, &interrupt).await;
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
 // bootstrap
 
 /// Bootstraps a new Primary from the local node, if and only if the decision says so.
@@ -497,92 +941,12 @@ pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActRepo
     let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
         node: opts.node.clone(),
     })?;
-    let mut report = ActReport::new("bootstrap", opts);
-    if !opts.execute {
-        report.done = vec![
-            format!(
-                "would check that the audit log {} can be appended to",
-                settings.recovery.audit_log.display()
-            ),
-            format!("would take the lock {}", nr.lock_file.display()),
-            "would gather and decide again, and stop if anything changed".into(),
-            format!(
-                "would set safe_to_bootstrap: 1 in {}/grastate.dat if it is 0 (after checking no mysqld holds the datadir; the old file kept aside, and restored if the bootstrap fails)",
-                datadir.display()
-            ),
-            format!(
-                "would check again that no mysqld runs on {}, then run in its own process group: {}",
-                datadir.display(),
-                nr.bootstrap_command.join(" ")
-            ),
-            format!(
-                "while Galera refuses it with ERROR 1210 (its membership is changing), would decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?}"
-            ),
-            "would wait until the node is Primary and Synced".into(),
-            "dry run: add --execute to act".into(),
-        ];
-        report.next = Some(d);
-        return Ok(report);
-    }
-    audit_ready(settings, &opts.node)?;
-    let interrupt = Interrupt::watch(&opts.node)?;
-    let lock = take_lock(nr, &opts.node, "bootstrap")?;
-    let (view, d) = reverify(settings, opts, &d).await?;
-    let mut changes = Changes::default();
-    let result = async {
-        interrupt.check(&opts.node, "change anything")?;
-        // What the decision under the lock read: the file must still say exactly that.
-        let expect = local_report(&view, &opts.node)
-            .and_then(|r| r.grastate.value())
-            .map(|g| (g.uuid.clone(), g.seqno));
-        if let Some(edit) = set_safe_to_bootstrap(&opts.node, &datadir, nr, expect)? {
-            if let Change::Grastate { kept, .. } = &edit {
-                report.done.push(format!(
-                    "set safe_to_bootstrap: 1 in {}/grastate.dat (previous file kept in {})",
-                    datadir.display(),
-                    kept.display()
-                ));
-            }
-            changes.edits.push(edit);
-        }
-        interrupt.check(&opts.node, "run the bootstrap command")?;
-        sys::require_stopped(
-            &opts.node,
-            &datadir,
-            nr.pid_file.as_deref(),
-            "run the bootstrap command",
-        )?;
-        changes.started = Some(nr.bootstrap_command.join(" "));
-        run_start(
-            &opts.node,
-            &nr.bootstrap_command,
-            settings.recovery.start_timeout,
-            &interrupt,
-        )
-        .await?;
-        report
-            .done
-            .push(format!("ran: {}", nr.bootstrap_command.join(" ")));
-        wait_primary_synced(settings, n, settings.recovery.start_timeout, &interrupt).await?;
-        report
-            .done
-            .push(format!("{} is Primary and Synced", opts.node));
-        Ok::<(), RecoverError>(())
-    }
-    .await;
-    let concluded = conclude(
-        settings,
-        "bootstrap",
-        opts,
-        &d,
-        result,
-        || changes.restore(&opts.node, &datadir, nr.pid_file.as_deref()),
-        &mut report,
-    );
-    drop(lock);
-    concluded?;
-    report.next = next_step(settings, opts, &interrupt).await;
-    Ok(report)
+    let local = Local {
+        n,
+        nr,
+        datadir: Some(datadir),
+    };
+    act(Kind::Bootstrap, settings, opts, local, d).await
 }
 
 /// The decision after the action (the next step), unless a signal asks to stop now.
@@ -878,150 +1242,12 @@ pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport,
     let (view, d) = plan_now(settings, opts).await;
     check_plan_digest(opts, &d)?;
     check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
-    let mut report = ActReport::new("rejoin", opts);
-    let (needs_position, move_it) = rejoin_needs(&d, opts);
-    if !opts.execute {
-        report.done.push(format!(
-            "would check that the audit log {} can be appended to",
-            settings.recovery.audit_log.display()
-        ));
-        report
-            .done
-            .push(format!("would take the lock {}", nr.lock_file.display()));
-        if needs_position {
-            report.done.push("would recover its position (--wsrep-recover) and check it is not ahead of the Primary".into());
-        }
-        report.done.push(if move_it {
-            format!(
-                "would move grastate.dat, galera.cache and gvwstate.dat from {} aside (it then joins by SST)",
-                datadir.display()
-            )
-        } else {
-            format!(
-                "would move gvwstate.dat (if any) from {} aside, so that pc.recovery cannot re-form its old Primary",
-                datadir.display()
-            )
-        });
-        report.done.push(format!(
-            "would check again that no mysqld runs on {}, then run in its own process group: {}",
-            datadir.display(),
-            nr.start_command.join(" ")
-        ));
-        report
-            .done
-            .push("would wait until it is Synced and report IST or SST".into());
-        report.done.push("dry run: add --execute to act".into());
-        report.next = Some(d);
-        return Ok(report);
-    }
-    audit_ready(settings, &opts.node)?;
-    let interrupt = Interrupt::watch(&opts.node)?;
-    let lock = take_lock(nr, &opts.node, "rejoin")?;
-    // The decision committed to is this one, taken under the lock. Other nodes may be
-    // rejoining at the same time (their locks change the digest): what must still hold is that
-    // a Primary runs and this node's step is a rejoin; what to do is read from it again.
-    let (view, mut d) = plan_now(settings, opts).await;
-    check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
-    let (needs_position, mut move_it) = rejoin_needs(&d, opts);
-    let mut changes = Changes::default();
-    let result = async {
-        interrupt.check(&opts.node, "change anything")?;
-        if needs_position {
-            let node = opts.node.clone();
-            let s = settings.clone();
-            let rec = tokio::task::spawn_blocking(move || position::recover(&s, &node))
-                .await
-                .map_err(|e| RecoverError::Refused {
-                    node: opts.node.clone(),
-                    message: format!("position recovery task failed: {e}"),
-                })??;
-            report
-                .done
-                .push(format!("recovered its position: {}", rec.outcome));
-            // With its position known, the decision may now see it ahead of the Primary.
-            let (view2, d2) = plan_now(settings, opts).await;
-            check_rejoin(&view2, &d2, opts, PositionStep::Refused).map_err(|e| e.error)?;
-            move_it = rejoin_needs(&d2, opts).1;
-            d = d2;
-            interrupt.check(&opts.node, "change anything")?;
-        }
-        // The saved view always goes: a node joining a running Primary must not be able to
-        // re-form its old Primary by pc.recovery (a saved view of itself alone is re-formed
-        // as soon as it starts, beside the Primary it cannot reach: a second Primary).
-        let files: &[&str] = if move_it {
-            &["grastate.dat", "galera.cache", "gvwstate.dat"]
-        } else {
-            &["gvwstate.dat"]
-        };
-        let present: Vec<PathBuf> = files
-            .iter()
-            .map(|f| datadir.join(f))
-            .filter(|p| p.exists())
-            .collect();
-        if !present.is_empty() {
-            sys::require_stopped(
-                &opts.node,
-                &datadir,
-                nr.pid_file.as_deref(),
-                "move its state files aside",
-            )?;
-            let aside = aside_dir(&datadir, &opts.node)?;
-            for p in present {
-                let to = move_aside(&p, &aside)?;
-                changes.edits.push(Change::Moved { from: p, to });
-            }
-            report
-                .done
-                .push(format!("moved {} to {}", files.join(", "), aside.display()));
-        }
-        let log_start = nr
-            .error_log
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len());
-        interrupt.check(&opts.node, "run the start command")?;
-        sys::require_stopped(
-            &opts.node,
-            &datadir,
-            nr.pid_file.as_deref(),
-            "run the start command",
-        )?;
-        changes.started = Some(nr.start_command.join(" "));
-        run_start(
-            &opts.node,
-            &nr.start_command,
-            settings.recovery.start_timeout,
-            &interrupt,
-        )
-        .await?;
-        report
-            .done
-            .push(format!("ran: {}", nr.start_command.join(" ")));
-        wait_primary_synced(settings, n, settings.recovery.start_timeout, &interrupt).await?;
-        let transfer = nr.error_log.as_ref().map_or(Transfer::Unknown, |p| {
-            parse_join_log(&read_from(p, log_start))
-        });
-        report.done.push(format!(
-            "{} is Synced; it caught up by {transfer}",
-            opts.node
-        ));
-        report.transfer = Some(transfer);
-        Ok::<(), RecoverError>(())
-    }
-    .await;
-    let concluded = conclude(
-        settings,
-        "rejoin",
-        opts,
-        &d,
-        result,
-        || changes.restore(&opts.node, &datadir, nr.pid_file.as_deref()),
-        &mut report,
-    );
-    drop(lock);
-    concluded?;
-    report.next = next_step(settings, opts, &interrupt).await;
-    Ok(report)
+    let local = Local {
+        n,
+        nr,
+        datadir: Some(datadir),
+    };
+    act(Kind::Rejoin, settings, opts, local, d).await
 }
 
 /// Whether a rejoin must first recover the node's position (the decision's step for it is
@@ -1130,6 +1356,8 @@ fn read_from(path: &Path, offset: u64) -> Vec<u8> {
 /// is being changed, and the pause between tries.
 const PROMOTE_SETTLE: Duration = Duration::from_secs(30);
 const PROMOTE_RETRY: Duration = Duration::from_secs(2);
+/// How long a promoted node has to answer Primary and Synced.
+const PROMOTE_WAIT: Duration = Duration::from_secs(60);
 
 /// Galera refuses `pc.bootstrap` with ERROR 1210 ("Incorrect arguments to SET"; its log says
 /// "Set options returned 7") when the bootstrap message cannot be sent: the group
@@ -1148,99 +1376,73 @@ pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport
         _ => None,
     })
     .await?;
-    const SQL: &str = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES';\n";
-    let mut report = ActReport::new("promote", opts);
-    if !opts.execute {
-        report.done = vec![
-            format!("would take the lock {}", nr.lock_file.display()),
-            "would gather and decide again, and stop if anything changed".into(),
-            format!(
-                "would run `{}` with the SQL on its stdin: {}",
-                nr.sql_command.join(" "),
-                SQL.trim()
-            ),
-            format!(
-                "while Galera refuses it with ERROR 1210 (its membership is changing), would decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?}"
-            ),
-            "would wait until the node is Primary and Synced".into(),
-            "dry run: add --execute to act".into(),
-        ];
-        report.next = Some(d);
-        return Ok(report);
-    }
-    audit_ready(settings, &opts.node)?;
-    let interrupt = Interrupt::watch(&opts.node)?;
-    let lock = take_lock(nr, &opts.node, "promote")?;
-    let (_, d) = reverify(settings, opts, &d).await?;
-    let result = async {
-        let started = Instant::now();
-        let mut refusals = 0u32;
-        loop {
-            interrupt.check(&opts.node, "promote it")?;
-            let (node, argv) = (opts.node.clone(), nr.sql_command.clone());
-            let ran = tokio::task::spawn_blocking(move || {
-                position::run_checked(&node, &argv, Some(SQL.as_bytes()), Duration::from_secs(30))
-            })
-            .await
-            .map_err(|e| RecoverError::Refused {
-                node: opts.node.clone(),
-                message: e.to_string(),
-            })?;
-            match ran {
-                Ok(_) => break,
-                Err(e) if membership_is_changing(&e) => {
-                    refusals += 1;
-                    if started.elapsed() >= PROMOTE_SETTLE {
-                        return Err(RecoverError::Refused {
-                            node: opts.node.clone(),
-                            message: format!(
-                                "Galera refused pc.bootstrap {refusals} times in {:.0?} (ERROR 1210: its membership is being changed); the node is unchanged: plan again in a few seconds",
-                                started.elapsed()
-                            ),
-                        });
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(PROMOTE_RETRY) => {}
-                        _ = interrupt.signalled() => {}
-                    }
-                    interrupt.check(&opts.node, "promote it")?;
-                    // The node's component may have changed meanwhile: retry only while the
-                    // decision, taken again from live state, is still the one approved.
-                    reverify(settings, opts, &d).await.map_err(|e| e.error)?;
+    let local = Local {
+        n,
+        nr,
+        datadir: None,
+    };
+    act(Kind::Promote, settings, opts, local, d).await
+}
+
+/// Runs [`PROMOTE_SQL`] through `sql_command`; while Galera refuses it with ERROR 1210, waits
+/// [`PROMOTE_RETRY`] and retries (for up to [`PROMOTE_SETTLE`]) as long as the decision, taken
+/// again from live state, is still the approved one.
+async fn promote_now(run: &mut Run<'_>, sql_command: &[String]) -> Result<(), RecoverError> {
+    let node = &run.opts.node;
+    let started = Instant::now();
+    let mut refusals = 0u32;
+    loop {
+        run.interrupt.check(node, "promote it")?;
+        let (name, argv) = (node.clone(), sql_command.to_vec());
+        let ran = tokio::task::spawn_blocking(move || {
+            position::run_checked(
+                &name,
+                &argv,
+                Some(PROMOTE_SQL.as_bytes()),
+                Duration::from_secs(30),
+            )
+        })
+        .await
+        .map_err(|e| RecoverError::Refused {
+            node: node.clone(),
+            message: e.to_string(),
+        })?;
+        match ran {
+            Ok(_) => break,
+            Err(e) if membership_is_changing(&e) => {
+                refusals += 1;
+                if started.elapsed() >= PROMOTE_SETTLE {
+                    return Err(RecoverError::Refused {
+                        node: node.clone(),
+                        message: format!(
+                            "Galera refused pc.bootstrap {refusals} times in {:.0?} (ERROR 1210: its membership is being changed); the node is unchanged: plan again in a few seconds",
+                            started.elapsed()
+                        ),
+                    });
                 }
-                Err(e) => return Err(e),
+                tokio::select! {
+                    _ = tokio::time::sleep(PROMOTE_RETRY) => {}
+                    _ = run.interrupt.signalled() => {}
+                }
+                run.interrupt.check(node, "promote it")?;
+                // The node's component may have changed meanwhile: retry only while the
+                // decision, taken again from live state, is still the one approved.
+                reverify(run.settings, run.opts, &run.decision)
+                    .await
+                    .map_err(|e| e.error)?;
             }
+            Err(e) => return Err(e),
         }
-        if refusals > 0 {
-            report.done.push(format!(
-                "Galera refused pc.bootstrap {refusals} time(s) while its membership was changing (ERROR 1210: nothing applied); the plan was decided again from live state before each retry"
-            ));
-        }
-        report
-            .done
-            .push(format!("ran {} on {}", SQL.trim(), opts.node));
-        wait_primary_synced(settings, n, Duration::from_secs(60), &interrupt).await?;
-        report
-            .done
-            .push(format!("{} is Primary and Synced", opts.node));
-        Ok(())
     }
-    .await;
-    let concluded = conclude(
-        settings,
-        "promote",
-        opts,
-        &d,
-        result,
-        || {
-            "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)".into()
-        },
-        &mut report,
-    );
-    drop(lock);
-    concluded?;
-    report.next = next_step(settings, opts, &interrupt).await;
-    Ok(report)
+    if refusals > 0 {
+        run.report.done.push(format!(
+            "Galera refused pc.bootstrap {refusals} time(s) while its membership was changing (ERROR 1210: nothing applied); the plan was decided again from live state before each retry"
+        ));
+    }
+    run.report
+        .done
+        .push(format!("ran {} on {}", PROMOTE_SQL.trim(), node));
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1730,6 +1932,118 @@ mod tests {
         assert_eq!(
             std::fs::read(data.join("galera.cache")).expect("back"),
             b"cache"
+        );
+    }
+
+    /// A decision whose only step for `a` is `action` (what rejoin's plan reads).
+    fn decision_with(action: Action) -> Decision {
+        Decision {
+            verdict: Verdict::Join {
+                primary: vec!["b".into()],
+            },
+            case: None,
+            situation: String::new(),
+            reasons: Vec::new(),
+            risks: Vec::new(),
+            wait_for: Vec::new(),
+            steps: vec![super::super::decide::Step {
+                node: "a".into(),
+                action,
+                why: String::new(),
+            }],
+            evidence: Vec::new(),
+            digest: "d".into(),
+        }
+    }
+
+    #[test]
+    fn the_dry_run_says_each_step_the_action_runs_in_order() {
+        const YAML: &str = "cluster:\n  name: c1\nnodes:\n  controllers:\n    - hostname: a\n      ip_address: 10.0.0.1\n      services:\n        mariadb: true\n    - hostname: b\n      ip_address: 10.0.0.2\n      services:\n        mariadb: true\nquorate:\n  nodes:\n    a:\n      datadir: /var/lib/mysql\n";
+        let settings = crate::config::parse(
+            Path::new("/etc/quorate/q.yaml"),
+            YAML,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+        .expect("valid");
+        let opts = ActOptions {
+            node: "a".into(),
+            ..ActOptions::default()
+        };
+        let (n, nr) = position::local_node(&settings, "a").expect("a");
+        let local = Local {
+            n,
+            nr,
+            datadir: n.datadir.clone(),
+        };
+        let would = |kind, action| {
+            let plan = ActionPlan::new(kind, &settings, &opts, &local, &decision_with(action))
+                .expect("plan");
+            let lines = plan.would();
+            // Every guard and every line of every step, in order, then how to act.
+            let described: Vec<String> = plan
+                .guards
+                .iter()
+                .map(Guard::describe)
+                .chain(plan.steps.iter().flat_map(Step::describe))
+                .map(|l| format!("would {l}"))
+                .collect();
+            assert_eq!(lines[..lines.len() - 1], described[..]);
+            assert_eq!(
+                lines.last().map(String::as_str),
+                Some("dry run: add --execute to act")
+            );
+            (plan.steps, lines.join("\n"))
+        };
+
+        let (steps, text) = would(Kind::Bootstrap, Action::Bootstrap);
+        assert!(matches!(
+            steps[..],
+            [
+                Step::SetSafeToBootstrap { .. },
+                Step::Start { .. },
+                Step::WaitPrimarySynced { .. }
+            ]
+        ));
+        assert!(text.starts_with("would check that the audit log"), "{text}");
+        assert!(
+            text.contains("galera_new_cluster") && !text.contains("ERROR 1210"),
+            "{text}"
+        );
+
+        let (steps, text) = would(Kind::Rejoin, Action::RecoverPosition);
+        assert!(matches!(
+            steps[..],
+            [
+                Step::RecoverPosition,
+                Step::MoveAside { all: false, .. },
+                Step::Start { .. },
+                Step::WaitJoined { .. }
+            ]
+        ));
+        assert!(text.contains("would recover its position"), "{text}");
+        let (steps, text) = would(Kind::Rejoin, Action::RejoinMoveAside);
+        assert!(matches!(
+            steps[..],
+            [
+                Step::MoveAside { all: true, .. },
+                Step::Start { .. },
+                Step::WaitJoined { .. }
+            ]
+        ));
+        assert!(
+            text.contains("would move grastate.dat, galera.cache"),
+            "{text}"
+        );
+
+        let (steps, text) = would(Kind::Promote, Action::Promote);
+        assert!(matches!(
+            steps[..],
+            [Step::Promote { .. }, Step::WaitPrimarySynced { .. }]
+        ));
+        assert!(
+            text.contains("pc.bootstrap=YES") && text.contains("ERROR 1210"),
+            "{text}"
         );
     }
 
