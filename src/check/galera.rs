@@ -11,7 +11,7 @@ use super::flow::FlowObservation;
 use super::output::{CheckResult, PerfDatum, Uom};
 use super::range::{Range, Thresholds};
 use super::{Finding, Status};
-use crate::galera::parse::{ClusterStatus, LocalState};
+use crate::galera::parse::{ClusterStatus, LocalState, WsrepStatus};
 use crate::galera::CollectError;
 use crate::galera::GaleraReading;
 
@@ -190,160 +190,220 @@ pub fn judge(
     flow: &FlowObservation,
     policy: &GaleraPolicy,
 ) -> CheckResult {
-    let status = &reading.status;
-    let variables = &reading.variables;
-    let mut findings: Vec<Finding> = Vec::new();
+    let facts = Facts::read(reading, flow);
+    let findings = findings(&facts, flow, policy);
+    let overall = findings
+        .iter()
+        .fold(Status::Ok, |acc, f| acc.worst(f.status));
+    let mut result = CheckResult::new(SERVICE, overall, summary(node, overall, &facts, &findings));
+    result.details = findings
+        .iter()
+        .map(|f| format!("[{}] {}", f.status, f.text))
+        .collect();
+    result.verbose_details = verbose_details(reading);
+    result.perfdata = perfdata(&facts, policy);
+    result.values = zabbix_values(node, &facts);
+    result
+}
 
-    if status.is_empty() {
+/// What a galera check reads from one node's reading, once, for its findings, summary,
+/// performance data and Zabbix values.
+struct Facts<'a> {
+    status: &'a WsrepStatus,
+    /// Galera is loaded: the server reports wsrep status rows.
+    loaded: bool,
+    cluster_status: Option<ClusterStatus>,
+    local_state: Option<LocalState>,
+    /// The local state in words ([`state_comment`]).
+    comment: String,
+    desync: Option<bool>,
+    ready: Option<bool>,
+    read_only: Option<bool>,
+    size: Option<u64>,
+    recv_queue: Option<f64>,
+    send_queue: Option<f64>,
+    /// The share of the last interval the node was paused by flow control, when judged.
+    fc_percent: Option<f64>,
+}
+
+impl Facts<'_> {
+    fn read<'a>(reading: &'a GaleraReading, flow: &FlowObservation) -> Facts<'a> {
+        let status = &reading.status;
+        Facts {
+            status,
+            loaded: !status.is_empty(),
+            cluster_status: status.cluster_status(),
+            local_state: status.local_state(),
+            comment: state_comment(status),
+            desync: reading.variables.desync(),
+            ready: status.ready(),
+            read_only: reading.variables.read_only(),
+            size: status.cluster_size(),
+            recv_queue: status.local_recv_queue().map(|q| q as f64),
+            send_queue: status.local_send_queue().map(|q| q as f64),
+            fc_percent: match flow {
+                FlowObservation::Paused { percent, .. } => Some(*percent),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether the node is in the Primary component, when it says.
+    fn primary(&self) -> Option<bool> {
+        self.cluster_status
+            .as_ref()
+            .map(|c| *c == ClusterStatus::Primary)
+    }
+}
+
+/// Every finding, in the order they are listed: Galera loaded, connected, component, local
+/// state, ready, read_only, cluster size, queues, flow control.
+fn findings(facts: &Facts<'_>, flow: &FlowObservation, policy: &GaleraPolicy) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = Vec::new();
+    if !facts.loaded {
         findings.push(Finding::new(
             Status::Critical,
             "no wsrep status: Galera is not loaded on this server (wsrep_on OFF?)",
         ));
     }
-
-    let loaded = !status.is_empty();
     findings.extend(flag_finding(
-        status.connected(),
-        loaded,
+        facts.status.connected(),
+        facts.loaded,
         ("wsrep_connected", "connected to the group"),
         (
             policy.not_connected,
             "not connected to the group (wsrep_connected OFF)",
         ),
     ));
-
-    let cluster_status = status.cluster_status();
-    match &cluster_status {
-        Some(ClusterStatus::Primary) => findings.push(Finding::new(Status::Ok, "Primary")),
-        Some(other) => findings.push(Finding::new(
-            policy.non_primary,
-            format!("{} (not in the Primary component)", other.as_str()),
-        )),
-        None if loaded => findings.push(Finding::new(
-            Status::Unknown,
-            "wsrep_cluster_status missing from the status",
-        )),
-        None => {}
-    }
-
-    let local_state = status.local_state();
-    let comment = state_comment(status);
-    let desync = variables.desync();
-    match local_state {
-        Some(LocalState::Synced) => findings.push(Finding::new(Status::Ok, comment.clone())),
-        Some(LocalState::DonorDesynced) => {
-            let (state, why) = donor_state(desync, policy.donor, policy.allow_desync);
-            findings.push(Finding::new(state, format!("{comment}: {why}")))
-        }
-        Some(LocalState::Joining) | Some(LocalState::Joined) => {
-            findings.push(Finding::new(policy.joining, comment.clone()))
-        }
-        Some(LocalState::Initialized) => {
-            findings.push(Finding::new(policy.initialized, comment.clone()))
-        }
-        None if loaded => findings.push(Finding::new(
-            Status::Unknown,
-            format!(
-                "wsrep_local_state {:?} is not a Galera state",
-                status.get("wsrep_local_state").unwrap_or("missing")
-            ),
-        )),
-        None => {}
-    }
-
-    let ready = status.ready();
+    findings.extend(component_finding(facts, policy));
+    findings.extend(local_state_finding(facts, policy));
     findings.extend(flag_finding(
-        ready,
-        loaded,
+        facts.ready,
+        facts.loaded,
         ("wsrep_ready", "ready (wsrep_ready ON)"),
         (
             policy.not_ready,
             "not ready (wsrep_ready OFF): refuses queries",
         ),
     ));
-
-    let read_only = variables.read_only();
-    if read_only == Some(true) {
+    if facts.read_only == Some(true) {
         findings.push(Finding::new(policy.read_only, "read_only ON"));
     }
-
-    let size = status.cluster_size();
-    if let Some(size) = size {
+    if let Some(size) = facts.size {
         let s = policy.cluster_size.evaluate(size as f64);
         findings.push(Finding::new(s, format!("cluster size {size}")));
     }
+    findings.extend(queue_findings(facts, policy));
+    findings.push(flow_finding(flow, policy));
+    findings
+}
 
-    let recv_queue = status.local_recv_queue().map(|q| q as f64);
-    let send_queue = status.local_send_queue().map(|q| q as f64);
-    for (label, value, thresholds) in [
-        ("recv queue", recv_queue, &policy.recv_queue),
-        ("send queue", send_queue, &policy.send_queue),
-    ] {
-        if let Some(v) = value {
-            findings.push(Finding::new(
+/// `wsrep_cluster_status`: Primary, or the `non_primary` state.
+fn component_finding(facts: &Facts<'_>, policy: &GaleraPolicy) -> Option<Finding> {
+    match &facts.cluster_status {
+        Some(ClusterStatus::Primary) => Some(Finding::new(Status::Ok, "Primary")),
+        Some(other) => Some(Finding::new(
+            policy.non_primary,
+            format!("{} (not in the Primary component)", other.as_str()),
+        )),
+        None if facts.loaded => Some(Finding::new(
+            Status::Unknown,
+            "wsrep_cluster_status missing from the status",
+        )),
+        None => None,
+    }
+}
+
+/// `wsrep_local_state`: Synced, a donor (desynced on purpose or not), joining, initialized.
+fn local_state_finding(facts: &Facts<'_>, policy: &GaleraPolicy) -> Option<Finding> {
+    let comment = &facts.comment;
+    match facts.local_state {
+        Some(LocalState::Synced) => Some(Finding::new(Status::Ok, comment.clone())),
+        Some(LocalState::DonorDesynced) => {
+            let (state, why) = donor_state(facts.desync, policy.donor, policy.allow_desync);
+            Some(Finding::new(state, format!("{comment}: {why}")))
+        }
+        Some(LocalState::Joining) | Some(LocalState::Joined) => {
+            Some(Finding::new(policy.joining, comment.clone()))
+        }
+        Some(LocalState::Initialized) => Some(Finding::new(policy.initialized, comment.clone())),
+        None if facts.loaded => Some(Finding::new(
+            Status::Unknown,
+            format!(
+                "wsrep_local_state {:?} is not a Galera state",
+                facts.status.get("wsrep_local_state").unwrap_or("missing")
+            ),
+        )),
+        None => None,
+    }
+}
+
+/// The receive and send queues, each by its range.
+fn queue_findings(facts: &Facts<'_>, policy: &GaleraPolicy) -> Vec<Finding> {
+    [
+        ("recv queue", facts.recv_queue, &policy.recv_queue),
+        ("send queue", facts.send_queue, &policy.send_queue),
+    ]
+    .into_iter()
+    .filter_map(|(label, value, thresholds)| {
+        value.map(|v| {
+            Finding::new(
                 thresholds.evaluate(v),
                 format!("{label} {}", super::range::format_number(v)),
-            ));
-        }
+            )
+        })
+    })
+    .collect()
+}
+
+/// Flow control: the paused share of the last interval by its range, or why it is not
+/// judged this time.
+fn flow_finding(flow: &FlowObservation, policy: &GaleraPolicy) -> Finding {
+    match flow {
+        FlowObservation::Paused { percent, interval } => Finding::new(
+            policy.flow_control.evaluate(*percent),
+            format!(
+                "flow control paused {percent:.1}% of the last {} s",
+                super::range::format_number((interval.as_secs_f64() * 10.0).round() / 10.0)
+            ),
+        ),
+        FlowObservation::FirstRun => Finding::new(
+            Status::Ok,
+            "flow control: first run, baseline saved; the paused share is judged from the next run on",
+        ),
+        FlowObservation::Reset(why) => Finding::new(
+            Status::Ok,
+            format!("flow control: new baseline ({why})"),
+        ),
+        FlowObservation::Unavailable(why) => Finding::new(
+            Status::Unknown,
+            format!("flow control not judged: {why}"),
+        ),
     }
+}
 
-    let fc_percent = match flow {
-        FlowObservation::Paused { percent, interval } => {
-            findings.push(Finding::new(
-                policy.flow_control.evaluate(*percent),
-                format!(
-                    "flow control paused {percent:.1}% of the last {} s",
-                    super::range::format_number((interval.as_secs_f64() * 10.0).round() / 10.0)
-                ),
-            ));
-            Some(*percent)
-        }
-        FlowObservation::FirstRun => {
-            findings.push(Finding::new(
-                Status::Ok,
-                "flow control: first run, baseline saved; the paused share is judged from the next run on",
-            ));
-            None
-        }
-        FlowObservation::Reset(why) => {
-            findings.push(Finding::new(
-                Status::Ok,
-                format!("flow control: new baseline ({why})"),
-            ));
-            None
-        }
-        FlowObservation::Unavailable(why) => {
-            findings.push(Finding::new(
-                Status::Unknown,
-                format!("flow control not judged: {why}"),
-            ));
-            None
-        }
-    };
+/// The one-line summary: the state, component and size when all is well, else the problems
+/// worst first.
+fn summary(node: &str, overall: Status, facts: &Facts<'_>, findings: &[Finding]) -> String {
+    if overall != Status::Ok {
+        return format!("{node}: {}", problems(findings));
+    }
+    let mut parts = vec![facts.comment.clone()];
+    if let Some(cs) = &facts.cluster_status {
+        parts.push(cs.as_str().to_string());
+    }
+    if let Some(size) = facts.size {
+        parts.push(format!("cluster size {size}"));
+    }
+    format!("{node}: {}", parts.join(", "))
+}
 
-    let overall = findings
-        .iter()
-        .fold(Status::Ok, |acc, f| acc.worst(f.status));
-    let summary = if overall == Status::Ok {
-        let mut parts = vec![comment.clone()];
-        if let Some(cs) = &cluster_status {
-            parts.push(cs.as_str().to_string());
-        }
-        if let Some(size) = size {
-            parts.push(format!("cluster size {size}"));
-        }
-        format!("{node}: {}", parts.join(", "))
-    } else {
-        format!("{node}: {}", problems(&findings))
-    };
-
-    let mut result = CheckResult::new(SERVICE, overall, summary);
-    result.details = findings
-        .iter()
-        .map(|f| format!("[{}] {}", f.status, f.text))
-        .collect();
+/// What `--verbose` adds: the cluster's name and state UUID, the position, whether flow
+/// control is active now, the provider's version.
+fn verbose_details(reading: &GaleraReading) -> Vec<String> {
+    let status = &reading.status;
     let mut extra = Vec::new();
-    if let Some(name) = variables.cluster_name() {
+    if let Some(name) = reading.variables.cluster_name() {
         extra.push(format!("cluster name: {name}"));
     }
     if let Some(uuid) = status.cluster_state_uuid() {
@@ -361,48 +421,58 @@ pub fn judge(
     if let Some(version) = status.provider_version() {
         extra.push(format!("provider version: {version}"));
     }
-    result.verbose_details = extra;
+    extra
+}
 
-    let primary = cluster_status
-        .as_ref()
-        .map(|c| *c == ClusterStatus::Primary);
-    result.perfdata = vec![
-        PerfDatum::new("cluster_size", size.map(|s| s as f64))
+/// The performance data, with the policy's thresholds.
+fn perfdata(facts: &Facts<'_>, policy: &GaleraPolicy) -> Vec<PerfDatum> {
+    vec![
+        PerfDatum::new("cluster_size", facts.size.map(|s| s as f64))
             .thresholds(&policy.cluster_size)
             .min(0.0),
-        PerfDatum::new("local_state", local_state.map(|s| s.number() as f64))
+        PerfDatum::new("local_state", facts.local_state.map(|s| s.number() as f64))
             .min(0.0)
             .max(4.0),
-        PerfDatum::flag("primary", primary),
-        PerfDatum::flag("ready", ready),
-        PerfDatum::flag("connected", status.connected()),
-        PerfDatum::new("recv_queue", recv_queue)
+        PerfDatum::flag("primary", facts.primary()),
+        PerfDatum::flag("ready", facts.ready),
+        PerfDatum::flag("connected", facts.status.connected()),
+        PerfDatum::new("recv_queue", facts.recv_queue)
             .thresholds(&policy.recv_queue)
             .min(0.0),
-        PerfDatum::new("send_queue", send_queue)
+        PerfDatum::new("send_queue", facts.send_queue)
             .thresholds(&policy.send_queue)
             .min(0.0),
-        PerfDatum::new("fc_paused", fc_percent)
+        PerfDatum::new("fc_paused", facts.fc_percent)
             .uom(Uom::Percent)
             .thresholds(&policy.flow_control)
             .min(0.0)
             .max(100.0),
-    ];
+    ]
+}
 
+/// The Zabbix values ([`ZABBIX_ITEMS`]) of a node that answered.
+fn zabbix_values(node: &str, facts: &Facts<'_>) -> Map<String, Value> {
+    let status = facts.status;
     let flag = |b: Option<bool>| b.map_or(Value::Null, |b| Value::from(u8::from(b)));
     let mut v = null_values(node);
     v.insert("up".into(), Value::from(1));
     v.insert(
         "cluster_status".into(),
-        cluster_status
+        facts
+            .cluster_status
             .as_ref()
             .map_or(Value::Null, |c| Value::from(c.as_str())),
     );
-    v.insert("primary".into(), flag(primary));
-    v.insert("cluster_size".into(), size.map_or(Value::Null, Value::from));
+    v.insert("primary".into(), flag(facts.primary()));
+    v.insert(
+        "cluster_size".into(),
+        facts.size.map_or(Value::Null, Value::from),
+    );
     v.insert(
         "local_state".into(),
-        local_state.map_or(Value::Null, |s| Value::from(s.number())),
+        facts
+            .local_state
+            .map_or(Value::Null, |s| Value::from(s.number())),
     );
     v.insert(
         "local_state_comment".into(),
@@ -410,13 +480,13 @@ pub fn judge(
             .local_state_comment()
             .map_or(Value::Null, Value::from),
     );
-    v.insert("ready".into(), flag(ready));
+    v.insert("ready".into(), flag(facts.ready));
     v.insert("connected".into(), flag(status.connected()));
-    v.insert("desync".into(), flag(desync));
-    v.insert("read_only".into(), flag(read_only));
-    v.insert("recv_queue".into(), number_value(recv_queue));
-    v.insert("send_queue".into(), number_value(send_queue));
-    v.insert("fc_paused_pct".into(), number_value(fc_percent));
+    v.insert("desync".into(), flag(facts.desync));
+    v.insert("read_only".into(), flag(facts.read_only));
+    v.insert("recv_queue".into(), number_value(facts.recv_queue));
+    v.insert("send_queue".into(), number_value(facts.send_queue));
+    v.insert("fc_paused_pct".into(), number_value(facts.fc_percent));
     v.insert("fc_active".into(), flag(status.flow_control_active()));
     v.insert(
         "last_committed".into(),
@@ -426,8 +496,7 @@ pub fn judge(
         "cluster_state_uuid".into(),
         status.cluster_state_uuid().map_or(Value::Null, Value::from),
     );
-    result.values = v;
-    result
+    v
 }
 
 /// The finding for an ON/OFF status row: OK text when ON, `off` when OFF, UNKNOWN when the
@@ -450,7 +519,7 @@ fn flag_finding(
 }
 
 /// `wsrep_local_state_comment`, else the state's canonical label, else "unknown state".
-pub(crate) fn state_comment(status: &crate::galera::parse::WsrepStatus) -> String {
+pub(crate) fn state_comment(status: &WsrepStatus) -> String {
     status
         .local_state_comment()
         .map(str::to_string)
