@@ -79,14 +79,23 @@ impl fmt::Display for BackupType {
 }
 
 impl std::str::FromStr for BackupType {
-    type Err = String;
+    type Err = BackupTypeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "full" => Ok(BackupType::Full),
             "incremental" => Ok(BackupType::Incremental),
-            other => Err(format!("{other:?} is not full or incremental")),
+            other => Err(BackupTypeError {
+                text: other.to_string(),
+            }),
         }
     }
+}
+
+/// A backup type that is neither `full` nor `incremental`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not full or incremental")]
+pub struct BackupTypeError {
+    pub text: String,
 }
 
 /// Where a backup's time came from, best first.

@@ -27,7 +27,7 @@ use super::range::{Range, RangeError, Thresholds, TIME_UNITS};
 use super::{Finding, Status};
 use crate::backup::chain::BreakReason;
 use crate::backup::summary::SuccessSummary;
-use crate::backup::{BackupReading, BackupSummary, BackupType};
+use crate::backup::{BackupReading, BackupSummary, BackupType, BackupTypeError};
 
 /// The first word of the plugin output.
 pub const SERVICE: &str = "BACKUP";
@@ -104,17 +104,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 pub struct TypeFilter(pub Option<BackupType>);
 
 impl std::str::FromStr for TypeFilter {
-    type Err = String;
-    fn from_str(s: &str) -> Result<TypeFilter, String> {
+    type Err = TypeFilterError;
+    fn from_str(s: &str) -> Result<TypeFilter, TypeFilterError> {
         match s.trim() {
             "" | "all" => Ok(TypeFilter(None)),
             other => other
                 .parse::<BackupType>()
                 .map(|k| TypeFilter(Some(k)))
-                .map_err(|e| format!("{e} (or all)")),
+                .map_err(TypeFilterError),
         }
     }
 }
+
+/// A `--type` that is neither a backup type nor `all`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} (or all)")]
+pub struct TypeFilterError(pub BackupTypeError);
 
 /// How each observation maps to a state.
 #[derive(Debug, Clone, PartialEq)]

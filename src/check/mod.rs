@@ -1,7 +1,7 @@
 //! Checker mode: monitoring-plugin verdicts (Nagios, Icinga, NRPE) and Zabbix values.
 //!
 //! Pure judging lives here; the I/O (collecting readings, the state file, the command line)
-//! lives in [`state`] and in the binary's `commands/check.rs`.
+//! lives in [`state`] and in the binary's `commands/check/`.
 //!
 //! - [`range`]: Nagios threshold ranges and warning/critical pairs.
 //! - [`output`]: a [`CheckResult`] rendered as plugin output (first line,
@@ -81,17 +81,24 @@ impl Status {
 
     /// Parses `ok`, `warning`, `critical`, `unknown` (any case; also `warn`, `crit` and the
     /// exit codes 0-3).
-    pub fn parse(text: &str) -> Result<Status, String> {
+    pub fn parse(text: &str) -> Result<Status, StatusError> {
         match text.trim().to_ascii_lowercase().as_str() {
             "ok" | "0" => Ok(Status::Ok),
             "warning" | "warn" | "1" => Ok(Status::Warning),
             "critical" | "crit" | "2" => Ok(Status::Critical),
             "unknown" | "3" => Ok(Status::Unknown),
-            _ => Err(format!(
-                "{text:?} is not a state (use ok, warning, critical or unknown)"
-            )),
+            _ => Err(StatusError {
+                text: text.to_string(),
+            }),
         }
     }
+}
+
+/// A state option's value that names no state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a state (use ok, warning, critical or unknown)")]
+pub struct StatusError {
+    pub text: String,
 }
 
 impl fmt::Display for Status {
@@ -101,8 +108,8 @@ impl fmt::Display for Status {
 }
 
 impl std::str::FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Status, String> {
+    type Err = StatusError;
+    fn from_str(s: &str) -> Result<Status, StatusError> {
         Status::parse(s)
     }
 }
@@ -139,7 +146,7 @@ impl TimeoutSpec {
     };
 
     /// Parses `10`, `2.5`, `10:UNKNOWN`, `10:critical`.
-    pub fn parse(text: &str) -> Result<TimeoutSpec, String> {
+    pub fn parse(text: &str) -> Result<TimeoutSpec, TimeoutSpecError> {
         let (secs, state) = match text.split_once(':') {
             Some((secs, state)) => (secs, Status::parse(state)?),
             None => (text, TimeoutSpec::DEFAULT.state),
@@ -149,8 +156,8 @@ impl TimeoutSpec {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
-            .ok_or_else(|| {
-                format!("timeout {text:?}: expected SECONDS[:STATE] with 0 < SECONDS <= 86400")
+            .ok_or_else(|| TimeoutSpecError::Seconds {
+                text: text.to_string(),
             })?;
         Ok(TimeoutSpec {
             duration: std::time::Duration::from_secs_f64(value),
@@ -160,10 +167,21 @@ impl TimeoutSpec {
 }
 
 impl std::str::FromStr for TimeoutSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<TimeoutSpec, String> {
+    type Err = TimeoutSpecError;
+    fn from_str(s: &str) -> Result<TimeoutSpec, TimeoutSpecError> {
         TimeoutSpec::parse(s)
     }
+}
+
+/// Why a `-t SECONDS[:STATE]` value was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeoutSpecError {
+    /// The state after the colon names no state.
+    #[error(transparent)]
+    State(#[from] StatusError),
+    /// The seconds are not a number in (0, 86400].
+    #[error("timeout {text:?}: expected SECONDS[:STATE] with 0 < SECONDS <= 86400")]
+    Seconds { text: String },
 }
 
 #[cfg(test)]
