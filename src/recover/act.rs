@@ -740,11 +740,7 @@ impl ActionPlan {
         d: &Decision,
     ) -> Result<ActionPlan, RecoverError> {
         let nr = local.nr;
-        let datadir = || {
-            local.datadir.clone().ok_or(RecoverError::NoDatadir {
-                node: opts.node.clone(),
-            })
-        };
+        let datadir = || datadir_of(local.n, opts);
         let start_timeout = settings.recovery.start_timeout;
         let steps = match kind {
             Kind::Bootstrap => vec![
@@ -813,12 +809,12 @@ impl ActionPlan {
     }
 }
 
-/// The local node an action changes.
+/// The local node an action changes (bootstrap and rejoin checked its datadir is configured
+/// before planning; promote changes no file).
+#[derive(Clone, Copy)]
 struct Local<'a> {
     n: &'a Node,
     nr: &'a NodeRecovery,
-    /// Checked before planning by bootstrap and rejoin (promote changes no file).
-    datadir: Option<PathBuf>,
 }
 
 /// What the steps of an executed action share while they run under the lock.
@@ -902,16 +898,13 @@ async fn act(
         changes,
         ..
     } = run;
-    let restore = || {
-        match &local.datadir {
-        _ if kind == Kind::Promote => {
-            "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)".into()
-        }
-        Some(datadir) => changes.restore(&opts.node, datadir, nr.pid_file.as_deref()),
-        // Not reached: without a datadir the plan has no step that changes a file.
-        None => "nothing to restore: no file was changed".into(),
-    }
+    let restore = || match (kind, &n.datadir) {
+        (Kind::Promote, _) => PROMOTE_RESTORES_NOTHING.into(),
+        (_, Some(datadir)) => changes.restore(&opts.node, datadir, nr.pid_file.as_deref()),
+        // Not reached: bootstrap and rejoin refuse before planning without a datadir.
+        (_, None) => "nothing to restore: no file was changed".into(),
     };
+
     let concluded = conclude(
         settings,
         kind.name(),
@@ -932,21 +925,34 @@ async fn act(
 
 /// Bootstraps a new Primary from the local node, if and only if the decision says so.
 pub async fn bootstrap(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
-    let (n, nr) = position::local_node(settings, &opts.node)?;
-    let d = planned_for_this_node(settings, opts, "bootstrap", |v| match v {
+    act_as_planned(Kind::Bootstrap, settings, opts, |v| match v {
         Verdict::Bootstrap { node } => Some(node),
         _ => None,
     })
-    .await?;
-    let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
+    .await
+}
+
+/// bootstrap and promote: acts if and only if the plan names `kind` on this very node (as
+/// `target` reads it from the verdict; see [`planned_for_this_node`]).
+async fn act_as_planned(
+    kind: Kind,
+    settings: &Settings,
+    opts: &ActOptions,
+    target: impl Fn(&Verdict) -> Option<&String>,
+) -> Result<ActReport, ActError> {
+    let (n, nr) = position::local_node(settings, &opts.node)?;
+    let d = planned_for_this_node(settings, opts, kind.name(), target).await?;
+    if kind == Kind::Bootstrap {
+        datadir_of(n, opts)?;
+    }
+    act(kind, settings, opts, Local { n, nr }, d).await
+}
+
+/// The local node's datadir, which bootstrap and rejoin change.
+fn datadir_of(n: &Node, opts: &ActOptions) -> Result<PathBuf, RecoverError> {
+    n.datadir.clone().ok_or(RecoverError::NoDatadir {
         node: opts.node.clone(),
-    })?;
-    let local = Local {
-        n,
-        nr,
-        datadir: Some(datadir),
-    };
-    act(Kind::Bootstrap, settings, opts, local, d).await
+    })
 }
 
 /// The decision after the action (the next step), unless a signal asks to stop now.
@@ -1236,18 +1242,11 @@ async fn wait_primary_synced(
 /// Starts the stopped local node so that it joins the running Primary.
 pub async fn rejoin(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
     let (n, nr) = position::local_node(settings, &opts.node)?;
-    let datadir = n.datadir.clone().ok_or(RecoverError::NoDatadir {
-        node: opts.node.clone(),
-    })?;
+    datadir_of(n, opts)?;
     let (view, d) = plan_now(settings, opts).await;
     check_plan_digest(opts, &d)?;
     check_rejoin(&view, &d, opts, PositionStep::Allowed)?;
-    let local = Local {
-        n,
-        nr,
-        datadir: Some(datadir),
-    };
-    act(Kind::Rejoin, settings, opts, local, d).await
+    act(Kind::Rejoin, settings, opts, Local { n, nr }, d).await
 }
 
 /// Whether a rejoin must first recover the node's position (the decision's step for it is
@@ -1356,6 +1355,9 @@ fn read_from(path: &Path, offset: u64) -> Vec<u8> {
 /// is being changed, and the pause between tries.
 const PROMOTE_SETTLE: Duration = Duration::from_secs(30);
 const PROMOTE_RETRY: Duration = Duration::from_secs(2);
+/// What a failed promote says it restored.
+const PROMOTE_RESTORES_NOTHING: &str =
+    "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)";
 /// How long a promoted node has to answer Primary and Synced.
 const PROMOTE_WAIT: Duration = Duration::from_secs(60);
 
@@ -1370,18 +1372,11 @@ fn membership_is_changing(e: &RecoverError) -> bool {
 
 /// `pc.bootstrap=YES` on the live non-Primary local node, if and only if the decision says so.
 pub async fn promote(settings: &Settings, opts: &ActOptions) -> Result<ActReport, ActError> {
-    let (n, nr) = position::local_node(settings, &opts.node)?;
-    let d = planned_for_this_node(settings, opts, "promote", |v| match v {
+    act_as_planned(Kind::Promote, settings, opts, |v| match v {
         Verdict::Promote { node } => Some(node),
         _ => None,
     })
-    .await?;
-    let local = Local {
-        n,
-        nr,
-        datadir: None,
-    };
-    act(Kind::Promote, settings, opts, local, d).await
+    .await
 }
 
 /// Runs [`PROMOTE_SQL`] through `sql_command`; while Galera refuses it with ERROR 1210, waits
@@ -1971,11 +1966,7 @@ mod tests {
             ..ActOptions::default()
         };
         let (n, nr) = position::local_node(&settings, "a").expect("a");
-        let local = Local {
-            n,
-            nr,
-            datadir: n.datadir.clone(),
-        };
+        let local = Local { n, nr };
         let would = |kind, action| {
             let plan = ActionPlan::new(kind, &settings, &opts, &local, &decision_with(action))
                 .expect("plan");

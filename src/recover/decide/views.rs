@@ -30,14 +30,7 @@ pub(super) fn diverged_saved_views(nodes: &[NodeView]) -> Vec<String> {
 
 /// [`diverged_saved_views`] as (node, node, sentence).
 pub(super) fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, String)> {
-    let views: Vec<(&str, &SavedView)> = nodes
-        .iter()
-        .filter_map(|n| saved_primary_view(n).map(|v| (n.name.as_str(), v)))
-        .collect();
-    let owner: BTreeMap<&str, &str> = views
-        .iter()
-        .map(|(name, v)| (v.my_uuid.as_str(), *name))
-        .collect();
+    let (views, owner) = views_and_owners(nodes);
     // The nodes of a view, or None when a member cannot be named.
     let named = |v: &SavedView| -> Option<BTreeSet<&str>> {
         v.member_uuids
@@ -126,14 +119,7 @@ pub(super) fn views_diverged_unless_unknown(
     if unknown.is_empty() {
         return Vec::new();
     }
-    let views: Vec<(&str, &SavedView)> = nodes
-        .iter()
-        .filter_map(|n| saved_primary_view(n).map(|v| (n.name.as_str(), v)))
-        .collect();
-    let owner: BTreeMap<&str, &str> = views
-        .iter()
-        .map(|(name, v)| (v.my_uuid.as_str(), *name))
-        .collect();
+    let (views, owner) = views_and_owners(nodes);
     let split = |v: &SavedView| -> (BTreeSet<&str>, usize) {
         let named: BTreeSet<&str> = v
             .member_uuids
@@ -185,4 +171,20 @@ pub(super) fn view_label(v: &SavedView) -> String {
         v.view_uuid.as_deref().unwrap_or("?"),
         v.view_seq.map_or_else(|| "?".into(), |s| s.to_string())
     )
+}
+
+/// The nodes' saved Primary views, and whose each gcomm UUID is (by the node's own saved
+/// `my_uuid`).
+type ViewsAndOwners<'a> = (Vec<(&'a str, &'a SavedView)>, BTreeMap<&'a str, &'a str>);
+
+fn views_and_owners(nodes: &[NodeView]) -> ViewsAndOwners<'_> {
+    let views: Vec<(&str, &SavedView)> = nodes
+        .iter()
+        .filter_map(|n| saved_primary_view(n).map(|v| (n.name.as_str(), v)))
+        .collect();
+    let owner: BTreeMap<&str, &str> = views
+        .iter()
+        .map(|(name, v)| (v.my_uuid.as_str(), *name))
+        .collect();
+    (views, owner)
 }

@@ -155,6 +155,21 @@ fn situation(ctx: &Ctx<'_>) -> String {
     }
 }
 
+/// What to do when two histories cannot be compared.
+const COMPARE_BY_HAND: &str = "compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose";
+
+/// The reasons of a refusal: what was found (`head`), each finding, and what to do (`tail`);
+/// `None` when nothing was found.
+fn explained(head: &str, found: Vec<String>, tail: &str) -> Option<Vec<String>> {
+    if found.is_empty() {
+        return None;
+    }
+    let mut reasons = vec![head.to_string()];
+    reasons.extend(found);
+    reasons.push(tail.to_string());
+    Some(reasons)
+}
+
 /// Why the nodes do not share one history, when the cluster UUIDs they report disagree.
 fn uuids_disagree(nodes: &[NodeView]) -> Option<Vec<String>> {
     let mut by_uuid: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -186,16 +201,11 @@ fn uuids_disagree(nodes: &[NodeView]) -> Option<Vec<String>> {
 
 /// Why the seqnos cannot be compared, when saved Primary views share no member.
 fn saved_views_diverged(nodes: &[NodeView]) -> Option<Vec<String>> {
-    let diverged = diverged_saved_views(nodes);
-    if diverged.is_empty() {
-        return None;
-    }
-    let mut reasons = vec![
-        "the saved views (gvwstate.dat) show two Primary components with no node in common: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
-    ];
-    reasons.extend(diverged);
-    reasons.push("compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose".into());
-    Some(reasons)
+    explained(
+        "the saved views (gvwstate.dat) show two Primary components with no node in common: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared",
+        diverged_saved_views(nodes),
+        COMPARE_BY_HAND,
+    )
 }
 
 /// The nodes that keep any node from being chosen: unknown ones (unless assumed lost), and
@@ -271,15 +281,11 @@ fn saved_views_may_have_diverged(nodes: &[NodeView]) -> Option<Vec<String>> {
         .into_iter()
         .map(|(_, _, why)| why)
         .collect();
-    if unsettled.is_empty() {
-        return None;
-    }
-    let mut reasons = vec![
-        "the saved views (gvwstate.dat) may show two Primary components: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared".to_string(),
-    ];
-    reasons.extend(unsettled);
-    reasons.push("assuming a node lost does not settle this: a node that does not answer names itself once back (its gvwstate.dat); otherwise compare the data of both sides by hand, keep one and start it by hand".into());
-    Some(reasons)
+    explained(
+        "the saved views (gvwstate.dat) may show two Primary components: their histories may have diverged under one cluster UUID, so their seqnos cannot be compared",
+        unsettled,
+        "assuming a node lost does not settle this: a node that does not answer names itself once back (its gvwstate.dat); otherwise compare the data of both sides by hand, keep one and start it by hand",
+    )
 }
 
 /// The crashed nodes' positions are needed before the most advanced node can be chosen.
@@ -372,15 +378,11 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
 /// Why the seqnos cannot be compared, when the candidates' positions contradict one history
 /// (see [`moved_on_but_behind`]).
 fn positions_contradict(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Option<Vec<String>> {
-    let contradicted = moved_on_but_behind(nodes, candidates);
-    if contradicted.is_empty() {
-        return None;
-    }
-    let mut reasons =
-        vec!["the positions contradict one history: their seqnos cannot be compared".to_string()];
-    reasons.extend(contradicted);
-    reasons.push("compare the data of both sides by hand (the last rows written on each), keep one, and start it by hand; quorate will not choose".into());
-    Some(reasons)
+    explained(
+        "the positions contradict one history: their seqnos cannot be compared",
+        moved_on_but_behind(nodes, candidates),
+        COMPARE_BY_HAND,
+    )
 }
 
 /// Pairs of candidates whose positions contradict one history: node `b` was a member of
