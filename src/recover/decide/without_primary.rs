@@ -44,9 +44,9 @@ pub(super) fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
             })
         )
     });
-    let unknown = Unknown::of(ctx);
-    if !unknown.reasons.is_empty() {
-        let mut steps = unknown.steps;
+    let blockers = Blockers::of(ctx);
+    if !blockers.reasons.is_empty() {
+        let mut steps = blockers.steps;
         // What can be done meanwhile.
         for n in &needs_recovery {
             steps.push(step(
@@ -55,8 +55,8 @@ pub(super) fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
                 "can be done now: crashed (seqno -1), its position is needed for the choice",
             ));
         }
-        let mut d = refused(unknown.reasons);
-        d.wait_for = unknown.wait_for;
+        let mut d = refused(blockers.reasons);
+        d.wait_for = blockers.wait_for;
         d.steps = steps;
         return d;
     }
@@ -211,15 +211,15 @@ fn saved_views_diverged(nodes: &[NodeView]) -> Option<Vec<String>> {
 /// The nodes that keep any node from being chosen: unknown ones (unless assumed lost), and
 /// those whose position cannot be read or used. Each adds a reason; an unknown node is also
 /// waited for.
-struct Unknown {
+struct Blockers {
     reasons: Vec<String>,
     wait_for: Vec<String>,
     steps: Vec<super::Step>,
 }
 
-impl Unknown {
-    fn of(ctx: &Ctx<'_>) -> Unknown {
-        let mut u = Unknown {
+impl Blockers {
+    fn of(ctx: &Ctx<'_>) -> Blockers {
+        let mut u = Blockers {
             reasons: Vec::new(),
             wait_for: Vec::new(),
             steps: Vec::new(),
