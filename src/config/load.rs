@@ -24,10 +24,7 @@ pub struct Loaded {
 /// Loads and validates the configuration at `path`, resolving credentials from the files it
 /// names and the environment.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_config_text(path)?;
     let mut warnings = Vec::new();
     let (settings, literal_secret) =
         parse_with_origin(path, &text, &std::env::vars().collect(), &mut warnings)?;
@@ -43,6 +40,21 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         }
     }
     Ok(Loaded { settings, warnings })
+}
+
+/// The configuration file's text: size-capped, and a FIFO or device is refused (see
+/// [`crate::bounded`]).
+pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+    crate::bounded::read_to_string(path, crate::bounded::CONFIG_FILE_CAP).map_err(|e| {
+        let source = match e {
+            crate::bounded::ReadError::Io { source, .. } => source,
+            other => std::io::Error::other(other.reason()),
+        };
+        ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// [`load`], logging each warning (at WARN) and returning the settings. Every command and the

@@ -140,11 +140,8 @@ pub struct CredentialOverrides<'a> {
 /// Why [`CredentialOverrides`] could not be applied. Each variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    #[error("cannot read {}: {source}", file.display())]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(crate::bounded::ReadError),
     #[error("{}: {source}", file.display())]
     PasswordFile {
         file: PathBuf,
@@ -183,11 +180,11 @@ impl CredentialOverrides<'_> {
     }
 }
 
+/// A password or defaults file: size-capped, and a FIFO or device is refused (see
+/// [`crate::bounded`]).
 fn read_credential_file(file: &Path) -> Result<String, CredentialError> {
-    std::fs::read_to_string(file).map_err(|source| CredentialError::Read {
-        file: file.to_path_buf(),
-        source,
-    })
+    crate::bounded::read_to_string(file, crate::bounded::SMALL_FILE_CAP)
+        .map_err(CredentialError::Read)
 }
 
 pub(super) fn read_secret_file(
@@ -211,7 +208,8 @@ pub(super) fn read_secret_file(
             meta.permissions().mode() & 0o777
         ));
     }
-    std::fs::read_to_string(file).map_err(|e| err(e.to_string()))
+    crate::bounded::read_to_string(file, crate::bounded::SMALL_FILE_CAP)
+        .map_err(|e| err(e.reason()))
 }
 
 /// The `user` and `password` of a my.cnf-style file's `[client]` (or `[client-mariadb]`) group.

@@ -549,3 +549,68 @@ fn credential_overrides_apply_in_order() {
         "{err}"
     );
 }
+
+/// A secret or defaults file that is a FIFO, a device or huge gives a clear error at once
+/// instead of blocking (a FIFO without a writer) or filling memory (`/dev/zero`).
+#[test]
+fn secret_files_that_are_fifos_devices_or_huge_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pw.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let huge = dir.path().join("my.cnf");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(2 << 30))
+        .unwrap();
+    std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = dir.path().join("q.yaml");
+    let cases = [
+        ("password_file", fifo.clone(), "is a FIFO"),
+        (
+            "password_file",
+            PathBuf::from("/dev/zero"),
+            "is a character device",
+        ),
+        (
+            "defaults_file",
+            huge.clone(),
+            "larger than the limit of 1048576 bytes",
+        ),
+    ];
+    for (key, file, expected) in cases {
+        let text = format!(
+            "{MINIMAL}quorate:\n  mysql:\n    {key}: {}\n",
+            file.display()
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(&cfg, &text, &env(&[]), &mut Vec::new()).map(|_| ()));
+        });
+        let err = rx
+            .recv_timeout(Duration::from_secs(2))
+            .expect("no answer within 2 s")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("quorate.mysql.{key}"))
+                && err.contains(&file.display().to_string())
+                && err.contains(expected),
+            "{err}"
+        );
+    }
+    for file in [&fifo, &PathBuf::from("/dev/zero"), &huge] {
+        let err = CredentialOverrides {
+            password_file: Some(file),
+            ..Default::default()
+        }
+        .apply(None)
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(&format!("cannot read {}: ", file.display())),
+            "{err}"
+        );
+    }
+}
