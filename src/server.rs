@@ -30,6 +30,8 @@ use crate::galera::collector::{LocalNode, LocalSource, Sources};
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 
+mod connections;
+
 /// Why `quorate serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -457,7 +459,7 @@ async fn scrape(
 }
 
 /// Runs `quorate serve` until `shutdown` resolves; then stops accepting and lets in-flight
-/// requests finish.
+/// requests finish (see [`connections`] for the limits every connection is served under).
 pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -470,6 +472,14 @@ pub async fn serve(
             "no controller matches this host's name or addresses; /metrics reports quorate itself only (set quorate.node or --node); /probe works"
         ),
     }
+    // Every connection holds a descriptor: the soft limit (often 1024) would cap them early.
+    let open_file_limit = connections::raise_open_file_limit();
+    tracing::info!(
+        open_file_limit,
+        max_connections =
+            connections::effective_cap(settings.http.max_connections, open_file_limit),
+        "connection limits"
+    );
     let addr = opts.listen.unwrap_or(settings.listen);
     // Loaded before binding, so a bad certificate or key stops the start with its file named.
     let tls = match &settings.tls {
@@ -487,79 +497,31 @@ pub async fn serve(
 
     state.start_backup_monitor();
     let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
-    let result = match tls {
-        None => {
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Some(config) => {
-            state.set_tls(config);
-            serve_tls(listener, app(Arc::clone(&state)), state, shutdown).await
-        }
-    };
+    if let Some(config) = tls.clone() {
+        state.set_tls(config);
+    }
+    let source: Arc<dyn connections::ConnectionSource> = Arc::clone(&state) as _;
+    connections::serve(
+        listener,
+        app(Arc::clone(&state)),
+        source,
+        tls.is_some(),
+        open_file_limit,
+        shutdown,
+    )
+    .await;
     reloader.abort();
-    result.map_err(ServeError::Io)
+    Ok(())
 }
 
-/// How long a TLS shutdown waits for open connections (a scrape in flight) before dropping them.
-const TLS_DRAIN: Duration = Duration::from_secs(5);
-
-/// The HTTPS variant of `axum::serve`: each accepted connection gets a TLS handshake (with
-/// the configuration current at that moment: a reload swaps it), then HTTP/1.1 with the same
-/// router. A failed handshake (a plain-HTTP client, an untrusted client) ends that connection
-/// only. On `shutdown` it stops accepting and gives open connections [`TLS_DRAIN`] to finish.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    state: Arc<AppState>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut connections = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // E.g. EMFILE: keep serving the connections we have and try again shortly.
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-            // Reap finished connections so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let Some(config) = state.tls() else {
-            // Cannot happen: serve sets it before calling us. Refuse rather than serve clear.
-            continue;
-        };
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        connections.spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-            };
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-        });
+impl connections::ConnectionSource for AppState {
+    fn limits(&self) -> config::HttpSettings {
+        self.settings().http.clone()
     }
-    let _ = tokio::time::timeout(TLS_DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    Ok(())
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        AppState::tls(self)
+    }
 }
 
 /// Reloads on changes in the config file's directory (debounced) and on SIGHUP.

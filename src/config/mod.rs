@@ -43,8 +43,8 @@ pub use secrets::{
     CredentialOverrides, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
 };
 pub use settings::{
-    CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
-    Settings, TlsFiles,
+    CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings, MysqlEndpoint,
+    Node, Settings, TlsFiles,
 };
 pub use validate::MysqlAddressError;
 

@@ -146,6 +146,21 @@ pub(super) struct RawQuorate {
     pub(super) gluster: Option<RawGlusterCli>,
     #[serde(default)]
     pub(super) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(super) http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    #[serde(default)]
+    pub(super) header_read_timeout: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) tls_handshake_timeout: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) max_connections: Option<u32>,
+    #[serde(default)]
+    pub(super) max_request_body: Option<u32>,
 }
 
 #[derive(Deserialize)]
