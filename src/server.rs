@@ -6,14 +6,16 @@
 //! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
 //! `/galera/recover-position` (see `recover::http`).
 //!
-//! The configuration is reloaded when its file changes (notify on the file's directory, so
-//! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
+//! The configuration is reloaded when its file or a secret file it names changes (notify on the
+//! file's directory, so editors that replace the file and symlink swaps are seen) or on SIGHUP,
+//! the files read off the async workers under a deadline (see `reload`). A reload swaps one
 //! `Arc` under a short lock: scrapes in flight finish on the configuration they started with,
 //! and node pools whose endpoint and credentials did not change keep their connections. A bad
 //! new file is logged with its error and the old configuration stays in force.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +33,7 @@ use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 
 mod connections;
+mod reload;
 
 /// Why `quorate serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,8 @@ pub struct AppState {
     /// The TLS configuration new connections get, when [`serve`] speaks HTTPS; replaced on a
     /// reload (SIGHUP after renewing a certificate), kept when the new files do not load.
     tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// A reload's reading thread is running (see [`reload`]).
+    reload_busy: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -95,7 +100,7 @@ impl AppState {
     ) -> Result<Arc<AppState>, ServeError> {
         let host = HostIdentity::current();
         let (live, _) = build_live(
-            config_path,
+            reload::read_config(config_path)?,
             node_override.as_deref(),
             &host,
             &Sources::default(),
@@ -112,6 +117,7 @@ impl AppState {
             config_path: config_path.to_path_buf(),
             backup: OnceLock::new(),
             tls: RwLock::new(None),
+            reload_busy: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -130,27 +136,6 @@ impl AppState {
         }
     }
 
-    /// After a reload: loads the certificate and key again (they may have been renewed in
-    /// place). Serving HTTPS or not, and the address, are fixed at start.
-    fn reload_tls(&self, previous: &Settings) {
-        let now = self.settings();
-        if now.listen != previous.listen || now.tls.is_some() != self.tls().is_some() {
-            tracing::warn!("quorate.listen, and turning quorate.tls on or off, take effect at the next start of quorate serve");
-        }
-        let (Some(files), Some(_)) = (&now.tls, self.tls()) else {
-            return;
-        };
-        match crate::tls::server_config(&files.cert_file, &files.key_file) {
-            Ok(config) => {
-                self.set_tls(config);
-                tracing::info!(cert = %files.cert_file.display(), "TLS certificate and key reloaded");
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "TLS certificate or key not reloaded; new connections keep the previous one")
-            }
-        }
-    }
-
     fn live(&self) -> Arc<Live> {
         match self.live.read() {
             Ok(guard) => Arc::clone(&guard),
@@ -161,67 +146,6 @@ impl AppState {
     /// The configuration in force.
     pub fn settings(&self) -> Arc<Settings> {
         Arc::clone(&self.live().settings)
-    }
-
-    /// Re-reads the configuration. On error the old one stays in force and the error is
-    /// returned (and logged). `force` reloads even when the file's bytes did not change.
-    pub fn reload(&self, force: bool) -> Result<bool, ConfigError> {
-        let current = self.live();
-        if !force {
-            if let Ok(bytes) = std::fs::read(&self.config_path) {
-                if bytes == current.loaded_text {
-                    return Ok(false);
-                }
-            }
-        }
-        let result = build_live(
-            &self.config_path,
-            self.node_override.as_deref(),
-            &self.host,
-            &current.sources,
-            current.gluster.as_ref(),
-        );
-        let mut info = match self.self_info.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        match result {
-            Ok((new_live, retired)) => {
-                {
-                    let mut slot = match self.live.write() {
-                        Ok(g) => g,
-                        Err(p) => p.into_inner(),
-                    };
-                    *slot = Arc::new(new_live);
-                }
-                if let Some(monitor) = self.backup.get() {
-                    monitor.configure(MonitorConfig::from_settings(&self.settings()));
-                }
-                for source in retired {
-                    let client = source.client().clone();
-                    tokio::spawn(client.disconnect());
-                }
-                info.config_last_reload_successful = true;
-                info.config_last_reload_success_timestamp = unix_now();
-                tracing::info!(path = %self.config_path.display(), "configuration reloaded");
-                self.reload_tls(&current.settings);
-                Ok(true)
-            }
-            Err(ServeError::Config(e)) => {
-                info.config_last_reload_successful = false;
-                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in force");
-                Err(e)
-            }
-            Err(other) => {
-                info.config_last_reload_successful = false;
-                tracing::error!(error = %other, "configuration reload failed; the previous configuration stays in force");
-                Err(ConfigError::Invalid {
-                    path: self.config_path.clone(),
-                    key: "quorate.node".into(),
-                    message: other.to_string(),
-                })
-            }
-        }
     }
 
     /// Starts the background backup scanner (once).
@@ -239,18 +163,20 @@ impl AppState {
     }
 }
 
+/// The sources for `read`'s settings (no I/O: pools connect lazily), reusing `previous`'
+/// pools and GlusterFS collector where their configuration did not change; also returns the
+/// sources retired.
 fn build_live(
-    path: &Path,
+    read: reload::ReadConfig,
     node_override: Option<&str>,
     host: &HostIdentity,
     previous: &Sources,
     previous_gluster: Option<&Arc<GlusterCollector>>,
 ) -> Result<(Live, Vec<Arc<crate::galera::collector::NodeSource>>), ServeError> {
-    let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let settings = config::load_logging_warnings(path)?;
+    let reload::ReadConfig {
+        text: loaded_text,
+        settings,
+    } = read;
     let local_node = settings
         .resolve_local_node(node_override, host)
         .map_err(|e| ServeError::LocalNode(e.to_string()))?
@@ -496,7 +422,7 @@ pub async fn serve(
     tracing::info!(%local_addr, tls = tls.is_some(), config = %opts.config_path.display(), "quorate serve listening");
 
     state.start_backup_monitor();
-    let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
+    let reloader = tokio::spawn(reload::watch_config(Arc::clone(&state)));
     if let Some(config) = tls.clone() {
         state.set_tls(config);
     }
@@ -521,52 +447,5 @@ impl connections::ConnectionSource for AppState {
 
     fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
         AppState::tls(self)
-    }
-}
-
-/// Reloads on changes in the config file's directory (debounced) and on SIGHUP.
-async fn watch_config(state: Arc<AppState>) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
-    let watch_dir = state
-        .config_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let watcher = {
-        let tx = tx.clone();
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                // A full channel already holds a wake-up; dropping this one loses nothing.
-                let _ = tx.try_send(());
-            }
-        })
-    };
-    let _watcher = match watcher {
-        Ok(mut w) => {
-            use notify::Watcher;
-            match w.watch(&watch_dir, notify::RecursiveMode::NonRecursive) {
-                Ok(()) => Some(w),
-                Err(e) => {
-                    tracing::warn!(dir = %watch_dir.display(), error = %e, "cannot watch the configuration; reload with SIGHUP");
-                    None
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch the configuration; reload with SIGHUP");
-            None
-        }
-    };
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    loop {
-        let forced = tokio::select! {
-            Some(()) = rx.recv() => false,
-            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
-        };
-        // Debounce: editors write a file in several steps.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        while rx.try_recv().is_ok() {}
-        let _ = state.reload(forced);
     }
 }

@@ -85,6 +85,10 @@ fn parse_with_origin(
     env: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<(Settings, bool), ConfigError> {
+    check_nesting(text).map_err(|message| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message,
+    })?;
     let raw: RawFile = ENV.set(env, || {
         serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
@@ -98,4 +102,62 @@ fn parse_with_origin(
         .as_ref()
         .is_some_and(|p| p.1 == Origin::Literal);
     Ok((validate(path, raw, warnings)?, literal_secret))
+}
+
+/// The deepest nesting of flow collections (`[…]`, `{…}`) a configuration may have. quorate's
+/// own keys need two; the YAML parser's time grows with the square of the depth (a 120 KB file
+/// of brackets took seconds), so a deeper file is refused before it is parsed.
+pub const MAX_FLOW_NESTING: usize = 64;
+
+/// Refuses text whose flow collections nest deeper than [`MAX_FLOW_NESTING`], naming the line.
+/// A cheap scan, not a parser: brackets in quoted scalars and comments are skipped; a quote
+/// opens a quoted scalar only where one can start (after a space, `[`, `{`, `,` or at a line's
+/// start), so an apostrophe inside a word is text.
+fn check_nesting(text: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut previous = '\n';
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => line += 1,
+            // '' inside a single-quoted scalar is an escaped quote.
+            (Some('\''), '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '#') if previous.is_whitespace() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                previous = '\n';
+                continue;
+            }
+            (None, '"' | '\'')
+                if previous.is_whitespace() || matches!(previous, '[' | '{' | ',') =>
+            {
+                quote = Some(c)
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_FLOW_NESTING {
+                    return Err(format!(
+                        "line {line}: collections nested deeper than {MAX_FLOW_NESTING} levels: refused"
+                    ));
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+        previous = c;
+    }
+    Ok(())
 }

@@ -183,6 +183,9 @@ pub struct Settings {
     pub gluster_cli: GlusterCliSettings,
     /// `quorate.http`.
     pub http: HttpSettings,
+    /// The files secrets and certificates were read from (password, defaults, token, TLS):
+    /// a change to one of them is a reason to reload.
+    pub secret_files: Vec<PathBuf>,
 }
 
 impl Settings {

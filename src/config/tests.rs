@@ -614,3 +614,39 @@ fn secret_files_that_are_fifos_devices_or_huge_are_refused() {
         );
     }
 }
+
+/// Deeply nested flow collections are refused quickly, naming the line, before the YAML parser
+/// (whose time grows with the square of the depth) sees them; quoted brackets, comments and
+/// apostrophes are text.
+#[test]
+fn deep_nesting_is_refused_quickly() {
+    let deep = format!("{MINIMAL}quorate:\n  listen: {}\n", "[".repeat(40_000));
+    let started = std::time::Instant::now();
+    let err = parse_text(&deep, &[]).unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains("line 10") && err.contains("nested deeper than 64 levels"),
+        "{err}"
+    );
+    let balanced = format!(
+        "{MINIMAL}quorate:\n  gluster:\n    command: {}{}\n",
+        "[".repeat(65),
+        "]".repeat(65)
+    );
+    assert!(parse_text(&balanced, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("nested deeper"));
+    let text_not_nesting = format!(
+        "{MINIMAL}quorate:\n  # {}\n  mysql:\n    user: \"{}\"\n    password: it's[\n  gluster:\n    command: ['[[[', \"{{{{\", ok]\n",
+        "[".repeat(100),
+        "[".repeat(100),
+    );
+    let s = parse_text(&text_not_nesting, &[]).unwrap();
+    assert_eq!(s.mysql.user, "[".repeat(100));
+    assert_eq!(s.gluster_cli.command, ["[[[", "{{", "ok"]);
+}

@@ -60,6 +60,20 @@ pub(super) fn validate(
     let listen = listen(file, q.listen.map(|l| l.0))?;
     let tls = tls(file, q.tls, warnings)?;
     let mysql = resolve_mysql_auth(file, &q.mysql, warnings)?;
+    // What a change should reload besides this file (the server watches them).
+    let secret_files = [
+        q.mysql.password_file.as_ref(),
+        q.mysql.defaults_file.as_ref(),
+        q.recovery.token_file.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|f| file.resolve(&f.0))
+    .chain(
+        tls.iter()
+            .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()]),
+    )
+    .collect();
     let gluster = match raw.storage.and_then(|s| s.glusterfs) {
         Some(g) => Some(gluster_storage(file, g)?),
         None => None,
@@ -98,6 +112,7 @@ pub(super) fn validate(
         recovery,
         gluster_cli,
         http: http(file, q.http)?,
+        secret_files,
     })
 }
 
