@@ -173,6 +173,12 @@ fn durations() {
     assert!(parse_duration("-1s").is_err());
     assert!(parse_duration("3 weeks").is_err());
     assert!(parse_duration("s").is_err());
+    // Rounds to (next to) zero: a collector with that interval would spin.
+    for tiny in ["0.0000000001", "0.0000001s", "0.5ms"] {
+        let e = parse_duration(tiny).unwrap_err().to_string();
+        assert!(e.contains("shorter than 1ms"), "{e}");
+    }
+    assert_eq!(parse_duration("1ms").unwrap(), Duration::from_millis(1));
     let text = format!("{MINIMAL}quorate:\n  timeouts:\n    galera: 2x\n");
     let err = parse_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("\"x\"") && err.contains("line 11"), "{err}");
