@@ -334,7 +334,8 @@ async fn probe(
         return (
             StatusCode::BAD_REQUEST,
             format!(
-                "target {target:?} is not a MariaDB controller in {}; known: {}\n",
+                "target {} is not a MariaDB controller in {}; known: {}\n",
+                quoted_prefix(&target, 64),
                 live.settings.path.display(),
                 known.join(", ")
             ),
@@ -342,6 +343,17 @@ async fn probe(
             .into_response();
     }
     scrape(&state, &live, Some(&target), &headers, false).await
+}
+
+/// `text` quoted and escaped (control characters included) for an answer, cut after `max`
+/// characters: what a client sent is echoed, never at any length.
+fn quoted_prefix(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(max).collect();
+    match chars.next() {
+        None => format!("{head:?}"),
+        Some(_) => format!("{head:?}… ({} characters)", text.chars().count()),
+    }
 }
 
 async fn scrape(

@@ -286,3 +286,25 @@ fn other_files_in_the_configuration_directory_trigger_no_reload() {
     });
     assert!(serve.terminate().success());
 }
+
+/// An unknown `/probe` target is echoed cut short and escaped, never at any length.
+#[test]
+fn unknown_probe_targets_are_echoed_bounded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("pw"), "secret-pw-0815\n").unwrap();
+    let cfg = dir.path().join("quorate.yaml");
+    std::fs::write(&cfg, config(&[("db1", free_port())], "")).unwrap();
+    let serve = ServeProcess::start(&cfg, &[]);
+    let long = "x".repeat(10_000);
+    let answer = serve.get(&format!("/probe?target={long}%1B%5B31m"));
+    assert_eq!(answer.status, 400);
+    assert!(answer.body.len() < 400, "{} bytes", answer.body.len());
+    assert!(answer.body.contains("(10005 characters)"), "{}", answer.body);
+    let answer = serve.get("/probe?target=db9%1B%5B31m");
+    assert!(
+        answer.body.starts_with("target \"db9\\u{1b}[31m\" is not a MariaDB controller"),
+        "{}",
+        answer.body
+    );
+    assert!(serve.terminate().success());
+}
