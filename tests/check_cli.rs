@@ -223,9 +223,10 @@ fn a_silent_server_times_out_with_the_chosen_state() {
 }
 
 #[test]
-fn the_watchdog_answers_when_a_file_read_hangs() {
-    // A FIFO with no writer: reading the password file blocks forever, outside any async
-    // timeout. The plugin must still answer at -t.
+fn a_file_read_that_would_hang_is_refused_at_once() {
+    // A FIFO with no writer: reading the password file used to block forever, outside any
+    // async timeout (the watchdog answered at -t). Files are now opened non-blocking and a FIFO
+    // is refused by type: the plugin answers UNKNOWN at once, naming the file.
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("password");
     let c_path = std::ffi::CString::new(fifo.to_str().expect("utf-8 path")).expect("path");
@@ -233,13 +234,15 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     let fifo_arg = fifo.to_str().expect("utf-8");
     let r = galera(&["-H", "127.0.0.1", "--password-file", fifo_arg, "-t", "1"]);
-    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.code, 3, "{r:?}");
     assert!(
-        r.stdout.contains("no result within the 1 s timeout"),
+        r.stdout.contains(&format!(
+            "cannot read {fifo_arg}: it is a FIFO, not a regular file"
+        )),
         "{}",
         r.stdout
     );
-    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
     validate_plugin_output(&r.stdout, r.code).unwrap();
     let r = run_quorate(
         &[

@@ -299,10 +299,16 @@ fn unknown_probe_targets_are_echoed_bounded() {
     let answer = serve.get(&format!("/probe?target={long}%1B%5B31m"));
     assert_eq!(answer.status, 400);
     assert!(answer.body.len() < 400, "{} bytes", answer.body.len());
-    assert!(answer.body.contains("(10005 characters)"), "{}", answer.body);
+    assert!(
+        answer.body.contains("(10005 characters)"),
+        "{}",
+        answer.body
+    );
     let answer = serve.get("/probe?target=db9%1B%5B31m");
     assert!(
-        answer.body.starts_with("target \"db9\\u{1b}[31m\" is not a MariaDB controller"),
+        answer
+            .body
+            .starts_with("target \"db9\\u{1b}[31m\" is not a MariaDB controller"),
         "{}",
         answer.body
     );
