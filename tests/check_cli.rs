@@ -1,6 +1,6 @@
 //! `quorate check` as a monitoring plugin, without a cluster: exit codes for --help,
 //! --version and bad arguments, a refused port, a server that never answers, a file read that
-//! hangs (the watchdog), the not-yet-available checks, the output grammar and '.' decimals
+//! would hang (a FIFO: refused at once), the not-yet-available checks, the output grammar and '.' decimals
 //! under a German locale.
 
 mod common;
