@@ -30,6 +30,8 @@ const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkp
 const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
 const INFO_QP: [&str; 2] = ["mariadb_backup_info.qp", "xtrabackup_info.qp"];
 const METADATA: &str = "backup_metadata.json";
+/// The files whose text is read.
+const READ_FILES: [&str; 5] = [CHECKPOINTS[0], CHECKPOINTS[1], INFO[0], INFO[1], METADATA];
 /// Files whose presence alone makes a directory a (possibly failed) mariabackup target.
 const OTHER_MARKERS: [&str; 9] = [
     "backup-my.cnf",
@@ -175,6 +177,11 @@ fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
             continue;
         }
         match entry.file_type() {
+            // A directory named like a file quorate reads is that file gone wrong: reading it
+            // gives an error naming it (not a backup that looks killed midway).
+            FileType::Directory if READ_FILES.iter().any(|f| f.as_bytes() == name) => {
+                listing.add_file(name)
+            }
             FileType::Directory => listing.subdirs.push(name.to_vec()),
             // The file system left d_type unknown: asked below, without following links.
             FileType::Unknown => unknown.push(name.to_vec()),
@@ -184,7 +191,7 @@ fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
     for name in unknown {
         let is_dir = rustix::fs::statat(fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
-        if is_dir {
+        if is_dir && !READ_FILES.iter().any(|f| f.as_bytes() == name.as_slice()) {
             listing.subdirs.push(name);
         } else {
             listing.add_file(&name);

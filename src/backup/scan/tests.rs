@@ -643,3 +643,21 @@ fn fifos_and_huge_backup_files_are_errors_and_do_not_stop_the_scan() {
             >= 5
     );
 }
+
+/// A directory where mariabackup's checkpoints file belongs is an error naming it, not a backup
+/// that "looks killed midway".
+#[test]
+fn a_directory_named_like_a_backup_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backup = dir.path().join("r/full/backup_20261123_020000");
+    materialize("full", &backup);
+    fs::remove_file(backup.join("xtrabackup_checkpoints")).expect("rm");
+    fs::create_dir(backup.join("xtrabackup_checkpoints")).expect("mkdir");
+    let report = scan_once(&[dir.path().join("r")], &TimeZone::UTC).value;
+    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("xtrabackup_checkpoints: cannot read: it is a directory"),
+        "{messages:?}"
+    );
+}
