@@ -29,6 +29,11 @@ use super::CliError;
 /// How much of stderr (and of unparseable stdout) is kept for error messages.
 const OUTPUT_LIMIT: usize = 2048;
 
+/// The largest answer read from the CLI (`volume status all detail` of a large pool is a few
+/// MB). Past it the answer is refused and the pipe closed: an endless text node or an endless
+/// list of volumes cannot fill memory.
+pub const MAX_ANSWER: usize = 32 << 20;
+
 /// Counters of what the CLI runner had to do, exported as metrics.
 #[derive(Debug, Default)]
 pub struct CliCounters {
@@ -241,9 +246,11 @@ fn run_once<T>(
             let mut reader = BufReader::new(EchoReader {
                 inner: out,
                 echo: &mut echo,
+                read: 0,
             });
             let result = parse(&mut reader);
-            // Drain what the parser left, so the child never blocks on a full pipe.
+            // Drain what the parser left, so the child never blocks on a full pipe; an answer
+            // past the cap is not drained: closing the pipe ends the writer (EPIPE).
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
             result
         }
@@ -262,6 +269,12 @@ fn run_once<T>(
         .and_then(|h| h.join().ok())
         .unwrap_or_default();
 
+    if echo.too_large {
+        return Err(CliError::TooLarge {
+            command: command.to_string(),
+            limit: MAX_ANSWER,
+        });
+    }
     if timed_out {
         return Err(CliError::Timeout {
             command: command.to_string(),
@@ -331,6 +344,8 @@ fn wait_exit_no_reap(pid: u32) {
 #[derive(Default)]
 struct Echo {
     head: Vec<u8>,
+    /// Stdout went past [`MAX_ANSWER`].
+    too_large: bool,
 }
 
 impl Echo {
@@ -342,11 +357,20 @@ impl Echo {
 struct EchoReader<'a, R> {
     inner: R,
     echo: &'a mut Echo,
+    /// Bytes read so far; past [`MAX_ANSWER`] reading fails.
+    read: usize,
 }
 
 impl<R: Read> Read for EchoReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > MAX_ANSWER {
+            self.echo.too_large = true;
+            return Err(std::io::Error::other(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
+        }
         let n = self.inner.read(buf)?;
+        self.read += n;
         let room = OUTPUT_LIMIT.saturating_sub(self.echo.head.len());
         self.echo.head.extend_from_slice(&buf[..n.min(room)]);
         Ok(n)
@@ -405,6 +429,29 @@ mod tests {
         assert_eq!(n, 2);
         let args = std::fs::read_to_string(&args_file).expect("args");
         assert_eq!(args.trim(), "--mode=script volume info --xml");
+    }
+
+    /// An endless answer (a text node that never ends) is refused at the cap, quickly, and the
+    /// command is ended by the closed pipe.
+    #[test]
+    fn an_endless_answer_is_refused_at_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = script(
+            dir.path(),
+            "gluster",
+            "printf '<cliOutput><opRet>0</opRet><volInfo><volumes><volume><name>'\nexec yes",
+        );
+        let cli = GlusterCli::new(vec![s]);
+        let started = Instant::now();
+        let e = runtime()
+            .block_on(cli.query(&["volume", "info"], Duration::from_secs(20), info_parser))
+            .expect_err("too large");
+        assert!(e.to_string().contains("larger than 33554432 bytes"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
