@@ -288,8 +288,11 @@ fn run_once<T>(
     let success = status.as_ref().is_ok_and(|s| s.success());
     match parsed {
         Ok(value) => Ok(value),
-        // A non-zero exit without an XML answer: report what it said.
-        Err(ParseError::NotXml { .. } | ParseError::Truncated { .. }) if !success => {
+        // No XML answer with a non-zero exit, or with something on stderr (some helpers exit 0
+        // after a failure): report what it said.
+        Err(ParseError::NotXml { .. } | ParseError::Truncated { .. })
+            if !success || !stderr.trim().is_empty() =>
+        {
             let mut output = stderr.trim().to_string();
             let stdout_text = echo.text();
             if !stdout_text.is_empty() {
@@ -429,6 +432,27 @@ mod tests {
         assert_eq!(n, 2);
         let args = std::fs::read_to_string(&args_file).expect("args");
         assert_eq!(args.trim(), "--mode=script volume info --xml");
+    }
+
+    /// A command that exits 0 with only a message on stderr: the message is reported.
+    #[test]
+    fn a_success_exit_with_only_stderr_keeps_the_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = script(
+            dir.path(),
+            "gluster",
+            "echo 'Connection failed. Please check if gluster daemon is operational.' >&2",
+        );
+        let cli = GlusterCli::new(vec![s]);
+        let e = runtime()
+            .block_on(cli.query(&["volume", "info"], Duration::from_secs(10), info_parser))
+            .expect_err("no answer");
+        let text = e.to_string();
+        assert!(
+            text.contains("Connection failed. Please check if gluster daemon is operational."),
+            "{text}"
+        );
+        assert!(text.contains("exit status: 0"), "{text}");
     }
 
     /// An endless answer (a text node that never ends) is refused at the cap, quickly, and the
