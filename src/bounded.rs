@@ -156,6 +156,25 @@ fn read_open(file: File, path: &Path, cap: u64) -> Result<(Vec<u8>, std::fs::Met
     Ok((bytes, meta))
 }
 
+/// Test support: makes a FIFO at `path` (no writer: opening it for reading without
+/// `O_NONBLOCK` would block for ever) and a sparse file of `len` bytes (no disk used).
+#[cfg(test)]
+pub(crate) mod test_files {
+    use std::path::Path;
+
+    pub(crate) fn fifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    pub(crate) fn sparse(path: &Path, len: u64) {
+        std::fs::File::create(path)
+            .and_then(|f| f.set_len(len))
+            .expect("sparse file");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,9 +195,7 @@ mod tests {
     fn a_fifo_is_refused_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("grastate.dat");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::bounded::test_files::fifo(&fifo);
         let e = quickly(move || read(&fifo, SMALL_FILE_CAP)).expect_err("fifo");
         let text = e.to_string();
         assert!(
@@ -204,9 +221,7 @@ mod tests {
     fn a_sparse_2gb_file_is_refused_without_reading_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let big = dir.path().join("grastate.dat");
-        File::create(&big)
-            .and_then(|f| f.set_len(2 << 30))
-            .expect("sparse file");
+        crate::bounded::test_files::sparse(&big, 2 << 30);
         let started = Instant::now();
         let e = read(&big, SMALL_FILE_CAP).expect_err("too large");
         assert!(started.elapsed() < Duration::from_secs(1));

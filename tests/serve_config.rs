@@ -167,6 +167,19 @@ fn version_and_unconfigured_checks() {
     }
 }
 
+/// `quorate serve` on a configuration in `dir` with one node whose port nothing listens on and
+/// a password file `pw` (0600); returns the configuration's path and that port.
+fn serve_one_down_node(dir: &std::path::Path) -> (std::path::PathBuf, u16, ServeProcess) {
+    let pw = dir.join("pw");
+    std::fs::write(&pw, "secret-pw-0815\n").unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = dir.join("quorate.yaml");
+    let closed = free_port();
+    std::fs::write(&cfg, config(&[("db1", closed)], "")).unwrap();
+    let serve = ServeProcess::start(&cfg, &[]);
+    (cfg, closed, serve)
+}
+
 /// Scrapes `serve` every 100 ms while `during` runs; every answer must come within 2 s.
 fn scraped_while<T>(serve: &ServeProcess, during: impl FnOnce() -> T) -> (T, Duration) {
     let addr = serve.addr;
@@ -208,13 +221,8 @@ fn reload_failed(serve: &ServeProcess) -> bool {
 #[test]
 fn reloads_of_fifos_and_deep_nesting_fail_fast_and_never_stall_endpoints() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let (cfg, closed, serve) = serve_one_down_node(dir.path());
     let pw = dir.path().join("pw");
-    std::fs::write(&pw, "secret-pw-0815\n").unwrap();
-    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let cfg = dir.path().join("quorate.yaml");
-    let closed = free_port();
-    std::fs::write(&cfg, config(&[("db1", closed)], "")).unwrap();
-    let serve = ServeProcess::start(&cfg, &[]);
 
     // The password file becomes a FIFO: its change alone triggers a reload.
     let ((), worst) = scraped_while(&serve, || {
@@ -256,11 +264,7 @@ fn reloads_of_fifos_and_deep_nesting_fail_fast_and_never_stall_endpoints() {
 #[test]
 fn other_files_in_the_configuration_directory_trigger_no_reload() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("pw"), "secret-pw-0815\n").unwrap();
-    let cfg = dir.path().join("quorate.yaml");
-    let port = free_port();
-    std::fs::write(&cfg, config(&[("db1", port)], "")).unwrap();
-    let serve = ServeProcess::start(&cfg, &[]);
+    let (cfg, port, serve) = serve_one_down_node(dir.path());
     std::fs::write(&cfg, config(&[("db1", port)], "  bogus_key: 1\n")).unwrap();
     wait_for("reload failure", &serve, || reload_failed(&serve));
     std::thread::sleep(Duration::from_millis(500));
@@ -291,10 +295,7 @@ fn other_files_in_the_configuration_directory_trigger_no_reload() {
 #[test]
 fn unknown_probe_targets_are_echoed_bounded() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("pw"), "secret-pw-0815\n").unwrap();
-    let cfg = dir.path().join("quorate.yaml");
-    std::fs::write(&cfg, config(&[("db1", free_port())], "")).unwrap();
-    let serve = ServeProcess::start(&cfg, &[]);
+    let (_, _, serve) = serve_one_down_node(dir.path());
     let long = "x".repeat(10_000);
     let answer = serve.get(&format!("/probe?target={long}%1B%5B31m"));
     assert_eq!(answer.status, 400);

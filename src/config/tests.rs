@@ -562,13 +562,9 @@ fn credential_overrides_apply_in_order() {
 fn secret_files_that_are_fifos_devices_or_huge_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("pw.fifo");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    crate::bounded::test_files::fifo(&fifo);
     let huge = dir.path().join("my.cnf");
-    std::fs::File::create(&huge)
-        .and_then(|f| f.set_len(2 << 30))
-        .unwrap();
+    crate::bounded::test_files::sparse(&huge, 2 << 30);
     std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o600)).unwrap();
     let cfg = dir.path().join("q.yaml");
     let cases = [

@@ -189,9 +189,7 @@ mod tests {
     async fn a_huge_or_endless_grastate_is_refused_quickly() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("grastate.dat");
-        std::fs::File::create(&path)
-            .and_then(|f| f.set_len(2 << 30))
-            .expect("sparse file");
+        crate::bounded::test_files::sparse(&path, 2 << 30);
         let started = std::time::Instant::now();
         let e = read_grastate("db1", dir.path(), Duration::from_secs(5))
             .await
@@ -200,9 +198,7 @@ mod tests {
         assert!(e.to_string().contains("larger than the limit"), "{e}");
 
         std::fs::remove_file(&path).expect("rm");
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::bounded::test_files::fifo(&path);
         let e = read_grastate("db1", dir.path(), Duration::from_secs(5))
             .await
             .expect_err("fifo");

@@ -245,12 +245,8 @@ mod tests {
         .expect("valid");
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("grastate.dat");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        std::fs::File::create(dir.path().join("gvwstate.dat"))
-            .and_then(|f| f.set_len(2 << 30))
-            .expect("sparse file");
+        crate::bounded::test_files::fifo(&fifo);
+        crate::bounded::test_files::sparse(&dir.path().join("gvwstate.dat"), 2 << 30);
         let datadir = dir.path().to_path_buf();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -600,15 +600,11 @@ fn fifos_and_huge_backup_files_are_errors_and_do_not_stop_the_scan() {
     )
     .expect("write");
     let fifo = fifo_dir.join("xtrabackup_info");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    crate::bounded::test_files::fifo(&fifo);
     let huge_dir = bad.join("full/backup_20261123_030000");
     materialize("full", &huge_dir);
     let huge = huge_dir.join("xtrabackup_info");
-    File::create(&huge)
-        .and_then(|f| f.set_len(2 << 30))
-        .expect("sparse file");
+    crate::bounded::test_files::sparse(&huge, 2 << 30);
 
     let roots = vec![good.clone(), bad.clone()];
     let (tx, rx) = std::sync::mpsc::channel();

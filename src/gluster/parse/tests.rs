@@ -25,35 +25,28 @@ fn counts(bricks: &[HealSummaryBrick], name: &str) -> Option<HealCounts> {
         .counts
 }
 
+/// `xml` with its `<volume>` elements listed `times` times over.
+fn volumes_repeated(xml: &str, times: usize) -> String {
+    let start = xml.find("<volume>").expect("a volume");
+    let end = xml.rfind("</volume>").expect("a volume") + "</volume>".len();
+    format!(
+        "{}{}{}",
+        &xml[..start],
+        xml[start..end].repeat(times),
+        &xml[end..]
+    )
+}
+
 /// A CLI that lists each volume three times: each is counted once (its bricks too).
 #[test]
 fn volumes_listed_several_times_count_once() {
-    let xml = fixture!("volume-info-healthy.xml");
-    let (start, end) = (
-        xml.find("<volume>").expect("a volume"),
-        xml.rfind("</volume>").expect("a volume") + "</volume>".len(),
-    );
-    let tripled = format!(
-        "{}{}{}",
-        &xml[..end],
-        xml[start..end].repeat(2),
-        &xml[end..]
-    );
+    let tripled = volumes_repeated(fixture!("volume-info-healthy.xml"), 3);
     let vols = parse_volume_info(tripled.as_bytes()).expect("parses");
     assert_eq!(vols.len(), 2);
     assert_eq!(vols[0].name, "gv");
     assert_eq!(vols[0].bricks.len(), 3);
     let status = fixture!("volume-status-all-detail-healthy.xml");
-    let (start, end) = (
-        status.find("<volume>").expect("a volume"),
-        status.rfind("</volume>").expect("a volume") + "</volume>".len(),
-    );
-    let doubled = format!(
-        "{}{}{}",
-        &status[..end],
-        &status[start..end],
-        &status[end..]
-    );
+    let doubled = volumes_repeated(status, 2);
     let once = parse_volume_status(status.as_bytes()).expect("parses");
     let twice = parse_volume_status(doubled.as_bytes()).expect("parses");
     assert_eq!(once, twice);
