@@ -307,14 +307,73 @@ fn defaults_file_groups_and_quotes() {
     let text = "[mysqld]\nuser=mysql\n[client]\nuser = mon\npassword=\"p w\"\n# comment\n[mysql]\npassword=other\n[client-mariadb]\npassword='final'\n";
     assert_eq!(
         parse_defaults_file(text),
-        ClientDefaults {
+        Ok(ClientDefaults {
             user: Some("mon".into()),
             password: Some("final".into())
-        }
+        })
     );
     assert_eq!(
         parse_defaults_file("garbage\n[client\n=\n"),
-        ClientDefaults::default()
+        Ok(ClientDefaults::default())
+    );
+}
+
+/// Trailing comments, quotes and escapes as the MariaDB client reads them; `!include` and
+/// `!includedir` are refused with the line (never skipped: the password may be there).
+#[test]
+fn defaults_file_comments_escapes_and_includes() {
+    let read = |body: &str| parse_defaults_file(&format!("[client] # ours\n{body}\n"));
+    let password = |body: &str| read(body).unwrap().password.unwrap();
+    assert_eq!(password("password = secret # trailing"), "secret");
+    assert_eq!(
+        password("password = \"pa ss#word\" # comment"),
+        "pa ss#word"
+    );
+    assert_eq!(password("password='it\\'s'"), "it's");
+    assert_eq!(password("password=a\\sb\\tc\\\\d\\xe"), "a b\tc\\d\\xe");
+    assert_eq!(password("password="), "");
+    assert!(read("password # ask")
+        .unwrap_err()
+        .to_string()
+        .contains("line 2: password without a value"));
+    assert_eq!(
+        read("user = mon#itor").unwrap().user.as_deref(),
+        Some("mon")
+    );
+    for directive in [
+        "!include /etc/mysql/other.cnf",
+        "!includedir /etc/mysql/conf.d/",
+    ] {
+        let e = parse_defaults_file(&format!("[client]\nuser=a\n{directive}\n")).unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(
+            e.to_string().contains(directive.split(' ').next().unwrap()),
+            "{e}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "!includedir /etc/mysql/conf.d/\n").unwrap();
+    std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "{MINIMAL}quorate:\n  mysql:\n    defaults_file: {}\n",
+        cnf.display()
+    );
+    let err = parse_text(&text, &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("quorate.mysql.defaults_file") && err.contains("line 1: !includedir"),
+        "{err}"
+    );
+    let err = CredentialOverrides {
+        defaults_file: Some(&cnf),
+        ..Default::default()
+    }
+    .apply(None)
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(&format!("{}: line 1: !includedir", cnf.display())),
+        "{err}"
     );
 }
 
