@@ -2,7 +2,8 @@
 //!
 //! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node, and this host's
 //! backups from the latest background scan), `/probe?target=NODE` (any configured node, the
-//! multi-target exporter pattern), `/health/galera` (the HAProxy health check of the local
+//! multi-target exporter pattern), `/sd` (Prometheus HTTP service discovery of those probes),
+//! `/health/galera` (the HAProxy health check of the local
 //! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
 //! `/galera/recover-position` (see `recover::http`).
 //!
@@ -236,6 +237,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
+        .route("/sd", get(service_discovery))
         .route(
             "/health/galera",
             get(crate::health::galera_health::<AppState>),
@@ -269,7 +271,7 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
         "<!doctype html>\n<html><head><title>quorate</title></head><body>\n\
          <h1>quorate {version}</h1>\n<p>Cluster <b>{cluster}</b>, local node <b>{local}</b>.</p>\n\
          <ul>\n<li><a href=\"/metrics\">/metrics</a> (local node)</li>\n{probes}\
-         <li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
+         <li><a href=\"/sd\">/sd</a> (Prometheus service discovery)</li>\n<li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
         version = crate::VERSION,
         cluster = html_escape(&live.settings.cluster_name),
     ))
@@ -343,6 +345,51 @@ async fn probe(
             .into_response();
     }
     scrape(&state, &live, Some(&target), &headers, false).await
+}
+
+/// `/sd`: Prometheus HTTP service discovery. One target group per configured MariaDB controller,
+/// each this server itself (as the client reached it: the `Host` header, else `quorate.listen`)
+/// with `__metrics_path__=/probe` and `__param_target=NODE`, so a job with `http_sd_configs`
+/// needs no relabelling; `instance` is the node's name, with `cluster`, `node` and `role`.
+async fn service_discovery(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let live = state.live();
+    let address = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| is_host_port(h))
+        .map_or_else(|| live.settings.listen.to_string(), str::to_string);
+    let groups: Vec<serde_json::Value> = live
+        .settings
+        .galera_nodes()
+        .map(|n| {
+            serde_json::json!({
+                "targets": [address],
+                "labels": {
+                    "__metrics_path__": "/probe",
+                    "__param_target": n.name,
+                    "instance": n.name,
+                    "cluster": live.settings.cluster_name,
+                    "node": n.name,
+                    "role": "galera",
+                },
+            })
+        })
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::Value::Array(groups).to_string(),
+    )
+        .into_response()
+}
+
+/// A `Host` header fit to hand back as a target: a host name, IPv4 or `[IPv6]` address and an
+/// optional port, nothing else.
+fn is_host_port(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 261
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
 }
 
 /// `text` quoted and escaped (control characters included) for an answer, cut after `max`

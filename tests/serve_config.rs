@@ -315,3 +315,56 @@ fn unknown_probe_targets_are_echoed_bounded() {
     );
     assert!(serve.terminate().success());
 }
+
+/// `/sd` against the real Prometheus: an `http_sd_configs` job with no relabelling discovers
+/// every configured node and scrapes it through `/probe` (the nodes are down: `mysql_up 0`).
+#[test]
+fn prometheus_discovers_and_probes_every_node_through_sd() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("pw"), "secret-pw-0815\n").unwrap();
+    let cfg = dir.path().join("quorate.yaml");
+    std::fs::write(
+        &cfg,
+        config(&[("db1", free_port()), ("db2", free_port())], ""),
+    )
+    .unwrap();
+    let serve = ServeProcess::start(&cfg, &[]);
+    let sd = serve.get("/sd");
+    assert_eq!(sd.header("content-type"), Some("application/json"));
+    let groups: serde_json::Value = serde_json::from_str(&sd.body).expect("JSON");
+    assert_eq!(groups.as_array().map(Vec::len), Some(2), "{}", sd.body);
+    assert_eq!(groups[1]["labels"]["__param_target"], "db2", "{}", sd.body);
+    assert_eq!(groups[1]["labels"]["cluster"], "reload_test", "{}", sd.body);
+    assert_eq!(
+        groups[0]["targets"][0],
+        serve.addr.to_string(),
+        "{}",
+        sd.body
+    );
+
+    let prometheus = common::PrometheusProcess::start(&format!(
+        "  - job_name: galera\n    http_sd_configs:\n      - url: http://{}/sd\n        refresh_interval: 1s\n",
+        serve.addr
+    ));
+    let result = prometheus.wait_for("mysql_up", Duration::from_secs(30), |r| r.len() == 2);
+    let mut nodes: Vec<(String, String, f64)> = result
+        .iter()
+        .map(|(labels, value)| {
+            (
+                labels["node"].as_str().unwrap_or("").to_string(),
+                labels["instance"].as_str().unwrap_or("").to_string(),
+                *value,
+            )
+        })
+        .collect();
+    nodes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        nodes,
+        [
+            ("db1".to_string(), "db1".to_string(), 0.0),
+            ("db2".to_string(), "db2".to_string(), 0.0)
+        ]
+    );
+    drop(prometheus);
+    assert!(serve.terminate().success());
+}
