@@ -414,3 +414,43 @@ fn decimals_use_a_dot_in_a_german_locale() {
     assert!(!perf.contains(','), "{perf}");
     validate_plugin_output(&r.stdout, r.code).unwrap();
 }
+
+/// The backup scan's descriptors are bounded whatever the tree: 400 dated containers at an
+/// open-file limit of 64 are all read (before: `Too many open files` from the 60th on).
+#[test]
+fn the_backup_scan_fits_a_low_open_file_limit() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..400 {
+        let backup = dir
+            .path()
+            .join(format!("host{i}/full/backup_20261122_020000"));
+        std::fs::create_dir_all(&backup).expect("mkdir");
+        std::fs::write(
+            backup.join("xtrabackup_checkpoints"),
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 100\n",
+        )
+        .expect("checkpoints");
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"));
+    command
+        .args(["check", "backup", "--backup-dir"])
+        .arg(dir.path());
+    // SAFETY: setrlimit is async-signal-safe; runs in the child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().expect("run quorate check backup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("Too many open files"), "{stdout}");
+    assert!(stdout.contains("(400 failed)"), "{stdout}");
+}
