@@ -37,6 +37,8 @@
 //! - [`recover`]: cluster recovery: gather every node's state, decide purely what is safe
 //!   (bootstrap, rejoin, promote or refuse), act with re-verification, a lock and an audit line.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
+//! - [`bounded`]: reading a small outside file with a size cap, refusing FIFOs, devices and
+//!   directories (opened non-blocking), every error naming the file.
 //! - `process` (private): running commands, their PATH, timeouts and process groups.
 //! - [`tls`]: loading certificates for `quorate serve` and for peers' recovery endpoints.
 //! - [`unix_time`]: Unix time as seconds and as `(seconds, nanoseconds)`, before 1970 too.
@@ -70,6 +72,7 @@
 //! `backup_metadata.json` next to mariabackup's files).
 
 pub mod backup;
+pub mod bounded;
 pub mod check;
 pub mod collected;
 pub mod config;

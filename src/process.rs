@@ -163,8 +163,8 @@ pub(crate) fn finish(
             let _ = w.write_all(&input);
         })
     });
-    let stdout = child.stdout.take().map(drain);
-    let stderr = child.stderr.take().map(drain);
+    let stdout = child.stdout.take().map(Collector::start);
+    let stderr = child.stderr.take().map(Collector::start);
     let deadline = Instant::now() + timeout;
     let outcome = loop {
         match child.try_wait() {
@@ -199,10 +199,13 @@ pub(crate) fn finish(
     if let Some(w) = writer {
         let _ = w.join();
     }
+    // A process the command left behind (outside the killed group, or a daemon) may hold the
+    // pipes open for ever: the output is waited for only a little after the exit.
+    let until = Instant::now() + READERS_AFTER_EXIT;
     Ok(Finished {
         status,
-        stdout: join(stdout),
-        stderr: join(stderr),
+        stdout: Collector::take(stdout, until),
+        stderr: Collector::take(stderr, until),
     })
 }
 
@@ -426,18 +429,6 @@ impl Collector {
     }
 }
 
-fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
-}
-
-fn join(handle: Option<JoinHandle<Vec<u8>>>) -> Vec<u8> {
-    handle.and_then(|h| h.join().ok()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,6 +624,32 @@ mod tests {
             stopped.how
         );
         assert!(stopped.survivors.is_empty());
+    }
+
+    /// `finish` of a command whose helper left the group (setsid) and holds stdout: the exit
+    /// is reported within the readers' grace, not when the helper ends.
+    #[test]
+    fn finish_does_not_wait_for_a_helper_holding_the_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        let child = group_leader(r#"setsid sleep 100 & echo $! >> "$1"; echo done"#, &[&pids]);
+        let started = Instant::now();
+        let r = finish(
+            child,
+            None,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+            Kill::Group,
+        );
+        let took = started.elapsed();
+        kill_all(&pids_in(&pids));
+        let f = r.expect("exits 0");
+        assert!(f.status.success());
+        assert_eq!(f.stdout, b"done\n");
+        assert!(
+            took < READERS_AFTER_EXIT + Duration::from_secs(3),
+            "{took:?}"
+        );
     }
 
     #[test]

@@ -2,18 +2,21 @@
 //!
 //! Routes: `/` (landing page), `/healthz`, `/metrics` (the local node, and this host's
 //! backups from the latest background scan), `/probe?target=NODE` (any configured node, the
-//! multi-target exporter pattern), `/health/galera` (the HAProxy health check of the local
+//! multi-target exporter pattern), `/sd` (Prometheus HTTP service discovery of those probes),
+//! `/health/galera` (the HAProxy health check of the local
 //! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
 //! `/galera/recover-position` (see `recover::http`).
 //!
-//! The configuration is reloaded when its file changes (notify on the file's directory, so
-//! editors that replace the file and symlink swaps are seen) or on SIGHUP. A reload swaps one
+//! The configuration is reloaded when its file or a secret file it names changes (notify on the
+//! file's directory, so editors that replace the file and symlink swaps are seen) or on SIGHUP,
+//! the files read off the async workers under a deadline (see `reload`). A reload swaps one
 //! `Arc` under a short lock: scrapes in flight finish on the configuration they started with,
 //! and node pools whose endpoint and credentials did not change keep their connections. A bad
 //! new file is logged with its error and the old configuration stays in force.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -29,6 +32,9 @@ use crate::config::{self, ConfigError, HostIdentity, Settings};
 use crate::galera::collector::{LocalNode, LocalSource, Sources};
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
+
+mod connections;
+mod reload;
 
 /// Why `quorate serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +89,8 @@ pub struct AppState {
     /// The TLS configuration new connections get, when [`serve`] speaks HTTPS; replaced on a
     /// reload (SIGHUP after renewing a certificate), kept when the new files do not load.
     tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// A reload's reading thread is running (see [`reload`]).
+    reload_busy: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -93,7 +101,7 @@ impl AppState {
     ) -> Result<Arc<AppState>, ServeError> {
         let host = HostIdentity::current();
         let (live, _) = build_live(
-            config_path,
+            reload::read_config(config_path)?,
             node_override.as_deref(),
             &host,
             &Sources::default(),
@@ -110,6 +118,7 @@ impl AppState {
             config_path: config_path.to_path_buf(),
             backup: OnceLock::new(),
             tls: RwLock::new(None),
+            reload_busy: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -128,27 +137,6 @@ impl AppState {
         }
     }
 
-    /// After a reload: loads the certificate and key again (they may have been renewed in
-    /// place). Serving HTTPS or not, and the address, are fixed at start.
-    fn reload_tls(&self, previous: &Settings) {
-        let now = self.settings();
-        if now.listen != previous.listen || now.tls.is_some() != self.tls().is_some() {
-            tracing::warn!("quorate.listen, and turning quorate.tls on or off, take effect at the next start of quorate serve");
-        }
-        let (Some(files), Some(_)) = (&now.tls, self.tls()) else {
-            return;
-        };
-        match crate::tls::server_config(&files.cert_file, &files.key_file) {
-            Ok(config) => {
-                self.set_tls(config);
-                tracing::info!(cert = %files.cert_file.display(), "TLS certificate and key reloaded");
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "TLS certificate or key not reloaded; new connections keep the previous one")
-            }
-        }
-    }
-
     fn live(&self) -> Arc<Live> {
         match self.live.read() {
             Ok(guard) => Arc::clone(&guard),
@@ -159,67 +147,6 @@ impl AppState {
     /// The configuration in force.
     pub fn settings(&self) -> Arc<Settings> {
         Arc::clone(&self.live().settings)
-    }
-
-    /// Re-reads the configuration. On error the old one stays in force and the error is
-    /// returned (and logged). `force` reloads even when the file's bytes did not change.
-    pub fn reload(&self, force: bool) -> Result<bool, ConfigError> {
-        let current = self.live();
-        if !force {
-            if let Ok(bytes) = std::fs::read(&self.config_path) {
-                if bytes == current.loaded_text {
-                    return Ok(false);
-                }
-            }
-        }
-        let result = build_live(
-            &self.config_path,
-            self.node_override.as_deref(),
-            &self.host,
-            &current.sources,
-            current.gluster.as_ref(),
-        );
-        let mut info = match self.self_info.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        match result {
-            Ok((new_live, retired)) => {
-                {
-                    let mut slot = match self.live.write() {
-                        Ok(g) => g,
-                        Err(p) => p.into_inner(),
-                    };
-                    *slot = Arc::new(new_live);
-                }
-                if let Some(monitor) = self.backup.get() {
-                    monitor.configure(MonitorConfig::from_settings(&self.settings()));
-                }
-                for source in retired {
-                    let client = source.client().clone();
-                    tokio::spawn(client.disconnect());
-                }
-                info.config_last_reload_successful = true;
-                info.config_last_reload_success_timestamp = unix_now();
-                tracing::info!(path = %self.config_path.display(), "configuration reloaded");
-                self.reload_tls(&current.settings);
-                Ok(true)
-            }
-            Err(ServeError::Config(e)) => {
-                info.config_last_reload_successful = false;
-                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in force");
-                Err(e)
-            }
-            Err(other) => {
-                info.config_last_reload_successful = false;
-                tracing::error!(error = %other, "configuration reload failed; the previous configuration stays in force");
-                Err(ConfigError::Invalid {
-                    path: self.config_path.clone(),
-                    key: "quorate.node".into(),
-                    message: other.to_string(),
-                })
-            }
-        }
     }
 
     /// Starts the background backup scanner (once).
@@ -237,18 +164,20 @@ impl AppState {
     }
 }
 
+/// The sources for `read`'s settings (no I/O: pools connect lazily), reusing `previous`'
+/// pools and GlusterFS collector where their configuration did not change; also returns the
+/// sources retired.
 fn build_live(
-    path: &Path,
+    read: reload::ReadConfig,
     node_override: Option<&str>,
     host: &HostIdentity,
     previous: &Sources,
     previous_gluster: Option<&Arc<GlusterCollector>>,
 ) -> Result<(Live, Vec<Arc<crate::galera::collector::NodeSource>>), ServeError> {
-    let loaded_text = std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let settings = config::load_logging_warnings(path)?;
+    let reload::ReadConfig {
+        text: loaded_text,
+        settings,
+    } = read;
     let local_node = settings
         .resolve_local_node(node_override, host)
         .map_err(|e| ServeError::LocalNode(e.to_string()))?
@@ -308,6 +237,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_local))
         .route("/probe", get(probe))
+        .route("/sd", get(service_discovery))
         .route(
             "/health/galera",
             get(crate::health::galera_health::<AppState>),
@@ -341,7 +271,7 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
         "<!doctype html>\n<html><head><title>quorate</title></head><body>\n\
          <h1>quorate {version}</h1>\n<p>Cluster <b>{cluster}</b>, local node <b>{local}</b>.</p>\n\
          <ul>\n<li><a href=\"/metrics\">/metrics</a> (local node)</li>\n{probes}\
-         <li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
+         <li><a href=\"/sd\">/sd</a> (Prometheus service discovery)</li>\n<li><a href=\"/healthz\">/healthz</a></li>\n<li><a href=\"/health/galera\">/health/galera</a> (HAProxy check)</li>\n</ul>\n</body></html>\n",
         version = crate::VERSION,
         cluster = html_escape(&live.settings.cluster_name),
     ))
@@ -406,7 +336,8 @@ async fn probe(
         return (
             StatusCode::BAD_REQUEST,
             format!(
-                "target {target:?} is not a MariaDB controller in {}; known: {}\n",
+                "target {} is not a MariaDB controller in {}; known: {}\n",
+                quoted_prefix(&target, 64),
                 live.settings.path.display(),
                 known.join(", ")
             ),
@@ -414,6 +345,62 @@ async fn probe(
             .into_response();
     }
     scrape(&state, &live, Some(&target), &headers, false).await
+}
+
+/// `/sd`: Prometheus HTTP service discovery. One target group per configured MariaDB controller,
+/// each this server itself (as the client reached it: the `Host` header, else `quorate.listen`)
+/// with `__metrics_path__=/probe` and `__param_target=NODE`, so a job with `http_sd_configs`
+/// needs no relabelling; `instance` is the node's name, with `cluster`, `node` and `role`.
+async fn service_discovery(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let live = state.live();
+    let address = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| is_host_port(h))
+        .map_or_else(|| live.settings.listen.to_string(), str::to_string);
+    let groups: Vec<serde_json::Value> = live
+        .settings
+        .galera_nodes()
+        .map(|n| {
+            serde_json::json!({
+                "targets": [address],
+                "labels": {
+                    "__metrics_path__": "/probe",
+                    "__param_target": n.name,
+                    "instance": n.name,
+                    "cluster": live.settings.cluster_name,
+                    "node": n.name,
+                    "role": "galera",
+                },
+            })
+        })
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::Value::Array(groups).to_string(),
+    )
+        .into_response()
+}
+
+/// A `Host` header fit to hand back as a target: a host name, IPv4 or `[IPv6]` address and an
+/// optional port, nothing else.
+fn is_host_port(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 261
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+}
+
+/// `text` quoted and escaped (control characters included) for an answer, cut after `max`
+/// characters: what a client sent is echoed, never at any length.
+fn quoted_prefix(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(max).collect();
+    match chars.next() {
+        None => format!("{head:?}"),
+        Some(_) => format!("{head:?}… ({} characters)", text.chars().count()),
+    }
 }
 
 async fn scrape(
@@ -457,7 +444,7 @@ async fn scrape(
 }
 
 /// Runs `quorate serve` until `shutdown` resolves; then stops accepting and lets in-flight
-/// requests finish.
+/// requests finish (see [`connections`] for the limits every connection is served under).
 pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -470,6 +457,14 @@ pub async fn serve(
             "no controller matches this host's name or addresses; /metrics reports quorate itself only (set quorate.node or --node); /probe works"
         ),
     }
+    // Every connection holds a descriptor: the soft limit (often 1024) would cap them early.
+    let open_file_limit = connections::raise_open_file_limit();
+    tracing::info!(
+        open_file_limit,
+        max_connections =
+            connections::effective_cap(settings.http.max_connections, open_file_limit),
+        "connection limits"
+    );
     let addr = opts.listen.unwrap_or(settings.listen);
     // Loaded before binding, so a bad certificate or key stops the start with its file named.
     let tls = match &settings.tls {
@@ -486,125 +481,30 @@ pub async fn serve(
     tracing::info!(%local_addr, tls = tls.is_some(), config = %opts.config_path.display(), "quorate serve listening");
 
     state.start_backup_monitor();
-    let reloader = tokio::spawn(watch_config(Arc::clone(&state)));
-    let result = match tls {
-        None => {
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Some(config) => {
-            state.set_tls(config);
-            serve_tls(listener, app(Arc::clone(&state)), state, shutdown).await
-        }
-    };
-    reloader.abort();
-    result.map_err(ServeError::Io)
-}
-
-/// How long a TLS shutdown waits for open connections (a scrape in flight) before dropping them.
-const TLS_DRAIN: Duration = Duration::from_secs(5);
-
-/// The HTTPS variant of `axum::serve`: each accepted connection gets a TLS handshake (with
-/// the configuration current at that moment: a reload swaps it), then HTTP/1.1 with the same
-/// router. A failed handshake (a plain-HTTP client, an untrusted client) ends that connection
-/// only. On `shutdown` it stops accepting and gives open connections [`TLS_DRAIN`] to finish.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    state: Arc<AppState>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut connections = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // E.g. EMFILE: keep serving the connections we have and try again shortly.
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-            // Reap finished connections so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let Some(config) = state.tls() else {
-            // Cannot happen: serve sets it before calling us. Refuse rather than serve clear.
-            continue;
-        };
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        connections.spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-            };
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-        });
+    let reloader = tokio::spawn(reload::watch_config(Arc::clone(&state)));
+    if let Some(config) = tls.clone() {
+        state.set_tls(config);
     }
-    let _ = tokio::time::timeout(TLS_DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
+    let source: Arc<dyn connections::ConnectionSource> = Arc::clone(&state) as _;
+    connections::serve(
+        listener,
+        app(Arc::clone(&state)),
+        source,
+        tls.is_some(),
+        open_file_limit,
+        shutdown,
+    )
     .await;
+    reloader.abort();
     Ok(())
 }
 
-/// Reloads on changes in the config file's directory (debounced) and on SIGHUP.
-async fn watch_config(state: Arc<AppState>) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(16);
-    let watch_dir = state
-        .config_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let watcher = {
-        let tx = tx.clone();
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                // A full channel already holds a wake-up; dropping this one loses nothing.
-                let _ = tx.try_send(());
-            }
-        })
-    };
-    let _watcher = match watcher {
-        Ok(mut w) => {
-            use notify::Watcher;
-            match w.watch(&watch_dir, notify::RecursiveMode::NonRecursive) {
-                Ok(()) => Some(w),
-                Err(e) => {
-                    tracing::warn!(dir = %watch_dir.display(), error = %e, "cannot watch the configuration; reload with SIGHUP");
-                    None
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch the configuration; reload with SIGHUP");
-            None
-        }
-    };
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    loop {
-        let forced = tokio::select! {
-            Some(()) = rx.recv() => false,
-            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
-        };
-        // Debounce: editors write a file in several steps.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        while rx.try_recv().is_ok() {}
-        let _ = state.reload(forced);
+impl connections::ConnectionSource for AppState {
+    fn limits(&self) -> config::HttpSettings {
+        self.settings().http.clone()
+    }
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        AppState::tls(self)
     }
 }

@@ -1,6 +1,6 @@
 //! `quorate check` as a monitoring plugin, without a cluster: exit codes for --help,
 //! --version and bad arguments, a refused port, a server that never answers, a file read that
-//! hangs (the watchdog), the not-yet-available checks, the output grammar and '.' decimals
+//! would hang (a FIFO: refused at once), the not-yet-available checks, the output grammar and '.' decimals
 //! under a German locale.
 
 mod common;
@@ -223,9 +223,10 @@ fn a_silent_server_times_out_with_the_chosen_state() {
 }
 
 #[test]
-fn the_watchdog_answers_when_a_file_read_hangs() {
-    // A FIFO with no writer: reading the password file blocks forever, outside any async
-    // timeout. The plugin must still answer at -t.
+fn a_file_read_that_would_hang_is_refused_at_once() {
+    // A FIFO with no writer: reading the password file used to block forever, outside any
+    // async timeout (the watchdog answered at -t). Files are now opened non-blocking and a FIFO
+    // is refused by type: the plugin answers UNKNOWN at once, naming the file.
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("password");
     let c_path = std::ffi::CString::new(fifo.to_str().expect("utf-8 path")).expect("path");
@@ -233,13 +234,15 @@ fn the_watchdog_answers_when_a_file_read_hangs() {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     let fifo_arg = fifo.to_str().expect("utf-8");
     let r = galera(&["-H", "127.0.0.1", "--password-file", fifo_arg, "-t", "1"]);
-    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.code, 3, "{r:?}");
     assert!(
-        r.stdout.contains("no result within the 1 s timeout"),
+        r.stdout.contains(&format!(
+            "cannot read {fifo_arg}: it is a FIFO, not a regular file"
+        )),
         "{}",
         r.stdout
     );
-    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
     validate_plugin_output(&r.stdout, r.code).unwrap();
     let r = run_quorate(
         &[
@@ -410,4 +413,44 @@ fn decimals_use_a_dot_in_a_german_locale() {
     assert!(perf.contains("time=0."), "{perf}");
     assert!(!perf.contains(','), "{perf}");
     validate_plugin_output(&r.stdout, r.code).unwrap();
+}
+
+/// The backup scan's descriptors are bounded whatever the tree: 400 dated containers at an
+/// open-file limit of 64 are all read (before: `Too many open files` from the 60th on).
+#[test]
+fn the_backup_scan_fits_a_low_open_file_limit() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..400 {
+        let backup = dir
+            .path()
+            .join(format!("host{i}/full/backup_20261122_020000"));
+        std::fs::create_dir_all(&backup).expect("mkdir");
+        std::fs::write(
+            backup.join("xtrabackup_checkpoints"),
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 100\n",
+        )
+        .expect("checkpoints");
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"));
+    command
+        .args(["check", "backup", "--backup-dir"])
+        .arg(dir.path());
+    // SAFETY: setrlimit is async-signal-safe; runs in the child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().expect("run quorate check backup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("Too many open files"), "{stdout}");
+    assert!(stdout.contains("(400 failed)"), "{stdout}");
 }

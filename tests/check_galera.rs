@@ -439,10 +439,11 @@ fn shipped_nagios_and_nrpe_command_lines_run(w: &World) {
 
     let nrpe = std::fs::read_to_string(root.join("nagios/nrpe/quorate.cfg")).expect("nrpe file");
     let mut ran = 0;
-    for line in nrpe
-        .lines()
-        .filter(|l| l.starts_with("command[") && !l.starts_with("command[check_backup]"))
-    {
+    for line in nrpe.lines().filter(|l| {
+        l.starts_with("command[")
+            && !l.starts_with("command[check_backup]")
+            && !l.starts_with("command[check_gluster]")
+    }) {
         let (_, cmd) = line.split_once("]=").expect("command[name]=line");
         let expanded = cmd
             .replace("/usr/local/bin/quorate", bin)

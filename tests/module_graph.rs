@@ -51,6 +51,7 @@ const PURE: &[&str] = &[
 
 /// Modules (and everything below them) that do I/O.
 const IO: &[&str] = &[
+    "bounded",
     "galera::client",
     "galera::collector",
     "gluster::cli",

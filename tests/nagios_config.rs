@@ -335,6 +335,7 @@ fn icinga2_arguments_are_options_quorate_accepts() {
         ("quorate-galera", "galera", true),
         ("quorate-galera-cluster", "cluster", true),
         ("quorate-backup", "backup", false),
+        ("quorate-gluster", "gluster", false),
     ] {
         let start = conf
             .find(&format!("object CheckCommand \"{name}\""))

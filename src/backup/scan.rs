@@ -77,8 +77,27 @@ use crate::unix_time;
 pub const MAX_DEPTH: usize = 8;
 /// At most this many directories of one round keep their descriptor open for their
 /// children to be opened relative to it (the rest are opened by path): the soft limit on
-/// open files is often 1024.
+/// open files is often 1024. Lowered to a quarter of the soft limit in force ([`held_dirs`]).
 const MAX_HELD_DIRS: usize = 256;
+
+/// How many directory descriptors the scan may hold: [`MAX_HELD_DIRS`], at most a quarter of
+/// the soft open-file limit (the process needs the rest: the files read, threads, sockets).
+fn held_dirs() -> usize {
+    static HELD: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *HELD.get_or_init(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit with a valid pointer to a rlimit struct.
+        let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+            usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+        } else {
+            1024
+        };
+        MAX_HELD_DIRS.min(soft / 4)
+    })
+}
 /// An entry whose newest change (ctime) is less than this before it was read may have
 /// changed again within the same timestamp tick: the quick verification re-reads it.
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
@@ -401,20 +420,38 @@ impl Scanner {
                 .iter()
                 .filter(|j| j.cached.is_none() || dirty.contains(&j.path))
                 .count();
-            let mut held = 0;
-            for done in run_parallel(jobs, work, |job| process(job, dirty, tz, racy_window)) {
+            // Descriptors are kept as the directories are read (all results of a round exist
+            // at once): past the budget a container's descriptor is closed at once.
+            let budget = std::sync::atomic::AtomicUsize::new(held_dirs());
+            let keep_within_budget = |mut done: Done| {
+                let wanted = matches!(
+                    &done.result,
+                    Ok(Cached::Container { children, .. }) if !children.is_empty()
+                );
+                let granted = wanted
+                    && budget
+                        .fetch_update(
+                            std::sync::atomic::Ordering::AcqRel,
+                            std::sync::atomic::Ordering::Acquire,
+                            |left| left.checked_sub(1),
+                        )
+                        .is_ok();
+                if !granted {
+                    done.fd = None;
+                }
+                done
+            };
+            for done in run_parallel(jobs, work, |job| {
+                keep_within_budget(process(job, dirty, tz, racy_window))
+            }) {
                 dirs_read += usize::from(done.read);
                 match done.result {
                     Ok(entry) => {
                         match &entry {
                             Cached::Container { children, .. } => {
-                                // Keep the descriptor (if this directory was read) for the
-                                // children, within the bound on open descriptors.
-                                let fd = done
-                                    .fd
-                                    .filter(|_| !children.is_empty() && held < MAX_HELD_DIRS)
-                                    .map(Arc::new);
-                                held += usize::from(fd.is_some());
+                                // The descriptor (if this directory was read and it fit
+                                // the budget) opens the children relative to it.
+                                let fd = done.fd.map(Arc::new);
                                 frontier.push((Arc::clone(children), done.depth + 1, fd));
                             }
                             Cached::Backup { backup, .. } => walked.push(Arc::clone(backup)),
@@ -461,7 +498,7 @@ impl Scanner {
             if !same || (quick && *racy) {
                 dirty.insert(path.clone());
             }
-            if fds.len() < MAX_HELD_DIRS {
+            if fds.len() < held_dirs() {
                 parents.insert(path.as_os_str().as_bytes(), fds.len());
                 fds.push(fd);
             }

@@ -128,7 +128,10 @@ impl PerfDatum {
 /// Quotes a perfdata label when it holds anything but letters, digits and `_.-:/`; a literal
 /// quote is doubled and `=` (never allowed) becomes `_`.
 pub fn quote_label(label: &str) -> String {
-    let label = label.replace('=', "_");
+    let label: String = label
+        .chars()
+        .map(|c| if c == '=' || c.is_control() { '_' } else { c })
+        .collect();
     let plain = !label.is_empty()
         && label
             .chars()
@@ -286,9 +289,20 @@ impl CheckResult {
     }
 }
 
-/// One line of plugin text: no newlines, no '|' (which would start perfdata).
+/// One line of plugin text: no newlines, no '|' (which would start perfdata), and no other
+/// control character (from a directory name, say: an escape sequence would reach the monitoring
+/// UI raw) — each is shown as `\xNN`.
 fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ").replace('|', "/")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '|' => out.push('/'),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut with "...".
@@ -352,6 +366,25 @@ mod tests {
             PerfDatum::new("tiny", Some(1.42823e-05)).render(),
             "tiny=0.0000142823"
         );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_output_raw() {
+        let mut r = CheckResult::new(
+            "BACKUP",
+            Status::Critical,
+            "newest backup in /b/full/\u{1b}[31mred\u{7}\tx\0y",
+        );
+        r.details.push("[CRITICAL] /b/\u{9b}2J gone".into());
+        r.perfdata.push(PerfDatum::new("age\u{1b}", Some(1.0)));
+        for verbose in [false, true] {
+            let out = r.render_plugin(verbose);
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+            assert!(out.contains("/b/full/\\x1b[31mred\\x07 x\\x00y"), "{out}");
+            assert!(out.contains("/b/\\x9b2J gone"), "{out}");
+        }
+        let zabbix = r.render_zabbix(Some("summary")).expect("summary");
+        assert!(!zabbix.chars().any(char::is_control), "{zabbix:?}");
     }
 
     #[test]

@@ -203,7 +203,11 @@ impl Range {
                 return Ok(bound.to_string());
             };
             let number = parse_number(&bound[..bound.len() - suffix.len()]).map_err(fail)?;
-            Ok(format_number(number * factor))
+            let converted = number * factor;
+            if !converted.is_finite() {
+                return Err(fail(format!("{bound:?} is too large")));
+            }
+            Ok(format_number(converted))
         };
         let converted = match body.split_once(':') {
             Some((start, end)) => format!("{at}{}:{}", convert(start)?, convert(end)?),
@@ -320,6 +324,9 @@ mod tests {
             let err = Range::parse_with_units(bad, TIME_UNITS).expect_err(bad);
             assert_eq!(err.text, bad.trim(), "the error quotes what the user wrote");
         }
+        // A number that overflows once converted is named as written, not as "inf".
+        let err = Range::parse_with_units("1e308d", TIME_UNITS).expect_err("overflow");
+        assert_eq!(err.reason, "\"1e308d\" is too large");
     }
 
     /// (range, value, alerts?) covering every form at and around its boundaries.

@@ -66,10 +66,10 @@ pub fn load(path: &Path) -> Result<Option<FlowSample>, StateError> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::bounded::read(path, crate::bounded::SMALL_FILE_CAP) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(err(e.to_string())),
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(err(e.reason())),
     };
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {
         err(format!(

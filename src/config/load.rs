@@ -24,10 +24,7 @@ pub struct Loaded {
 /// Loads and validates the configuration at `path`, resolving credentials from the files it
 /// names and the environment.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_config_text(path)?;
     let mut warnings = Vec::new();
     let (settings, literal_secret) =
         parse_with_origin(path, &text, &std::env::vars().collect(), &mut warnings)?;
@@ -43,6 +40,21 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         }
     }
     Ok(Loaded { settings, warnings })
+}
+
+/// The configuration file's text: size-capped, and a FIFO or device is refused (see
+/// [`crate::bounded`]).
+pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+    crate::bounded::read_to_string(path, crate::bounded::CONFIG_FILE_CAP).map_err(|e| {
+        let source = match e {
+            crate::bounded::ReadError::Io { source, .. } => source,
+            other => std::io::Error::other(other.reason()),
+        };
+        ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// [`load`], logging each warning (at WARN) and returning the settings. Every command and the
@@ -73,6 +85,10 @@ fn parse_with_origin(
     env: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<(Settings, bool), ConfigError> {
+    check_nesting(text).map_err(|message| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message,
+    })?;
     let raw: RawFile = ENV.set(env, || {
         serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
@@ -86,4 +102,62 @@ fn parse_with_origin(
         .as_ref()
         .is_some_and(|p| p.1 == Origin::Literal);
     Ok((validate(path, raw, warnings)?, literal_secret))
+}
+
+/// The deepest nesting of flow collections (`[…]`, `{…}`) a configuration may have. quorate's
+/// own keys need two; the YAML parser's time grows with the square of the depth (a 120 KB file
+/// of brackets took seconds), so a deeper file is refused before it is parsed.
+pub const MAX_FLOW_NESTING: usize = 64;
+
+/// Refuses text whose flow collections nest deeper than [`MAX_FLOW_NESTING`], naming the line.
+/// A cheap scan, not a parser: brackets in quoted scalars and comments are skipped; a quote
+/// opens a quoted scalar only where one can start (after a space, `[`, `{`, `,` or at a line's
+/// start), so an apostrophe inside a word is text.
+fn check_nesting(text: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut previous = '\n';
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => line += 1,
+            // '' inside a single-quoted scalar is an escaped quote.
+            (Some('\''), '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '#') if previous.is_whitespace() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                previous = '\n';
+                continue;
+            }
+            (None, '"' | '\'')
+                if previous.is_whitespace() || matches!(previous, '[' | '{' | ',') =>
+            {
+                quote = Some(c)
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_FLOW_NESTING {
+                    return Err(format!(
+                        "line {line}: collections nested deeper than {MAX_FLOW_NESTING} levels: refused"
+                    ));
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+        previous = c;
+    }
+    Ok(())
 }

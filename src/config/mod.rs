@@ -40,11 +40,11 @@ pub use raw::{parse_duration, DurationError};
 pub use recovery::{NodeRecovery, RecoverySettings};
 pub use secrets::{
     parse_defaults_file, password_from_file_text, ClientDefaults, CredentialError,
-    CredentialOverrides, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
+    CredentialOverrides, DefaultsError, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
 };
 pub use settings::{
-    CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint, Node,
-    Settings, TlsFiles,
+    CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings, MysqlEndpoint,
+    Node, Settings, TlsFiles,
 };
 pub use validate::MysqlAddressError;
 

@@ -146,6 +146,21 @@ pub(super) struct RawQuorate {
     pub(super) gluster: Option<RawGlusterCli>,
     #[serde(default)]
     pub(super) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(super) http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    #[serde(default)]
+    pub(super) header_read_timeout: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) tls_handshake_timeout: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) max_connections: Option<u32>,
+    #[serde(default)]
+    pub(super) max_request_body: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +289,8 @@ pub enum DurationError {
     /// Zero, negative, or too large to be meant.
     #[error("duration {text:?} must be positive")]
     NotPositive { text: String },
+    #[error("duration {text:?} is shorter than 1ms")]
+    TooShort { text: String },
 }
 
 /// Parses `3s`, `250ms`, `1.5m`, `2h`, `1d` or a bare number of seconds. Must be positive.
@@ -302,6 +319,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let secs = value * scale;
     if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
         return Err(DurationError::NotPositive {
+            text: text.to_string(),
+        });
+    }
+    // Below a millisecond is no timeout or interval anyone means; some round to zero, and a
+    // zero interval makes a collector spin.
+    if secs < 0.001 {
+        return Err(DurationError::TooShort {
             text: text.to_string(),
         });
     }

@@ -45,7 +45,7 @@ pub(super) struct RawRecovery {
     #[serde(default)]
     token: Option<Expanded>,
     #[serde(default)]
-    token_file: Option<Expanded>,
+    pub(super) token_file: Option<Expanded>,
     #[serde(default)]
     state_dir: Option<Expanded>,
     #[serde(default)]

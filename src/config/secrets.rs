@@ -108,7 +108,12 @@ pub(super) fn resolve_mysql_auth(
     if let Some(file) = &raw.defaults_file {
         let file = config.resolve(&file.0);
         let text = read_secret_file(config.path, "quorate.mysql.defaults_file", &file, warnings)?;
-        let client = parse_defaults_file(&text);
+        let client = parse_defaults_file(&text).map_err(|e| ConfigError::SecretFile {
+            path: config.path.to_path_buf(),
+            key: "quorate.mysql.defaults_file".into(),
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
         if user.is_none() {
             user = client.user;
         }
@@ -140,15 +145,17 @@ pub struct CredentialOverrides<'a> {
 /// Why [`CredentialOverrides`] could not be applied. Each variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    #[error("cannot read {}: {source}", file.display())]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(crate::bounded::ReadError),
     #[error("{}: {source}", file.display())]
     PasswordFile {
         file: PathBuf,
         source: EmptyFirstLine,
+    },
+    #[error("{}: {source}", file.display())]
+    DefaultsFile {
+        file: PathBuf,
+        source: DefaultsError,
     },
 }
 
@@ -161,7 +168,12 @@ impl CredentialOverrides<'_> {
             auth.password = Some(Secret::new(pw.clone()));
         }
         if let Some(file) = self.defaults_file {
-            let client = parse_defaults_file(&read_credential_file(file)?);
+            let client = parse_defaults_file(&read_credential_file(file)?).map_err(|source| {
+                CredentialError::DefaultsFile {
+                    file: file.to_path_buf(),
+                    source,
+                }
+            })?;
             if let Some(user) = client.user {
                 auth.user = user;
             }
@@ -183,11 +195,11 @@ impl CredentialOverrides<'_> {
     }
 }
 
+/// A password or defaults file: size-capped, and a FIFO or device is refused (see
+/// [`crate::bounded`]).
 fn read_credential_file(file: &Path) -> Result<String, CredentialError> {
-    std::fs::read_to_string(file).map_err(|source| CredentialError::Read {
-        file: file.to_path_buf(),
-        source,
-    })
+    crate::bounded::read_to_string(file, crate::bounded::SMALL_FILE_CAP)
+        .map_err(CredentialError::Read)
 }
 
 pub(super) fn read_secret_file(
@@ -211,7 +223,8 @@ pub(super) fn read_secret_file(
             meta.permissions().mode() & 0o777
         ));
     }
-    std::fs::read_to_string(file).map_err(|e| err(e.to_string()))
+    crate::bounded::read_to_string(file, crate::bounded::SMALL_FILE_CAP)
+        .map_err(|e| err(e.reason()))
 }
 
 /// The `user` and `password` of a my.cnf-style file's `[client]` (or `[client-mariadb]`) group.
@@ -223,41 +236,112 @@ pub struct ClientDefaults {
 
 /// Reads the `[client]` and `[client-mariadb]` groups of a my.cnf-style file. Later values win,
 /// as in the MariaDB client. Quotes around a value are removed.
-pub fn parse_defaults_file(text: &str) -> ClientDefaults {
+pub fn parse_defaults_file(text: &str) -> Result<ClientDefaults, DefaultsError> {
     let mut out = ClientDefaults::default();
     let mut in_client = false;
-    for line in text.lines() {
+    for (i, line) in text.lines().enumerate() {
         let line = line.trim();
-        if line.is_empty()
-            || line.starts_with('#')
-            || line.starts_with(';')
-            || line.starts_with('!')
-        {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if let Some(group) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let group = group.trim();
-            in_client = group == "client" || group == "client-mariadb";
+        if let Some(directive) = line.strip_prefix('!') {
+            // The client would read other files here; quorate reads one file only, and a
+            // password skipped silently would be the wrong one.
+            let name = directive.split_whitespace().next().unwrap_or("");
+            return Err(DefaultsError {
+                line: i + 1,
+                message: format!(
+                    "!{name} is not followed by quorate: name the file that holds the [client] group itself"
+                ),
+            });
+        }
+        if let Some(group) = line.strip_prefix('[') {
+            if let Some((group, _)) = group.split_once(']') {
+                let group = group.trim();
+                in_client = group == "client" || group == "client-mariadb";
+            }
             continue;
         }
         if !in_client {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
+            if strip_end_comment(line).trim() == "password" {
+                return Err(DefaultsError {
+                    line: i + 1,
+                    message:
+                        "password without a value (the client would ask for it): write password=…"
+                            .into(),
+                });
+            }
             continue;
         };
         let key = key.trim().replace('-', "_");
-        let mut value = value.trim();
-        if value.len() >= 2
-            && ((value.starts_with('"') && value.ends_with('"'))
-                || (value.starts_with('\'') && value.ends_with('\'')))
-        {
-            value = &value[1..value.len() - 1];
-        }
+        let value = defaults_value(value);
         match key.as_str() {
-            "user" => out.user = Some(value.to_string()),
-            "password" => out.password = Some(value.to_string()),
+            "user" => out.user = Some(value),
+            "password" => out.password = Some(value),
             _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A line of a defaults file that quorate cannot take as the client would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct DefaultsError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// `text` up to a `#` outside quotes (a trailing comment), as the MariaDB client cuts it.
+fn strip_end_comment(text: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '\'' | '"' if quote.is_none() => quote = Some(c),
+            c if quote == Some(c) => quote = None,
+            '#' if quote.is_none() => return &text[..i],
+            _ => {}
+        }
+    }
+    text
+}
+
+/// A value as the MariaDB client reads it: the trailing comment cut, surrounding whitespace and
+/// one pair of matching quotes removed, then the escapes `\n \t \r \b \s \" \' \\` replaced
+/// (an unknown escape keeps its backslash).
+fn defaults_value(raw: &str) -> String {
+    let mut value = strip_end_comment(raw).trim();
+    if value.len() >= 2
+        && ((value.starts_with('"') && value.ends_with('"'))
+            || (value.starts_with('\'') && value.ends_with('\'')))
+    {
+        value = &value[1..value.len() - 1];
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('s') => out.push(' '),
+            Some(e @ ('"' | '\'' | '\\')) => out.push(e),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
         }
     }
     out

@@ -84,6 +84,34 @@ impl Default for HealthSettings {
     }
 }
 
+/// `quorate.http`: the limits of `quorate serve`'s HTTP server, which keep clients that send
+/// half a request, stall a TLS handshake or open thousands of connections from holding it.
+/// Read for every new connection: a reload applies to the connections accepted after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// A request's head must arrive within this, on a new connection and between requests on
+    /// a kept-alive one (so it is also the idle keep-alive timeout).
+    pub header_read_timeout: Duration,
+    /// A TLS handshake must finish within this.
+    pub tls_handshake_timeout: Duration,
+    /// Open connections at most (lowered to what the open-file limit allows); at the cap a new
+    /// connection closes the oldest one that is not answering a request.
+    pub max_connections: usize,
+    /// Requests announcing a larger body are refused (413); no endpoint takes a body.
+    pub max_request_body: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> HttpSettings {
+        HttpSettings {
+            header_read_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_request_body: 64 * 1024,
+        }
+    }
+}
+
 /// `quorate.gluster`: how to run the gluster CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlusterCliSettings {
@@ -153,6 +181,11 @@ pub struct Settings {
     pub recovery: super::RecoverySettings,
     /// `quorate.gluster`.
     pub gluster_cli: GlusterCliSettings,
+    /// `quorate.http`.
+    pub http: HttpSettings,
+    /// The files secrets and certificates were read from (password, defaults, token, TLS):
+    /// a change to one of them is a reason to reload.
+    pub secret_files: Vec<PathBuf>,
 }
 
 impl Settings {

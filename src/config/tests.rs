@@ -173,6 +173,12 @@ fn durations() {
     assert!(parse_duration("-1s").is_err());
     assert!(parse_duration("3 weeks").is_err());
     assert!(parse_duration("s").is_err());
+    // Rounds to (next to) zero: a collector with that interval would spin.
+    for tiny in ["0.0000000001", "0.0000001s", "0.5ms"] {
+        let e = parse_duration(tiny).unwrap_err().to_string();
+        assert!(e.contains("shorter than 1ms"), "{e}");
+    }
+    assert_eq!(parse_duration("1ms").unwrap(), Duration::from_millis(1));
     let text = format!("{MINIMAL}quorate:\n  timeouts:\n    galera: 2x\n");
     let err = parse_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("\"x\"") && err.contains("line 11"), "{err}");
@@ -301,14 +307,73 @@ fn defaults_file_groups_and_quotes() {
     let text = "[mysqld]\nuser=mysql\n[client]\nuser = mon\npassword=\"p w\"\n# comment\n[mysql]\npassword=other\n[client-mariadb]\npassword='final'\n";
     assert_eq!(
         parse_defaults_file(text),
-        ClientDefaults {
+        Ok(ClientDefaults {
             user: Some("mon".into()),
             password: Some("final".into())
-        }
+        })
     );
     assert_eq!(
         parse_defaults_file("garbage\n[client\n=\n"),
-        ClientDefaults::default()
+        Ok(ClientDefaults::default())
+    );
+}
+
+/// Trailing comments, quotes and escapes as the MariaDB client reads them; `!include` and
+/// `!includedir` are refused with the line (never skipped: the password may be there).
+#[test]
+fn defaults_file_comments_escapes_and_includes() {
+    let read = |body: &str| parse_defaults_file(&format!("[client] # ours\n{body}\n"));
+    let password = |body: &str| read(body).unwrap().password.unwrap();
+    assert_eq!(password("password = secret # trailing"), "secret");
+    assert_eq!(
+        password("password = \"pa ss#word\" # comment"),
+        "pa ss#word"
+    );
+    assert_eq!(password("password='it\\'s'"), "it's");
+    assert_eq!(password("password=a\\sb\\tc\\\\d\\xe"), "a b\tc\\d\\xe");
+    assert_eq!(password("password="), "");
+    assert!(read("password # ask")
+        .unwrap_err()
+        .to_string()
+        .contains("line 2: password without a value"));
+    assert_eq!(
+        read("user = mon#itor").unwrap().user.as_deref(),
+        Some("mon")
+    );
+    for directive in [
+        "!include /etc/mysql/other.cnf",
+        "!includedir /etc/mysql/conf.d/",
+    ] {
+        let e = parse_defaults_file(&format!("[client]\nuser=a\n{directive}\n")).unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(
+            e.to_string().contains(directive.split(' ').next().unwrap()),
+            "{e}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "!includedir /etc/mysql/conf.d/\n").unwrap();
+    std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "{MINIMAL}quorate:\n  mysql:\n    defaults_file: {}\n",
+        cnf.display()
+    );
+    let err = parse_text(&text, &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("quorate.mysql.defaults_file") && err.contains("line 1: !includedir"),
+        "{err}"
+    );
+    let err = CredentialOverrides {
+        defaults_file: Some(&cnf),
+        ..Default::default()
+    }
+    .apply(None)
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(&format!("{}: line 1: !includedir", cnf.display())),
+        "{err}"
     );
 }
 
@@ -548,4 +613,101 @@ fn credential_overrides_apply_in_order() {
             .starts_with(&format!("cannot read {}: ", missing.display())),
         "{err}"
     );
+}
+
+/// A secret or defaults file that is a FIFO, a device or huge gives a clear error at once
+/// instead of blocking (a FIFO without a writer) or filling memory (`/dev/zero`).
+#[test]
+fn secret_files_that_are_fifos_devices_or_huge_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pw.fifo");
+    crate::bounded::test_files::fifo(&fifo);
+    let huge = dir.path().join("my.cnf");
+    crate::bounded::test_files::sparse(&huge, 2 << 30);
+    std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = dir.path().join("q.yaml");
+    let cases = [
+        ("password_file", fifo.clone(), "is a FIFO"),
+        (
+            "password_file",
+            PathBuf::from("/dev/zero"),
+            "is a character device",
+        ),
+        (
+            "defaults_file",
+            huge.clone(),
+            "larger than the limit of 1048576 bytes",
+        ),
+    ];
+    for (key, file, expected) in cases {
+        let text = format!(
+            "{MINIMAL}quorate:\n  mysql:\n    {key}: {}\n",
+            file.display()
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(&cfg, &text, &env(&[]), &mut Vec::new()).map(|_| ()));
+        });
+        let err = rx
+            .recv_timeout(Duration::from_secs(2))
+            .expect("no answer within 2 s")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("quorate.mysql.{key}"))
+                && err.contains(&file.display().to_string())
+                && err.contains(expected),
+            "{err}"
+        );
+    }
+    for file in [&fifo, &PathBuf::from("/dev/zero"), &huge] {
+        let err = CredentialOverrides {
+            password_file: Some(file),
+            ..Default::default()
+        }
+        .apply(None)
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(&format!("cannot read {}: ", file.display())),
+            "{err}"
+        );
+    }
+}
+
+/// Deeply nested flow collections are refused quickly, naming the line, before the YAML parser
+/// (whose time grows with the square of the depth) sees them; quoted brackets, comments and
+/// apostrophes are text.
+#[test]
+fn deep_nesting_is_refused_quickly() {
+    let deep = format!("{MINIMAL}quorate:\n  listen: {}\n", "[".repeat(40_000));
+    let started = std::time::Instant::now();
+    let err = parse_text(&deep, &[]).unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains("line 10") && err.contains("nested deeper than 64 levels"),
+        "{err}"
+    );
+    let balanced = format!(
+        "{MINIMAL}quorate:\n  gluster:\n    command: {}{}\n",
+        "[".repeat(65),
+        "]".repeat(65)
+    );
+    assert!(parse_text(&balanced, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("nested deeper"));
+    let text_not_nesting = format!(
+        "{MINIMAL}quorate:\n  # {}\n  mysql:\n    user: \"{}\"\n    password: it's[\n  gluster:\n    command: ['[[[', \"{{{{\", ok]\n",
+        "[".repeat(100),
+        "[".repeat(100),
+    );
+    let s = parse_text(&text_not_nesting, &[]).unwrap();
+    assert_eq!(s.mysql.user, "[".repeat(100));
+    assert_eq!(s.gluster_cli.command, ["[[[", "{{", "ok"]);
 }

@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{
-    RawBackup, RawCheck, RawController, RawFile, RawGluster, RawGlusterCli, RawHealth,
+    RawBackup, RawCheck, RawController, RawFile, RawGluster, RawGlusterCli, RawHealth, RawHttp,
     RawNodeOverride, RawReplicaCount, RawTls,
 };
 use super::secrets::{read_secret_file, resolve_mysql_auth};
 use super::{
-    CheckSettings, ConfigError, GlusterCliSettings, GlusterStorage, HealthSettings, MysqlEndpoint,
-    Node, Settings, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
+    CheckSettings, ConfigError, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings,
+    MysqlEndpoint, Node, Settings, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
 };
 
 /// The file being validated: errors name it, relative paths are resolved against its directory.
@@ -60,6 +60,20 @@ pub(super) fn validate(
     let listen = listen(file, q.listen.map(|l| l.0))?;
     let tls = tls(file, q.tls, warnings)?;
     let mysql = resolve_mysql_auth(file, &q.mysql, warnings)?;
+    // What a change should reload besides this file (the server watches them).
+    let secret_files = [
+        q.mysql.password_file.as_ref(),
+        q.mysql.defaults_file.as_ref(),
+        q.recovery.token_file.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|f| file.resolve(&f.0))
+    .chain(
+        tls.iter()
+            .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()]),
+    )
+    .collect();
     let gluster = match raw.storage.and_then(|s| s.glusterfs) {
         Some(g) => Some(gluster_storage(file, g)?),
         None => None,
@@ -97,6 +111,8 @@ pub(super) fn validate(
         check: check(file, q.check),
         recovery,
         gluster_cli,
+        http: http(file, q.http)?,
+        secret_files,
     })
 }
 
@@ -322,6 +338,34 @@ fn health(file: ConfigFile<'_>, h: RawHealth) -> HealthSettings {
         allow_read_only: h.allow_read_only.unwrap_or(defaults.allow_read_only),
         timeout: h.timeout.map_or(defaults.timeout, |d| d.0),
     }
+}
+
+/// `quorate.http`; unset keys take the defaults, counts must be at least 1.
+fn http(file: ConfigFile<'_>, h: RawHttp) -> Result<HttpSettings, ConfigError> {
+    let defaults = HttpSettings::default();
+    let at_least_one = |key: &str, value: Option<u32>, default: usize| match value {
+        None => Ok(default),
+        Some(0) => Err(file.invalid(key, "must be at least 1")),
+        Some(n) => Ok(n as usize),
+    };
+    Ok(HttpSettings {
+        header_read_timeout: h
+            .header_read_timeout
+            .map_or(defaults.header_read_timeout, |d| d.0),
+        tls_handshake_timeout: h
+            .tls_handshake_timeout
+            .map_or(defaults.tls_handshake_timeout, |d| d.0),
+        max_connections: at_least_one(
+            "quorate.http.max_connections",
+            h.max_connections,
+            defaults.max_connections,
+        )?,
+        max_request_body: at_least_one(
+            "quorate.http.max_request_body",
+            h.max_request_body,
+            defaults.max_request_body,
+        )?,
+    })
 }
 
 /// `quorate.check`.

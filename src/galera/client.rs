@@ -141,7 +141,15 @@ pub async fn read_grastate(
     timeout: Duration,
 ) -> Result<GraState, CollectError> {
     let path = datadir.join("grastate.dat");
-    let read = tokio::time::timeout(timeout, tokio::fs::read(&path)).await;
+    // On a blocking thread, size-capped and refusing a FIFO or device (see `bounded`).
+    let on_thread = path.clone();
+    let read = tokio::time::timeout(
+        timeout,
+        tokio::task::spawn_blocking(move || {
+            crate::bounded::read(&on_thread, crate::bounded::SMALL_FILE_CAP)
+        }),
+    )
+    .await;
     let bytes = match read {
         Err(_) => {
             return Err(CollectError::File {
@@ -157,11 +165,44 @@ pub async fn read_grastate(
                 message: e.to_string(),
             })
         }
-        Ok(Ok(bytes)) => bytes,
+        Ok(Ok(Err(e))) => {
+            return Err(CollectError::File {
+                node: node.to_string(),
+                path,
+                message: e.reason(),
+            })
+        }
+        Ok(Ok(Ok(bytes))) => bytes,
     };
     parse::parse_grastate(&String::from_utf8_lossy(&bytes)).map_err(|e| CollectError::Parse {
         node: node.to_string(),
         path,
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_huge_or_endless_grastate_is_refused_quickly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("grastate.dat");
+        crate::bounded::test_files::sparse(&path, 2 << 30);
+        let started = std::time::Instant::now();
+        let e = read_grastate("db1", dir.path(), Duration::from_secs(5))
+            .await
+            .expect_err("2 GB");
+        assert!(started.elapsed() < Duration::from_secs(1), "{e}");
+        assert!(e.to_string().contains("larger than the limit"), "{e}");
+
+        std::fs::remove_file(&path).expect("rm");
+        crate::bounded::test_files::fifo(&path);
+        let e = read_grastate("db1", dir.path(), Duration::from_secs(5))
+            .await
+            .expect_err("fifo");
+        assert!(started.elapsed() < Duration::from_secs(2), "{e}");
+        assert!(e.to_string().contains("is a FIFO"), "{e}");
+    }
 }

@@ -7,6 +7,10 @@
 //! - the child gets its own process group (`process_group(0)`), so `gluster` and the helpers it
 //!   forks (`glfsheal` for heal info) can be killed together;
 //! - a watchdog thread sends SIGKILL to the whole group when the timeout expires;
+//! - stdout and stderr are read only until the same deadline (each read polls with the time
+//!   left): a helper that left the group (setsid) and keeps the pipes open cannot hold the
+//!   query past its timeout, which then reports a timeout; stdout past [`MAX_ANSWER`] bytes is
+//!   refused;
 //! - the child is waited for with `waitid(WNOWAIT)` first, so the watchdog is cancelled while
 //!   the group id cannot yet have been reused, and only then reaped;
 //! - "Another transaction is in progress" (glusterd's cluster lock is held) is retried a few
@@ -16,18 +20,27 @@
 //! pipe); callers are async.
 
 use std::io::{BufReader, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::parse::ParseError;
 use super::CliError;
 
 /// How much of stderr (and of unparseable stdout) is kept for error messages.
 const OUTPUT_LIMIT: usize = 2048;
+
+/// How long stderr is waited for when the deadline has passed already.
+const STDERR_AFTER_EXIT: Duration = Duration::from_millis(200);
+
+/// The largest answer read from the CLI (`volume status all detail` of a large pool is a few
+/// MB). Past it the answer is refused and the pipe closed: an endless text node or an endless
+/// list of volumes cannot fill memory.
+pub const MAX_ANSWER: usize = 32 << 20;
 
 /// Counters of what the CLI runner had to do, exported as metrics.
 #[derive(Debug, Default)]
@@ -183,6 +196,8 @@ fn run_once<T>(
         .process_group(0)
         .spawn()
         .map_err(|e| spawn_error(e.to_string()))?;
+    // Reading stops here too: a helper that left the group may hold the pipes open for ever.
+    let deadline = Instant::now() + timeout;
     let pid = child.id();
     let Ok(pgid) = libc::pid_t::try_from(pid) else {
         return Err(spawn_error(format!("pid {pid} out of range")));
@@ -218,8 +233,10 @@ fn run_once<T>(
         }
     };
 
-    // stderr is drained on its own thread so a chatty child cannot block on a full pipe.
-    let stderr_reader = child.stderr.take().map(|mut err| {
+    // stderr is drained on its own thread so a chatty child cannot block on a full pipe; it is
+    // waited for only until the deadline (a process outside the group may keep it open).
+    let (stderr_tx, stderr_rx) = mpsc::channel::<String>();
+    if let Some(mut err) = child.stderr.take() {
         std::thread::spawn(move || {
             let mut kept = Vec::new();
             let mut chunk = [0u8; 4096];
@@ -230,20 +247,24 @@ fn run_once<T>(
                 let room = OUTPUT_LIMIT.saturating_sub(kept.len());
                 kept.extend_from_slice(&chunk[..n.min(room)]);
             }
-            String::from_utf8_lossy(&kept).into_owned()
-        })
-    });
+            let _ = stderr_tx.send(String::from_utf8_lossy(&kept).into_owned());
+        });
+    }
 
     // Parse straight from the pipe: reads until every writer (the whole group) closed it.
     let mut echo = Echo::default();
     let parsed = match child.stdout.take() {
         Some(out) => {
             let mut reader = BufReader::new(EchoReader {
+                fd: out.as_raw_fd(),
                 inner: out,
                 echo: &mut echo,
+                read: 0,
+                deadline,
             });
             let result = parse(&mut reader);
-            // Drain what the parser left, so the child never blocks on a full pipe.
+            // Drain what the parser left, so the child never blocks on a full pipe; an answer
+            // past the cap is not drained: closing the pipe ends the writer (EPIPE).
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
             result
         }
@@ -252,17 +273,35 @@ fn run_once<T>(
         }),
     };
 
+    // The deadline passed while reading: the group ends now, whether or not the watchdog
+    // (racing with this) has fired yet.
+    if echo.past_deadline {
+        // SAFETY: killpg with a group we created whose leader we have not reaped.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
     // Wait for the exit without reaping, cancel the watchdog, forget the group, then reap.
     wait_exit_no_reap(pid);
     let _ = cancel.send(());
     let timed_out = watchdog.join().unwrap_or(false);
     lock(running).retain(|&p| p != pgid);
     let status = child.wait();
-    let stderr = stderr_reader
-        .and_then(|h| h.join().ok())
+    let stderr = stderr_rx
+        .recv_timeout(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(STDERR_AFTER_EXIT),
+        )
         .unwrap_or_default();
 
-    if timed_out {
+    if echo.too_large {
+        return Err(CliError::TooLarge {
+            command: command.to_string(),
+            limit: MAX_ANSWER,
+        });
+    }
+    if timed_out || echo.past_deadline {
         return Err(CliError::Timeout {
             command: command.to_string(),
             timeout,
@@ -275,8 +314,11 @@ fn run_once<T>(
     let success = status.as_ref().is_ok_and(|s| s.success());
     match parsed {
         Ok(value) => Ok(value),
-        // A non-zero exit without an XML answer: report what it said.
-        Err(ParseError::NotXml { .. } | ParseError::Truncated { .. }) if !success => {
+        // No XML answer with a non-zero exit, or with something on stderr (some helpers exit 0
+        // after a failure): report what it said.
+        Err(ParseError::NotXml { .. } | ParseError::Truncated { .. })
+            if !success || !stderr.trim().is_empty() =>
+        {
             let mut output = stderr.trim().to_string();
             let stdout_text = echo.text();
             if !stdout_text.is_empty() {
@@ -331,6 +373,10 @@ fn wait_exit_no_reap(pid: u32) {
 #[derive(Default)]
 struct Echo {
     head: Vec<u8>,
+    /// Stdout went past [`MAX_ANSWER`].
+    too_large: bool,
+    /// Stdout had not ended by the deadline.
+    past_deadline: bool,
 }
 
 impl Echo {
@@ -341,12 +387,51 @@ impl Echo {
 
 struct EchoReader<'a, R> {
     inner: R,
+    /// `inner`'s descriptor, polled with the time left before each read.
+    fd: std::os::fd::RawFd,
     echo: &'a mut Echo,
+    /// Bytes read so far; past [`MAX_ANSWER`] reading fails.
+    read: usize,
+    /// Reading fails once this has passed (the watchdog has killed the group by then; what
+    /// still holds the pipe is outside it).
+    deadline: Instant,
 }
 
 impl<R: Read> Read for EchoReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > MAX_ANSWER {
+            self.echo.too_large = true;
+            return Err(std::io::Error::other(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
+        }
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let mut pfd = libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: one valid pollfd for a descriptor `inner` keeps open.
+            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if rc > 0 {
+                break;
+            }
+            if rc == 0 {
+                self.echo.past_deadline = true;
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the output did not end by the deadline",
+                ));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
         let n = self.inner.read(buf)?;
+        self.read += n;
         let room = OUTPUT_LIMIT.saturating_sub(self.echo.head.len());
         self.echo.head.extend_from_slice(&buf[..n.min(room)]);
         Ok(n)
@@ -405,6 +490,83 @@ mod tests {
         assert_eq!(n, 2);
         let args = std::fs::read_to_string(&args_file).expect("args");
         assert_eq!(args.trim(), "--mode=script volume info --xml");
+    }
+
+    /// A helper that leaves the process group (setsid) and keeps stdout and stderr open: the
+    /// group kill does not end it, yet the query ends at its timeout, as a timeout.
+    #[test]
+    fn a_helper_outside_the_group_holding_the_pipes_does_not_outlast_the_timeout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("helper.pid");
+        let s = script(
+            dir.path(),
+            "gluster",
+            &format!(
+                "setsid sleep 300 &\necho $! > {}\nprintf '<cliOutput><opRet>0</opRet>'",
+                pid_file.display()
+            ),
+        );
+        let cli = GlusterCli::new(vec![s]);
+        let started = Instant::now();
+        let e = runtime()
+            .block_on(cli.query(&["volume", "info"], Duration::from_secs(1), info_parser))
+            .expect_err("timeout");
+        let took = started.elapsed();
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            // SAFETY: kill(2) on the helper this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        assert!(e.is_timeout(), "{e}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    /// A command that exits 0 with only a message on stderr: the message is reported.
+    #[test]
+    fn a_success_exit_with_only_stderr_keeps_the_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = script(
+            dir.path(),
+            "gluster",
+            "echo 'Connection failed. Please check if gluster daemon is operational.' >&2",
+        );
+        let cli = GlusterCli::new(vec![s]);
+        let e = runtime()
+            .block_on(cli.query(&["volume", "info"], Duration::from_secs(10), info_parser))
+            .expect_err("no answer");
+        let text = e.to_string();
+        assert!(
+            text.contains("Connection failed. Please check if gluster daemon is operational."),
+            "{text}"
+        );
+        assert!(text.contains("exit status: 0"), "{text}");
+    }
+
+    /// An endless answer (a text node that never ends) is refused at the cap, quickly, and the
+    /// command is ended by the closed pipe.
+    #[test]
+    fn an_endless_answer_is_refused_at_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = script(
+            dir.path(),
+            "gluster",
+            "printf '<cliOutput><opRet>0</opRet><volInfo><volumes><volume><name>'\nexec yes",
+        );
+        let cli = GlusterCli::new(vec![s]);
+        let started = Instant::now();
+        let e = runtime()
+            .block_on(cli.query(&["volume", "info"], Duration::from_secs(20), info_parser))
+            .expect_err("too large");
+        assert!(e.to_string().contains("larger than 33554432 bytes"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

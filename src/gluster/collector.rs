@@ -123,6 +123,8 @@ impl GlusterCollector {
                 volume_filter: config.volume.clone(),
                 interval: config.interval,
                 heal_interval: config.heal_interval,
+                // Two intervals and a collection's three commands, with room for a retry.
+                max_state_age: Some(2 * config.interval + 4 * config.timeout),
                 ..GlusterSnapshot::default()
             })),
             state_done: Notify::new(),

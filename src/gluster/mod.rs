@@ -47,6 +47,9 @@ pub enum CliError {
         #[source]
         source: ParseError,
     },
+    /// The answer was larger than the cap ([`cli::MAX_ANSWER`]); it was not read further.
+    #[error("{command}: the answer is larger than {limit} bytes; refused")]
+    TooLarge { command: String, limit: usize },
     /// The command exited non-zero without a usable XML answer (e.g. glusterd not running).
     #[error("{command} failed ({status}): {output}")]
     Failed {

@@ -301,7 +301,21 @@ pub fn parse_volume_info(input: impl BufRead) -> Result<Vec<VolumeInfo>, ParseEr
             }
         }
     })?;
-    volumes.into_iter().map(RawVolume::finish).collect()
+    let volumes = volumes
+        .into_iter()
+        .map(RawVolume::finish)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(first_of_each_name(volumes, |v| &v.name))
+}
+
+/// Keeps the first of the items with the same name: a CLI that lists a volume twice must not
+/// count its bricks twice (nor heal it twice).
+fn first_of_each_name<T>(items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(name(item).to_string()))
+        .collect()
 }
 
 /// Parses `gluster volume status {V|all} [detail] --xml`. Nodes whose `path` is not absolute
@@ -349,7 +363,7 @@ pub fn parse_volume_status(input: impl BufRead) -> Result<Vec<VolumeStatus>, Par
             return Err(ParseError::Missing { element: "volName" });
         }
     }
-    Ok(volumes)
+    Ok(first_of_each_name(volumes, |v| &v.name))
 }
 
 /// Parses `gluster peer status --xml` (the other peers; this host is not listed).

@@ -178,8 +178,24 @@ pub fn reading(
 ) -> GlusterReading {
     let filter = volume.or(snapshot.volume_filter.as_deref());
     let attempt = snapshot.state.latest.as_ref();
-    let up = snapshot.state.succeeded();
-    let error = attempt.and_then(Collected::error).map(ToString::to_string);
+    // A background collector whose latest attempt is too old has stalled: its last success is
+    // not news of now.
+    let stalled = match (attempt, snapshot.max_state_age) {
+        (Some(a), Some(max)) => Some(a.age(now)).filter(|age| *age > max),
+        _ => None,
+    };
+    let up = snapshot.state.succeeded() && stalled.is_none();
+    let error = attempt
+        .and_then(Collected::error)
+        .map(ToString::to_string)
+        .or_else(|| {
+            stalled.map(|age| {
+                format!(
+                    "no state collection finished for {}s: the collector is stalled",
+                    age.as_secs()
+                )
+            })
+        });
     let collect_duration = attempt.map(|a| a.duration);
     let (cli_timeouts, cli_busy_retries) = (snapshot.cli_timeouts, snapshot.cli_busy_retries);
     let Some(state) = snapshot.state.last_good.as_ref() else {
@@ -495,6 +511,24 @@ pub(crate) mod tests {
             .as_ref()
             .and_then(Collected::error)
             .is_some_and(CliError::is_timeout));
+    }
+
+    /// A background collector that stopped finishing collections: down and stale once its
+    /// latest attempt is older than its bound, never a stale "up".
+    #[test]
+    fn a_stalled_collector_reads_as_down_and_stale() {
+        let mut s = healthy();
+        s.max_state_age = Some(Duration::from_secs(60));
+        let r = reading(&s, t(50), None);
+        assert!(r.up && !r.stale && r.error.is_none());
+        let r = reading(&s, t(200), None);
+        assert!(!r.up && r.stale, "{r:?}");
+        assert!(
+            r.error.as_deref().is_some_and(|e| e.contains("stalled")),
+            "{:?}",
+            r.error
+        );
+        assert_eq!(r.state_age, Some(Duration::from_secs(200)));
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct GlusterSnapshot {
     /// The intervals, for staleness judgements.
     pub interval: Duration,
     pub heal_interval: Duration,
+    /// A background collector's bound on the age of its latest state attempt: past it the
+    /// collector is stalled and its data reads as down and stale, never as fresh. `None` (a
+    /// one-shot collection) judges no age.
+    pub max_state_age: Option<Duration>,
 }
 
 impl GlusterSnapshot {

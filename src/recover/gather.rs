@@ -108,10 +108,10 @@ fn read_files(
         return r;
     };
     r.mysqld = sys::find_mysqld(datadir, pid_file);
-    r.grastate = match std::fs::read(datadir.join("grastate.dat")) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent,
+    r.grastate = match read_state_file(&datadir.join("grastate.dat")) {
+        Err(e) if e.is_not_found() => FileState::Absent,
         Err(e) => FileState::Unreadable {
-            error: format!("{}: {e}", datadir.join("grastate.dat").display()),
+            error: e.to_string(),
         },
         Ok(bytes) => match parse_grastate(&String::from_utf8_lossy(&bytes)) {
             Ok(g) => FileState::Read {
@@ -128,8 +128,8 @@ fn read_files(
             },
         },
     };
-    r.gvwstate = match std::fs::read(datadir.join("gvwstate.dat")) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent,
+    r.gvwstate = match read_state_file(&datadir.join("gvwstate.dat")) {
+        Err(e) if e.is_not_found() => FileState::Absent,
         Err(e) => FileState::Unreadable {
             error: e.to_string(),
         },
@@ -152,6 +152,11 @@ fn read_files(
     r.sst_in_progress = datadir.join("sst_in_progress").exists();
     r.recovered = position::load_cached(settings, node, Some(datadir));
     r
+}
+
+/// A Galera state file, size-capped and refusing a FIFO or device (see [`crate::bounded`]).
+fn read_state_file(path: &Path) -> Result<Vec<u8>, crate::bounded::ReadError> {
+    crate::bounded::read(path, crate::bounded::SMALL_FILE_CAP)
 }
 
 /// Asks a peer's `/galera/state`.
@@ -222,5 +227,47 @@ pub async fn gather(settings: &Settings, local: Option<&str>) -> ClusterView {
     });
     ClusterView {
         nodes: futures::future::join_all(futures).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_files_that_are_fifos_or_huge_are_unreadable_not_a_hang() {
+        let settings = crate::config::parse(
+            Path::new("/etc/quorate/q.yaml"),
+            "cluster: {name: c}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1}\n",
+            &Default::default(),
+            &mut Vec::new(),
+        )
+        .expect("valid");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("grastate.dat");
+        crate::bounded::test_files::fifo(&fifo);
+        crate::bounded::test_files::sparse(&dir.path().join("gvwstate.dat"), 2 << 30);
+        let datadir = dir.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_files(&settings, "a", Some(&datadir), None, None));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(3))
+            .expect("read_files returned");
+        let FileState::Unreadable { error } = &r.grastate else {
+            panic!("grastate: {:?}", r.grastate);
+        };
+        assert!(
+            error.contains("grastate.dat") && error.contains("FIFO"),
+            "{error}"
+        );
+        let FileState::Unreadable { error } = &r.gvwstate else {
+            panic!("gvwstate: {:?}", r.gvwstate);
+        };
+        assert!(
+            error.contains("gvwstate.dat") && error.contains("limit"),
+            "{error}"
+        );
     }
 }

@@ -14,6 +14,9 @@ use hyper_util::rt::TokioIo;
 
 use crate::config::Secret;
 
+/// The largest answer read from a peer (a `/galera/state` answer is well under 4 KiB).
+pub const MAX_ANSWER: usize = crate::bounded::SMALL_FILE_CAP as usize;
+
 /// One answer: the status code and the body text.
 #[derive(Debug)]
 pub struct Answer {
@@ -107,11 +110,17 @@ where
         .await
         .map_err(|e| format!("request failed: {e}"))?;
     let status = resp.status();
-    let body = resp
-        .into_body()
+    // Capped while streaming: a peer that never ends its body costs at most the cap.
+    let body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER)
         .collect()
         .await
-        .map_err(|e| format!("reading the answer: {e}"))?
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                format!("reading the answer: it is larger than the limit of {MAX_ANSWER} bytes")
+            } else {
+                format!("reading the answer: {e}")
+            }
+        })?
         .to_bytes();
     driver.abort();
     Ok(Answer {
@@ -123,6 +132,43 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A peer that streams an endless chunked body: the answer is refused at the cap, quickly
+    /// and without holding more than the cap in memory.
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_at_the_cap() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.expect("accept");
+            let mut head = [0u8; 1024];
+            let _ = sock.read(&mut head).await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+            while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+        });
+        let token = Secret::new("t");
+        let endpoint = format!("http://{addr}");
+        let started = std::time::Instant::now();
+        let call = Call {
+            method: Method::GET,
+            endpoint: &endpoint,
+            path: "/galera/state",
+            token: &token,
+            ca_file: None,
+        };
+        let e = request(call, Duration::from_secs(5))
+            .await
+            .expect_err("capped");
+        assert!(e.contains("larger than the limit of 1048576 bytes"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{e}");
+        server.abort();
+    }
 
     #[test]
     fn hosts_for_certificate_names() {

@@ -36,7 +36,7 @@ pub fn fingerprint(datadir: &Path) -> Option<String> {
 /// The cached outcome for `node`, with `fresh` set against the current grastate.dat.
 pub fn load_cached(settings: &Settings, node: &str, datadir: Option<&Path>) -> Option<Recovered> {
     let path = settings.recovery.position_cache(node);
-    let bytes = std::fs::read(&path).ok()?;
+    let bytes = crate::bounded::read(&path, crate::bounded::SMALL_FILE_CAP).ok()?;
     let mut rec: Recovered = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {

@@ -36,7 +36,12 @@ pub enum LockState {
 /// Asks the kernel (`fcntl(F_GETLK)`) whether a write lock on the whole of `path` would
 /// conflict with an existing POSIX or OFD lock. The file is opened read-only and never locked.
 pub fn lock_state(path: &Path) -> std::io::Result<LockState> {
-    let file = fs::File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking: a FIFO in place of the file must not stop the probe.
+    let file = fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     // SAFETY: flock is a plain C struct; all-zero is a valid starting value.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = libc::F_WRLCK as libc::c_short;
@@ -155,7 +160,7 @@ pub fn find_mysqld(datadir: &Path, pid_file: Option<&Path>) -> Mysqld {
     // A lock held by a process the kernel does not name (OFD lock): running, pid unknown.
     let mut anonymous_holder = false;
     if let Some(pf) = pid_file {
-        match fs::read_to_string(pf) {
+        match crate::bounded::read_to_string(pf, crate::bounded::SMALL_FILE_CAP) {
             Ok(text) => match text.trim().parse::<u32>() {
                 Ok(p) if is_mysqld(p) => {
                     how.push(format!("pid {p} from {} is a live mysqld", pf.display()));
@@ -167,10 +172,8 @@ pub fn find_mysqld(datadir: &Path, pid_file: Option<&Path>) -> Mysqld {
                 )),
                 Err(_) => how.push(format!("{} holds no pid", pf.display())),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                how.push(format!("no pid file {}", pf.display()))
-            }
-            Err(e) => how.push(format!("cannot read {}: {e}", pf.display())),
+            Err(e) if e.is_not_found() => how.push(format!("no pid file {}", pf.display())),
+            Err(e) => how.push(e.to_string()),
         }
     }
     for (file, owner) in [("ibdata1", "InnoDB"), ("grastate.dat", "Galera")] {

@@ -161,10 +161,24 @@ impl ServeProcess {
         extra: &[&str],
         ready: impl Fn(SocketAddr) -> bool,
     ) -> ServeProcess {
+        ServeProcess::start_custom(config, addr, extra, |_| {}, ready)
+    }
+
+    /// [`ServeProcess::start_ready`], with `customize` applied to the command first (e.g. a
+    /// resource limit set in `pre_exec`).
+    pub fn start_custom(
+        config: &Path,
+        addr: SocketAddr,
+        extra: &[&str],
+        customize: impl FnOnce(&mut Command),
+        ready: impl Fn(SocketAddr) -> bool,
+    ) -> ServeProcess {
         let logdir = tempfile::tempdir().expect("temp dir for serve logs");
         let stderr_path = logdir.path().join("serve.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("serve log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_quorate"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quorate"));
+        customize(&mut command);
+        let child = command
             .args(["serve", "--config"])
             .arg(config)
             .args(["--listen", &addr.to_string()])

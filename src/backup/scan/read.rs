@@ -5,7 +5,6 @@
 //! scanner's.
 
 use std::ffi::OsStr;
-use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -22,8 +21,8 @@ use crate::backup::snapshot::ScanError;
 use crate::backup::BackupType;
 use crate::unix_time;
 
-/// The files quorate reads are a few hundred bytes; anything larger is cut here.
-const MAX_FILE: usize = 1 << 20;
+/// The files quorate reads are a few hundred bytes; a larger one is refused with an error.
+const MAX_FILE: u64 = crate::bounded::SMALL_FILE_CAP;
 /// getdents buffer: a backup directory's listing fits in one call.
 const DIRENT_BUF: usize = 8192;
 
@@ -31,6 +30,8 @@ const CHECKPOINTS: [&str; 2] = ["mariadb_backup_checkpoints", "xtrabackup_checkp
 const INFO: [&str; 2] = ["mariadb_backup_info", "xtrabackup_info"];
 const INFO_QP: [&str; 2] = ["mariadb_backup_info.qp", "xtrabackup_info.qp"];
 const METADATA: &str = "backup_metadata.json";
+/// The files whose text is read.
+const READ_FILES: [&str; 5] = [CHECKPOINTS[0], CHECKPOINTS[1], INFO[0], INFO[1], METADATA];
 /// Files whose presence alone makes a directory a (possibly failed) mariabackup target.
 const OTHER_MARKERS: [&str; 9] = [
     "backup-my.cnf",
@@ -82,6 +83,17 @@ impl Stamp {
             ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
             ino: st.st_ino as u64,
             size: st.st_size as u64,
+        }
+    }
+
+    /// The stamp of an open file's metadata (as [`Stamp::of`] its `fstat`).
+    pub(super) fn of_metadata(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+            size: meta.size(),
         }
     }
 
@@ -165,6 +177,11 @@ fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
             continue;
         }
         match entry.file_type() {
+            // A directory named like a file quorate reads is that file gone wrong: reading it
+            // gives an error naming it (not a backup that looks killed midway).
+            FileType::Directory if READ_FILES.iter().any(|f| f.as_bytes() == name) => {
+                listing.add_file(name)
+            }
             FileType::Directory => listing.subdirs.push(name.to_vec()),
             // The file system left d_type unknown: asked below, without following links.
             FileType::Unknown => unknown.push(name.to_vec()),
@@ -174,7 +191,7 @@ fn list(fd: &OwnedFd) -> rustix::io::Result<Listing> {
     for name in unknown {
         let is_dir = rustix::fs::statat(fd, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory);
-        if is_dir {
+        if is_dir && !READ_FILES.iter().any(|f| f.as_bytes() == name.as_slice()) {
             listing.subdirs.push(name);
         } else {
             listing.add_file(&name);
@@ -249,13 +266,16 @@ pub(super) fn read_dir(
         if !listing.has(name) {
             return Ok(None);
         }
-        match read_small(&fd, name) {
+        match read_small(&fd, path, name) {
             Ok(Some((text, s))) => {
                 files.push((name, s));
                 Ok(Some(text))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(ScanError::io(&path.join(name), "read", e)),
+            Err(e) => Err(ScanError {
+                path: path.join(name),
+                message: format!("cannot read: {}", e.reason()),
+            }),
         }
     };
     // The 11.x names win when both exist (mariadb_backup_* is listed first).
@@ -297,35 +317,21 @@ pub(super) fn read_dir(
     ))
 }
 
-/// A small file's text and stamp, opened relative to its directory; `None` if it vanished.
-fn read_small(dirfd: impl AsFd, name: &str) -> io::Result<Option<(String, Stamp)>> {
-    let fd: OwnedFd =
-        match rustix::fs::openat(dirfd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-    let stamp = Stamp::of(&rustix::fs::fstat(&fd)?);
-    // Read what fstat announced (plus one byte, to notice a file that grew meanwhile).
-    let want = usize::try_from(stamp.size)
-        .unwrap_or(MAX_FILE)
-        .min(MAX_FILE)
-        + 1;
-    let mut bytes = vec![0u8; want];
-    let mut len = 0;
-    while len < want {
-        let n = rustix::io::read(&fd, &mut bytes[len..])?;
-        len += n;
-        // Stopping at the announced size saves the read that would return 0.
-        if n == 0 || len as u64 == stamp.size {
-            break;
-        }
-    }
-    bytes.truncate(len.min(MAX_FILE));
+/// A small file's text and stamp, opened relative to its directory; `None` if it vanished. A
+/// FIFO, a device or a file over [`MAX_FILE`] is an error naming it (see [`crate::bounded`]).
+fn read_small(
+    dirfd: impl AsFd,
+    dir: &Path,
+    name: &str,
+) -> Result<Option<(String, Stamp)>, crate::bounded::ReadError> {
+    let Some((bytes, meta)) = crate::bounded::read_at(dirfd, name, &dir.join(name), MAX_FILE)?
+    else {
+        return Ok(None);
+    };
     // UTF-8 (always, for mariabackup's files) is taken as it is, without a copy.
     let text = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(Some((text, stamp)))
+    Ok(Some((text, Stamp::of_metadata(&meta))))
 }
 
 /// The type the seed's backup layout gives a directory: `full/backup_*` or

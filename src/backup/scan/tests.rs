@@ -583,3 +583,77 @@ fn racily_read_directories_are_read_again_by_the_quick_verification() {
     assert!(read_again.dirs_read > 0);
     assert_eq!(s.scan(ScanMode::QuickVerify).dirs_read, 0);
 }
+
+/// A FIFO named like a backup file (no writer: opening it would block forever) and a huge
+/// sparse one are errors naming the file; the scan returns at once and the other roots'
+/// backups stay.
+#[test]
+fn fifos_and_huge_backup_files_are_errors_and_do_not_stop_the_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (good, _) = seed_root(dir.path());
+    let bad = dir.path().join("bad");
+    let fifo_dir = bad.join("full/backup_20261123_020000");
+    fs::create_dir_all(&fifo_dir).expect("mkdir");
+    fs::write(
+        fifo_dir.join("xtrabackup_checkpoints"),
+        "backup_type = full-prepared\n",
+    )
+    .expect("write");
+    let fifo = fifo_dir.join("xtrabackup_info");
+    crate::bounded::test_files::fifo(&fifo);
+    let huge_dir = bad.join("full/backup_20261123_030000");
+    materialize("full", &huge_dir);
+    let huge = huge_dir.join("xtrabackup_info");
+    crate::bounded::test_files::sparse(&huge, 2 << 30);
+
+    let roots = vec![good.clone(), bad.clone()];
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(scan_once(&roots, &TimeZone::UTC).value);
+    });
+    let report = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the scan returned within 5 s");
+    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(report.errors.len(), 2, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(&fifo.display().to_string()) && m.contains("FIFO")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(&huge.display().to_string()) && m.contains("1048576 bytes")),
+        "{messages:?}"
+    );
+    // The healthy root's backups are all there.
+    assert!(find(&report, "full/backup_20261122_020000").is_complete());
+    assert!(
+        report
+            .backups
+            .iter()
+            .filter(|b| b.path.starts_with(&good))
+            .count()
+            >= 5
+    );
+}
+
+/// A directory where mariabackup's checkpoints file belongs is an error naming it, not a backup
+/// that "looks killed midway".
+#[test]
+fn a_directory_named_like_a_backup_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backup = dir.path().join("r/full/backup_20261123_020000");
+    materialize("full", &backup);
+    fs::remove_file(backup.join("xtrabackup_checkpoints")).expect("rm");
+    fs::create_dir(backup.join("xtrabackup_checkpoints")).expect("mkdir");
+    let report = scan_once(&[dir.path().join("r")], &TimeZone::UTC).value;
+    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("xtrabackup_checkpoints: cannot read: it is a directory"),
+        "{messages:?}"
+    );
+}

@@ -25,6 +25,33 @@ fn counts(bricks: &[HealSummaryBrick], name: &str) -> Option<HealCounts> {
         .counts
 }
 
+/// `xml` with its `<volume>` elements listed `times` times over.
+fn volumes_repeated(xml: &str, times: usize) -> String {
+    let start = xml.find("<volume>").expect("a volume");
+    let end = xml.rfind("</volume>").expect("a volume") + "</volume>".len();
+    format!(
+        "{}{}{}",
+        &xml[..start],
+        xml[start..end].repeat(times),
+        &xml[end..]
+    )
+}
+
+/// A CLI that lists each volume three times: each is counted once (its bricks too).
+#[test]
+fn volumes_listed_several_times_count_once() {
+    let tripled = volumes_repeated(fixture!("volume-info-healthy.xml"), 3);
+    let vols = parse_volume_info(tripled.as_bytes()).expect("parses");
+    assert_eq!(vols.len(), 2);
+    assert_eq!(vols[0].name, "gv");
+    assert_eq!(vols[0].bricks.len(), 3);
+    let status = fixture!("volume-status-all-detail-healthy.xml");
+    let doubled = volumes_repeated(status, 2);
+    let once = parse_volume_status(status.as_bytes()).expect("parses");
+    let twice = parse_volume_status(doubled.as_bytes()).expect("parses");
+    assert_eq!(once, twice);
+}
+
 #[test]
 fn volume_info_healthy_two_volumes() {
     let vols = parse_volume_info(fixture!("volume-info-healthy.xml").as_bytes()).expect("parses");
