@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -20,13 +20,7 @@ fn main() {
         }
         Err(e) => e.exit(),
     };
-    let filter = EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never in journald or log files.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(&cli.log_level, cli.log_format);
 
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
@@ -34,6 +28,8 @@ fn main() {
         Command::Discover(args) => Ok(commands::discover::run(args)),
         Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
+        Command::Config(cmd) => Ok(commands::config::run(cmd)),
+        Command::Generate(cmd) => commands::generate::run(cmd),
     };
     let code = match result {
         Ok(code) => code,
@@ -44,4 +40,17 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Logs go to stderr (journald under systemd), as text or one JSON object per line.
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour codes only for a person at a terminal, never in journald or log files.
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
