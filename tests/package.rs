@@ -1,0 +1,510 @@
+//! The Debian package, built and installed for real on this machine (CI: root, a fresh
+//! machine; it installs and purges the package `quorate`, and purges it again on failure):
+//!
+//! 1. build it with scripts/build-deb from the binary cargo built for this test run (it
+//!    generates the man pages and completions with that binary and runs `cargo deb --no-build`),
+//!    and run `lintian` on it: no errors;
+//! 2. `dpkg -i`: the files, owners and modes; the `quorate` system user, in group mysql; the
+//!    conffiles; `systemd-analyze verify` of the unit; `man -l` renders every page; the bash
+//!    completion loads and completes `quorate check g<TAB>`;
+//! 3. start the service as systemd would, without systemd: the unit's `ExecStartPre` and
+//!    `ExecStart` lines with `/etc/default/quorate`'s `ARGS`, as the `quorate` user (its groups
+//!    and no new privileges), and read `/metrics`;
+//! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
+//!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
+//!
+//! Not covered here: this machine has no booted systemd (PID 1 is not systemd), so the real
+//! unit is not started and stop-on-remove is checked in the generated prerm, not by watching
+//! systemd stop the unit. Serving `/health/galera`, `/galera/state` and `recover-position`
+//! through the privilege path needs the sandbox and sudo (docs/install.md); the live suites
+//! cover those endpoints as root.
+//!
+//! Skipped (with a message) when not root or when dpkg, cargo-deb or lintian is missing
+//! (`scripts/install-deps --tests` installs them).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PACKAGE: &str = "quorate";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn ok(program: &str, args: &[&str]) -> String {
+    let out = run(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn available(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Why this machine cannot run the test, if it cannot.
+fn missing_tool() -> Option<&'static str> {
+    if ok("id", &["-u"]).trim() != "0" {
+        return Some("not root (dpkg -i needs root)");
+    }
+    if !available("dpkg", &["--version"]) {
+        return Some("dpkg is missing");
+    }
+    if !available("cargo", &["deb", "--version"]) {
+        return Some("cargo-deb is missing (cargo install cargo-deb --locked)");
+    }
+    if !available("lintian", &["--version"]) {
+        return Some("lintian is missing (apt-get install lintian)");
+    }
+    None
+}
+
+/// Purges the package when dropped (also when the test fails), and ends the processes the
+/// test started.
+struct Installed {
+    children: Vec<Child>,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
+    }
+}
+
+fn installed_status() -> String {
+    let out = run("dpkg-query", &["-W", "-f=${Status}", PACKAGE]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds the .deb into `work`/debian with scripts/build-deb, from this test run's binary
+/// (no compilation: cargo holds the build directory's lock while tests run). The binary is
+/// copied to where cargo-deb looks for a release build, in a target directory of our own.
+fn build_deb(work: &Path) -> PathBuf {
+    let target = work.join("target");
+    fs::create_dir_all(target.join("release")).expect("mkdir");
+    let binary = target.join("release/quorate");
+    fs::copy(env!("CARGO_BIN_EXE_quorate"), &binary).expect("copy the binary");
+    let out_dir = work.join("debian");
+    let out = Command::new(repo().join("scripts/build-deb"))
+        .args(["--fast", "--output"])
+        .arg(&out_dir)
+        .env("QUORATE_BINARY", &binary)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run scripts/build-deb");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "scripts/build-deb failed:\n{log}");
+    fs::read_dir(&out_dir)
+        .expect("output dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap_or_else(|| {
+            panic!(
+                "scripts/build-deb wrote no .deb into {}: {log}",
+                out_dir.display()
+            )
+        })
+}
+
+fn mode_owner(path: &str) -> (u32, String, String) {
+    let meta = fs::metadata(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let user = ok("stat", &["-c", "%U", path]).trim().to_string();
+    let group = ok("stat", &["-c", "%G", path]).trim().to_string();
+    (meta.permissions().mode() & 0o7777, user, group)
+}
+
+fn unit_path() -> &'static str {
+    [
+        "/usr/lib/systemd/system/quorate.service",
+        "/lib/systemd/system/quorate.service",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("quorate.service is installed")
+}
+
+/// The value of `key=` in the unit's lines (every occurrence, in order).
+fn unit_values(unit: &str, key: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_string)
+        .collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// A unit command line with the unit's environment as systemd expands it: `${CONFIG}` as one
+/// word, `$ARGS` split on whitespace.
+fn expand(line: &str, config: &str, args: &str) -> Vec<String> {
+    line.split_whitespace()
+        .flat_map(|word| match word {
+            "$ARGS" => args.split_whitespace().map(str::to_string).collect(),
+            w => vec![w.replace("${CONFIG}", config)],
+        })
+        .collect()
+}
+
+/// Runs argv as the quorate user, with its groups and no new privileges (as the unit does).
+fn as_service_user(argv: &[String]) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            "--reuid=quorate",
+            "--regid=quorate",
+            "--init-groups",
+            "--no-new-privs",
+            "--",
+        ])
+        .args(argv)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    command
+}
+
+/// man's output without its bold and underline (a character, backspace, a character).
+fn without_overstrike(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{8}' {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn quorate_processes() -> String {
+    let out = run("pgrep", &["-a", "-u", "quorate"]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn debian_package_builds_lints_installs_serves_and_purges() {
+    if let Some(why) = missing_tool() {
+        eprintln!("SKIPPED tests/package.rs: {why}");
+        return;
+    }
+    assert!(
+        !installed_status().contains("installed"),
+        "the package {PACKAGE} is already installed on this machine; this test installs and \
+         purges it, so it refuses to touch an existing installation"
+    );
+    let started = Instant::now();
+    let work = tempfile::tempdir().expect("tempdir");
+
+    // 1. Build and lint.
+    let deb = build_deb(work.path());
+    let deb_path = deb.display().to_string();
+    let lintian = run(
+        "lintian",
+        &["--fail-on", "error", "--tag-display-limit", "0", &deb_path],
+    );
+    let lintian_text = String::from_utf8_lossy(&lintian.stdout).into_owned();
+    eprintln!("lintian:\n{lintian_text}");
+    assert!(
+        lintian.status.success() && !lintian_text.lines().any(|l| l.starts_with("E: ")),
+        "lintian reports errors:\n{lintian_text}{}",
+        String::from_utf8_lossy(&lintian.stderr)
+    );
+    let contents = ok("dpkg-deb", &["--contents", &deb_path]);
+    let man_pages = fs::read_dir(repo().join("target/deb-assets/man"))
+        .expect("generated man pages")
+        .count();
+    assert!(man_pages >= 20, "too few man pages: {man_pages}");
+
+    // 2. Install and look.
+    let mut installed = Installed {
+        children: Vec::new(),
+    };
+    ok("dpkg", &["-i", &deb_path]);
+    assert!(installed_status().contains("install ok installed"));
+
+    assert_eq!(
+        mode_owner("/usr/bin/quorate"),
+        (0o755, "root".into(), "root".into())
+    );
+    assert_eq!(
+        mode_owner("/etc/quorate/quorate.yaml"),
+        (0o640, "root".into(), "quorate".into())
+    );
+    assert_eq!(
+        mode_owner("/etc/quorate"),
+        (0o750, "root".into(), "quorate".into())
+    );
+    assert_eq!(
+        mode_owner("/etc/default/quorate"),
+        (0o644, "root".into(), "root".into())
+    );
+    for dir in ["/var/lib/quorate", "/var/log/quorate"] {
+        assert_eq!(mode_owner(dir), (0o750, "quorate".into(), "quorate".into()));
+    }
+    let default = fs::read_to_string("/etc/default/quorate").expect("/etc/default/quorate");
+    assert!(default.lines().any(|l| l.starts_with("ARGS=")), "{default}");
+    let conffiles = ok("dpkg-query", &["-W", "-f=${Conffiles}", PACKAGE]);
+    for conffile in ["/etc/quorate/quorate.yaml", "/etc/default/quorate"] {
+        assert!(conffiles.contains(conffile), "{conffile}: {conffiles}");
+    }
+
+    let passwd = ok("getent", &["passwd", "quorate"]);
+    let fields: Vec<&str> = passwd.trim().split(':').collect();
+    let uid: u32 = fields[2].parse().expect("uid");
+    assert!(uid < 1000, "quorate is not a system user: {passwd}");
+    assert_eq!(fields[6], "/usr/sbin/nologin", "{passwd}");
+    if run("getent", &["group", "mysql"]).status.success() {
+        let groups = ok("id", &["-nG", "quorate"]);
+        assert!(
+            groups.split_whitespace().any(|g| g == "mysql"),
+            "quorate is not in group mysql: {groups}"
+        );
+    }
+
+    let man_installed = fs::read_dir("/usr/share/man/man1")
+        .expect("man1")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("quorate"))
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(man_installed.len(), man_pages, "{man_installed:?}");
+    for page in &man_installed {
+        assert!(page.extension().is_some_and(|e| e == "gz"), "{page:?}");
+        let out = Command::new("man")
+            .arg("-l")
+            .arg(page)
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .output()
+            .expect("man");
+        let text = without_overstrike(&String::from_utf8_lossy(&out.stdout));
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success()
+                && text.contains("NAME")
+                && text.contains("SYNOPSIS")
+                && warnings.trim().is_empty(),
+            "man -l {} failed:\n{text}{warnings}",
+            page.display(),
+        );
+    }
+    for file in [
+        "/usr/share/zsh/vendor-completions/_quorate",
+        "/usr/share/fish/vendor_completions.d/quorate.fish",
+        "/usr/share/doc/quorate/README.md",
+        "/usr/share/doc/quorate/docs/install.md",
+        "/usr/share/doc/quorate/copyright",
+        "/usr/share/doc/quorate/examples/quorate.yaml",
+        "/usr/share/quorate/dashboards/quorate-galera-overview.json",
+        "/usr/share/quorate/alerts/galera.rules.yml",
+        "/usr/share/quorate/nagios/quorate-commands.cfg",
+        "/usr/share/quorate/nagios/zabbix/template_galera_quorate.yaml",
+    ] {
+        assert!(Path::new(file).is_file(), "{file} is not installed");
+    }
+    // The shipped monitoring files name the packaged binary.
+    let commands = fs::read_to_string("/usr/share/quorate/nagios/quorate-commands.cfg")
+        .expect("quorate-commands.cfg");
+    assert!(
+        commands.contains("/usr/bin/quorate check") && !commands.contains("/usr/local/bin"),
+        "{commands}"
+    );
+
+    // The bash completion loads and completes `quorate check g<TAB>`.
+    let completion = ok(
+        "bash",
+        &[
+            "-c",
+            "source /usr/share/bash-completion/completions/quorate && \
+             COMP_WORDS=(quorate check g) COMP_CWORD=2 COMP_LINE='quorate check g' \
+             COMP_POINT=15 && _quorate quorate g check && printf '%s\\n' \"${COMPREPLY[@]}\"",
+        ],
+    );
+    let mut words: Vec<&str> = completion.split_whitespace().collect();
+    words.sort_unstable();
+    assert_eq!(words, ["galera", "gluster"], "{completion}");
+
+    // The unit: systemd-analyze verify (it needs no running systemd), and its settings.
+    let unit_file = unit_path();
+    let verify = run("systemd-analyze", &["verify", unit_file]);
+    let verify_text = String::from_utf8_lossy(&verify.stderr).into_owned();
+    assert!(
+        verify.status.success() && !verify_text.contains("quorate.service:"),
+        "systemd-analyze verify {unit_file}:\n{verify_text}"
+    );
+    let unit = fs::read_to_string(unit_file).expect("unit");
+    for (key, value) in [
+        ("User", "quorate"),
+        ("Restart", "on-failure"),
+        ("LimitNOFILE", "65536"),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("SystemCallFilter", "@system-service"),
+        ("CapabilityBoundingSet", ""),
+    ] {
+        assert!(
+            unit_values(&unit, key).iter().any(|v| v == value),
+            "quorate.service lacks {key}={value}"
+        );
+    }
+    let start_pre = unit_values(&unit, "ExecStartPre");
+    let reload = unit_values(&unit, "ExecReload");
+    assert!(
+        start_pre[0].contains("quorate config check"),
+        "{start_pre:?}"
+    );
+    assert!(reload[0].contains("quorate config check"), "{reload:?}");
+    let prerm = ok("dpkg-query", &["--control-show", PACKAGE, "prerm"]);
+    assert!(
+        prerm.contains("deb-systemd-invoke stop") && prerm.contains("quorate.service"),
+        "the prerm does not stop the service:\n{prerm}"
+    );
+
+    // 3. Start it as systemd would: ExecStartPre, then ExecStart, as the quorate user, with
+    //    /etc/default/quorate's ARGS (here: a free loopback port).
+    let port = free_port();
+    fs::write(
+        "/etc/default/quorate",
+        default.replace("ARGS=\"\"", &format!("ARGS=\"--listen 127.0.0.1:{port}\"")),
+    )
+    .expect("write /etc/default/quorate");
+    let default = fs::read_to_string("/etc/default/quorate").expect("read");
+    let args = default
+        .lines()
+        .find_map(|l| l.strip_prefix("ARGS="))
+        .expect("ARGS=")
+        .trim_matches('"')
+        .to_string();
+    let config = "/etc/quorate/quorate.yaml";
+    let check = as_service_user(&expand(&start_pre[0], config, &args))
+        .output()
+        .expect("ExecStartPre");
+    assert!(
+        check.status.success(),
+        "ExecStartPre failed:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let exec_start = unit_values(&unit, "ExecStart");
+    let child = as_service_user(&expand(&exec_start[0], config, &args))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ExecStart");
+    installed.children.push(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        if let Some(body) = http_get(port, "/metrics").filter(|b| b.contains(" 200 ")) {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "quorate serve (as user quorate) did not answer /metrics on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // (LimitNOFILE is systemd's to apply: setpriv keeps this test's limit.)
+    for needle in [
+        "quorate_build_info{",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_resident_memory_bytes ",
+        "quorate_config_last_reload_successful 1",
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "/metrics lacks {needle}:\n{metrics}"
+        );
+    }
+    for mut child in installed.children.drain(..) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    // 4. Remove, then purge.
+    ok("dpkg", &["-r", PACKAGE]);
+    assert!(!Path::new("/usr/bin/quorate").exists());
+    assert!(
+        Path::new("/etc/quorate/quorate.yaml").exists(),
+        "dpkg -r must keep the conffiles"
+    );
+    assert_eq!(
+        quorate_processes(),
+        "",
+        "a quorate process outlived dpkg -r"
+    );
+    ok("dpkg", &["--purge", PACKAGE]);
+    for gone in [
+        "/etc/quorate",
+        "/etc/default/quorate",
+        "/var/lib/quorate",
+        "/var/log/quorate",
+    ] {
+        assert!(!Path::new(gone).exists(), "{gone} survived dpkg --purge");
+    }
+    assert_eq!(
+        quorate_processes(),
+        "",
+        "a quorate process outlived dpkg --purge"
+    );
+    assert!(
+        !installed_status().contains("installed"),
+        "{}",
+        installed_status()
+    );
+    assert!(contents.contains("./usr/bin/quorate"));
+    eprintln!("package test took {:?}", started.elapsed());
+}
