@@ -1,6 +1,7 @@
 //! `quorate config check` against configuration files written by the test (no cluster): a
 //! valid file exits 0 and prints the resolved settings with every secret redacted; a file with
 //! a problem that is only a warning still passes; a bad or missing file exits 1 naming it.
+//! Also `--log-format json`, whose warnings these files provoke.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -109,4 +110,37 @@ fn an_invalid_or_missing_file_exits_1_naming_it() {
     let out = config_check(&["--config", &missing.display().to_string()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("nonexistent.yaml"));
+}
+
+/// `--log-format json` (here through its environment variable, as /etc/default/quorate sets
+/// it): each log line is one JSON object with the level and the message.
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("quorate.yaml");
+    // A literal password in a world-readable file is logged as a warning by every command.
+    fs::write(
+        &file,
+        "cluster:\n  name: prod\nnodes:\n  controllers:\n    - hostname: server1\n      \
+         ip_address: 192.0.2.1\n      services: {mariadb: true}\nquorate:\n  mysql:\n    \
+         password: literal\n",
+    )
+    .expect("config");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["discover", "galera", "--config"])
+        .arg(&file)
+        .env("QUORATE_LOG_FORMAT", "json")
+        .output()
+        .expect("run quorate discover");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("every user can read"))
+        .unwrap_or_else(|| panic!("no warning logged: {stderr}"));
+    let event: serde_json::Value = serde_json::from_str(line).expect("a JSON object per line");
+    assert_eq!(event["level"], "WARN", "{line}");
+    assert!(event["fields"]["message"].is_string(), "{line}");
+    assert!(!line.contains("\u{1b}["), "colour codes in JSON: {line}");
 }

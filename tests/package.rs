@@ -13,11 +13,14 @@
 //! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
 //!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
 //!
+//! The shipped sudo rule (the least-privilege path for GlusterFS and recover-position) is
+//! installed for a moment and asked, with `sudo -l`, what it allows the quorate user.
+//!
 //! Not covered here: this machine has no booted systemd (PID 1 is not systemd), so the real
 //! unit is not started and stop-on-remove is checked in the generated prerm, not by watching
 //! systemd stop the unit. Serving `/health/galera`, `/galera/state` and `recover-position`
-//! through the privilege path needs the sandbox and sudo (docs/install.md); the live suites
-//! cover those endpoints as root.
+//! through the privilege path needs the sandbox (docs/install.md); the live suites cover those
+//! endpoints as root.
 //!
 //! Skipped (with a message) when not root or when dpkg, cargo-deb or lintian is missing
 //! (`scripts/install-deps --tests` installs them).
@@ -88,14 +91,91 @@ struct Installed {
     children: Vec<Child>,
 }
 
+/// Where the sudo check installs the shipped rule (removed again by [`Installed`]).
+const SUDOERS: &str = "/etc/sudoers.d/quorate";
+
 impl Drop for Installed {
     fn drop(&mut self) {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = fs::remove_file(SUDOERS);
         let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
     }
+}
+
+/// The shipped sudo rule (docs/install.md, "Least privilege"): valid, and it lets the quorate
+/// user run exactly the commands quorate builds with the documented configuration
+/// (`[sudo, -n, /usr/sbin/gluster]` plus `--mode=script ARGS --xml`; the recover_command plus
+/// `--wsrep-recover --disable-log-error`), nothing else, and only without NoNewPrivileges.
+/// `sudo -l COMMAND` answers whether a command is allowed without running it.
+fn check_sudo_rule() {
+    if !available("visudo", &["--version"]) {
+        eprintln!("sudo is not installed: the shipped sudo rule is not checked");
+        return;
+    }
+    let example = "/usr/share/doc/quorate/examples/sudoers.quorate";
+    ok("install", &["-m", "0440", example, SUDOERS]);
+    ok("visudo", &["-c", "-f", SUDOERS]);
+    let may = |user: &str, argv: &[&str], no_new_privs: bool| -> bool {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=quorate", "--regid=quorate", "--init-groups"]);
+        if no_new_privs {
+            command.arg("--no-new-privs");
+        }
+        command
+            .args(["--", "sudo", "-n", "-u", user, "-l"])
+            .args(argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("sudo -l")
+            .success()
+    };
+    let gluster = |args: &str| -> Vec<String> {
+        ["/usr/sbin/gluster", "--mode=script"]
+            .into_iter()
+            .map(str::to_string)
+            .chain(args.split_whitespace().map(str::to_string))
+            .chain(["--xml".to_string()])
+            .collect()
+    };
+    for query in [
+        "volume info",
+        "peer status",
+        "volume status all detail",
+        "volume status gv0 detail",
+        "volume heal gv0 info summary",
+        "volume heal gv0 info split-brain",
+    ] {
+        let argv = gluster(query);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert!(may("root", &argv, false), "sudo refuses {argv:?}");
+    }
+    for refused in ["volume stop gv0", "volume heal gv0", "volume set gv0 a b"] {
+        let argv = gluster(refused);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        assert!(!may("root", &argv, false), "sudo allows {argv:?}");
+    }
+    let recover = [
+        "/usr/sbin/mariadbd",
+        "--user=mysql",
+        "--wsrep-recover",
+        "--disable-log-error",
+    ];
+    assert!(may("mysql", &recover, false), "sudo refuses {recover:?}");
+    assert!(!may("root", &recover, false), "sudo runs mariadbd as root");
+    assert!(
+        !may("mysql", &["/usr/sbin/mariadbd", "--user=mysql"], false),
+        "sudo allows mariadbd without --wsrep-recover"
+    );
+    // Under the shipped unit's NoNewPrivileges=yes sudo cannot work: hence the drop-in.
+    assert!(
+        !may("mysql", &recover, true),
+        "sudo worked under no_new_privs"
+    );
+    fs::remove_file(SUDOERS).expect("remove the sudo rule");
 }
 
 fn installed_status() -> String {
@@ -270,24 +350,19 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
     ok("dpkg", &["-i", &deb_path]);
     assert!(installed_status().contains("install ok installed"));
 
-    assert_eq!(
-        mode_owner("/usr/bin/quorate"),
-        (0o755, "root".into(), "root".into())
-    );
-    assert_eq!(
-        mode_owner("/etc/quorate/quorate.yaml"),
-        (0o640, "root".into(), "quorate".into())
-    );
-    assert_eq!(
-        mode_owner("/etc/quorate"),
-        (0o750, "root".into(), "quorate".into())
-    );
-    assert_eq!(
-        mode_owner("/etc/default/quorate"),
-        (0o644, "root".into(), "root".into())
-    );
-    for dir in ["/var/lib/quorate", "/var/log/quorate"] {
-        assert_eq!(mode_owner(dir), (0o750, "quorate".into(), "quorate".into()));
+    for (path, mode, user, group) in [
+        ("/usr/bin/quorate", 0o755, "root", "root"),
+        ("/etc/quorate/quorate.yaml", 0o640, "root", "quorate"),
+        ("/etc/quorate", 0o750, "root", "quorate"),
+        ("/etc/default/quorate", 0o644, "root", "root"),
+        ("/var/lib/quorate", 0o750, "quorate", "quorate"),
+        ("/var/log/quorate", 0o750, "quorate", "quorate"),
+    ] {
+        assert_eq!(
+            mode_owner(path),
+            (mode, user.to_string(), group.to_string()),
+            "{path}: mode, owner, group"
+        );
     }
     let default = fs::read_to_string("/etc/default/quorate").expect("/etc/default/quorate");
     assert!(default.lines().any(|l| l.starts_with("ARGS=")), "{default}");
@@ -412,6 +487,8 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
         prerm.contains("deb-systemd-invoke stop") && prerm.contains("quorate.service"),
         "the prerm does not stop the service:\n{prerm}"
     );
+
+    check_sudo_rule();
 
     // 3. Start it as systemd would: ExecStartPre, then ExecStart, as the quorate user, with
     //    /etc/default/quorate's ARGS (here: a free loopback port).
