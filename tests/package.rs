@@ -9,7 +9,7 @@
 //!    completion loads and completes `quorate check g<TAB>`;
 //! 3. start the service as systemd would, without systemd: the unit's `ExecStartPre` and
 //!    `ExecStart` lines with `/etc/default/quorate`'s `ARGS`, as the `quorate` user (its groups
-//!    and no new privileges), and read `/metrics`;
+//!    and no new privileges), and read `/metrics` and `/health/galera`;
 //! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
 //!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
 //!
@@ -546,6 +546,12 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
             "/metrics lacks {needle}:\n{metrics}"
         );
     }
+    // The HAProxy endpoint answers as the service user too (503 here: no MariaDB to read).
+    let health = http_get(port, "/health/galera").unwrap_or_default();
+    assert!(
+        health.starts_with("HTTP/1.1 200") || health.starts_with("HTTP/1.1 503"),
+        "/health/galera: {health}"
+    );
     for mut child in installed.children.drain(..) {
         let _ = child.kill();
         let _ = child.wait();
