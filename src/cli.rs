@@ -51,9 +51,6 @@ pub enum Command {
     /// The configuration file: validate it and show the resolved settings.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Write the man pages or the shell completions (used when building the package).
-    #[command(subcommand, hide = true)]
-    Generate(GenerateCommand),
 }
 
 /// How log lines are written (to stderr).
@@ -80,6 +77,20 @@ pub struct ConfigArgs {
     /// Print only the warnings and the verdict, not the resolved settings.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `quorate generate man|completions DIR`: a build step of the package, kept out of [`Cli`] so
+/// that the man pages and completions it writes (from [`Cli`]) do not offer it. `main` sends
+/// `quorate generate ...` here before parsing anything else.
+#[derive(Debug, Parser)]
+#[command(
+    name = "quorate generate",
+    bin_name = "quorate generate",
+    about = "Write the man pages or the shell completions (a step of the package build)"
+)]
+pub struct GenerateCli {
+    #[command(subcommand)]
+    pub what: GenerateCommand,
 }
 
 #[derive(Debug, Subcommand)]

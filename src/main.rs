@@ -11,7 +11,16 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
 
+/// The first argument that sends the command line to [`cli::GenerateCli`] instead of [`Cli`].
+const GENERATE: &str = "generate";
+
 fn main() {
+    if std::env::args_os().nth(1).is_some_and(|a| a == GENERATE) {
+        // A build step, not an operator's command: absent from --help, man pages, completions.
+        let args = cli::GenerateCli::parse_from(std::env::args_os().skip(1));
+        init_logging("info", LogFormat::Text);
+        std::process::exit(exit_code(commands::generate::run(args.what)));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Plugins answer bad arguments, --help and --version with UNKNOWN (exit 3).
@@ -29,17 +38,20 @@ fn main() {
         Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
         Command::Config(cmd) => Ok(commands::config::run(cmd)),
-        Command::Generate(cmd) => commands::generate::run(cmd),
     };
-    let code = match result {
+    std::process::exit(exit_code(result));
+}
+
+/// The exit code of a command's result; an error is printed first.
+fn exit_code(result: anyhow::Result<i32>) -> i32 {
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("quorate: error: {e:#}");
             e.downcast_ref::<quorate::Error>()
                 .map_or(quorate::error::exit::FAILURE, quorate::Error::exit_code)
         }
-    };
-    std::process::exit(code);
+    }
 }
 
 /// Logs go to stderr (journald under systemd), as text or one JSON object per line.

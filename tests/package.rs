@@ -448,6 +448,15 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
     let mut words: Vec<&str> = completion.split_whitespace().collect();
     words.sort_unstable();
     assert_eq!(words, ["galera", "gluster"], "{completion}");
+    // The build step `quorate generate` is offered nowhere.
+    for file in [
+        "/usr/share/bash-completion/completions/quorate",
+        "/usr/share/zsh/vendor-completions/_quorate",
+        "/usr/share/fish/vendor_completions.d/quorate.fish",
+    ] {
+        let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!text.contains("generate"), "{file} offers `generate`");
+    }
 
     // The unit: systemd-analyze verify (it needs no running systemd), and its settings.
     let unit_file = unit_path();

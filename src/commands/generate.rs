@@ -1,7 +1,8 @@
-//! `quorate generate man DIR` and `quorate generate completions DIR` (hidden): the man pages
-//! and the bash, zsh and fish completions, made from the clap definitions in `cli.rs` so they
-//! cannot drift from the real options. Run when the Debian package is built
-//! (`scripts/build-deb`); not meant for operators.
+//! `quorate generate man DIR` and `quorate generate completions DIR`: the man pages and the
+//! bash, zsh and fish completions, made from the clap definitions in `cli.rs` so they cannot
+//! drift from the real options. Run when the Debian package is built (`scripts/build-deb`);
+//! not an operator's command, so it is parsed apart from [`Cli`] (see `main`) and appears in
+//! none of what it writes.
 
 use std::fs;
 use std::path::Path;
