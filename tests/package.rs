@@ -91,8 +91,10 @@ struct Installed {
     children: Vec<Child>,
 }
 
-/// Where the sudo check installs the shipped rule (removed again by [`Installed`]).
+/// Where the sudo check installs the shipped rule and unit drop-in (removed again by
+/// [`Installed`]).
 const SUDOERS: &str = "/etc/sudoers.d/quorate";
+const DROP_IN_DIR: &str = "/etc/systemd/system/quorate.service.d";
 
 impl Drop for Installed {
     fn drop(&mut self) {
@@ -101,6 +103,7 @@ impl Drop for Installed {
             let _ = child.wait();
         }
         let _ = fs::remove_file(SUDOERS);
+        let _ = fs::remove_dir_all(DROP_IN_DIR);
         let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
     }
 }
@@ -491,6 +494,20 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
         "{start_pre:?}"
     );
     assert!(reload[0].contains("quorate config check"), "{reload:?}");
+    // The unit with the shipped drop-in of the sudo path verifies too.
+    fs::create_dir_all(DROP_IN_DIR).expect("drop-in dir");
+    fs::copy(
+        "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf",
+        Path::new(DROP_IN_DIR).join("privileged.conf"),
+    )
+    .expect("install the drop-in");
+    let verify = run("systemd-analyze", &["verify", "quorate.service"]);
+    let verify_text = String::from_utf8_lossy(&verify.stderr).into_owned();
+    assert!(
+        verify.status.success() && !verify_text.contains("quorate.service"),
+        "systemd-analyze verify with privileged.conf:\n{verify_text}"
+    );
+    fs::remove_dir_all(DROP_IN_DIR).expect("remove the drop-in");
     let prerm = ok("dpkg-query", &["--control-show", PACKAGE, "prerm"]);
     assert!(
         prerm.contains("deb-systemd-invoke stop") && prerm.contains("quorate.service"),
