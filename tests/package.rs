@@ -10,7 +10,10 @@
 //!    `quorate check g<TAB>`;
 //! 3. start the service as systemd would, without systemd: the unit's `ExecStartPre` and
 //!    `ExecStart` lines with `/etc/default/quorate`'s `ARGS`, as the `quorate` user (its groups
-//!    and no new privileges), and read `/metrics` and `/health/galera`;
+//!    and no new privileges), with a datadir made like MariaDB's (grastate.dat readable only
+//!    through group mysql) and a recovery token file (root:quorate 0640); `/metrics` exports
+//!    grastate.dat, `/galera/state` answers with the token (401 without), `/health/galera`
+//!    answers;
 //! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
 //!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
 //!
@@ -19,8 +22,8 @@
 //!
 //! Not covered here: this machine has no booted systemd (PID 1 is not systemd), so the real
 //! unit is not started and stop-on-remove is checked in the generated prerm, not by watching
-//! systemd stop the unit. Serving `/galera/state` and `recover-position` through the privilege
-//! path needs the sandbox (docs/install.md); the live suites cover those endpoints as root.
+//! systemd stop the unit. `recover-position` through the sudo path needs a stopped MariaDB
+//! node (the sandbox) and the privileged drop-in under a booted systemd (docs/install.md).
 //!
 //! Skipped (with a message) when not root or when dpkg, cargo-deb or lintian is missing
 //! (`scripts/install-deps --tests` installs them).
@@ -34,6 +37,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const PACKAGE: &str = "quorate";
+const CONFIG: &str = "/etc/quorate/quorate.yaml";
+/// The recovery token of the serve check (at least 16 characters, as the loader demands).
+const TOKEN: &str = "package-test-token-0123456789";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -95,6 +101,8 @@ struct Installed {
 /// [`Installed`]).
 const SUDOERS: &str = "/etc/sudoers.d/quorate";
 const DROP_IN_DIR: &str = "/etc/systemd/system/quorate.service.d";
+/// The recovery token the serve check adds, as an administrator would (not a package file).
+const TOKEN_FILE: &str = "/etc/quorate/recovery.token";
 
 impl Drop for Installed {
     fn drop(&mut self) {
@@ -105,6 +113,8 @@ impl Drop for Installed {
         let _ = fs::remove_file(SUDOERS);
         let _ = fs::remove_dir_all(DROP_IN_DIR);
         let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
+        let _ = fs::remove_file(TOKEN_FILE);
+        let _ = fs::remove_dir("/etc/quorate");
     }
 }
 
@@ -253,12 +263,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
+fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let authorization = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{authorization}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut body = String::new();
@@ -323,6 +334,10 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
         "the package {PACKAGE} is already installed on this machine; this test installs and \
          purges it, so it refuses to touch an existing installation"
     );
+    assert!(
+        !Path::new("/etc/quorate").exists(),
+        "/etc/quorate exists (a from-source installation?); this test refuses to touch it"
+    );
     let started = Instant::now();
     let work = tempfile::tempdir().expect("tempdir");
 
@@ -348,7 +363,7 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
     check_sudo_rule();
 
     // 3. Start it as systemd would.
-    serve_as_systemd_would(&unit, &mut installed);
+    serve_as_systemd_would(&unit, work.path(), &mut installed);
 
     // 4. Remove, then purge.
     remove_and_purge();
@@ -546,8 +561,47 @@ fn check_unit() -> String {
 }
 
 /// The unit's `ExecStartPre` then `ExecStart`, with `/etc/default/quorate`'s `ARGS` (set here
-/// to a free loopback port), as the quorate user; `/metrics` and `/health/galera` answer.
-fn serve_as_systemd_would(unit: &str, installed: &mut Installed) {
+/// to a free loopback port), as the quorate user. The configuration is changed as an
+/// administrator would: the node's datadir is one made like MariaDB's (mysql:mysql 0750, its
+/// grastate.dat mysql:mysql 0660, so group mysql is the only way in) and a recovery token file
+/// (root:quorate 0640) enables `/galera/state`. `/metrics` (grastate.dat read), `/galera/state`
+/// (with and without the token) and `/health/galera` answer.
+fn serve_as_systemd_would(unit: &str, work: &Path, installed: &mut Installed) {
+    let with_mysql = run("getent", &["group", "mysql"]).status.success();
+    let datadir = work.join("datadir");
+    if with_mysql {
+        // Others may pass through the work directory, as through /var/lib.
+        fs::set_permissions(work, fs::Permissions::from_mode(0o711)).expect("chmod work");
+        fs::create_dir(&datadir).expect("datadir");
+        let grastate = datadir.join("grastate.dat");
+        fs::copy(
+            repo().join("tests/fixtures/wsrep/grastate/clean-last-stopped.dat"),
+            &grastate,
+        )
+        .expect("grastate.dat");
+        let (datadir_s, grastate_s) = (
+            datadir.display().to_string(),
+            grastate.display().to_string(),
+        );
+        ok("chown", &["-R", "mysql:mysql", &datadir_s]);
+        ok("chmod", &["0750", &datadir_s]);
+        ok("chmod", &["0660", &grastate_s]);
+        let config = fs::read_to_string(CONFIG).expect("config");
+        assert!(config.contains("datadir: /var/lib/mysql"), "{config}");
+        let config = config.replace("datadir: /var/lib/mysql", &format!("datadir: {datadir_s}"));
+        fs::write(
+            CONFIG,
+            format!("{config}  recovery:\n    token_file: {TOKEN_FILE}\n"),
+        )
+        .expect("write the configuration");
+        fs::write(TOKEN_FILE, format!("{TOKEN}\n")).expect("token");
+        ok("chown", &["root:quorate", TOKEN_FILE]);
+        ok("chmod", &["0640", TOKEN_FILE]);
+        assert_eq!(mode_owner(CONFIG), (0o640, "root".into(), "quorate".into()));
+    } else {
+        eprintln!("no group mysql on this machine: grastate.dat and /galera/state not checked");
+    }
+
     let port = free_port();
     let default = fs::read_to_string("/etc/default/quorate").expect("/etc/default/quorate");
     fs::write(
@@ -562,9 +616,8 @@ fn serve_as_systemd_would(unit: &str, installed: &mut Installed) {
         .expect("ARGS=")
         .trim_matches('"')
         .to_string();
-    let config = "/etc/quorate/quorate.yaml";
     let start_pre = unit_values(unit, "ExecStartPre");
-    let check = as_service_user(&expand(&start_pre[0], config, &args))
+    let check = as_service_user(&expand(&start_pre[0], CONFIG, &args))
         .output()
         .expect("ExecStartPre");
     assert!(
@@ -574,7 +627,7 @@ fn serve_as_systemd_would(unit: &str, installed: &mut Installed) {
         String::from_utf8_lossy(&check.stderr)
     );
     let exec_start = unit_values(unit, "ExecStart");
-    let child = as_service_user(&expand(&exec_start[0], config, &args))
+    let child = as_service_user(&expand(&exec_start[0], CONFIG, &args))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -582,7 +635,7 @@ fn serve_as_systemd_would(unit: &str, installed: &mut Installed) {
     installed.children.push(child);
     let deadline = Instant::now() + Duration::from_secs(20);
     let metrics = loop {
-        if let Some(body) = http_get(port, "/metrics").filter(|b| b.contains(" 200 ")) {
+        if let Some(body) = http_get(port, "/metrics", None).filter(|b| b.contains(" 200 ")) {
             break body;
         }
         assert!(
@@ -592,20 +645,40 @@ fn serve_as_systemd_would(unit: &str, installed: &mut Installed) {
         std::thread::sleep(Duration::from_millis(200));
     };
     // (LimitNOFILE is systemd's to apply: setpriv keeps this test's limit.)
-    for needle in [
+    let mut expected = vec![
         "quorate_build_info{",
         "process_open_fds ",
         "process_max_fds ",
         "process_resident_memory_bytes ",
         "quorate_config_last_reload_successful 1",
-    ] {
+    ];
+    if with_mysql {
+        // Read through group mysql: the seqno of the fixture.
+        expected.extend([
+            "mysql_galera_grastate_seqno 35",
+            "collector=\"grastate\"} 1",
+        ]);
+    }
+    for needle in expected {
         assert!(
             metrics.contains(needle),
             "/metrics lacks {needle}:\n{metrics}"
         );
     }
+    if with_mysql {
+        let state = http_get(port, "/galera/state", Some(TOKEN)).unwrap_or_default();
+        assert!(
+            state.starts_with("HTTP/1.1 200") && state.contains("\"seqno\": 35"),
+            "/galera/state with the token:\n{state}"
+        );
+        let refused = http_get(port, "/galera/state", None).unwrap_or_default();
+        assert!(
+            refused.starts_with("HTTP/1.1 401"),
+            "/galera/state without: {refused}"
+        );
+    }
     // The HAProxy endpoint answers as the service user too (503 here: no MariaDB to read).
-    let health = http_get(port, "/health/galera").unwrap_or_default();
+    let health = http_get(port, "/health/galera", None).unwrap_or_default();
     assert!(
         health.starts_with("HTTP/1.1 200") || health.starts_with("HTTP/1.1 503"),
         "/health/galera: {health}"
@@ -631,6 +704,11 @@ fn remove_and_purge() {
         "a quorate process outlived dpkg -r"
     );
     ok("dpkg", &["--purge", PACKAGE]);
+    // A file the administrator added (the token) is theirs: kept, and with it /etc/quorate.
+    if Path::new(TOKEN_FILE).exists() {
+        fs::remove_file(TOKEN_FILE).expect("remove the token");
+        fs::remove_dir("/etc/quorate").expect("/etc/quorate holds only the token after purge");
+    }
     for gone in [
         "/etc/quorate",
         "/etc/default/quorate",
