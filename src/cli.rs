@@ -12,6 +12,7 @@ use quorate::check::{Range, Status, TimeoutSpec};
 #[command(
     name = "quorate",
     version,
+    long_version = quorate::LONG_VERSION,
     about = "Watches and heals a MariaDB Galera cluster, its GlusterFS volume and its mariabackup backups",
     propagate_version = true
 )]
@@ -19,6 +20,15 @@ pub struct Cli {
     /// Log filter (error, warn, info, debug, trace, or tracing directives); logs go to stderr.
     #[arg(long, global = true, env = "QUORATE_LOG", default_value = "info")]
     pub log_level: String,
+    /// Log line format: text for people, json (one object per line) for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "QUORATE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -38,6 +48,63 @@ pub enum Command {
     /// A real local Galera cluster for the demo, the tests and rehearsals.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// The configuration file: validate it and show the resolved settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event (timestamp, level, target, fields).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration as `quorate serve` loads it; print the warnings and the
+    /// resolved settings (secrets redacted). Exit 0 if valid, 1 if not.
+    Check(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Configuration file.
+    #[arg(long, short = 'c', default_value = quorate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Print only the warnings and the verdict, not the resolved settings.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `quorate generate man|completions DIR`: a build step of the package, kept out of [`Cli`] so
+/// that the man pages and completions it writes (from [`Cli`]) do not offer it. `main` sends
+/// `quorate generate ...` here before parsing anything else.
+#[derive(Debug, Parser)]
+#[command(
+    name = "quorate generate",
+    bin_name = "quorate generate",
+    about = "Write the man pages or the shell completions (a step of the package build)"
+)]
+pub struct GenerateCli {
+    #[command(subcommand)]
+    pub what: GenerateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// One roff man page per command and subcommand (quorate.1, quorate-check-galera.1, ...).
+    Man {
+        /// Output directory (created if missing).
+        dir: PathBuf,
+    },
+    /// bash, zsh and fish completion scripts.
+    Completions {
+        /// Output directory (created if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,8 @@
 //! - [`bounded`]: reading a small outside file with a size cap, refusing FIFOs, devices and
 //!   directories (opened non-blocking), every error naming the file.
 //! - `process` (private): running commands, their PATH, timeouts and process groups.
+//! - [`process_stats`]: this process's CPU, memory and file descriptors from `/proc` (the
+//!   standard `process_*` metrics); [`process_stats::parse`] is pure.
 //! - [`tls`]: loading certificates for `quorate serve` and for peers' recovery endpoints.
 //! - [`unix_time`]: Unix time as seconds and as `(seconds, nanoseconds)`, before 1970 too.
 //! - [`error`]: the library's error type and the exit codes it maps to.
@@ -82,6 +84,7 @@ pub mod gluster;
 pub mod health;
 pub mod metrics;
 mod process;
+pub mod process_stats;
 pub mod recover;
 pub mod sandbox;
 pub mod server;
@@ -92,3 +95,20 @@ pub use error::Error;
 
 /// The version string printed by `quorate --version` and exported as `quorate_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision built (`unknown` outside a git checkout); set by build.rs.
+pub const GIT_REVISION: &str = env!("QUORATE_GIT_REVISION");
+/// The `rustc --version` of the build.
+pub const RUSTC_VERSION: &str = env!("QUORATE_RUSTC_VERSION");
+/// The build date, `YYYY-MM-DD` in UTC (`SOURCE_DATE_EPOCH` when set).
+pub const BUILD_DATE: &str = env!("QUORATE_BUILD_DATE");
+/// What `quorate --version` prints after the name: the version and the build facts.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("QUORATE_GIT_REVISION"),
+    ", built ",
+    env!("QUORATE_BUILD_DATE"),
+    " with ",
+    env!("QUORATE_RUSTC_VERSION"),
+    ")"
+);

@@ -9,9 +9,18 @@ use std::io::IsTerminal;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
+
+/// The first argument that sends the command line to [`cli::GenerateCli`] instead of [`Cli`].
+const GENERATE: &str = "generate";
 
 fn main() {
+    if std::env::args_os().nth(1).is_some_and(|a| a == GENERATE) {
+        // A build step, not an operator's command: absent from --help, man pages, completions.
+        let args = cli::GenerateCli::parse_from(std::env::args_os().skip(1));
+        init_logging("info", LogFormat::Text);
+        std::process::exit(exit_code(commands::generate::run(args.what)));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Plugins answer bad arguments, --help and --version with UNKNOWN (exit 3).
@@ -20,13 +29,7 @@ fn main() {
         }
         Err(e) => e.exit(),
     };
-    let filter = EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never in journald or log files.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(&cli.log_level, cli.log_format);
 
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
@@ -34,14 +37,32 @@ fn main() {
         Command::Discover(args) => Ok(commands::discover::run(args)),
         Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
+        Command::Config(cmd) => Ok(commands::config::run(cmd)),
     };
-    let code = match result {
+    std::process::exit(exit_code(result));
+}
+
+/// The exit code of a command's result; an error is printed first.
+fn exit_code(result: anyhow::Result<i32>) -> i32 {
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("quorate: error: {e:#}");
             e.downcast_ref::<quorate::Error>()
                 .map_or(quorate::error::exit::FAILURE, quorate::Error::exit_code)
         }
-    };
-    std::process::exit(code);
+    }
+}
+
+/// Logs go to stderr (journald under systemd), as text or one JSON object per line.
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour codes only for a person at a terminal, never in journald or log files.
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }

@@ -112,6 +112,7 @@ impl AppState {
             self_info: Mutex::new(SelfInfo {
                 config_last_reload_successful: true,
                 config_last_reload_success_timestamp: unix_now(),
+                process: None,
             }),
             node_override,
             host,
@@ -157,10 +158,13 @@ impl AppState {
     }
 
     fn self_info(&self) -> SelfInfo {
-        match self.self_info.lock() {
+        let mut info = match self.self_info.lock() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
-        }
+        };
+        // Read at each scrape, as client libraries do; left out where there is no /proc.
+        info.process = crate::process_stats::read().ok();
+        info
     }
 }
 

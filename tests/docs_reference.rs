@@ -356,7 +356,8 @@ fn wsrep_fixture(name: &str) -> String {
 
 /// Every family name the exporter's code builds, from captured fixtures: a Synced node's
 /// status and variables (and one with flow control active) with its grastate.dat, a backup
-/// scan, a GlusterFS snapshot after a successful collection, and quorate's own families.
+/// scan, a GlusterFS snapshot after a successful collection, and quorate's own families with
+/// the `process_*` ones.
 /// The families are built, not listed, so a name cannot drift from the code.
 fn built_family_names() -> BTreeSet<String> {
     use quorate::collected::{Collected, Retained};
@@ -422,8 +423,19 @@ fn built_family_names() -> BTreeSet<String> {
     };
     let reading = quorate::gluster::reading::reading(&gluster, SystemTime::now(), None);
     families.extend(quorate::metrics::gluster::families(&reading));
+    let process = quorate::process_stats::parse::ProcessStats {
+        cpu_seconds: 1.5,
+        resident_memory_bytes: 1 << 24,
+        virtual_memory_bytes: 1 << 30,
+        open_fds: 12,
+        max_fds: Some(65_536),
+        start_time_seconds: 1.7e9,
+    };
     families.extend(quorate::metrics::self_families(
-        &quorate::metrics::SelfInfo::default(),
+        &quorate::metrics::SelfInfo {
+            process: Some(process),
+            ..Default::default()
+        },
     ));
 
     families.into_iter().map(|f| f.name.into_owned()).collect()

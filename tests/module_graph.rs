@@ -47,6 +47,7 @@ const PURE: &[&str] = &[
     "recover::decide",
     "recover::report",
     "recover::transfer",
+    "process_stats::parse",
 ];
 
 /// Modules (and everything below them) that do I/O.
@@ -60,6 +61,7 @@ const IO: &[&str] = &[
     "backup::monitor",
     "check::state",
     "process",
+    "process_stats",
     "sandbox",
     "server",
     "health",

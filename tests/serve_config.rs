@@ -146,7 +146,20 @@ fn version_and_unconfigured_checks() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("quorate {}", quorate::VERSION)
+        format!("quorate {}", quorate::LONG_VERSION)
+    );
+    // The build facts are there (each "unknown" only when build.rs could not learn it).
+    assert!(quorate::LONG_VERSION.starts_with(&format!("{} (revision ", quorate::VERSION)));
+    assert!(
+        quorate::RUSTC_VERSION.starts_with("rustc "),
+        "{}",
+        quorate::RUSTC_VERSION
+    );
+    assert_eq!(
+        quorate::BUILD_DATE.len(),
+        "YYYY-MM-DD".len(),
+        "{}",
+        quorate::BUILD_DATE
     );
     // `recover` is available: an unknown recover subcommand is a usage error.
     let out = Command::new(env!("CARGO_BIN_EXE_quorate"))

@@ -2,7 +2,9 @@
 //! and returns the process exit code.
 
 pub mod check;
+pub mod config;
 pub mod discover;
+pub mod generate;
 pub mod recover;
 pub mod sandbox;
 pub mod serve;

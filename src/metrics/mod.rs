@@ -12,6 +12,7 @@ pub mod backup;
 pub mod collector;
 pub mod galera;
 pub mod gluster;
+pub mod process;
 
 use std::borrow::Cow;
 
@@ -270,13 +271,30 @@ pub struct SelfInfo {
     pub config_last_reload_successful: bool,
     /// Unix time of the last successful configuration load.
     pub config_last_reload_success_timestamp: f64,
+    /// This process's CPU, memory and file descriptors, when they could be read.
+    pub process: Option<crate::process_stats::parse::ProcessStats>,
 }
 
-/// `quorate_build_info` and the configuration reload state.
+/// `quorate_build_info`, the configuration reload state and the `process_*` families.
 pub fn self_families(info: &SelfInfo) -> Vec<Family> {
-    vec![
-        Family::new("quorate_build_info", "quorate version, value 1.")
-            .with(vec![("version".into(), crate::VERSION.to_string())], 1.0),
+    let build = [
+        ("version", crate::VERSION),
+        ("revision", crate::GIT_REVISION),
+        ("rustc_version", crate::RUSTC_VERSION),
+        ("build_date", crate::BUILD_DATE),
+    ];
+    let mut families = vec![
+        Family::new(
+            "quorate_build_info",
+            "quorate version, git revision, rustc version and build date, value 1.",
+        )
+        .with(
+            build
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(*k), v.to_string()))
+                .collect(),
+            1.0,
+        ),
         Family::single(
             "quorate_config_last_reload_successful",
             "1 if the last configuration reload succeeded; 0 means an older configuration is still in force.",
@@ -287,7 +305,11 @@ pub fn self_families(info: &SelfInfo) -> Vec<Family> {
             "Unix time of the last successful configuration load.",
             info.config_last_reload_success_timestamp,
         ),
-    ]
+    ];
+    if let Some(stats) = &info.process {
+        families.extend(process::families(stats));
+    }
+    families
 }
 
 #[cfg(test)]
@@ -350,6 +372,43 @@ mod tests {
             text.contains("# TYPE d_thread_count untyped\nd_thread_count 3"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn build_info_and_process_families() {
+        let stats = crate::process_stats::parse::ProcessStats {
+            cpu_seconds: 1.25,
+            resident_memory_bytes: 4096,
+            virtual_memory_bytes: 8192,
+            open_fds: 9,
+            max_fds: None,
+            start_time_seconds: 1.7e9,
+        };
+        let mut set = MetricSet::default();
+        set.extend(self_families(&SelfInfo {
+            process: Some(stats),
+            ..Default::default()
+        }));
+        let text = set.encode(Format::Text);
+        assert!(
+            text.contains(&format!("revision=\"{}\"", crate::GIT_REVISION)),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.25\n"
+            ),
+            "{text}"
+        );
+        // An unlimited soft limit has no sample (Linux never reports one).
+        assert!(!text.contains("process_max_fds"), "{text}");
+        assert!(
+            text.contains("# TYPE process_open_fds gauge\nprocess_open_fds 9.0\n"),
+            "{text}"
+        );
+        // Without a reading (no /proc), the process families are left out.
+        let bare = self_families(&SelfInfo::default());
+        assert!(bare.iter().all(|f| !f.name.starts_with("process_")));
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn documented_metrics() -> Documented {
         n.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && n.contains('_')
-            && ["mysql_", "gluster_", "mariadb_", "quorate_"]
+            && ["mysql_", "gluster_", "mariadb_", "quorate_", "process_"]
                 .iter()
                 .any(|p| n.starts_with(p))
     };

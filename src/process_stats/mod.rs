@@ -1,0 +1,53 @@
+//! This process's CPU time, memory, file descriptors and start time, read from `/proc` for the
+//! standard `process_*` metrics (named and typed as Prometheus client libraries export them;
+//! see [`crate::metrics::process`]). Read at each scrape, as those libraries do: a handful of
+//! small procfs reads. Linux only: elsewhere [`read`] fails and the metrics are left out.
+//!
+//! [`parse`] is pure; this file only reads.
+
+pub mod parse;
+
+use std::fs;
+
+use parse::{ProcError, ProcessStats};
+
+/// Reads this process's stats from `/proc/self` and `/proc/stat`.
+pub fn read() -> Result<ProcessStats, ProcError> {
+    let read = |file: &'static str| {
+        fs::read_to_string(file).map_err(|e| ProcError {
+            file,
+            message: e.to_string(),
+        })
+    };
+    let stat = parse::parse_stat(&read("/proc/self/stat")?)?;
+    let max_fds = parse::parse_max_open_files(&read("/proc/self/limits")?)?;
+    let boot_time = parse::parse_boot_time(&read("/proc/stat")?)?;
+    let open_fds = fs::read_dir("/proc/self/fd")
+        .map_err(|e| ProcError {
+            file: "/proc/self/fd",
+            message: e.to_string(),
+        })?
+        .count() as u64;
+    Ok(parse::stats(
+        &stat,
+        boot_time,
+        max_fds,
+        open_fds,
+        rustix::param::clock_ticks_per_second(),
+        rustix::param::page_size() as u64,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_this_process() {
+        let stats = super::read().expect("/proc is readable on Linux");
+        assert!(stats.open_fds >= 3, "{stats:?}");
+        assert!(stats.resident_memory_bytes > 0, "{stats:?}");
+        assert!(stats.virtual_memory_bytes >= stats.resident_memory_bytes);
+        // Started after 2020 and not in the future.
+        let now = crate::unix_time::seconds(std::time::SystemTime::now());
+        assert!(stats.start_time_seconds > 1.6e9 && stats.start_time_seconds <= now + 1.0);
+    }
+}
