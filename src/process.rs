@@ -156,15 +156,7 @@ pub(crate) fn finish(
     poll: Duration,
     kill: Kill,
 ) -> Result<Finished, Unfinished> {
-    let writer = child.stdin.take().map(|mut w| {
-        let input = stdin.unwrap_or_default();
-        // A child that exits early closes the pipe; its stderr says why.
-        std::thread::spawn(move || {
-            let _ = w.write_all(&input);
-        })
-    });
-    let stdout = child.stdout.take().map(Collector::start);
-    let stderr = child.stderr.take().map(Collector::start);
+    let io = ChildIo::start(&mut child, stdin);
     let deadline = Instant::now() + timeout;
     let outcome = loop {
         match child.try_wait() {
@@ -196,17 +188,46 @@ pub(crate) fn finish(
             return Err(unfinished);
         }
     };
-    if let Some(w) = writer {
-        let _ = w.join();
+    Ok(io.exited(status))
+}
+
+/// The threads that feed a child's stdin and drain its stdout and stderr.
+struct ChildIo {
+    writer: Option<std::thread::JoinHandle<()>>,
+    stdout: Option<Collector>,
+    stderr: Option<Collector>,
+}
+
+impl ChildIo {
+    /// Takes the child's piped streams: writes `stdin` (if piped) and collects the outputs.
+    fn start(child: &mut Child, stdin: Option<Vec<u8>>) -> ChildIo {
+        let writer = child.stdin.take().map(|mut w| {
+            let input = stdin.unwrap_or_default();
+            // A child that exits early closes the pipe; its stderr says why.
+            std::thread::spawn(move || {
+                let _ = w.write_all(&input);
+            })
+        });
+        ChildIo {
+            writer,
+            stdout: child.stdout.take().map(Collector::start),
+            stderr: child.stderr.take().map(Collector::start),
+        }
     }
-    // A process the command left behind (outside the killed group, or a daemon) may hold the
-    // pipes open for ever: the output is waited for only a little after the exit.
-    let until = Instant::now() + READERS_AFTER_EXIT;
-    Ok(Finished {
-        status,
-        stdout: Collector::take(stdout, until),
-        stderr: Collector::take(stderr, until),
-    })
+
+    /// The child exited with `status`. A process it left behind (outside a killed group, or
+    /// a daemon) may hold the pipes open for ever: the output is waited for only a little.
+    fn exited(self, status: ExitStatus) -> Finished {
+        if let Some(w) = self.writer {
+            let _ = w.join();
+        }
+        let until = Instant::now() + READERS_AFTER_EXIT;
+        Finished {
+            status,
+            stdout: Collector::take(self.stdout, until),
+            stderr: Collector::take(self.stderr, until),
+        }
+    }
 }
 
 /// Why a process group was stopped before its leader exited.
@@ -254,28 +275,11 @@ pub(crate) fn finish_group(
     grace: Duration,
     cancel: &AtomicI32,
 ) -> Result<Finished, GroupStopped> {
-    let writer = child.stdin.take().map(|mut w| {
-        let input = stdin.unwrap_or_default();
-        std::thread::spawn(move || {
-            let _ = w.write_all(&input);
-        })
-    });
-    let stdout = child.stdout.take().map(Collector::start);
-    let stderr = child.stderr.take().map(Collector::start);
+    let io = ChildIo::start(&mut child, stdin);
     let deadline = Instant::now() + timeout;
     let why = loop {
         match child.try_wait() {
-            Ok(Some(status)) => {
-                if let Some(w) = writer {
-                    let _ = w.join();
-                }
-                let until = Instant::now() + READERS_AFTER_EXIT;
-                return Ok(Finished {
-                    status,
-                    stdout: Collector::take(stdout, until),
-                    stderr: Collector::take(stderr, until),
-                });
-            }
+            Ok(Some(status)) => return Ok(io.exited(status)),
             Ok(None) => {}
             Err(e) => break Stop::Wait(e),
         }
@@ -305,8 +309,8 @@ pub(crate) fn finish_group(
         why,
         how,
         survivors,
-        stdout: Collector::take(stdout, now),
-        stderr: Collector::take(stderr, now),
+        stdout: Collector::take(io.stdout, now),
+        stderr: Collector::take(io.stderr, now),
     })
 }
 

@@ -776,4 +776,27 @@ fn the_sampler_tells_two_primary_components_from_a_stale_view() {
     let r = judge(&[(t0, stale.clone()), (later, stale)]);
     assert_eq!(r.violations.len(), 1, "{:?}", r.violations);
     assert_eq!(r.rounds, 2);
+    // Seed 16 in CI: node3 read mid-change, the new members (node4 back) with the old id,
+    // while the others still had the old view. Both sides list each other: tolerated for
+    // STALE_VIEW_GRACE like a stale view, a violation after.
+    let changing = vec![
+        observed(
+            "node1",
+            "Primary",
+            "u",
+            "8",
+            &["node1", "node2", "node3", "node5"],
+        ),
+        observed(
+            "node3",
+            "Primary",
+            "u",
+            "8",
+            &["node1", "node2", "node3", "node4", "node5"],
+        ),
+    ];
+    assert!(judge(&[(t0, changing.clone())]).violations.is_empty());
+    let r = judge(&[(t0, changing.clone()), (later, changing)]);
+    assert_eq!(r.violations.len(), 1, "{:?}", r.violations);
+    assert!(r.violations[0].contains("different members at one configuration id"));
 }

@@ -1112,11 +1112,13 @@ pub struct SamplerReport {
 /// times a second, until [`Sampler::finish`].
 ///
 /// Two nodes answering Primary in the same round are two Primary components when their
-/// cluster state UUIDs differ, when they report the same configuration id with different
-/// members, or when neither lists the other as a member. A node that lists the other while
-/// the other no longer lists it holds a stale view (it has not noticed yet that it was left
-/// out, as a partitioned minority does for a few seconds); that is only a violation when it
-/// lasts more than [`STALE_VIEW_GRACE`].
+/// cluster state UUIDs differ, when neither lists the other as a member, or when they report
+/// the same configuration id with different members and do not both list each other. A node
+/// that lists the other while the other no longer lists it holds a stale view (it has not
+/// noticed yet that it was left out, as a partitioned minority does for a few seconds), and
+/// two nodes that list each other with different members at one configuration id are in the
+/// middle of a view change; either is only a violation when it lasts more than
+/// [`STALE_VIEW_GRACE`].
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     report: Arc<Mutex<SamplerReport>>,
@@ -1289,7 +1291,8 @@ pub fn judge_round(
             let b_knows_a = b.members.contains(&a.node);
             let conflict = if a.state_uuid != b.state_uuid {
                 Some("different cluster state UUIDs")
-            } else if a.conf_id == b.conf_id && a.members != b.members {
+            } else if a.conf_id == b.conf_id && a.members != b.members && !(a_knows_b && b_knows_a)
+            {
                 Some("the same configuration id with different members")
             } else if !a_knows_b && !b_knows_a {
                 Some("neither lists the other as a member")
@@ -1304,13 +1307,25 @@ pub fn judge_round(
                 }
                 continue;
             }
-            if a_knows_b != b_knows_a {
+            // Both list each other but disagree on the members at one configuration id: a
+            // view change under way. Galera updates wsrep_incoming_addresses before the view
+            // reaches the server that sets wsrep_cluster_conf_id (replicator_smm.cpp,
+            // process_prim_conf_change), so one status read can show the new members with
+            // the old id for a moment.
+            let changing =
+                a_knows_b && b_knows_a && a.members != b.members && a.conf_id == b.conf_id;
+            if a_knows_b != b_knows_a || changing {
                 let key = (a.node.clone(), b.node.clone());
                 let since = *stale_since.entry(key.clone()).or_insert(round);
                 stale_now.insert(key);
+                let why = if changing {
+                    "both list each other, with different members at one configuration id"
+                } else {
+                    "one still lists the other, which formed a component without it"
+                };
                 if round.duration_since(since) > STALE_VIEW_GRACE && r.violations.len() < 50 {
                     r.violations.push(format!(
-                        "{at:7.2}s two Primary components for over {STALE_VIEW_GRACE:?} (one still lists the other, which formed a component without it): [{a}] and [{b}]"
+                        "{at:7.2}s two Primary components for over {STALE_VIEW_GRACE:?} ({why}): [{a}] and [{b}]"
                     ));
                 }
             }

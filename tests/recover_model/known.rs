@@ -14,12 +14,9 @@ use crate::model::{Model, NodeId, Proc};
 pub const OPEN: &[(char, &str)] = &[
     // a (first form), b–f and h fixed on main in 9a5bb67, g and i in 72ece52, g's clean
     // restart in 556876c, g's shrunk Primary and j in 2c2c45a, a's equal sizes in 7d15341, g
-    // with an assumed-lost member and j's general forms on 2026-12-02. Still open: g when
-    // Galera itself merged a hand-bootstrapped history into the running Primary.
-    (
-        'g',
-        "g_history_merged_by_galera_after_hand_bootstraps_is_not_rejoined",
-    ),
+    // with an assumed-lost member and j's general forms on 2026-12-02. The last g (a running
+    // node ahead "merged" into a hand-made Primary) was the model's mistake, corrected on
+    // 2026-12-03: Galera aborts such a node.
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {

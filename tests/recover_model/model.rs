@@ -764,8 +764,7 @@ impl Model {
                             .data
                             .map(|d| (self.uuid_of(d), d.seqno as i64)),
                     };
-                    let running = !matches!(starting, Some((s, _)) if s == i);
-                    self.join_primary(i, p, known, running);
+                    self.join_primary(i, p, known);
                 }
             }
             self.drop_empty_comps();
@@ -780,7 +779,7 @@ impl Model {
                     let known = self.nodes[i]
                         .data
                         .map(|d| (self.uuid_of(d), d.seqno as i64));
-                    self.join_primary(i, p, known, true);
+                    self.join_primary(i, p, known);
                 }
             }
             self.drop_empty_comps();
@@ -903,7 +902,7 @@ impl Model {
                         self.comps.get_mut(&c).expect("comp").members.remove(&m);
                         // docs (issue codership/galera#65): "If the wsrep position differs
                         // between nodes during the recovery, full SST is required".
-                        self.join_primary(m, c, k, true);
+                        self.join_primary(m, c, k);
                     }
                 }
                 self.install_prim_view(c);
@@ -940,7 +939,7 @@ impl Model {
     /// `known` is the state it presents. galera source (replicator_str.cpp,
     /// state_transfer_required): same UUID and not behind the group → a starting node
     /// aborts ("states diverged"); same UUID and behind → IST; otherwise SST.
-    fn join_primary(&mut self, i: NodeId, c: u32, known: Option<(u32, i64)>, running: bool) {
+    fn join_primary(&mut self, i: NodeId, c: u32, known: Option<(u32, i64)>) {
         let comp = self.comps[&c].clone();
         let old = self.nodes[i].comp;
         if let Some(o) = old {
@@ -963,23 +962,20 @@ impl Model {
                     let s = s as u64;
                     let mine = self.nodes[i].data;
                     if s > gp.seqno {
-                        if running {
-                            self.corruptions += 1;
-                            self.nodes[i].corrupt = true;
-                            self.nodes[i].data = Some(gp);
-                            how = "merged while ahead (diverged, data overwritten)".into();
-                        } else {
-                            // The start aborts; grastate.dat was already marked -1.
-                            self.note(format!(
-                                "  galera: {} aborts: local seqno {s} > group seqno {}: states diverged",
-                                Self::name(i),
-                                gp.seqno
-                            ));
-                            self.grastate_running(i, u);
-                            self.leave(i);
-                            self.drop_empty_comps();
-                            return;
-                        }
+                        // A starting node, and a running one too: on losing its Primary a
+                        // node shifts to CONNECTED (galera source, replicator_smm.cpp,
+                        // process_non_prim_conf_change), below JOINING, where the check
+                        // aborts instead of transferring state. mysqld exits; grastate.dat
+                        // was already marked -1 and gvwstate.dat stays, as after a crash.
+                        self.note(format!(
+                            "  galera: {} aborts: local seqno {s} > group seqno {}: states diverged",
+                            Self::name(i),
+                            gp.seqno
+                        ));
+                        self.grastate_running(i, u);
+                        self.leave(i);
+                        self.drop_empty_comps();
+                        return;
                     } else {
                         if mine.is_some_and(|d| !self.le(d, gp)) {
                             // IST over a diverged history: Galera cannot tell.
@@ -1216,7 +1212,7 @@ impl Model {
                     .data
                     .map(|d| (self.uuid_of(d), d.seqno as i64));
                 self.comps.get_mut(&c).expect("comp").members.remove(&m);
-                self.join_primary(m, c, known, true);
+                self.join_primary(m, c, known);
             }
         }
         self.install_prim_view(c);
