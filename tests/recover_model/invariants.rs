@@ -406,7 +406,13 @@ pub fn check_step(
                         }
                     ),
                 )
-                .class(known::loss_class(before, view, d, action)),
+                .class(known::loss_class(
+                    before,
+                    view,
+                    d,
+                    action,
+                    &before.holders(w),
+                )),
             );
             break;
         }

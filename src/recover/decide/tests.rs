@@ -1756,3 +1756,49 @@ fn regression_node_that_moved_on_but_is_behind_is_not_compared_by_seqno() {
         text(&d)
     );
 }
+
+/// (j, found by the model's 1 000 000-history run) node2 was bootstrapped by hand while node1
+/// was ahead, and wrote on its own branch; node1's gvwstate.dat cannot be read, so nothing
+/// shows whether node1 was in node2's Primary. The seqnos of two histories were compared and
+/// node1 bootstrapped over node2's write. An unreadable saved view blocks the choice.
+#[test]
+fn regression_unreadable_saved_view_blocks_the_choice() {
+    let unreadable_view = |mut v: NodeView| {
+        if let Observed::Known(r) = &mut v.observed {
+            r.gvwstate = FileState::Unreadable {
+                error: "gvwstate.dat: no my_uuid line".into(),
+            };
+        }
+        v
+    };
+    let nodes = || {
+        vec![
+            unreadable_view(with_recovery(crashed("node1"), U, 2)),
+            with_view(with_recovery(crashed("node2"), U, 1), "b1", 2, &["b1"]),
+        ]
+    };
+    let d = plan(nodes());
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.starts_with("node1: gvwstate.dat cannot be read")),
+        "{}",
+        text(&d)
+    );
+    // The file checked and moved aside: node1 is the most advanced node.
+    let d = plan(vec![
+        with_recovery(crashed("node1"), U, 2),
+        with_view(with_recovery(crashed("node2"), U, 1), "b1", 2, &["b1"]),
+    ]);
+    assert!(!d.is_refusal(), "{}", text(&d));
+    // A node assumed lost does not block with its file.
+    let d = plan_lost(nodes(), &["node1"]);
+    assert!(
+        !d.reasons
+            .iter()
+            .any(|r| r.contains("gvwstate.dat cannot be read")),
+        "{}",
+        text(&d)
+    );
+}

@@ -13,6 +13,7 @@ use super::views::{
     views_diverged_unless_unknown,
 };
 use super::{blank, refuse, step, Action, Ctx, Decision, NodeView, Observed, RunbookCase, Verdict};
+use crate::recover::report::FileState;
 
 /// No Primary anywhere: choose the most advanced node, or refuse.
 pub(super) fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
@@ -263,6 +264,19 @@ impl Blockers {
                     ..
                 }) => u.reasons.push(format!("{}: {why}", n.name)),
                 _ => {}
+            }
+            // The saved view is the only trace of a Primary component formed beside the
+            // others (a hand bootstrap): unreadable, it cannot show one, and seqnos of two
+            // histories would be compared as if they were one.
+            if let Observed::Known(r) = &n.observed {
+                if let FileState::Unreadable { error } = &r.gvwstate {
+                    if !lost {
+                        u.reasons.push(format!(
+                            "{}: gvwstate.dat cannot be read ({error}): whether this node was in another Primary component cannot be told; check it by hand, move the file aside (keep it) and plan again",
+                            n.name
+                        ));
+                    }
+                }
             }
         }
         u
