@@ -48,6 +48,7 @@ const PURE: &[&str] = &[
     "recover::report",
     "recover::transfer",
     "process_stats::parse",
+    "maintenance::record",
 ];
 
 /// Modules (and everything below them) that do I/O.
@@ -72,6 +73,7 @@ const IO: &[&str] = &[
     "recover::position",
     "recover::sys",
     "recover::http",
+    "maintenance::store",
 ];
 
 /// Top-level edges that close a cycle today and are being removed elsewhere, each with why. A
