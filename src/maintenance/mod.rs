@@ -5,7 +5,8 @@
 //!
 //! Owns the file's format, the one rule for "is this node in maintenance now" ([`judge`]) and
 //! the file's reading and atomic replacement. [`record`] is pure (parse, render, judge);
-//! [`store`] does the I/O.
+//! [`store`] reads and writes the file; [`switch`] is `on`, `off` and `status` (the file and
+//! the node's `wsrep_desync`).
 //!
 //! The rule, written once: a node is in maintenance while the file exists and either holds an
 //! unexpired record for it, or is not a record at all (an empty file made with `touch`, the
@@ -17,6 +18,8 @@
 
 pub mod record;
 pub mod store;
+pub mod switch;
 
 pub use record::{judge, Contents, Document, Maintenance, Record, RecordError};
 pub use store::StoreError;
+pub use switch::MaintenanceError;

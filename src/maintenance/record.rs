@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::backup::human_age;
+use crate::unix_time::human_age;
 
 /// The format version this quorate writes and reads.
 pub const VERSION: u32 = 1;

@@ -17,15 +17,12 @@ use super::record::{self, Contents, Document};
 /// Why the maintenance file could not be locked or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot lock the directory {} of the maintenance file: {source}", dir.display())]
-    Lock {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot lock the directory {} of the maintenance file: {error}", dir.display())]
+    Lock { dir: PathBuf, error: std::io::Error },
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -71,7 +68,7 @@ impl Lock {
         };
         lock()
             .map(|d| Lock { _dir: d })
-            .map_err(|source| StoreError::Lock { dir, source })
+            .map_err(|error| StoreError::Lock { dir, error })
     }
 }
 
@@ -81,7 +78,7 @@ pub fn write(path: &Path, doc: &Document) -> Result<(), StoreError> {
     let dir = parent(path);
     let err = |p: &Path| {
         let p = p.to_path_buf();
-        move |source| StoreError::Write { path: p, source }
+        move |error| StoreError::Write { path: p, error }
     };
     if doc.nodes.is_empty() {
         match std::fs::remove_file(path) {

@@ -10,7 +10,7 @@
 //! deadline), [`auth`] (credentials), [`plugin`] (the command line's plugin rules), and here the
 //! configuration and the cluster-size thresholds.
 
-mod auth;
+pub(crate) mod auth;
 mod backup;
 mod cluster;
 mod galera;
