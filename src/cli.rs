@@ -295,6 +295,10 @@ pub struct CheckGaleraArgs {
     /// or --socket: the name used in the output and the state file.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// State of a node in planned maintenance (quorate maintenance on; default
+    /// quorate.check.maintenance_state, else ok).
+    #[arg(long, value_name = "STATE")]
+    pub maintenance: Option<Status>,
     /// MySQL host, instead of a node from the configuration.
     #[arg(short = 'H', long, value_name = "HOST", conflicts_with = "socket")]
     pub hostname: Option<String>,
@@ -375,6 +379,10 @@ pub struct CheckClusterArgs {
     /// component.
     #[arg(long, value_name = "STATE", default_value = "warning")]
     pub degraded: Status,
+    /// State of a node in planned maintenance (quorate maintenance on; default
+    /// quorate.check.maintenance_state, else ok).
+    #[arg(long, value_name = "STATE")]
+    pub maintenance: Option<Status>,
 }
 
 #[derive(Debug, Args)]

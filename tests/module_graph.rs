@@ -43,6 +43,7 @@ const PURE: &[&str] = &[
     "check::cluster",
     "check::gluster",
     "check::backup",
+    "check::maintenance",
     "metrics",
     "recover::decide",
     "recover::report",

@@ -141,10 +141,22 @@ impl Default for GlusterCliSettings {
 }
 
 /// `quorate.check`: settings of `quorate check`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckSettings {
     /// Where checks keep state between runs (the flow-control sample).
     pub state_dir: Option<PathBuf>,
+    /// The state `check galera|cluster` give a node in planned maintenance (`--maintenance`
+    /// overrides it).
+    pub maintenance_state: crate::check::Status,
+}
+
+impl Default for CheckSettings {
+    fn default() -> CheckSettings {
+        CheckSettings {
+            state_dir: None,
+            maintenance_state: crate::check::Status::Ok,
+        }
+    }
 }
 
 /// A validated configuration. Cheap to clone; the server swaps whole `Settings` on reload.

@@ -108,7 +108,7 @@ pub(super) fn validate(
         backup_timezone: backup.timezone,
         gluster,
         health: health(file, q.health),
-        check: check(file, q.check),
+        check: check(file, q.check)?,
         recovery,
         gluster_cli,
         http: http(file, q.http)?,
@@ -369,10 +369,16 @@ fn http(file: ConfigFile<'_>, h: RawHttp) -> Result<HttpSettings, ConfigError> {
 }
 
 /// `quorate.check`.
-fn check(file: ConfigFile<'_>, c: RawCheck) -> CheckSettings {
-    CheckSettings {
+fn check(file: ConfigFile<'_>, c: RawCheck) -> Result<CheckSettings, ConfigError> {
+    let maintenance_state = match c.maintenance_state {
+        Some(text) => crate::check::Status::parse(&text.0)
+            .map_err(|e| file.invalid("quorate.check.maintenance_state", e.to_string()))?,
+        None => crate::check::Status::Ok,
+    };
+    Ok(CheckSettings {
         state_dir: c.state_dir.map(|d| file.resolve(&d.0)),
-    }
+        maintenance_state,
+    })
 }
 
 /// Relative paths in the config are relative to the config file's directory.
