@@ -96,6 +96,18 @@ impl Status {
     }
 }
 
+impl From<crate::config::StateName> for Status {
+    fn from(name: crate::config::StateName) -> Status {
+        use crate::config::StateName;
+        match name {
+            StateName::Ok => Status::Ok,
+            StateName::Warning => Status::Warning,
+            StateName::Critical => Status::Critical,
+            StateName::Unknown => Status::Unknown,
+        }
+    }
+}
+
 /// A state option's value that names no state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{text:?} is not a state (use ok, warning, critical or unknown)")]

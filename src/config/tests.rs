@@ -459,7 +459,7 @@ fn health_and_check_sections() {
     assert!(s.health.allow_donor && s.health.allow_read_only);
     assert_eq!(s.health.timeout, Duration::from_millis(500));
     assert_eq!(s.check.state_dir, Some(PathBuf::from("/var/tmp/q")));
-    assert_eq!(s.check.maintenance_state, crate::check::Status::Warning);
+    assert_eq!(s.check.maintenance_state, crate::config::StateName::Warning);
     let text = format!("{MINIMAL}quorate:\n  check:\n    maintenance_state: fine\n");
     let err = parse_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("quorate.check.maintenance_state"), "{err}");

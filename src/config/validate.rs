@@ -16,7 +16,7 @@ use super::raw::{
 use super::secrets::{read_secret_file, resolve_mysql_auth};
 use super::{
     CheckSettings, ConfigError, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings,
-    MysqlEndpoint, Node, Settings, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
+    MysqlEndpoint, Node, Settings, StateName, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
 };
 
 /// The file being validated: errors name it, relative paths are resolved against its directory.
@@ -371,9 +371,16 @@ fn http(file: ConfigFile<'_>, h: RawHttp) -> Result<HttpSettings, ConfigError> {
 /// `quorate.check`.
 fn check(file: ConfigFile<'_>, c: RawCheck) -> Result<CheckSettings, ConfigError> {
     let maintenance_state = match c.maintenance_state {
-        Some(text) => crate::check::Status::parse(&text.0)
-            .map_err(|e| file.invalid("quorate.check.maintenance_state", e.to_string()))?,
-        None => crate::check::Status::Ok,
+        Some(text) => StateName::parse(&text.0).ok_or_else(|| {
+            file.invalid(
+                "quorate.check.maintenance_state",
+                format!(
+                    "{:?} is not a state (use ok, warning, critical or unknown)",
+                    text.0
+                ),
+            )
+        })?,
+        None => StateName::Ok,
     };
     Ok(CheckSettings {
         state_dir: c.state_dir.map(|d| file.resolve(&d.0)),

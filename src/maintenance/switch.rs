@@ -96,6 +96,16 @@ fn node_of<'a>(settings: &'a Settings, name: &str) -> Result<&'a Node, Maintenan
         })
 }
 
+/// The records `on` and `off` change (none when there is no file).
+fn records(file: &Path) -> Result<record::Document, MaintenanceError> {
+    store::read(file)
+        .document()
+        .map_err(|problem| MaintenanceError::Record {
+            path: file.to_path_buf(),
+            problem,
+        })
+}
+
 fn now() -> i64 {
     crate::unix_time::to_pair(SystemTime::now()).0
 }
@@ -113,12 +123,7 @@ pub async fn on(settings: &Settings, o: &OnOptions) -> Result<Outcome, Maintenan
         });
     }
     let _lock = Lock::acquire(file)?;
-    let mut doc = store::read(file)
-        .document()
-        .map_err(|problem| MaintenanceError::Record {
-            path: file.to_path_buf(),
-            problem,
-        })?;
+    let mut doc = records(file)?;
     let previous = doc.nodes.get(&node.name).cloned();
     let mut done = Vec::new();
     let mut desynced_now = false;
@@ -172,12 +177,7 @@ pub async fn off(settings: &Settings, o: &OffOptions) -> Result<Outcome, Mainten
     let file = file_of(settings)?;
     let node = node_of(settings, &o.node)?;
     let _lock = Lock::acquire(file)?;
-    let mut doc = store::read(file)
-        .document()
-        .map_err(|problem| MaintenanceError::Record {
-            path: file.to_path_buf(),
-            problem,
-        })?;
+    let mut doc = records(file)?;
     let mut done = Vec::new();
     let Some(previous) = doc.nodes.remove(&node.name) else {
         done.push("was not in maintenance: nothing to do".into());

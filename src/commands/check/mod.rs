@@ -87,6 +87,6 @@ pub(super) fn maintenance_state(
     arg: Option<quorate::check::Status>,
     settings: Option<&Settings>,
 ) -> quorate::check::Status {
-    arg.or(settings.map(|s| s.check.maintenance_state))
+    arg.or(settings.map(|s| s.check.maintenance_state.into()))
         .unwrap_or(quorate::check::Status::Ok)
 }
