@@ -51,6 +51,76 @@ pub enum Command {
     /// The configuration file: validate it and show the resolved settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Planned maintenance of a node, with an expiry: out of HAProxy, alerts silent, checks OK.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Put a node in maintenance until --for runs out: /health/galera answers 503, its alerts
+    /// are silent, the checks say "maintenance"; --desync also sets wsrep_desync=ON.
+    On(MaintenanceOnArgs),
+    /// End a node's maintenance and undo what `on` did (wsrep_desync only if `on` set it).
+    Off(MaintenanceOffArgs),
+    /// Show the maintenance state of every controller (or of --node).
+    Status(MaintenanceStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceCommon {
+    /// Configuration file (its quorate.health.maintenance_file holds the state).
+    #[arg(long, short = 'c', default_value = quorate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// The controller (default quorate.node, else this host's controller).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceOnArgs {
+    #[command(flatten)]
+    pub common: MaintenanceCommon,
+    /// How long until it ends by itself (e.g. 30m, 2h; at most 30 days). Running `on` again
+    /// extends it from now.
+    #[arg(long = "for", value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Why (shown by the checks, /health/galera and recover plan).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Also SET GLOBAL wsrep_desync=ON (for a backup or DDL); needs an account with the
+    /// privilege (--defaults-file, e.g. /etc/mysql/debian.cnf).
+    #[arg(long)]
+    pub desync: bool,
+    #[command(flatten)]
+    pub credentials: MysqlCredentialArgs,
+    /// Budget of each statement on the server.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceOffArgs {
+    #[command(flatten)]
+    pub common: MaintenanceCommon,
+    #[command(flatten)]
+    pub credentials: MysqlCredentialArgs,
+    /// Budget of each statement on the server.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct MaintenanceStatusArgs {
+    #[command(flatten)]
+    pub common: MaintenanceCommon,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    quorate::config::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// How log lines are written (to stderr).
@@ -225,6 +295,10 @@ pub struct CheckGaleraArgs {
     /// or --socket: the name used in the output and the state file.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
+    /// State of a node in planned maintenance (quorate maintenance on; default
+    /// quorate.check.maintenance_state, else ok).
+    #[arg(long, value_name = "STATE")]
+    pub maintenance: Option<Status>,
     /// MySQL host, instead of a node from the configuration.
     #[arg(short = 'H', long, value_name = "HOST", conflicts_with = "socket")]
     pub hostname: Option<String>,
@@ -305,6 +379,10 @@ pub struct CheckClusterArgs {
     /// component.
     #[arg(long, value_name = "STATE", default_value = "warning")]
     pub degraded: Status,
+    /// State of a node in planned maintenance (quorate maintenance on; default
+    /// quorate.check.maintenance_state, else ok).
+    #[arg(long, value_name = "STATE")]
+    pub maintenance: Option<Status>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,8 @@
 //! convention of Percona's clustercheck that HAProxy `option httpchk` setups expect. The node
 //! is fit when all of these hold:
 //!
-//! - the maintenance file (`quorate.health.maintenance_file`) does not exist;
+//! - the node is not in maintenance (`quorate.health.maintenance_file`, judged by
+//!   [`crate::maintenance::judge`]: an unexpired record for it, or a file that is not a record);
 //! - the node answered within `quorate.health.timeout`;
 //! - it is in the Primary component, `wsrep_ready` is ON and `wsrep_reject_queries` is NONE;
 //! - it is Synced, or Donor/Desynced with `allow_donor` (and not rejecting queries as an SST
@@ -17,7 +18,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -28,6 +29,7 @@ use crate::galera::collector::{LocalNode, LocalSource};
 use crate::galera::parse::{ClusterStatus, LocalState};
 use crate::galera::CollectError;
 use crate::galera::GaleraReading;
+use crate::maintenance::{self, Maintenance};
 
 /// The decision: fit for traffic or not, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +62,13 @@ impl HealthVerdict {
     }
 }
 
-/// The verdict while the maintenance file exists: out of the pool, whatever the node says.
-pub fn in_maintenance(node: &str, file: &Path) -> HealthVerdict {
-    HealthVerdict::down(format!("{node}: maintenance ({} exists)", file.display()))
+/// The verdict while the node is in maintenance: out of the pool, whatever the node says.
+pub fn in_maintenance(node: &str, state: &Maintenance, file: &Path, now: i64) -> HealthVerdict {
+    HealthVerdict::down(format!(
+        "{node}: {} ({})",
+        state.describe(now),
+        file.display()
+    ))
 }
 
 /// Decides whether `node` may take traffic, from its reading.
@@ -128,15 +134,16 @@ pub async fn galera_health<S: LocalSource>(State(state): State<Arc<S>>) -> Respo
         Err(why) => return answer(&HealthVerdict::down(why)),
     };
     let health = &settings.health;
+    let now = crate::unix_time::to_pair(SystemTime::now()).0;
     let maintenance = match &health.maintenance_file {
-        Some(file) => maintenance_present(file, health.timeout)
+        Some(file) => maintenance::store::read_within(file, health.timeout)
             .await
-            .map(|present| present.then_some(file.as_path())),
+            .map(|contents| Some((maintenance::judge(&contents, &node, now), file.as_path()))),
         None => Ok(None),
     };
     let verdict = match maintenance {
-        Ok(Some(file)) => in_maintenance(&node, file),
-        Ok(None) => {
+        Ok(Some((state, file))) if state.is_active() => in_maintenance(&node, &state, file, now),
+        Ok(_) => {
             let snapshot = source.snapshot(health.timeout).await;
             judge(&node, &snapshot.server.value, health)
         }
@@ -146,14 +153,6 @@ pub async fn galera_health<S: LocalSource>(State(state): State<Arc<S>>) -> Respo
         }
     };
     answer(&verdict)
-}
-
-async fn maintenance_present(file: &Path, timeout: Duration) -> Result<bool, String> {
-    match tokio::time::timeout(timeout, tokio::fs::try_exists(file)).await {
-        Ok(Ok(exists)) => Ok(exists),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {timeout:?}")),
-    }
 }
 
 fn answer(verdict: &HealthVerdict) -> Response {
@@ -175,6 +174,7 @@ fn answer(verdict: &HealthVerdict) -> Response {
 mod tests {
     use super::*;
     use crate::galera::test_support::{self, wsrep_fixture};
+    use std::time::Duration;
 
     fn reading(status: &str, variables: &str) -> Result<GaleraReading, CollectError> {
         Ok(test_support::reading(status, variables))
@@ -279,7 +279,8 @@ mod tests {
         };
         assert!(judge("n", &ro, &allow_ro).healthy);
 
-        let v = in_maintenance("n", Path::new("/etc/quorate/maintenance"));
+        let marker = maintenance::judge(&maintenance::Contents::Marker, "n", 0);
+        let v = in_maintenance("n", &marker, Path::new("/etc/quorate/maintenance"), 0);
         assert!(
             !v.healthy && v.reason.contains("maintenance"),
             "{}",

@@ -34,6 +34,9 @@
 //! - [`check`]: checker mode: Nagios ranges, plugin output and perfdata, Zabbix values, and the
 //!   pure verdicts of `quorate check galera|cluster|gluster|backup`.
 //! - [`health`]: the HAProxy health endpoint's decision (`/health/galera`).
+//! - [`maintenance`]: planned maintenance of a node, recorded with an expiry in the
+//!   maintenance file by `quorate maintenance` and read by health, metrics, checks and
+//!   recovery; [`maintenance::record`] is pure (the file's format and the one rule).
 //! - [`recover`]: cluster recovery: gather every node's state, decide purely what is safe
 //!   (bootstrap, rejoin, promote or refuse), act with re-verification, a lock and an audit line.
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
@@ -82,6 +85,7 @@ pub mod error;
 pub mod galera;
 pub mod gluster;
 pub mod health;
+pub mod maintenance;
 pub mod metrics;
 mod process;
 pub mod process_stats;

@@ -38,6 +38,7 @@ fn main() {
         Command::Recover(cmd) => commands::recover::run(cmd),
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
         Command::Config(cmd) => Ok(commands::config::run(cmd)),
+        Command::Maintenance(cmd) => commands::maintenance::run(cmd),
     };
     std::process::exit(exit_code(result));
 }

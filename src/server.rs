@@ -439,12 +439,43 @@ async fn scrape(
         let reading = crate::gluster::reading(&gluster.snapshot(), SystemTime::now(), None);
         set.extend(metrics::gluster::families(&reading));
     }
+    if with_host_sources {
+        if let Some(local) = live.local_node.as_deref() {
+            let budget = collection_deadline(headers, &live.settings);
+            set.extend(local_maintenance(&live.settings, local, budget).await);
+        }
+    }
     set.extend(metrics::self_families(&state.self_info()));
     (
         [(header::CONTENT_TYPE, format.content_type())],
         set.encode(format),
     )
         .into_response()
+}
+
+/// The local node's maintenance families; none when the maintenance file cannot be read in
+/// time (no state is better than a wrong one: a stale 1 would silence alerts).
+async fn local_maintenance(
+    settings: &Settings,
+    node: &str,
+    budget: Duration,
+) -> Vec<crate::metrics::Family> {
+    let now = crate::unix_time::to_pair(SystemTime::now()).0;
+    let contents = match &settings.health.maintenance_file {
+        Some(file) => {
+            match crate::maintenance::store::read_within(file, budget.min(settings.health.timeout))
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the maintenance file");
+                    return Vec::new();
+                }
+            }
+        }
+        None => crate::maintenance::Contents::Absent,
+    };
+    metrics::maintenance::families(node, &crate::maintenance::judge(&contents, node, now))
 }
 
 /// Runs `quorate serve` until `shutdown` resolves; then stops accepting and lets in-flight

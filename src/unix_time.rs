@@ -1,5 +1,6 @@
 //! Unix time, in the two forms quorate uses: seconds as a float (exported timestamps, audit
-//! lines) and `(seconds, nanoseconds)` pairs (file-system stamps, as `stat` gives them).
+//! lines) and `(seconds, nanoseconds)` pairs (file-system stamps, as `stat` gives them); and
+//! spans of it for people ([`human_age`]).
 //! Pure, and correct on both sides of 1970: a time before the epoch is negative (its
 //! nanoseconds still count forward, `0 <= nanos < 1e9`, as in a `timespec`).
 
@@ -43,6 +44,20 @@ pub fn from_pair((secs, nanos): (i64, i64)) -> Option<SystemTime> {
         SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))?
     };
     whole.checked_add(Duration::from_nanos(u64::from(nanos)))
+}
+
+/// A duration for people: `45s`, `12m`, `3h05m`, `2d04h`; negative ages say "in the future".
+pub fn human_age(seconds: f64) -> String {
+    if seconds < 0.0 {
+        return format!("{} in the future", human_age(-seconds));
+    }
+    let s = seconds.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //!
 //! One test walks the cluster through its states, healthy first, destructive last:
 //! Synced → every connection mode → wrong password → Zabbix agent → Nagios/NRPE command lines
-//! → health endpoint → Donor (desync) → read_only → a frozen node → a stopped node → two nodes
-//! gone (survivor non-Primary).
+//! → health endpoint → HAProxy → planned maintenance (`quorate maintenance`) → Donor (desync)
+//! → read_only → a frozen node → a stopped node → two nodes gone (survivor non-Primary).
 
 mod common;
 
@@ -110,7 +110,9 @@ fn checks_against_a_real_three_node_cluster() {
     zabbix_agent_runs_our_items(&world);
     shipped_nagios_and_nrpe_command_lines_run(&world);
     let serve = health_endpoint(&world);
-    haproxy_follows_the_health_endpoint(&world, &serve);
+    let haproxy = haproxy_follows_the_health_endpoint(&world, &serve);
+    planned_maintenance_drains_and_ends(&world, &serve, &haproxy);
+    drop(haproxy);
     donor_follows_policy(&world, &serve);
     read_only_node(&world, &serve);
     frozen_node(&world, &serve);
@@ -462,6 +464,9 @@ struct Serves {
     strict: ServeProcess,
     lenient: ServeProcess,
     maintenance: PathBuf,
+    /// The sandbox configuration with a maintenance file for `quorate maintenance` (node2's
+    /// and node3's `quorate serve` behind HAProxy read it).
+    maint_config: PathBuf,
 }
 
 fn with_health(w: &World, name: &str, health: &str) -> PathBuf {
@@ -505,10 +510,19 @@ fn health_endpoint(w: &World) -> Serves {
         "lenient.yaml",
         "    allow_donor: true\n    allow_read_only: true\n    timeout: 1s\n",
     );
+    let maint_config = with_health(
+        w,
+        "maint.yaml",
+        &format!(
+            "    maintenance_file: {}\n    timeout: 1s\n",
+            w.dir.path().join("maintenance.json").display()
+        ),
+    );
     let serves = Serves {
         strict: ServeProcess::start(&strict_cfg, &[]),
         lenient: ServeProcess::start(&lenient_cfg, &[]),
         maintenance,
+        maint_config,
     };
     let (status, body, _) = health(&serves.strict);
     assert_eq!((status, body.as_str()), (200, "node1: Synced, Primary\n"));
@@ -587,11 +601,11 @@ fn the_haproxy_example_is_in_the_docs() {
 
 /// The HAProxy backend of docs/haproxy.md, verbatim except for the addresses: each sandbox
 /// node's MySQL port, and a `quorate serve` per node as its check port.
-fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) {
+fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) -> Balancer {
     let example = haproxy_example();
 
-    let node2 = ServeProcess::start(&w.config, &["--node", "node2"]);
-    let node3 = ServeProcess::start(&w.config, &["--node", "node3"]);
+    let node2 = ServeProcess::start(&serves.maint_config, &["--node", "node2"]);
+    let node3 = ServeProcess::start(&serves.maint_config, &["--node", "node3"]);
     let check_ports = [
         ("server1", "node1", serves.strict.addr.port()),
         ("server2", "node2", node2.addr.port()),
@@ -683,6 +697,202 @@ fn haproxy_follows_the_health_endpoint(w: &World, serves: &Serves) {
     w.wait_for("HAProxy: node1 back", Duration::from_secs(30), || {
         all_up(&haproxy.server_states("galera"))
     });
+    Balancer {
+        haproxy,
+        node2,
+        _node3: node3,
+    }
+}
+
+/// The HAProxy of the docs' example and the `quorate serve` of node2 and node3 behind it.
+struct Balancer {
+    haproxy: HaproxyProcess,
+    node2: ServeProcess,
+    _node3: ServeProcess,
+}
+
+impl Balancer {
+    fn state_of(&self, node: &str) -> Option<u32> {
+        self.haproxy
+            .server_states("galera")
+            .into_iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, s)| s)
+    }
+}
+
+/// `quorate maintenance` against the real cluster and HAProxy: `on --desync` on node2 drains it
+/// and desyncs it, the checks and metrics say so, `off` undoes exactly that; a maintenance that
+/// expires ends by itself, and an expired desync is reported until `off`.
+fn planned_maintenance_drains_and_ends(w: &World, serves: &Serves, lb: &Balancer) {
+    let config = serves.maint_config.to_str().expect("utf-8 path");
+    // The monitoring account may not SET GLOBAL: an account that may, read from a defaults
+    // file (never a password on the command line).
+    w.sql(
+        "node1",
+        "CREATE USER 'maint'@'127.0.0.1' IDENTIFIED BY 'maint-pw-1'; \
+         GRANT SUPER ON *.* TO 'maint'@'127.0.0.1'",
+    );
+    let defaults = w.dir.path().join("maint.cnf");
+    write_secret(&defaults, "[client]\nuser=maint\npassword=maint-pw-1\n");
+    let defaults = defaults.to_str().expect("utf-8 path");
+    let desync = |node: &str| {
+        w.sql(node, "SHOW GLOBAL VARIABLES LIKE 'wsrep_desync'")
+            .first()
+            .and_then(|r| r.get(1).cloned())
+            .unwrap_or_default()
+    };
+    let maintenance = |args: &[&str]| {
+        let mut all = vec!["maintenance"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", config]);
+        let r = run_quorate(&all, &[]);
+        assert_eq!(r.code, 0, "quorate {all:?}:\n{}{}", r.stdout, r.stderr);
+        r.stdout
+    };
+    let metric = |name: &str| {
+        lb.node2
+            .get("/metrics")
+            .body
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{node=\"node2\"}} ")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let check = |what: &str, args: &[&str]| {
+        let mut all = vec!["check", what, "--config", config];
+        all.extend_from_slice(args);
+        let r = run_quorate(&all, &w.state_env());
+        validate_plugin_output(&r.stdout, r.code)
+            .unwrap_or_else(|e| panic!("check {what} {args:?}: {e}\n{}", r.stdout));
+        r
+    };
+    let started = Instant::now();
+
+    let out = maintenance(&[
+        "on",
+        "--node",
+        "node2",
+        "--for",
+        "1h",
+        "--reason",
+        "live test",
+        "--desync",
+        "--defaults-file",
+        defaults,
+    ]);
+    assert!(out.contains("set wsrep_desync=ON"), "{out}");
+    assert_eq!(desync("node2"), "ON");
+    let (status, body, _) = health(&lb.node2);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("maintenance: live test"), "{body}");
+    w.wait_for("HAProxy: node2 drained", Duration::from_secs(30), || {
+        lb.state_of("node2") == Some(0)
+    });
+    assert_eq!(lb.state_of("node1"), Some(2));
+    assert_eq!(metric("quorate_maintenance"), Some(1.0));
+    assert_eq!(metric("quorate_maintenance_desync"), Some(1.0));
+    assert!(metric("quorate_maintenance_expiry_timestamp_seconds").is_some());
+    // The checks: OK with the reason, node2 left out of the expected size.
+    let r = check("galera", &["--node", "node2"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.first_line()
+            .starts_with("GALERA OK - node2: maintenance: live test"),
+        "{}",
+        r.stdout
+    );
+    let r = check("cluster", &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.first_line().contains("in maintenance: node2"),
+        "{}",
+        r.stdout
+    );
+    let r = check("cluster", &["--maintenance", "warning"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let plan = run_quorate(
+        &["recover", "plan", "--config", config, "--node", "node2"],
+        &[],
+    );
+    assert!(
+        plan.stdout.contains("maintenance: live test"),
+        "{}{}",
+        plan.stdout,
+        plan.stderr
+    );
+
+    // off undoes exactly that: wsrep_desync OFF, the record gone, node2 back in the pool.
+    let out = maintenance(&["off", "--node", "node2", "--defaults-file", defaults]);
+    assert!(out.contains("set wsrep_desync=OFF"), "{out}");
+    assert_eq!(desync("node2"), "OFF");
+    w.wait_for("health 200 after off", Duration::from_secs(30), || {
+        health(&lb.node2).0 == 200
+    });
+    w.wait_for("HAProxy: node2 back", Duration::from_secs(30), || {
+        lb.state_of("node2") == Some(2)
+    });
+    assert_eq!(metric("quorate_maintenance"), Some(0.0));
+    assert!(!w.dir.path().join("maintenance.json").exists());
+
+    // A desync that was already ON is left alone by on and off.
+    w.sql("node3", "SET GLOBAL wsrep_desync=ON");
+    let out = maintenance(&[
+        "on",
+        "--node",
+        "node3",
+        "--for",
+        "1h",
+        "--desync",
+        "--defaults-file",
+        defaults,
+    ]);
+    assert!(out.contains("already ON, not set by quorate"), "{out}");
+    maintenance(&["off", "--node", "node3", "--defaults-file", defaults]);
+    assert_eq!(desync("node3"), "ON");
+    w.sql("node3", "SET GLOBAL wsrep_desync=OFF");
+
+    // A maintenance that expires ends by itself; an expired desync is reported until off.
+    maintenance(&[
+        "on",
+        "--node",
+        "node2",
+        "--for",
+        "3s",
+        "--reason",
+        "short",
+        "--desync",
+        "--defaults-file",
+        defaults,
+    ]);
+    assert!(health(&lb.node2).1.contains("maintenance: short"));
+    w.wait_for("the maintenance to expire", Duration::from_secs(20), || {
+        metric("quorate_maintenance") == Some(0.0)
+    });
+    let out = maintenance(&["status", "--node", "node2"]);
+    assert!(out.contains("maintenance expired"), "{out}");
+    assert!(out.contains("run quorate maintenance off"), "{out}");
+    assert_eq!(
+        desync("node2"),
+        "ON",
+        "expiry changes nothing on the server"
+    );
+    let r = check("galera", &["--node", "node2"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("maintenance off"), "{}", r.stdout);
+    maintenance(&["off", "--node", "node2", "--defaults-file", defaults]);
+    assert_eq!(desync("node2"), "OFF");
+    maintenance(&["on", "--node", "node2", "--for", "2s"]);
+    assert_eq!(health(&lb.node2).0, 503);
+    w.wait_for("health 200 at the expiry", Duration::from_secs(20), || {
+        health(&lb.node2).0 == 200
+    });
+    w.wait_for(
+        "HAProxy: node2 back after the expiry",
+        Duration::from_secs(30),
+        || lb.state_of("node2") == Some(2),
+    );
+    maintenance(&["off", "--node", "node2"]);
+    eprintln!("planned maintenance: {:?}", started.elapsed());
 }
 
 fn donor_follows_policy(w: &World, serves: &Serves) {

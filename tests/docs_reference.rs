@@ -438,6 +438,17 @@ fn built_family_names() -> BTreeSet<String> {
         },
     ));
 
+    families.extend(quorate::metrics::maintenance::families(
+        "node2",
+        &quorate::maintenance::Maintenance::Expired(quorate::maintenance::Record {
+            reason: "kernel update".into(),
+            since: 1,
+            expires: 2,
+            desync: true,
+            by: None,
+        }),
+    ));
+
     families.into_iter().map(|f| f.name.into_owned()).collect()
 }
 

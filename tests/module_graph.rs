@@ -43,11 +43,13 @@ const PURE: &[&str] = &[
     "check::cluster",
     "check::gluster",
     "check::backup",
+    "check::maintenance",
     "metrics",
     "recover::decide",
     "recover::report",
     "recover::transfer",
     "process_stats::parse",
+    "maintenance::record",
 ];
 
 /// Modules (and everything below them) that do I/O.
@@ -72,6 +74,8 @@ const IO: &[&str] = &[
     "recover::position",
     "recover::sys",
     "recover::http",
+    "maintenance::store",
+    "maintenance::switch",
 ];
 
 /// Top-level edges that close a cycle today and are being removed elsewhere, each with why. A

@@ -153,19 +153,7 @@ impl Default for BackupPolicy {
     }
 }
 
-/// A duration for people: `45s`, `12m`, `3h05m`, `2d04h`; negative ages say "in the future".
-pub fn human_age(seconds: f64) -> String {
-    if seconds < 0.0 {
-        return format!("{} in the future", human_age(-seconds));
-    }
-    let s = seconds.round() as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
-    }
-}
+pub use crate::unix_time::human_age;
 
 /// A size for people, in SI units as `--min-size` reads them: `812 B`, `45.2 MB`.
 pub fn human_size(bytes: u64) -> String {

@@ -21,6 +21,7 @@ use super::{Finding, Status};
 use crate::galera::parse::{ClusterStatus, LocalState};
 use crate::galera::CollectError;
 use crate::galera::GaleraReading;
+use crate::maintenance::Maintenance;
 
 /// The first words of the plugin output.
 pub const SERVICE: &str = "GALERA CLUSTER";
@@ -38,6 +39,8 @@ pub struct ClusterPolicy {
     pub allow_desync: bool,
     /// A node that did not answer within the timeout counts as down with this state at worst.
     pub timeout_state: Status,
+    /// A node in planned maintenance (whatever it says about itself).
+    pub maintenance: Status,
 }
 
 impl ClusterPolicy {
@@ -49,6 +52,7 @@ impl ClusterPolicy {
             donor: Status::Warning,
             allow_desync: false,
             timeout_state: Status::Critical,
+            maintenance: Status::Ok,
         }
     }
 }
@@ -62,11 +66,17 @@ type Member<'a> = (&'a str, Option<u64>);
 pub struct NodeOutcome<'a> {
     pub node: &'a str,
     pub result: &'a Result<GaleraReading, CollectError>,
+    /// Its maintenance state (see [`super::maintenance`]).
+    pub maintenance: &'a Maintenance,
 }
 
-/// Judges the cluster from every configured node's outcome.
-pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
+/// Judges the cluster from every configured node's outcome at `now` (Unix seconds).
+pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy, now: i64) -> CheckResult {
     let mut findings: Vec<Finding> = Vec::new();
+    // The findings of a node in maintenance take the maintenance state; marked once the
+    // node's own findings are all in (the loop below leaves a node at several places).
+    let mut pending: Option<(usize, &NodeOutcome<'_>)> = None;
+    let mut in_maintenance: Vec<Value> = Vec::new();
     let mut node_states = Map::new();
     let mut up = 0u32;
     // Nodes that answered with a credentials/privilege error: not down, just not judgeable.
@@ -75,6 +85,21 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
     let mut components: BTreeMap<ComponentId, Vec<Member<'_>>> = BTreeMap::new();
 
     for n in nodes {
+        if let Some((start, prev)) = pending.take() {
+            mark_maintenance(&mut findings[start..], prev, policy, now);
+        }
+        if n.maintenance.is_active() {
+            in_maintenance.push(Value::from(n.node));
+            findings.push(Finding::new(
+                policy.maintenance,
+                format!("{}: {}", n.node, n.maintenance.describe(now)),
+            ));
+        }
+        pending = Some((findings.len(), n));
+        let desync_now = n.result.as_ref().ok().and_then(|r| r.variables.desync());
+        if let Some(f) = super::maintenance::owed_desync(n.node, n.maintenance, now, desync_now) {
+            findings.push(f);
+        }
         let reading = match n.result {
             Ok(r) => r,
             Err(e) => {
@@ -135,6 +160,10 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
                 format!("{}: {comment}", n.node),
             )),
         }
+    }
+
+    if let Some((start, prev)) = pending.take() {
+        mark_maintenance(&mut findings[start..], prev, policy, now);
     }
 
     let total = nodes.len() as u32;
@@ -203,8 +232,14 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
         .iter()
         .fold(Status::Ok, |acc, f| acc.worst(f.status));
     let summary = if overall == Status::Ok {
+        let maintenance = if in_maintenance.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = in_maintenance.iter().filter_map(Value::as_str).collect();
+            format!("; in maintenance: {}", names.join(", "))
+        };
         format!(
-            "{synced}/{total} nodes Synced, one Primary component of size {}",
+            "{synced}/{total} nodes Synced, one Primary component of size {}{maintenance}",
             component_size.map_or("?".into(), |s| s.to_string())
         )
     } else {
@@ -241,8 +276,27 @@ pub fn judge(nodes: &[NodeOutcome<'_>], policy: &ClusterPolicy) -> CheckResult {
         component_size.map_or(Value::Null, Value::from),
     );
     v.insert("nodes".into(), Value::Object(node_states));
+    v.insert("maintenance".into(), Value::Array(in_maintenance));
     result.values = v;
     result
+}
+
+/// A node's findings while it is in maintenance: the maintenance state, with the reason and
+/// what the finding would have been.
+fn mark_maintenance(
+    findings: &mut [Finding],
+    n: &NodeOutcome<'_>,
+    policy: &ClusterPolicy,
+    now: i64,
+) {
+    if !n.maintenance.is_active() {
+        return;
+    }
+    let why = n.maintenance.describe(now);
+    for f in findings {
+        f.text = format!("{} (in {why}; otherwise {})", f.text, f.status);
+        f.status = policy.maintenance;
+    }
 }
 
 impl Status {
@@ -286,7 +340,11 @@ mod tests {
     ) -> Vec<NodeOutcome<'a>> {
         results
             .iter()
-            .map(|(n, r)| NodeOutcome { node: n, result: r })
+            .map(|(n, r)| NodeOutcome {
+                node: n,
+                result: r,
+                maintenance: &Maintenance::Off,
+            })
             .collect()
     }
 
@@ -294,7 +352,42 @@ mod tests {
         judge(
             &outcomes(results),
             &ClusterPolicy::for_nodes(results.len() as u32),
+            0,
         )
+    }
+
+    #[test]
+    fn a_node_in_maintenance_is_reported_with_the_maintenance_state() {
+        let results = [
+            ("node1", synced()),
+            ("node2", refused("node2")),
+            ("node3", synced()),
+        ];
+        let active = Maintenance::Active {
+            record: None,
+            why: "kernel update".into(),
+        };
+        let mut nodes = outcomes(&results);
+        nodes[1].maintenance = &active;
+        // Expected size 2: the command leaves the node in maintenance out.
+        let mut policy = ClusterPolicy::for_nodes(2);
+        let r = judge(&nodes, &policy, 0);
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(
+            r.summary.ends_with("in maintenance: node2"),
+            "{}",
+            r.summary
+        );
+        assert!(
+            r.details.iter().any(|d| d.contains("otherwise WARNING")),
+            "{:?}",
+            r.details
+        );
+        assert_eq!(r.values["maintenance"], serde_json::json!(["node2"]));
+        policy.maintenance = Status::Warning;
+        assert_eq!(judge(&nodes, &policy, 0).status, Status::Warning);
+        nodes[1].maintenance = &Maintenance::Off;
+        assert_eq!(judge(&nodes, &policy, 0).status, Status::Warning);
     }
 
     #[test]
@@ -336,10 +429,10 @@ mod tests {
         let outcomes = outcomes(&results);
         let mut p = ClusterPolicy::for_nodes(3);
         p.allow_desync = true;
-        assert_eq!(judge(&outcomes, &p).status, Status::Ok);
+        assert_eq!(judge(&outcomes, &p, 0).status, Status::Ok);
         p.allow_desync = false;
         p.donor = Status::Critical;
-        assert_eq!(judge(&outcomes, &p).status, Status::Critical);
+        assert_eq!(judge(&outcomes, &p, 0).status, Status::Critical);
     }
 
     #[test]
@@ -402,11 +495,11 @@ mod tests {
             vec![("a", synced()), ("b", synced()), ("c", synced())];
         let outcomes = outcomes(&results);
         assert_eq!(
-            judge(&outcomes, &ClusterPolicy::for_nodes(5)).status,
+            judge(&outcomes, &ClusterPolicy::for_nodes(5), 0).status,
             Status::Warning
         );
         assert_eq!(
-            judge(&outcomes, &ClusterPolicy::for_nodes(7)).status,
+            judge(&outcomes, &ClusterPolicy::for_nodes(7), 0).status,
             Status::Critical
         );
     }
@@ -438,8 +531,8 @@ mod tests {
         let results = [("node1", synced()), ("node2", synced()), ("node3", hung)];
         let outcomes = outcomes(&results);
         let mut p = ClusterPolicy::for_nodes(3);
-        assert_eq!(judge(&outcomes, &p).status, Status::Warning);
+        assert_eq!(judge(&outcomes, &p, 0).status, Status::Warning);
         p.timeout_state = Status::Unknown;
-        assert_eq!(judge(&outcomes, &p).status, Status::Unknown);
+        assert_eq!(judge(&outcomes, &p, 0).status, Status::Unknown);
     }
 }

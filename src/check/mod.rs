@@ -10,6 +10,7 @@
 //! - [`cluster`]: every node's reading + policy → one verdict for the whole cluster.
 //! - [`gluster`]: a GlusterFS reading + policy → verdict.
 //! - [`backup`]: the backups on disk (per-type summaries) + policy → verdict.
+//! - [`maintenance`]: a node in planned maintenance, in `check galera` and `check cluster`.
 //! - [`flow`]: the flow-control paused share since the previous run, from the paused-time
 //!   counter and the previous run's sample.
 //! - [`state`]: the state file that carries that sample from one run to the next.
@@ -19,6 +20,7 @@ pub mod cluster;
 pub mod flow;
 pub mod galera;
 pub mod gluster;
+pub mod maintenance;
 pub mod output;
 pub mod range;
 pub mod state;
@@ -90,6 +92,18 @@ impl Status {
             _ => Err(StatusError {
                 text: text.to_string(),
             }),
+        }
+    }
+}
+
+impl From<crate::config::StateName> for Status {
+    fn from(name: crate::config::StateName) -> Status {
+        use crate::config::StateName;
+        match name {
+            StateName::Ok => Status::Ok,
+            StateName::Warning => Status::Warning,
+            StateName::Critical => Status::Critical,
+            StateName::Unknown => Status::Unknown,
         }
     }
 }

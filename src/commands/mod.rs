@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod discover;
 pub mod generate;
+pub mod maintenance;
 pub mod recover;
 pub mod sandbox;
 pub mod serve;

@@ -44,7 +44,7 @@ pub use secrets::{
 };
 pub use settings::{
     CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings, MysqlEndpoint,
-    Node, Settings, TlsFiles,
+    Node, Settings, StateName, TlsFiles,
 };
 pub use validate::MysqlAddressError;
 

@@ -188,6 +188,8 @@ pub(super) struct RawHealth {
 pub(super) struct RawCheck {
     #[serde(default)]
     pub(super) state_dir: Option<Expanded>,
+    #[serde(default)]
+    pub(super) maintenance_state: Option<Expanded>,
 }
 
 #[derive(Deserialize, Default)]

@@ -145,6 +145,33 @@ impl Default for GlusterCliSettings {
 pub struct CheckSettings {
     /// Where checks keep state between runs (the flow-control sample).
     pub state_dir: Option<PathBuf>,
+    /// The state `check galera|cluster` give a node in planned maintenance (`--maintenance`
+    /// overrides it).
+    pub maintenance_state: StateName,
+}
+
+/// A plugin state named in the file. The checks turn it into their own `check::Status`
+/// (configuration depends on no module that reads it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StateName {
+    #[default]
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl StateName {
+    /// `ok`, `warning`, `critical` or `unknown`, in any case.
+    pub fn parse(text: &str) -> Option<StateName> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "ok" => Some(StateName::Ok),
+            "warning" => Some(StateName::Warning),
+            "critical" => Some(StateName::Critical),
+            "unknown" => Some(StateName::Unknown),
+            _ => None,
+        }
+    }
 }
 
 /// A validated configuration. Cheap to clone; the server swaps whole `Settings` on reload.

@@ -449,7 +449,7 @@ fn health_and_check_sections() {
     assert_eq!(s.health.timeout, Duration::from_secs(2));
     assert_eq!(s.check.state_dir, None);
     let text = format!(
-        "{MINIMAL}quorate:\n  health:\n    maintenance_file: maint\n    allow_donor: true\n    allow_read_only: true\n    timeout: 500ms\n  check:\n    state_dir: ${{STATE}}\n"
+        "{MINIMAL}quorate:\n  health:\n    maintenance_file: maint\n    allow_donor: true\n    allow_read_only: true\n    timeout: 500ms\n  check:\n    state_dir: ${{STATE}}\n    maintenance_state: warning\n"
     );
     let s = parse_text(&text, &[("STATE", "/var/tmp/q")]).unwrap();
     assert_eq!(
@@ -459,6 +459,10 @@ fn health_and_check_sections() {
     assert!(s.health.allow_donor && s.health.allow_read_only);
     assert_eq!(s.health.timeout, Duration::from_millis(500));
     assert_eq!(s.check.state_dir, Some(PathBuf::from("/var/tmp/q")));
+    assert_eq!(s.check.maintenance_state, crate::config::StateName::Warning);
+    let text = format!("{MINIMAL}quorate:\n  check:\n    maintenance_state: fine\n");
+    let err = parse_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("quorate.check.maintenance_state"), "{err}");
     let text = format!("{MINIMAL}quorate:\n  health:\n    allow_doner: true\n");
     let err = parse_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("allow_doner"), "{err}");

@@ -16,7 +16,7 @@ use super::raw::{
 use super::secrets::{read_secret_file, resolve_mysql_auth};
 use super::{
     CheckSettings, ConfigError, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings,
-    MysqlEndpoint, Node, Settings, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
+    MysqlEndpoint, Node, Settings, StateName, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
 };
 
 /// The file being validated: errors name it, relative paths are resolved against its directory.
@@ -108,7 +108,7 @@ pub(super) fn validate(
         backup_timezone: backup.timezone,
         gluster,
         health: health(file, q.health),
-        check: check(file, q.check),
+        check: check(file, q.check)?,
         recovery,
         gluster_cli,
         http: http(file, q.http)?,
@@ -369,10 +369,23 @@ fn http(file: ConfigFile<'_>, h: RawHttp) -> Result<HttpSettings, ConfigError> {
 }
 
 /// `quorate.check`.
-fn check(file: ConfigFile<'_>, c: RawCheck) -> CheckSettings {
-    CheckSettings {
+fn check(file: ConfigFile<'_>, c: RawCheck) -> Result<CheckSettings, ConfigError> {
+    let maintenance_state = match c.maintenance_state {
+        Some(text) => StateName::parse(&text.0).ok_or_else(|| {
+            file.invalid(
+                "quorate.check.maintenance_state",
+                format!(
+                    "{:?} is not a state (use ok, warning, critical or unknown)",
+                    text.0
+                ),
+            )
+        })?,
+        None => StateName::Ok,
+    };
+    Ok(CheckSettings {
         state_dir: c.state_dir.map(|d| file.resolve(&d.0)),
-    }
+        maintenance_state,
+    })
 }
 
 /// Relative paths in the config are relative to the config file's directory.

@@ -1,5 +1,5 @@
 //! I/O for the Galera source: a persistent mysql_async pool per node, the monitoring queries,
-//! and reading grastate.dat from a node's datadir.
+//! `wsrep_desync` for `quorate maintenance`, and reading grastate.dat from a node's datadir.
 //!
 //! Every call here is bounded by a deadline given by the caller: a node that refuses
 //! connections fails at once, a node that hangs (SIGSTOP, a stuck disk) fails at the deadline.
@@ -93,6 +93,28 @@ impl NodeClient {
             status: WsrepStatus::from_rows(status_rows.into_iter().map(name_value)),
             variables: WsrepVariables::from_rows(variable_rows.into_iter().map(name_value)),
         })
+    }
+
+    /// `SET GLOBAL wsrep_desync=ON|OFF` within `timeout` (`quorate maintenance --desync`; the
+    /// account needs the privilege, which the monitoring account normally lacks).
+    pub async fn set_desync(&self, on: bool, timeout: Duration) -> Result<(), CollectError> {
+        let statement = if on {
+            "SET GLOBAL wsrep_desync=ON"
+        } else {
+            "SET GLOBAL wsrep_desync=OFF"
+        };
+        let run = async {
+            let mut conn = self.pool.get_conn().await.map_err(|e| self.error(e))?;
+            conn.query_drop(statement).await.map_err(|e| self.error(e))
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(CollectError::Timeout {
+                node: self.node.clone(),
+                endpoint: self.endpoint.to_string(),
+                timeout,
+            }),
+        }
     }
 
     /// Closes the pool's connections (used when a reload drops or changes this node).

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod collector;
 pub mod galera;
 pub mod gluster;
+pub mod maintenance;
 pub mod process;
 
 use std::borrow::Cow;

@@ -13,6 +13,7 @@ use super::{peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, Settings};
 use crate::galera::client::NodeClient;
 use crate::galera::parse::{parse_grastate, parse_gvwstate};
+use crate::maintenance;
 
 /// The report of the local node `node`. `client` reaches its server (the serve process passes
 /// its pooled one; the CLI builds one).
@@ -88,6 +89,7 @@ fn empty_report(settings: &Settings, node: &str) -> NodeReport {
         recovered: None,
         sst_in_progress: false,
         action_in_progress: None,
+        maintenance: None,
     }
 }
 
@@ -100,6 +102,7 @@ fn read_files(
 ) -> NodeReport {
     let mut r = empty_report(settings, node);
     r.action_in_progress = lock_file.and_then(sys::action_in_progress);
+    r.maintenance = maintenance_of(settings, node);
     let Some(datadir) = datadir else {
         r.mysqld.how = "no datadir configured: cannot tell whether mysqld runs from files".into();
         if let Some(pf) = pid_file {
@@ -152,6 +155,15 @@ fn read_files(
     r.sst_in_progress = datadir.join("sst_in_progress").exists();
     r.recovered = position::load_cached(settings, node, Some(datadir));
     r
+}
+
+/// The node's maintenance from this host's maintenance file, in words; `None` when it has
+/// none (or no maintenance file is configured).
+fn maintenance_of(settings: &Settings, node: &str) -> Option<String> {
+    let file = settings.health.maintenance_file.as_deref()?;
+    let now = unix_now() as i64;
+    let state = maintenance::judge(&maintenance::store::read(file), node, now);
+    (state != maintenance::Maintenance::Off).then(|| state.describe(now))
 }
 
 /// A Galera state file, size-capped and refusing a FIFO or device (see [`crate::bounded`]).

@@ -73,6 +73,9 @@ pub fn text(d: &Decision, ctx: &CommandContext<'_>) -> String {
         if !facts.is_empty() {
             let _ = writeln!(t, "  {:<width$}  {}", "", facts.join(", "));
         }
+        if let Some(m) = &e.maintenance {
+            let _ = writeln!(t, "  {:<width$}  {m}", "");
+        }
     }
     if !d.reasons.is_empty() {
         let _ = writeln!(t, "\nWhy:");

@@ -26,6 +26,10 @@ pub struct NodeReport {
     pub sst_in_progress: bool,
     /// A quorate recovery action holds this node's lock (what and since when).
     pub action_in_progress: Option<String>,
+    /// The node's planned maintenance as its host's maintenance file says (active or expired);
+    /// shown as evidence, never decided on. Absent in reports of older quorate versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
 }
 
 /// Whether mysqld runs.

@@ -201,6 +201,7 @@ pub fn report() -> impl Strategy<Value = NodeReport> {
                 recovered,
                 sst_in_progress,
                 action_in_progress,
+                maintenance: None,
             },
         )
 }

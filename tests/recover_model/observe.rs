@@ -152,6 +152,7 @@ pub fn report(m: &Model, i: usize) -> NodeReport {
         recovered,
         sst_in_progress: n.sst_in_progress,
         action_in_progress: None,
+        maintenance: None,
     }
 }
 

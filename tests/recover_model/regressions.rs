@@ -271,6 +271,7 @@ fn h_seqno_overflow_is_not_a_panic() {
         recovered: None,
         sst_in_progress: false,
         action_in_progress: None,
+        maintenance: None,
     };
     let stopped = |seqno: i64| {
         let mut r = live(0, 0);

@@ -11,7 +11,7 @@ pub const PASSWORD_ENV: &str = "QUORATE_MYSQL_PASSWORD";
 
 /// Credentials: --defaults-file or --password-file, else $QUORATE_MYSQL_PASSWORD, else the
 /// configuration; --user (or the defaults file's user) over the configured user.
-pub(super) fn resolve_auth(
+pub(crate) fn resolve_auth(
     common: &MysqlCredentialArgs,
     configured: Option<&MysqlAuth>,
 ) -> Result<MysqlAuth, String> {

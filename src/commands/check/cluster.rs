@@ -10,18 +10,19 @@ use quorate::galera::client::NodeClient;
 
 use super::auth::resolve_auth;
 use super::watchdog::{begin, emit, push_time, runtime};
-use super::{config_path, load_settings, size_thresholds};
+use super::{config_path, load_settings, maintenance_of, maintenance_state, size_thresholds};
 use crate::cli::CheckClusterArgs;
 
 /// The verdict's options from the command line; `configured` MariaDB controllers are the
 /// expected cluster size unless -w/-c or --expected-size say otherwise.
-fn policy(a: &CheckClusterArgs, configured: u32) -> ClusterPolicy {
+fn policy(a: &CheckClusterArgs, configured: u32, settings: &config::Settings) -> ClusterPolicy {
     ClusterPolicy {
         cluster_size: size_thresholds(&a.size, Some(configured)),
         degraded: a.degraded,
         donor: a.donor.donor,
         allow_desync: a.donor.allow_desync,
         timeout_state: a.common.timeout.state,
+        maintenance: maintenance_state(a.maintenance, Some(settings)),
     }
 }
 
@@ -76,15 +77,22 @@ pub(super) fn run(a: CheckClusterArgs) -> i32 {
         .await;
         results
     });
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let (now, maintenance) = maintenance_of(Some(&settings), &names);
     let outcomes: Vec<NodeOutcome<'_>> = nodes
         .iter()
         .zip(results.iter())
-        .map(|(n, r)| NodeOutcome {
+        .zip(maintenance.iter())
+        .map(|((n, r), m)| NodeOutcome {
             node: &n.name,
             result: r,
+            maintenance: m,
         })
         .collect();
-    let mut result = cluster::judge(&outcomes, &policy(&a, nodes.len() as u32));
+    // Nodes in maintenance are not expected (unless -w/-c or --expected-size say otherwise).
+    let expected = nodes.len() - maintenance.iter().filter(|m| m.is_active()).count();
+    let policy = policy(&a, (expected as u32).max(1), &settings);
+    let mut result = cluster::judge(&outcomes, &policy, now);
     push_time(&mut result, started.elapsed());
     emit(&result, &out)
 }

@@ -13,7 +13,7 @@ use quorate::galera::client::NodeClient;
 
 use super::auth::resolve_auth;
 use super::watchdog::{begin, emit, push_time, runtime};
-use super::{config_path, load_settings, size_thresholds};
+use super::{config_path, load_settings, maintenance_of, maintenance_state, size_thresholds};
 use crate::cli::CheckGaleraArgs;
 
 /// What a galera check reads: one endpoint, with a name.
@@ -115,11 +115,21 @@ pub(super) fn run(a: CheckGaleraArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return emit(&CheckResult::new(galera::SERVICE, Status::Unknown, e), &out),
     };
-    let configured_nodes = target
+    let galera_nodes: Vec<&str> = target
         .settings
         .as_ref()
-        .map(|s| s.galera_nodes().count() as u32)
-        .filter(|n| *n > 0);
+        .map(|s| s.galera_nodes().map(|n| n.name.as_str()).collect())
+        .unwrap_or_default();
+    let (now, maintenance) = maintenance_of(target.settings.as_ref(), &galera_nodes);
+    // Nodes in maintenance are not expected in the cluster (unless -w/-c/--expected-size).
+    let in_maintenance = maintenance.iter().filter(|m| m.is_active()).count();
+    let configured_nodes =
+        Some(galera_nodes.len().saturating_sub(in_maintenance) as u32).filter(|n| *n > 0);
+    let own_maintenance = galera_nodes
+        .iter()
+        .position(|n| *n == target.node)
+        .and_then(|i| maintenance.get(i).cloned())
+        .unwrap_or(quorate::maintenance::Maintenance::Off);
     let policy = galera_policy(&a, configured_nodes);
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -140,7 +150,7 @@ pub(super) fn run(a: CheckGaleraArgs) -> i32 {
         (result, read_at)
     });
 
-    let mut result = match &collected {
+    let result = match &collected {
         Ok(reading) => {
             let state_dir = state::state_dir(
                 a.state_dir.as_deref(),
@@ -159,6 +169,14 @@ pub(super) fn run(a: CheckGaleraArgs) -> i32 {
         }
         Err(e) => galera::judge_error(&target.node, e, a.common.timeout.state, &policy),
     };
+    let mut result = quorate::check::maintenance::overlay(
+        result,
+        &target.node,
+        &own_maintenance,
+        now,
+        maintenance_state(a.maintenance, target.settings.as_ref()),
+        collected.as_ref().ok().and_then(|r| r.variables.desync()),
+    );
     let elapsed = started.elapsed();
     push_time(&mut result, elapsed);
     result.verbose_details.push(format!(

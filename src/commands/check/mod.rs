@@ -10,7 +10,7 @@
 //! deadline), [`auth`] (credentials), [`plugin`] (the command line's plugin rules), and here the
 //! configuration and the cluster-size thresholds.
 
-mod auth;
+pub(crate) mod auth;
 mod backup;
 mod cluster;
 mod galera;
@@ -61,4 +61,32 @@ pub(super) fn size_thresholds(size: &SizeArgs, configured: Option<u32>) -> Thres
         Thresholds::default,
         quorate::check::Thresholds::expected_size,
     )
+}
+
+/// The time judged at and the maintenance state of each of `nodes`, from this host's
+/// maintenance file (all off when none is configured).
+pub(super) fn maintenance_of(
+    settings: Option<&Settings>,
+    nodes: &[&str],
+) -> (i64, Vec<quorate::maintenance::Maintenance>) {
+    let now = quorate::unix_time::to_pair(std::time::SystemTime::now()).0;
+    let contents = settings
+        .and_then(|s| s.health.maintenance_file.as_deref())
+        .map_or(quorate::maintenance::Contents::Absent, |f| {
+            quorate::maintenance::store::read(f)
+        });
+    let states = nodes
+        .iter()
+        .map(|n| quorate::maintenance::judge(&contents, n, now))
+        .collect();
+    (now, states)
+}
+
+/// `--maintenance`, else `quorate.check.maintenance_state`, else OK.
+pub(super) fn maintenance_state(
+    arg: Option<quorate::check::Status>,
+    settings: Option<&Settings>,
+) -> quorate::check::Status {
+    arg.or(settings.map(|s| s.check.maintenance_state.into()))
+        .unwrap_or(quorate::check::Status::Ok)
 }

@@ -213,11 +213,13 @@ pub(super) fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) ->
         seqno: None,
         seqno_source: None,
         safe_to_bootstrap: None,
+        maintenance: None,
     };
     let report = match &view.observed {
         Observed::Known(r) => Some(r.as_ref()),
         Observed::Unknown { .. } => None,
     };
+    ev.maintenance = report.and_then(|r| r.maintenance.clone());
     if let Some(saved) = report.and_then(|r| r.grastate.value()) {
         ev.uuid = Some(saved.uuid.clone());
         ev.seqno = Some(saved.seqno);

@@ -168,6 +168,9 @@ pub struct Evidence {
     /// Where the seqno comes from: `grastate.dat`, `recovered <time>`, `wsrep_last_committed`.
     pub seqno_source: Option<String>,
     pub safe_to_bootstrap: Option<bool>,
+    /// The node's planned maintenance (`quorate maintenance`), in words: shown, not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
 }
 
 /// The situations the runbook (docs/runbook.md) describes, numbered there and in the

@@ -25,6 +25,7 @@ fn base(name: &str) -> NodeReport {
         recovered: None,
         sst_in_progress: false,
         action_in_progress: None,
+        maintenance: None,
     }
 }
 
@@ -1046,6 +1047,37 @@ fn empty_view_is_refused() {
 }
 
 // --- Digest ---------------------------------------------------------------------------------------
+
+#[test]
+fn maintenance_is_shown_as_evidence_and_decides_nothing() {
+    let nodes = || {
+        vec![
+            primary("node1", 40, 2),
+            primary("node2", 40, 2),
+            down("node3", U, 35, false),
+        ]
+    };
+    let plain = plan(nodes());
+    let mut with = nodes();
+    if let Observed::Known(r) = &mut with[2].observed {
+        r.maintenance = Some("maintenance: kernel update (since …)".into());
+    }
+    let d = plan(with);
+    assert_eq!(d.digest, plain.digest);
+    assert_eq!(d.steps, plain.steps);
+    assert_eq!(
+        d.evidence[2].maintenance.as_deref(),
+        Some("maintenance: kernel update (since …)")
+    );
+    let text = crate::recover::render::text(
+        &d,
+        &crate::recover::render::CommandContext {
+            config: std::path::Path::new("q.yaml"),
+            assume_lost: Vec::new(),
+        },
+    );
+    assert!(text.contains("maintenance: kernel update"), "{text}");
+}
 
 #[test]
 fn digest_ignores_a_moving_primary_but_not_stopped_positions() {
