@@ -782,7 +782,7 @@ fn stopped_galera_node(dir: &Path, provider: &str) -> (PathBuf, String, i64) {
     ok("chown", &["-R", "mysql:mysql", &data_s, &run_s]);
     let socket = run_dir.join("sock").display().to_string();
     let log = run_dir.join("error.log");
-    let server = Process(
+    let mut server = Process(
         Command::new("/usr/sbin/mariadbd")
             .args([
                 "--no-defaults".to_string(),
@@ -809,7 +809,6 @@ fn stopped_galera_node(dir: &Path, provider: &str) -> (PathBuf, String, i64) {
             .spawn()
             .expect("mariadbd"),
     );
-    let mut server = server;
     let deadline = Instant::now() + Duration::from_secs(60);
     // One DDL statement is one write-set: the node commits seqno 1 or more.
     while !Command::new("mariadb")
@@ -871,23 +870,14 @@ fn writable_paths(unit: &str, drop_in: &str) -> Vec<String> {
 }
 
 /// `quorate serve` as the packaged service with the shipped privilege path (the sudo rule,
-/// the privileged drop-in and the documented commands), against a real stopped Galera node
-/// and, when GlusterFS is installed, a real glusterd:
-///
-/// - the node: its datadir stands in for /var/lib/mysql and a my.cnf naming it (wsrep on)
-///   for /etc/mysql/my.cnf, as on a MariaDB host; bind mounts in a private mount namespace,
-///   so the host's files are untouched;
-/// - glusterd: its /run, /var/log/glusterfs and /var/lib/glusterd are the test's (the same
-///   namespace), so the CLI's default socket reaches it and nothing lands in the host's;
-/// - serve: in a child namespace that applies what the unit and the drop-in ask of systemd
-///   and matter here: every file system read-only but the unit's and the drop-in's writable
-///   paths (ProtectSystem=strict), a private /tmp, the quorate user with its groups, the
-///   drop-in's capability bounding set and no `no_new_privs` (sudo is setuid root).
+/// the privileged drop-in, the documented commands), against a real stopped Galera node and,
+/// when GlusterFS is installed, a real glusterd (see [`host_namespace`] and
+/// [`as_privileged_service`] for how the host and systemd are stood in for).
 ///
 /// `/metrics` shows the gluster collector succeeding (the CLI answers only root: through
-/// sudo), `POST /galera/recover-position` answers 200 with the node's position (grastate.dat's
-/// uuid and seqno, found by mariadbd in InnoDB as user mysql through sudo), the datadir holds
-/// only mysql's files afterwards, `/galera/state` and `/health/galera` answer; without the
+/// sudo); `POST /galera/recover-position` answers 200 with the node's position (grastate.dat's
+/// uuid and seqno, found in InnoDB by mariadbd run as mysql through sudo) and the datadir holds
+/// only mysql's files afterwards; `/galera/state` and `/health/galera` answer; without the
 /// sudo rule the recovery fails at once with sudo's refusal.
 fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
     if let Some(why) = sudo_path_missing() {
@@ -901,105 +891,11 @@ fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
         .expect("a provider");
     let (data, uuid, seqno) = stopped_galera_node(&work.join("galera"), provider);
     eprintln!("the stopped Galera node took {:?}", started.elapsed());
-    let my_cnf = work.join("my.cnf");
-    fs::write(
-        &my_cnf,
-        format!(
-            "# The host's MariaDB configuration, as the test stands it in for /etc/mysql/my.cnf.\n\
-             [mysqld]\ndatadir=/var/lib/mysql\nsocket=/run/mysqld/mysqld.sock\n\
-             pid-file=/run/mysqld/mysqld.pid\nskip-networking\ninnodb_buffer_pool_size=16M\n\
-             binlog_format=ROW\ninnodb_autoinc_lock_mode=2\nwsrep_on=ON\n\
-             wsrep_provider={provider}\nwsrep_cluster_address=gcomm://\n"
-        ),
-    )
-    .expect("my.cnf");
-    fs::set_permissions(&my_cnf, fs::Permissions::from_mode(0o644)).expect("chmod my.cnf");
+    let (namespace, with_gluster) = host_namespace(work, &data, provider, installed);
 
-    let gl = work.join("gl");
-    let with_gluster = ["glusterd", "gluster"]
-        .iter()
-        .all(|p| Path::new("/usr/sbin").join(p).is_file())
-        && Path::new("/var/lib/glusterd").is_dir()
-        && Path::new("/var/log/glusterfs").is_dir();
-    for sub in ["log", "varlib", "wd"] {
-        fs::create_dir_all(gl.join(sub)).expect("mkdir");
-    }
-    // The namespace's /run holds what a booted host's does: /run/sudo (sudo's tmpfiles.d),
-    // /run/mysqld (MariaDB's tmpfiles.d) and /run/quorate (the unit's RuntimeDirectory).
-    let s = |p: PathBuf| p.display().to_string();
-    for (dir, owner, mode) in [
-        ("run/sudo", "root:root", 0o711),
-        ("run/mysqld", "mysql:root", 0o755),
-        ("run/quorate", "quorate:quorate", 0o750),
-    ] {
-        let dir = gl.join(dir);
-        fs::create_dir_all(&dir).expect("mkdir");
-        ok("chown", &[owner, &s(dir.clone())]);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).expect("chmod");
-    }
-    let volfile = gl.join("glusterd.vol");
-    fs::write(
-        &volfile,
-        format!(
-            "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
-             option transport-type socket\n    option transport.socket.bind-address 127.0.0.1\n    \
-             option transport.socket.listen-port {}\n    option ping-timeout 0\n    \
-             option event-threads 1\nend-volume\n",
-            gl.join("wd").display(),
-            free_port()
-        ),
-    )
-    .expect("glusterd.vol");
-    let mut holder = Command::new("unshare");
-    holder
-        .args(["--mount", "--propagation", "private", "--", "sh", "-euc"])
-        .arg(
-            "mount --bind \"$1\" /run; mount --bind \"$2\" /var/lib/mysql; \
-             mount --bind \"$3\" /etc/mysql/my.cnf; \
-             if [ \"$4\" = gluster ]; then mount --bind \"$5\" /var/log/glusterfs; \
-             mount --bind \"$6\" /var/lib/glusterd; exec glusterd -N --volfile=\"$7\"; fi; \
-             exec sleep 3600",
-        )
-        .args(["sh", &s(gl.join("run")), &s(data.clone()), &s(my_cnf)])
-        .arg(if with_gluster { "gluster" } else { "none" })
-        .args([s(gl.join("log")), s(gl.join("varlib")), s(volfile)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let holder = holder.spawn().expect("unshare");
-    let namespace = holder.id().to_string();
-    installed.children.push(holder);
-    let in_namespace = |argv: &[&str]| -> Output {
-        Command::new("nsenter")
-            .args(["--target", &namespace, "--mount", "--"])
-            .args(argv)
-            .output()
-            .expect("nsenter")
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let ready: &[&str] = match with_gluster {
-        true => &["gluster", "--mode=script", "volume", "info", "--xml"],
-        false => &["findmnt", "/etc/mysql/my.cnf"],
-    };
-    while !in_namespace(ready).status.success() {
-        assert!(
-            Instant::now() < deadline,
-            "the namespace (glusterd) is not ready"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    if !with_gluster {
-        eprintln!("GlusterFS is not installed: the gluster CLI through sudo is not exercised");
-    }
-
-    // The documented configuration of the sudo path.
+    // The documented configuration of the sudo path, and the shipped rule.
     let sudoers = fs::read_to_string(SUDOERS_EXAMPLE).expect("the sudo example");
-    let flow = |argv: Vec<String>| format!("[{}]", argv.join(", "));
-    let recover = flow(documented_command(
-        &sudoers,
-        "quorate.recovery.recover_command",
-    ));
-    let gluster = flow(documented_command(&sudoers, "quorate.gluster.command"));
+    let flow = |key: &str| format!("[{}]", documented_command(&sudoers, key).join(", "));
     let config = fs::read_to_string(CONFIG).expect("config");
     let first = format!("datadir: {}", work.join("datadir").display());
     let recovery = format!("  recovery:\n    token_file: {TOKEN_FILE}\n");
@@ -1009,58 +905,26 @@ fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
     );
     let mut config = config.replace(&first, "datadir: /var/lib/mysql").replace(
         &recovery,
-        &format!("{recovery}    recover_command: {recover}\n"),
+        &format!(
+            "{recovery}    recover_command: {}\n",
+            flow("quorate.recovery.recover_command")
+        ),
     );
     if with_gluster {
-        config.push_str(&format!("  gluster:\n    command: {gluster}\n"));
+        config.push_str(&format!(
+            "  gluster:\n    command: {}\n",
+            flow("quorate.gluster.command")
+        ));
     }
     fs::write(CONFIG, config).expect("write the configuration");
     ok("install", &["-m", "0440", SUDOERS_EXAMPLE, SUDOERS]);
 
-    // The unit and the drop-in, as systemd would apply them (the parts that matter here).
-    let drop_in = fs::read_to_string(DROP_IN_EXAMPLE).expect("the drop-in");
-    assert_eq!(
-        unit_values(&drop_in, "NoNewPrivileges"),
-        ["no"],
-        "{drop_in}"
-    );
-    let capabilities = unit_values(&drop_in, "CapabilityBoundingSet");
-    let bounding: Vec<String> = capabilities
-        .iter()
-        .flat_map(|v| v.split_whitespace())
-        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
-        .collect();
-    assert!(!bounding.is_empty(), "{drop_in}");
-    let quote = |p: &String| {
-        assert!(!p.contains('\''), "{p}");
-        format!("'{p}'")
-    };
-    let writable: Vec<String> = writable_paths(unit, &drop_in).iter().map(quote).collect();
-    let script = format!(
-        "for m in $(findmnt -rn -o TARGET -O rw); do [ -e \"$m\" ] || continue; \
-         case \"$m\" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) ;; \
-         *) mount -o remount,bind,ro \"$m\" ;; esac; \
-         done; mount -t tmpfs -o mode=1777 tmpfs /tmp; \
-         for p in {}; do case \"$p\" in -*) p=\"${{p#-}}\"; [ -e \"$p\" ] || continue ;; esac; \
-         mount --bind \"$p\" \"$p\"; mount -o remount,bind,rw \"$p\"; done; exec \"$@\"",
-        writable.join(" ")
-    );
     let port = free_port();
     let args = listen_on(port);
     let exec_start = expand(&unit_values(unit, "ExecStart")[0], CONFIG, &args);
     let log = work.join("serve-sudo.log");
     let serve_log = fs::File::create(&log).expect("log");
-    let child = Command::new("nsenter")
-        .args(["--target", &namespace, "--mount", "--"])
-        .args(["unshare", "--mount", "--propagation", "private", "--"])
-        .args(["sh", "-euc", &script, "sh", "setpriv"])
-        .args(["--reuid=quorate", "--regid=quorate", "--init-groups"])
-        .arg(format!("--bounding-set=-all,{}", bounding.join(",")))
-        .arg("--")
-        .args(&exec_start)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null())
+    let child = as_privileged_service(unit, &namespace, &exec_start)
         .stdout(serve_log.try_clone().expect("log"))
         .stderr(serve_log)
         .spawn()
@@ -1069,7 +933,6 @@ fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
     let log_text = || fs::read_to_string(&log).unwrap_or_default();
 
     if with_gluster {
-        // The CLI answers only root: a success is the CLI run as root by sudo.
         wait_for_metrics(
             port,
             "gluster_up 1",
@@ -1077,20 +940,25 @@ fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
             Some(&log),
         );
     } else {
+        eprintln!("GlusterFS is not installed: the gluster CLI through sudo is not exercised");
         wait_for_metrics(port, "any", |_| true, Some(&log));
     }
 
     let mysql_uid = ok("id", &["-u", "mysql"]).trim().to_string();
-    let not_mysqls = || ok("find", &[&s(data.clone()), "!", "-uid", &mysql_uid]);
+    let data_s = data.display().to_string();
+    let not_mysqls = || ok("find", &[&data_s, "!", "-uid", &mysql_uid]);
     assert_eq!(not_mysqls(), "", "the datadir holds files not mysql's");
-    let answer = http(
-        port,
-        "POST",
-        "/galera/recover-position",
-        Some(TOKEN),
-        Duration::from_secs(120),
-    )
-    .unwrap_or_default();
+    let recover = || {
+        http(
+            port,
+            "POST",
+            "/galera/recover-position",
+            Some(TOKEN),
+            Duration::from_secs(120),
+        )
+        .unwrap_or_default()
+    };
+    let answer = recover();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     assert!(
         head.starts_with("HTTP/1.1 200"),
@@ -1126,35 +994,180 @@ fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
         "/health/galera: {health}"
     );
 
-    // Without the sudo rule: sudo -n refuses at once, and the answer says so.
+    // Without the sudo rule, sudo -n refuses at once and the answer says so.
     fs::remove_file(SUDOERS).expect("remove the sudo rule");
     let asked = Instant::now();
-    let refused = http(
-        port,
-        "POST",
-        "/galera/recover-position",
-        Some(TOKEN),
-        Duration::from_secs(60),
-    )
-    .unwrap_or_default();
+    let refused = recover();
     assert!(
-        refused.starts_with("HTTP/1.1 500") && refused.contains("sudo"),
+        refused.starts_with("HTTP/1.1 500") && refused.contains("sudo: a password is required"),
         "recover-position without the sudo rule:\n{refused}"
     );
     assert!(
         asked.elapsed() < Duration::from_secs(10),
-        "{:?}",
+        "the refusal took {:?}",
         asked.elapsed()
-    );
-    eprintln!(
-        "without the sudo rule: {}",
-        refused.lines().last().unwrap_or("")
     );
     for mut child in installed.children.drain(..) {
         let _ = child.kill();
         let _ = child.wait();
     }
     eprintln!("the sudo path took {:?}", started.elapsed());
+}
+
+/// A private mount namespace that stands in for a MariaDB (and GlusterFS) host without
+/// touching this one; returns the pid that holds it and whether glusterd runs in it:
+///
+/// - the node's datadir is its /var/lib/mysql and a my.cnf naming that (wsrep on) its
+///   /etc/mysql/my.cnf, as a packaged MariaDB has them;
+/// - its /run is the test's, with what a booted host's holds: /run/sudo (sudo's tmpfiles.d),
+///   /run/mysqld (MariaDB's) and /run/quorate (the unit's RuntimeDirectory);
+/// - glusterd (on 127.0.0.1, a free port, no volume) runs in it with its own
+///   /var/log/glusterfs and /var/lib/glusterd, so the CLI's default socket
+///   /run/glusterd.socket reaches it and nothing lands in the host's directories.
+fn host_namespace(
+    work: &Path,
+    data: &Path,
+    provider: &str,
+    installed: &mut Installed,
+) -> (String, bool) {
+    let my_cnf = work.join("my.cnf");
+    fs::write(
+        &my_cnf,
+        format!(
+            "# The host's MariaDB configuration, as the test stands it in for /etc/mysql/my.cnf.\n\
+             [mysqld]\ndatadir=/var/lib/mysql\nsocket=/run/mysqld/mysqld.sock\n\
+             pid-file=/run/mysqld/mysqld.pid\nskip-networking\ninnodb_buffer_pool_size=16M\n\
+             binlog_format=ROW\ninnodb_autoinc_lock_mode=2\nwsrep_on=ON\n\
+             wsrep_provider={provider}\nwsrep_cluster_address=gcomm://\n"
+        ),
+    )
+    .expect("my.cnf");
+    fs::set_permissions(&my_cnf, fs::Permissions::from_mode(0o644)).expect("chmod my.cnf");
+    let host = work.join("host");
+    let with_gluster = ["glusterd", "gluster"]
+        .iter()
+        .all(|p| Path::new("/usr/sbin").join(p).is_file())
+        && Path::new("/var/lib/glusterd").is_dir()
+        && Path::new("/var/log/glusterfs").is_dir();
+    for sub in ["glusterfs", "glusterd", "glusterd-wd"] {
+        fs::create_dir_all(host.join(sub)).expect("mkdir");
+    }
+    for (dir, owner, mode) in [
+        ("run/sudo", "root:root", 0o711),
+        ("run/mysqld", "mysql:root", 0o755),
+        ("run/quorate", "quorate:quorate", 0o750),
+    ] {
+        let dir = host.join(dir);
+        fs::create_dir_all(&dir).expect("mkdir");
+        ok("chown", &[owner, &dir.display().to_string()]);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let volfile = host.join("glusterd.vol");
+    fs::write(
+        &volfile,
+        format!(
+            "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
+             option transport-type socket\n    option transport.socket.bind-address 127.0.0.1\n    \
+             option transport.socket.listen-port {}\n    option ping-timeout 0\n    \
+             option event-threads 1\nend-volume\n",
+            host.join("glusterd-wd").display(),
+            free_port()
+        ),
+    )
+    .expect("glusterd.vol");
+    let holder = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-euc"])
+        .arg(
+            "mount --bind \"$1/run\" /run; mount --bind \"$2\" /var/lib/mysql; \
+             mount --bind \"$3\" /etc/mysql/my.cnf; \
+             if [ \"$4\" = gluster ]; then mount --bind \"$1/glusterfs\" /var/log/glusterfs; \
+             mount --bind \"$1/glusterd\" /var/lib/glusterd; exec glusterd -N --volfile=\"$5\"; \
+             fi; exec sleep 3600",
+        )
+        .arg("sh")
+        .args([&host, data, &my_cnf])
+        .arg(if with_gluster { "gluster" } else { "none" })
+        .arg(&volfile)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("unshare");
+    let namespace = holder.id().to_string();
+    installed.children.push(holder);
+    let ready: &[&str] = match with_gluster {
+        true => &["gluster", "--mode=script", "volume", "info", "--xml"],
+        false => &["findmnt", "/etc/mysql/my.cnf"],
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Command::new("nsenter")
+        .args(["--target", &namespace, "--mount", "--"])
+        .args(ready)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the host's namespace is not ready ({ready:?} fails); glusterd's log:\n{}",
+            fs::read_to_string(host.join("glusterfs/glusterd.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (namespace, with_gluster)
+}
+
+/// `argv` in the host's `namespace` as systemd would run the unit with the privileged
+/// drop-in, for the parts that matter to the sudo path: the quorate user with its groups, the
+/// drop-in's capability bounding set and no `no_new_privs` (sudo is setuid root); every file
+/// system read-only but the unit's and the drop-in's writable paths (ProtectSystem=strict:
+/// what sudo, the gluster CLI and mariadbd write must be listed there), in a mount namespace
+/// of its own; a private /tmp. Both files are read as installed.
+fn as_privileged_service(unit: &str, namespace: &str, argv: &[String]) -> Command {
+    let drop_in = fs::read_to_string(DROP_IN_EXAMPLE).expect("the drop-in");
+    assert_eq!(
+        unit_values(&drop_in, "NoNewPrivileges"),
+        ["no"],
+        "{drop_in}"
+    );
+    let bounding: Vec<String> = unit_values(&drop_in, "CapabilityBoundingSet")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    assert!(!bounding.is_empty(), "{drop_in}");
+    let writable: Vec<String> = writable_paths(unit, &drop_in)
+        .iter()
+        .map(|p| {
+            assert!(!p.contains('\''), "{p}");
+            format!("'{p}'")
+        })
+        .collect();
+    // Mounts that are not reachable (hidden under the namespace's /run) are left alone; the
+    // API file systems stay writable, as under systemd.
+    let script = format!(
+        "for m in $(findmnt -rn -o TARGET -O rw); do [ -e \"$m\" ] || continue; \
+         case \"$m\" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) ;; \
+         *) mount -o remount,bind,ro \"$m\" ;; esac; \
+         done; mount -t tmpfs -o mode=1777 tmpfs /tmp; \
+         for p in {}; do case \"$p\" in -*) p=\"${{p#-}}\"; [ -e \"$p\" ] || continue ;; esac; \
+         mount --bind \"$p\" \"$p\"; mount -o remount,bind,rw \"$p\"; done; exec \"$@\"",
+        writable.join(" ")
+    );
+    let mut command = Command::new("nsenter");
+    command
+        .args(["--target", namespace, "--mount", "--"])
+        .args(["unshare", "--mount", "--propagation", "private", "--"])
+        .args(["sh", "-euc", &script, "sh", "setpriv"])
+        .args(["--reuid=quorate", "--regid=quorate", "--init-groups"])
+        .arg(format!("--bounding-set=-all,{}", bounding.join(",")))
+        .arg("--")
+        .args(argv)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null());
+    command
 }
 
 /// Sets `/etc/default/quorate`'s `ARGS` to listen on `port`, as an administrator would, and
