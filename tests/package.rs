@@ -14,16 +14,29 @@
 //!    through group mysql) and a recovery token file (root:quorate 0640); `/metrics` exports
 //!    grastate.dat, `/galera/state` answers with the token (401 without), `/health/galera`
 //!    answers;
-//! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
+//! 4. the shipped privilege path, live (the sudo rule, the privileged drop-in, the documented
+//!    `recover_command` and gluster `command`): first asked with `sudo -l` what it allows the
+//!    quorate user; then `quorate serve` runs as the quorate user with the drop-in's
+//!    capability bounding set, no `no_new_privs`, every file system read-only but the unit's
+//!    and the drop-in's writable paths and a private /tmp, in a mount namespace standing in
+//!    for a MariaDB host: a real stopped Galera node (bootstrapped once, one write-set) as
+//!    /var/lib/mysql with its my.cnf, and a real glusterd (no volume) on its default socket.
+//!    `/metrics` shows `gluster_up 1` (the CLI answers only root), `POST
+//!    /galera/recover-position` answers 200 with grastate.dat's uuid and seqno (mariadbd, run
+//!    as mysql through sudo, found them in InnoDB) and the datadir keeps only mysql's files;
+//!    `/galera/state` and `/health/galera` answer; with the rule removed the recovery fails at
+//!    once with sudo's refusal;
+//! 5. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
 //!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
 //!
-//! The shipped sudo rule (the least-privilege path for GlusterFS and recover-position) is
-//! installed for a moment and asked, with `sudo -l`, what it allows the quorate user.
-//!
 //! Not covered here: this machine has no booted systemd (PID 1 is not systemd), so the real
-//! unit is not started and stop-on-remove is checked in the generated prerm, not by watching
-//! systemd stop the unit. `recover-position` through the sudo path needs a stopped MariaDB
-//! node (the sandbox) and the privileged drop-in under a booted systemd (docs/install.md).
+//! unit is not started, stop-on-remove is checked in the generated prerm, not by watching
+//! systemd stop the unit, and of the unit's sandboxing only what the sudo path depends on is
+//! applied (by the test, as described in 4; `SystemCallFilter`, `PrivateDevices`, the
+//! `Protect*` settings other than `ProtectSystem` are only `systemd-analyze verify`'d). The
+//! per-volume gluster queries through sudo are only asked with `sudo -l` (glusterd here has
+//! no volume). Without MariaDB and Galera (or GlusterFS) installed, 4 is reduced to `sudo -l`
+//! (or skips glusterd), with a message.
 //!
 //! Skipped (with a message) when not root or when dpkg, cargo-deb or lintian is missing
 //! (`scripts/install-deps --tests` installs them).
@@ -101,6 +114,9 @@ struct Installed {
 /// [`Installed`]).
 const SUDOERS: &str = "/etc/sudoers.d/quorate";
 const DROP_IN_DIR: &str = "/etc/systemd/system/quorate.service.d";
+/// The sudo rule (which also documents the commands) and the unit drop-in, as shipped.
+const SUDOERS_EXAMPLE: &str = "/usr/share/doc/quorate/examples/sudoers.quorate";
+const DROP_IN_EXAMPLE: &str = "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf";
 /// The recovery token the serve check adds, as an administrator would (not a package file).
 const TOKEN_FILE: &str = "/etc/quorate/recovery.token";
 
@@ -128,8 +144,7 @@ fn check_sudo_rule() {
         eprintln!("sudo is not installed: the shipped sudo rule is not checked");
         return;
     }
-    let example = "/usr/share/doc/quorate/examples/sudoers.quorate";
-    ok("install", &["-m", "0440", example, SUDOERS]);
+    ok("install", &["-m", "0440", SUDOERS_EXAMPLE, SUDOERS]);
     ok("visudo", &["-c", "-f", SUDOERS]);
     let may = |user: &str, argv: &[&str], no_new_privs: bool| -> bool {
         let mut command = Command::new("setpriv");
@@ -373,13 +388,15 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
     check_man_pages(man_pages);
     check_completions();
     let unit = check_unit();
-    check_sudo_rule();
 
     // 3. Start it as systemd would.
     serve_as_systemd_would(&unit, work.path(), &mut installed);
+
+    // 4. The privilege path: what the sudo rule allows, then the service using it.
+    check_sudo_rule();
     serve_through_sudo(&unit, work.path(), &mut installed);
 
-    // 4. Remove, then purge.
+    // 5. Remove, then purge.
     remove_and_purge();
     eprintln!("package test took {:?}", started.elapsed());
 }
@@ -559,7 +576,7 @@ fn check_unit() -> String {
 
     fs::create_dir_all(DROP_IN_DIR).expect("drop-in dir");
     fs::copy(
-        "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf",
+        DROP_IN_EXAMPLE,
         Path::new(DROP_IN_DIR).join("privileged.conf"),
     )
     .expect("install the drop-in");
@@ -689,9 +706,6 @@ const GALERA_PROVIDERS: [&str; 5] = [
     "/usr/lib64/galera/libgalera_smm.so",
     "/usr/lib/galera-4/libgalera_smm.so",
 ];
-/// The sudo rule, the unit drop-in and the documented commands, as the package ships them.
-const SUDOERS_EXAMPLE: &str = "/usr/share/doc/quorate/examples/sudoers.quorate";
-const DROP_IN_EXAMPLE: &str = "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf";
 
 /// A process the test started, killed and reaped when dropped (also when the test fails).
 struct Process(Child);
