@@ -14,16 +14,29 @@
 //!    through group mysql) and a recovery token file (root:quorate 0640); `/metrics` exports
 //!    grastate.dat, `/galera/state` answers with the token (401 without), `/health/galera`
 //!    answers;
-//! 4. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
+//! 4. the shipped privilege path, live (the sudo rule, the privileged drop-in, the documented
+//!    `recover_command` and gluster `command`): first asked with `sudo -l` what it allows the
+//!    quorate user; then `quorate serve` runs as the quorate user with the drop-in's
+//!    capability bounding set, no `no_new_privs`, every file system read-only but the unit's
+//!    and the drop-in's writable paths and a private /tmp, in a mount namespace standing in
+//!    for a MariaDB host: a real stopped Galera node (bootstrapped once, one write-set) as
+//!    /var/lib/mysql with its my.cnf, and a real glusterd (no volume) on its default socket.
+//!    `/metrics` shows `gluster_up 1` (the CLI answers only root), `POST
+//!    /galera/recover-position` answers 200 with grastate.dat's uuid and seqno (mariadbd, run
+//!    as mysql through sudo, found them in InnoDB) and the datadir keeps only mysql's files;
+//!    `/galera/state` and `/health/galera` answer; with the rule removed the recovery fails at
+//!    once with sudo's refusal;
+//! 5. `dpkg -r` (binary gone, conffiles kept) and `dpkg --purge` (conffiles, state and logs
 //!    gone; the user is kept, as adduser(8) advises), with no quorate process left.
 //!
-//! The shipped sudo rule (the least-privilege path for GlusterFS and recover-position) is
-//! installed for a moment and asked, with `sudo -l`, what it allows the quorate user.
-//!
 //! Not covered here: this machine has no booted systemd (PID 1 is not systemd), so the real
-//! unit is not started and stop-on-remove is checked in the generated prerm, not by watching
-//! systemd stop the unit. `recover-position` through the sudo path needs a stopped MariaDB
-//! node (the sandbox) and the privileged drop-in under a booted systemd (docs/install.md).
+//! unit is not started, stop-on-remove is checked in the generated prerm, not by watching
+//! systemd stop the unit, and of the unit's sandboxing only what the sudo path depends on is
+//! applied (by the test, as described in 4; `SystemCallFilter`, `PrivateDevices`, the
+//! `Protect*` settings other than `ProtectSystem` are only `systemd-analyze verify`'d). The
+//! per-volume gluster queries through sudo are only asked with `sudo -l` (glusterd here has
+//! no volume). Without MariaDB and Galera (or GlusterFS) installed, 4 is reduced to `sudo -l`
+//! (or skips glusterd), with a message.
 //!
 //! Skipped (with a message) when not root or when dpkg, cargo-deb or lintian is missing
 //! (`scripts/install-deps --tests` installs them).
@@ -101,6 +114,9 @@ struct Installed {
 /// [`Installed`]).
 const SUDOERS: &str = "/etc/sudoers.d/quorate";
 const DROP_IN_DIR: &str = "/etc/systemd/system/quorate.service.d";
+/// The sudo rule (which also documents the commands) and the unit drop-in, as shipped.
+const SUDOERS_EXAMPLE: &str = "/usr/share/doc/quorate/examples/sudoers.quorate";
+const DROP_IN_EXAMPLE: &str = "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf";
 /// The recovery token the serve check adds, as an administrator would (not a package file).
 const TOKEN_FILE: &str = "/etc/quorate/recovery.token";
 
@@ -128,8 +144,7 @@ fn check_sudo_rule() {
         eprintln!("sudo is not installed: the shipped sudo rule is not checked");
         return;
     }
-    let example = "/usr/share/doc/quorate/examples/sudoers.quorate";
-    ok("install", &["-m", "0440", example, SUDOERS]);
+    ok("install", &["-m", "0440", SUDOERS_EXAMPLE, SUDOERS]);
     ok("visudo", &["-c", "-f", SUDOERS]);
     let may = |user: &str, argv: &[&str], no_new_privs: bool| -> bool {
         let mut command = Command::new("setpriv");
@@ -264,12 +279,25 @@ fn free_port() -> u16 {
 }
 
 fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<String> {
+    http(port, "GET", path, bearer, Duration::from_secs(5))
+}
+
+/// One request on a fresh connection; the whole answer (status line, headers, body), or `None`
+/// when the server cannot be reached or does not answer within `timeout`.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
     let authorization = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{authorization}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{authorization}Content-Length: 0\r\n\
+         Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut body = String::new();
@@ -360,12 +388,15 @@ fn debian_package_builds_lints_installs_serves_and_purges() {
     check_man_pages(man_pages);
     check_completions();
     let unit = check_unit();
-    check_sudo_rule();
 
     // 3. Start it as systemd would.
     serve_as_systemd_would(&unit, work.path(), &mut installed);
 
-    // 4. Remove, then purge.
+    // 4. The privilege path: what the sudo rule allows, then the service using it.
+    check_sudo_rule();
+    serve_through_sudo(&unit, work.path(), &mut installed);
+
+    // 5. Remove, then purge.
     remove_and_purge();
     eprintln!("package test took {:?}", started.elapsed());
 }
@@ -545,7 +576,7 @@ fn check_unit() -> String {
 
     fs::create_dir_all(DROP_IN_DIR).expect("drop-in dir");
     fs::copy(
-        "/usr/share/doc/quorate/examples/quorate.service.d-privileged.conf",
+        DROP_IN_EXAMPLE,
         Path::new(DROP_IN_DIR).join("privileged.conf"),
     )
     .expect("install the drop-in");
@@ -603,19 +634,7 @@ fn serve_as_systemd_would(unit: &str, work: &Path, installed: &mut Installed) {
     }
 
     let port = free_port();
-    let default = fs::read_to_string("/etc/default/quorate").expect("/etc/default/quorate");
-    fs::write(
-        "/etc/default/quorate",
-        default.replace("ARGS=\"\"", &format!("ARGS=\"--listen 127.0.0.1:{port}\"")),
-    )
-    .expect("write /etc/default/quorate");
-    let default = fs::read_to_string("/etc/default/quorate").expect("read");
-    let args = default
-        .lines()
-        .find_map(|l| l.strip_prefix("ARGS="))
-        .expect("ARGS=")
-        .trim_matches('"')
-        .to_string();
+    let args = listen_on(port);
     let start_pre = unit_values(unit, "ExecStartPre");
     let check = as_service_user(&expand(&start_pre[0], CONFIG, &args))
         .output()
@@ -633,17 +652,7 @@ fn serve_as_systemd_would(unit: &str, work: &Path, installed: &mut Installed) {
         .spawn()
         .expect("ExecStart");
     installed.children.push(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let metrics = loop {
-        if let Some(body) = http_get(port, "/metrics", None).filter(|b| b.contains(" 200 ")) {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "quorate serve (as user quorate) did not answer /metrics on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let metrics = wait_for_metrics(port, "any", |_| true, None);
     // (LimitNOFILE is systemd's to apply: setpriv keeps this test's limit.)
     let mut expected = vec![
         "quorate_build_info{",
@@ -686,6 +695,543 @@ fn serve_as_systemd_would(unit: &str, work: &Path, installed: &mut Installed) {
     for mut child in installed.children.drain(..) {
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+/// Where Debian and other distributions install the Galera provider.
+const GALERA_PROVIDERS: [&str; 5] = [
+    "/usr/lib/galera/libgalera_smm.so",
+    "/usr/lib/libgalera_smm.so",
+    "/usr/lib64/galera-4/libgalera_smm.so",
+    "/usr/lib64/galera/libgalera_smm.so",
+    "/usr/lib/galera-4/libgalera_smm.so",
+];
+
+/// A process the test started, killed and reaped when dropped (also when the test fails).
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Why the sudo path cannot be exercised live on this machine, if it cannot: it needs sudo,
+/// MariaDB with Galera (the server, its client, mariadb-install-db, the host's
+/// /etc/mysql/my.cnf and /var/lib/mysql to stand in for) and util-linux.
+fn sudo_path_missing() -> Option<String> {
+    for (program, args) in [
+        ("visudo", &["--version"][..]),
+        ("mariadb-install-db", &["--version"][..]),
+        ("mariadb", &["--version"][..]),
+        ("nsenter", &["--version"][..]),
+        ("unshare", &["--version"][..]),
+        ("findmnt", &["--version"][..]),
+    ] {
+        if !available(program, args) {
+            return Some(format!("{program} is missing"));
+        }
+    }
+    for file in ["/usr/sbin/mariadbd", "/etc/mysql/my.cnf"] {
+        if !Path::new(file).is_file() {
+            return Some(format!("{file} is missing"));
+        }
+    }
+    if !Path::new("/var/lib/mysql").is_dir() {
+        return Some("/var/lib/mysql is missing".into());
+    }
+    if !GALERA_PROVIDERS.iter().any(|p| Path::new(p).is_file()) {
+        return Some("the Galera provider (libgalera_smm.so) is missing".into());
+    }
+    if !run("getent", &["group", "mysql"]).status.success() {
+        return Some("there is no group mysql".into());
+    }
+    None
+}
+
+/// `key=` of the sudo example's comment that documents it (`#   quorate.gluster.command: [..]`),
+/// parsed as the YAML flow list it is.
+fn documented_command(sudoers: &str, key: &str) -> Vec<String> {
+    let line = sudoers
+        .lines()
+        .find_map(|l| {
+            l.trim_start_matches(['#', ' '])
+                .strip_prefix(key)?
+                .strip_prefix(':')
+        })
+        .unwrap_or_else(|| panic!("{SUDOERS_EXAMPLE} does not document {key}"));
+    line.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|w| w.trim().to_string())
+        .collect()
+}
+
+/// A stopped Galera node's datadir, owned by mysql like a real one: made by
+/// mariadb-install-db, bootstrapped once as a one-node cluster that commits one write-set (so
+/// that `--wsrep-recover` has a real position to find in InnoDB), then shut down cleanly.
+/// Returns the datadir and grastate.dat's `uuid` and `seqno`, the position a recovery must
+/// report.
+fn stopped_galera_node(dir: &Path, provider: &str) -> (PathBuf, String, i64) {
+    fs::create_dir(dir).expect("mkdir");
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = dir.join("data");
+    let run_dir = dir.join("run");
+    fs::create_dir(&run_dir).expect("mkdir run");
+    let data_s = data.display().to_string();
+    let run_s = run_dir.display().to_string();
+    ok(
+        "mariadb-install-db",
+        &[
+            "--no-defaults",
+            "--user=mysql",
+            "--skip-test-db",
+            &format!("--datadir={data_s}"),
+            "--auth-root-authentication-method=normal",
+        ],
+    );
+    // mariadb-install-db leaves a root-owned file or two; a packaged datadir is mysql's.
+    ok("chown", &["-R", "mysql:mysql", &data_s, &run_s]);
+    let socket = run_dir.join("sock").display().to_string();
+    let log = run_dir.join("error.log");
+    let mut server = Process(
+        Command::new("/usr/sbin/mariadbd")
+            .args([
+                "--no-defaults".to_string(),
+                "--user=mysql".into(),
+                format!("--datadir={data_s}"),
+                format!("--socket={socket}"),
+                format!("--pid-file={run_s}/mariadbd.pid"),
+                format!("--log-error={}", log.display()),
+                "--skip-networking".into(),
+                "--innodb-buffer-pool-size=16M".into(),
+                "--binlog-format=ROW".into(),
+                "--innodb-autoinc-lock-mode=2".into(),
+                "--wsrep-on=ON".into(),
+                format!("--wsrep-provider={provider}"),
+                "--wsrep-cluster-address=gcomm://".into(),
+                // Galera's group port on loopback, any free one; nothing connects to it.
+                "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:0;gcache.size=1M"
+                    .into(),
+                "--wsrep-new-cluster".into(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // One DDL statement is one write-set: the node commits seqno 1 or more.
+    while !Command::new("mariadb")
+        .args(["--no-defaults", "-uroot", "-S", &socket])
+        .args(["-e", "CREATE DATABASE package_test"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let exited = server.0.try_wait().expect("try_wait").is_some();
+        assert!(
+            !exited && Instant::now() < deadline,
+            "the Galera node did not come up:\n{}",
+            fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ok("kill", &["-TERM", &server.0.id().to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.0.try_wait().expect("try_wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the Galera node did not shut down"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let grastate = fs::read_to_string(data.join("grastate.dat")).expect("grastate.dat");
+    let field = |key: &str| -> String {
+        grastate
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("grastate.dat lacks {key}:\n{grastate}"))
+            .trim()
+            .to_string()
+    };
+    let seqno: i64 = field("seqno:").parse().expect("seqno");
+    assert!(seqno >= 1, "the node committed nothing:\n{grastate}");
+    (data, field("uuid:"), seqno)
+}
+
+/// The paths `unit` (with the drop-in `drop_in`) may write under `ProtectSystem=strict`:
+/// `ReadWritePaths=` (a leading `-` kept: missing is fine) and the directories systemd makes
+/// for `StateDirectory=`, `LogsDirectory=` and `RuntimeDirectory=`.
+fn writable_paths(unit: &str, drop_in: &str) -> Vec<String> {
+    let mut paths: Vec<String> = [unit, drop_in]
+        .iter()
+        .flat_map(|text| unit_values(text, "ReadWritePaths"))
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    for (key, root) in [
+        ("StateDirectory", "/var/lib"),
+        ("LogsDirectory", "/var/log"),
+        ("RuntimeDirectory", "/run"),
+    ] {
+        paths.extend(unit_values(unit, key).iter().map(|d| format!("{root}/{d}")));
+    }
+    paths
+}
+
+/// `quorate serve` as the packaged service with the shipped privilege path (the sudo rule,
+/// the privileged drop-in, the documented commands), against a real stopped Galera node and,
+/// when GlusterFS is installed, a real glusterd (see [`host_namespace`] and
+/// [`as_privileged_service`] for how the host and systemd are stood in for).
+///
+/// `/metrics` shows the gluster collector succeeding (the CLI answers only root: through
+/// sudo); `POST /galera/recover-position` answers 200 with the node's position (grastate.dat's
+/// uuid and seqno, found in InnoDB by mariadbd run as mysql through sudo) and the datadir holds
+/// only mysql's files afterwards; `/galera/state` and `/health/galera` answer; without the
+/// sudo rule the recovery fails at once with sudo's refusal.
+fn serve_through_sudo(unit: &str, work: &Path, installed: &mut Installed) {
+    if let Some(why) = sudo_path_missing() {
+        eprintln!("{why}: the sudo path is not exercised live (only `sudo -l` checked it)");
+        return;
+    }
+    let started = Instant::now();
+    let provider = GALERA_PROVIDERS
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("a provider");
+    let (data, uuid, seqno) = stopped_galera_node(&work.join("galera"), provider);
+    eprintln!("the stopped Galera node took {:?}", started.elapsed());
+    let (namespace, with_gluster) = host_namespace(work, &data, provider, installed);
+
+    // The documented configuration of the sudo path, and the shipped rule.
+    let sudoers = fs::read_to_string(SUDOERS_EXAMPLE).expect("the sudo example");
+    let flow = |key: &str| format!("[{}]", documented_command(&sudoers, key).join(", "));
+    let config = fs::read_to_string(CONFIG).expect("config");
+    let first = format!("datadir: {}", work.join("datadir").display());
+    let recovery = format!("  recovery:\n    token_file: {TOKEN_FILE}\n");
+    assert!(
+        config.contains(&first) && config.contains(&recovery),
+        "{config}"
+    );
+    let mut config = config.replace(&first, "datadir: /var/lib/mysql").replace(
+        &recovery,
+        &format!(
+            "{recovery}    recover_command: {}\n",
+            flow("quorate.recovery.recover_command")
+        ),
+    );
+    if with_gluster {
+        config.push_str(&format!(
+            "  gluster:\n    command: {}\n",
+            flow("quorate.gluster.command")
+        ));
+    }
+    fs::write(CONFIG, config).expect("write the configuration");
+    ok("install", &["-m", "0440", SUDOERS_EXAMPLE, SUDOERS]);
+
+    let port = free_port();
+    let args = listen_on(port);
+    let exec_start = expand(&unit_values(unit, "ExecStart")[0], CONFIG, &args);
+    let log = work.join("serve-sudo.log");
+    let serve_log = fs::File::create(&log).expect("log");
+    let child = as_privileged_service(unit, &namespace, &exec_start)
+        .stdout(serve_log.try_clone().expect("log"))
+        .stderr(serve_log)
+        .spawn()
+        .expect("ExecStart");
+    installed.children.push(child);
+    let log_text = || fs::read_to_string(&log).unwrap_or_default();
+
+    if with_gluster {
+        wait_for_metrics(
+            port,
+            "gluster_up 1",
+            |m| m.contains("\ngluster_up 1") && m.contains("collector=\"gluster\"} 1"),
+            Some(&log),
+        );
+    } else {
+        eprintln!("GlusterFS is not installed: the gluster CLI through sudo is not exercised");
+        wait_for_metrics(port, "any", |_| true, Some(&log));
+    }
+
+    let mysql_uid = ok("id", &["-u", "mysql"]).trim().to_string();
+    let data_s = data.display().to_string();
+    let not_mysqls = || ok("find", &[&data_s, "!", "-uid", &mysql_uid]);
+    assert_eq!(not_mysqls(), "", "the datadir holds files not mysql's");
+    let recover = || {
+        http(
+            port,
+            "POST",
+            "/galera/recover-position",
+            Some(TOKEN),
+            Duration::from_secs(120),
+        )
+        .unwrap_or_default()
+    };
+    let answer = recover();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "recover-position through sudo:\n{answer}\nserve's log:\n{}",
+        log_text()
+    );
+    let recovered: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let outcome = &recovered["outcome"];
+    assert_eq!(
+        (
+            outcome["kind"].as_str(),
+            outcome["uuid"].as_str(),
+            outcome["seqno"].as_i64()
+        ),
+        (Some("position"), Some(uuid.as_str()), Some(seqno)),
+        "{body}"
+    );
+    // mariadbd ran as mysql: nothing it wrote in the datadir is root's (or quorate's).
+    assert_eq!(not_mysqls(), "", "recover-position left files not mysql's");
+    assert_eq!(
+        mode_owner("/var/lib/quorate/localhost.position.json").1,
+        "quorate",
+        "the recovered position is cached by the service user"
+    );
+    let state = http_get(port, "/galera/state", Some(TOKEN)).unwrap_or_default();
+    assert!(
+        state.starts_with("HTTP/1.1 200") && state.contains(&uuid),
+        "/galera/state: {state}"
+    );
+    let health = http_get(port, "/health/galera", None).unwrap_or_default();
+    assert!(
+        health.starts_with("HTTP/1.1 200") || health.starts_with("HTTP/1.1 503"),
+        "/health/galera: {health}"
+    );
+
+    // Without the sudo rule, sudo -n refuses at once and the answer says so.
+    fs::remove_file(SUDOERS).expect("remove the sudo rule");
+    let asked = Instant::now();
+    let refused = recover();
+    assert!(
+        refused.starts_with("HTTP/1.1 500") && refused.contains("sudo: a password is required"),
+        "recover-position without the sudo rule:\n{refused}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "the refusal took {:?}",
+        asked.elapsed()
+    );
+    for mut child in installed.children.drain(..) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    eprintln!("the sudo path took {:?}", started.elapsed());
+}
+
+/// A private mount namespace that stands in for a MariaDB (and GlusterFS) host without
+/// touching this one; returns the pid that holds it and whether glusterd runs in it:
+///
+/// - the node's datadir is its /var/lib/mysql and a my.cnf naming that (wsrep on) its
+///   /etc/mysql/my.cnf, as a packaged MariaDB has them;
+/// - its /run is the test's, with what a booted host's holds: /run/sudo (sudo's tmpfiles.d),
+///   /run/mysqld (MariaDB's) and /run/quorate (the unit's RuntimeDirectory);
+/// - glusterd (on 127.0.0.1, a free port, no volume) runs in it with its own
+///   /var/log/glusterfs and /var/lib/glusterd, so the CLI's default socket
+///   /run/glusterd.socket reaches it and nothing lands in the host's directories.
+fn host_namespace(
+    work: &Path,
+    data: &Path,
+    provider: &str,
+    installed: &mut Installed,
+) -> (String, bool) {
+    let my_cnf = work.join("my.cnf");
+    fs::write(
+        &my_cnf,
+        format!(
+            "# The host's MariaDB configuration, as the test stands it in for /etc/mysql/my.cnf.\n\
+             [mysqld]\ndatadir=/var/lib/mysql\nsocket=/run/mysqld/mysqld.sock\n\
+             pid-file=/run/mysqld/mysqld.pid\nskip-networking\ninnodb_buffer_pool_size=16M\n\
+             binlog_format=ROW\ninnodb_autoinc_lock_mode=2\nwsrep_on=ON\n\
+             wsrep_provider={provider}\nwsrep_cluster_address=gcomm://\n"
+        ),
+    )
+    .expect("my.cnf");
+    fs::set_permissions(&my_cnf, fs::Permissions::from_mode(0o644)).expect("chmod my.cnf");
+    let host = work.join("host");
+    let with_gluster = ["glusterd", "gluster"]
+        .iter()
+        .all(|p| Path::new("/usr/sbin").join(p).is_file())
+        && Path::new("/var/lib/glusterd").is_dir()
+        && Path::new("/var/log/glusterfs").is_dir();
+    for sub in ["glusterfs", "glusterd", "glusterd-wd"] {
+        fs::create_dir_all(host.join(sub)).expect("mkdir");
+    }
+    for (dir, owner, mode) in [
+        ("run/sudo", "root:root", 0o711),
+        ("run/mysqld", "mysql:root", 0o755),
+        ("run/quorate", "quorate:quorate", 0o750),
+    ] {
+        let dir = host.join(dir);
+        fs::create_dir_all(&dir).expect("mkdir");
+        ok("chown", &[owner, &dir.display().to_string()]);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let volfile = host.join("glusterd.vol");
+    fs::write(
+        &volfile,
+        format!(
+            "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
+             option transport-type socket\n    option transport.socket.bind-address 127.0.0.1\n    \
+             option transport.socket.listen-port {}\n    option ping-timeout 0\n    \
+             option event-threads 1\nend-volume\n",
+            host.join("glusterd-wd").display(),
+            free_port()
+        ),
+    )
+    .expect("glusterd.vol");
+    let holder = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-euc"])
+        .arg(
+            "mount --bind \"$1/run\" /run; mount --bind \"$2\" /var/lib/mysql; \
+             mount --bind \"$3\" /etc/mysql/my.cnf; \
+             if [ \"$4\" = gluster ]; then mount --bind \"$1/glusterfs\" /var/log/glusterfs; \
+             mount --bind \"$1/glusterd\" /var/lib/glusterd; exec glusterd -N --volfile=\"$5\"; \
+             fi; exec sleep 3600",
+        )
+        .arg("sh")
+        .args([&host, data, &my_cnf])
+        .arg(if with_gluster { "gluster" } else { "none" })
+        .arg(&volfile)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("unshare");
+    let namespace = holder.id().to_string();
+    installed.children.push(holder);
+    let ready: &[&str] = match with_gluster {
+        true => &["gluster", "--mode=script", "volume", "info", "--xml"],
+        false => &["findmnt", "/etc/mysql/my.cnf"],
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Command::new("nsenter")
+        .args(["--target", &namespace, "--mount", "--"])
+        .args(ready)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the host's namespace is not ready ({ready:?} fails); glusterd's log:\n{}",
+            fs::read_to_string(host.join("glusterfs/glusterd.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (namespace, with_gluster)
+}
+
+/// `argv` in the host's `namespace` as systemd would run the unit with the privileged
+/// drop-in, for the parts that matter to the sudo path: the quorate user with its groups, the
+/// drop-in's capability bounding set and no `no_new_privs` (sudo is setuid root); every file
+/// system read-only but the unit's and the drop-in's writable paths (ProtectSystem=strict:
+/// what sudo, the gluster CLI and mariadbd write must be listed there), in a mount namespace
+/// of its own; a private /tmp. Both files are read as installed.
+fn as_privileged_service(unit: &str, namespace: &str, argv: &[String]) -> Command {
+    let drop_in = fs::read_to_string(DROP_IN_EXAMPLE).expect("the drop-in");
+    assert_eq!(
+        unit_values(&drop_in, "NoNewPrivileges"),
+        ["no"],
+        "{drop_in}"
+    );
+    let bounding: Vec<String> = unit_values(&drop_in, "CapabilityBoundingSet")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    assert!(!bounding.is_empty(), "{drop_in}");
+    let writable: Vec<String> = writable_paths(unit, &drop_in)
+        .iter()
+        .map(|p| {
+            assert!(!p.contains('\''), "{p}");
+            format!("'{p}'")
+        })
+        .collect();
+    // Mounts that are not reachable (hidden under the namespace's /run) are left alone; the
+    // API file systems stay writable, as under systemd.
+    let script = format!(
+        "for m in $(findmnt -rn -o TARGET -O rw); do [ -e \"$m\" ] || continue; \
+         case \"$m\" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) ;; \
+         *) mount -o remount,bind,ro \"$m\" ;; esac; \
+         done; mount -t tmpfs -o mode=1777 tmpfs /tmp; \
+         for p in {}; do case \"$p\" in -*) p=\"${{p#-}}\"; [ -e \"$p\" ] || continue ;; esac; \
+         mount --bind \"$p\" \"$p\"; mount -o remount,bind,rw \"$p\"; done; exec \"$@\"",
+        writable.join(" ")
+    );
+    let mut command = Command::new("nsenter");
+    command
+        .args(["--target", namespace, "--mount", "--"])
+        .args(["unshare", "--mount", "--propagation", "private", "--"])
+        .args(["sh", "-euc", &script, "sh", "setpriv"])
+        .args(["--reuid=quorate", "--regid=quorate", "--init-groups"])
+        .arg(format!("--bounding-set=-all,{}", bounding.join(",")))
+        .arg("--")
+        .args(argv)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Sets `/etc/default/quorate`'s `ARGS` to listen on `port`, as an administrator would, and
+/// returns `ARGS` as the unit reads it.
+fn listen_on(port: u16) -> String {
+    let default = fs::read_to_string("/etc/default/quorate").expect("/etc/default/quorate");
+    let edited: String = default
+        .lines()
+        .map(|l| match l.starts_with("ARGS=") {
+            true => format!("ARGS=\"--listen 127.0.0.1:{port}\"\n"),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    fs::write("/etc/default/quorate", edited).expect("write /etc/default/quorate");
+    let default = fs::read_to_string("/etc/default/quorate").expect("read");
+    default
+        .lines()
+        .find_map(|l| l.strip_prefix("ARGS="))
+        .expect("ARGS=")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Polls `/metrics` on `port` until it answers 200 with a body `until` accepts (20 s);
+/// `what` names the awaited content and `log` the server's output for the failure message.
+fn wait_for_metrics(
+    port: u16,
+    what: &str,
+    until: impl Fn(&str) -> bool,
+    log: Option<&Path>,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = None;
+    loop {
+        last = http_get(port, "/metrics", None)
+            .filter(|b| b.contains(" 200 "))
+            .or(last);
+        if let Some(body) = last.as_ref().filter(|b| until(b)) {
+            return body.clone();
+        }
+        if Instant::now() >= deadline {
+            let log = log.map(|p| fs::read_to_string(p).unwrap_or_default());
+            panic!(
+                "quorate serve (as user quorate) did not answer /metrics with {what} on port \
+                 {port}:\n{}\nits log:\n{}",
+                last.unwrap_or_default(),
+                log.unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
