@@ -18,7 +18,7 @@ pub const OPEN: &[(char, &str)] = &[
     // node ahead "merged" into a hand-made Primary) was the model's mistake, corrected on
     // 2026-12-03: Galera aborts such a node. The 1 000 000-history run of 2026-12-03 found
     // g and j after hand bootstraps: j fixed (an unreadable gvwstate.dat blocks the choice),
-    // g beyond reach (regressions.rs, `beyond_reach`).
+    // g beyond any tool (regressions.rs; with view-change seqnos Galera loses them first).
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {

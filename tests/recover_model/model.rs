@@ -11,12 +11,10 @@
 //! is formed from some node's state (bootstrap, `pc.bootstrap`, re-formation): two nodes that
 //! continue from one position on two branches have diverged even when their UUIDs agree.
 //!
-//! Known gap (seen on the sandbox, 2026-12-03, MariaDB 10.11 / Galera 26.4): every Primary
-//! configuration change takes a global seqno of its own: `wsrep_last_committed` and
+//! Seen on the sandbox (2026-12-03, MariaDB 10.11 / Galera 26.4) and modelled since: every
+//! Primary configuration change takes a global seqno of its own (`wsrep_last_committed` and
 //! `wsrep_cluster_conf_id` both went up by one at a clean stop, a start and a crash, with no
-//! writes. Here only writes take seqnos, so a Primary that went through view changes looks
-//! less advanced than a real one would. Modelling it is the next step for the open g and j
-//! histories (`regressions.rs`), which all start with a hand bootstrap.
+//! writes), so a Primary that went through view changes is ahead of a node that left it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -398,6 +396,22 @@ impl Model {
         let seq = self.view_seq;
         let comp = self.comps.get_mut(&c).expect("component exists");
         comp.view_seq = seq;
+        // facts (sandbox, 2026-12-03): a Primary configuration change is ordered like a
+        // writeset and takes the next seqno (wsrep_last_committed +1 at every view change,
+        // without writes); every member drains its queue up to it first.
+        if let (true, false, Some(p)) = (comp.primary, comp.zero_state, comp.pos) {
+            let cc = Pos {
+                branch: p.branch,
+                seqno: p.seqno + 1,
+            };
+            comp.pos = Some(cc);
+            for m in comp.members.clone() {
+                if self.nodes[m].proc == Proc::Running {
+                    self.nodes[m].data = Some(cc);
+                }
+            }
+        }
+        let comp = &self.comps[&c];
         let members = comp.members.clone();
         let defined = !comp.zero_state;
         let member_uuids: Vec<String> = members
