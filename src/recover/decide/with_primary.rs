@@ -151,6 +151,11 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
         .iter()
         .filter_map(|(_, st)| st.last_committed)
         .max();
+    // Every Primary node answered and the view counts no one else: a stopped node is not in
+    // it (not a member whose departure Galera has yet to notice).
+    let view_settled = primaries
+        .iter()
+        .all(|(_, st)| st.cluster_size == u64::try_from(primaries.len()).ok());
 
     let mut d = blank(
         Verdict::Wait,
@@ -198,7 +203,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                             format!("its saved view has no node in common with a running Primary node's ({why}): the two histories may have diverged; save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
                         )
                     }
-                    None => join_step(name, down, cluster_uuid, primary_seqno, &mut d.risks),
+                    None => join_step(name, down, cluster_uuid, primary_seqno, view_settled, &mut d.risks),
                 });
             }
             Class::NonPrimary(st) => {
@@ -303,6 +308,7 @@ fn join_step(
     down: &Down,
     cluster_uuid: &str,
     primary_seqno: Option<i64>,
+    view_settled: bool,
     risks: &mut Vec<String>,
 ) -> Step {
     // A state file that cannot be read is moved aside (kept) before the start; Galera would
@@ -341,6 +347,21 @@ fn join_step(
                 name,
                 Action::Investigate,
                 format!("it is ahead of the Primary ({seqno} > {p}): rejoining discards its extra transactions. Either stop the Primary and plan again (it becomes the source), or accept the loss: `quorate recover rejoin --move-aside --accept-loss`"),
+            )
+        }
+        // In Galera 4 the configuration change that left this node out of the running
+        // Primary took a seqno of its own (seen on the sandbox), so in one history it is
+        // behind the Primary. At the same seqno it holds a transaction of another history in
+        // that seqno's place (a bootstrap from a node that was behind it); an IST would not
+        // notice.
+        Pos::Known { seqno, .. } if view_settled && primary_seqno == Some(*seqno) => {
+            risks.push(format!(
+                "{name} is at the Primary's seqno ({seqno}) although it is not in the Primary's view: their histories diverged (the view change that left it out takes a seqno of its own), and joining replaces what only it holds"
+            ));
+            step(
+                name,
+                Action::Investigate,
+                format!("its seqno equals the Primary's ({seqno}) although the Primary went on without it: the histories diverged. Compare the last rows on both, save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
             )
         }
         Pos::Known { seqno, .. } if down.file_problem.is_some() => step(

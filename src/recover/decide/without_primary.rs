@@ -401,31 +401,34 @@ fn positions_contradict(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Opt
 
 /// Pairs of candidates whose positions contradict one history: node `b` was a member of
 /// `a`'s last Primary view (named there by its current gcomm UUID), has since saved a later
-/// Primary view without `a` but with a node from outside `a`'s view, and is now behind `a`.
-/// Every write committed in `a`'s view was delivered to `b` before `b` moved on; `b` being
-/// behind means its data was replaced after that view, likely by a state transfer from the
-/// newcomer, which was behind: the histories diverged, and the later Primary's writes are not
-/// in `a`. (Or `b`'s data was put back by a restored backup; quorate cannot tell which.)
-/// Each as a sentence.
+/// Primary view without `a`, and is not ahead of `a`. Every write committed in `a`'s view was
+/// delivered to `b` before `b` moved on, and in Galera 4 the configuration change that left
+/// `a` out takes a seqno of its own (seen on the sandbox: `wsrep_last_committed` +1 at each
+/// Primary view change; InnoDB's recovered position includes it): in one history `b` is
+/// ahead of `a`. `b` not ahead means its data was replaced after that view, likely by a
+/// bootstrap or state transfer from a node that was behind: the histories diverged, and the
+/// later Primary's writes are not in `a`. (Or `b`'s data was put back by a restored backup;
+/// quorate cannot tell which.) Each as a sentence.
 fn moved_on_but_behind(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Vec<String> {
     let mut out = Vec::new();
     for a in candidates {
         let Some(va) = nodes.get(a.index).and_then(saved_primary_view) else {
             continue;
         };
-        for b in candidates.iter().filter(|b| b.seqno < a.seqno) {
+        for b in candidates.iter().filter(|b| b.seqno <= a.seqno) {
             let Some(vb) = nodes.get(b.index).and_then(saved_primary_view) else {
                 continue;
             };
             let same_view = va.view_uuid.is_some()
                 && va.view_uuid == vb.view_uuid
                 && va.view_seq == vb.view_seq;
-            // `b` alone being behind is explained by its InnoDB lagging the views it took part
-            // in (writesets are applied after they are delivered): then another member of its
-            // later view holds `a`'s writes. When no member of that view whose position is
-            // known holds them, the later Primary did not start from `a`'s history.
+            // `b` alone not being ahead is explained by its InnoDB lagging the views it took
+            // part in (gvwstate.dat is written when a view is installed, InnoDB catches up
+            // later): then another member of its later view is ahead of `a`. When no member of
+            // that view whose position is known is, the later Primary did not start from `a`'s
+            // history.
             let later_members_behind = !candidates.iter().any(|c| {
-                c.seqno >= a.seqno
+                c.seqno > a.seqno
                     && nodes
                         .get(c.index)
                         .and_then(saved_primary_view)
@@ -437,7 +440,7 @@ fn moved_on_but_behind(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Vec<
                 && later_members_behind
             {
                 out.push(format!(
-                    "{b_name} was a member of {a_name}'s last Primary view ({}) and saved a later one without {a_name} ({}), yet {b_name} (seqno {}) is behind {a_name} (seqno {}): its data was replaced after that view, likely by a state transfer from a newcomer that was behind (the histories diverged), or put back by a restored backup",
+                    "{b_name} was a member of {a_name}'s last Primary view ({}) and saved a later one without {a_name} ({}), yet {b_name} (seqno {}) is not ahead of {a_name} (seqno {}; the view change alone takes a seqno): its data was replaced after that view, likely by a bootstrap or state transfer from a node that was behind (the histories diverged), or put back by a restored backup",
                     view_label(va),
                     view_label(vb),
                     b.seqno,
