@@ -312,8 +312,22 @@ impl Runner {
             Ev::CrashToi(x) => self.m.crash_in_toi(idx(*x)),
             Ev::OperatorBootstrap(x) => {
                 let i = idx(*x);
+                // A hand bootstrap of a node that lacks an acknowledged write forks the
+                // history: the new Primary's line can never take that write in again.
+                let held = invariants::recoverable(&self.m, &self.accepted);
+                let lacks = held
+                    .iter()
+                    .any(|&w| !self.m.nodes[i].data.is_some_and(|d| self.m.contains(d, w)));
                 self.m.set_safe(i);
-                self.m.start(i, StartMode::NewCluster).is_ok()
+                let ok = self.m.start(i, StartMode::NewCluster).is_ok();
+                if ok && lacks && !self.m.env_diverged {
+                    self.m.env_diverged = true;
+                    let _ = writeln!(
+                        self.log,
+                        "  (a hand bootstrap of a node that lacks acknowledged writes: the history forked)"
+                    );
+                }
+                ok
             }
             Ev::RunRecover(x) => self.m.run_recover(idx(*x)).is_some(),
         };

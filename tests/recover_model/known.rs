@@ -1,4 +1,5 @@
-//! The classes of decide bug the model looks for (issue #11: a–h; i and j found by the model),
+//! The classes of decide bug the model looks for (issue #11: a–h; i, j and k found by the
+//! model; k: a tie of seqnos across two branches, which Galera 4's view-change seqnos show),
 //! recognised in a counterexample from the reports decide was given, and which of them are
 //! still open on main. An open class has a regression test in `regressions.rs` marked
 //! `#[ignore]`; the default run prints and counts its counterexamples instead of failing
@@ -121,6 +122,13 @@ pub fn stale_view(m: &Model, x: NodeId, y: NodeId) -> bool {
     vx.view_seq < vy.view_seq && !vy.members.contains(&x)
 }
 
+/// Two positions of one cluster UUID at the same seqno on different branches: in Galera 4
+/// (view changes take seqnos) a node that another's saved view leaves out, or that a running
+/// Primary went on without, is never at its seqno in one history, so the reports can show it.
+fn tied_across_branches(m: &Model, a: crate::model::Pos, b: crate::model::Pos) -> bool {
+    a.seqno == b.seqno && a.branch != b.branch && m.uuid_of(a) == m.uuid_of(b)
+}
+
 /// Bootstrap of `x` while `y` is ahead.
 pub fn ahead_class(
     m: &Model,
@@ -143,6 +151,11 @@ pub fn ahead_class(
             if value.uuid == ZERO_UUID && fresh(r).is_none() {
                 return Some('d');
             }
+        }
+    }
+    if let (Some(xd), Some(yd)) = (m.nodes[x].data, m.nodes[y].data) {
+        if tied_across_branches(m, xd, yd) {
+            return Some('k');
         }
     }
     None
@@ -176,6 +189,18 @@ pub fn loss_class(
     }
     if recovery_ignored(view, d) {
         return Some('c');
+    }
+    let tied = holders.iter().any(|&h| {
+        before.nodes[h].data.is_some_and(|hd| {
+            before.primary_comps().into_iter().any(|c| {
+                before.comps[&c]
+                    .pos
+                    .is_some_and(|p| tied_across_branches(before, p, hd))
+            })
+        })
+    });
+    if tied {
+        return Some('k');
     }
     None
 }

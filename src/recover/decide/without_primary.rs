@@ -392,11 +392,55 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
 /// Why the seqnos cannot be compared, when the candidates' positions contradict one history
 /// (see [`moved_on_but_behind`]).
 fn positions_contradict(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Option<Vec<String>> {
+    let mut why = moved_on_but_behind(nodes, candidates);
+    why.extend(tied_but_left_out(nodes, candidates));
     explained(
         "the positions contradict one history: their seqnos cannot be compared",
-        moved_on_but_behind(nodes, candidates),
+        why,
         COMPARE_BY_HAND,
     )
+}
+
+/// Pairs of candidates at the same seqno where one's last Primary view leaves the other out.
+/// In Galera 4 the configuration change that installed that view took a seqno of its own,
+/// which the node left out never took; in one history their seqnos would differ. The node
+/// left out is identified by its saved view's gcomm UUID; without one (a clean stop removes
+/// gvwstate.dat) it is left out when every member of the view is another node's current
+/// UUID. Each as a sentence.
+fn tied_but_left_out(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Vec<String> {
+    let my_uuid = |i: usize| {
+        nodes
+            .get(i)
+            .and_then(saved_primary_view)
+            .map(|v| v.my_uuid.as_str())
+    };
+    let mut out = Vec::new();
+    for a in candidates {
+        let Some(va) = nodes.get(a.index).and_then(saved_primary_view) else {
+            continue;
+        };
+        for b in candidates
+            .iter()
+            .filter(|b| b.index != a.index && b.seqno == a.seqno)
+        {
+            let left_out = match my_uuid(b.index) {
+                Some(u) => !va.member_uuids.iter().any(|m| m == u),
+                None => va.member_uuids.iter().all(|m| {
+                    (0..nodes.len()).any(|i| i != b.index && my_uuid(i) == Some(m.as_str()))
+                }),
+            };
+            if left_out {
+                out.push(format!(
+                    "{a_name}'s last Primary view ({}) leaves {b_name} out, yet both are at seqno {}: the view change alone takes a seqno, so in one history they would differ; {b_name}'s data and {a_name}'s belong to different histories (a bootstrap from a node that was behind)",
+                    view_label(va),
+                    a.seqno,
+                    a_name = a.name,
+                    b_name = b.name,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Pairs of candidates whose positions contradict one history: node `b` was a member of
