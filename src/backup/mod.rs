@@ -31,6 +31,7 @@ pub mod record;
 pub mod scan;
 pub mod snapshot;
 pub mod summary;
+pub mod verify;
 
 use std::fmt;
 use std::path::PathBuf;

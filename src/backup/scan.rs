@@ -682,7 +682,7 @@ fn newest_complete(backups: &[Arc<Backup>], kind: BackupType) -> Option<usize> {
 }
 
 /// Sum of the lengths of every file below `path` (symbolic links not followed).
-fn tree_size(path: &Path) -> io::Result<u64> {
+pub(crate) fn tree_size(path: &Path) -> io::Result<u64> {
     let mut total = 0u64;
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
