@@ -303,6 +303,30 @@ pub(crate) mod testing {
             backups: backups.into_iter().map(Arc::new).collect(),
             errors: Vec::new(),
             dirs_read: 0,
+            verifications: Vec::new(),
+        }
+    }
+
+    /// A verification of `backup` that finished at `finished` (seconds).
+    pub fn verification(
+        backup: &str,
+        kind: BackupType,
+        finished: i64,
+        success: bool,
+    ) -> super::verify::VerifyRecord {
+        super::verify::VerifyRecord {
+            format: super::verify::record::FORMAT,
+            backup: backup.into(),
+            kind,
+            chain: vec![backup.into()],
+            started: finished - 30,
+            finished,
+            success,
+            step: (!success).then_some(super::verify::Step::Check),
+            table: (!success).then(|| "db.t".to_string()),
+            error: (!success).then(|| "CHECK TABLE: Corrupt".to_string()),
+            tables: 1,
+            checked: Vec::new(),
         }
     }
 
