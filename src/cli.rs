@@ -518,6 +518,13 @@ pub struct CheckBackupArgs {
     /// State when an incremental does not continue its base (from_lsn != base to_lsn).
     #[arg(long, value_name = "STATE", default_value = "critical")]
     pub chain_broken: Status,
+    /// Also require a successful `quorate backup verify` (of the --type asked for) within
+    /// this long (e.g. 8d), and the newest verification not to have failed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub verified_within: Option<std::time::Duration>,
+    /// State when --verified-within is not met (none lately, or the newest one failed).
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub unverified: Status,
 }
 
 /// An age range; empty (a Zabbix key parameter left out) is the default.

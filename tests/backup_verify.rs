@@ -14,8 +14,11 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::mariabackup::{sandbox_with_data, BackupPair};
+use std::time::{Duration, Instant};
+
+use common::mariabackup::{config_with_backup_root, sandbox_with_data, BackupPair};
 use common::plugin::{run_quorate, PluginRun};
+use common::{sample, ServeProcess};
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
@@ -94,6 +97,29 @@ fn rows_of(record: &Value, table: &str) -> u64 {
         .unwrap_or_else(|| panic!("{table} in {record}"))
 }
 
+/// Scrapes until `ok` accepts the body (the watcher reacts within a second or two).
+fn scrape_until(serve: &ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let r = serve.get("/metrics");
+        assert_eq!(r.status, 200, "{}", r.body);
+        if ok(&r.body) {
+            return r.body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what}; last scrape:\n{}\nserve log:\n{}",
+            r.body
+                .lines()
+                .filter(|l| l.starts_with("mariadb_backup"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn cp_a(from: &Path, to: &Path) {
     fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
     let out = Command::new("cp")
@@ -125,6 +151,29 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
         )
         .expect("more data");
     });
+    // quorate serve watches the root (rescans an hour apart: the records arrive through the
+    // file watcher).
+    let config_path = dir.path().join("quorate.yaml");
+    let mut config = config_with_backup_root(&sb.config_path(), &root);
+    config["quorate"]["intervals"] =
+        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
+    fs::write(
+        &config_path,
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("config");
+    let serve = ServeProcess::start(&config_path, &[]);
+    scrape_until(&serve, "both backups scanned", |b| {
+        sample(b, "mariadb_backup_count", &["type=\"incremental\""]) == Some(1.0)
+    });
+    assert!(
+        !serve
+            .get("/metrics")
+            .body
+            .contains("mariadb_backup_verify_success{"),
+        "nothing verified yet"
+    );
+
     let scratch = dir.path().join("scratch");
     fs::create_dir(&scratch).expect("scratch");
     // The backups themselves (their containers get the records' directory).
@@ -155,6 +204,43 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     assert_eq!(rows_of(rec, "bk.t"), 25_000);
     assert_eq!(&recorded(&inc), rec);
     eprintln!("incremental chain verified in {:?}", r.elapsed);
+
+    // Exported by serve, judged by check backup --verified-within.
+    let body = scrape_until(&serve, "both verifications exported", |b| {
+        ["full", "incremental"].iter().all(|k| {
+            sample(
+                b,
+                "mariadb_backup_verify_success",
+                &[&format!("type=\"{k}\"")],
+            ) == Some(1.0)
+        })
+    });
+    let now = jiff::Timestamp::now().as_second() as f64;
+    let verified = sample(
+        &body,
+        "mariadb_backup_last_verified_timestamp_seconds",
+        &["type=\"full\""],
+    )
+    .expect("last verified");
+    assert!((now - verified).abs() < 120.0, "{verified} vs {now}");
+    common::promtool_check_metrics(&body).unwrap();
+    let check = run_quorate(
+        &[
+            "check",
+            "backup",
+            "--backup-dir",
+            path_str(&root),
+            "--verified-within",
+            "1h",
+        ],
+        &[],
+    );
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("last verified restore"),
+        "{}",
+        check.stdout
+    );
 
     // The backups were only read; the records live beside them, not in them.
     let after = [fingerprint(&full), fingerprint(&inc)];
@@ -193,6 +279,23 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
         "the error is named: {error}"
     );
     assert_eq!(&recorded(&damaged), rec);
+    let check = run_quorate(
+        &[
+            "check",
+            "backup",
+            "--backup-dir",
+            path_str(&damaged_root),
+            "--verified-within",
+            "1h",
+        ],
+        &[],
+    );
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("failed at step check, table bk.t"),
+        "{}",
+        check.stdout
+    );
     eprintln!("damaged page: {} at {}: {error}", rec["table"], rec["step"]);
 
     // 4. A copy of the incremental alone: its base is not there; refused with the gap.

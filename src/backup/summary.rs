@@ -92,6 +92,8 @@ pub struct BackupSummary {
     pub last_verification: Option<VerifyRecord>,
     /// When the newest successful verification finished.
     pub last_verified: Option<SystemTime>,
+    /// How long before `now` that was (negative if in the future).
+    pub last_verified_age_seconds: Option<f64>,
 }
 
 /// Summarizes `report` for `kind` (or all types) as of `now`.
@@ -113,6 +115,11 @@ pub fn summarize(
             .iter()
             .filter(move |r| kind.is_none_or(|k| r.kind == k))
     };
+    let last_verified = verifications()
+        .filter(|r| r.success)
+        .map(|r| r.finished)
+        .max()
+        .and_then(|secs| crate::unix_time::from_pair((secs, 0)));
     let newest_success = of_kind()
         .filter(|b| b.is_complete())
         .max_by_key(|b| b.time)
@@ -143,19 +150,21 @@ pub fn summarize(
         },
         errors: report.errors.clone(),
         last_verification: verifications().max_by_key(|r| r.finished).cloned(),
-        last_verified: verifications()
-            .filter(|r| r.success)
-            .map(|r| r.finished)
-            .max()
-            .and_then(|secs| crate::unix_time::from_pair((secs, 0))),
+        last_verified,
+        last_verified_age_seconds: last_verified.map(|t| age_seconds(t, now)),
+    }
+}
+
+/// `now - t` in seconds, negative when `t` lies in the future.
+fn age_seconds(t: SystemTime, now: SystemTime) -> f64 {
+    match now.duration_since(t) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
     }
 }
 
 fn success(b: &Backup, now: SystemTime) -> SuccessSummary {
-    let age_seconds = match now.duration_since(b.time) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    };
+    let age_seconds = age_seconds(b.time, now);
     SuccessSummary {
         path: b.path.clone(),
         kind: b.kind,

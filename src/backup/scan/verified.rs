@@ -17,10 +17,14 @@ use crate::backup::verify::plan::RECORD_DIR;
 use crate::backup::verify::record::{self, VerifyRecord, MAX_RECORD_BYTES};
 use crate::backup::Backup;
 
-/// Record directories read, with the stamp they were read at (`None`: read again next time).
+/// One record directory as read: the stamp it was read at (`None`: read again next time), its
+/// records and the ones that could not be read.
+type ReadDir = (Option<Stamp>, Vec<VerifyRecord>, Vec<ScanError>);
+
+/// Record directories read.
 #[derive(Debug, Default)]
 pub(super) struct VerifiedCache {
-    dirs: HashMap<PathBuf, (Option<Stamp>, Vec<VerifyRecord>, Vec<ScanError>)>,
+    dirs: HashMap<PathBuf, ReadDir>,
 }
 
 impl VerifiedCache {

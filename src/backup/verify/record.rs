@@ -32,6 +32,21 @@ pub enum Step {
     Stop,
 }
 
+impl Step {
+    /// The step's name as the record writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Plan => "plan",
+            Step::Space => "space",
+            Step::Copy => "copy",
+            Step::Prepare => "prepare",
+            Step::Start => "start",
+            Step::Check => "check",
+            Step::Stop => "stop",
+        }
+    }
+}
+
 /// One table checked and its row count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableChecked {
