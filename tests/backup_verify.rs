@@ -1,7 +1,8 @@
 //! `quorate backup verify` on real mariabackup backups of a 1-node sandbox: a full and an
 //! incremental chain restore and verify (row counts as written); a copy of the full with a
 //! damaged data page fails naming the table and the error; a copy of the incremental without
-//! its base is refused naming the chain gap. In every case the scratch directory is left empty,
+//! its base is refused naming the chain gap; a copy of the full without its redo log fails at
+//! `--prepare`. In every case the scratch directory is left empty (and a copy a killed run left is removed),
 //! the backups are unchanged, and the outcome is recorded beside the backup.
 //!
 //! Damage is only ever done to copies the test made, never to the sandbox's own datadir or the
@@ -179,6 +180,10 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     // The backups themselves (their containers get the records' directory).
     let before = [fingerprint(&full), fingerprint(&inc)];
 
+    // A scratch copy left by a killed run (its pid cannot exist) is removed by the next run.
+    let stale = scratch.join("quorate-verify-999999999-backup_x");
+    fs::create_dir_all(stale.join("data")).expect("stale scratch");
+
     // 1. The full, named by path: restored, its tables open and check, rows as written.
     let (r, records) = verify(&scratch, &[path_str(&full)]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -298,7 +303,20 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     );
     eprintln!("damaged page: {} at {}: {error}", rec["table"], rec["step"]);
 
-    // 4. A copy of the incremental alone: its base is not there; refused with the gap.
+    // 4. A copy of the full without its redo log: mariabackup --prepare fails; named.
+    let noredo_root = dir.path().join("noredo");
+    let noredo = noredo_root
+        .join("full")
+        .join(full.file_name().expect("name"));
+    cp_a(&full, &noredo);
+    fs::remove_file(noredo.join("ib_logfile0")).expect("remove the copy's redo log");
+    let (r, records) = verify(&scratch, &[path_str(&noredo)]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let rec = &records[0];
+    assert_eq!(rec["step"], "prepare", "{rec}");
+    eprintln!("no redo log: {}", rec["error"]);
+
+    // 5. A copy of the incremental alone: its base is not there; refused with the gap.
     let orphan_root = dir.path().join("orphan");
     let orphan = orphan_root
         .join("incremental")

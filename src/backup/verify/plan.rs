@@ -55,6 +55,24 @@ pub enum PlanError {
     NothingToVerify,
 }
 
+/// Free space wanted beyond the chain's size (the redo log and the server's own files grow).
+pub const SPACE_MARGIN: f64 = 1.1;
+
+/// The bytes a scratch copy of a chain of `need` bytes wants free, when `free` is less.
+pub fn space_shortfall(need: u64, free: u64) -> Option<u64> {
+    let want = (need as f64 * SPACE_MARGIN).ceil() as u64;
+    (free < want).then_some(want)
+}
+
+/// The backup of the chain that `scratch` lies in (or is), if any: the copy must never be
+/// made inside a backup. Both sides are expected absolute and resolved.
+pub fn scratch_inside<'a>(plan: &'a Plan, scratch: &Path) -> Option<&'a Path> {
+    plan.chain
+        .iter()
+        .map(PathBuf::as_path)
+        .find(|b| scratch.starts_with(b))
+}
+
 /// The newest complete backup of any type (what `--latest` verifies).
 pub fn latest(snapshot: &BackupSnapshot) -> Option<PathBuf> {
     snapshot
@@ -200,6 +218,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn space_and_scratch_place() {
+        assert_eq!(space_shortfall(1000, 2000), None);
+        assert_eq!(space_shortfall(1000, 1099), Some(1100));
+        assert_eq!(space_shortfall(0, 0), None);
+        let p = Plan {
+            target: "/b/incremental/i".into(),
+            kind: BackupType::Incremental,
+            chain: vec!["/b/full/f".into(), "/b/incremental/i".into()],
+        };
+        assert_eq!(
+            scratch_inside(&p, Path::new("/b/full/f/tmp")),
+            Some(Path::new("/b/full/f"))
+        );
+        assert_eq!(scratch_inside(&p, Path::new("/b/full/fx")), None);
+        assert_eq!(scratch_inside(&p, Path::new("/var/tmp")), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use super::plan::{record_path, Plan, PlanError};
+use super::plan::{record_path, scratch_inside, space_shortfall, Plan, PlanError};
 use super::record::{
     check_table_failure, quote_ident, sample, table_in_text, to_json, Step, TableChecked,
     VerifyRecord, FORMAT,
@@ -25,8 +25,6 @@ use crate::backup::BackupType;
 use crate::process::{self, Kill, RunFailure};
 use crate::unix_time;
 
-/// Free space kept beyond the chain's size (the redo log and the server's own files grow).
-const SPACE_MARGIN: f64 = 1.1;
 /// Bound of each SQL statement of the checks.
 const SQL_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -42,6 +40,30 @@ pub struct VerifyOptions {
     /// How long the throwaway server may take to answer.
     pub start_timeout: Duration,
     pub programs: Programs,
+}
+
+/// How a scratch directory's name starts; the pid of the quorate that made it follows.
+const SCRATCH_PREFIX: &str = "quorate-verify-";
+
+/// Removes the scratch copies that earlier runs left behind when they were killed (their pid
+/// is gone): a SIGKILLed verification cannot clean up after itself.
+fn remove_stale(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid
+            .is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists())
+        {
+            tracing::info!(path = %entry.path().display(), "removing a scratch copy left by a killed run");
+            drop(Scratch(entry.path()));
+        }
+    }
 }
 
 /// Removes the scratch directory when dropped.
@@ -149,9 +171,33 @@ fn run(
         .target
         .file_name()
         .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
-    let dir = options
-        .scratch_dir
-        .join(format!("quorate-verify-{}-{name}", std::process::id()));
+    let base = fs::canonicalize(&options.scratch_dir).map_err(|e| {
+        failed(
+            Step::Space,
+            format!("scratch directory {}: {e}", options.scratch_dir.display()),
+        )
+    })?;
+    let resolved: Vec<PathBuf> = plan
+        .chain
+        .iter()
+        .map(|b| fs::canonicalize(b).unwrap_or_else(|_| b.clone()))
+        .collect();
+    let resolved_plan = Plan {
+        chain: resolved,
+        ..plan.clone()
+    };
+    if let Some(backup) = scratch_inside(&resolved_plan, &base) {
+        return Err(failed(
+            Step::Space,
+            format!(
+                "the scratch directory {} lies inside the backup {}: it must never be written to",
+                base.display(),
+                backup.display()
+            ),
+        ));
+    }
+    remove_stale(&base);
+    let dir = base.join(format!("{SCRATCH_PREFIX}{}-{name}", std::process::id()));
     fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
@@ -196,8 +242,7 @@ fn check_space(plan: &Plan, scratch: &Path) -> Result<(), Failed> {
     let st = rustix::fs::statvfs(scratch)
         .map_err(|e| failed(Step::Space, format!("statvfs {}: {e}", scratch.display())))?;
     let free = st.f_bavail.saturating_mul(st.f_frsize);
-    let want = (need as f64 * SPACE_MARGIN) as u64;
-    if free < want {
+    if let Some(want) = space_shortfall(need, free) {
         return Err(failed(
             Step::Space,
             format!(

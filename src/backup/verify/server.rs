@@ -105,6 +105,17 @@ impl Server {
             .stdout(console)
             .stderr(console2)
             .process_group(0);
+        // SAFETY: runs in the forked child before exec and only calls prctl(2), which is
+        // async-signal-safe: the throwaway server is killed if this process dies first (a
+        // SIGKILLed or crashed verification must not leave a mariadbd behind).
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", programs.mariadbd.display()))?;
