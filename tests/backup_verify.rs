@@ -13,13 +13,10 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use std::time::{Duration, Instant};
-
-use common::mariabackup::{config_with_backup_root, sandbox_with_data, BackupPair};
+use common::mariabackup::{copy_tree, sandbox_with_data, scrape_until, serve_watching, BackupPair};
 use common::plugin::{run_quorate, PluginRun};
-use common::{sample, ServeProcess};
+use common::sample;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
@@ -98,40 +95,6 @@ fn rows_of(record: &Value, table: &str) -> u64 {
         .unwrap_or_else(|| panic!("{table} in {record}"))
 }
 
-/// Scrapes until `ok` accepts the body (the watcher reacts within a second or two).
-fn scrape_until(serve: &ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let r = serve.get("/metrics");
-        assert_eq!(r.status, 200, "{}", r.body);
-        if ok(&r.body) {
-            return r.body;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what}; last scrape:\n{}\nserve log:\n{}",
-            r.body
-                .lines()
-                .filter(|l| l.starts_with("mariadb_backup"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn cp_a(from: &Path, to: &Path) {
-    fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-    let out = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .output()
-        .expect("cp");
-    assert!(out.status.success(), "{out:?}");
-}
-
 #[test]
 fn full_and_incremental_verify_damage_and_gaps_fail() {
     let tz = TimeZone::system();
@@ -152,18 +115,8 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
         )
         .expect("more data");
     });
-    // quorate serve watches the root (rescans an hour apart: the records arrive through the
-    // file watcher).
-    let config_path = dir.path().join("quorate.yaml");
-    let mut config = config_with_backup_root(&sb.config_path(), &root);
-    config["quorate"]["intervals"] =
-        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
-    fs::write(
-        &config_path,
-        serde_yaml_ng::to_string(&config).expect("yaml"),
-    )
-    .expect("config");
-    let serve = ServeProcess::start(&config_path, &[]);
+    // quorate serve watches the root (the records arrive through its file watcher).
+    let (serve, ..) = serve_watching(&sb.config_path(), &root, dir.path());
     scrape_until(&serve, "both backups scanned", |b| {
         sample(b, "mariadb_backup_count", &["type=\"incremental\""]) == Some(1.0)
     });
@@ -262,7 +215,7 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     let damaged = damaged_root
         .join("full")
         .join(full.file_name().expect("name"));
-    cp_a(&full, &damaged);
+    copy_tree(&full, &damaged);
     let ibd = damaged.join("bk").join("t.ibd");
     let file = fs::OpenOptions::new()
         .write(true)
@@ -308,7 +261,7 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     let noredo = noredo_root
         .join("full")
         .join(full.file_name().expect("name"));
-    cp_a(&full, &noredo);
+    copy_tree(&full, &noredo);
     fs::remove_file(noredo.join("ib_logfile0")).expect("remove the copy's redo log");
     let (r, records) = verify(&scratch, &[path_str(&noredo)]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -321,7 +274,7 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     let orphan = orphan_root
         .join("incremental")
         .join(inc.file_name().expect("name"));
-    cp_a(&inc, &orphan);
+    copy_tree(&inc, &orphan);
     let (r, records) = verify(&scratch, &[path_str(&orphan)]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let rec = &records[0];
