@@ -18,6 +18,9 @@
 //!   every type and of each type, and the scan's own success and time.
 //! - [`monitor`]: the background thread `quorate serve` runs (notify + periodic rescans);
 //!   `/metrics` reads its latest report and never waits for a scan.
+//! - [`verify`]: `quorate backup verify`, proving a backup restores (a prepared copy of its
+//!   chain on a throwaway mariadbd); its outcomes are recorded beside the backups, where the
+//!   scan reads them back into the snapshot.
 //!
 //! Layouts understood: the seed's `ROOT/full/backup_YYYYMMDD_HHMMSS/` and
 //! `ROOT/incremental/incremental_YYYYMMDD_HHMMSS/` (a directory there is a backup attempt even

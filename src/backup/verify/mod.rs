@@ -4,7 +4,7 @@
 //! and counts its rows, stops it and removes the copy; the outcome is recorded beside the
 //! backup (never inside it), where the backup scan of `quorate serve` reads it back.
 //!
-//! - [`plan`] (pure): the chain to prepare, or why the backup cannot be restored (a chain gap
+//! - [`plan`](mod@plan) (pure): the chain to prepare, or why the backup cannot be restored (a chain gap
 //!   named as the chain check words it); where the outcome is recorded.
 //! - [`record`] (pure): the outcome's JSON file, and the judgement of the server's answers.
 //! - [`run`]: the scratch copy, `mariabackup --prepare`, the checks, the clean-up.

@@ -205,10 +205,13 @@ fn run(
     let _scratch = Scratch(dir.clone());
 
     check_space(plan, &dir)?;
+    let Some((full, incrementals)) = plan.chain.split_first() else {
+        return Err(failed(Step::Plan, "the plan has no backup to restore"));
+    };
     let data = dir.join("data");
-    copy(&plan.chain[0], &data, options)?;
+    copy(full, &data, options)?;
     prepare(&data, None, options)?;
-    for inc in &plan.chain[1..] {
+    for inc in incrementals {
         let copy_dir = dir.join("incremental");
         copy(inc, &copy_dir, options)?;
         prepare(&data, Some(&copy_dir), options)?;
