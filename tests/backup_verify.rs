@@ -2,7 +2,7 @@
 //! incremental chain restore and verify (row counts as written); a copy of the full with a
 //! damaged data page fails naming the table and the error; a copy of the incremental without
 //! its base is refused naming the chain gap; a copy of the full without its redo log fails at
-//! `--prepare`. In every case the scratch directory is left empty (and a copy a killed run left is removed),
+//! `--prepare`; a path that is no backup is an error with nothing recorded. In every case the scratch directory is left empty (and a copy a killed run left is removed),
 //! the backups are unchanged, and the outcome is recorded beside the backup.
 //!
 //! Damage is only ever done to copies the test made, never to the sandbox's own datadir or the
@@ -285,4 +285,13 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
         "the gap is named: {error}"
     );
     assert_eq!(&recorded(&orphan), rec);
+
+    // 6. A path that is no backup: an error, and nothing is written beside it.
+    let stray = dir.path().join("not-a-backup");
+    fs::create_dir(&stray).expect("stray dir");
+    let (r, records) = verify(&scratch, &[path_str(&stray)]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(records.is_empty(), "{records:?}");
+    assert!(r.stderr.contains("not a backup"), "{}", r.stderr);
+    assert!(!dir.path().join(".quorate-verify").exists());
 }

@@ -442,22 +442,20 @@ fn check(
     Ok(())
 }
 
-/// Plans and verifies `target` from the scan `snapshot`; a refused plan is a failed outcome
-/// too (step `plan`), so the refusal is recorded like any other failure.
+/// Plans and verifies `target` from the scan `snapshot`. A backup whose plan is refused (a
+/// chain gap, incomplete, compressed) gets a failed outcome (step `plan`), recorded like any
+/// other failure; a path that is no backup of the scan is an error, and nothing is recorded
+/// beside it.
 pub fn verify_target(
     snapshot: &crate::backup::BackupSnapshot,
     target: &Path,
     options: &VerifyOptions,
-) -> VerifyRecord {
-    match super::plan::plan(snapshot, target) {
+) -> Result<VerifyRecord, PlanError> {
+    let Some(backup) = snapshot.backups.iter().find(|b| b.path == target) else {
+        return Err(PlanError::NotFound(target.to_path_buf()));
+    };
+    Ok(match super::plan::plan(snapshot, target) {
         Ok(plan) => verify(&plan, options),
-        Err(e) => {
-            let kind = snapshot
-                .backups
-                .iter()
-                .find(|b| b.path == target)
-                .map_or(BackupType::Full, |b| b.kind);
-            refused(target, kind, &e)
-        }
-    }
+        Err(e) => refused(target, backup.kind, &e),
+    })
 }

@@ -49,7 +49,14 @@ pub(super) fn run(a: BackupVerifyArgs) -> anyhow::Result<i32> {
     let mut records = Vec::new();
     for target in &targets {
         tracing::info!(backup = %target.display(), "verifying");
-        let record = verify::verify_target(&snapshot, target, &options);
+        let record = match verify::verify_target(&snapshot, target, &options) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("quorate: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
         let written = verify::write_record(&record);
         if let Err(e) = &written {
             tracing::error!(backup = %target.display(), error = %e, "cannot record the outcome");
