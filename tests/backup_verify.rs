@@ -2,8 +2,9 @@
 //! incremental chain restore and verify (row counts as written); a copy of the full with a
 //! damaged data page fails naming the table and the error; a copy of the incremental without
 //! its base is refused naming the chain gap; a copy of the full without its redo log fails at
-//! `--prepare`; a path that is no backup is an error with nothing recorded. In every case the scratch directory is left empty (and a copy a killed run left is removed),
-//! the backups are unchanged, and the outcome is recorded beside the backup.
+//! `--prepare`; a path that is no backup is an error with nothing recorded. In every case the
+//! scratch directory is left empty (and a copy a killed run left is removed), the backups are
+//! unchanged, and the outcome is recorded beside the backup.
 //!
 //! Damage is only ever done to copies the test made, never to the sandbox's own datadir or the
 //! backups the other steps verify.
