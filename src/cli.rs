@@ -54,6 +54,51 @@ pub enum Command {
     /// Planned maintenance of a node, with an expiry: out of HAProxy, alerts silent, checks OK.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// mariabackup backups: prove that they restore.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Restore a copy of a backup (an incremental with its whole chain) in a scratch
+    /// directory, start a throwaway mariadbd on it (no network, no Galera), check its tables,
+    /// remove the copy, and record the outcome beside the backup. Exit 0 if every backup
+    /// verified, 1 if not.
+    Verify(BackupVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["latest", "paths"])))]
+pub struct BackupVerifyArgs {
+    /// Configuration file (its quorate.backup.directories are scanned for the chain); read
+    /// only when given, or when neither --backup-dir nor a PATH says where to look.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Backup root instead of quorate.backup.directories (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Vec<PathBuf>,
+    /// Verify the newest complete backup (of any type).
+    #[arg(long)]
+    pub latest: bool,
+    /// The backup directories to verify.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where the scratch copy is made (it needs about the chain's size free).
+    #[arg(long, value_name = "DIR", default_value = "/var/tmp")]
+    pub scratch_dir: PathBuf,
+    /// How many tables get CHECK TABLE and a row count (spread over the list of tables).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub sample: usize,
+    /// Bound of each copy and each mariabackup --prepare.
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_duration)]
+    pub step_timeout: std::time::Duration,
+    /// How long the throwaway mariadbd may take to start.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub start_timeout: std::time::Duration,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -473,6 +518,13 @@ pub struct CheckBackupArgs {
     /// State when an incremental does not continue its base (from_lsn != base to_lsn).
     #[arg(long, value_name = "STATE", default_value = "critical")]
     pub chain_broken: Status,
+    /// Also require a successful `quorate backup verify` (of the --type asked for) within
+    /// this long (e.g. 8d), and the newest verification not to have failed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub verified_within: Option<std::time::Duration>,
+    /// State when --verified-within is not met (none lately, or the newest one failed).
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub unverified: Status,
 }
 
 /// An age range; empty (a Zabbix key parameter left out) is the default.

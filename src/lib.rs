@@ -28,7 +28,8 @@
 //!   the last good data in the background; [`gluster::reading`](mod@gluster::reading) is what
 //!   metrics and checks judge.
 //! - [`backup`]: the mariabackup source: backup directories, their age, health and
-//!   incremental chain; scanned in the background by `quorate serve`.
+//!   incremental chain; scanned in the background by `quorate serve`; and
+//!   [`backup::verify`], proving a backup restores on a throwaway copy.
 //! - [`metrics`]: turns readings into Prometheus exposition (OpenMetrics or text 0.0.4).
 //! - [`server`]: the axum router of `quorate serve` and its config hot reload.
 //! - [`check`]: checker mode: Nagios ranges, plugin output and perfdata, Zabbix values, and the

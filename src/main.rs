@@ -39,6 +39,7 @@ fn main() {
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
         Command::Config(cmd) => Ok(commands::config::run(cmd)),
         Command::Maintenance(cmd) => commands::maintenance::run(cmd),
+        Command::Backup(cmd) => commands::backup::run(cmd),
     };
     std::process::exit(exit_code(result));
 }

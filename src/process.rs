@@ -52,6 +52,20 @@ pub(crate) fn search_path() -> OsString {
     std::env::join_paths(dirs).unwrap_or_else(|_| OsString::from(EXTRA_PATH.join(":")))
 }
 
+/// The first of `names` found in the directories of `path` (e.g. [`search_path`]) as an
+/// executable file.
+pub(crate) fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    names.iter().find_map(|name| {
+        std::env::split_paths(path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| executable(candidate))
+    })
+}
+
 /// How often [`run`] looks whether the child exited.
 const RUN_POLL: Duration = Duration::from_millis(10);
 

@@ -601,6 +601,11 @@ const EMPTY_WHEN_HEALTHY: &[(&str, &str, &str)] = &[
         "Chain breaks",
         "mariadb_backup_chain_break_info exists only for broken links",
     ),
+    (
+        "quorate-backups.json",
+        "Verified restore",
+        "the verification series exist only once quorate backup verify has recorded an outcome",
+    ),
 ];
 
 /// Metrics rules read that are absent on a healthy sandbox, and why (the sandbox's GlusterFS
@@ -613,6 +618,14 @@ const ABSENT_WHEN_HEALTHY: &[(&str, &str)] = &[
     (
         "quorate:maintenance_by_host",
         "has a series only while a node is in planned maintenance",
+    ),
+    (
+        "mariadb_backup_verify_success",
+        "exists only once quorate backup verify has recorded an outcome",
+    ),
+    (
+        "mariadb_backup_last_verified_timestamp_seconds",
+        "exists only once quorate backup verify has recorded a success",
     ),
 ];
 

@@ -12,45 +12,18 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use common::mariabackup::{
-    age_backup, config_with_backup_root, sandbox_with_data, seed_name, to_lsn, BackupPair,
+    age_backup, sandbox_with_data, scrape_until, seed_name, serve_watching, to_lsn, BackupPair,
     RunningBackup,
 };
-use common::{promtool_check_metrics, sample, ServeProcess};
+use common::{promtool_check_metrics, sample};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use quorate::backup::{scan_once, summarize, BackupSummary, BackupType};
 
 const HOUR: f64 = 3600.0;
-
-fn scrape(serve: &ServeProcess) -> String {
-    let r = serve.get("/metrics");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-}
-
-/// Scrapes until `ok` accepts the body (the watcher reacts within a second or two).
-fn scrape_until(serve: &ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let body = scrape(serve);
-        if ok(&body) {
-            return body;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what}; last scrape:\n{}\nserve log:\n{}",
-            body.lines()
-                .filter(|l| l.starts_with("mariadb_backup") || l.contains("backup"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn summary(root: &Path, kind: Option<BackupType>) -> BackupSummary {
     let report = scan_once(&[root.to_path_buf()], &TimeZone::system()).value;
@@ -79,16 +52,7 @@ fn real_mariabackup_runs_exported_and_judged() {
     });
 
     // quorate serve on the sandbox's configuration, pointed at this root.
-    let config_path = dir.path().join("quorate.yaml");
-    let mut config = config_with_backup_root(&sb.config_path(), &root);
-    config["quorate"]["intervals"] =
-        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
-    fs::write(
-        &config_path,
-        serde_yaml_ng::to_string(&config).expect("yaml"),
-    )
-    .expect("write config");
-    let serve = ServeProcess::start(&config_path, &[]);
+    let (serve, config_path, mut config) = serve_watching(&sb.config_path(), &root, dir.path());
 
     // 1. Fresh full + incremental: counted, intact, recent, sized; a check would say OK.
     let body = scrape_until(&serve, "first scan with both backups", |b| {

@@ -13,11 +13,10 @@ mod common;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::mariabackup::{
-    age_backup, config_with_backup_root, sandbox_with_data, seed_name, to_lsn, BackupPair,
-    RunningBackup,
+    age_backup, config_with_backup_root, copy_tree, sandbox_with_data, seed_name, to_lsn,
+    BackupPair, RunningBackup,
 };
 use common::plugin::{perf, run_quorate, run_shell, validate_plugin_output, PluginRun};
 use jiff::tz::TimeZone;
@@ -52,21 +51,6 @@ fn expect(r: &PluginRun, code: i32, first_line_starts: &str) {
         r.first_line().starts_with(first_line_starts),
         "expected {first_line_starts:?}:\n{}",
         r.stdout
-    );
-}
-
-/// A copy of the backup tree (`cp -a`: contents, modes and times) as a variant root.
-fn copy_tree(from: &Path, to: &Path) {
-    let out = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .output()
-        .expect("cp");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

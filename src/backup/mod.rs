@@ -18,6 +18,9 @@
 //!   every type and of each type, and the scan's own success and time.
 //! - [`monitor`]: the background thread `quorate serve` runs (notify + periodic rescans);
 //!   `/metrics` reads its latest report and never waits for a scan.
+//! - [`verify`]: `quorate backup verify`, proving a backup restores (a prepared copy of its
+//!   chain on a throwaway mariadbd); its outcomes are recorded beside the backups, where the
+//!   scan reads them back into the snapshot.
 //!
 //! Layouts understood: the seed's `ROOT/full/backup_YYYYMMDD_HHMMSS/` and
 //! `ROOT/incremental/incremental_YYYYMMDD_HHMMSS/` (a directory there is a backup attempt even
@@ -31,6 +34,7 @@ pub mod record;
 pub mod scan;
 pub mod snapshot;
 pub mod summary;
+pub mod verify;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -302,6 +306,30 @@ pub(crate) mod testing {
             backups: backups.into_iter().map(Arc::new).collect(),
             errors: Vec::new(),
             dirs_read: 0,
+            verifications: Vec::new(),
+        }
+    }
+
+    /// A verification of `backup` that finished at `finished` (seconds).
+    pub fn verification(
+        backup: &str,
+        kind: BackupType,
+        finished: i64,
+        success: bool,
+    ) -> super::verify::VerifyRecord {
+        super::verify::VerifyRecord {
+            format: super::verify::record::FORMAT,
+            backup: backup.into(),
+            kind,
+            chain: vec![backup.into()],
+            started: finished - 30,
+            finished,
+            success,
+            step: (!success).then_some(super::verify::Step::Check),
+            table: (!success).then(|| "db.t".to_string()),
+            error: (!success).then(|| "CHECK TABLE: Corrupt".to_string()),
+            tables: 1,
+            checked: Vec::new(),
         }
     }
 

@@ -46,6 +46,7 @@
 mod parallel;
 mod read;
 mod running;
+mod verified;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -66,6 +67,7 @@ pub use parallel::MAX_THREADS;
 use read::{open_dir, read_dir, Stamp};
 use running::mark_in_progress;
 pub use running::{backup_target, running_backup_targets};
+use verified::VerifiedCache;
 
 use super::chain::{self, ChainReport};
 use super::snapshot::{BackupSnapshot, ScanError};
@@ -223,6 +225,8 @@ pub struct Scanner {
     recent_window: Duration,
     /// [`RACY_WINDOW`]; tests set it to zero to see the stamp rules alone at work.
     racy_window: Duration,
+    /// The verification records beside the backups.
+    verified: VerifiedCache,
 }
 
 /// One scan's backups (sorted, before the overlays), chain verdict, errors and overlay facts.
@@ -282,6 +286,7 @@ impl Scanner {
             previous: None,
             recent_window: RECENT_WINDOW,
             racy_window: RACY_WINDOW,
+            verified: VerifiedCache::default(),
         }
     }
 
@@ -305,10 +310,13 @@ impl Scanner {
         self.recent_window = window;
     }
 
-    /// Every directory the last scan visited (roots, containers, backup directories): what a
-    /// watcher should watch.
+    /// Every directory the last scan visited (roots, containers, backup directories, the
+    /// verification records' directories): what a watcher should watch.
     pub fn directories(&self) -> impl Iterator<Item = &Path> {
-        self.cache.keys().map(PathBuf::as_path)
+        self.cache
+            .keys()
+            .map(PathBuf::as_path)
+            .chain(self.verified.directories())
     }
 
     /// The cached directories to re-read after a change at `path`: the path itself if it is
@@ -531,12 +539,14 @@ impl Scanner {
             mark_in_progress(&mut backups);
         }
         self.measure_newest(&mut backups, overlay, verify, &mut errors);
+        let verifications = self.verified.refresh(&backups, verify, &mut errors);
         BackupSnapshot {
             roots: self.options.roots.clone(),
             backups,
             chain,
             errors,
             dirs_read,
+            verifications,
         }
     }
 
@@ -682,7 +692,7 @@ fn newest_complete(backups: &[Arc<Backup>], kind: BackupType) -> Option<usize> {
 }
 
 /// Sum of the lengths of every file below `path` (symbolic links not followed).
-fn tree_size(path: &Path) -> io::Result<u64> {
+pub(crate) fn tree_size(path: &Path) -> io::Result<u64> {
     let mut total = 0u64;
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::chain::ChainReport;
+use super::verify::record::VerifyRecord;
 use super::{Backup, Status};
 use crate::collected::Succeeded;
 
@@ -45,6 +46,8 @@ pub struct BackupSnapshot {
     pub errors: Vec<ScanError>,
     /// Directories read (not merely verified) by this scan.
     pub dirs_read: usize,
+    /// The outcomes `quorate backup verify` recorded beside the backups, sorted by backup.
+    pub verifications: Vec<VerifyRecord>,
 }
 
 impl BackupSnapshot {

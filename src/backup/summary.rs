@@ -13,6 +13,7 @@
 //! | `--min-size`, perfdata `size=…B` | `newest_success.size_bytes` |
 //! | newest incomplete → WARNING | `newest_attempt_failed` is `Some` |
 //! | broken chain → CRITICAL | `chain_breaks` not empty |
+//! | `--verified-within`: not verified lately, or the last verification failed | `last_verified`, `last_verification` |
 //!
 //! ```no_run
 //! use std::time::SystemTime;
@@ -33,6 +34,7 @@ use std::time::{Duration, SystemTime};
 
 use super::chain::ChainBreak;
 use super::snapshot::{BackupSnapshot, ScanError};
+use super::verify::record::VerifyRecord;
 use super::{Backup, BackupType, Failure, Status, TimeSource};
 
 /// The newest complete backup.
@@ -85,6 +87,13 @@ pub struct BackupSummary {
     pub chain_breaks: Vec<ChainBreak>,
     /// Paths that could not be read: the state is unknown.
     pub errors: Vec<ScanError>,
+    /// The newest verification recorded by `quorate backup verify` (by when it finished),
+    /// successful or not.
+    pub last_verification: Option<VerifyRecord>,
+    /// When the newest successful verification finished.
+    pub last_verified: Option<SystemTime>,
+    /// How long before `now` that was (negative if in the future).
+    pub last_verified_age_seconds: Option<f64>,
 }
 
 /// Summarizes `report` for `kind` (or all types) as of `now`.
@@ -100,6 +109,17 @@ pub fn summarize(
             .map(|b| b.as_ref())
             .filter(move |b| kind.is_none_or(|k| b.kind == k))
     };
+    let verifications = || {
+        report
+            .verifications
+            .iter()
+            .filter(move |r| kind.is_none_or(|k| r.kind == k))
+    };
+    let last_verified = verifications()
+        .filter(|r| r.success)
+        .map(|r| r.finished)
+        .max()
+        .and_then(|secs| crate::unix_time::from_pair((secs, 0)));
     let newest_success = of_kind()
         .filter(|b| b.is_complete())
         .max_by_key(|b| b.time)
@@ -129,14 +149,22 @@ pub fn summarize(
             report.chain.breaks.clone()
         },
         errors: report.errors.clone(),
+        last_verification: verifications().max_by_key(|r| r.finished).cloned(),
+        last_verified,
+        last_verified_age_seconds: last_verified.map(|t| age_seconds(t, now)),
+    }
+}
+
+/// `now - t` in seconds, negative when `t` lies in the future.
+fn age_seconds(t: SystemTime, now: SystemTime) -> f64 {
+    match now.duration_since(t) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
     }
 }
 
 fn success(b: &Backup, now: SystemTime) -> SuccessSummary {
-    let age_seconds = match now.duration_since(b.time) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    };
+    let age_seconds = age_seconds(b.time, now);
     SuccessSummary {
         path: b.path.clone(),
         kind: b.kind,

@@ -134,6 +134,10 @@ pub struct BackupPolicy {
     pub no_backup: Status,
     pub failed_attempt: Status,
     pub chain_broken: Status,
+    /// `--verified-within`: a successful verification must have finished within this long.
+    pub verified_within: Option<std::time::Duration>,
+    /// The state when it has not, or when the newest verification failed.
+    pub unverified: Status,
 }
 
 impl Default for BackupPolicy {
@@ -149,6 +153,8 @@ impl Default for BackupPolicy {
             no_backup: Status::Critical,
             failed_attempt: Status::Warning,
             chain_broken: Status::Critical,
+            verified_within: None,
+            unverified: Status::Critical,
         }
     }
 }
@@ -318,6 +324,12 @@ pub fn judge(reading: &BackupReading, policy: &BackupPolicy) -> CheckResult {
         );
     }
 
+    if let Some(within) = policy.verified_within {
+        for (f, sure) in judge_verified(judged, within, policy) {
+            push(&mut findings, &mut certain, f, sure);
+        }
+    }
+
     if judged.in_progress_count > 0 {
         push(
             &mut findings,
@@ -360,6 +372,65 @@ pub fn judge(reading: &BackupReading, policy: &BackupPolicy) -> CheckResult {
     result.perfdata = perfdata(reading, policy);
     result.values = values(reading, policy);
     result
+}
+
+/// `--verified-within`: the newest verification must not have failed (positive evidence, so
+/// certain), and a successful one must have finished within `within`.
+fn judge_verified(
+    judged: &BackupSummary,
+    within: std::time::Duration,
+    policy: &BackupPolicy,
+) -> Vec<(Finding, bool)> {
+    let mut out = Vec::new();
+    let noun = noun(policy.kind);
+    if let Some(last) = judged.last_verification.as_ref().filter(|v| !v.success) {
+        let step = last
+            .step
+            .map_or_else(String::new, |s| format!(" at step {}", s.as_str()));
+        let table = last
+            .table
+            .as_deref()
+            .map_or_else(String::new, |t| format!(", table {t}"));
+        let error = last
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("");
+        out.push((
+            Finding::new(
+                policy.unverified,
+                format!(
+                    "the newest verification of {} failed{step}{table}: {error}",
+                    last.backup.display()
+                ),
+            ),
+            true,
+        ));
+    }
+    let limit = human_age(within.as_secs_f64());
+    match judged.last_verified_age_seconds {
+        None => out.push((
+            Finding::new(
+                policy.unverified,
+                format!("no {noun} verified to restore (quorate backup verify; --verified-within {limit})"),
+            ),
+            false,
+        )),
+        Some(age) => {
+            let text = format!("last verified restore {} ago", human_age(age));
+            if age > within.as_secs_f64() {
+                out.push((
+                    Finding::new(policy.unverified, format!("{text} (--verified-within {limit})")),
+                    false,
+                ));
+            } else {
+                out.push((Finding::new(Status::Ok, text), true));
+            }
+        }
+    }
+    out
 }
 
 fn age_of(s: &BackupSummary) -> Option<f64> {
@@ -510,6 +581,55 @@ mod tests {
             kind: Some(kind),
             ..BackupPolicy::default()
         }
+    }
+
+    #[test]
+    fn verified_within_needs_a_recent_successful_verification() {
+        use crate::backup::testing::verification;
+        let policy = BackupPolicy {
+            verified_within: Some(std::time::Duration::from_secs(8 * 24 * HOUR)),
+            ..BackupPolicy::default()
+        };
+        let judge_with = |records: Vec<crate::backup::verify::VerifyRecord>| {
+            let mut snapshot = report(pair(2, 1));
+            snapshot.verifications = records;
+            judge(
+                &BackupReading::from_scan(&scanned(snapshot), at(NOW)),
+                &policy,
+            )
+        };
+        let full = "/b/full/backup_1";
+        let r = judge_with(Vec::new());
+        assert_eq!(r.status, Status::Critical, "{r:?}");
+        assert!(
+            r.summary.contains("no backup verified to restore"),
+            "{}",
+            r.summary
+        );
+        let day = |d: u64| (NOW - d * 24 * HOUR) as i64;
+        let r = judge_with(vec![verification(full, BackupType::Full, day(1), true)]);
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let r = judge_with(vec![verification(full, BackupType::Full, day(10), true)]);
+        assert_eq!(r.status, Status::Critical, "{r:?}");
+        assert!(r.summary.contains("--verified-within 8d"), "{}", r.summary);
+        // The newest verification failed: named with its table, even with an older success.
+        let r = judge_with(vec![
+            verification(full, BackupType::Full, day(3), true),
+            verification(full, BackupType::Full, day(1), false),
+        ]);
+        assert_eq!(r.status, Status::Critical, "{r:?}");
+        assert!(
+            r.summary
+                .contains("failed at step check, table db.t: CHECK TABLE: Corrupt"),
+            "{}",
+            r.summary
+        );
+        // Without --verified-within nothing about verification is judged.
+        let plain = judge(
+            &BackupReading::from_scan(&scanned(report(pair(2, 1))), at(NOW)),
+            &BackupPolicy::default(),
+        );
+        assert_eq!(plain.status, Status::Ok);
     }
 
     #[test]

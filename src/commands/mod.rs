@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns parsed arguments into options, calls the library,
 //! and returns the process exit code.
 
+pub mod backup;
 pub mod check;
 pub mod config;
 pub mod discover;

@@ -75,6 +75,14 @@ pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
         "mariadb_backup_in_progress",
         "Backups of this type a running mariabackup on this host is writing.",
     );
+    let mut last_verified = Family::new(
+        "mariadb_backup_last_verified_timestamp_seconds",
+        "Unix time the newest successful `quorate backup verify` of a backup of this type finished (the backup was restored on a throwaway server and its tables checked).",
+    );
+    let mut verify_success = Family::new(
+        "mariadb_backup_verify_success",
+        "1 if the newest `quorate backup verify` of a backup of this type succeeded, 0 if it failed; absent if none is recorded.",
+    );
     let mut failed_info = Family::new(
         "mariadb_backup_failed_info",
         "An incomplete backup (the newest 10 per type) and why, value 1.",
@@ -113,6 +121,12 @@ pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
             type_label(kind),
             f64::from(u8::from(s.newest_attempt_failed.is_some())),
         );
+        if let Some(t) = s.last_verified {
+            last_verified = last_verified.with(type_label(kind), unix_time::seconds(t));
+        }
+        if let Some(v) = &s.last_verification {
+            verify_success = verify_success.with(type_label(kind), f64::from(u8::from(v.success)));
+        }
         count = count.with(type_label(kind), s.count as f64);
         failed_count = failed_count.with(type_label(kind), s.failed_count as f64);
         in_progress = in_progress.with(type_label(kind), s.in_progress_count as f64);
@@ -164,6 +178,8 @@ pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
         last_prepared,
         last_compressed,
         last_attempt_failed,
+        last_verified,
+        verify_success,
         count,
         failed_count,
         in_progress,
@@ -238,6 +254,32 @@ mod tests {
                 (inc_from, 200),
             ),
         ]
+    }
+
+    #[test]
+    fn verifications_newest_success_and_newest_outcome_per_type() {
+        use crate::backup::testing::verification;
+        let mut r = report(full_and_incremental(100));
+        r.verifications = vec![
+            verification("/b/full/f0", BackupType::Full, 500, true),
+            verification("/b/full/f1", BackupType::Full, 800, false),
+            verification("/b/incremental/i1", BackupType::Incremental, 700, true),
+        ];
+        let s = set(families(Some(&read(r, at(1010)))));
+        let full = [("type", "full")];
+        let inc = [("type", "incremental")];
+        let ts = "mariadb_backup_last_verified_timestamp_seconds";
+        assert_eq!(s.value(ts, &full), Some(500.0));
+        assert_eq!(s.value(ts, &inc), Some(700.0));
+        assert_eq!(s.value("mariadb_backup_verify_success", &full), Some(0.0));
+        assert_eq!(s.value("mariadb_backup_verify_success", &inc), Some(1.0));
+        // Never verified: no series, not a zero.
+        let none = set(families(Some(&read(
+            report(full_and_incremental(100)),
+            at(1010),
+        ))));
+        assert_eq!(none.value(ts, &full), None);
+        assert_eq!(none.value("mariadb_backup_verify_success", &full), None);
     }
 
     #[test]

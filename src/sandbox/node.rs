@@ -85,25 +85,10 @@ fn find_program_in(
     path: &std::ffi::OsStr,
     packages: &'static str,
 ) -> Result<PathBuf, SandboxError> {
-    for name in names {
-        for dir in std::env::split_paths(path) {
-            let candidate = dir.join(name);
-            if is_executable(&candidate) {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(SandboxError::NotInstalled {
+    crate::process::find_program_in(names, path).ok_or_else(|| SandboxError::NotInstalled {
         what: format!("program {}", names[0]),
         packages,
     })
-}
-
-pub(crate) fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 /// The complete mariadbd command line for `node` (program name excluded).

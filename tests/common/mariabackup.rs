@@ -222,3 +222,68 @@ pub fn config_with_backup_root(sandbox_config: &Path, root: &Path) -> serde_yaml
             .expect("backup section");
     config
 }
+
+/// A copy of a backup tree or of one backup (`cp -a`: contents, modes and times), its parent
+/// directories made first.
+pub fn copy_tree(from: &Path, to: &Path) {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent).expect("mkdir");
+    }
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .output()
+        .expect("cp");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Scrapes `/metrics` until `ok` accepts the body (the backup watcher reacts within a second
+/// or two); after 30 s fails with the backup lines of the last scrape and the serve log.
+pub fn scrape_until(serve: &super::ServeProcess, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let r = serve.get("/metrics");
+        assert_eq!(r.status, 200, "{}", r.body);
+        if ok(&r.body) {
+            return r.body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what}; last scrape:\n{}\nserve log:\n{}",
+            r.body
+                .lines()
+                .filter(|l| l.starts_with("mariadb_backup") || l.contains("backup"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `quorate serve` on the sandbox's configuration (`sandbox_config`) with its backup root set to
+/// `root` and rescans an hour apart (so what it sees arrives through its file watcher), the
+/// configuration written to `dir/quorate.yaml`. Returns the server, that path and the
+/// configuration, for a test to change and reload.
+pub fn serve_watching(
+    sandbox_config: &Path,
+    root: &Path,
+    dir: &Path,
+) -> (super::ServeProcess, PathBuf, serde_yaml_ng::Value) {
+    let config_path = dir.join("quorate.yaml");
+    let mut config = config_with_backup_root(sandbox_config, root);
+    config["quorate"]["intervals"] =
+        serde_yaml_ng::from_str("{backup_rescan: 1h}").expect("intervals");
+    fs::write(
+        &config_path,
+        serde_yaml_ng::to_string(&config).expect("yaml"),
+    )
+    .expect("write config");
+    let serve = super::ServeProcess::start(&config_path, &[]);
+    (serve, config_path, config)
+}

@@ -47,6 +47,8 @@ fn policy(a: &CheckBackupArgs) -> BackupPolicy {
         no_backup: a.no_backup,
         failed_attempt: a.failed_attempt,
         chain_broken: a.chain_broken,
+        verified_within: a.verified_within,
+        unverified: a.unverified,
     }
 }
 
