@@ -287,7 +287,9 @@ pub fn unambiguous(m: &Model, view: &ClusterView) -> bool {
             }
         }
         uuids.insert(u);
-        if m.nodes[i].corrupt {
+        // A restored backup beneath a node's state files contradicts its saved views: the
+        // runbook asks a human to look (`quorate recover position`, then decide).
+        if m.nodes[i].corrupt || m.nodes[i].rolled_back {
             return false;
         }
     }

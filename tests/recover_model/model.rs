@@ -121,6 +121,9 @@ pub struct Node {
     pub last_prim: Option<SavedViewT>,
     /// `last_prim` came from gvwstate.dat at start (pc.recovery needs every member back).
     pub restored: bool,
+    /// InnoDB was put back by a restored backup while stopped (`RollbackInnodb`), beneath
+    /// the state files of its later history; cleared when it starts again.
+    pub rolled_back: bool,
     /// The position this process was started with, as Galera knows it.
     pub start_known: Option<(u32, i64)>,
     /// The running process knows its position (started with one, or synced with a
@@ -251,6 +254,7 @@ impl Model {
                 comp: Some(0),
                 last_prim: Some(v),
                 restored: false,
+                rolled_back: false,
                 start_known: None,
                 knows_position: true,
             });
@@ -669,6 +673,7 @@ impl Model {
             return false;
         }
         self.nodes[i].proc = Proc::Running;
+        self.nodes[i].rolled_back = false;
         let c = self.nodes[i].comp.expect("comp");
         let alone = self.comps[&c].members.len() == 1;
         // It notices it was left alone: alone in a Primary of more than itself is no quorum.
@@ -1077,6 +1082,7 @@ impl Model {
             _ => gcomm_uuid(i, self.nodes[i].incarnation),
         };
         self.nodes[i].proc = Proc::Running;
+        self.nodes[i].rolled_back = false;
         self.nodes[i].prepared = 0;
         self.nodes[i].recover_fails = false;
         match mode {
@@ -1322,6 +1328,7 @@ impl Model {
             branch: d.branch,
             seqno: s,
         });
+        self.nodes[i].rolled_back = true;
         true
     }
 
