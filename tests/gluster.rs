@@ -609,3 +609,229 @@ fn sandbox_cli_up_gluster_with_netns_galera_and_down() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(!dir.path().join("none").exists());
 }
+
+/// The value of `reason` in the mount's `gluster_mount_probe_failure_info` series, if any.
+fn mount_failure_reason(body: &str, mount_label: &str) -> Option<String> {
+    body.lines()
+        .filter(|l| l.starts_with("gluster_mount_probe_failure_info{") && l.contains(mount_label))
+        .find_map(|l| {
+            let after = l.split("reason=\"").nth(1)?;
+            Some(after.split('"').next()?.to_string())
+        })
+}
+
+/// The live `quorate probe-mount` children of `parent` and their states.
+fn probe_children(parent: u32) -> Vec<(u32, char)> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter_map(|pid| {
+                    let (state, pp) = proc_state(pid)?;
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                    let is_probe = String::from_utf8_lossy(&cmdline).contains("probe-mount");
+                    (pp == parent && is_probe && state != 'Z').then_some((pid, state))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Threads of `pid` in uninterruptible sleep (`D`).
+fn threads_in_d_state(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter(|tid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+                        .ok()
+                        .and_then(|s| Some(s.rsplit_once(')')?.1.trim_start().starts_with('D')))
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The FUSE client stopped with SIGSTOP, continued on drop (even when an assertion fails, so
+/// the sandbox's teardown never meets a frozen mount).
+struct FrozenClient(u32);
+
+impl FrozenClient {
+    fn freeze(pid: u32) -> FrozenClient {
+        common::signal(pid, libc::SIGSTOP);
+        FrozenClient(pid)
+    }
+}
+
+impl Drop for FrozenClient {
+    fn drop(&mut self) {
+        common::signal(self.0, libc::SIGCONT);
+    }
+}
+
+#[test]
+fn mount_probe_healthy_bricks_killed_and_client_frozen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = SandboxGuard::new(
+        sandbox::up_gluster(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 0,
+        })
+        .expect("sandbox up --gluster"),
+    );
+    let g = sb.gluster().expect("sandbox has a volume");
+    let mount = g.mount().to_path_buf();
+    let label = format!("mount=\"{}\"", mount.display());
+    let config = sb.config_path();
+    let config_arg = config.display().to_string();
+    let serve = ServeProcess::start(&config, &[]);
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(&mount)
+            .expect("list the mount")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".quorate-probe-"))
+            .collect()
+    };
+    // The sandbox's settings: probe every 2 s, killed after 3 s.
+    let (interval, probe_timeout) = (Duration::from_secs(2), Duration::from_secs(3));
+
+    // Healthy: up, a last success, no failure series, no file left behind.
+    let body = wait_metrics(&serve, "the mount probed", Duration::from_secs(20), |b| {
+        sample(b, "gluster_mount_up", &[&label]) == Some(1.0)
+    });
+    assert!(sample(
+        &body,
+        "gluster_mount_last_success_timestamp_seconds",
+        &[&label]
+    )
+    .is_some());
+    assert!(
+        sample(&body, "gluster_mount_probe_duration_seconds", &[&label])
+            .is_some_and(|d| d < probe_timeout.as_secs_f64())
+    );
+    assert_eq!(mount_failure_reason(&body, &label), None);
+    promtool_check_metrics(&body).expect("scrape with mount series lints clean");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    assert!(check.stdout.contains("writable"), "{}", check.stdout);
+
+    // Every brick killed: the next probe fails (within one interval plus its timeout) and
+    // `check gluster` names the mount.
+    g.kill_bricks(&[0, 1, 2]).expect("kill every brick");
+    let killed = Instant::now();
+    let body = wait_metrics(
+        &serve,
+        "the probe failing with every brick dead",
+        interval + probe_timeout + Duration::from_secs(3),
+        |b| sample(b, "gluster_mount_up", &[&label]) == Some(0.0),
+    );
+    let reason = mount_failure_reason(&body, &label).expect("a failure reason");
+    eprintln!(
+        "bricks killed: mount down after {:?} ({reason})",
+        killed.elapsed()
+    );
+    assert!(
+        ["stat_failed", "write_failed", "read_failed"].contains(&reason.as_str()),
+        "{reason}"
+    );
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains(&format!("mount {} down ({reason})", mount.display())),
+        "{}",
+        check.stdout
+    );
+    g.start_bricks().expect("bricks back");
+    let back = Instant::now();
+    wait_metrics(
+        &serve,
+        "the probe passing again",
+        interval + probe_timeout + Duration::from_secs(10),
+        |b| {
+            sample(b, "gluster_mount_up", &[&label]) == Some(1.0)
+                && mount_failure_reason(b, &label).is_none()
+        },
+    );
+    eprintln!("bricks back: mount up after {:?}", back.elapsed());
+
+    // The FUSE client frozen: probes time out (or stay stuck), never more than one in flight,
+    // while /metrics answers at once.
+    let client = g.client_pid().expect("the FUSE client's pid");
+    let frozen = FrozenClient::freeze(client);
+    let since = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut most_in_flight = 0;
+    let mut reasons: Vec<String> = Vec::new();
+    while since.elapsed() < interval * 2 + probe_timeout * 2 {
+        let asked = Instant::now();
+        let body = serve.get("/metrics").body;
+        slowest = slowest.max(asked.elapsed());
+        most_in_flight = most_in_flight.max(probe_children(serve.pid()).len());
+        if let Some(r) = mount_failure_reason(&body, &label) {
+            if reasons.last() != Some(&r) {
+                reasons.push(r);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "client frozen: reasons {reasons:?}, slowest scrape {slowest:?}, at most {most_in_flight} probe(s) in flight"
+    );
+    assert!(
+        reasons.iter().any(|r| r == "timeout" || r == "stuck"),
+        "{reasons:?}\n{}",
+        serve.log()
+    );
+    assert!(
+        reasons.iter().all(|r| r == "timeout" || r == "stuck"),
+        "{reasons:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a scrape took {slowest:?}"
+    );
+    assert!(most_in_flight <= 1, "{most_in_flight} probes at once");
+    assert!(
+        serve.log().contains("GlusterFS mount probe failed"),
+        "{}",
+        serve.log()
+    );
+
+    // Thawed: the probe passes again, nothing is left stuck, no probe file is left behind.
+    drop(frozen);
+    let thawed = Instant::now();
+    wait_metrics(
+        &serve,
+        "the probe passing after the thaw",
+        interval + probe_timeout * 2 + Duration::from_secs(5),
+        |b| sample(b, "gluster_mount_up", &[&label]) == Some(1.0),
+    );
+    eprintln!("client thawed: mount up after {:?}", thawed.elapsed());
+    // A probe started just now may still be running; none may be stuck.
+    let settle = Instant::now();
+    while !probe_children(serve.pid()).is_empty() && settle.elapsed() < probe_timeout {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(probe_children(serve.pid()), Vec::new());
+    // A child just exiting is a zombie until its reaper polls; one that stays is a leak.
+    let zombies = zombie_children_of(serve.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let lasting: Vec<u32> = zombie_children_of(serve.pid())
+        .into_iter()
+        .filter(|z| zombies.contains(z))
+        .collect();
+    assert_eq!(lasting, Vec::<u32>::new(), "zombies that were not reaped");
+    assert_eq!(threads_in_d_state(serve.pid()), Vec::<u32>::new());
+    assert_eq!(leftovers(), Vec::<String>::new());
+    assert!(serve.log().contains("GlusterFS mount probe passed again"));
+    assert!(serve.terminate().success());
+    sb.down().expect("sandbox down");
+}

@@ -479,6 +479,11 @@ impl Gluster<'_> {
         self.st.brick_name(i)
     }
 
+    /// The pid of the FUSE client (`glusterfs`) serving [`Gluster::mount`].
+    pub fn client_pid(&self) -> Option<u32> {
+        self.st.client_pid
+    }
+
     /// The brick directories.
     pub fn brick_dirs(&self) -> Vec<&Path> {
         self.st.bricks.iter().map(|b| b.path.as_path()).collect()
