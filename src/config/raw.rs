@@ -204,6 +204,8 @@ pub(super) struct RawGlusterCli {
     #[serde(default)]
     pub(super) interval: Option<RawDuration>,
     #[serde(default)]
+    pub(super) probe_mount_point: Option<bool>,
+    #[serde(default)]
     pub(super) probe_mounts: Option<Vec<Expanded>>,
     #[serde(default)]
     pub(super) probe_timeout: Option<RawDuration>,

@@ -124,6 +124,8 @@ pub struct GlusterCliSettings {
     /// How often volume, brick and peer state is refreshed, and how often each client mount
     /// is probed.
     pub interval: Duration,
+    /// Whether `storage.glusterfs.mount_point` is probed.
+    pub probe_mount_point: bool,
     /// Client mounts probed besides `storage.glusterfs.mount_point` (absolute paths).
     pub probe_mounts: Vec<PathBuf>,
     /// Hard timeout of one mount probe (stat, write, read back, remove).
@@ -140,6 +142,7 @@ impl Default for GlusterCliSettings {
             timeout: Duration::from_secs(10),
             heal_timeout: Duration::from_secs(300),
             interval: Duration::from_secs(15),
+            probe_mount_point: true,
             probe_mounts: Vec::new(),
             probe_timeout: Duration::from_secs(5),
             explicit: false,

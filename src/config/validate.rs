@@ -306,6 +306,7 @@ fn gluster_cli(file: ConfigFile<'_>, g: RawGlusterCli) -> Result<GlusterCliSetti
         timeout: g.timeout.map_or(defaults.timeout, |d| d.0),
         heal_timeout: g.heal_timeout.map_or(defaults.heal_timeout, |d| d.0),
         interval: g.interval.map_or(defaults.interval, |d| d.0),
+        probe_mount_point: g.probe_mount_point.unwrap_or(defaults.probe_mount_point),
         probe_mounts,
         probe_timeout,
         explicit: true,

@@ -63,13 +63,15 @@ pub struct GlusterConfig {
     pub probe_program: PathBuf,
 }
 
-/// The mounts to probe: the seed's mount point, then the extra ones, each once.
+/// The mounts to probe: the seed's mount point (unless `probe_mount_point: false`), then the
+/// extra ones, each once.
 pub fn probe_mounts(settings: &Settings) -> Vec<PathBuf> {
     let mut mounts: Vec<PathBuf> = Vec::new();
     let seed = settings
         .gluster
         .as_ref()
-        .and_then(|g| g.mount_point.clone());
+        .and_then(|g| g.mount_point.clone())
+        .filter(|_| settings.gluster_cli.probe_mount_point);
     for m in seed
         .into_iter()
         .filter(|m| !m.as_os_str().is_empty())
@@ -558,5 +560,7 @@ mod tests {
             parse(&text("probe_timeout: 0s")).is_err(),
             "durations are positive"
         );
+        let off = parse(&text("probe_mount_point: false, probe_mounts: [/mnt/h]")).expect("valid");
+        assert_eq!(probe_mounts(&off), [PathBuf::from("/mnt/h")]);
     }
 }

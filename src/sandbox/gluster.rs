@@ -553,6 +553,16 @@ impl Gluster<'_> {
         parse_heal_summary(xml.as_bytes()).map_err(unusable("gluster volume heal info summary"))
     }
 
+    /// The pids of the brick processes glusterd reports (in brick order), e.g. to stop them with
+    /// SIGSTOP: a brick that hangs instead of dying.
+    pub fn brick_pids(&self) -> Result<Vec<u32>, SandboxError> {
+        Ok(self
+            .brick_processes()?
+            .into_iter()
+            .filter_map(|(pid, _)| pid)
+            .collect())
+    }
+
     /// pid and online flag of each brick (in brick order) from `volume status --xml`.
     fn brick_processes(&self) -> Result<Vec<(Option<u32>, bool)>, SandboxError> {
         let xml = self.cli(&["volume", "status", &self.st.volume, "--xml"])?;
