@@ -86,16 +86,21 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-#[test]
-fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
+/// A GlusterFS-only sandbox (`--nodes 0 --gluster`) in `DIR/sb`, torn down on drop.
+fn gluster_sandbox(dir: &Path) -> SandboxGuard {
+    SandboxGuard::new(
         sandbox::up_gluster(&UpOptions {
-            dir: dir.path().join("sb"),
+            dir: dir.join("sb"),
             nodes: 0,
         })
         .expect("sandbox up --gluster"),
-    );
+    )
+}
+
+#[test]
+fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = gluster_sandbox(dir.path());
     let g = sb.gluster().expect("sandbox has a volume");
     let names: Vec<String> = (0..3).map(|i| g.brick_name(i).expect("brick")).collect();
     let config_path = without_mount_probe(&sb.config_path(), dir.path());
@@ -767,13 +772,7 @@ fn nothing_left_behind(
 #[test]
 fn mount_probe_healthy_bricks_killed_client_and_bricks_frozen() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
-        sandbox::up_gluster(&UpOptions {
-            dir: dir.path().join("sb"),
-            nodes: 0,
-        })
-        .expect("sandbox up --gluster"),
-    );
+    let sb = gluster_sandbox(dir.path());
     let g = sb.gluster().expect("sandbox has a volume");
     let mount = g.mount().to_path_buf();
     let label = format!("mount=\"{}\"", mount.display());

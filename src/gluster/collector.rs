@@ -496,18 +496,19 @@ mod tests {
         assert!(heal_volumes(&stopped, None).is_empty());
     }
 
+    fn parse_config(text: &str) -> Result<Settings, crate::config::ConfigError> {
+        crate::config::parse(
+            std::path::Path::new("/etc/quorate/q.yaml"),
+            text,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+    }
+
     #[test]
     fn config_needs_a_gluster_host_or_an_explicit_section() {
         let base = "cluster: {name: c}\nstorage:\n  glusterfs: {volume_name: gv}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1, services: {glusterfs: true}}\n    - {hostname: b, ip_address: 10.0.0.2, services: {mariadb: true}}\n";
-        let parse = |text: &str| {
-            crate::config::parse(
-                std::path::Path::new("/etc/quorate/q.yaml"),
-                text,
-                &Default::default(),
-                &mut Vec::new(),
-            )
-            .expect("valid")
-        };
+        let parse = |text: &str| parse_config(text).expect("valid");
         let s = parse(base);
         let on_a = GlusterConfig::from_settings(&s, Some("a")).expect("a runs glusterfs");
         assert_eq!(on_a.volume.as_deref(), Some("gv"));
@@ -531,14 +532,7 @@ mod tests {
                 "cluster: {{name: c}}\nstorage:\n  glusterfs: {{volume_name: gv, mount_point: /mnt/g}}\nnodes:\n  controllers:\n    - {{hostname: a, ip_address: 10.0.0.1, services: {{glusterfs: true}}}}\nquorate:\n  gluster: {{{extra}}}\n"
             )
         };
-        let parse = |text: &str| {
-            crate::config::parse(
-                std::path::Path::new("/etc/quorate/q.yaml"),
-                text,
-                &Default::default(),
-                &mut Vec::new(),
-            )
-        };
+        let parse = parse_config;
         let s = parse(&text(
             "probe_mounts: [/mnt/h, /mnt/g, /mnt/h], probe_timeout: 2s",
         ))
