@@ -601,6 +601,11 @@ const EMPTY_WHEN_HEALTHY: &[(&str, &str, &str)] = &[
         "Chain breaks",
         "mariadb_backup_chain_break_info exists only for broken links",
     ),
+    (
+        "quorate-gluster.json",
+        "Mount probe failures",
+        "gluster_mount_probe_failure_info exists only while a mount's probe fails",
+    ),
 ];
 
 /// Metrics rules read that are absent on a healthy sandbox, and why (the sandbox's GlusterFS

@@ -116,6 +116,25 @@ pub fn parse_report(stdout: &str) -> Result<(), MountFailure> {
     }
 }
 
+/// The command name (`comm`, at most 15 bytes) a probe child of `mount` gives itself, so any
+/// quorate process (a restarted collector, `quorate check gluster` run by cron or an agent) can
+/// find a probe of that mount still alive in `/proc/PID/stat` without reading its command line
+/// (which would wait on the memory of a process blocked in the mount).
+pub fn probe_comm(mount: &str) -> String {
+    // FNV-1a: stable across builds and architectures, unlike std's hasher.
+    let hash = mount.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("qprobe-{hash:08x}")
+}
+
+/// The command name in a `/proc/PID/stat` line (between the first `(` and the last `)`).
+pub fn stat_comm(stat: &str) -> Option<&str> {
+    let start = stat.find('(')? + 1;
+    let end = stat.rfind(')')?;
+    stat.get(start..end)
+}
+
 /// Whether `path` is a mount point according to `mountinfo` (the text of
 /// `/proc/self/mountinfo`), and its file system type if so.
 pub fn mount_type(mountinfo: &str, path: &str) -> Option<String> {
@@ -172,6 +191,18 @@ mod tests {
             assert!(w.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{w}");
             assert_eq!(FailureReason::parse(w), Some(reason));
         }
+    }
+
+    #[test]
+    fn probe_names_fit_comm_and_are_found_in_stat() {
+        let a = probe_comm("/mnt/gluster");
+        assert_eq!(a.len(), 15, "{a}");
+        assert_eq!(a, probe_comm("/mnt/gluster"), "stable");
+        assert_ne!(a, probe_comm("/mnt/gluster2"));
+        let stat = format!("4242 ({a}) D 1 4242 4242 0 -1 4194560");
+        assert_eq!(stat_comm(&stat), Some(a.as_str()));
+        assert_eq!(stat_comm("7 (a (b) c) S 1"), Some("a (b) c"));
+        assert_eq!(stat_comm("garbage"), None);
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! as **stuck**: it is reported, never waited for, and no new probe of that mount starts while
 //! it lives, so probes cannot pile up.
 //!
+//! A probe child names itself `qprobe-HASH` (per mount, [`probe_comm`]); before starting one,
+//! any live probe of the same mount older than the timeout, left by another process (a
+//! collector before a reload, an earlier `quorate check gluster`), also counts as stuck. So a
+//! hung mount holds at most one stuck probe per mount on the host, however often it is checked.
+//!
 //! The probe file's name is chosen here (`.quorate-probe-HOST-PID-SEQ`, unique per host,
 //! process and probe). A probe killed half-way may leave its file behind; its name is handed
 //! to the next probe, which removes it first.
@@ -22,7 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::AsyncReadExt;
 
-use super::mount::{format_report, mount_type, parse_report, FailureReason, MountFailure};
+use super::mount::{
+    format_report, mount_type, parse_report, probe_comm, stat_comm, FailureReason, MountFailure,
+};
 
 /// The hidden subcommand that runs [`probe_in_child`].
 pub const SUBCOMMAND: &str = "probe-mount";
@@ -110,6 +117,13 @@ impl MountProber {
                  no new probe until it ends",
                 since.as_secs_f64(),
                 pid.map_or("?".to_string(), |p| p.to_string())
+            )));
+        }
+        if let Some((pid, age)) = live_probe_of(&self.mount, self.timeout + AFTER_KILL) {
+            return Err(FailureReason::Stuck.failure(format!(
+                "a probe of this mount started {:.0} s ago by another process (pid {pid}) is \
+                 still alive, blocked in the mount; no new probe until it ends",
+                age.as_secs_f64()
             )));
         }
         self.seq += 1;
@@ -205,6 +219,37 @@ impl MountProber {
     }
 }
 
+/// A live probe of `mount` (by its [`probe_comm`]) that has run longer than `older_than`: its
+/// pid and age. Reads only `/proc/PID/stat`, never a command line.
+fn live_probe_of(mount: &Path, older_than: Duration) -> Option<(u32, Duration)> {
+    let comm = probe_comm(&mount.display().to_string());
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let ticks = rustix::param::clock_ticks_per_second() as f64;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            if stat_comm(&stat) != Some(comm.as_str()) {
+                return None;
+            }
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+            if matches!(state, "Z" | "X") {
+                return None;
+            }
+            let started = crate::process_stats::parse::parse_stat(&stat).ok()?;
+            let age = (uptime - started.starttime_ticks as f64 / ticks).max(0.0);
+            let age = Duration::from_secs_f64(age);
+            (age > older_than).then_some((pid, age))
+        })
+}
+
 /// The default program for the probe: this very binary, even if it was replaced on disk.
 pub fn default_program() -> PathBuf {
     PathBuf::from("/proc/self/exe")
@@ -213,6 +258,9 @@ pub fn default_program() -> PathBuf {
 /// The hidden subcommand's body, run in the child: `args` are MOUNT NAME [STALE…]. Prints the
 /// one-line report ([`format_report`]) and returns the exit code (0 when the probe passed).
 pub fn probe_in_child(args: &[OsString]) -> i32 {
+    if let Some(mount) = args.first() {
+        name_this_process(&probe_comm(&Path::new(mount).display().to_string()));
+    }
     let outcome = match args {
         [mount, name, stale @ ..] => {
             let stale: Vec<String> = stale
@@ -228,6 +276,17 @@ pub fn probe_in_child(args: &[OsString]) -> i32 {
     let _ = out.write_all(format_report(&outcome).as_bytes());
     let _ = out.flush();
     i32::from(outcome.is_err())
+}
+
+/// Sets this process's command name (`comm`), so other quorate processes can find it.
+fn name_this_process(name: &str) {
+    if let Ok(name) = std::ffi::CString::new(name) {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes (longer
+        // names are cut by the kernel); `name` lives across the call.
+        unsafe {
+            libc::prctl(libc::PR_SET_NAME, name.as_ptr());
+        }
+    }
 }
 
 /// The probe's steps, in this (child) process. A file name that is not a plain probe name is
@@ -345,6 +404,45 @@ mod tests {
             let err = probe(Path::new("/proc"), name, &stale).unwrap_err();
             assert_eq!(err.reason, FailureReason::ProbeFailed, "{err}");
         }
+    }
+
+    #[test]
+    fn a_live_probe_of_the_mount_from_another_process_counts_as_stuck() {
+        // A process whose comm is the mount's probe name: sleep, executed through a symlink
+        // with that name (comm is the executable's file name).
+        let mount = Path::new("/nonexistent/quorate-test-mount");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let link = dir.path().join(probe_comm(&mount.display().to_string()));
+        std::os::unix::fs::symlink("/bin/sleep", &link).expect("symlink");
+        let mut sleeper = std::process::Command::new(&link)
+            .arg("30")
+            .spawn()
+            .expect("spawn");
+        // Older than the prober's timeout plus AFTER_KILL below.
+        std::thread::sleep(Duration::from_millis(800));
+        let found = live_probe_of(mount, Duration::from_millis(100));
+        let young = live_probe_of(mount, Duration::from_secs(60));
+        let other = live_probe_of(Path::new("/nonexistent/other"), Duration::ZERO);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut prober = MountProber::new(
+            mount.to_path_buf(),
+            Duration::from_millis(50),
+            PathBuf::from("/bin/false"),
+        );
+        let refused = runtime.block_on(prober.probe());
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert_eq!(found.map(|(pid, _)| pid), Some(sleeper.id()));
+        assert_eq!((young, other), (None, None));
+        let refused = refused.unwrap_err();
+        assert_eq!(refused.reason, FailureReason::Stuck, "{refused}");
+        assert!(
+            refused.detail.contains(&format!("pid {}", sleeper.id())),
+            "{refused}"
+        );
     }
 
     #[test]
