@@ -79,6 +79,19 @@ impl FailureReason {
         FailureReason::ALL.into_iter().find(|r| r.as_str() == word)
     }
 
+    /// A probe child that failed this way got past stat: it tried to remove the files earlier
+    /// probes left, and (unless that failed) to create its own, which a failed step removes
+    /// but that removal can fail too.
+    pub fn after_stale_removal(self) -> bool {
+        matches!(
+            self,
+            FailureReason::WriteFailed
+                | FailureReason::ReadFailed
+                | FailureReason::ReadMismatch
+                | FailureReason::RemoveFailed
+        )
+    }
+
     pub fn failure(self, detail: impl Into<String>) -> MountFailure {
         MountFailure {
             reason: self,

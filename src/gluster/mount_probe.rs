@@ -36,6 +36,8 @@ pub const SUBCOMMAND: &str = "probe-mount";
 
 /// How long a killed probe is given to be reaped before it counts as stuck.
 const AFTER_KILL: Duration = Duration::from_millis(500);
+/// The most names of possibly left-behind probe files handed to the next probe.
+const MAX_STALE: usize = 16;
 /// The most of the child's output that is read (its report is one short line).
 const MAX_OUTPUT: u64 = 4096;
 
@@ -175,9 +177,24 @@ impl MountProber {
         .await;
         match finished {
             Ok((status, out, err)) => {
-                // It ran to the end: it removed (or reported) the stale files it was given.
-                self.stale.clear();
                 let report = parse_report(&String::from_utf8_lossy(&out));
+                // Past stat it removed the stale files it was given (a failed removal is
+                // `remove_failed`: they are handed on again), and its own file may be left
+                // behind: the next probe removes it (a file that is not there is no error).
+                match &report {
+                    Ok(()) => self.stale.clear(),
+                    Err(f) if f.reason.after_stale_removal() => {
+                        if f.reason != FailureReason::RemoveFailed {
+                            self.stale.clear();
+                        }
+                        self.stale.push(name);
+                    }
+                    Err(_) => {}
+                }
+                // Bounded: a mount that keeps refusing removals must not grow the argv.
+                if self.stale.len() > MAX_STALE {
+                    self.stale.drain(..self.stale.len() - MAX_STALE);
+                }
                 match (report, status) {
                     (Ok(()), Ok(s)) if s.success() => Ok(()),
                     (Ok(()), status) => Err(FailureReason::ProbeFailed.failure(format!(
