@@ -468,6 +468,9 @@ pub struct CheckGlusterArgs {
     /// State when a brick's heal count cannot be read (it is never taken as 0).
     #[arg(long, value_name = "STATE", default_value = "warning")]
     pub unknown_heal: Status,
+    /// State when a client mount's probe (stat, write, read back, remove) fails.
+    #[arg(long, value_name = "STATE", default_value = "critical")]
+    pub mount_down: Status,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,14 @@ fn main() {
         init_logging("info", LogFormat::Text);
         std::process::exit(exit_code(commands::generate::run(args.what)));
     }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == quorate::gluster::mount_probe::SUBCOMMAND)
+    {
+        // The child of a GlusterFS mount probe, started by quorate itself: absent from --help.
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(2).collect();
+        std::process::exit(quorate::gluster::mount_probe::probe_in_child(&args));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Plugins answer bad arguments, --help and --version with UNKNOWN (exit 3).

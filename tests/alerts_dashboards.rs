@@ -606,6 +606,11 @@ const EMPTY_WHEN_HEALTHY: &[(&str, &str, &str)] = &[
         "Verified restore",
         "the verification series exist only once quorate backup verify has recorded an outcome",
     ),
+    (
+        "quorate-gluster.json",
+        "Mount probe failures",
+        "gluster_mount_probe_failure_info exists only while a mount's probe fails",
+    ),
 ];
 
 /// Metrics rules read that are absent on a healthy sandbox, and why (the sandbox's GlusterFS
@@ -947,9 +952,14 @@ fn live_prometheus_evaluates_rules_and_dashboards_against_a_real_sandbox() {
     let contention = |(n, _, l): &&(String, String, Value)| {
         n == "QuorateCollectorFailing" && l["collector"] == "gluster"
     };
+    // The mount probe writes (and removes) a file every interval: with the peer's brick down
+    // each is pending heal on the other two, so their backlog really grows (and heals later).
+    let probe_writes = |(n, _, l): &&(String, String, Value)| {
+        n == "GlusterHealBacklogGrowing" && l["brick"].as_str() != Some(brick.as_str())
+    };
     let mut down: Vec<(&str, &str, &str)> = alerts
         .iter()
-        .filter(|a| a.1 == "firing" && !contention(a))
+        .filter(|a| a.1 == "firing" && !contention(a) && !probe_writes(a))
         .map(|(n, _, l)| {
             (
                 n.as_str(),

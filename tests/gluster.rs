@@ -54,7 +54,29 @@ fn gluster_config(config_path: &Path) -> GlusterConfig {
     let settings = quorate::config::load(config_path)
         .expect("sandbox config loads")
         .settings;
-    GlusterConfig::from_settings(&settings, Some("node1")).expect("GlusterFS source enabled")
+    GlusterConfig {
+        // The mount probe re-executes quorate, not this test binary.
+        probe_program: env!("CARGO_BIN_EXE_quorate").into(),
+        ..GlusterConfig::from_settings(&settings, Some("node1")).expect("GlusterFS source enabled")
+    }
+}
+
+/// A copy of the sandbox's configuration in `dir` whose mount point is not probed: a test that
+/// counts pending heals while a brick is down must not have the probe's writes in them.
+fn without_mount_probe(config: &Path, dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(config).expect("sandbox config");
+    let edited = text.replacen(
+        "  gluster:\n",
+        "  gluster:\n    probe_mount_point: false\n",
+        1,
+    );
+    assert_ne!(
+        edited, text,
+        "the sandbox config has a quorate.gluster section"
+    );
+    let path = dir.join("quorate-no-mount-probe.yaml");
+    std::fs::write(&path, edited).expect("write config");
+    path
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -64,20 +86,26 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-#[test]
-fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sb = SandboxGuard::new(
+/// A GlusterFS-only sandbox (`--nodes 0 --gluster`) in `DIR/sb`, torn down on drop.
+fn gluster_sandbox(dir: &Path) -> SandboxGuard {
+    SandboxGuard::new(
         sandbox::up_gluster(&UpOptions {
-            dir: dir.path().join("sb"),
+            dir: dir.join("sb"),
             nodes: 0,
         })
         .expect("sandbox up --gluster"),
-    );
+    )
+}
+
+#[test]
+fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = gluster_sandbox(dir.path());
     let g = sb.gluster().expect("sandbox has a volume");
     let names: Vec<String> = (0..3).map(|i| g.brick_name(i).expect("brick")).collect();
-    let config = gluster_config(&sb.config_path());
-    let serve = ServeProcess::start(&sb.config_path(), &[]);
+    let config_path = without_mount_probe(&sb.config_path(), dir.path());
+    let config = gluster_config(&config_path);
+    let serve = ServeProcess::start(&config_path, &[]);
 
     // Healthy: every brick up, 0 pending everywhere.
     let body = wait_metrics(&serve, "healthy volume", Duration::from_secs(30), |b| {
@@ -223,7 +251,7 @@ fn real_pool_brick_loss_peer_crash_heal_and_split_brain() {
     );
     assert_eq!(sample(&body, "gluster_up", &[]), Some(1.0));
     promtool_check_metrics(&body).expect("peer-down scrape lints clean");
-    let config_arg = sb.config_path().display().to_string();
+    let config_arg = config_path.display().to_string();
     let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
     validate_plugin_output(&check.stdout, check.code)
         .unwrap_or_else(|e| panic!("{e}: {}", check.stdout));
@@ -608,4 +636,315 @@ fn sandbox_cli_up_gluster_with_netns_galera_and_down() {
         .expect("run");
     assert_eq!(refused.status.code(), Some(1));
     assert!(!dir.path().join("none").exists());
+}
+
+/// The value of `reason` in the mount's `gluster_mount_probe_failure_info` series, if any.
+fn mount_failure_reason(body: &str, mount_label: &str) -> Option<String> {
+    body.lines()
+        .filter(|l| l.starts_with("gluster_mount_probe_failure_info{") && l.contains(mount_label))
+        .find_map(|l| {
+            let after = l.split("reason=\"").nth(1)?;
+            Some(after.split('"').next()?.to_string())
+        })
+}
+
+/// The live `quorate probe-mount` children of `parent` and their states.
+fn probe_children(parent: u32) -> Vec<(u32, char)> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter_map(|pid| {
+                    let (state, pp) = proc_state(pid)?;
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                    let is_probe = String::from_utf8_lossy(&cmdline).contains("probe-mount");
+                    (pp == parent && is_probe && state != 'Z').then_some((pid, state))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Threads of `pid` in uninterruptible sleep (`D`).
+fn threads_in_d_state(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter(|tid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+                        .ok()
+                        .and_then(|s| Some(s.rsplit_once(')')?.1.trim_start().starts_with('D')))
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Processes stopped with SIGSTOP, continued on drop (even when an assertion fails, so the
+/// sandbox's teardown never meets a frozen mount).
+struct Frozen(Vec<u32>);
+
+impl Frozen {
+    fn freeze(pids: Vec<u32>) -> Frozen {
+        for &pid in &pids {
+            common::signal(pid, libc::SIGSTOP);
+        }
+        Frozen(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            common::signal(pid, libc::SIGCONT);
+        }
+    }
+}
+
+/// Scrapes every 200 ms for `how_long` (or until `done` says so): the distinct reason classes
+/// in order, the slowest scrape, the most probe children at once and whether one was seen in
+/// uninterruptible sleep.
+struct Watched {
+    reasons: Vec<String>,
+    slowest: Duration,
+    most_in_flight: usize,
+    saw_d_state: bool,
+}
+
+fn watch(
+    serve: &ServeProcess,
+    label: &str,
+    how_long: Duration,
+    done: impl Fn(&[String]) -> bool,
+) -> Watched {
+    let since = Instant::now();
+    let mut w = Watched {
+        reasons: Vec::new(),
+        slowest: Duration::ZERO,
+        most_in_flight: 0,
+        saw_d_state: false,
+    };
+    while since.elapsed() < how_long && !done(&w.reasons) {
+        let asked = Instant::now();
+        let body = serve.get("/metrics").body;
+        w.slowest = w.slowest.max(asked.elapsed());
+        let children = probe_children(serve.pid());
+        w.most_in_flight = w.most_in_flight.max(children.len());
+        w.saw_d_state |= children.iter().any(|(_, state)| *state == 'D');
+        if let Some(r) = mount_failure_reason(&body, label) {
+            if w.reasons.last() != Some(&r) {
+                w.reasons.push(r);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    w
+}
+
+/// After a mount came back: no probe child is left (one just started may finish), no zombie
+/// stays unreaped, no thread of the exporter sleeps uninterruptibly, no probe file is left.
+fn nothing_left_behind(
+    serve: &ServeProcess,
+    leftovers: &dyn Fn() -> Vec<String>,
+    probe_timeout: Duration,
+) {
+    let settle = Instant::now();
+    while !probe_children(serve.pid()).is_empty() && settle.elapsed() < probe_timeout {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(probe_children(serve.pid()), Vec::new());
+    // A child just exiting is a zombie until its reaper polls; one that stays is a leak.
+    let zombies = zombie_children_of(serve.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let lasting: Vec<u32> = zombie_children_of(serve.pid())
+        .into_iter()
+        .filter(|z| zombies.contains(z))
+        .collect();
+    assert_eq!(lasting, Vec::<u32>::new(), "zombies that were not reaped");
+    assert_eq!(threads_in_d_state(serve.pid()), Vec::<u32>::new());
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn mount_probe_healthy_bricks_killed_client_and_bricks_frozen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = gluster_sandbox(dir.path());
+    let g = sb.gluster().expect("sandbox has a volume");
+    let mount = g.mount().to_path_buf();
+    let label = format!("mount=\"{}\"", mount.display());
+    let config = sb.config_path();
+    let config_arg = config.display().to_string();
+    // Stopped bricks are given up after 8 s instead of 42 (the client then answers the stuck
+    // probe's request with an error); the option switches the client's graph, so wait for it.
+    g.set_option("network.ping-timeout", "8")
+        .expect("set network.ping-timeout");
+    let switched = Instant::now();
+    while !(0..3).all(|i| g.client_connected(i)) {
+        assert!(
+            switched.elapsed() < Duration::from_secs(30),
+            "the client did not reconnect"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let serve = ServeProcess::start(&config, &[]);
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(&mount)
+            .expect("list the mount")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".quorate-probe-"))
+            .collect()
+    };
+    // The sandbox's settings: probe every 2 s, killed after 3 s.
+    let (interval, probe_timeout) = (Duration::from_secs(2), Duration::from_secs(3));
+
+    // Healthy: up, a last success, no failure series, no file left behind.
+    let body = wait_metrics(&serve, "the mount probed", Duration::from_secs(20), |b| {
+        sample(b, "gluster_mount_up", &[&label]) == Some(1.0)
+    });
+    assert!(sample(
+        &body,
+        "gluster_mount_last_success_timestamp_seconds",
+        &[&label]
+    )
+    .is_some());
+    assert!(
+        sample(&body, "gluster_mount_probe_duration_seconds", &[&label])
+            .is_some_and(|d| d < probe_timeout.as_secs_f64())
+    );
+    assert_eq!(mount_failure_reason(&body, &label), None);
+    promtool_check_metrics(&body).expect("scrape with mount series lints clean");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    assert!(check.stdout.contains("writable"), "{}", check.stdout);
+
+    // Every brick killed: the next probe fails (within one interval plus its timeout) and
+    // `check gluster` names the mount.
+    g.kill_bricks(&[0, 1, 2]).expect("kill every brick");
+    let killed = Instant::now();
+    let body = wait_metrics(
+        &serve,
+        "the probe failing with every brick dead",
+        interval + probe_timeout + Duration::from_secs(3),
+        |b| sample(b, "gluster_mount_up", &[&label]) == Some(0.0),
+    );
+    let reason = mount_failure_reason(&body, &label).expect("a failure reason");
+    eprintln!(
+        "bricks killed: mount down after {:?} ({reason})",
+        killed.elapsed()
+    );
+    assert!(
+        ["stat_failed", "write_failed", "read_failed"].contains(&reason.as_str()),
+        "{reason}"
+    );
+    let check = run_quorate(&["check", "gluster", "--config", &config_arg], &[]);
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains(&format!("mount {} down ({reason})", mount.display())),
+        "{}",
+        check.stdout
+    );
+    g.start_bricks().expect("bricks back");
+    let back = Instant::now();
+    wait_metrics(
+        &serve,
+        "the probe passing again",
+        interval + probe_timeout + Duration::from_secs(10),
+        |b| {
+            sample(b, "gluster_mount_up", &[&label]) == Some(1.0)
+                && mount_failure_reason(b, &label).is_none()
+        },
+    );
+    eprintln!("bricks back: mount up after {:?}", back.elapsed());
+
+    // The FUSE client frozen: probes time out (or stay stuck), never more than one in flight,
+    // while /metrics answers at once.
+    let client = g.client_pid().expect("the FUSE client's pid");
+    let frozen = Frozen::freeze(vec![client]);
+    let w = watch(&serve, &label, interval * 2 + probe_timeout * 2, |_| false);
+    eprintln!(
+        "client frozen: reasons {:?}, slowest scrape {:?}, at most {} probe(s) in flight",
+        w.reasons, w.slowest, w.most_in_flight
+    );
+    assert!(
+        w.reasons.iter().any(|r| r == "timeout" || r == "stuck"),
+        "{:?}\n{}",
+        w.reasons,
+        serve.log()
+    );
+    assert!(
+        w.reasons.iter().all(|r| r == "timeout" || r == "stuck"),
+        "{:?}",
+        w.reasons
+    );
+    assert!(
+        w.slowest < Duration::from_secs(1),
+        "a scrape took {:?}",
+        w.slowest
+    );
+    assert!(w.most_in_flight <= 1, "{} probes at once", w.most_in_flight);
+    assert!(
+        serve.log().contains("GlusterFS mount probe failed"),
+        "{}",
+        serve.log()
+    );
+
+    // Thawed: the probe passes again, nothing is left stuck, no probe file is left behind.
+    drop(frozen);
+    let thawed = Instant::now();
+    wait_metrics(
+        &serve,
+        "the probe passing after the thaw",
+        interval + probe_timeout * 2 + Duration::from_secs(5),
+        |b| sample(b, "gluster_mount_up", &[&label]) == Some(1.0),
+    );
+    eprintln!("client thawed: mount up after {:?}", thawed.elapsed());
+    nothing_left_behind(&serve, &leftovers, probe_timeout);
+
+    // Every brick stopped (SIGSTOP): the client has taken the probe's request and waits for the
+    // bricks, so the killed probe sleeps uninterruptibly until the client gives up on them
+    // (network.ping-timeout, 8 s here). It is reported stuck and no second probe starts.
+    let bricks = g.brick_pids().expect("brick pids");
+    assert_eq!(bricks.len(), 3, "{bricks:?}");
+    let frozen = Frozen::freeze(bricks);
+    let w = watch(&serve, &label, Duration::from_secs(25), |r| {
+        r.iter().any(|x| x == "stuck") && r.last().is_some_and(|x| x != "stuck")
+    });
+    eprintln!(
+        "bricks frozen: reasons {:?}, slowest scrape {:?}, at most {} probe(s) in flight, D state seen: {}",
+        w.reasons, w.slowest, w.most_in_flight, w.saw_d_state
+    );
+    assert!(
+        w.reasons.iter().any(|r| r == "stuck"),
+        "{:?}\n{}",
+        w.reasons,
+        serve.log()
+    );
+    assert!(w.saw_d_state, "the stuck probe was never seen in D state");
+    assert!(
+        w.slowest < Duration::from_secs(1),
+        "a scrape took {:?}",
+        w.slowest
+    );
+    assert!(w.most_in_flight <= 1, "{} probes at once", w.most_in_flight);
+    drop(frozen);
+    let thawed = Instant::now();
+    wait_metrics(
+        &serve,
+        "the probe passing after the bricks continue",
+        Duration::from_secs(30),
+        |b| sample(b, "gluster_mount_up", &[&label]) == Some(1.0),
+    );
+    eprintln!("bricks thawed: mount up after {:?}", thawed.elapsed());
+    nothing_left_behind(&serve, &leftovers, probe_timeout);
+    assert!(serve.log().contains("GlusterFS mount probe passed again"));
+    assert!(serve.terminate().success());
+    sb.down().expect("sandbox down");
 }

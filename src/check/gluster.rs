@@ -1,7 +1,8 @@
 //! `quorate check gluster`: a [`GlusterReading`] + policy → verdict. Pure.
 //!
 //! Default policy, in short: a failed CLI or a missing volume is UNKNOWN; a stopped volume, a
-//! brick down, a peer disconnected or split-brain entries are CRITICAL; pending heals, unknown
+//! brick down, a peer disconnected, split-brain entries or a failed client mount probe are
+//! CRITICAL; pending heals, unknown
 //! heal counts and a replica set missing a brick are WARNING. Every state is configurable on the
 //! command line. The full table, the reference, is in docs/checks.md ("What `check gluster`
 //! judges").
@@ -37,6 +38,8 @@ pub struct GlusterPolicy {
     pub split_brain: Status,
     /// A brick's heal count is unknown.
     pub unknown_heal: Status,
+    /// A client mount's probe failed.
+    pub mount_down: Status,
 }
 
 impl Default for GlusterPolicy {
@@ -48,6 +51,7 @@ impl Default for GlusterPolicy {
             peer_down: Status::Critical,
             split_brain: Status::Critical,
             unknown_heal: Status::Warning,
+            mount_down: Status::Critical,
         }
     }
 }
@@ -222,6 +226,27 @@ pub fn judge(reading: &GlusterReading, policy: &GlusterPolicy) -> CheckResult {
     for v in &reading.volumes {
         judge_volume(v, policy, &mut findings);
     }
+    for m in &reading.mounts {
+        findings.push(match &m.failure {
+            Some(f) => Finding::new(
+                policy.mount_down,
+                format!(
+                    "mount {} down ({}): {}",
+                    m.mount,
+                    f.reason.as_str(),
+                    f.detail
+                ),
+            ),
+            None => Finding::new(
+                Status::Ok,
+                format!(
+                    "mount {} writable ({:.0} ms)",
+                    m.mount,
+                    m.duration.as_secs_f64() * 1000.0
+                ),
+            ),
+        });
+    }
 
     let mut result = CheckResult::from_findings(SERVICE, &findings);
 
@@ -385,6 +410,47 @@ mod tests {
             judge_snapshot(&brick_killed(), &strict).status,
             Status::Critical
         );
+    }
+
+    #[test]
+    fn a_failed_mount_probe_is_critical_and_a_passed_one_ok() {
+        use crate::gluster::mount::FailureReason;
+        let mut s = healthy();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_009);
+        s.mounts
+            .entry("/mnt/gluster".into())
+            .or_default()
+            .record(collected(Ok(()), at, Duration::from_millis(12)));
+        let r = judge_snapshot(&s, &GlusterPolicy::default());
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(
+            r.summary.contains("mount /mnt/gluster writable (12 ms)"),
+            "{}",
+            r.summary
+        );
+        s.mounts
+            .entry("/mnt/gluster".into())
+            .or_default()
+            .record(collected(
+                Err(FailureReason::StatFailed.failure(
+                    "stat /mnt/gluster: Transport endpoint is not connected (os error 107)",
+                )),
+                at,
+                Duration::from_millis(3),
+            ));
+        let r = judge_snapshot(&s, &GlusterPolicy::default());
+        assert_eq!(r.status, Status::Critical, "{r:?}");
+        assert!(
+            r.summary
+                .contains("mount /mnt/gluster down (stat_failed): stat /mnt/gluster: Transport"),
+            "{}",
+            r.summary
+        );
+        let lenient = GlusterPolicy {
+            mount_down: Status::Warning,
+            ..GlusterPolicy::default()
+        };
+        assert_eq!(judge_snapshot(&s, &lenient).status, Status::Warning);
     }
 
     #[test]

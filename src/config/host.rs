@@ -74,7 +74,8 @@ impl HostIdentity {
     }
 }
 
-fn hostname() -> Option<String> {
+/// This host's name (gethostname(2)), `None` when it cannot be read or is empty.
+pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success
     // when the name fits, and we bound the search by the buffer length anyway.

@@ -203,6 +203,12 @@ pub(super) struct RawGlusterCli {
     pub(super) heal_timeout: Option<RawDuration>,
     #[serde(default)]
     pub(super) interval: Option<RawDuration>,
+    #[serde(default)]
+    pub(super) probe_mount_point: Option<bool>,
+    #[serde(default)]
+    pub(super) probe_mounts: Option<Vec<Expanded>>,
+    #[serde(default)]
+    pub(super) probe_timeout: Option<RawDuration>,
 }
 
 #[derive(Deserialize, Default)]

@@ -121,8 +121,15 @@ pub struct GlusterCliSettings {
     pub timeout: Duration,
     /// Hard timeout of one `volume heal V info summary` (heal info can take minutes).
     pub heal_timeout: Duration,
-    /// How often volume, brick and peer state is refreshed.
+    /// How often volume, brick and peer state is refreshed, and how often each client mount
+    /// is probed.
     pub interval: Duration,
+    /// Whether `storage.glusterfs.mount_point` is probed.
+    pub probe_mount_point: bool,
+    /// Client mounts probed besides `storage.glusterfs.mount_point` (absolute paths).
+    pub probe_mounts: Vec<PathBuf>,
+    /// Hard timeout of one mount probe (stat, write, read back, remove).
+    pub probe_timeout: Duration,
     /// The `quorate.gluster` section is present: run the GlusterFS source even when the
     /// local node is not a GlusterFS controller.
     pub explicit: bool,
@@ -135,6 +142,9 @@ impl Default for GlusterCliSettings {
             timeout: Duration::from_secs(10),
             heal_timeout: Duration::from_secs(300),
             interval: Duration::from_secs(15),
+            probe_mount_point: true,
+            probe_mounts: Vec::new(),
+            probe_timeout: Duration::from_secs(5),
             explicit: false,
         }
     }

@@ -287,11 +287,28 @@ fn gluster_cli(file: ConfigFile<'_>, g: RawGlusterCli) -> Result<GlusterCliSetti
             words
         }
     };
+    let mut probe_mounts = Vec::new();
+    for path in g.probe_mounts.unwrap_or_default() {
+        let path = PathBuf::from(path.0);
+        if !path.is_absolute() {
+            return Err(file.invalid(
+                "quorate.gluster.probe_mounts",
+                format!("{} is not an absolute path", path.display()),
+            ));
+        }
+        if !probe_mounts.contains(&path) {
+            probe_mounts.push(path);
+        }
+    }
+    let probe_timeout = g.probe_timeout.map_or(defaults.probe_timeout, |d| d.0);
     Ok(GlusterCliSettings {
         command,
         timeout: g.timeout.map_or(defaults.timeout, |d| d.0),
         heal_timeout: g.heal_timeout.map_or(defaults.heal_timeout, |d| d.0),
         interval: g.interval.map_or(defaults.interval, |d| d.0),
+        probe_mount_point: g.probe_mount_point.unwrap_or(defaults.probe_mount_point),
+        probe_mounts,
+        probe_timeout,
         explicit: true,
     })
 }

@@ -10,9 +10,15 @@
 //!   volume, because heal info can take minutes on a busy volume. It heals-checks the
 //!   configured volume, or every started replicated/dispersed volume of the last good state.
 //!
-//! Dropping the [`GlusterCollector`] aborts both loops; a command in flight is still bounded by
-//! its timeout (the runner kills its process group).
+//! A **mount** loop per client mount (`storage.glusterfs.mount_point`,
+//! `quorate.gluster.probe_mounts`) probes it every `quorate.gluster.interval` through a
+//! [`MountProber`]: a child process with a hard timeout, so a hung mount never blocks a thread
+//! of the server; a probe stuck in the mount is reported and never waited for.
+//!
+//! Dropping the [`GlusterCollector`] aborts the loops; a command in flight is still bounded by
+//! its timeout (the runner kills its process group), a mount probe in flight is killed.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,6 +26,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::cli::GlusterCli;
+use super::mount::MountFailure;
+use super::mount_probe::{self, MountProber};
 use super::parse::{
     parse_heal_list, parse_heal_summary, parse_peer_status, parse_volume_info, parse_volume_status,
     HealListBrick, HealSummaryBrick, VolumeInfo, VolumeState,
@@ -45,6 +53,35 @@ pub struct GlusterConfig {
     pub heal_interval: Duration,
     /// `storage.glusterfs.volume_name`; `None` = every volume.
     pub volume: Option<String>,
+    /// Client mounts to probe: `storage.glusterfs.mount_point`, then
+    /// `quorate.gluster.probe_mounts`.
+    pub mounts: Vec<PathBuf>,
+    /// Bound for one mount probe.
+    pub probe_timeout: Duration,
+    /// The program re-executed as `PROGRAM probe-mount …`
+    /// ([`mount_probe::default_program`]: this binary).
+    pub probe_program: PathBuf,
+}
+
+/// The mounts to probe: the seed's mount point (unless `probe_mount_point: false`), then the
+/// extra ones, each once.
+pub fn probe_mounts(settings: &Settings) -> Vec<PathBuf> {
+    let mut mounts: Vec<PathBuf> = Vec::new();
+    let seed = settings
+        .gluster
+        .as_ref()
+        .and_then(|g| g.mount_point.clone())
+        .filter(|_| settings.gluster_cli.probe_mount_point);
+    for m in seed
+        .into_iter()
+        .filter(|m| !m.as_os_str().is_empty())
+        .chain(settings.gluster_cli.probe_mounts.iter().cloned())
+    {
+        if !mounts.contains(&m) {
+            mounts.push(m);
+        }
+    }
+    mounts
 }
 
 impl GlusterConfig {
@@ -69,6 +106,9 @@ impl GlusterConfig {
                 .as_ref()
                 .and_then(|g| g.volume_name.clone())
                 .filter(|v| !v.trim().is_empty()),
+            mounts: probe_mounts(settings),
+            probe_timeout: cli.probe_timeout,
+            probe_program: mount_probe::default_program(),
         })
     }
 }
@@ -132,11 +172,24 @@ impl GlusterCollector {
         let cli = GlusterCli::new(config.command.clone());
         let state_task = tokio::spawn(state_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
         let heal_task = tokio::spawn(heal_loop(config.clone(), cli.clone(), Arc::clone(&shared)));
-        tracing::info!(command = ?config.command, volume = ?config.volume, "GlusterFS collector started");
+        let mut tasks = vec![state_task, heal_task];
+        for mount in &config.mounts {
+            let prober = MountProber::new(
+                mount.clone(),
+                config.probe_timeout,
+                config.probe_program.clone(),
+            );
+            tasks.push(tokio::spawn(mount_loop(
+                prober,
+                config.interval,
+                Arc::clone(&shared),
+            )));
+        }
+        tracing::info!(command = ?config.command, volume = ?config.volume, mounts = ?config.mounts, "GlusterFS collector started");
         GlusterCollector {
             config,
             shared,
-            tasks: vec![state_task, heal_task],
+            tasks,
             cli,
         }
     }
@@ -225,6 +278,41 @@ async fn heal_loop(config: GlusterConfig, cli: GlusterCli, shared: Arc<Shared>) 
         }
         shared.update(|s| s.heal.retain(|v, _| volumes.contains(v)));
         tokio::time::sleep(config.heal_interval).await;
+    }
+}
+
+/// Probes one mount every `interval` (from the start of one probe to the next; a probe takes
+/// at most its timeout and a moment to reap it).
+async fn mount_loop(mut prober: MountProber, interval: Duration, shared: Arc<Shared>) {
+    let key = prober.mount().display().to_string();
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let collected = Collected::measure(prober.probe()).await;
+        let was_ok = shared
+            .get()
+            .mounts
+            .get(&key)
+            .and_then(|m| m.latest.as_ref())
+            .is_none_or(Collected::succeeded);
+        log_mount_probe(&key, &collected.value, was_ok);
+        shared.update(|s| s.mounts.entry(key.clone()).or_default().record(collected));
+    }
+}
+
+/// Loud once when a mount's probe starts failing or fails differently, quiet while it keeps
+/// failing the same way.
+fn log_mount_probe(mount: &str, outcome: &Result<(), MountFailure>, was_ok: bool) {
+    match outcome {
+        Err(e) if was_ok => {
+            tracing::warn!(mount, reason = e.reason.as_str(), detail = %e.detail, "GlusterFS mount probe failed")
+        }
+        Err(e) => {
+            tracing::debug!(mount, reason = e.reason.as_str(), detail = %e.detail, "GlusterFS mount probe still failing")
+        }
+        Ok(()) if !was_ok => tracing::info!(mount, "GlusterFS mount probe passed again"),
+        Ok(()) => {}
     }
 }
 
@@ -332,9 +420,27 @@ pub async fn collect_once(config: &GlusterConfig) -> GlusterSnapshot {
         heal_interval: config.heal_interval,
         ..GlusterSnapshot::default()
     };
-    snapshot
-        .state
-        .record(Collected::measure(collect_state(&cli, config)).await);
+    // The mounts are probed while the CLI answers: each probe is bounded on its own.
+    let probes = config.mounts.iter().map(|mount| async move {
+        let mut prober = MountProber::new(
+            mount.clone(),
+            config.probe_timeout,
+            config.probe_program.clone(),
+        );
+        // Not logged: a one-shot check reports the failure in its own output.
+        (
+            mount.display().to_string(),
+            Collected::measure(prober.probe()).await,
+        )
+    });
+    let (state, probed) = tokio::join!(
+        Collected::measure(collect_state(&cli, config)),
+        futures::future::join_all(probes)
+    );
+    snapshot.state.record(state);
+    for (mount, collected) in probed {
+        snapshot.mounts.entry(mount).or_default().record(collected);
+    }
     for volume in heal_volumes(&snapshot, config.volume.as_deref()) {
         let heal = Collected::measure(collect_heal(&cli, &volume, config.heal_timeout)).await;
         snapshot.record_heal(&volume, heal);
@@ -390,18 +496,19 @@ mod tests {
         assert!(heal_volumes(&stopped, None).is_empty());
     }
 
+    fn parse_config(text: &str) -> Result<Settings, crate::config::ConfigError> {
+        crate::config::parse(
+            std::path::Path::new("/etc/quorate/q.yaml"),
+            text,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+    }
+
     #[test]
     fn config_needs_a_gluster_host_or_an_explicit_section() {
         let base = "cluster: {name: c}\nstorage:\n  glusterfs: {volume_name: gv}\nnodes:\n  controllers:\n    - {hostname: a, ip_address: 10.0.0.1, services: {glusterfs: true}}\n    - {hostname: b, ip_address: 10.0.0.2, services: {mariadb: true}}\n";
-        let parse = |text: &str| {
-            crate::config::parse(
-                std::path::Path::new("/etc/quorate/q.yaml"),
-                text,
-                &Default::default(),
-                &mut Vec::new(),
-            )
-            .expect("valid")
-        };
+        let parse = |text: &str| parse_config(text).expect("valid");
         let s = parse(base);
         let on_a = GlusterConfig::from_settings(&s, Some("a")).expect("a runs glusterfs");
         assert_eq!(on_a.volume.as_deref(), Some("gv"));
@@ -414,5 +521,40 @@ mod tests {
         ));
         let cfg = GlusterConfig::from_settings(&explicit, None).expect("explicit section");
         assert_eq!(cfg.command, ["ssh", "a", "gluster"]);
+        assert!(cfg.mounts.is_empty(), "no mount_point in the seed");
+        assert_eq!(cfg.probe_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn mounts_are_the_seed_mount_point_then_the_extra_ones_each_once() {
+        let text = |extra: &str| {
+            format!(
+                "cluster: {{name: c}}\nstorage:\n  glusterfs: {{volume_name: gv, mount_point: /mnt/g}}\nnodes:\n  controllers:\n    - {{hostname: a, ip_address: 10.0.0.1, services: {{glusterfs: true}}}}\nquorate:\n  gluster: {{{extra}}}\n"
+            )
+        };
+        let parse = parse_config;
+        let s = parse(&text(
+            "probe_mounts: [/mnt/h, /mnt/g, /mnt/h], probe_timeout: 2s",
+        ))
+        .expect("valid");
+        let cfg = GlusterConfig::from_settings(&s, Some("a")).expect("enabled");
+        assert_eq!(
+            cfg.mounts,
+            [PathBuf::from("/mnt/g"), PathBuf::from("/mnt/h")]
+        );
+        assert_eq!(cfg.probe_timeout, Duration::from_secs(2));
+        let relative = parse(&text("probe_mounts: [mnt/h]")).expect_err("relative path");
+        assert!(
+            relative
+                .to_string()
+                .contains("quorate.gluster.probe_mounts"),
+            "{relative}"
+        );
+        assert!(
+            parse(&text("probe_timeout: 0s")).is_err(),
+            "durations are positive"
+        );
+        let off = parse(&text("probe_mount_point: false, probe_mounts: [/mnt/h]")).expect("valid");
+        assert_eq!(probe_mounts(&off), [PathBuf::from("/mnt/h")]);
     }
 }

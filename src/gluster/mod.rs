@@ -9,11 +9,17 @@
 //!   the last good data and its age; `/metrics` only ever reads it.
 //! - [`snapshot`]: the collector's raw data (pure): the last good state and heal counts, each
 //!   with its latest attempt.
+//! - [`mount`]: the client mount probe's words (pure): failure reason classes, the probe
+//!   child's one-line report, mount points from mountinfo.
+//! - [`mount_probe`]: the client mount probe (I/O): stat, write, read back and remove a probe
+//!   file in a child process with a hard timeout, at most one per mount, a stuck one reported.
 //! - [`reading`](mod@reading): the pure per-volume summary (bricks up against the replica count, peers,
 //!   heal counts with unknown kept apart from zero, data age).
 
 pub mod cli;
 pub mod collector;
+pub mod mount;
+pub mod mount_probe;
 pub mod parse;
 pub mod reading;
 pub mod snapshot;

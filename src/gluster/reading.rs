@@ -8,6 +8,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::mount::MountFailure;
 use super::parse::{HealCounts, VolumeState};
 use super::snapshot::GlusterSnapshot;
 use crate::collected::Collected;
@@ -35,6 +36,23 @@ pub struct GlusterReading {
     pub volumes: Vec<VolumeReading>,
     /// The configured volume that the last good state does not contain.
     pub missing_volume: Option<String>,
+    /// The client mounts probed so far (a mount appears once its first probe finished).
+    pub mounts: Vec<MountReading>,
+}
+
+/// One client mount, as of its latest probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountReading {
+    /// The mount's path (the `mount` label).
+    pub mount: String,
+    /// The latest probe passed (stat, write, read back, remove).
+    pub up: bool,
+    /// How long the latest probe took.
+    pub duration: Duration,
+    /// When the last successful probe finished (`None` if none ever did).
+    pub last_success: Option<SystemTime>,
+    /// Why the latest probe failed.
+    pub failure: Option<MountFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +216,7 @@ pub fn reading(
         });
     let collect_duration = attempt.map(|a| a.duration);
     let (cli_timeouts, cli_busy_retries) = (snapshot.cli_timeouts, snapshot.cli_busy_retries);
+    let mounts = mount_readings(snapshot);
     let Some(state) = snapshot.state.last_good.as_ref() else {
         return GlusterReading {
             up,
@@ -211,6 +230,7 @@ pub fn reading(
             peers: Vec::new(),
             volumes: Vec::new(),
             missing_volume: None,
+            mounts,
         };
     };
     let peers = state
@@ -293,7 +313,26 @@ pub fn reading(
         peers,
         volumes,
         missing_volume,
+        mounts,
     }
+}
+
+/// The mounts whose first probe has finished, by path.
+fn mount_readings(snapshot: &GlusterSnapshot) -> Vec<MountReading> {
+    snapshot
+        .mounts
+        .iter()
+        .filter_map(|(mount, record)| {
+            let latest = record.latest.as_ref()?;
+            Some(MountReading {
+                mount: mount.clone(),
+                up: latest.succeeded(),
+                duration: latest.duration,
+                last_success: record.last_good.as_ref().map(|g| g.at),
+                failure: latest.error().cloned(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

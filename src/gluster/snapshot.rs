@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::mount::MountFailure;
 use super::parse::{HealSummaryBrick, Peer, VolumeInfo, VolumeStatus};
 use super::CliError;
 use crate::collected::{Collected, Retained};
@@ -21,6 +22,9 @@ pub struct ClusterState {
 /// Heal counts of one volume (`volume heal V info summary`), per brick.
 pub type HealRecord = Retained<Vec<HealSummaryBrick>, CliError>;
 
+/// Probes of one client mount: the last success and the latest attempt.
+pub type MountRecord = Retained<(), MountFailure>;
+
 /// Everything the collector knows. Cloned cheaply behind an `Arc` for each scrape.
 #[derive(Debug, Clone, Default)]
 pub struct GlusterSnapshot {
@@ -28,6 +32,9 @@ pub struct GlusterSnapshot {
     pub state: Retained<ClusterState, CliError>,
     /// Heal counts by volume.
     pub heal: BTreeMap<String, HealRecord>,
+    /// Client mount probes by mount path (`storage.glusterfs.mount_point` and
+    /// `quorate.gluster.probe_mounts`), each from its first finished probe on.
+    pub mounts: BTreeMap<String, MountRecord>,
     /// Commands killed at their timeout, since start.
     pub cli_timeouts: u64,
     /// Retries after "Another transaction is in progress", since start.

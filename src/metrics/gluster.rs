@@ -1,6 +1,7 @@
 //! GlusterFS families, built from a [`GlusterReading`] (the same input the check judges).
 //!
-//! Labels are `volume`, `brick` (`host:/path`) and `peer` only: never a pid or a timestamp.
+//! Labels are `volume`, `brick` (`host:/path`), `peer`, and `mount` (a client mount's path) with
+//! a failed probe's `reason` class: never a pid, a timestamp or an error's text.
 //! Series come from the last good collection, which may be old; `gluster_up` says whether the
 //! latest attempt succeeded and the `*_timestamp_seconds` families say how old the data is.
 //! A brick whose heal counts are unknown has no heal series at all (never 0).
@@ -47,12 +48,47 @@ pub fn families(r: &GlusterReading) -> Vec<Family> {
         )
         .of_kind(Kind::Counter),
     );
+    out.extend(mount_families(r));
     out.extend(collector::families_of(
         "gluster",
         r.up,
         r.collect_duration.unwrap_or(Duration::ZERO),
     ));
     out
+}
+
+/// The client mount probe's families; a mount has series once its first probe finished.
+fn mount_families(r: &GlusterReading) -> Vec<Family> {
+    let mut up = Family::new(
+        "gluster_mount_up",
+        "1 if the latest probe of the client mount passed: stat, then write, read back and remove a small file, in a child process with a hard timeout.",
+    );
+    let mut duration = Family::new(
+        "gluster_mount_probe_duration_seconds",
+        "Duration of the latest probe of the client mount (at most its timeout when it hangs).",
+    );
+    let mut last = Family::new(
+        "gluster_mount_last_success_timestamp_seconds",
+        "Unix time when the latest successful probe of the client mount finished.",
+    );
+    let mut failure = Family::new(
+        "gluster_mount_probe_failure_info",
+        "1 with the reason class of the latest probe's failure (timeout, stuck, not_mounted, stat_failed, write_failed, read_failed, read_mismatch, remove_failed, probe_failed); absent while the mount is up. The details are in the log.",
+    );
+    for m in &r.mounts {
+        let ml = || vec![("mount".into(), m.mount.clone())];
+        up = up.with(ml(), bool_value(m.up));
+        duration = duration.with(ml(), m.duration.as_secs_f64());
+        if let Some(at) = m.last_success {
+            last = last.with(ml(), unix_time::seconds(at));
+        }
+        if let Some(f) = &m.failure {
+            let mut labels = ml();
+            labels.push(("reason".into(), f.reason.as_str().to_string()));
+            failure = failure.with(labels, 1.0);
+        }
+    }
+    vec![up, duration, last, failure]
 }
 
 /// The per-volume, per-brick and per-peer families.
@@ -276,6 +312,55 @@ mod tests {
         assert!(text.contains("gluster_heal_pending_entries{volume=\"gv\",brick=\"10.254.0.1:/tmp/qgcap/a/b1\"} 0"), "{text}");
         assert!(
             text.contains("quorate_collector_success{collector=\"gluster\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn mounts_up_and_failed_with_a_reason_class_only() {
+        use crate::collected::Collected;
+        use crate::gluster::mount::FailureReason;
+        let mut snapshot = healthy();
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s);
+        let probe = |value, s| Collected {
+            value,
+            at: at(s),
+            duration: Duration::from_millis(40),
+        };
+        let ok = snapshot.mounts.entry("/mnt/gluster".into()).or_default();
+        ok.record(probe(Ok(()), 8));
+        let hung = snapshot.mounts.entry("/mnt/other".into()).or_default();
+        hung.record(probe(Ok(()), 2));
+        hung.record(probe(
+            Err(FailureReason::Timeout.failure("no answer within 5.0 s; xyzzy /mnt/other")),
+            9,
+        ));
+        let s = set(&snapshot);
+        let m = |mount: &'static str| [("mount", mount)];
+        assert_eq!(s.value("gluster_mount_up", &m("/mnt/gluster")), Some(1.0));
+        assert_eq!(s.value("gluster_mount_up", &m("/mnt/other")), Some(0.0));
+        assert_eq!(
+            s.value("gluster_mount_probe_duration_seconds", &m("/mnt/other")),
+            Some(0.04)
+        );
+        assert_eq!(
+            s.value(
+                "gluster_mount_last_success_timestamp_seconds",
+                &m("/mnt/other")
+            ),
+            Some(1_700_000_002.0)
+        );
+        assert_eq!(
+            s.value(
+                "gluster_mount_probe_failure_info",
+                &[("mount", "/mnt/other"), ("reason", "timeout")]
+            ),
+            Some(1.0)
+        );
+        let text = s.encode(Format::Text);
+        assert!(!text.contains("xyzzy"), "no free text in labels:\n{text}");
+        assert!(
+            !text.contains("gluster_mount_probe_failure_info{mount=\"/mnt/gluster\""),
             "{text}"
         );
     }

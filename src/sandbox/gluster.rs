@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use super::error::run_command;
 use super::node;
 use super::SandboxError;
+use crate::gluster::mount::mount_type;
 use crate::gluster::parse::{
     parse_heal_summary, parse_peer_status, parse_volume_status, HealSummaryBrick, ParseError,
 };
@@ -478,6 +479,11 @@ impl Gluster<'_> {
         self.st.brick_name(i)
     }
 
+    /// The pid of the FUSE client (`glusterfs`) serving [`Gluster::mount`].
+    pub fn client_pid(&self) -> Option<u32> {
+        self.st.client_pid
+    }
+
     /// The brick directories.
     pub fn brick_dirs(&self) -> Vec<&Path> {
         self.st.bricks.iter().map(|b| b.path.as_path()).collect()
@@ -545,6 +551,16 @@ impl Gluster<'_> {
             "--xml",
         ])?;
         parse_heal_summary(xml.as_bytes()).map_err(unusable("gluster volume heal info summary"))
+    }
+
+    /// The pids of the brick processes glusterd reports (in brick order), e.g. to stop them with
+    /// SIGSTOP: a brick that hangs instead of dying.
+    pub fn brick_pids(&self) -> Result<Vec<u32>, SandboxError> {
+        Ok(self
+            .brick_processes()?
+            .into_iter()
+            .filter_map(|(pid, _)| pid)
+            .collect())
     }
 
     /// pid and online flag of each brick (in brick order) from `volume status --xml`.
@@ -812,19 +828,7 @@ fn is_mounted(path: &Path) -> bool {
     let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
         return false;
     };
-    let want = path.display().to_string();
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .any(|mp| unescape_mountinfo(mp) == want)
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape_mountinfo(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+    mount_type(&info, &path.display().to_string()).is_some()
 }
 
 fn shell_quote(s: &str) -> String {
@@ -874,7 +878,6 @@ mod tests {
 
     #[test]
     fn mountinfo_and_quoting() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
         assert_eq!(shell_quote("/x/it's"), "'/x/it'\\''s'");
         assert!(is_mounted(Path::new("/proc")));
         assert!(!is_mounted(Path::new("/definitely/not/mounted")));

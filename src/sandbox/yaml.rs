@@ -110,6 +110,7 @@ pub(crate) fn render(state: &State, password_file: &Path, rec: &Recovery<'_>) ->
         let _ = writeln!(y, "    interval: 2s");
         let _ = writeln!(y, "    timeout: 10s");
         let _ = writeln!(y, "    heal_timeout: 30s");
+        let _ = writeln!(y, "    probe_timeout: 3s");
         let _ = writeln!(y, "  intervals:");
         let _ = writeln!(y, "    gluster_heal: 3s");
     }

@@ -35,6 +35,9 @@ pub fn gluster_config(
             .filter(|v| !v.trim().is_empty())
             .map(str::to_string)
             .or(configured.filter(|v| !v.trim().is_empty())),
+        mounts: quorate::gluster::collector::probe_mounts(settings),
+        probe_timeout: cli.probe_timeout.min(budget),
+        probe_program: quorate::gluster::mount_probe::default_program(),
     }
 }
 
@@ -52,6 +55,7 @@ fn policy(a: &CheckGlusterArgs) -> GlusterPolicy {
         peer_down: a.peer_down,
         split_brain: a.split_brain,
         unknown_heal: a.unknown_heal,
+        mount_down: a.mount_down,
     }
 }
 
