@@ -43,13 +43,7 @@ fn real_mariabackup_runs_exported_and_judged() {
 
     // The seed's layout: ROOT/full/backup_*, ROOT/incremental/incremental_*.
     let root = dir.path().join("backups");
-    let BackupPair { full, inc, .. } = BackupPair::take(&socket, &root, &tz, || {
-        sb.sql(
-            "node1",
-            "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_5000",
-        )
-        .expect("more data");
-    });
+    let BackupPair { full, inc, .. } = BackupPair::take_with_rows(&sb, &root, &tz, 5000);
 
     // quorate serve on the sandbox's configuration, pointed at this root.
     let (serve, config_path, mut config) = serve_watching(&sb.config_path(), &root, dir.path());

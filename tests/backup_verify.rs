@@ -101,7 +101,6 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     let tz = TimeZone::system();
     let dir = tempfile::tempdir().expect("temp dir");
     let sb = sandbox_with_data(dir.path());
-    let socket = sb.socket("node1").expect("socket");
     sb.sql(
         "node1",
         "CREATE TABLE bk.small (id INT PRIMARY KEY) ENGINE=InnoDB; \
@@ -109,13 +108,7 @@ fn full_and_incremental_verify_damage_and_gaps_fail() {
     )
     .expect("second table");
     let root = dir.path().join("backups");
-    let BackupPair { full, inc, .. } = BackupPair::take(&socket, &root, &tz, || {
-        sb.sql(
-            "node1",
-            "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_5000",
-        )
-        .expect("more data");
-    });
+    let BackupPair { full, inc, .. } = BackupPair::take_with_rows(&sb, &root, &tz, 5000);
     // quorate serve watches the root (the records arrive through its file watcher).
     let (serve, ..) = serve_watching(&sb.config_path(), &root, dir.path());
     scrape_until(&serve, "both backups scanned", |b| {

@@ -75,13 +75,7 @@ fn check_backup_on_real_mariabackup_backups() {
     let sb = sandbox_with_data(dir.path());
     let socket = sb.socket("node1").expect("socket");
     let root = dir.path().join("backups");
-    let pair = BackupPair::take(&socket, &root, &tz, || {
-        sb.sql(
-            "node1",
-            "INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_1000",
-        )
-        .expect("more data");
-    });
+    let pair = BackupPair::take_with_rows(&sb, &root, &tz, 1000);
 
     // The sandbox's configuration with quorate.backup.directories pointing at the root.
     let config = dir.path().join("quorate.yaml");

@@ -211,6 +211,21 @@ impl BackupPair {
     }
 }
 
+impl BackupPair {
+    /// [`BackupPair::take`] on node1 of `sb`, with `rows` more rows of 1 KiB in `bk.t`
+    /// between the full and the incremental.
+    pub fn take_with_rows(sb: &SandboxGuard, root: &Path, tz: &TimeZone, rows: u32) -> BackupPair {
+        let socket = sb.socket("node1").expect("socket");
+        BackupPair::take(&socket, root, tz, || {
+            sb.sql(
+                "node1",
+                &format!("INSERT INTO bk.t (v) SELECT RANDOM_BYTES(1024) FROM bk.seq_1_to_{rows}"),
+            )
+            .expect("more data");
+        })
+    }
+}
+
 /// The sandbox's configuration (`sandbox_config`) with `quorate.backup.directories` set to
 /// `[root]`, for the test to adjust and write.
 pub fn config_with_backup_root(sandbox_config: &Path, root: &Path) -> serde_yaml_ng::Value {
