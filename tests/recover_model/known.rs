@@ -20,6 +20,12 @@ pub const OPEN: &[(char, &str)] = &[
     // 2026-12-03: Galera aborts such a node. The 1 000 000-history run of 2026-12-03 found
     // g and j after hand bootstraps: j fixed (an unreadable gvwstate.dat blocks the choice),
     // g beyond any tool (regressions.rs; with view-change seqnos Galera loses them first).
+    // Open since the run with view-change seqnos: k, and a class-less rejoin after
+    // pc.recovery (regressions.rs, the last two).
+    (
+        'k',
+        "k_tie_across_branches_after_a_hand_bootstrap_is_not_bootstrapped_over",
+    ),
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {
