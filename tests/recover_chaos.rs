@@ -416,6 +416,19 @@ fn chaos_seed_16_promote_refused_by_galera_after_a_view_change() {
     }
 }
 
+/// Regression (F6, seed 42 of the 2026-12-03 long run): a 3-way partition, node4 frozen and
+/// thawed, node2 crashed, the network healed; the plan said "promote node1" while node1, node3
+/// and node4 were merging, and Galera accepted `pc.bootstrap=YES` but dropped it ("ignoring
+/// 'pc.bootstrap' in state STATES_EXCH"): node1 stayed non-Primary until promote gave up
+/// after 60 s. Now a node still non-Primary 5 s after the statement gets it again, after the
+/// plan is decided again from live state.
+#[test]
+fn chaos_seed_42_promote_dropped_while_states_exchange() {
+    if let Err(e) = try_seed(42) {
+        panic!("{e}");
+    }
+}
+
 /// Regression (stale views; fixed in 5a30a53), as the long run first met it: a 3-way
 /// partition, node3 and node2 crash, the network heals, and node1 still reports the Primary
 /// view of size 3 it had before the partition; the plan said "join the running Primary

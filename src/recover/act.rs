@@ -600,7 +600,7 @@ impl Step {
                     PROMOTE_SQL.trim()
                 ),
                 format!(
-                    "decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?} while Galera refuses it with ERROR 1210 (its membership is changing)"
+                    "decide again every {PROMOTE_RETRY:?} and retry for up to {PROMOTE_SETTLE:?} while Galera refuses it with ERROR 1210 (its membership is changing), or leaves the node non-Primary for {PROMOTE_IGNORED_AFTER:?} (it ignores the statement while its members exchange states)"
                 ),
             ],
             Step::WaitPrimarySynced { .. } => {
@@ -1360,6 +1360,26 @@ const PROMOTE_RESTORES_NOTHING: &str =
     "nothing to restore: promote changes no file (pc.bootstrap, once applied, cannot be undone)";
 /// How long a promoted node has to answer Primary and Synced.
 const PROMOTE_WAIT: Duration = Duration::from_secs(60);
+/// How long after `pc.bootstrap` a node still non-Primary is taken as one whose Galera
+/// ignored the statement.
+const PROMOTE_IGNORED_AFTER: Duration = Duration::from_secs(5);
+
+/// Whether the node answers Primary within `within` (polled every 250 ms).
+async fn becomes_primary(settings: &Settings, node: &Node, within: Duration) -> bool {
+    let client = NodeClient::new(&node.name, &node.mysql, &settings.mysql);
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.collect(Duration::from_secs(3)).await {
+            if r.status.get("wsrep_cluster_status") == Some("Primary") {
+                return true;
+            }
+        }
+        if started.elapsed() >= within {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
 
 /// Galera refuses `pc.bootstrap` with ERROR 1210 ("Incorrect arguments to SET"; its log says
 /// "Set options returned 7") when the bootstrap message cannot be sent: the group
@@ -1386,6 +1406,7 @@ async fn promote_now(run: &mut Run<'_>, sql_command: &[String]) -> Result<(), Re
     let node = &run.opts.node;
     let started = Instant::now();
     let mut refusals = 0u32;
+    let mut ignored = 0u32;
     loop {
         run.interrupt.check(node, "promote it")?;
         let (name, argv) = (node.clone(), sql_command.to_vec());
@@ -1403,6 +1424,20 @@ async fn promote_now(run: &mut Run<'_>, sql_command: &[String]) -> Result<(), Re
             message: e.to_string(),
         })?;
         match ran {
+            // Galera may also accept the statement and drop it: "ignoring 'pc.bootstrap' in
+            // state STATES_EXCH" (seen in chaos seed 42: the component was exchanging states
+            // as a partition healed). Still non-Primary after a while, it is sent again while
+            // the decision, taken again from live state, still says so.
+            Ok(_)
+                if started.elapsed() < PROMOTE_SETTLE
+                    && !becomes_primary(run.settings, run.n, PROMOTE_IGNORED_AFTER).await =>
+            {
+                ignored += 1;
+                run.interrupt.check(node, "promote it")?;
+                reverify(run.settings, run.opts, &run.decision)
+                    .await
+                    .map_err(|e| e.error)?;
+            }
             Ok(_) => break,
             Err(e) if membership_is_changing(&e) => {
                 refusals += 1;
@@ -1432,6 +1467,11 @@ async fn promote_now(run: &mut Run<'_>, sql_command: &[String]) -> Result<(), Re
     if refusals > 0 {
         run.report.done.push(format!(
             "Galera refused pc.bootstrap {refusals} time(s) while its membership was changing (ERROR 1210: nothing applied); the plan was decided again from live state before each retry"
+        ));
+    }
+    if ignored > 0 {
+        run.report.done.push(format!(
+            "pc.bootstrap left the node non-Primary {ignored} time(s) (Galera ignores it while its members exchange states); the plan was decided again from live state before it was sent again"
         ));
     }
     run.report
