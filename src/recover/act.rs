@@ -46,6 +46,7 @@ use super::{gather, peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, NodeRecovery, Settings};
 use crate::galera::client::NodeClient;
 use crate::galera::parse::parse_grastate;
+use crate::galera::parse::WsrepStatus;
 
 /// What the operator asked.
 #[derive(Debug, Clone, Default)]
@@ -1186,8 +1187,42 @@ async fn run_start(
     .map(|_| ())
 }
 
-/// Polls the node's server (monitoring account) until it is Primary and Synced; a signal
-/// stops the wait.
+/// Asks the node's server (monitoring account) every 250 ms until `reached` holds for its
+/// status (true) or `within` has passed (false); `last` keeps what it answered last.
+async fn poll_status(
+    client: &NodeClient,
+    within: Duration,
+    reached: impl Fn(&WsrepStatus) -> bool,
+    last: &mut String,
+) -> bool {
+    let started = Instant::now();
+    loop {
+        match client.collect(Duration::from_secs(3)).await {
+            Ok(r) => {
+                let st = &r.status;
+                if reached(st) {
+                    return true;
+                }
+                *last = format!(
+                    "{} {}",
+                    st.get("wsrep_cluster_status").unwrap_or("?"),
+                    st.local_state_comment().unwrap_or("?")
+                );
+            }
+            Err(e) => *last = e.to_string(),
+        }
+        if started.elapsed() >= within {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn is_primary(st: &WsrepStatus) -> bool {
+    st.get("wsrep_cluster_status") == Some("Primary")
+}
+
+/// Polls the node's server until it is Primary and Synced; a signal stops the wait.
 async fn wait_primary_synced(
     settings: &Settings,
     node: &Node,
@@ -1197,32 +1232,18 @@ async fn wait_primary_synced(
     let client = NodeClient::new(&node.name, &node.mysql, &settings.mysql);
     let started = Instant::now();
     let mut last = String::from("no answer yet");
-    let poll = async {
-        loop {
-            match client.collect(Duration::from_secs(3)).await {
-                Ok(r) => {
-                    let st = &r.status;
-                    let primary = st.get("wsrep_cluster_status") == Some("Primary");
-                    let synced = st.get("wsrep_local_state") == Some("4");
-                    if primary && synced {
-                        return Ok(());
-                    }
-                    last = format!(
-                        "{} {}",
-                        st.get("wsrep_cluster_status").unwrap_or("?"),
-                        st.local_state_comment().unwrap_or("?")
-                    );
-                }
-                Err(e) => last = e.to_string(),
-            }
-            if started.elapsed() >= timeout {
-                return Err(format!("not Primary and Synced after {timeout:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    };
+    let poll = poll_status(
+        &client,
+        timeout,
+        |st| is_primary(st) && st.get("wsrep_local_state") == Some("4"),
+        &mut last,
+    );
     let outcome = tokio::select! {
-        r = poll => r,
+        reached = poll => if reached {
+            Ok(())
+        } else {
+            Err(format!("not Primary and Synced after {timeout:?}"))
+        },
         sig = interrupt.signalled() => Err(format!(
             "interrupted by {} after {:.0?} while waiting for it to be Primary and Synced",
             position::signal_name(sig),
@@ -1364,21 +1385,12 @@ const PROMOTE_WAIT: Duration = Duration::from_secs(60);
 /// ignored the statement.
 const PROMOTE_IGNORED_AFTER: Duration = Duration::from_secs(5);
 
-/// Whether the node answers Primary within `within` (polled every 250 ms).
+/// Whether the node answers Primary within `within`.
 async fn becomes_primary(settings: &Settings, node: &Node, within: Duration) -> bool {
     let client = NodeClient::new(&node.name, &node.mysql, &settings.mysql);
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.collect(Duration::from_secs(3)).await {
-            if r.status.get("wsrep_cluster_status") == Some("Primary") {
-                return true;
-            }
-        }
-        if started.elapsed() >= within {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let reached = poll_status(&client, within, is_primary, &mut String::new()).await;
+    client.disconnect().await;
+    reached
 }
 
 /// Galera refuses `pc.bootstrap` with ERROR 1210 ("Incorrect arguments to SET"; its log says
