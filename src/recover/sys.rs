@@ -261,9 +261,7 @@ impl ActionLock {
         // SAFETY: flock(2) on an fd we own.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim().to_string();
+            let holder = holder_line(&mut file);
             return Err(Ok(if holder.is_empty() {
                 format!("another process holds {}", path.display())
             } else {
@@ -298,6 +296,26 @@ impl Drop for ActionLock {
     }
 }
 
+/// The description line of a held action lock. The holder writes it right after flock(2)
+/// succeeds, so a reader that meets the lock in that instant finds the file empty: it reads
+/// again for a short while rather than refuse without naming who holds the lock.
+fn holder_line(file: &mut fs::File) -> String {
+    const WAIT_FOR_LINE: std::time::Duration = std::time::Duration::from_millis(500);
+    let start = std::time::Instant::now();
+    loop {
+        let mut holder = String::new();
+        let read = file
+            .rewind()
+            .and_then(|()| file.read_to_string(&mut holder));
+        let holder = holder.trim();
+        // One write(2) of a short line: once anything is there, all of it is.
+        if read.is_ok() && !holder.is_empty() || start.elapsed() >= WAIT_FOR_LINE {
+            return holder.to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// What holds the action lock at `path`, if anything other than this process does.
 pub fn action_in_progress(path: &Path) -> Option<String> {
     let mut file = fs::File::open(path).ok()?;
@@ -306,9 +324,7 @@ pub fn action_in_progress(path: &Path) -> Option<String> {
     if rc == 0 {
         return None;
     }
-    let mut holder = String::new();
-    let _ = file.read_to_string(&mut holder);
-    let holder = holder.trim().to_string();
+    let holder = holder_line(&mut file);
     // Our own action re-gathering must not see itself as busy.
     if holder.contains(&format!(" by pid {} since", std::process::id())) {
         return None;
@@ -448,5 +464,29 @@ pub(crate) mod tests {
         assert_eq!(action_in_progress(&path), None);
         let again = ActionLock::try_acquire(&path, "rejoin node1").expect("free again");
         drop(again);
+    }
+
+    /// CI (stop 18): a second bootstrap met node1's lock in the instant between the winner's
+    /// flock(2) and its description line, and refused with "another process holds …" instead
+    /// of naming the holder.
+    #[test]
+    fn a_refusal_in_the_instant_before_the_holder_writes_its_line_still_names_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("recover.lock");
+        let holder = fs::File::create(&path).expect("create");
+        // SAFETY: flock(2) on an fd we own.
+        let rc = unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0, "take the lock");
+        let writer_path = path.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            fs::write(&writer_path, "bootstrap node1 by pid 7 since 1\n").expect("line");
+        });
+        match ActionLock::try_acquire(&path, "bootstrap node1") {
+            Err(Ok(named)) => assert_eq!(named, "bootstrap node1 by pid 7 since 1"),
+            other => panic!("expected a conflict naming the holder, got {other:?}"),
+        }
+        writer.join().expect("writer");
+        drop(holder);
     }
 }
