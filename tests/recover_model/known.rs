@@ -6,7 +6,7 @@
 //! (`QUORATE_MODEL_STRICT=1` fails on them too). When a fix lands: un-ignore its regression
 //! test and remove its line from `OPEN`.
 
-use quorate::recover::decide::{Action, ClusterView, Decision, Observed};
+use quorate::recover::decide::{Action, ClusterView, Decision, Observed, Verdict};
 use quorate::recover::report::{FileState, Live, NodeReport, RecoverOutcome, ZERO_UUID};
 
 use crate::model::{Model, NodeId, Proc};
@@ -20,12 +20,8 @@ pub const OPEN: &[(char, &str)] = &[
     // 2026-12-03: Galera aborts such a node. The 1 000 000-history run of 2026-12-03 found
     // g and j after hand bootstraps: j fixed (an unreadable gvwstate.dat blocks the choice),
     // g beyond any tool (regressions.rs; with view-change seqnos Galera loses them first).
-    // Open since the run with view-change seqnos: k, and a class-less rejoin after
-    // pc.recovery (regressions.rs, the last two).
-    (
-        'k',
-        "k_tie_across_branches_after_a_hand_bootstrap_is_not_bootstrapped_over",
-    ),
+    // k and the class-less rejoin after pc.recovery, open since the run with view-change
+    // seqnos, fixed on 2026-12-03 (held rejoins; the last to leave must be strictly ahead).
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {
@@ -186,11 +182,27 @@ pub fn loss_class(
     if matches!(action, Action::Rejoin | Action::RejoinMoveAside) && primary_without_position {
         return Some('f');
     }
-    let n = before.n();
-    if holders
-        .iter()
-        .any(|&x| (0..n).any(|y| x != y && disjoint_views(before, x, y)))
-    {
+    // The nodes whose history replaced the write: the Primary a rejoin joins, the node a
+    // bootstrap or promotion starts from. A saved view apart from some other node says
+    // nothing about this write.
+    let sources: Vec<NodeId> = match (&d.verdict, action) {
+        (
+            Verdict::Bootstrap { node } | Verdict::Promote { node },
+            Action::Bootstrap | Action::Promote,
+        ) => (0..before.n())
+            .filter(|&i| Model::name(i) == *node)
+            .collect(),
+        _ => before
+            .primary_comps()
+            .into_iter()
+            .flat_map(|c| before.comps[&c].members.iter().copied().collect::<Vec<_>>())
+            .collect(),
+    };
+    if holders.iter().any(|&x| {
+        sources
+            .iter()
+            .any(|&y| x != y && disjoint_views(before, x, y))
+    }) {
         return Some('g');
     }
     if recovery_ignored(view, d) {

@@ -696,20 +696,18 @@ fn j_hand_made_primary_at_a_tie_behind_an_unreadable_saved_view_is_not_promoted_
 }
 
 // Found by the 1 000 000-history run of 2026-12-03 with view-change seqnos (seed 1364656145;
-// bench/results/recover_model.md). Open.
+// bench/results/recover_model.md), fixed the same day: rejoins are held while another node's
+// position is still to be compared with the Primary's, and a node that stopped cleanly as the
+// last of its Primary (safe_to_bootstrap 1) must be strictly ahead of every other node.
 
-/// (open; 21 histories) Clean stops, a partition, a write, a crash, a heal and a start:
-/// pc.recovery re-forms {node3, node4} from their saved view at a position without node1's
-/// last write (Galera's own fork), and node1, stopped cleanly at the same seqno, is at first
-/// investigated (the Primary went on without it). Rejoining node2 in the same plan is a view
-/// change that takes a seqno: the next plan sees node1 behind and rejoins it over the other
-/// history. Open: the evidence lasts only until the Primary's next seqno (any write does it
-/// too); keeping it needs a record that outlives the plan, or counting Galera's re-formation
-/// at a lagging position as a fork made outside quorate.
+/// (21 histories) Clean stops, a partition, a write, a crash, a heal and a start: pc.recovery
+/// re-forms {node3, node4} at a position without node1's last write (Galera's own fork), and
+/// node1, stopped cleanly at the same seqno, is investigated (the Primary went on without it).
+/// Rejoining node2 in the same plan was a view change that took a seqno: the next plan saw
+/// node1 behind and rejoined it over the other history. Now node2's rejoin waits.
 #[test]
-#[ignore = "open: a rejoin discards a write after stops, a partition and a heal"]
 fn rejoin_after_partition_heal_and_start_keeps_the_write() {
-    holds(
+    refused_not_excused(
         4,
         vec![
             Ev::Stop(1),
@@ -724,13 +722,76 @@ fn rejoin_after_partition_heal_and_start_keeps_the_write() {
     );
 }
 
-/// (k, open; 11 histories) A hand bootstrap of node2 beside a partition; at the end a seqno tie
-/// across two branches that the saved views do not show, and node1 is bootstrapped over the
-/// other branch's write.
+/// (k, 19 histories) A hand bootstrap of node2 from a rolled-back InnoDB; node1, stopped
+/// cleanly, is ahead of the Primary and investigated, but node3's rejoin in the same plan
+/// took a seqno, then node1 looked equal, then (a Primary node not answering) behind, and was
+/// rejoined over its write. Now node3's rejoin waits while node1 is ahead.
 #[test]
-#[ignore = "open (k): a seqno tie across branches after a hand bootstrap"]
+fn a_node_ahead_of_the_primary_is_not_overtaken_by_rejoining_another() {
+    refused_not_excused(
+        3,
+        vec![
+            Ev::Stop(2),
+            Ev::Write(0),
+            Ev::Write(0),
+            Ev::CrashMany(10),
+            Ev::Stop(0),
+            Ev::RollbackInnodb(1, 1),
+            Ev::OperatorBootstrap(1),
+            Ev::Write(1),
+            Ev::Recover,
+            Ev::EndpointDown(1),
+            Ev::Recover,
+        ],
+    );
+}
+
+/// (1 history) node1 bootstrapped by hand beside the running Primary, written to, stopped
+/// cleanly, its grastate.dat damaged. Its position was recovered (equal to the Primary's,
+/// from the other branch) in the same plan that rejoined node2, which moved the Primary on;
+/// node1 was then moved aside and joined by SST. Now node2 waits for node1's position.
+#[test]
+fn an_unknown_position_beside_the_primary_holds_the_other_rejoins() {
+    refused_not_excused(
+        3,
+        vec![
+            Ev::Stop(0),
+            Ev::OperatorBootstrap(3),
+            Ev::Stop(1),
+            Ev::Write(0),
+            Ev::Stop(3),
+            Ev::CorruptGrastate(0),
+        ],
+    );
+}
+
+/// (3 histories) pc.recovery re-forms {node1, node3}; node2, stopped cleanly before, is
+/// bootstrapped by hand from behind, written to and stopped as the last of its Primary
+/// (safe_to_bootstrap 1, seqno 2). node1 at 3 was bootstrapped over node2's write. In one
+/// history the last to leave is strictly ahead: now refused.
+#[test]
+fn the_last_to_leave_behind_another_node_is_two_histories() {
+    refused_not_excused(
+        3,
+        vec![
+            Ev::Stop(1),
+            Ev::CrashMany(27),
+            Ev::Start(0, false),
+            Ev::OperatorBootstrap(1),
+            Ev::CrashMany(20),
+            Ev::Write(4),
+            Ev::Stop(4),
+        ],
+    );
+}
+
+/// (k, 11 histories) A hand bootstrap of node2 beside a partition; at the end node2 (the last
+/// to leave its Primary, safe_to_bootstrap 1) and node1 are tied at seqno 2 on two branches,
+/// and node2 was bootstrapped over node1's write ("its safe_to_bootstrap is 1" broke the tie).
+/// Now refused.
+#[test]
 fn k_tie_across_branches_after_a_hand_bootstrap_is_not_bootstrapped_over() {
-    holds(
+    refused_not_excused(
         3,
         vec![
             Ev::Crash(2),
@@ -742,6 +803,43 @@ fn k_tie_across_branches_after_a_hand_bootstrap_is_not_bootstrapped_over() {
             Ev::Stop(4),
             Ev::Stop(0),
             Ev::Recover,
+        ],
+    );
+}
+
+/// (k, 5 histories) The same tie with a node running non-Primary: node3 was promoted over
+/// node2's write while node2, the last to leave its Primary, sat at the same seqno.
+#[test]
+fn k_promote_tied_with_the_last_to_leave_is_refused() {
+    refused_not_excused(
+        3,
+        vec![
+            Ev::Write(2),
+            Ev::Crash(4),
+            Ev::Partition(vec![1, 0, 2, 0, 0]),
+            Ev::OperatorBootstrap(1),
+            Ev::Write(1),
+            Ev::Stop(0),
+            Ev::Stop(4),
+        ],
+    );
+}
+
+/// (g, 6 histories) node4 bootstrapped by hand beside the Primary, then node2 bootstrapped by
+/// hand from behind node3's write: node3 rejoined the Primary over it while node4, on a saved
+/// view apart from the Primary's, was investigated. node3's rejoin now waits for node4 (the
+/// model no longer counts node4's view as a trace of node3's loss: only a view apart from the
+/// history that replaced the write is).
+#[test]
+fn a_saved_view_apart_beside_the_primary_holds_the_other_rejoins() {
+    refused_not_excused(
+        4,
+        vec![
+            Ev::Stop(3),
+            Ev::OperatorBootstrap(3),
+            Ev::Write(2),
+            Ev::CrashMany(14),
+            Ev::OperatorBootstrap(1),
         ],
     );
 }

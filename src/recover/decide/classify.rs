@@ -23,6 +23,9 @@ pub(super) struct Down {
     /// grastate.dat had a real UUID and seqno (clean shutdown).
     pub(super) clean: bool,
     pub(super) safe: Option<bool>,
+    /// Galera wrote the `safe_to_bootstrap:` line itself (3.19 and later; before, an absent
+    /// line means 1 and says nothing about who left last).
+    pub(super) safe_written: bool,
     pub(super) pos: Pos,
     /// grastate.dat cannot be used as it is (unreadable): a rejoin must move it aside, and a
     /// bootstrap cannot set `safe_to_bootstrap` in it.
@@ -97,6 +100,7 @@ pub(super) fn down_state(report: &NodeReport) -> Down {
             return Down {
                 clean: false,
                 safe: None,
+                safe_written: false,
                 pos: Pos::Unreadable(
                     "no datadir configured: its grastate.dat cannot be read".into(),
                 ),
@@ -110,6 +114,7 @@ pub(super) fn down_state(report: &NodeReport) -> Down {
     let mut down = Down {
         clean,
         safe: saved.map(|s| s.safe_to_bootstrap),
+        safe_written: saved.is_some_and(|s| s.safe_to_bootstrap_present),
         pos: Pos::NeedsRecovery,
         file_problem,
         note: None,

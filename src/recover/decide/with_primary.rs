@@ -167,6 +167,8 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
     // A member of the running Primary's view that nobody can name is a live member that does
     // not answer (the view changes when a member leaves): it is one of the unknown nodes.
     let unanswered = ctx.names_where(|c| matches!(c, Class::Unknown(_) | Class::Unresponsive(_)));
+    // Nodes whose position must still be compared with the Primary's (see `hold_rejoins`).
+    let mut evidence: Vec<String> = Vec::new();
     let mut diverged = diverged_view_pairs(nodes);
     diverged.extend(views_diverged_unless_unknown(nodes, &unanswered));
     for (n, c) in nodes.iter().zip(&ctx.classes) {
@@ -190,10 +192,11 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     (a == name && primary_names.contains(b))
                         || (b == name && primary_names.contains(a))
                 });
-                d.steps.push(match diverged {
+                let join = match diverged {
                     // Its history may have diverged from the Primary's under the same UUID:
                     // seqnos say nothing, and joining would discard what only it holds.
                     Some((_, _, why)) => {
+                        evidence.push(name.to_string());
                         d.risks.push(format!(
                             "{name} may hold transactions of another Primary component ({why}): joining replaces them by the Primary's history"
                         ));
@@ -203,12 +206,20 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                             format!("its saved view has no node in common with a running Primary node's ({why}): the two histories may have diverged; save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
                         )
                     }
-                    None => join_step(name, down, cluster_uuid, primary_seqno, view_settled, &mut d.risks),
-                });
+                    None => {
+                        let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, view_settled, &mut d.risks);
+                        if holds {
+                            evidence.push(name.to_string());
+                        }
+                        join
+                    }
+                };
+                d.steps.push(join);
             }
             Class::NonPrimary(st) => {
                 let ahead = match (st.last_committed, primary_seqno) {
                     (Some(s), Some(p)) if s > p && st.cluster_state_uuid.as_deref() == Some(cluster_uuid) => {
+                        evidence.push(name.to_string());
                         format!(" It is ahead of the Primary (seqno {s} > {p}): do not restart it before deciding what to do with those transactions.")
                     }
                     _ => String::new(),
@@ -240,9 +251,36 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
             }
         }
     }
+    hold_rejoins(&mut d, &evidence);
     d.case = case_beside_primary(clean_down, crashed_down).map(RunbookCase::number);
     join_verdict(&mut d, primaries, &primary_names);
     d
+}
+
+/// While a node's position must still be compared with the Primary's (unknown, ahead, equal
+/// from another branch, or on a saved view apart from it), nothing quorate does may move the
+/// Primary on: every join is a configuration change that takes a seqno of its own (Galera 4,
+/// seen on the sandbox), after which a node that was ahead, or at the Primary's seqno from
+/// another history, looks merely behind, and a later plan would rejoin it over the
+/// transactions only it holds (found by the model: a rejoin of another node in the same plan
+/// erased the evidence). The other joins wait until those nodes are settled.
+fn hold_rejoins(d: &mut Decision, evidence: &[String]) {
+    if evidence.is_empty() {
+        return;
+    }
+    let who = evidence.join(", ");
+    for s in &mut d.steps {
+        if matches!(s.action, Action::Rejoin | Action::RejoinMoveAside) {
+            s.action = Action::WaitFor;
+            s.why = format!(
+                "held until {who} {} settled: joining changes the Primary's view, which takes a seqno, and the Primary's position would no longer show whether {who} {} transactions it lacks; then plan again (it would: {})",
+                if evidence.len() == 1 { "is" } else { "are" },
+                if evidence.len() == 1 { "holds" } else { "hold" },
+                s.why
+            );
+            d.wait_for.push(s.node.clone());
+        }
+    }
 }
 
 /// The runbook case beside a running Primary, from the nodes that are down: stopped cleanly,
@@ -302,8 +340,25 @@ fn join_verdict(d: &mut Decision, primaries: &Primaries<'_>, primary_names: &[St
     }
 }
 
-/// How a stopped node joins the running Primary.
+/// How a stopped node joins the running Primary, and whether its position must still be
+/// compared with the Primary's (unknown, ahead or diverged: other joins wait for it).
 fn join_step(
+    name: &str,
+    down: &Down,
+    cluster_uuid: &str,
+    primary_seqno: Option<i64>,
+    view_settled: bool,
+    risks: &mut Vec<String>,
+) -> (Step, bool) {
+    let step = join_step_for(name, down, cluster_uuid, primary_seqno, view_settled, risks);
+    // Another cluster UUID stays another history whatever the Primary does next.
+    let other_history = matches!(&down.pos, Pos::Known { uuid, .. } if uuid != cluster_uuid);
+    let holds =
+        matches!(step.action, Action::RecoverPosition | Action::Investigate) && !other_history;
+    (step, holds)
+}
+
+fn join_step_for(
     name: &str,
     down: &Down,
     cluster_uuid: &str,

@@ -339,6 +339,8 @@ struct Candidate<'a> {
     seqno: i64,
     live: bool,
     safe: bool,
+    /// Stopped cleanly as the last member of its Primary: Galera wrote `safe_to_bootstrap: 1`.
+    last_to_leave: bool,
     clean: bool,
     /// Its grastate.dat cannot be read: it cannot be marked safe to bootstrap.
     file_problem: Option<&'a str>,
@@ -360,6 +362,7 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
                         seqno,
                         live: true,
                         safe: false,
+                        last_to_leave: false,
                         clean: false,
                         file_problem: None,
                         left_out_by: 0,
@@ -370,6 +373,7 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
                 pos: Pos::Known { seqno, .. },
                 clean,
                 safe,
+                safe_written,
                 file_problem,
                 ..
             }) => candidates.push(Candidate {
@@ -379,6 +383,7 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
                 live: false,
                 // Galera's flag counts only in a file that also holds a real position.
                 safe: safe.unwrap_or(false) && *clean,
+                last_to_leave: safe.unwrap_or(false) && *clean && *safe_written,
                 clean: *clean,
                 file_problem: file_problem.as_deref(),
                 left_out_by: 0,
@@ -394,11 +399,39 @@ fn candidates<'a>(ctx: &'a Ctx<'a>) -> Vec<Candidate<'a>> {
 fn positions_contradict(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Option<Vec<String>> {
     let mut why = moved_on_but_behind(nodes, candidates);
     why.extend(tied_but_left_out(nodes, candidates));
+    why.extend(last_to_leave_not_ahead(candidates));
     explained(
         "the positions contradict one history: their seqnos cannot be compared",
         why,
         COMPARE_BY_HAND,
     )
+}
+
+/// Pairs of candidates where one stopped cleanly as the last member of its Primary component
+/// (Galera set `safe_to_bootstrap: 1`) and the other is not behind it. Every member that left
+/// that component before it did so through a configuration change that took a seqno of its
+/// own (Galera 4, seen on the sandbox), and a node outside it never took that component's
+/// seqnos: in one history the last to leave is strictly ahead of every other node. A node at
+/// or past its seqno got there in a Primary formed after it left, by a bootstrap (by hand, or
+/// of a node assumed lost): the histories diverged and the seqnos say nothing. Each as a
+/// sentence.
+fn last_to_leave_not_ahead(candidates: &[Candidate<'_>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for last in candidates.iter().filter(|c| c.last_to_leave) {
+        for other in candidates
+            .iter()
+            .filter(|c| c.index != last.index && c.seqno >= last.seqno)
+        {
+            out.push(format!(
+                "{l} stopped cleanly as the last member of its Primary component (safe_to_bootstrap 1, seqno {}), yet {o} is at seqno {}: every node that left before {l} is behind it (a leave takes a seqno), so {o}'s position comes from a Primary formed after {l} left, by a bootstrap (by hand, or of a node assumed lost): the two histories diverged. (If {l}'s safe_to_bootstrap was set by hand and it never ran since, set it back to 0 and plan again.)",
+                last.seqno,
+                other.seqno,
+                l = last.name,
+                o = other.name,
+            ));
+        }
+    }
+    out
 }
 
 /// Pairs of candidates at the same seqno where one's last Primary view leaves the other out.
@@ -501,8 +534,9 @@ fn moved_on_but_behind(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Vec<
 /// Orders the candidates, most advanced first; then the node the fewest other saved views
 /// leave out (a Primary started from a node that another node's last Primary view does not
 /// name makes that node's view look like another component's afterwards), then a live node
-/// (no restart), then Galera's own pick (safe_to_bootstrap), then a clean shutdown, then
-/// configuration order.
+/// (no restart), then a clean shutdown, then configuration order. (Galera's own pick,
+/// safe_to_bootstrap, never ties: the last to leave is strictly ahead of every other node, or
+/// the positions contradict one history and the decision stopped before.)
 fn rank(nodes: &[NodeView], candidates: &mut [Candidate<'_>]) {
     for c in candidates.iter_mut() {
         c.left_out_by = left_out_by(nodes, c.index);
@@ -512,7 +546,6 @@ fn rank(nodes: &[NodeView], candidates: &mut [Candidate<'_>]) {
             .cmp(&a.seqno)
             .then(a.left_out_by.cmp(&b.left_out_by))
             .then(b.live.cmp(&a.live))
-            .then(b.safe.cmp(&a.safe))
             .then(b.clean.cmp(&a.clean))
             .then(a.index.cmp(&b.index))
     });
@@ -603,8 +636,6 @@ fn why_chosen(
             "the others' saved views (gvwstate.dat) name it: the new Primary continues their last one"
         } else if tied[1].live != best.live {
             "it runs already (promoting needs no restart)"
-        } else if tied[1].safe != best.safe {
-            "its safe_to_bootstrap is 1 (Galera marked it the last to leave)"
         } else if tied[1].clean != best.clean {
             "it was stopped cleanly"
         } else {
@@ -616,14 +647,6 @@ fn why_chosen(
             tied.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
             best.name
         ));
-    }
-    for c in candidates.iter().skip(1) {
-        if c.safe && !best.safe {
-            reasons.push(format!(
-                "{} has safe_to_bootstrap 1 but is behind (seqno {} < {}): the flag is not trusted over the position",
-                c.name, c.seqno, best.seqno
-            ));
-        }
     }
     if !best.live && !best.safe {
         reasons.push(format!(
