@@ -21,7 +21,12 @@ pub const OPEN: &[(char, &str)] = &[
     // g and j after hand bootstraps: j fixed (an unreadable gvwstate.dat blocks the choice),
     // g beyond any tool (regressions.rs; with view-change seqnos Galera loses them first).
     // k and the class-less rejoin after pc.recovery, open since the run with view-change
-    // seqnos, fixed on 2026-12-03 (held rejoins; the last to leave must be strictly ahead).
+    // seqnos, fixed on 2026-12-03 (held rejoins; the last to leave must be strictly ahead;
+    // an equal seqno outside the Primary's saved view), except one form of k:
+    (
+        'k',
+        "k_promote_over_a_clean_node_tied_after_a_plain_restart",
+    ),
 ];
 
 pub fn open_test(class: Option<char>) -> Option<&'static str> {

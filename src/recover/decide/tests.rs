@@ -283,8 +283,31 @@ fn a_running_primary_means_join_never_bootstrap_even_with_a_safe_flag() {
         down("node2", U, 20, false),
         down("node3", U, 30, true),
     ]);
-    assert!(matches!(d.verdict, Verdict::Join { .. }));
     assert!(!actions(&d).iter().any(|(_, a)| *a == Action::Bootstrap));
+    // (found by the model, 2026-12-03) The Primary running now was made after node3 left as
+    // the last of its own, by a bootstrap: node3's last transactions may not be in it, and an
+    // IST from its seqno would not notice. It is investigated, and node2's join waits for it.
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::WaitFor),
+            ("node3".into(), Action::Investigate),
+        ],
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.steps[1].why.contains("last member of its Primary"),
+        "{}",
+        text(&d)
+    );
+    // Without the flag it simply joins.
+    let d = plan(vec![
+        primary("node1", 50, 1),
+        down("node2", U, 20, false),
+        down("node3", U, 30, false),
+    ]);
+    assert!(matches!(d.verdict, Verdict::Join { .. }));
 }
 
 #[test]
@@ -2042,4 +2065,43 @@ fn rejoins_wait_while_another_position_is_compared_with_the_primary() {
             ("node2".into(), Action::Rejoin),
         ]
     );
+}
+
+/// (k, found by the model, 2026-12-03) node3, crashed and recovered at the Primary's seqno,
+/// was rejoined because a Primary member did not answer (so the view could not be called
+/// settled); the answering Primary node's saved view leaves node3's gcomm UUID out: the
+/// Primary went on without it, and the equal seqno is another history's.
+#[test]
+fn equal_seqno_outside_the_primarys_saved_view_is_investigated() {
+    let d = plan(vec![
+        unknown("node1"),
+        with_view(primary("node2", 2, 2), "b", 3, &["b", "a"]),
+        with_view(
+            with_recovery(crashed("node3"), U, 2),
+            "c",
+            1,
+            &["c", "a", "b"],
+        ),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node1".into(), Action::WaitFor),
+            ("node3".into(), Action::Investigate),
+        ],
+        "{}",
+        text(&d)
+    );
+    // In the Primary's saved view (a member whose departure is not yet seen): no claim.
+    let d = plan(vec![
+        unknown("node1"),
+        with_view(primary("node2", 2, 2), "b", 3, &["b", "c"]),
+        with_view(
+            with_recovery(crashed("node3"), U, 2),
+            "c",
+            1,
+            &["c", "a", "b"],
+        ),
+    ]);
+    assert_eq!(d.steps[1].action, Action::Rejoin, "{}", text(&d));
 }

@@ -96,6 +96,24 @@ pub(super) fn left_out_by(nodes: &[NodeView], index: usize) -> usize {
         .count()
 }
 
+/// Node `name` saved a view (its gcomm UUID is known) and some node of `primaries` has saved
+/// a Primary view that does not name it: the running Primary's view has left it out.
+pub(super) fn left_out_of_primary(nodes: &[NodeView], primaries: &[String], name: &str) -> bool {
+    let view = |n: &str| {
+        nodes
+            .iter()
+            .find(|x| x.name == n)
+            .and_then(saved_primary_view)
+    };
+    let Some(mine) = view(name) else {
+        return false;
+    };
+    primaries
+        .iter()
+        .filter_map(|p| view(p))
+        .any(|v| !v.member_uuids.contains(&mine.my_uuid))
+}
+
 /// A node's saved Primary view (gvwstate.dat), when it reports one with its member list.
 pub(super) fn saved_primary_view(n: &NodeView) -> Option<&SavedView> {
     match &n.observed {

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::classify::{Class, Down, Pos};
-use super::views::{diverged_view_pairs, leave_each_other_out, views_diverged_unless_unknown};
+use super::views::{
+    diverged_view_pairs, leave_each_other_out, left_out_of_primary, views_diverged_unless_unknown,
+};
 use super::{blank, refuse, step, Action, Ctx, Decision, RunbookCase, Step, Verdict};
 use crate::recover::report::LiveStatus;
 
@@ -207,7 +209,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                         )
                     }
                     None => {
-                        let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, view_settled, &mut d.risks);
+                        // Outside the Primary's view: every Primary node answered and counts
+                        // only those that answer, or a Primary node's saved view leaves it out.
+                        let outside = view_settled || left_out_of_primary(nodes, &primary_names, name);
+                        let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d.risks);
                         if holds {
                             evidence.push(name.to_string());
                         }
@@ -347,10 +352,10 @@ fn join_step(
     down: &Down,
     cluster_uuid: &str,
     primary_seqno: Option<i64>,
-    view_settled: bool,
+    outside_view: bool,
     risks: &mut Vec<String>,
 ) -> (Step, bool) {
-    let step = join_step_for(name, down, cluster_uuid, primary_seqno, view_settled, risks);
+    let step = join_step_for(name, down, cluster_uuid, primary_seqno, outside_view, risks);
     // Another cluster UUID stays another history whatever the Primary does next.
     let other_history = matches!(&down.pos, Pos::Known { uuid, .. } if uuid != cluster_uuid);
     let holds =
@@ -363,7 +368,7 @@ fn join_step_for(
     down: &Down,
     cluster_uuid: &str,
     primary_seqno: Option<i64>,
-    view_settled: bool,
+    outside_view: bool,
     risks: &mut Vec<String>,
 ) -> Step {
     // A state file that cannot be read is moved aside (kept) before the start; Galera would
@@ -409,7 +414,7 @@ fn join_step_for(
         // behind the Primary. At the same seqno it holds a transaction of another history in
         // that seqno's place (a bootstrap from a node that was behind it); an IST would not
         // notice.
-        Pos::Known { seqno, .. } if view_settled && primary_seqno == Some(*seqno) => {
+        Pos::Known { seqno, .. } if outside_view && primary_seqno == Some(*seqno) => {
             risks.push(format!(
                 "{name} is at the Primary's seqno ({seqno}) although it is not in the Primary's view: their histories diverged (the view change that left it out takes a seqno of its own), and joining replaces what only it holds"
             ));
@@ -417,6 +422,20 @@ fn join_step_for(
                 name,
                 Action::Investigate,
                 format!("its seqno equals the Primary's ({seqno}) although the Primary went on without it: the histories diverged. Compare the last rows on both, save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
+            )
+        }
+        // Galera wrote safe_to_bootstrap 1: it was the last member of its Primary when it
+        // stopped, so the Primary running now was formed after it left, by a bootstrap (by
+        // hand, or of a node assumed lost): its last transactions may not be in it, and an IST
+        // from its seqno would not notice.
+        Pos::Known { seqno, .. } if down.clean && down.safe == Some(true) && down.safe_written => {
+            risks.push(format!(
+                "{name} stopped as the last member of its Primary component (safe_to_bootstrap 1, seqno {seqno}), so the running Primary was started after it left and may lack its last transactions: joining replaces them"
+            ));
+            step(
+                name,
+                Action::Investigate,
+                format!("it stopped cleanly as the last member of its Primary (safe_to_bootstrap 1, seqno {seqno}), yet a Primary runs without it: a bootstrap made that Primary after it left (by hand, or with it assumed lost), and the histories may have diverged. Compare the last rows on both, save what only it holds, then `quorate recover rejoin --move-aside --accept-loss` (if its safe_to_bootstrap was set by hand and it never ran since, set it back to 0 and plan again)"),
             )
         }
         Pos::Known { seqno, .. } if down.file_problem.is_some() => step(

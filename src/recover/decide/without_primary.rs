@@ -400,6 +400,7 @@ fn positions_contradict(nodes: &[NodeView], candidates: &[Candidate<'_>]) -> Opt
     let mut why = moved_on_but_behind(nodes, candidates);
     why.extend(tied_but_left_out(nodes, candidates));
     why.extend(last_to_leave_not_ahead(candidates));
+
     explained(
         "the positions contradict one history: their seqnos cannot be compared",
         why,
