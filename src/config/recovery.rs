@@ -308,7 +308,11 @@ pub(super) fn validate(
                 }
             }
         };
-        if endpoint.starts_with("https://") && raw.ca_file.is_none() {
+        // A defaulted https endpoint needs the CA only when peers will be asked (a token or
+        // client certificate is set): TLS for Prometheus alone must not demand recovery keys.
+        let asks_peers = token.is_some() || client_cert.is_some();
+        let explicit = pick(|r| &r.endpoint).is_some();
+        if endpoint.starts_with("https://") && raw.ca_file.is_none() && (explicit || asks_peers) {
             return Err(invalid(
                 "quorate.recovery.ca_file",
                 format!(

@@ -38,7 +38,7 @@ const DECOY_HASH: &str = "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7Esi
 /// Remembered verifications and the bound on bcrypt work.
 pub(super) struct BasicAuth {
     salt: [u8; 16],
-    verified: Mutex<HashSet<[u8; 32]>>,
+    verified: Arc<Mutex<HashSet<[u8; 32]>>>,
     slots: Arc<tokio::sync::Semaphore>,
 }
 
@@ -52,7 +52,7 @@ impl Default for BasicAuth {
         }
         BasicAuth {
             salt,
-            verified: Mutex::new(HashSet::new()),
+            verified: Arc::new(Mutex::new(HashSet::new())),
             slots: Arc::new(tokio::sync::Semaphore::new(BCRYPT_PARALLEL)),
         }
     }
@@ -92,17 +92,6 @@ impl BasicAuth {
         }
     }
 
-    fn remember(&self, key: [u8; 32]) {
-        let mut set = match self.verified.lock() {
-            Ok(set) => set,
-            Err(p) => p.into_inner(),
-        };
-        if set.len() >= CACHE_MAX {
-            set.clear();
-        }
-        set.insert(key);
-    }
-
     /// Whether `headers` carry the password of one of `users`.
     async fn allows(&self, users: &BTreeMap<String, Secret>, headers: &HeaderMap) -> bool {
         let Some((user, password)) = credentials(headers) else {
@@ -119,17 +108,32 @@ impl BasicAuth {
         let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
             return false;
         };
-        let verified = tokio::task::spawn_blocking(move || {
+        // Remembered by the blocking task itself: a scrape that gave up waiting (its timeout is
+        // shorter than a slow bcrypt) still leaves the next one a remembered answer.
+        let memory = Arc::clone(&self.verified);
+        tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false)
+            let verified = bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false) && known;
+            if verified {
+                remember(&memory, key);
+            }
+            verified
         })
         .await
-        .unwrap_or(false);
-        if verified && known {
-            self.remember(key);
-        }
-        verified && known
+        .unwrap_or(false)
     }
+}
+
+/// Adds a verified pair's key to `verified`.
+fn remember(verified: &Mutex<HashSet<[u8; 32]>>, key: [u8; 32]) {
+    let mut set = match verified.lock() {
+        Ok(set) => set,
+        Err(p) => p.into_inner(),
+    };
+    if set.len() >= CACHE_MAX {
+        set.clear();
+    }
+    set.insert(key);
 }
 
 /// Whether basic authentication guards `path` (all but the recovery endpoints).
