@@ -259,6 +259,49 @@ fn prometheus_scrapes_with_basic_auth_and_a_client_certificate() {
     assert_eq!(built.len(), 1, "{built:?}");
     drop(prom);
 
+    // A reload (the web file changed): the new password and TLS 1.3 only, without a restart.
+    let rotated = "rotated-password-2";
+    let web_text = web_yml(
+        &certs,
+        "RequireAndVerifyClientCert",
+        &format!(
+            "basic_auth_users:\n  prometheus: '{}'\n",
+            bcrypt::hash(rotated, 10).expect("bcrypt")
+        ),
+    )
+    .replace("min_version: TLS12", "min_version: TLS13");
+    fs::write(&web, web_text).expect("rewrite web.yml");
+    let new_auth = format!("prometheus:{rotated}");
+    let mut args = with_cert.to_vec();
+    args.extend(["-u", &new_auth]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while curl(&args, &url).1 != 200 {
+        assert!(std::time::Instant::now() < deadline, "{}", serve.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut args = with_cert.to_vec();
+    args.extend(["-u", &good_auth]);
+    assert_eq!(
+        curl(&args, &url).1,
+        401,
+        "the old password after the reload"
+    );
+    let s_client = |version: &str| {
+        Command::new("openssl")
+            .args(["s_client", "-connect", &serve.addr.to_string(), version])
+            .args(["-CAfile", ca, "-cert", cert, "-key", key])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run openssl s_client")
+    };
+    let tls12 = s_client("-tls1_2");
+    assert!(
+        !tls12.status.success(),
+        "TLS 1.2 accepted after min_version TLS13: {}",
+        String::from_utf8_lossy(&tls12.stdout)
+    );
+    assert!(s_client("-tls1_3").status.success(), "TLS 1.3 refused");
+
     // A file with a key quorate does not know: refused, naming the file and the key.
     let bad = dir.path().join("bad-web.yml");
     fs::write(&bad, "tls_server_config:\n  cert_fil: x\n").expect("write");
