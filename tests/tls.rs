@@ -11,25 +11,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::tls::{openssl, plan, EC};
 use common::ServeProcess;
-use serde_json::Value;
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl (Debian package openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
 
 /// A CA (`NAME-ca.pem`, key `NAME-ca.key`) and a server certificate for 127.0.0.1 signed by it
 /// (`NAME-server.pem`, key `NAME-server.key`, 0600).
@@ -140,25 +125,6 @@ fn curl(ca: &Path, url: &str) -> (i32, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-fn plan(config: &Path) -> (i32, Value) {
-    let out = Command::new(QUORATE)
-        .args([
-            "recover", "plan", "--node", "node1", "--format", "json", "--config",
-        ])
-        .arg(config)
-        .env("QUORATE_LOG", "warn")
-        .output()
-        .expect("run quorate recover plan");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "plan JSON: {e}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), value)
 }
 
 #[test]

@@ -14,26 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::tls::{openssl, plan, EC};
 use common::{PrometheusProcess, ServeProcess};
-use serde_json::Value;
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
 const PASSWORD: &str = "scrape-password-1";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl (Debian package openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
 
 /// Test certificates: a CA, a server certificate for 127.0.0.1 and a client certificate.
 struct Certs {
@@ -341,25 +326,6 @@ fn mtls_config(sandbox_yaml: &str, web: &Path, recovery: &str) -> String {
         }
     }
     out
-}
-
-fn plan(config: &Path) -> (i32, Value) {
-    let out = Command::new(QUORATE)
-        .args([
-            "recover", "plan", "--node", "node1", "--format", "json", "--config",
-        ])
-        .arg(config)
-        .env("QUORATE_LOG", "warn")
-        .output()
-        .expect("run quorate recover plan");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "plan JSON: {e}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), value)
 }
 
 #[test]
