@@ -11,8 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::tls::{openssl, plan, EC};
-use common::ServeProcess;
+use common::tls::{evidence_states, openssl, plan, serve_every_node, EC};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
 
@@ -139,20 +138,9 @@ fn serve_and_recovery_peers_over_tls() {
     let config = certs.path().join("quorate-tls.yaml");
     fs::write(&config, tls_config(&yaml, &cert, &key, &ca)).expect("write config");
 
-    let serves: Vec<ServeProcess> = sb
-        .node_names()
-        .iter()
-        .map(|n| {
-            let addr = sb
-                .serve_address(n)
-                .expect("serve address")
-                .parse()
-                .expect("addr");
-            ServeProcess::start_ready(&config, addr, &["--node", n], |a| {
-                curl(&ca, &format!("https://{a}/healthz")).0 == 0
-            })
-        })
-        .collect();
+    let serves = serve_every_node(&sb, &config, |a| {
+        curl(&ca, &format!("https://{a}/healthz")).0 == 0
+    });
 
     // A scrape over HTTPS with the CA (what Prometheus' tls_config.ca_file does).
     let addr = serves[1].addr;
@@ -171,12 +159,7 @@ fn serve_and_recovery_peers_over_tls() {
     let (code, p) = plan(&config);
     assert_eq!(code, 0, "{p}");
     assert_eq!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let states: Vec<&str> = p["evidence"]
-        .as_array()
-        .expect("evidence")
-        .iter()
-        .filter_map(|e| e["state"].as_str())
-        .collect();
+    let states = evidence_states(&p);
     assert_eq!(states.len(), 3, "{p}");
     assert!(
         states.iter().all(|s| s.starts_with("Primary, Synced")),

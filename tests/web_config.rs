@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::tls::{openssl, plan, EC};
+use common::tls::{evidence_states, openssl, plan, serve_every_node, EC};
 use common::{PrometheusProcess, ServeProcess};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
@@ -349,24 +349,13 @@ fn recover_plan_reads_the_peers_over_mutual_tls_without_a_token() {
 
     let ca = path_str(&certs.ca);
     let (cert, key) = (path_str(&certs.client.0), path_str(&certs.client.1));
-    let serves: Vec<ServeProcess> = sb
-        .node_names()
-        .iter()
-        .map(|n| {
-            let addr = sb
-                .serve_address(n)
-                .expect("serve address")
-                .parse()
-                .expect("addr");
-            ServeProcess::start_ready(&config, addr, &["--node", n], |a| {
-                curl(
-                    &["--cacert", ca, "--cert", cert, "--key", key],
-                    &format!("https://{a}/healthz"),
-                )
-                .1 == 200
-            })
-        })
-        .collect();
+    let serves = serve_every_node(&sb, &config, |a| {
+        curl(
+            &["--cacert", ca, "--cert", cert, "--key", key],
+            &format!("https://{a}/healthz"),
+        )
+        .1 == 200
+    });
 
     // The recovery endpoint takes the verified certificate instead of the token.
     let (_, status, text) = curl(
@@ -380,12 +369,7 @@ fn recover_plan_reads_the_peers_over_mutual_tls_without_a_token() {
     let (code, p) = plan(&config);
     assert_eq!(code, 0, "{p}");
     assert_eq!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let states: Vec<&str> = p["evidence"]
-        .as_array()
-        .expect("evidence")
-        .iter()
-        .filter_map(|e| e["state"].as_str())
-        .collect();
+    let states = evidence_states(&p);
     assert_eq!(states.len(), 3, "{p}");
     assert!(
         states.iter().all(|s| s.starts_with("Primary, Synced")),
@@ -401,15 +385,9 @@ fn recover_plan_reads_the_peers_over_mutual_tls_without_a_token() {
     fs::write(&no_cert, mtls_config(&yaml, &web, &token_lines)).expect("write config");
     let (_, p) = plan(&no_cert);
     assert_ne!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let synced = p["evidence"]
-        .as_array()
-        .expect("evidence")
+    let synced = evidence_states(&p)
         .iter()
-        .filter(|e| {
-            e["state"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("Primary, Synced"))
-        })
+        .filter(|s| s.starts_with("Primary, Synced"))
         .count();
     assert_eq!(synced, 1, "only the local node is known: {p}");
     drop(serves);

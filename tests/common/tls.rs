@@ -43,3 +43,33 @@ pub fn plan(config: &Path) -> (i32, Value) {
     });
     (out.status.code().unwrap_or(-1), value)
 }
+
+/// The `state` of each node in a plan's evidence.
+pub fn evidence_states(plan: &Value) -> Vec<&str> {
+    plan["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter_map(|e| e["state"].as_str())
+        .collect()
+}
+
+/// `quorate serve --config CONFIG --node N` for every sandbox node on its recovery endpoint's
+/// address, each started once `ready(address)` holds (e.g. an HTTPS probe with the CA).
+pub fn serve_every_node(
+    sb: &quorate::sandbox::SandboxGuard,
+    config: &Path,
+    ready: impl Fn(std::net::SocketAddr) -> bool,
+) -> Vec<super::ServeProcess> {
+    sb.node_names()
+        .iter()
+        .map(|n| {
+            let addr = sb
+                .serve_address(n)
+                .expect("serve address")
+                .parse()
+                .expect("addr");
+            super::ServeProcess::start_ready(config, addr, &["--node", n], &ready)
+        })
+        .collect()
+}
