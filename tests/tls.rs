@@ -7,69 +7,25 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::tls::{evidence_states, openssl, plan, serve_every_node, EC};
+use common::tls::{assert_plan_healthy, issue, make_ca, plan, serve_every_node, SERVER_EXT};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
 
 /// A CA (`NAME-ca.pem`, key `NAME-ca.key`) and a server certificate for 127.0.0.1 signed by it
 /// (`NAME-server.pem`, key `NAME-server.key`, 0600).
 fn make_ca_and_server(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = format!("{name}-ca.key");
-    let ca = format!("{name}-ca.pem");
-    let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
-    args.extend(EC);
-    args.extend(["-keyout", &ca_key, "-out", &ca, "-subj"]);
-    let subject = format!("/CN=quorate test CA {name}");
-    args.push(&subject);
-    openssl(dir, &args);
+    let ca = make_ca(dir, name);
     let (cert, key) = issue_server(dir, name, name, "127.0.0.1");
-    (dir.join(ca), cert, key)
+    (ca, cert, key)
 }
 
 /// A server certificate for 127.0.0.1 with common name `cn`, signed by CA `ca_name`, written
 /// to `NAME-server.pem` and `NAME-server.key` (0600).
 fn issue_server(dir: &Path, name: &str, ca_name: &str, cn: &str) -> (PathBuf, PathBuf) {
-    let (ca, ca_key) = (format!("{ca_name}-ca.pem"), format!("{ca_name}-ca.key"));
-    let key = format!("{name}-server.key");
-    let csr = format!("{name}-server.csr");
-    let cert = format!("{name}-server.pem");
-    let ext = format!("{name}-server.ext");
-    let subject = format!("/CN={cn}");
-    let mut args = vec!["req", "-nodes"];
-    args.extend(EC);
-    args.extend(["-keyout", &key, "-out", &csr, "-subj", &subject]);
-    openssl(dir, &args);
-    fs::write(
-        dir.join(&ext),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .expect("write ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
-    fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).expect("chmod key");
-    (dir.join(cert), dir.join(key))
+    issue(dir, ca_name, &format!("{name}-server"), cn, SERVER_EXT)
 }
 
 /// The subject of the certificate the server at `addr` presents (real `openssl s_client`).
@@ -156,15 +112,7 @@ fn serve_and_recovery_peers_over_tls() {
     assert_ne!(code, 0, "{body}");
 
     // recover plan: node2 and node3 are read over TLS.
-    let (code, p) = plan(&config);
-    assert_eq!(code, 0, "{p}");
-    assert_eq!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let states = evidence_states(&p);
-    assert_eq!(states.len(), 3, "{p}");
-    assert!(
-        states.iter().all(|s| s.starts_with("Primary, Synced")),
-        "{p}"
-    );
+    assert_plan_healthy(&config);
 
     // Peers whose certificate chains to another CA are not trusted: unknown, with the reason.
     let wrong = certs.path().join("quorate-wrong-ca.yaml");

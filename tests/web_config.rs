@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::tls::{evidence_states, openssl, plan, serve_every_node, EC};
+use common::tls::{
+    assert_plan_healthy, evidence_states, issue, make_ca, plan, serve_every_node, SERVER_EXT,
+};
 use common::{PrometheusProcess, ServeProcess};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
@@ -27,66 +29,19 @@ struct Certs {
     client: (PathBuf, PathBuf),
 }
 
-/// A certificate `NAME.pem` (key `NAME.key`, 0600) signed by `ca.pem` with `extensions`.
-fn issue(dir: &Path, name: &str, cn: &str, extensions: &str) -> (PathBuf, PathBuf) {
-    let (key, csr, cert, ext) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-        format!("{name}.ext"),
-    );
-    let subject = format!("/CN={cn}");
-    let mut args = vec!["req", "-nodes"];
-    args.extend(EC);
-    args.extend(["-keyout", &key, "-out", &csr, "-subj", &subject]);
-    openssl(dir, &args);
-    fs::write(dir.join(&ext), extensions).expect("write ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
-    fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).expect("chmod key");
-    (dir.join(cert), dir.join(key))
-}
-
 fn make_certs(dir: &Path) -> Certs {
-    let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
-    args.extend(EC);
-    args.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=quorate web test CA",
-    ]);
-    openssl(dir, &args);
     Certs {
-        ca: dir.join("ca.pem"),
+        ca: make_ca(dir, "web"),
         server: issue(
             dir,
+            "web",
             "server",
             "127.0.0.1",
-            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+            &format!("{SERVER_EXT}extendedKeyUsage=serverAuth\n"),
         ),
         client: issue(
             dir,
+            "web",
             "client",
             "quorate-peer",
             "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
@@ -366,15 +321,7 @@ fn recover_plan_reads_the_peers_over_mutual_tls_without_a_token() {
     assert!(text.contains("\"node\": \"node2\""), "{text}");
 
     // recover plan: node2 and node3 read over mutual TLS, no token anywhere.
-    let (code, p) = plan(&config);
-    assert_eq!(code, 0, "{p}");
-    assert_eq!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let states = evidence_states(&p);
-    assert_eq!(states.len(), 3, "{p}");
-    assert!(
-        states.iter().all(|s| s.starts_with("Primary, Synced")),
-        "{p}"
-    );
+    assert_plan_healthy(&config);
 
     // Without the client certificate the peers refuse the handshake: not trusted, not healthy.
     let token_file = certdir.path().join("recovery.token");
