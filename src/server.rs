@@ -5,7 +5,8 @@
 //! multi-target exporter pattern), `/sd` (Prometheus HTTP service discovery of those probes),
 //! `/health/galera` (the HAProxy health check of the local
 //! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
-//! `/galera/recover-position` (see `recover::http`).
+//! `/galera/recover-position` (see `recover::http`). Every route passes `auth` first: the web
+//! configuration file's basic authentication (not on `/galera/*`) and response headers.
 //!
 //! The configuration is reloaded when its file or a secret file it names changes (notify on the
 //! file's directory, so editors that replace the file and symlink swaps are seen) or on SIGHUP,

@@ -81,7 +81,9 @@ fn provider(tls: &ServerTls) -> CryptoProvider {
         .iter()
         .filter_map(|c| rustls_suite(*c))
         .collect();
-    if !wanted.is_empty() {
+    // A list naming only TLS 1.3 suites leaves TLS 1.2 without any, as in Go: what is listed
+    // is what is allowed.
+    if !tls.cipher_suites.is_empty() {
         let all = std::mem::take(&mut provider.cipher_suites);
         let tls13 = all
             .iter()
@@ -182,6 +184,48 @@ pub fn client_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configured_suites_and_curves_are_the_ones_offered() {
+        let mut tls = ServerTls::certificate_only("c".into(), "k".into());
+        let all = provider(&tls);
+        assert_eq!(
+            all.cipher_suites.len(),
+            default_provider().cipher_suites.len()
+        );
+        tls.cipher_suites = vec![
+            CipherSuite::EcdheRsaChacha20,
+            CipherSuite::EcdheEcdsaAes256Gcm,
+        ];
+        tls.curve_preferences = vec![Curve::P384, Curve::X25519];
+        let p = provider(&tls);
+        let tls12: Vec<rustls::CipherSuite> = p
+            .cipher_suites
+            .iter()
+            .filter(|s| matches!(s, SupportedCipherSuite::Tls12(_)))
+            .map(|s| s.suite())
+            .collect();
+        assert_eq!(
+            tls12,
+            [
+                rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+            ]
+        );
+        let tls13 = p.cipher_suites.len() - tls12.len();
+        assert_eq!(tls13, 3, "TLS 1.3 suites stay on");
+        let groups: Vec<_> = p.kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            groups,
+            [rustls::NamedGroup::secp384r1, rustls::NamedGroup::X25519]
+        );
+        // Only TLS 1.3 suites listed: no TLS 1.2 suite is left.
+        tls.cipher_suites = vec![CipherSuite::Tls13];
+        assert!(provider(&tls)
+            .cipher_suites
+            .iter()
+            .all(|s| matches!(s, SupportedCipherSuite::Tls13(_))));
+    }
 
     #[test]
     fn bad_files_are_named() {

@@ -434,18 +434,20 @@ fn tls_server_config(
 
 /// A cipher suite by Go's name (Go accepts the ChaCha20 ones without `_SHA256` too).
 fn cipher_suite(name: &str) -> Option<CipherSuite> {
-    Some(match name.trim_end_matches("_SHA256") {
-        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM" => CipherSuite::EcdheEcdsaAes128Gcm,
-        "TLS_ECDHE_RSA_WITH_AES_128_GCM" => CipherSuite::EcdheRsaAes128Gcm,
-        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305" => CipherSuite::EcdheEcdsaChacha20,
-        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" => CipherSuite::EcdheRsaChacha20,
-        "TLS_AES_128_GCM" | "TLS_CHACHA20_POLY1305" => CipherSuite::Tls13,
-        _ => match name {
-            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => CipherSuite::EcdheEcdsaAes256Gcm,
-            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => CipherSuite::EcdheRsaAes256Gcm,
-            "TLS_AES_256_GCM_SHA384" => CipherSuite::Tls13,
-            _ => return None,
-        },
+    Some(match name {
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" => CipherSuite::EcdheEcdsaAes128Gcm,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => CipherSuite::EcdheEcdsaAes256Gcm,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"
+        | "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => CipherSuite::EcdheEcdsaChacha20,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" => CipherSuite::EcdheRsaAes128Gcm,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => CipherSuite::EcdheRsaAes256Gcm,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" | "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" => {
+            CipherSuite::EcdheRsaChacha20
+        }
+        "TLS_AES_128_GCM_SHA256" | "TLS_AES_256_GCM_SHA384" | "TLS_CHACHA20_POLY1305_SHA256" => {
+            CipherSuite::Tls13
+        }
+        _ => return None,
     })
 }
 

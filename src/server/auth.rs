@@ -193,6 +193,16 @@ mod tests {
     }
 
     #[test]
+    fn htpasswd_hashes_verify() {
+        // `htpasswd -nbB` writes $2y$; the decoy must cost a real verification, not an error.
+        assert_eq!(bcrypt::verify("x", DECOY_HASH).ok(), Some(false));
+        let y = bcrypt::hash("pw", 4)
+            .expect("hash")
+            .replacen("$2b$", "$2y$", 1);
+        assert_eq!(bcrypt::verify("pw", &y).ok(), Some(true));
+    }
+
+    #[test]
     fn credentials_are_read_from_the_basic_header_only() {
         assert_eq!(
             credentials(&basic("u", "p:w")),
