@@ -262,6 +262,14 @@ fn serve_tls(
             web: WebSettings::default(),
         },
     };
+    if tls.is_none() && web.tls.is_none() && !web.web.basic_auth_users.is_empty() {
+        if let Some(w) = &web.web.file {
+            warnings.push(format!(
+                "{}: basic_auth_users without TLS: passwords cross the network in clear (set tls_server_config)",
+                w.display()
+            ));
+        }
+    }
     let Some(t) = tls else {
         return Ok((web.tls, web.web));
     };
