@@ -175,6 +175,12 @@ fn prometheus_scrapes_with_basic_auth_and_a_client_certificate() {
         serve.log()
     );
 
+    // The recovery endpoints are not behind basic auth: the verified client certificate
+    // stands in for the token (none is configured here).
+    let (_, status, text) = curl(&with_cert, &format!("https://{}/galera/state", serve.addr));
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"node\": \"n1\""), "{text}");
+
     // The real Prometheus: basic_auth + tls_config scrape (up 1); a wrong password (up 0).
     let job = |name: &str, password: &str| {
         format!(
