@@ -3,8 +3,11 @@
 //! CLI at test time, a bcrypt hash made with the `bcrypt` crate, the file accepted by the real
 //! `promtool check web-config`, the real Prometheus scraping `quorate serve` with `basic_auth`
 //! and a client certificate (`up == 1`), a wrong password refused (401, and `up == 0` for a job
-//! using it), a client without a certificate refused at the handshake (real `curl`), and
-//! `quorate recover plan` reading every sandbox node over mutual TLS without a token.
+//! using it), a client without a certificate refused at the handshake (real `curl`), the
+//! recovery endpoint taking a verified certificate instead of a token and outside basic auth, a
+//! changed web file reloaded (new password; TLS 1.3 only, checked with `openssl s_client`;
+//! optional client certificates), and `quorate recover plan` reading every sandbox node over
+//! mutual TLS without a token.
 
 mod common;
 
@@ -205,11 +208,12 @@ fn prometheus_scrapes_with_basic_auth_and_a_client_certificate() {
     assert_eq!(built.len(), 1, "{built:?}");
     drop(prom);
 
-    // A reload (the web file changed): the new password and TLS 1.3 only, without a restart.
+    // A reload (the web file changed): a new password, TLS 1.3 only and client certificates
+    // optional, without a restart.
     let rotated = "rotated-password-2";
     let web_text = web_yml(
         &certs,
-        "RequireAndVerifyClientCert",
+        "VerifyClientCertIfGiven",
         &format!(
             "basic_auth_users:\n  prometheus: '{}'\n",
             bcrypt::hash(rotated, 10).expect("bcrypt")
@@ -247,6 +251,14 @@ fn prometheus_scrapes_with_basic_auth_and_a_client_certificate() {
         String::from_utf8_lossy(&tls12.stdout)
     );
     assert!(s_client("-tls1_3").status.success(), "TLS 1.3 refused");
+    // Certificates optional now: the password alone scrapes; the recovery endpoint wants the
+    // certificate (or a token, none here).
+    let (_, status, text) = curl(&["--cacert", ca, "-u", &new_auth], &url);
+    assert_eq!(status, 200, "{text}");
+    let state = format!("https://{}/galera/state", serve.addr);
+    let (_, status, text) = curl(&["--cacert", ca, "-u", &new_auth], &state);
+    assert_eq!(status, 401, "{text}");
+    assert_eq!(curl(&with_cert, &state).1, 200);
 
     // A file with a key quorate does not know: refused, naming the file and the key.
     let bad = dir.path().join("bad-web.yml");
