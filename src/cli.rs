@@ -233,6 +233,10 @@ pub struct ServeArgs {
     /// The controller (hostname) that /metrics reports on, overriding quorate.node.
     #[arg(long)]
     pub node: Option<String>,
+    /// Web configuration file (Prometheus exporter-toolkit format: TLS, basic auth, headers),
+    /// overriding quorate.web_config_file.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

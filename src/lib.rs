@@ -31,7 +31,8 @@
 //!   incremental chain; scanned in the background by `quorate serve`; and
 //!   [`backup::verify`], proving a backup restores on a throwaway copy.
 //! - [`metrics`]: turns readings into Prometheus exposition (OpenMetrics or text 0.0.4).
-//! - [`server`]: the axum router of `quorate serve` and its config hot reload.
+//! - [`server`]: the axum router of `quorate serve`, its basic authentication and headers (the
+//!   web configuration file, [`config::web`]) and its config hot reload.
 //! - [`check`]: checker mode: Nagios ranges, plugin output and perfdata, Zabbix values, and the
 //!   pure verdicts of `quorate check galera|cluster|gluster|backup`.
 //! - [`health`]: the HAProxy health endpoint's decision (`/health/galera`).
@@ -46,7 +47,8 @@
 //! - `process` (private): running commands, their PATH, timeouts and process groups.
 //! - [`process_stats`]: this process's CPU, memory and file descriptors from `/proc` (the
 //!   standard `process_*` metrics); [`process_stats::parse`] is pure.
-//! - [`tls`]: loading certificates for `quorate serve` and for peers' recovery endpoints.
+//! - [`tls`]: loading certificates for `quorate serve` (with its client-certificate policy,
+//!   versions and suites) and for peers' recovery endpoints (presenting a client certificate).
 //! - [`unix_time`]: Unix time as seconds and as `(seconds, nanoseconds)`, before 1970 too.
 //! - [`error`]: the library's error type and the exit codes it maps to.
 //!

@@ -5,7 +5,8 @@
 //! multi-target exporter pattern), `/sd` (Prometheus HTTP service discovery of those probes),
 //! `/health/galera` (the HAProxy health check of the local
 //! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
-//! `/galera/recover-position` (see `recover::http`).
+//! `/galera/recover-position` (see `recover::http`). Every route passes `auth` first: the web
+//! configuration file's basic authentication (not on `/galera/*`) and response headers.
 //!
 //! The configuration is reloaded when its file or a secret file it names changes (notify on the
 //! file's directory, so editors that replace the file and symlink swaps are seen) or on SIGHUP,
@@ -33,6 +34,7 @@ use crate::galera::collector::{LocalNode, LocalSource, Sources};
 use crate::gluster::{GlusterCollector, GlusterConfig};
 use crate::metrics::{self, Format, MetricSet, SelfInfo};
 
+mod auth;
 mod connections;
 mod reload;
 
@@ -50,7 +52,7 @@ pub enum ServeError {
     LocalNode(String),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
-    #[error("quorate.tls: {0}")]
+    #[error("TLS (quorate.tls or tls_server_config): {0}")]
     Tls(#[from] crate::tls::TlsError),
 }
 
@@ -62,6 +64,8 @@ pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
     /// `--node`, overriding `quorate.node` and host detection.
     pub node: Option<String>,
+    /// `--web.config.file`, overriding `quorate.web_config_file`.
+    pub web_config: Option<PathBuf>,
 }
 
 /// The configuration in force and the sources built from it. Replaced whole on reload.
@@ -84,6 +88,10 @@ pub struct AppState {
     node_override: Option<String>,
     host: HostIdentity,
     config_path: PathBuf,
+    /// `--web.config.file`, re-read with the configuration at every reload.
+    web_config: Option<PathBuf>,
+    /// Basic authentication: verified credentials and the bound on concurrent bcrypt work.
+    auth: auth::BasicAuth,
     /// The background backup scanner, started by [`serve`].
     backup: OnceLock<BackupMonitor>,
     /// The TLS configuration new connections get, when [`serve`] speaks HTTPS; replaced on a
@@ -98,10 +106,11 @@ impl AppState {
     pub fn load(
         config_path: &Path,
         node_override: Option<String>,
+        web_config: Option<PathBuf>,
     ) -> Result<Arc<AppState>, ServeError> {
         let host = HostIdentity::current();
         let (live, _) = build_live(
-            reload::read_config(config_path)?,
+            reload::read_config(config_path, web_config.as_deref())?,
             node_override.as_deref(),
             &host,
             &Sources::default(),
@@ -117,6 +126,8 @@ impl AppState {
             node_override,
             host,
             config_path: config_path.to_path_buf(),
+            web_config,
+            auth: auth::BasicAuth::default(),
             backup: OnceLock::new(),
             tls: RwLock::new(None),
             reload_busy: Arc::new(AtomicBool::new(false)),
@@ -254,6 +265,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/galera/recover-position",
             axum::routing::post(crate::recover::http::recover_position::<AppState>),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::web_guard,
+        ))
         .with_state(state)
 }
 
@@ -484,7 +499,11 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let state = AppState::load(&opts.config_path, opts.node.clone())?;
+    let state = AppState::load(
+        &opts.config_path,
+        opts.node.clone(),
+        opts.web_config.clone(),
+    )?;
     let settings = state.settings();
     match state.live().local_node.as_deref() {
         Some(node) => tracing::info!(node, "local node"),
@@ -503,10 +522,7 @@ pub async fn serve(
     let addr = opts.listen.unwrap_or(settings.listen);
     // Loaded before binding, so a bad certificate or key stops the start with its file named.
     let tls = match &settings.tls {
-        Some(files) => Some(crate::tls::server_config(
-            &files.cert_file,
-            &files.key_file,
-        )?),
+        Some(tls) => Some(crate::tls::server_config(tls)?),
         None => None,
     };
     let listener = tokio::net::TcpListener::bind(addr)

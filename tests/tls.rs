@@ -7,85 +7,25 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::ServeProcess;
-use serde_json::Value;
+use common::tls::{assert_plan_healthy, issue, make_ca, plan, serve_every_node, SERVER_EXT};
 
 const QUORATE: &str = env!("CARGO_BIN_EXE_quorate");
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl (Debian package openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const EC: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
 
 /// A CA (`NAME-ca.pem`, key `NAME-ca.key`) and a server certificate for 127.0.0.1 signed by it
 /// (`NAME-server.pem`, key `NAME-server.key`, 0600).
 fn make_ca_and_server(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = format!("{name}-ca.key");
-    let ca = format!("{name}-ca.pem");
-    let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
-    args.extend(EC);
-    args.extend(["-keyout", &ca_key, "-out", &ca, "-subj"]);
-    let subject = format!("/CN=quorate test CA {name}");
-    args.push(&subject);
-    openssl(dir, &args);
+    let ca = make_ca(dir, name);
     let (cert, key) = issue_server(dir, name, name, "127.0.0.1");
-    (dir.join(ca), cert, key)
+    (ca, cert, key)
 }
 
 /// A server certificate for 127.0.0.1 with common name `cn`, signed by CA `ca_name`, written
 /// to `NAME-server.pem` and `NAME-server.key` (0600).
 fn issue_server(dir: &Path, name: &str, ca_name: &str, cn: &str) -> (PathBuf, PathBuf) {
-    let (ca, ca_key) = (format!("{ca_name}-ca.pem"), format!("{ca_name}-ca.key"));
-    let key = format!("{name}-server.key");
-    let csr = format!("{name}-server.csr");
-    let cert = format!("{name}-server.pem");
-    let ext = format!("{name}-server.ext");
-    let subject = format!("/CN={cn}");
-    let mut args = vec!["req", "-nodes"];
-    args.extend(EC);
-    args.extend(["-keyout", &key, "-out", &csr, "-subj", &subject]);
-    openssl(dir, &args);
-    fs::write(
-        dir.join(&ext),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .expect("write ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
-    fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).expect("chmod key");
-    (dir.join(cert), dir.join(key))
+    issue(dir, ca_name, &format!("{name}-server"), cn, SERVER_EXT)
 }
 
 /// The subject of the certificate the server at `addr` presents (real `openssl s_client`).
@@ -142,25 +82,6 @@ fn curl(ca: &Path, url: &str) -> (i32, String) {
     )
 }
 
-fn plan(config: &Path) -> (i32, Value) {
-    let out = Command::new(QUORATE)
-        .args([
-            "recover", "plan", "--node", "node1", "--format", "json", "--config",
-        ])
-        .arg(config)
-        .env("QUORATE_LOG", "warn")
-        .output()
-        .expect("run quorate recover plan");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "plan JSON: {e}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), value)
-}
-
 #[test]
 fn serve_and_recovery_peers_over_tls() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -173,20 +94,9 @@ fn serve_and_recovery_peers_over_tls() {
     let config = certs.path().join("quorate-tls.yaml");
     fs::write(&config, tls_config(&yaml, &cert, &key, &ca)).expect("write config");
 
-    let serves: Vec<ServeProcess> = sb
-        .node_names()
-        .iter()
-        .map(|n| {
-            let addr = sb
-                .serve_address(n)
-                .expect("serve address")
-                .parse()
-                .expect("addr");
-            ServeProcess::start_ready(&config, addr, &["--node", n], |a| {
-                curl(&ca, &format!("https://{a}/healthz")).0 == 0
-            })
-        })
-        .collect();
+    let serves = serve_every_node(&sb, &config, |a| {
+        curl(&ca, &format!("https://{a}/healthz")).0 == 0
+    });
 
     // A scrape over HTTPS with the CA (what Prometheus' tls_config.ca_file does).
     let addr = serves[1].addr;
@@ -202,20 +112,7 @@ fn serve_and_recovery_peers_over_tls() {
     assert_ne!(code, 0, "{body}");
 
     // recover plan: node2 and node3 are read over TLS.
-    let (code, p) = plan(&config);
-    assert_eq!(code, 0, "{p}");
-    assert_eq!(p["verdict"]["kind"].as_str(), Some("healthy"), "{p}");
-    let states: Vec<&str> = p["evidence"]
-        .as_array()
-        .expect("evidence")
-        .iter()
-        .filter_map(|e| e["state"].as_str())
-        .collect();
-    assert_eq!(states.len(), 3, "{p}");
-    assert!(
-        states.iter().all(|s| s.starts_with("Primary, Synced")),
-        "{p}"
-    );
+    assert_plan_healthy(&config);
 
     // Peers whose certificate chains to another CA are not trusted: unknown, with the reason.
     let wrong = certs.path().join("quorate-wrong-ca.yaml");

@@ -14,6 +14,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         config_path: args.config,
         listen: args.listen,
         node: args.node,
+        web_config: args.web_config_file,
     };
     runtime.block_on(server::serve(opts, shutdown_signal()))?;
     Ok(quorate::error::exit::OK)

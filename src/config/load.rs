@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use super::expand::{Origin, ENV};
+use super::expand::{Expanded, Origin, ENV};
 use super::raw::RawFile;
 use super::validate::validate;
 use super::{ConfigError, Settings};
@@ -24,10 +24,21 @@ pub struct Loaded {
 /// Loads and validates the configuration at `path`, resolving credentials from the files it
 /// names and the environment.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_with_web_config(path, None)
+}
+
+/// [`load`] with `quorate serve --web.config.file`, which replaces `quorate.web_config_file`
+/// (a relative path is relative to the current directory, as for any command-line path).
+pub fn load_with_web_config(path: &Path, web_config: Option<&Path>) -> Result<Loaded, ConfigError> {
     let text = read_config_text(path)?;
     let mut warnings = Vec::new();
-    let (settings, literal_secret) =
-        parse_with_origin(path, &text, &std::env::vars().collect(), &mut warnings)?;
+    let (settings, literal_secret) = parse_with_origin(
+        path,
+        &text,
+        &std::env::vars().collect(),
+        web_config,
+        &mut warnings,
+    )?;
     if literal_secret {
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.permissions().mode() & 0o004 != 0 {
@@ -60,7 +71,15 @@ pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
 /// [`load`], logging each warning (at WARN) and returning the settings. Every command and the
 /// server's (re)load use this, so a warning is reported the same way everywhere.
 pub fn load_logging_warnings(path: &Path) -> Result<Settings, ConfigError> {
-    let loaded = load(path)?;
+    load_logging_warnings_with_web_config(path, None)
+}
+
+/// [`load_logging_warnings`] with `--web.config.file` (see [`load_with_web_config`]).
+pub fn load_logging_warnings_with_web_config(
+    path: &Path,
+    web_config: Option<&Path>,
+) -> Result<Settings, ConfigError> {
+    let loaded = load_with_web_config(path, web_config)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -75,7 +94,7 @@ pub fn parse(
     env: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<Settings, ConfigError> {
-    parse_with_origin(path, text, env, warnings).map(|(settings, _)| settings)
+    parse_with_origin(path, text, env, None, warnings).map(|(settings, _)| settings)
 }
 
 /// [`parse`], also saying whether the file itself holds a password (not a `${VAR}`).
@@ -83,13 +102,14 @@ fn parse_with_origin(
     path: &Path,
     text: &str,
     env: &BTreeMap<String, String>,
+    web_config: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<(Settings, bool), ConfigError> {
     check_nesting(text).map_err(|message| ConfigError::Syntax {
         path: path.to_path_buf(),
         message,
     })?;
-    let raw: RawFile = ENV.set(env, || {
+    let mut raw: RawFile = ENV.set(env, || {
         serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -101,6 +121,10 @@ fn parse_with_origin(
         .password
         .as_ref()
         .is_some_and(|p| p.1 == Origin::Literal);
+    if let Some(web) = web_config {
+        let web = std::path::absolute(web).unwrap_or_else(|_| web.to_path_buf());
+        raw.quorate.web_config_file = Some(Expanded(web.display().to_string(), Origin::Literal));
+    }
     Ok((validate(path, raw, warnings)?, literal_secret))
 }
 

@@ -21,6 +21,8 @@
 //! - `validate`: raw shape → [`Settings`], one function per section.
 //! - [`recovery`]: the `quorate.recovery` section ([`RecoverySettings`]).
 //! - [`settings`]: the validated types.
+//! - [`web`]: the web configuration file (exporter-toolkit format: TLS, basic auth, headers)
+//!   and [`ServerTls`], which `quorate.tls` maps onto too.
 
 mod error;
 mod expand;
@@ -31,22 +33,24 @@ pub mod recovery;
 pub mod secrets;
 pub mod settings;
 mod validate;
+pub mod web;
 
 pub use error::ConfigError;
 pub use expand::{expand, ExpandError};
 pub use host::{HostIdentity, UnknownLocalNode};
 pub use load::{load, load_logging_warnings, parse, Loaded};
 pub use raw::{parse_duration, DurationError};
-pub use recovery::{NodeRecovery, RecoverySettings};
+pub use recovery::{ClientCertificate, NodeRecovery, RecoverySettings};
 pub use secrets::{
     parse_defaults_file, password_from_file_text, ClientDefaults, CredentialError,
     CredentialOverrides, DefaultsError, EmptyFirstLine, MysqlAuth, Secret, DEFAULT_USER,
 };
 pub use settings::{
     CheckSettings, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings, MysqlEndpoint,
-    Node, Settings, StateName, TlsFiles,
+    Node, Settings, StateName,
 };
 pub use validate::MysqlAddressError;
+pub use web::{CipherSuite, ClientAuth, Curve, ServerTls, TlsVersion, WebConfig, WebSettings};
 
 /// Where `quorate` looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/quorate/quorate.yaml";

@@ -147,6 +147,8 @@ pub(super) struct RawQuorate {
     #[serde(default)]
     pub(super) tls: Option<RawTls>,
     #[serde(default)]
+    pub(super) web_config_file: Option<Expanded>,
+    #[serde(default)]
     pub(super) http: RawHttp,
 }
 

@@ -56,6 +56,10 @@ pub(super) struct RawRecovery {
     start_timeout: Option<RawDuration>,
     #[serde(default)]
     ca_file: Option<Expanded>,
+    #[serde(default)]
+    client_cert_file: Option<Expanded>,
+    #[serde(default)]
+    client_key_file: Option<Expanded>,
     // Defaults for every node (the per-node keys that make sense cluster-wide).
     #[serde(default)]
     lock_file: Option<Expanded>,
@@ -69,6 +73,18 @@ pub(super) struct RawRecovery {
     sql_command: Option<Vec<Expanded>>,
     #[serde(default)]
     nodes: BTreeMap<String, RawNodeRecovery>,
+}
+
+impl RawRecovery {
+    /// The client certificate and key files (watched by `quorate serve` for reloads).
+    pub(super) fn client_files(&self) -> impl Iterator<Item = &Expanded> {
+        [
+            self.client_cert_file.as_ref(),
+            self.client_key_file.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// The per-node keys; at `quorate.recovery` level they are the defaults for every node.
@@ -108,8 +124,20 @@ pub struct RecoverySettings {
     pub start_timeout: Duration,
     /// CA bundle (PEM) that `https://` endpoints' certificates must chain to.
     pub ca_file: Option<PathBuf>,
+    /// The certificate `quorate recover` presents to `https://` peers (mutual TLS), which
+    /// peers verifying client certificates accept instead of the token.
+    pub client_cert: Option<ClientCertificate>,
     /// Per node, keyed by controller hostname (every MariaDB controller has an entry).
     pub nodes: BTreeMap<String, NodeRecovery>,
+}
+
+/// `quorate.recovery.client_cert_file` and `client_key_file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
 }
 
 /// How to reach, inspect and start one node.
@@ -186,6 +214,34 @@ pub(super) fn validate(
             ));
         }
     }
+    let client_cert = match (&raw.client_cert_file, &raw.client_key_file) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            let certificate = ClientCertificate {
+                cert_file: file.resolve(&cert.0),
+                key_file: file.resolve(&key.0),
+            };
+            read_secret_file(
+                file.path,
+                "quorate.recovery.client_key_file",
+                &certificate.key_file,
+                warnings,
+            )?;
+            Some(certificate)
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "quorate.recovery.client_key_file",
+                "is needed with client_cert_file".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "quorate.recovery.client_cert_file",
+                "is needed with client_key_file".into(),
+            ))
+        }
+    };
     for name in raw.nodes.keys() {
         if !nodes.iter().any(|n| &n.name == name) {
             return Err(invalid(
@@ -252,7 +308,11 @@ pub(super) fn validate(
                 }
             }
         };
-        if endpoint.starts_with("https://") && raw.ca_file.is_none() {
+        // A defaulted https endpoint needs the CA only when peers will be asked (a token or
+        // client certificate is set): TLS for Prometheus alone must not demand recovery keys.
+        let asks_peers = token.is_some() || client_cert.is_some();
+        let explicit = pick(|r| &r.endpoint).is_some();
+        if endpoint.starts_with("https://") && raw.ca_file.is_none() && (explicit || asks_peers) {
             return Err(invalid(
                 "quorate.recovery.ca_file",
                 format!(
@@ -310,6 +370,7 @@ pub(super) fn validate(
         peer_timeout: raw.peer_timeout.map_or(Duration::from_secs(5), |d| d.0),
         start_timeout: raw.start_timeout.map_or(Duration::from_secs(3600), |d| d.0),
         ca_file: path_of(&raw.ca_file),
+        client_cert,
         nodes: per_node,
     })
 }

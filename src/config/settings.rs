@@ -51,15 +51,6 @@ pub struct GlusterStorage {
     pub mount_point: Option<PathBuf>,
 }
 
-/// `quorate.tls`: `quorate serve` speaks HTTPS on its listen address (every endpoint).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// PEM certificate chain, leaf first.
-    pub cert_file: PathBuf,
-    /// PEM private key (kept 0600: a world-readable key is warned about).
-    pub key_file: PathBuf,
-}
-
 /// `quorate.health`: the HAProxy health endpoint `/health/galera` of `quorate serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthSettings {
@@ -192,8 +183,11 @@ pub struct Settings {
     pub cluster_name: String,
     pub nodes: Vec<Node>,
     pub listen: SocketAddr,
-    /// `quorate.tls`: serve HTTPS instead of HTTP.
-    pub tls: Option<TlsFiles>,
+    /// Serve HTTPS instead of HTTP: the web configuration file's `tls_server_config`, or
+    /// `quorate.tls` (its certificate-only alias).
+    pub tls: Option<super::ServerTls>,
+    /// The web configuration file's basic authentication and response headers.
+    pub web: super::WebSettings,
     /// `quorate.node`: the controller that is "this host", when set.
     pub local_node: Option<String>,
     pub mysql: MysqlAuth,

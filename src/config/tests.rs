@@ -715,3 +715,69 @@ fn deep_nesting_is_refused_quickly() {
     assert_eq!(s.mysql.user, "[".repeat(100));
     assert_eq!(s.gluster_cli.command, ["[[[", "{{", "ok"]);
 }
+
+#[test]
+fn web_config_file_key_and_its_quorate_tls_alias() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("server.key");
+    std::fs::write(&key, "key\n").expect("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let hash = "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG";
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.pem\nbasic_auth_users:\n  prom: '{hash}'\n"),
+    )
+    .expect("web.yml");
+    let config = dir.path().join("quorate.yaml");
+    let load_text = |extra: &str| {
+        std::fs::write(&config, format!("{MINIMAL}quorate:\n{extra}")).expect("config");
+        load(&config)
+    };
+    let s = load_text("  web_config_file: web.yml\n")
+        .expect("valid")
+        .settings;
+    let tls = s.tls.as_ref().expect("tls");
+    assert_eq!(tls.client_auth, ClientAuth::VerifyClientCertIfGiven);
+    assert_eq!(tls.cert_file, dir.path().join("server.pem"));
+    assert!(tls.verifies_clients());
+    assert_eq!(s.web.basic_auth_users.len(), 1);
+    // Peers default to https; watched for reloads: the web file and the client CA.
+    assert!(s
+        .recovery
+        .node("a")
+        .expect("a")
+        .endpoint
+        .starts_with("https://"));
+    assert!(s.secret_files.contains(&dir.path().join("web.yml")));
+    assert!(s.secret_files.contains(&dir.path().join("ca.pem")));
+    // The same file through --web.config.file (relative to the current directory).
+    let web = dir.path().join("web.yml");
+    let s = load::load_with_web_config(&config, Some(&web)).expect("flag");
+    assert_eq!(s.settings.web.file.as_deref(), Some(web.as_path()));
+    // quorate.tls is the certificate-only alias; both naming a certificate is refused.
+    let s = load_text("  tls:\n    cert_file: c.pem\n    key_file: server.key\n")
+        .expect("alias")
+        .settings;
+    assert_eq!(
+        s.tls,
+        Some(ServerTls::certificate_only(
+            dir.path().join("c.pem"),
+            dir.path().join("server.key")
+        ))
+    );
+    let e = load_text(
+        "  web_config_file: web.yml\n  tls:\n    cert_file: c.pem\n    key_file: server.key\n",
+    )
+    .expect_err("both");
+    assert!(e.to_string().contains("quorate.tls"), "{e}");
+    assert!(e.to_string().contains("web.yml"), "{e}");
+    // A missing web file is named.
+    let e = load_text("  web_config_file: nowhere.yml\n").expect_err("missing");
+    assert!(e.to_string().contains("nowhere.yml"), "{e}");
+    // The recovery client certificate needs its key.
+    let e = load_text("  recovery:\n    client_cert_file: c.pem\n").expect_err("no key");
+    assert!(
+        e.to_string().contains("quorate.recovery.client_key_file"),
+        "{e}"
+    );
+}

@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::expand::Expanded;
 use super::raw::{
     RawBackup, RawCheck, RawController, RawFile, RawGluster, RawGlusterCli, RawHealth, RawHttp,
     RawNodeOverride, RawReplicaCount, RawTls,
@@ -16,7 +17,8 @@ use super::raw::{
 use super::secrets::{read_secret_file, resolve_mysql_auth};
 use super::{
     CheckSettings, ConfigError, GlusterCliSettings, GlusterStorage, HealthSettings, HttpSettings,
-    MysqlEndpoint, Node, Settings, StateName, TlsFiles, DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
+    MysqlEndpoint, Node, ServerTls, Settings, StateName, WebConfig, WebSettings,
+    DEFAULT_BACKUP_DIR, DEFAULT_LISTEN,
 };
 
 /// The file being validated: errors name it, relative paths are resolved against its directory.
@@ -58,7 +60,7 @@ pub(super) fn validate(
     )?;
     let local_node = local_node(file, q.node.map(|n| n.0), &nodes)?;
     let listen = listen(file, q.listen.map(|l| l.0))?;
-    let tls = tls(file, q.tls, warnings)?;
+    let (tls, web) = serve_tls(file, q.tls, q.web_config_file, warnings)?;
     let mysql = resolve_mysql_auth(file, &q.mysql, warnings)?;
     // What a change should reload besides this file (the server watches them).
     let secret_files = [
@@ -69,10 +71,18 @@ pub(super) fn validate(
     .into_iter()
     .flatten()
     .map(|f| file.resolve(&f.0))
-    .chain(
-        tls.iter()
-            .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()]),
-    )
+    .chain(tls.iter().flat_map(|t| {
+        [
+            Some(&t.cert_file),
+            Some(&t.key_file),
+            t.client_ca_file.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+    }))
+    .chain(web.file.clone())
+    .chain(q.recovery.client_files().map(|f| file.resolve(&f.0)))
     .collect();
     let gluster = match raw.storage.and_then(|s| s.glusterfs) {
         Some(g) => Some(gluster_storage(file, g)?),
@@ -91,6 +101,7 @@ pub(super) fn validate(
         nodes,
         listen,
         tls,
+        web,
         local_node,
         mysql,
         galera_timeout: q.timeouts.galera.map_or(Duration::from_secs(3), |d| d.0),
@@ -233,22 +244,48 @@ fn listen(file: ConfigFile<'_>, listen: Option<String>) -> Result<SocketAddr, Co
     })
 }
 
-/// `quorate.tls`. The key is read once here so a missing or world-readable key is reported
-/// with the file.
-fn tls(
+/// How `quorate serve` speaks TLS and authenticates: `quorate.web_config_file` (the
+/// exporter-toolkit file, read here so a reload re-reads it) and `quorate.tls`, the older
+/// certificate-only form, which maps onto the same [`ServerTls`]. Both naming a certificate
+/// is refused: which one is in force would be a guess. Keys are read once here so a missing
+/// or world-readable key is reported with the file.
+fn serve_tls(
     file: ConfigFile<'_>,
     tls: Option<RawTls>,
+    web_config_file: Option<Expanded>,
     warnings: &mut Vec<String>,
-) -> Result<Option<TlsFiles>, ConfigError> {
+) -> Result<(Option<ServerTls>, WebSettings), ConfigError> {
+    let web = match web_config_file.filter(|w| !w.0.trim().is_empty()) {
+        Some(w) => super::web::load(&file.resolve(&w.0), warnings)?,
+        None => WebConfig {
+            tls: None,
+            web: WebSettings::default(),
+        },
+    };
+    if tls.is_none() && web.tls.is_none() && !web.web.basic_auth_users.is_empty() {
+        if let Some(w) = &web.web.file {
+            warnings.push(format!(
+                "{}: basic_auth_users without TLS: passwords cross the network in clear (set tls_server_config)",
+                w.display()
+            ));
+        }
+    }
     let Some(t) = tls else {
-        return Ok(None);
+        return Ok((web.tls, web.web));
     };
-    let files = TlsFiles {
-        cert_file: file.resolve(&t.cert_file.0),
-        key_file: file.resolve(&t.key_file.0),
-    };
+    if let (Some(_), Some(w)) = (&web.tls, &web.web.file) {
+        return Err(file.invalid(
+            "quorate.tls",
+            format!(
+                "the web configuration file {} has a tls_server_config: set the certificate there only",
+                w.display()
+            ),
+        ));
+    }
+    let files =
+        ServerTls::certificate_only(file.resolve(&t.cert_file.0), file.resolve(&t.key_file.0));
     read_secret_file(file.path, "quorate.tls.key_file", &files.key_file, warnings)?;
-    Ok(Some(files))
+    Ok((Some(files), web.web))
 }
 
 /// `storage.glusterfs` of the seed layout; `replica_count` is a positive number or `auto`.
@@ -406,7 +443,7 @@ fn check(file: ConfigFile<'_>, c: RawCheck) -> Result<CheckSettings, ConfigError
 }
 
 /// Relative paths in the config are relative to the config file's directory.
-fn resolve_path(base: &Path, value: &str) -> PathBuf {
+pub(super) fn resolve_path(base: &Path, value: &str) -> PathBuf {
     let p = PathBuf::from(value.trim());
     if p.is_absolute() {
         p

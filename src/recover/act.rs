@@ -1585,23 +1585,16 @@ async fn remote_position(
         .recovery
         .node(node)
         .ok_or("no quorate.recovery settings for this node")?;
-    let token = settings
-        .recovery
-        .token
-        .as_ref()
-        .ok_or_else(|| RecoverError::NoToken.to_string())?;
-    let answer = peer::request(
-        peer::Call {
-            method: hyper::Method::POST,
-            endpoint: &nr.endpoint,
-            path: "/galera/recover-position",
-            token,
-            ca_file: settings.recovery.ca_file.as_deref(),
-        },
-        position::RECOVER_TIMEOUT,
+    let call = peer::Call::with_credentials(
+        &settings.recovery,
+        hyper::Method::POST,
+        &nr.endpoint,
+        "/galera/recover-position",
     )
-    .await
-    .map_err(|e| format!("{}: {e}", nr.endpoint))?;
+    .map_err(|e| e.to_string())?;
+    let answer = peer::request(call, position::RECOVER_TIMEOUT)
+        .await
+        .map_err(|e| format!("{}: {e}", nr.endpoint))?;
     if answer.status != hyper::StatusCode::OK {
         return Err(format!(
             "{} answered {}: {}",

@@ -9,7 +9,7 @@ use hyper::{Method, StatusCode};
 
 use super::decide::{ClusterView, NodeView, Observed};
 use super::report::{FileState, Live, LiveStatus, NodeReport, SavedState, SavedView};
-use super::{peer, position, sys, unix_now, RecoverError};
+use super::{peer, position, sys, unix_now};
 use crate::config::{Node, Settings};
 use crate::galera::client::NodeClient;
 use crate::galera::parse::{parse_grastate, parse_gvwstate};
@@ -177,20 +177,16 @@ pub async fn peer_report(settings: &Settings, node: &str) -> Observed {
     let Some(nr) = settings.recovery.node(node) else {
         return unknown("no quorate.recovery settings for this node".into());
     };
-    let Some(token) = &settings.recovery.token else {
-        return unknown(RecoverError::NoToken.to_string());
+    let call = match peer::Call::with_credentials(
+        &settings.recovery,
+        Method::GET,
+        &nr.endpoint,
+        "/galera/state",
+    ) {
+        Ok(call) => call,
+        Err(e) => return unknown(e.to_string()),
     };
-    let answer = peer::request(
-        peer::Call {
-            method: Method::GET,
-            endpoint: &nr.endpoint,
-            path: "/galera/state",
-            token,
-            ca_file: settings.recovery.ca_file.as_deref(),
-        },
-        settings.recovery.peer_timeout,
-    )
-    .await;
+    let answer = peer::request(call, settings.recovery.peer_timeout).await;
     let answer = match answer {
         Ok(a) => a,
         Err(e) => return unknown(format!("{}/galera/state: {e}", nr.endpoint)),

@@ -4,18 +4,26 @@
 //! - `POST /galera/recover-position`: runs `--wsrep-recover` (refused while mysqld runs, an
 //!   SST is in progress or a recovery action holds the node's lock) and returns the outcome.
 //!
-//! Both need `Authorization: Bearer <quorate.recovery.token>` (compared in constant time);
-//! without a configured token they are disabled (404), with a wrong or missing one 401.
+//! Both need `Authorization: Bearer <quorate.recovery.token>` (compared in constant time) or
+//! a connection whose client certificate `quorate serve` verified against its client CA
+//! (`tls_server_config.client_ca_file`, mutual TLS): a peer holding either is trusted. With
+//! neither a token nor client certificate verification configured they are disabled (404);
+//! otherwise a request with neither gets 401. Basic authentication does not apply to them.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use super::act::{self, ActError};
 use super::{gather, RecoverError};
 use crate::galera::collector::{LocalNode, LocalSource};
+use crate::tls::VerifiedClient;
+
+/// The client certificate the connection was verified with, if any.
+type ClientCert = Option<Extension<VerifiedClient>>;
 
 /// Equal-length byte strings compared without an early exit, so the time taken does not tell
 /// how much of a guessed token was right. (The length itself is not secret.)
@@ -40,36 +48,48 @@ fn text(status: StatusCode, body: String) -> Response {
     (status, body).into_response()
 }
 
-/// `None` when the request carries the configured token, else the answer to send.
-fn authorize(state: &impl LocalSource, headers: &HeaderMap) -> Option<Response> {
+/// `None` when the request comes with a verified client certificate or carries the
+/// configured token, else the answer to send.
+fn authorize(state: &impl LocalSource, headers: &HeaderMap, cert: ClientCert) -> Option<Response> {
+    if cert.is_some() {
+        return None;
+    }
     let settings = state.settings();
-    let Some(token) = &settings.recovery.token else {
+    let verifies_clients = settings.tls.as_ref().is_some_and(|t| t.verifies_clients());
+    let token_matches = settings.recovery.token.as_ref().is_some_and(|token| {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())
+    });
+    if settings.recovery.token.is_none() && !verifies_clients {
         return Some(text(
             StatusCode::NOT_FOUND,
-            "recovery endpoints are disabled: set quorate.recovery.token or token_file\n".into(),
+            "recovery endpoints are disabled: set quorate.recovery.token or token_file, or verify client certificates (tls_server_config.client_ca_file)\n".into(),
         ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
+    }
+    if token_matches {
         None
     } else {
         Some(
             (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
-                "a valid bearer token is required\n",
+                "a valid bearer token or a verified client certificate is required\n",
             )
                 .into_response(),
         )
     }
 }
 
-pub async fn state<S: LocalSource>(State(state): State<Arc<S>>, headers: HeaderMap) -> Response {
-    if let Some(r) = authorize(state.as_ref(), &headers) {
+pub async fn state<S: LocalSource>(
+    State(state): State<Arc<S>>,
+    cert: ClientCert,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
         return r;
     }
     let LocalNode {
@@ -92,9 +112,10 @@ pub async fn state<S: LocalSource>(State(state): State<Arc<S>>, headers: HeaderM
 
 pub async fn recover_position<S: LocalSource>(
     State(state): State<Arc<S>>,
+    cert: ClientCert,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = authorize(state.as_ref(), &headers) {
+    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
         return r;
     }
     let LocalNode { settings, node, .. } = match state.local_source() {

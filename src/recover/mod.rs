@@ -39,7 +39,7 @@ pub enum RecoverError {
     #[error("node {node}: no datadir configured (quorate.nodes.{node}.datadir)")]
     NoDatadir { node: String },
     #[error(
-        "quorate.recovery.token (or token_file) is not set: peers' /galera/state cannot be asked"
+        "neither quorate.recovery.token (or token_file) nor client_cert_file is set: peers' /galera/state cannot be asked"
     )]
     NoToken,
     #[error("{what} {}: {source}", path.display())]

@@ -1,8 +1,9 @@
 //! The client side of the peers' recovery endpoints: `GET /galera/state` and
-//! `POST /galera/recover-position` on another node's `quorate serve`, with the bearer token,
-//! bounded by a timeout. HTTP/1.1 over TCP (hyper), one connection per request; `https://`
-//! endpoints over TLS, their certificate checked against `quorate.recovery.ca_file` (the token
-//! is only sent once the peer has proven its name).
+//! `POST /galera/recover-position` on another node's `quorate serve`, with the bearer token
+//! and/or a client certificate, bounded by a timeout. HTTP/1.1 over TCP (hyper), one
+//! connection per request; `https://` endpoints over TLS, their certificate checked against
+//! `quorate.recovery.ca_file` (the token is only sent once the peer has proven its name), this
+//! node's `quorate.recovery.client_cert_file` presented when the peer asks for one.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +13,8 @@ use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use crate::config::Secret;
+use super::RecoverError;
+use crate::config::{ClientCertificate, RecoverySettings, Secret};
 
 /// The largest answer read from a peer (a `/galera/state` answer is well under 4 KiB).
 pub const MAX_ANSWER: usize = crate::bounded::SMALL_FILE_CAP as usize;
@@ -30,9 +32,35 @@ pub struct Call<'a> {
     /// `http://host:port` or `https://host:port`.
     pub endpoint: &'a str,
     pub path: &'a str,
-    pub token: &'a Secret,
+    /// The bearer token, when one is configured.
+    pub token: Option<&'a Secret>,
     /// CA bundle for `https://` endpoints (`quorate.recovery.ca_file`).
     pub ca_file: Option<&'a Path>,
+    /// The certificate presented to `https://` peers (`quorate.recovery.client_cert_file`).
+    pub client_cert: Option<&'a ClientCertificate>,
+}
+
+impl<'a> Call<'a> {
+    /// A call with this node's credentials for peers: the token and/or the client
+    /// certificate; with neither configured, peers cannot be asked ([`RecoverError::NoToken`]).
+    pub fn with_credentials(
+        settings: &'a RecoverySettings,
+        method: Method,
+        endpoint: &'a str,
+        path: &'a str,
+    ) -> Result<Call<'a>, RecoverError> {
+        if settings.token.is_none() && settings.client_cert.is_none() {
+            return Err(RecoverError::NoToken);
+        }
+        Ok(Call {
+            method,
+            endpoint,
+            path,
+            token: settings.token.as_ref(),
+            ca_file: settings.ca_file.as_deref(),
+            client_cert: settings.client_cert.as_ref(),
+        })
+    }
 }
 
 /// Sends one request and reads the whole answer, all within `timeout`.
@@ -72,7 +100,7 @@ async fn request_unbounded(call: Call<'_>) -> Result<Answer, String> {
     let ca_file = call
         .ca_file
         .ok_or("an https:// endpoint needs quorate.recovery.ca_file")?;
-    let config = crate::tls::client_config(ca_file).map_err(|e| e.to_string())?;
+    let config = crate::tls::client_config(ca_file, call.client_cert).map_err(|e| e.to_string())?;
     let name = rustls_pki_types::ServerName::try_from(host_of(authority).to_string())
         .map_err(|e| format!("{authority}: not a host name or address: {e}"))?;
     let stream = tokio_rustls::TlsConnector::from(config)
@@ -94,14 +122,17 @@ where
     let driver = tokio::spawn(async move {
         let _ = conn.await;
     });
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method)
         .uri(path)
-        .header(hyper::header::HOST, authority)
-        .header(
+        .header(hyper::header::HOST, authority);
+    if let Some(token) = token {
+        req = req.header(
             hyper::header::AUTHORIZATION,
             format!("Bearer {}", token.expose()),
-        )
+        );
+    }
+    let req = req
         .header(hyper::header::CONNECTION, "close")
         .body(Full::new(Bytes::new()))
         .map_err(|e| format!("building the request: {e}"))?;
@@ -159,8 +190,9 @@ mod tests {
             method: Method::GET,
             endpoint: &endpoint,
             path: "/galera/state",
-            token: &token,
+            token: Some(&token),
             ca_file: None,
+            client_cert: None,
         };
         let e = request(call, Duration::from_secs(5))
             .await

@@ -252,11 +252,16 @@ impl Connection {
         peer: std::net::SocketAddr,
     ) {
         match tls {
-            None => self.http(TokioIo::new(tcp), peer).await,
+            None => self.http(TokioIo::new(tcp), peer, false).await,
             Some(config) => {
                 let handshake = tokio_rustls::TlsAcceptor::from(config).accept(tcp);
                 match tokio::time::timeout(self.limits.tls_handshake_timeout, handshake).await {
-                    Ok(Ok(stream)) => self.http(TokioIo::new(stream), peer).await,
+                    Ok(Ok(stream)) => {
+                        // rustls keeps a client's certificates only once its verifier (the
+                        // client CA) accepted them.
+                        let verified = stream.get_ref().1.peer_certificates().is_some();
+                        self.http(TokioIo::new(stream), peer, verified).await
+                    }
                     Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake not finished in time"),
                 }
@@ -264,8 +269,10 @@ impl Connection {
         }
     }
 
-    /// HTTP/1.1 on an open connection (plain or TLS), the head of every request timed.
-    async fn http<I>(self, io: TokioIo<I>, peer: std::net::SocketAddr)
+    /// HTTP/1.1 on an open connection (plain or TLS), the head of every request timed. Every
+    /// request on a connection whose client certificate was verified carries
+    /// [`VerifiedClient`](crate::tls::VerifiedClient).
+    async fn http<I>(self, io: TokioIo<I>, peer: std::net::SocketAddr, verified_client: bool)
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -278,7 +285,10 @@ impl Connection {
         let slot = Arc::clone(&admitted.slot);
         let router = hyper_util::service::TowerToHyperService::new(router);
         let max_body = limits.max_request_body;
-        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            if verified_client {
+                request.extensions_mut().insert(crate::tls::VerifiedClient);
+            }
             let busy = Busy::new(&slot);
             let answer = match too_large(request.headers(), max_body) {
                 Some(refusal) => Either::Left(std::future::ready(Ok(refusal))),

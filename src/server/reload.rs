@@ -34,10 +34,14 @@ pub(super) struct ReadConfig {
     pub(super) settings: Settings,
 }
 
-/// Reads and validates the configuration (blocking: files, secrets).
-pub(super) fn read_config(path: &Path) -> Result<ReadConfig, ConfigError> {
+/// Reads and validates the configuration (blocking: files, secrets), with the web
+/// configuration file `--web.config.file` names, if any (re-read at every reload).
+pub(super) fn read_config(
+    path: &Path,
+    web_config: Option<&Path>,
+) -> Result<ReadConfig, ConfigError> {
     let text = config::load::read_config_text(path)?.into_bytes();
-    let settings = config::load_logging_warnings(path)?;
+    let settings = config::load::load_logging_warnings_with_web_config(path, web_config)?;
     Ok(ReadConfig { text, settings })
 }
 
@@ -100,6 +104,7 @@ impl AppState {
     pub async fn reload(&self, force: bool) -> Result<bool, ConfigError> {
         let current = self.live();
         let path = self.config_path.clone();
+        let web_config = self.web_config.clone();
         let serving_tls = self.tls().is_some();
         let previous_text = current.loaded_text.clone();
         let found = off_workers(&self.reload_busy, RELOAD_DEADLINE, move || {
@@ -110,11 +115,9 @@ impl AppState {
                     return Ok(Found::Unchanged);
                 }
             }
-            let read = read_config(&path)?;
+            let read = read_config(&path, web_config.as_deref())?;
             let tls = match (&read.settings.tls, serving_tls) {
-                (Some(files), true) => {
-                    Some(crate::tls::server_config(&files.cert_file, &files.key_file))
-                }
+                (Some(tls), true) => Some(crate::tls::server_config(tls)),
                 _ => None,
             };
             Ok(Found::Changed {
@@ -206,7 +209,7 @@ impl AppState {
     ) {
         let now = self.settings();
         if now.listen != previous.listen || now.tls.is_some() != self.tls().is_some() {
-            tracing::warn!("quorate.listen, and turning quorate.tls on or off, take effect at the next start of quorate serve");
+            tracing::warn!("quorate.listen, and turning TLS on or off (quorate.tls, tls_server_config), take effect at the next start of quorate serve");
         }
         let (Some(files), Some(loaded)) = (&now.tls, loaded) else {
             return;
@@ -214,7 +217,7 @@ impl AppState {
         match loaded {
             Ok(config) => {
                 self.set_tls(config);
-                tracing::info!(cert = %files.cert_file.display(), "TLS certificate and key reloaded");
+                tracing::info!(cert = %files.cert_file.display(), "TLS certificate, key and client CA reloaded");
             }
             Err(e) => {
                 tracing::error!(error = %e, "TLS certificate or key not reloaded; new connections keep the previous one")

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod mariabackup;
 pub mod plugin;
 pub mod recover;
+pub mod tls;
 pub mod zabbix;
 
 use std::io::{Read, Write};
