@@ -195,6 +195,168 @@ fn install_frontend(dir: &Path, db_port: u16, password: &str) -> PathBuf {
     root
 }
 
+/// `zabbix_server -f` (Debian's zabbix-server-mysql) on the test's database, as the leader of
+/// its own process group: on drop, SIGTERM to it (it stops its children), up to 20 s, then
+/// SIGKILL to the whole group.
+struct ZabbixServer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ZabbixServer {
+    fn start(dir: &Path, db_port: u16, password: &str) -> ZabbixServer {
+        use std::os::unix::process::CommandExt;
+        let conf = dir.join("zabbix_server.conf");
+        let log = dir.join("zabbix_server.log");
+        // The fewest processes that poll, preprocess and store; its own socket directory and
+        // port; the database password only in this 0600 file.
+        let text = format!(
+            "LogFile={log}\nLogFileSize=0\nPidFile={dir}/zabbix_server.pid\nSocketDir={dir}\n\
+             DBHost=127.0.0.1\nDBPort={db_port}\nDBName=zabbix\nDBUser=zabbix\nDBPassword={password}\n\
+             ListenIP=127.0.0.1\nListenPort={port}\nAllowRoot=1\nAllowUnsupportedDBVersions=1\n\
+             StartPollers=2\nStartPollersUnreachable=1\nStartTrappers=1\nStartPingers=0\n\
+             StartDiscoverers=0\nStartHTTPPollers=0\nStartDBSyncers=1\nStartHistoryPollers=1\n\
+             StartPreprocessors=1\nStartLLDProcessors=1\nStartAlerters=1\nStartEscalators=1\n\
+             StartTimers=1\nCacheUpdateFrequency=5\nTimeout=10\n",
+            log = log.display(),
+            dir = dir.display(),
+            port = zabbix_port(),
+        );
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&conf)
+            .expect("create zabbix_server.conf");
+        f.write_all(text.as_bytes())
+            .expect("write zabbix_server.conf");
+        let out = fs::File::create(dir.join("zabbix_server.out")).expect("output file");
+        let child = Command::new("zabbix_server")
+            .arg("-f")
+            .arg("-c")
+            .arg(&conf)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("fd"))
+            .stderr(out)
+            .spawn()
+            .expect("zabbix_server (Debian package zabbix-server-mysql)");
+        ZabbixServer { child, log }
+    }
+
+    /// Its output (configuration errors) and the end of its log.
+    fn log(&self) -> String {
+        let out = self.log.with_extension("out");
+        let text = fs::read_to_string(out).unwrap_or_default()
+            + &fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+/// A free loopback port in the range `ListenPort` accepts (1024-32767; the kernel's ephemeral
+/// ports start above it).
+fn zabbix_port() -> u16 {
+    let start = 20000 + u16::try_from(std::process::id() % 10000).unwrap_or(0);
+    (start..32767)
+        .chain(20000..start)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port in 20000-32766")
+}
+
+impl Drop for ZabbixServer {
+    fn drop(&mut self) {
+        let Ok(pid) = i32::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // SAFETY: the group this test created (its leader is reaped only below, or has just
+        // been: its children keep the group id until they are gone).
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A dependent item of the HTTP template gets its value: a host linked to it, whose
+/// `{$QUORATE.PORT}` points at `quorate serve` of the sandbox's node, polled by a real
+/// `zabbix_server` — `quorate.metrics` fetched over HTTP, `mysql_up` cut out of it by the
+/// Prometheus pattern step.
+fn zabbix_server_reads_a_dependent_item(
+    api: &Api,
+    sb: &SandboxGuard,
+    template_id: &str,
+    dir: &Path,
+    db_port: u16,
+    password: &str,
+) {
+    let started = Instant::now();
+    let serve = common::ServeProcess::start(&sb.config_path(), &["--node", "node1"]);
+    let group = api.ok(
+        "hostgroup.get",
+        json!({"filter": {"name": "Templates/Databases"}, "output": ["groupid"]}),
+    );
+    let host = api.ok(
+        "host.create",
+        json!({
+            "host": "quorate-http-test",
+            "interfaces": [{"type": 1, "main": 1, "useip": 1, "ip": "127.0.0.1", "dns": "",
+                            "port": "10050"}],
+            "groups": [{"groupid": field(&group[0], "groupid")}],
+            "templates": [{"templateid": template_id}],
+            "macros": [{"macro": "{$QUORATE.PORT}", "value": serve.addr.port().to_string()}],
+        }),
+    );
+    let hostid = host["hostids"][0].as_str().expect("host id").to_string();
+    let server = ZabbixServer::start(dir, db_port, password);
+    let item = |key: &str| {
+        api.ok(
+            "item.get",
+            json!({"hostids": [hostid], "filter": {"key_": key},
+                   "output": ["lastvalue", "lastclock", "state", "error"]}),
+        )[0]
+        .clone()
+    };
+    // The master item is polled within its 1 min interval of the server's start.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let (up, state) = loop {
+        let (up, state) = (item("quorate.mysql.up"), item("quorate.wsrep.local_state"));
+        if [&up, &state]
+            .iter()
+            .all(|i| i["lastclock"].as_str().is_some_and(|c| c != "0"))
+        {
+            break (up, state);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no value for quorate.mysql.up and local_state within 150 s; master {}\nzabbix_server log:\n{}\nquorate serve log:\n{}",
+            item("quorate.metrics"),
+            server.log(),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert_eq!(up["lastvalue"], json!("1"), "{up}");
+    assert_eq!(state["lastvalue"], json!("4"), "Synced: {state}");
+    eprintln!(
+        "zabbix_server: quorate.mysql.up = 1 from quorate serve's /metrics in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(server);
+    drop(serve);
+}
+
 /// The JSON-RPC API of the frontend served by `php -S`.
 struct Api {
     addr: SocketAddr,
@@ -809,6 +971,8 @@ fn template_imports_into_real_zabbix_6_0() {
         "Zabbix {version}, {HTTP_TEMPLATE_NAME}: {stored}; {:.1} s in all",
         started.elapsed().as_secs_f64()
     );
+
+    zabbix_server_reads_a_dependent_item(&api, &sb, &stored.id, tmp.path(), db_port, &password);
     drop(php);
     sb.down().expect("sandbox down");
 }
