@@ -655,18 +655,17 @@ fn long_run_every_target() {
         "release"
     };
     let mut md = String::new();
-    md.push_str("# Fuzzing: long run of tests/parsers_fuzz.rs\n\n");
-    md.push_str("Written by `long_run_every_target` (the command is in the header of\n");
-    md.push_str(
+    md.push_str(concat!(
+        "# Fuzzing: long run of tests/parsers_fuzz.rs\n\n",
+        "Written by `long_run_every_target` (the command is in the header of\n",
         "`tests/parsers_fuzz.rs` and in docs/development.md). A `proptest` harness on the stable\n",
-    );
-    md.push_str("toolchain: mutated fixtures (`tests/fixtures/`, plus generated `/galera/state` reports) and\n");
-    md.push_str("arbitrary bytes; `decide` over the `tests/recover_model` generator; raw HTTP request targets\n");
-    md.push_str(
-        "against a running `quorate serve`. Not coverage-guided: cargo-fuzz (libFuzzer) needs a\n",
-    );
-    md.push_str("nightly toolchain, which this machine does not have (`rustup toolchain list`: stable only,\n");
-    md.push_str("and no network access to install one), so no coverage figure is measured.\n\n");
+        "toolchain: mutated fixtures (`tests/fixtures/`, plus generated `/galera/state` reports) and\n",
+        "arbitrary bytes; `decide` over the `tests/recover_model` generator; raw HTTP request targets\n",
+        "against a running `quorate serve`. Not coverage-guided: cargo-fuzz needs a nightly toolchain\n",
+        "and libFuzzer; this machine has a nightly toolchain (`rustup toolchain list`) but neither\n",
+        "cargo-fuzz nor the `libfuzzer-sys` crate, and its registry mirror answered no search, so no\n",
+        "coverage figure is measured.\n\n",
+    ));
     md.push_str(&format!(
         "- Budget: {}; {profile} build; {} targets, {total} cases in {:.0} s.\n",
         budget.describe(),
