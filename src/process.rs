@@ -11,9 +11,11 @@
 //!
 //! Outputs are bounded in bytes and in time: each stream is kept up to [`MAX_OUTPUT`] bytes, past
 //! which the child is killed and the run fails with [`RunFailure::TooLarge`] (an endless
-//! `yes`-like output cannot fill memory); and the readers poll, so that once the run is over
-//! (a timeout, or the leader exited and a descendant that left its group still holds the pipe)
-//! they stop and close their end instead of waiting for a writer that may never go.
+//! `yes`-like output cannot fill memory); and the readers poll, so the run's answer never waits
+//! past its deadline for a writer that may never go. Once a run is over, a reader whose child
+//! was killed closes its end (what still writes there is a stray that left the group); after a
+//! normal exit it keeps draining into the void until the writers close: a server the command
+//! started with our pipes as its output must neither block on a full pipe nor die of SIGPIPE.
 //!
 //! [`finish_group`] is for commands that must not be half-killed (a node's start or bootstrap
 //! command): the child leads its own process group, and on a timeout or an interruption the
@@ -29,7 +31,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -248,8 +250,8 @@ pub(crate) fn finish(
             }
             let _ = child.wait();
             // The readers are not joined: a grandchild outside the killed process may still
-            // hold a pipe open. Told to stop, they close their ends within a poll.
-            io.stop();
+            // hold a pipe open. Told to, they close their ends within a poll.
+            io.close();
             return Err(unfinished);
         }
     };
@@ -297,18 +299,18 @@ impl ChildIo {
         }
     }
 
-    /// Tells the readers to stop and close their ends (they are not waited for).
-    fn stop(&self) {
+    /// Tells the readers to close their ends (they are not waited for).
+    fn close(&self) {
         for c in [&self.stdout, &self.stderr].into_iter().flatten() {
-            c.stop.store(true, Ordering::SeqCst);
+            c.mode.store(CLOSE, Ordering::SeqCst);
         }
     }
 
     /// The child exited with `status`. A process it left behind (outside a killed group, or
     /// a daemon) may hold the pipes open for ever: the output is waited for only a little
     /// ([`READERS_AFTER_EXIT`], and no later than `deadline` unless that leaves less than
-    /// [`READERS_AT_LEAST`]), then the readers stop. Fails with what was read when an output
-    /// went past its cap.
+    /// [`READERS_AT_LEAST`]); the readers then drain into the void until the writers close.
+    /// Fails with what was read when an output went past its cap.
     fn exited(self, status: ExitStatus, deadline: Instant) -> Result<Finished, (Finished, Stream)> {
         if let Some(w) = self.writer {
             // The writer ends when the child's stdin closes, which its exit did (unless a
@@ -320,8 +322,8 @@ impl ChildIo {
         }
         let now = Instant::now();
         let until = (now + READERS_AFTER_EXIT).min(deadline.max(now + READERS_AT_LEAST));
-        let (stdout, stdout_over) = Collector::take(self.stdout, until);
-        let (stderr, stderr_over) = Collector::take(self.stderr, until);
+        let (stdout, stdout_over) = Collector::take(self.stdout, until, DISCARD);
+        let (stderr, stderr_over) = Collector::take(self.stderr, until, DISCARD);
         let done = Finished {
             status,
             stdout,
@@ -432,8 +434,8 @@ pub(crate) fn finish_group(
         why,
         how,
         survivors,
-        stdout: Collector::take(io.stdout, now).0,
-        stderr: Collector::take(io.stderr, now).0,
+        stdout: Collector::take(io.stdout, now, CLOSE).0,
+        stderr: Collector::take(io.stderr, now, CLOSE).0,
     })
 }
 
@@ -518,13 +520,20 @@ pub(crate) fn group_members(pgid: libc::pid_t) -> Vec<u32> {
     out
 }
 
+/// What a [`Collector`]'s thread does with what it reads: keep it (up to its cap), drain it
+/// into the void (the run is over; a writer the command left running must not block or get
+/// SIGPIPE), or close its end (the run's child was killed: what still writes is a stray).
+const COLLECT: u8 = 0;
+const DISCARD: u8 = 1;
+const CLOSE: u8 = 2;
+
 /// A reader thread whose output so far can be taken without waiting for its end. It keeps at
-/// most its cap (then marks the overflow and closes its end: the writer gets EPIPE) and stops
-/// when told to, so that a pipe held open by a stray descendant does not keep it for ever.
+/// most its cap (then marks the overflow and closes its end: the writer gets EPIPE), and its
+/// mode ([`COLLECT`], [`DISCARD`], [`CLOSE`]) is changed when the run is over.
 struct Collector {
     buf: Arc<Mutex<Vec<u8>>>,
     overflow: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
     handle: JoinHandle<()>,
 }
 
@@ -532,11 +541,16 @@ impl Collector {
     fn start<R: Read + AsRawFd + Send + 'static>(mut r: R, cap: usize) -> Collector {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let overflow = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (shared, over, stopped) = (Arc::clone(&buf), Arc::clone(&overflow), Arc::clone(&stop));
+        let mode = Arc::new(AtomicU8::new(COLLECT));
+        let (shared, over, mode_seen) =
+            (Arc::clone(&buf), Arc::clone(&overflow), Arc::clone(&mode));
         let handle = std::thread::spawn(move || {
             let mut chunk = vec![0u8; 64 * 1024];
-            while !stopped.load(Ordering::SeqCst) {
+            loop {
+                let mode = mode_seen.load(Ordering::SeqCst);
+                if mode == CLOSE {
+                    break;
+                }
                 if !readable(r.as_raw_fd(), READER_POLL) {
                     continue;
                 }
@@ -546,6 +560,9 @@ impl Collector {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
+                if mode == DISCARD {
+                    continue;
+                }
                 let Ok(mut b) = shared.lock() else { break };
                 if b.len() + n > cap {
                     let room = cap - b.len();
@@ -559,7 +576,7 @@ impl Collector {
         Collector {
             buf,
             overflow,
-            stop,
+            mode,
             handle,
         }
     }
@@ -569,15 +586,15 @@ impl Collector {
     }
 
     /// What was read and whether it went past the cap, waiting for the end of the stream at
-    /// most until `until`; the reader is then told to stop.
-    fn take(c: Option<Collector>, until: Instant) -> (Vec<u8>, bool) {
+    /// most until `until`; the reader then goes on in `then` mode ([`DISCARD`] or [`CLOSE`]).
+    fn take(c: Option<Collector>, until: Instant, then: u8) -> (Vec<u8>, bool) {
         let Some(c) = c else {
             return (Vec::new(), false);
         };
         while !c.handle.is_finished() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
-        c.stop.store(true, Ordering::SeqCst);
+        c.mode.store(then, Ordering::SeqCst);
         let out = c.buf.lock().map(|b| b.clone()).unwrap_or_default();
         (out, c.overflowed())
     }
@@ -894,7 +911,11 @@ mod tests {
             .spawn()
             .expect("yes");
         let reader = Collector::start(child.stdout.take().expect("stdout"), 1000);
-        let (out, over) = Collector::take(Some(reader), Instant::now() + Duration::from_secs(20));
+        let (out, over) = Collector::take(
+            Some(reader),
+            Instant::now() + Duration::from_secs(20),
+            CLOSE,
+        );
         // The closed pipe ends `yes` (EPIPE); killed too in case it has not yet.
         let _ = child.kill();
         let _ = child.wait();
@@ -959,5 +980,38 @@ mod tests {
         assert!(done.status.success());
         assert_eq!(done.stderr, b"done\n");
         assert!(took < Duration::from_millis(1700), "{took:?}");
+    }
+
+    /// A server that a successful start command left writing to the inherited stdout keeps
+    /// running: after the answer, the reader drains into the void instead of closing the pipe
+    /// (SIGPIPE would kill the server, a full pipe would block it).
+    #[test]
+    fn a_daemon_writing_to_the_inherited_output_is_neither_killed_nor_blocked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        let script = r#"(while :; do echo tick; sleep 0.01; done) & echo $! >> "$1"; echo up"#;
+        let child = group_leader(script, &[&pids]);
+        let never = AtomicI32::new(0);
+        let r = finish_group(
+            child,
+            None,
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+            &never,
+        );
+        // Well after the answer: by now a closed pipe would have killed it.
+        std::thread::sleep(Duration::from_millis(800));
+        let recorded = pids_in(&pids);
+        let daemon_alive = recorded.len() == 1 && recorded.iter().all(|p| alive(*p));
+        kill_all(&recorded);
+        let f = r.expect("exits 0");
+        assert!(f.status.success());
+        assert!(
+            f.stdout.windows(3).any(|w| w == b"up\n"),
+            "{:?}",
+            String::from_utf8_lossy(&f.stdout)
+        );
+        assert!(daemon_alive, "the daemon died once the answer was taken");
     }
 }
