@@ -1,7 +1,10 @@
 //! [`Collected<T>`]: what one collection of a source returned, when it finished and how long
 //! it took. Every source wraps its raw data in it (Galera per scrape, GlusterFS and backups in
 //! the background), so success and duration are defined here once and exported the same way
-//! for every collector (`quorate_collector_success`, `quorate_collector_duration_seconds`).
+//! for every collector (`quorate_collector_success`, `quorate_collector_duration_seconds`,
+//! `quorate_collector_last_success_timestamp_seconds`: a [`CollectorStatus`]), and so is the
+//! rule that a background collector which stopped finishing collections has not succeeded
+//! ([`stalled_for`]): its last success is not news of now, never a stale 1.
 //!
 //! Pure: the only clock it reads is the one a caller asks for ([`Collected::finished`]).
 
@@ -65,6 +68,44 @@ impl<T: Succeeded> Collected<T> {
     pub fn succeeded(&self) -> bool {
         self.value.succeeded()
     }
+
+    /// This collection as its collector's status: when it failed, the last success is
+    /// `earlier_success` (the collector keeps it).
+    pub fn status(&self, earlier_success: Option<SystemTime>) -> CollectorStatus {
+        let succeeded = self.succeeded();
+        CollectorStatus {
+            succeeded,
+            duration: self.duration,
+            last_success: if succeeded {
+                Some(self.at)
+            } else {
+                earlier_success
+            },
+        }
+    }
+}
+
+/// What every collector exports about itself (`quorate_collector_*{collector}`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CollectorStatus {
+    /// The latest collection succeeded and, for a background collector, is current.
+    pub succeeded: bool,
+    /// How long the latest collection took.
+    pub duration: Duration,
+    /// When a collection last succeeded; `None` until one did.
+    pub last_success: Option<SystemTime>,
+}
+
+/// How long the latest attempt of a background collector has been finished, as of `now`, when
+/// that is longer than `max_age` (its interval plus the time an attempt may take): the
+/// collector has stalled, and whatever it last returned is not current. `None` while current.
+pub fn stalled_for(
+    latest_attempt: SystemTime,
+    now: SystemTime,
+    max_age: Duration,
+) -> Option<Duration> {
+    let age = now.duration_since(latest_attempt).unwrap_or(Duration::ZERO);
+    (age > max_age).then_some(age)
 }
 
 impl<T, E> Collected<Result<T, E>> {
@@ -152,6 +193,29 @@ mod tests {
         assert_eq!((failed.at, failed.duration), (at, Duration::from_millis(5)));
         assert_eq!(ok.age(at + Duration::from_secs(7)), Duration::from_secs(7));
         assert_eq!(ok.age(at - Duration::from_secs(7)), Duration::ZERO);
+    }
+
+    #[test]
+    fn status_keeps_the_last_success_and_staleness_is_past_the_bound() {
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let ok: Collected<Result<u8, &str>> = Collected {
+            value: Ok(1),
+            at: at(50),
+            duration: Duration::from_secs(2),
+        };
+        assert_eq!(ok.status(Some(at(10))).last_success, Some(at(50)));
+        let failed = ok.clone().map(|_| Err::<u8, _>("refused"));
+        let status = failed.status(Some(at(10)));
+        assert!(!status.succeeded);
+        assert_eq!(status.last_success, Some(at(10)));
+        assert_eq!(failed.status(None).last_success, None);
+        let max = Duration::from_secs(30);
+        assert_eq!(stalled_for(at(50), at(80), max), None);
+        assert_eq!(
+            stalled_for(at(50), at(81), max),
+            Some(Duration::from_secs(31))
+        );
+        assert_eq!(stalled_for(at(50), at(40), max), None);
     }
 
     #[test]

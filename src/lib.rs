@@ -44,7 +44,8 @@
 //! - [`sandbox`]: a real local Galera cluster on loopback for the demo, tests and benchmarks.
 //! - [`bounded`]: reading a small outside file with a size cap, refusing FIFOs, devices and
 //!   directories (opened non-blocking), every error naming the file.
-//! - `process` (private): running commands, their PATH, timeouts and process groups.
+//! - `process` (private): running commands, their PATH, timeouts, output caps and process
+//!   groups.
 //! - [`process_stats`]: this process's CPU, memory and file descriptors from `/proc` (the
 //!   standard `process_*` metrics); [`process_stats::parse`] is pure.
 //! - [`tls`]: loading certificates for `quorate serve` (with its client-certificate policy,

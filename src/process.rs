@@ -9,6 +9,14 @@
 //! (the gluster CLI's streaming parser, a start command's process group) spawn the child
 //! themselves and call [`finish`] or [`finish_group`].
 //!
+//! Outputs are bounded in bytes and in time: each stream is kept up to [`MAX_OUTPUT`] bytes, past
+//! which the child is killed and the run fails with [`RunFailure::TooLarge`] (an endless
+//! `yes`-like output cannot fill memory); and the readers poll, so the run's answer never waits
+//! past its deadline for a writer that may never go. Once a run is over, a reader whose child
+//! was killed closes its end (what still writes there is a stray that left the group); after a
+//! normal exit it keeps draining into the void until the writers close: a server the command
+//! started with our pipes as its output must neither block on a full pipe nor die of SIGPIPE.
+//!
 //! [`finish_group`] is for commands that must not be half-killed (a node's start or bootstrap
 //! command): the child leads its own process group, and on a timeout or an interruption the
 //! whole group gets SIGTERM, a grace period to run its clean-up (e.g. `galera_new_cluster`'s
@@ -19,10 +27,11 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -69,6 +78,30 @@ pub(crate) fn find_program_in(names: &[&str], path: &std::ffi::OsStr) -> Option<
 /// How often [`run`] looks whether the child exited.
 const RUN_POLL: Duration = Duration::from_millis(10);
 
+/// The most bytes kept of a child's stdout, and of its stderr. The largest expected is
+/// mariabackup's log (a line per file copied: tens of MB for a hundred thousand tables); past
+/// the cap the child is killed and the run fails ([`RunFailure::TooLarge`]).
+pub(crate) const MAX_OUTPUT: usize = 64 << 20;
+
+/// How often a reader whose stream is quiet looks whether it should stop.
+const READER_POLL: Duration = Duration::from_millis(50);
+
+/// Which output of a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        })
+    }
+}
+
 /// Why [`run`] or [`run_checked`] has no successful answer. The child, if it started, has been
 /// reaped (and killed, if it outlived its deadline).
 #[derive(Debug)]
@@ -81,6 +114,8 @@ pub(crate) enum RunFailure {
     Wait(std::io::Error),
     /// It exited unsuccessfully ([`run_checked`] only).
     Exit(Finished),
+    /// This output went past `limit` bytes ([`MAX_OUTPUT`]); the child was killed.
+    TooLarge { stream: Stream, limit: usize },
 }
 
 impl fmt::Display for RunFailure {
@@ -90,6 +125,12 @@ impl fmt::Display for RunFailure {
             RunFailure::TimedOut(t) => write!(f, "did not finish within {t:?}"),
             RunFailure::Wait(e) => write!(f, "waiting for it failed: {e}"),
             RunFailure::Exit(done) => write!(f, "exited with {}", done.status),
+            RunFailure::TooLarge { stream, limit } => {
+                write!(
+                    f,
+                    "its output ({stream}) exceeds {limit} bytes; it was killed"
+                )
+            }
         }
     }
 }
@@ -119,6 +160,10 @@ pub(crate) fn run(
     finish(child, stdin, timeout, RUN_POLL, kill).map_err(|unfinished| match unfinished {
         Unfinished::TimedOut => RunFailure::TimedOut(timeout),
         Unfinished::Wait(e) => RunFailure::Wait(e),
+        Unfinished::TooLarge(stream) => RunFailure::TooLarge {
+            stream,
+            limit: MAX_OUTPUT,
+        },
     })
 }
 
@@ -145,11 +190,14 @@ pub(crate) struct Finished {
     pub stderr: Vec<u8>,
 }
 
-/// Why a child did not exit in time. It has been killed and reaped either way.
+/// Why a child did not exit in time, or its output was refused. It has been killed (unless it
+/// had exited) and reaped either way.
 #[derive(Debug)]
 pub(crate) enum Unfinished {
     TimedOut,
     Wait(std::io::Error),
+    /// This output went past [`MAX_OUTPUT`] bytes.
+    TooLarge(Stream),
 }
 
 /// How to kill a child that outlives its deadline.
@@ -162,7 +210,8 @@ pub(crate) enum Kill {
 }
 
 /// Feeds `stdin` (when the child's stdin is piped), drains its piped outputs, and waits at
-/// most `timeout`, polling every `poll`.
+/// most `timeout`, polling every `poll`. An output past [`MAX_OUTPUT`] ends the child like a
+/// timeout does.
 pub(crate) fn finish(
     mut child: Child,
     stdin: Option<Vec<u8>>,
@@ -173,6 +222,9 @@ pub(crate) fn finish(
     let io = ChildIo::start(&mut child, stdin);
     let deadline = Instant::now() + timeout;
     let outcome = loop {
+        if let Some(stream) = io.overflowed() {
+            break Err(Unfinished::TooLarge(stream));
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(poll),
@@ -197,12 +249,14 @@ pub(crate) fn finish(
                 }
             }
             let _ = child.wait();
-            // The reader threads are left to finish on their own: a grandchild outside the
-            // killed process may still hold a pipe open, and joining would wait for it.
+            // The readers are not joined: a grandchild outside the killed process may still
+            // hold a pipe open. Told to, they close their ends within a poll.
+            io.close();
             return Err(unfinished);
         }
     };
-    Ok(io.exited(status))
+    io.exited(status, deadline)
+        .map_err(|(_, stream)| Unfinished::TooLarge(stream))
 }
 
 /// The threads that feed a child's stdin and drain its stdout and stderr.
@@ -211,6 +265,10 @@ struct ChildIo {
     stdout: Option<Collector>,
     stderr: Option<Collector>,
 }
+
+/// The least time the readers get once the leader exited, even at the deadline: what is
+/// already in the pipes is read at once.
+const READERS_AT_LEAST: Duration = Duration::from_millis(100);
 
 impl ChildIo {
     /// Takes the child's piped streams: writes `stdin` (if piped) and collects the outputs.
@@ -224,30 +282,68 @@ impl ChildIo {
         });
         ChildIo {
             writer,
-            stdout: child.stdout.take().map(Collector::start),
-            stderr: child.stderr.take().map(Collector::start),
+            stdout: child.stdout.take().map(|r| Collector::start(r, MAX_OUTPUT)),
+            stderr: child.stderr.take().map(|r| Collector::start(r, MAX_OUTPUT)),
+        }
+    }
+
+    /// The first output that went past its cap.
+    fn overflowed(&self) -> Option<Stream> {
+        let over = |c: &Option<Collector>| c.as_ref().is_some_and(Collector::overflowed);
+        if over(&self.stdout) {
+            Some(Stream::Stdout)
+        } else if over(&self.stderr) {
+            Some(Stream::Stderr)
+        } else {
+            None
+        }
+    }
+
+    /// Tells the readers to close their ends (they are not waited for).
+    fn close(&self) {
+        for c in [&self.stdout, &self.stderr].into_iter().flatten() {
+            c.mode.store(CLOSE, Ordering::SeqCst);
         }
     }
 
     /// The child exited with `status`. A process it left behind (outside a killed group, or
-    /// a daemon) may hold the pipes open for ever: the output is waited for only a little.
-    fn exited(self, status: ExitStatus) -> Finished {
+    /// a daemon) may hold the pipes open for ever: the output is waited for only a little
+    /// ([`READERS_AFTER_EXIT`], and no later than `deadline` unless that leaves less than
+    /// [`READERS_AT_LEAST`]); the readers then drain into the void until the writers close.
+    /// Fails with what was read when an output went past its cap.
+    fn exited(self, status: ExitStatus, deadline: Instant) -> Result<Finished, (Finished, Stream)> {
         if let Some(w) = self.writer {
-            let _ = w.join();
+            // The writer ends when the child's stdin closes, which its exit did (unless a
+            // descendant holds it: then it is not waited for).
+            let until = Instant::now() + READERS_AT_LEAST;
+            while !w.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
-        let until = Instant::now() + READERS_AFTER_EXIT;
-        Finished {
+        let now = Instant::now();
+        let until = (now + READERS_AFTER_EXIT).min(deadline.max(now + READERS_AT_LEAST));
+        let (stdout, stdout_over) = Collector::take(self.stdout, until, DISCARD);
+        let (stderr, stderr_over) = Collector::take(self.stderr, until, DISCARD);
+        let done = Finished {
             status,
-            stdout: Collector::take(self.stdout, until),
-            stderr: Collector::take(self.stderr, until),
+            stdout,
+            stderr,
+        };
+        match (stdout_over, stderr_over) {
+            (true, _) => Err((done, Stream::Stdout)),
+            (_, true) => Err((done, Stream::Stderr)),
+            _ => Ok(done),
         }
     }
 }
 
-/// Why a process group was stopped before its leader exited.
+/// Why a process group was stopped before its leader exited (or, for [`Stop::TooLarge`],
+/// why its run failed).
 #[derive(Debug)]
 pub(crate) enum Stop {
     TimedOut,
+    /// This output went past [`MAX_OUTPUT`] bytes.
+    TooLarge(Stream),
     /// `cancel` was set to this signal number (this process received it).
     Interrupted(i32),
     Wait(std::io::Error),
@@ -292,8 +388,23 @@ pub(crate) fn finish_group(
     let io = ChildIo::start(&mut child, stdin);
     let deadline = Instant::now() + timeout;
     let why = loop {
+        if let Some(stream) = io.overflowed() {
+            break Stop::TooLarge(stream);
+        }
         match child.try_wait() {
-            Ok(Some(status)) => return Ok(io.exited(status)),
+            Ok(Some(status)) => {
+                // What it started in the background is left running (see above); only the
+                // answer is refused.
+                return io
+                    .exited(status, deadline)
+                    .map_err(|(done, stream)| GroupStopped {
+                        why: Stop::TooLarge(stream),
+                        how: "it had exited; nothing was signalled".into(),
+                        survivors: Vec::new(),
+                        stdout: done.stdout,
+                        stderr: done.stderr,
+                    });
+            }
             Ok(None) => {}
             Err(e) => break Stop::Wait(e),
         }
@@ -323,8 +434,8 @@ pub(crate) fn finish_group(
         why,
         how,
         survivors,
-        stdout: Collector::take(io.stdout, now),
-        stderr: Collector::take(io.stderr, now),
+        stdout: Collector::take(io.stdout, now, CLOSE).0,
+        stderr: Collector::take(io.stderr, now, CLOSE).0,
     })
 }
 
@@ -409,42 +520,96 @@ pub(crate) fn group_members(pgid: libc::pid_t) -> Vec<u32> {
     out
 }
 
-/// A reader thread whose output so far can be taken without waiting for its end.
+/// What a [`Collector`]'s thread does with what it reads: keep it (up to its cap), drain it
+/// into the void (the run is over; a writer the command left running must not block or get
+/// SIGPIPE), or close its end (the run's child was killed: what still writes is a stray).
+const COLLECT: u8 = 0;
+const DISCARD: u8 = 1;
+const CLOSE: u8 = 2;
+
+/// A reader thread whose output so far can be taken without waiting for its end. It keeps at
+/// most its cap (then marks the overflow and closes its end: the writer gets EPIPE), and its
+/// mode ([`COLLECT`], [`DISCARD`], [`CLOSE`]) is changed when the run is over.
 struct Collector {
     buf: Arc<Mutex<Vec<u8>>>,
+    overflow: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
     handle: JoinHandle<()>,
 }
 
 impl Collector {
-    fn start<R: Read + Send + 'static>(mut r: R) -> Collector {
+    fn start<R: Read + AsRawFd + Send + 'static>(mut r: R, cap: usize) -> Collector {
         let buf = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&buf);
+        let overflow = Arc::new(AtomicBool::new(false));
+        let mode = Arc::new(AtomicU8::new(COLLECT));
+        let (shared, over, mode_seen) =
+            (Arc::clone(&buf), Arc::clone(&overflow), Arc::clone(&mode));
         let handle = std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
+            let mut chunk = vec![0u8; 64 * 1024];
             loop {
-                match r.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => match shared.lock() {
-                        Ok(mut b) => b.extend_from_slice(&chunk[..n]),
-                        Err(_) => break,
-                    },
+                let mode = mode_seen.load(Ordering::SeqCst);
+                if mode == CLOSE {
+                    break;
                 }
+                if !readable(r.as_raw_fd(), READER_POLL) {
+                    continue;
+                }
+                let n = match r.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                if mode == DISCARD {
+                    continue;
+                }
+                let Ok(mut b) = shared.lock() else { break };
+                if b.len() + n > cap {
+                    let room = cap - b.len();
+                    b.extend_from_slice(&chunk[..room]);
+                    over.store(true, Ordering::SeqCst);
+                    break;
+                }
+                b.extend_from_slice(&chunk[..n]);
             }
         });
-        Collector { buf, handle }
+        Collector {
+            buf,
+            overflow,
+            mode,
+            handle,
+        }
     }
 
-    /// What was read, waiting for the end of the stream at most until `until`.
-    fn take(c: Option<Collector>, until: Instant) -> Vec<u8> {
+    fn overflowed(&self) -> bool {
+        self.overflow.load(Ordering::SeqCst)
+    }
+
+    /// What was read and whether it went past the cap, waiting for the end of the stream at
+    /// most until `until`; the reader then goes on in `then` mode ([`DISCARD`] or [`CLOSE`]).
+    fn take(c: Option<Collector>, until: Instant, then: u8) -> (Vec<u8>, bool) {
         let Some(c) = c else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
         while !c.handle.is_finished() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
+        c.mode.store(then, Ordering::SeqCst);
         let out = c.buf.lock().map(|b| b.clone()).unwrap_or_default();
-        out
+        (out, c.overflowed())
     }
+}
+
+/// Whether `fd` has something to read (or its end: EOF and errors count) within `wait`.
+fn readable(fd: RawFd, wait: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd for a descriptor the caller keeps open.
+    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
 }
 
 #[cfg(test)]
@@ -674,9 +839,14 @@ mod tests {
     fn a_command_that_leaves_a_daemon_holding_its_output_still_finishes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pids = dir.path().join("pids");
-        // The background sleep keeps stdout open after the leader exits 0, like a server
-        // started by a start script without redirecting its output.
-        let child = group_leader(r#"sleep 100 & echo $! >> "$1"; echo up"#, &[&pids]);
+        // The background loop keeps stdout open after the leader exits 0, like a server
+        // started by a start script without redirecting its output; it writes there after a
+        // second and on: once the answer is taken, the reader must drain into the void, not
+        // close the pipe (SIGPIPE would kill the server) nor stop reading (a full pipe would
+        // block it).
+        let script = r#"(sleep 1; while :; do echo tick; sleep 0.01; done) & echo $! >> "$1"
+            echo up"#;
+        let child = group_leader(script, &[&pids]);
         let never = AtomicI32::new(0);
         let started = Instant::now();
         let r = finish_group(
@@ -687,22 +857,139 @@ mod tests {
             Duration::from_secs(1),
             &never,
         );
+        let took = started.elapsed();
+        // Well after the answer: by now a closed pipe would have killed it.
+        std::thread::sleep(Duration::from_millis(800));
         let recorded = pids_in(&pids);
         // A process the command left running on success is not ours to end; the test ends it.
-        let daemon_was_alive = recorded.iter().all(|p| alive(*p));
+        let daemon_alive = recorded.iter().all(|p| alive(*p));
         kill_all(&recorded);
         let f = r.expect("exits 0");
         assert!(f.status.success());
-        assert_eq!(f.stdout, b"up\n");
+        assert!(
+            f.stdout.starts_with(b"up\n"),
+            "{:?}",
+            String::from_utf8_lossy(&f.stdout)
+        );
         assert_eq!(recorded.len(), 1);
         assert!(
-            daemon_was_alive,
-            "a successful command's background process was killed"
+            daemon_alive,
+            "a successful command's background process died once the answer was taken"
         );
-        let took = started.elapsed();
         assert!(
             took >= READERS_AFTER_EXIT && took < READERS_AFTER_EXIT + Duration::from_secs(5),
             "{took:?}"
         );
+    }
+
+    /// An endless output (`yes`) is refused at the cap, quickly, the child killed.
+    #[test]
+    fn an_endless_output_is_refused_at_the_cap() {
+        for (script, stream) in [
+            ("exec yes", Stream::Stdout),
+            ("exec yes >&2", Stream::Stderr),
+        ] {
+            let started = Instant::now();
+            let err = run(
+                Command::new("sh").args(["-c", script]),
+                None,
+                Duration::from_secs(60),
+                Kill::Group,
+            )
+            .expect_err("too large");
+            assert!(
+                matches!(err, RunFailure::TooLarge { stream: s, limit: MAX_OUTPUT } if s == stream),
+                "{err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("({stream}) exceeds {MAX_OUTPUT} bytes")),
+                "{text}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    /// The reader keeps at most its cap, whatever the writer sends.
+    #[test]
+    fn a_reader_keeps_at_most_its_cap() {
+        let mut child = Command::new("yes")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("yes");
+        let reader = Collector::start(child.stdout.take().expect("stdout"), 1000);
+        let (out, over) = Collector::take(
+            Some(reader),
+            Instant::now() + Duration::from_secs(20),
+            CLOSE,
+        );
+        // The closed pipe ends `yes` (EPIPE); killed too in case it has not yet.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(over);
+        assert_eq!(out.len(), 1000);
+        assert!(out.starts_with(b"y\ny\n"));
+    }
+
+    /// A hung command whose helper left the group (setsid) and keeps writing to stdout: the
+    /// run ends at its deadline, and the reader closes its end (the helper then dies of
+    /// SIGPIPE) instead of reading for ever.
+    #[test]
+    fn the_deadline_holds_against_a_helper_outside_the_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        let script = r#"setsid sh -c 'while :; do echo tick; sleep 0.05; done' &
+            echo $! >> "$1"; echo $$ >> "$1"; sleep 100"#;
+        let started = Instant::now();
+        let r = run(
+            Command::new("sh").args(["-c", script, "sh"]).arg(&pids),
+            None,
+            Duration::from_millis(700),
+            Kill::Group,
+        );
+        let took = started.elapsed();
+        let recorded = pids_in(&pids);
+        let helper = recorded.first().copied();
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut helper_gone = false;
+        while Instant::now() < until {
+            if helper.is_some_and(|p| !alive(p)) {
+                helper_gone = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        kill_all(&recorded);
+        assert!(matches!(r, Err(RunFailure::TimedOut(_))), "{r:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(recorded.len(), 2, "the script did not start");
+        assert!(helper_gone, "the reader kept the helper's pipe open");
+    }
+
+    /// A command that exits before its deadline while a helper outside its group holds its
+    /// output: the output is waited for no later than the deadline, not the full
+    /// [`READERS_AFTER_EXIT`] past it.
+    #[test]
+    fn waiting_for_the_output_after_the_exit_ends_at_the_deadline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        let script = r#"setsid sleep 100 & echo $! >> "$1"; echo done >&2; sleep 0.2"#;
+        let started = Instant::now();
+        let r = run(
+            Command::new("sh").args(["-c", script, "sh"]).arg(&pids),
+            None,
+            Duration::from_millis(800),
+            Kill::Group,
+        );
+        let took = started.elapsed();
+        kill_all(&pids_in(&pids));
+        let done = r.expect("exits 0");
+        assert!(done.status.success());
+        assert_eq!(done.stderr, b"done\n");
+        assert!(took < Duration::from_millis(1700), "{took:?}");
     }
 }

@@ -445,8 +445,16 @@ async fn scrape(
     }
     if with_host_sources {
         // The latest background scan; never waits for one in progress.
-        let scan = state.backup.get().and_then(BackupMonitor::latest);
-        let reading = scan.map(|s| BackupReading::from_scan(&s, SystemTime::now()));
+        let monitor = state.backup.get();
+        let now = SystemTime::now();
+        let reading = monitor.and_then(|m| {
+            let scan = m.latest()?;
+            Some(BackupReading::from_scan(&scan, now).in_background(
+                m.last_success(),
+                m.max_scan_age(),
+                now,
+            ))
+        });
         set.extend(metrics::backup::families(reading.as_ref()));
     }
     // GlusterFS data comes from the background collector: reading it never waits on gluster.

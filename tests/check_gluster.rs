@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::plugin::{perf, run_quorate, validate_plugin_output, PluginRun};
+use common::plugin::{perf, run_quorate, run_shell, validate_plugin_output, PluginRun};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
 
 fn check(config: &str, args: &[&str]) -> PluginRun {
@@ -113,6 +113,7 @@ fn check_gluster_on_a_real_volume() {
         .is_some_and(|rows| rows.iter().any(|r| r["{#BRICK}"] == b.as_str()))));
 
     zabbix_agent_runs_our_gluster_items(dir.path(), config, &bricks);
+    shipped_nagios_and_nrpe_gluster_lines_run(config);
 
     // Without `storage.glusterfs.volume_name` every volume is watched (`volume status all
     // detail`, heal info per volume listed): the same volume, found by itself.
@@ -235,5 +236,42 @@ fn zabbix_agent_runs_our_gluster_items(dir: &Path, config: &str, bricks: &[Strin
                 "{key}: template field {f} missing or null in {json}"
             );
         }
+    }
+}
+
+/// The shipped Nagios command `check_quorate_gluster` and the NRPE command `check_gluster`,
+/// macros expanded as Nagios would, run against the healthy volume.
+fn shipped_nagios_and_nrpe_gluster_lines_run(config: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_quorate");
+    let expand = |line: &str| {
+        line.replace("/usr/local/bin/quorate", bin)
+            .replace("/etc/quorate/quorate.yaml", config)
+            .replace("$ARG1$", "--volume gv")
+    };
+    let commands =
+        std::fs::read_to_string(root.join("nagios/quorate-commands.cfg")).expect("commands file");
+    let line = commands
+        .lines()
+        .map(str::trim)
+        .find_map(|l| {
+            l.strip_prefix("command_line")
+                .filter(|rest| rest.contains("quorate check gluster"))
+        })
+        .expect("a check gluster command line");
+    let nrpe = std::fs::read_to_string(root.join("nagios/nrpe/quorate.cfg")).expect("nrpe file");
+    let nrpe_line = nrpe
+        .lines()
+        .find_map(|l| l.strip_prefix("command[check_gluster]="))
+        .expect("NRPE check_gluster");
+    for line in [line.trim(), nrpe_line] {
+        let r = run_shell(&expand(line), &[]);
+        assert_eq!(r.code, 0, "{line}\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.starts_with("GLUSTER OK - "),
+            "{line}: {}",
+            r.stdout
+        );
+        validate_plugin_output(&r.stdout, r.code).unwrap();
     }
 }

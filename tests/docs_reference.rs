@@ -389,6 +389,7 @@ fn built_family_names() -> BTreeSet<String> {
                 at: SystemTime::now(),
                 duration: Duration::from_micros(40),
             }),
+            last_success: Default::default(),
         };
         families.extend(
             quorate::metrics::galera::families(&snapshot)

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{promtool_check_metrics, sample, PrometheusProcess, ServeProcess};
 use quorate::sandbox::{self, SandboxGuard, UpOptions};
@@ -23,8 +23,16 @@ fn probe(serve: &ServeProcess, node: &str, timeout_header: &str) -> (String, Dur
     (r.body, elapsed)
 }
 
+/// Now as Unix seconds.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 #[test]
 fn exporter_against_a_real_three_node_cluster() {
+    let started = unix_now();
     let dir = tempfile::tempdir().expect("temp dir");
     let sb_dir = dir.path().join("sb");
     let sb = SandboxGuard::new(
@@ -108,6 +116,19 @@ fn exporter_against_a_real_three_node_cluster() {
         &["collector=\"galera\""]
     )
     .is_some());
+    // This scrape's own success: its time.
+    for collector in ["galera", "grastate"] {
+        let last = sample(
+            &body,
+            "quorate_collector_last_success_timestamp_seconds",
+            &[&format!("collector=\"{collector}\"")],
+        )
+        .unwrap_or_else(|| panic!("no last success of {collector}:\n{body}"));
+        assert!(
+            last >= started && last <= unix_now(),
+            "{collector}: {last} not within the test ({started}..)"
+        );
+    }
     assert_eq!(
         sample(
             &body,
@@ -232,6 +253,7 @@ fn exporter_against_a_real_three_node_cluster() {
     // Stop node3 cleanly: it answers mysql_up 0 at once, its grastate.dat is still read (a
     // clean stop saves the real seqno), and the others see a cluster of two.
     let mut sb = sb;
+    let stopped_at = unix_now();
     sb.stop_node("node3").expect("stop node3");
     let (body, elapsed) = probe(&serve, "node3", "5");
     assert_eq!(sample(&body, "mysql_up", &[]), Some(0.0), "{body}");
@@ -254,6 +276,17 @@ fn exporter_against_a_real_three_node_cluster() {
             &["collector=\"grastate\""]
         ),
         Some(1.0)
+    );
+    // The failed scrape keeps the time of node3's last success (its probe while it ran).
+    let last = sample(
+        &body,
+        "quorate_collector_last_success_timestamp_seconds",
+        &["collector=\"galera\""],
+    )
+    .unwrap_or_else(|| panic!("no last success of node3:\n{body}"));
+    assert!(
+        last >= started && last <= stopped_at,
+        "node3's last success {last} not between {started} and its stop {stopped_at}"
     );
     let seqno =
         sample(&body, "mysql_galera_grastate_seqno", &[]).expect("grastate of a stopped node");

@@ -231,6 +231,98 @@ fn zabbix_template_is_consistent() {
     }
 }
 
+/// Both shipped templates import into one Zabbix: their UUIDs are version 4 (Zabbix refuses
+/// others) and none is shared; in the HTTP template every item but its HTTP master, and every
+/// discovery rule, is dependent on that master, and its triggers name its own items.
+#[test]
+fn zabbix_http_template_is_consistent() {
+    let http: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo("nagios/zabbix/template_galera_quorate_http.yaml"))
+            .expect("HTTP template"),
+    )
+    .expect("YAML");
+    let agent = template();
+    let (mut uuids, mut agent_uuids) = (Vec::new(), Vec::new());
+    collect(&http, "uuid", &mut uuids);
+    collect(&agent, "uuid", &mut agent_uuids);
+    let agent_uuids: BTreeSet<&str> = agent_uuids.iter().filter_map(|u| u.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    // The shared template group is the one uuid both may hold.
+    let group = http["zabbix_export"]["groups"][0]["uuid"]
+        .as_str()
+        .expect("group uuid");
+    for u in &uuids {
+        let u = u.as_str().expect("uuid string");
+        let b = u.as_bytes();
+        assert!(
+            u.len() == 32
+                && u.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                && b[12] == b'4'
+                && b"89ab".contains(&b[16]),
+            "not a version 4 uuid: {u}"
+        );
+        if u != group {
+            assert!(seen.insert(u.to_string()), "duplicate uuid {u}");
+            assert!(
+                !agent_uuids.contains(u),
+                "uuid {u} also in the agent template"
+            );
+        }
+    }
+    let tpl = &http["zabbix_export"]["templates"][0];
+    let name = tpl["template"].as_str().expect("name");
+    let items = items_of(tpl, "items");
+    let prototypes = items_of(tpl, "item_prototypes");
+    let rules = items_of(tpl, "discovery_rules");
+    let keys: BTreeSet<&str> = items
+        .iter()
+        .chain(prototypes.iter())
+        .filter_map(|i| i["key"].as_str())
+        .collect();
+    for i in items.iter().chain(prototypes.iter()).chain(rules.iter()) {
+        let key = i["key"].as_str().expect("key");
+        if key == "quorate.metrics" {
+            assert_eq!(i["type"].as_str(), Some("HTTP_AGENT"), "{key}");
+            continue;
+        }
+        assert_eq!(i["type"].as_str(), Some("DEPENDENT"), "{key}");
+        assert_eq!(
+            i["master_item"]["key"].as_str(),
+            Some("quorate.metrics"),
+            "{key}"
+        );
+        let step = i["preprocessing"][0]["type"].as_str();
+        assert!(
+            matches!(step, Some("PROMETHEUS_PATTERN" | "PROMETHEUS_TO_JSON")),
+            "{key}: {step:?}"
+        );
+    }
+    let mut expressions = Vec::new();
+    collect(tpl, "expression", &mut expressions);
+    assert!(expressions.len() >= 15, "{}", expressions.len());
+    for e in expressions {
+        let e = e.as_str().expect("expression");
+        let prefix = format!("/{name}/");
+        let mut rest = e;
+        while let Some(i) = rest.find(&prefix) {
+            let after = &rest[i + prefix.len()..];
+            let end = after.find([',', ')']).expect("end of item reference");
+            // A key with a parameter list ends at its closing bracket.
+            let end = match after[..end].find('[') {
+                Some(_) => after.find(']').map_or(end, |b| b + 1),
+                None => end,
+            };
+            assert!(
+                keys.contains(&after[..end]),
+                "trigger {e} names {}",
+                &after[..end]
+            );
+            rest = &after[end..];
+        }
+    }
+}
+
 #[test]
 fn every_dependent_field_is_one_quorate_emits() {
     let fields = dependent_fields();

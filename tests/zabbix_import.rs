@@ -25,6 +25,8 @@ use serde_json::{json, Value as Json};
 use serde_yaml_ng::Value as Yaml;
 
 const TEMPLATE_NAME: &str = "Galera by quorate";
+/// The variant without the agent (HTTP agent items on `/metrics`).
+const HTTP_TEMPLATE_NAME: &str = "Galera by quorate HTTP";
 /// Where Debian's zabbix-server-mysql ships the MySQL/MariaDB database scripts (`dpkg -L`).
 const SQL_DIR: &str = "/usr/share/zabbix-server-mysql";
 /// Debian's zabbix-frontend-php.
@@ -193,6 +195,168 @@ fn install_frontend(dir: &Path, db_port: u16, password: &str) -> PathBuf {
     root
 }
 
+/// `zabbix_server -f` (Debian's zabbix-server-mysql) on the test's database, as the leader of
+/// its own process group: on drop, SIGTERM to it (it stops its children), up to 20 s, then
+/// SIGKILL to the whole group.
+struct ZabbixServer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ZabbixServer {
+    fn start(dir: &Path, db_port: u16, password: &str) -> ZabbixServer {
+        use std::os::unix::process::CommandExt;
+        let conf = dir.join("zabbix_server.conf");
+        let log = dir.join("zabbix_server.log");
+        // The fewest processes that poll, preprocess and store; its own socket directory and
+        // port; the database password only in this 0600 file.
+        let text = format!(
+            "LogFile={log}\nLogFileSize=0\nPidFile={dir}/zabbix_server.pid\nSocketDir={dir}\n\
+             DBHost=127.0.0.1\nDBPort={db_port}\nDBName=zabbix\nDBUser=zabbix\nDBPassword={password}\n\
+             ListenIP=127.0.0.1\nListenPort={port}\nAllowRoot=1\nAllowUnsupportedDBVersions=1\n\
+             StartPollers=2\nStartPollersUnreachable=1\nStartTrappers=1\nStartPingers=0\n\
+             StartDiscoverers=0\nStartHTTPPollers=0\nStartDBSyncers=1\nStartHistoryPollers=1\n\
+             StartPreprocessors=1\nStartLLDProcessors=1\nStartAlerters=1\nStartEscalators=1\n\
+             StartTimers=1\nCacheUpdateFrequency=5\nTimeout=10\n",
+            log = log.display(),
+            dir = dir.display(),
+            port = zabbix_port(),
+        );
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&conf)
+            .expect("create zabbix_server.conf");
+        f.write_all(text.as_bytes())
+            .expect("write zabbix_server.conf");
+        let out = fs::File::create(dir.join("zabbix_server.out")).expect("output file");
+        let child = Command::new("zabbix_server")
+            .arg("-f")
+            .arg("-c")
+            .arg(&conf)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("fd"))
+            .stderr(out)
+            .spawn()
+            .expect("zabbix_server (Debian package zabbix-server-mysql)");
+        ZabbixServer { child, log }
+    }
+
+    /// Its output (configuration errors) and the end of its log.
+    fn log(&self) -> String {
+        let out = self.log.with_extension("out");
+        let text = fs::read_to_string(out).unwrap_or_default()
+            + &fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+/// A free loopback port in the range `ListenPort` accepts (1024-32767; the kernel's ephemeral
+/// ports start above it).
+fn zabbix_port() -> u16 {
+    let start = 20000 + u16::try_from(std::process::id() % 10000).unwrap_or(0);
+    (start..32767)
+        .chain(20000..start)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port in 20000-32766")
+}
+
+impl Drop for ZabbixServer {
+    fn drop(&mut self) {
+        let Ok(pid) = i32::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // SAFETY: the group this test created (its leader is reaped only below, or has just
+        // been: its children keep the group id until they are gone).
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A dependent item of the HTTP template gets its value: a host linked to it, whose
+/// `{$QUORATE.PORT}` points at `quorate serve` of the sandbox's node, polled by a real
+/// `zabbix_server` — `quorate.metrics` fetched over HTTP, `mysql_up` cut out of it by the
+/// Prometheus pattern step.
+fn zabbix_server_reads_a_dependent_item(
+    api: &Api,
+    sb: &SandboxGuard,
+    template_id: &str,
+    dir: &Path,
+    db_port: u16,
+    password: &str,
+) {
+    let started = Instant::now();
+    let serve = common::ServeProcess::start(&sb.config_path(), &["--node", "node1"]);
+    let group = api.ok(
+        "hostgroup.get",
+        json!({"filter": {"name": "Templates/Databases"}, "output": ["groupid"]}),
+    );
+    let host = api.ok(
+        "host.create",
+        json!({
+            "host": "quorate-http-test",
+            "interfaces": [{"type": 1, "main": 1, "useip": 1, "ip": "127.0.0.1", "dns": "",
+                            "port": "10050"}],
+            "groups": [{"groupid": field(&group[0], "groupid")}],
+            "templates": [{"templateid": template_id}],
+            "macros": [{"macro": "{$QUORATE.PORT}", "value": serve.addr.port().to_string()}],
+        }),
+    );
+    let hostid = host["hostids"][0].as_str().expect("host id").to_string();
+    let server = ZabbixServer::start(dir, db_port, password);
+    let item = |key: &str| {
+        api.ok(
+            "item.get",
+            json!({"hostids": [hostid], "filter": {"key_": key},
+                   "output": ["lastvalue", "lastclock", "state", "error"]}),
+        )[0]
+        .clone()
+    };
+    // The master item is polled within its 1 min interval of the server's start.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let (up, state) = loop {
+        let (up, state) = (item("quorate.mysql.up"), item("quorate.wsrep.local_state"));
+        if [&up, &state]
+            .iter()
+            .all(|i| i["lastclock"].as_str().is_some_and(|c| c != "0"))
+        {
+            break (up, state);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no value for quorate.mysql.up and local_state within 150 s; master {}\nzabbix_server log:\n{}\nquorate serve log:\n{}",
+            item("quorate.metrics"),
+            server.log(),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert_eq!(up["lastvalue"], json!("1"), "{up}");
+    assert_eq!(state["lastvalue"], json!("4"), "Synced: {state}");
+    eprintln!(
+        "zabbix_server: quorate.mysql.up = 1 from quorate serve's /metrics in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop(server);
+    drop(serve);
+}
+
 /// The JSON-RPC API of the frontend served by `php -S`.
 struct Api {
     addr: SocketAddr,
@@ -331,14 +495,28 @@ fn priority(name: &str) -> &'static str {
     }
 }
 
-/// A trigger or trigger prototype as "uuid priority name: expression" from the YAML.
-fn yaml_trigger(t: &Yaml) -> String {
+/// A trigger or trigger prototype as "uuid priority name: expression" from the YAML, the
+/// template's user macros (`{$NAME}`, and `{$NAME:"CONTEXT"}` falling back to it) in its
+/// expression replaced by their values, as `expandExpression` reads them back.
+fn yaml_trigger(t: &Yaml, macros: &[(String, String)]) -> String {
+    let mut expression = text(&t["expression"]);
+    for (name, value) in macros {
+        expression = expression.replace(name.as_str(), value);
+        // With a context (`{$NAME:"{#TYPE}"}`) the template's value is the fallback.
+        let with_context = format!("{}:\"", name.trim_end_matches('}'));
+        while let Some(i) = expression.find(&with_context) {
+            let rest = &expression[i + with_context.len()..];
+            let Some(end) = rest.find("\"}") else { break };
+            let close = i + with_context.len() + end + 2;
+            expression.replace_range(i..close, value);
+        }
+    }
     format!(
         "{} {} {}: {}",
         text(&t["uuid"]),
         priority(&text(&t["priority"])),
         text(&t["name"]),
-        text(&t["expression"])
+        expression
     )
 }
 
@@ -377,6 +555,217 @@ fn sorted(descriptions: impl Iterator<Item = String>) -> Vec<String> {
 
 fn seq(v: &Yaml) -> Vec<Yaml> {
     v.as_sequence().cloned().unwrap_or_default()
+}
+
+/// What [`assert_stored_as_declared`] found: the template's id and how many of each.
+struct Stored {
+    id: String,
+    items: usize,
+    triggers: usize,
+    rules: usize,
+    prototypes: usize,
+}
+
+impl std::fmt::Display for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} items, {} triggers, {} discovery rules, {} item prototypes",
+            self.items, self.triggers, self.rules, self.prototypes
+        )
+    }
+}
+
+/// Reads back the imported template `tpl` (its YAML) and asserts that what Zabbix stored —
+/// items with their master items, triggers, discovery rules with their item and trigger
+/// prototypes, macros, value maps — is exactly what the YAML declares.
+fn assert_stored_as_declared(api: &Api, tpl: &Yaml) -> Stored {
+    let name = text(&tpl["template"]);
+    let macro_values: Vec<(String, String)> = seq(&tpl["macros"])
+        .iter()
+        .map(|m| (text(&m["macro"]), text(&m["value"])))
+        .collect();
+    let got = api.ok(
+        "template.get",
+        json!({
+            "filter": {"host": name},
+            "output": ["templateid", "host", "name", "uuid"],
+            "selectGroups": ["name"],
+            "selectItems": ["itemid", "uuid", "key_", "type", "master_itemid"],
+            "selectDiscoveries": ["itemid", "uuid", "key_"],
+            "selectTriggers": ["triggerid"],
+            "selectMacros": ["macro", "value"],
+            "selectValueMaps": ["name", "mappings"],
+        }),
+    );
+    let got = got.as_array().expect("templates");
+    assert_eq!(got.len(), 1, "{got:?}");
+    let got = &got[0];
+    let id = field(got, "templateid");
+    assert_eq!(field(got, "uuid"), text(&tpl["uuid"]));
+    assert_eq!(field(got, "name"), text(&tpl["name"]));
+    let groups: BTreeSet<String> = got["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| field(g, "name"))
+        .collect();
+    let yaml_groups: BTreeSet<String> = seq(&tpl["groups"])
+        .iter()
+        .map(|g| text(&g["name"]))
+        .collect();
+    assert_eq!(groups, yaml_groups);
+
+    // Every item id (items and prototypes) → key, for the master items.
+    let prototypes = api.ok(
+        "itemprototype.get",
+        json!({"templateids": [id], "output": ["itemid", "uuid", "key_", "type", "master_itemid"],
+               "selectDiscoveryRule": ["key_"]}),
+    );
+    let prototypes = prototypes.as_array().expect("item prototypes");
+    let items = got["items"].as_array().expect("items");
+    let keys: BTreeMap<String, String> = items
+        .iter()
+        .chain(prototypes)
+        .map(|i| (field(i, "itemid"), field(i, "key_")))
+        .collect();
+
+    let yaml_items = sorted(seq(&tpl["items"]).iter().map(yaml_item));
+    let api_items = sorted(items.iter().map(|i| api_item(i, &keys)));
+    assert_eq!(api_items, yaml_items, "items");
+
+    // Triggers of plain items (the YAML nests them under their item).
+    let yaml_triggers = sorted(
+        seq(&tpl["items"])
+            .iter()
+            .flat_map(|i| seq(&i["triggers"]))
+            .map(|t| yaml_trigger(&t, &macro_values)),
+    );
+    let api_triggers = read_triggers(api, "trigger.get", json!({"templateids": [id]}));
+    assert_eq!(api_triggers, yaml_triggers, "triggers");
+    assert_eq!(
+        got["triggers"].as_array().map(Vec::len),
+        Some(yaml_triggers.len())
+    );
+
+    // Discovery rules, each with its item and trigger prototypes.
+    let yaml_rules = seq(&tpl["discovery_rules"]);
+    let api_rules = got["discoveries"].as_array().expect("discoveries");
+    assert_eq!(
+        sorted(
+            api_rules
+                .iter()
+                .map(|r| format!("{} {}", field(r, "uuid"), field(r, "key_")))
+        ),
+        sorted(
+            yaml_rules
+                .iter()
+                .map(|r| format!("{} {}", text(&r["uuid"]), text(&r["key"])))
+        ),
+        "discovery rules"
+    );
+    let mut prototype_count = 0;
+    for rule in &yaml_rules {
+        let key = text(&rule["key"]);
+        let api_rule = api_rules
+            .iter()
+            .find(|r| field(r, "key_") == key)
+            .expect("rule imported");
+        let yaml_protos = seq(&rule["item_prototypes"]);
+        prototype_count += yaml_protos.len();
+        let api_protos = sorted(
+            prototypes
+                .iter()
+                .filter(|p| p["discoveryRule"]["key_"].as_str() == Some(key.as_str()))
+                .map(|p| api_item(p, &keys)),
+        );
+        assert_eq!(
+            api_protos,
+            sorted(yaml_protos.iter().map(yaml_item)),
+            "item prototypes of {key}"
+        );
+
+        // Trigger prototypes: under the rule and under its item prototypes.
+        let yaml_tp = sorted(
+            seq(&rule["trigger_prototypes"])
+                .iter()
+                .chain(
+                    yaml_protos
+                        .iter()
+                        .flat_map(|p| seq(&p["trigger_prototypes"]))
+                        .collect::<Vec<_>>()
+                        .iter(),
+                )
+                .map(|t| yaml_trigger(t, &macro_values)),
+        );
+        let api_tp = read_triggers(
+            api,
+            "triggerprototype.get",
+            json!({"discoveryids": [field(api_rule, "itemid")]}),
+        );
+        assert_eq!(api_tp, yaml_tp, "trigger prototypes of {key}");
+    }
+    assert_eq!(prototypes.len(), prototype_count, "item prototypes");
+
+    // Macros and value maps.
+    let macros = |pairs: Vec<(String, String)>| pairs.into_iter().collect::<BTreeSet<_>>();
+    assert_eq!(
+        macros(
+            got["macros"]
+                .as_array()
+                .expect("macros")
+                .iter()
+                .map(|m| (field(m, "macro"), field(m, "value")))
+                .collect()
+        ),
+        macros(
+            seq(&tpl["macros"])
+                .iter()
+                .map(|m| (text(&m["macro"]), text(&m["value"])))
+                .collect()
+        ),
+        "macros"
+    );
+    let mapping = |name: String, pairs: Vec<(String, String)>| {
+        (name, pairs.into_iter().collect::<BTreeMap<_, _>>())
+    };
+    let api_maps: BTreeMap<String, BTreeMap<String, String>> = got["valuemaps"]
+        .as_array()
+        .expect("value maps")
+        .iter()
+        .map(|m| {
+            mapping(
+                field(m, "name"),
+                m["mappings"]
+                    .as_array()
+                    .expect("mappings")
+                    .iter()
+                    .map(|p| (field(p, "value"), field(p, "newvalue")))
+                    .collect(),
+            )
+        })
+        .collect();
+    let yaml_maps: BTreeMap<String, BTreeMap<String, String>> = seq(&tpl["valuemaps"])
+        .iter()
+        .map(|m| {
+            mapping(
+                text(&m["name"]),
+                seq(&m["mappings"])
+                    .iter()
+                    .map(|p| (text(&p["value"]), text(&p["newvalue"])))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(api_maps, yaml_maps, "value maps");
+
+    Stored {
+        id,
+        items: api_items.len(),
+        triggers: api_triggers.len(),
+        rules: api_rules.len(),
+        prototypes: prototypes.len(),
+    }
 }
 
 #[test]
@@ -513,188 +902,77 @@ fn template_imports_into_real_zabbix_6_0() {
     // Importing the same file again updates it in place.
     assert_eq!(import(&api, &source), Ok(json!(true)));
 
-    let got = api.ok(
-        "template.get",
-        json!({
-            "filter": {"host": TEMPLATE_NAME},
-            "output": ["templateid", "host", "name", "uuid"],
-            "selectGroups": ["name"],
-            "selectItems": ["itemid", "uuid", "key_", "type", "master_itemid"],
-            "selectDiscoveries": ["itemid", "uuid", "key_"],
-            "selectTriggers": ["triggerid"],
-            "selectMacros": ["macro", "value"],
-            "selectValueMaps": ["name", "mappings"],
-        }),
-    );
-    let got = got.as_array().expect("templates");
-    assert_eq!(got.len(), 1, "{got:?}");
-    let got = &got[0];
-    let id = field(got, "templateid");
-    assert_eq!(field(got, "uuid"), text(&tpl["uuid"]));
-    assert_eq!(field(got, "name"), text(&tpl["name"]));
-    let groups: BTreeSet<String> = got["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| field(g, "name"))
-        .collect();
-    let yaml_groups: BTreeSet<String> = seq(&tpl["groups"])
-        .iter()
-        .map(|g| text(&g["name"]))
-        .collect();
-    assert_eq!(groups, yaml_groups);
+    let stored = assert_stored_as_declared(&api, tpl);
+    eprintln!("Zabbix {version}, {TEMPLATE_NAME}: {stored}");
 
-    // Every item id (items and prototypes) → key, for the master items.
-    let prototypes = api.ok(
-        "itemprototype.get",
-        json!({"templateids": [id], "output": ["itemid", "uuid", "key_", "type", "master_itemid"],
-               "selectDiscoveryRule": ["key_"]}),
+    // The variant without the agent: HTTP agent items on quorate serve's /metrics with
+    // Prometheus preprocessing. Imported beside the first (no uuid, key or value map clash).
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("nagios/zabbix/template_galera_quorate_http.yaml");
+    let source = fs::read_to_string(&path).expect("HTTP template");
+    let yaml: Yaml = serde_yaml_ng::from_str(&source).expect("HTTP template is YAML");
+    let http = &yaml["zabbix_export"]["templates"][0];
+    assert_eq!(text(&http["template"]), HTTP_TEMPLATE_NAME);
+    // Its Prometheus steps can fail too: a pattern Zabbix cannot parse is refused.
+    let pattern = "                - 'mysql_up'\n";
+    assert!(source.contains(pattern), "the mysql_up pattern");
+    let bad = source.replacen(pattern, "                - 'mysql_up{'\n", 1);
+    let err = import(&api, &bad).expect_err("an invalid Prometheus pattern");
+    assert!(
+        err["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("invalid Prometheus pattern")),
+        "{err}"
     );
-    let prototypes = prototypes.as_array().expect("item prototypes");
-    let items = got["items"].as_array().expect("items");
-    let keys: BTreeMap<String, String> = items
-        .iter()
-        .chain(prototypes)
-        .map(|i| (field(i, "itemid"), field(i, "key_")))
-        .collect();
-
-    let yaml_items = sorted(seq(&tpl["items"]).iter().map(yaml_item));
-    let api_items = sorted(items.iter().map(|i| api_item(i, &keys)));
-    assert_eq!(api_items, yaml_items, "items");
-
-    // Triggers of plain items (the YAML nests them under their item).
-    let yaml_triggers = sorted(
-        seq(&tpl["items"])
-            .iter()
-            .flat_map(|i| seq(&i["triggers"]))
-            .map(|t| yaml_trigger(&t)),
-    );
-    let api_triggers = read_triggers(&api, "trigger.get", json!({"templateids": [id]}));
-    assert_eq!(api_triggers, yaml_triggers, "triggers");
+    assert_eq!(import(&api, &source), Ok(json!(true)), "the HTTP template");
     assert_eq!(
-        got["triggers"].as_array().map(Vec::len),
-        Some(yaml_triggers.len())
+        import(&api, &source),
+        Ok(json!(true)),
+        "the HTTP template again"
     );
-
-    // Discovery rules, each with its item and trigger prototypes.
-    let yaml_rules = seq(&tpl["discovery_rules"]);
-    let api_rules = got["discoveries"].as_array().expect("discoveries");
+    let stored = assert_stored_as_declared(&api, http);
+    // What makes it agentless: one HTTP agent master item on /metrics (type 19), every
+    // other item and every discovery rule dependent on it with one Prometheus step.
+    let master = api.ok(
+        "item.get",
+        json!({"templateids": [stored.id], "filter": {"key_": "quorate.metrics"},
+               "output": ["type", "url"]}),
+    );
+    assert_eq!(master[0]["type"], json!("19"), "{master}");
     assert_eq!(
-        sorted(
-            api_rules
-                .iter()
-                .map(|r| format!("{} {}", field(r, "uuid"), field(r, "key_")))
-        ),
-        sorted(
-            yaml_rules
-                .iter()
-                .map(|r| format!("{} {}", text(&r["uuid"]), text(&r["key"])))
-        ),
-        "discovery rules"
+        master[0]["url"],
+        json!("{$QUORATE.SCHEME}://{HOST.CONN}:{$QUORATE.PORT}/metrics")
     );
-    let mut prototype_count = 0;
-    for rule in &yaml_rules {
-        let key = text(&rule["key"]);
-        let api_rule = api_rules
+    for (method, step, what) in [
+        ("item.get", "22", "items"),
+        ("itemprototype.get", "22", "item prototypes"),
+        ("discoveryrule.get", "23", "discovery rules"),
+    ] {
+        let found = api.ok(
+            method,
+            json!({"templateids": [stored.id], "output": ["key_", "type"],
+                   "selectPreprocessing": ["type", "params"]}),
+        );
+        let found = found.as_array().expect(what);
+        assert!(!found.is_empty(), "no {what}");
+        for i in found
             .iter()
-            .find(|r| field(r, "key_") == key)
-            .expect("rule imported");
-        let yaml_protos = seq(&rule["item_prototypes"]);
-        prototype_count += yaml_protos.len();
-        let api_protos = sorted(
-            prototypes
-                .iter()
-                .filter(|p| p["discoveryRule"]["key_"].as_str() == Some(key.as_str()))
-                .map(|p| api_item(p, &keys)),
-        );
-        assert_eq!(
-            api_protos,
-            sorted(yaml_protos.iter().map(yaml_item)),
-            "item prototypes of {key}"
-        );
-
-        // Trigger prototypes: under the rule and under its item prototypes.
-        let yaml_tp = sorted(
-            seq(&rule["trigger_prototypes"])
-                .iter()
-                .chain(
-                    yaml_protos
-                        .iter()
-                        .flat_map(|p| seq(&p["trigger_prototypes"]))
-                        .collect::<Vec<_>>()
-                        .iter(),
-                )
-                .map(yaml_trigger),
-        );
-        let api_tp = read_triggers(
-            &api,
-            "triggerprototype.get",
-            json!({"discoveryids": [field(api_rule, "itemid")]}),
-        );
-        assert_eq!(api_tp, yaml_tp, "trigger prototypes of {key}");
+            .filter(|i| i["key_"] != json!("quorate.metrics"))
+        {
+            assert_eq!(i["type"], json!("18"), "{what}: not dependent: {i}");
+            let steps = i["preprocessing"].as_array().expect("preprocessing");
+            assert!(
+                steps.iter().any(|p| p["type"] == json!(step)),
+                "{what}: no Prometheus step {step}: {i}"
+            );
+        }
     }
-    assert_eq!(prototypes.len(), prototype_count, "item prototypes");
-
-    // Macros and value maps.
-    let macros = |pairs: Vec<(String, String)>| pairs.into_iter().collect::<BTreeSet<_>>();
-    assert_eq!(
-        macros(
-            got["macros"]
-                .as_array()
-                .expect("macros")
-                .iter()
-                .map(|m| (field(m, "macro"), field(m, "value")))
-                .collect()
-        ),
-        macros(
-            seq(&tpl["macros"])
-                .iter()
-                .map(|m| (text(&m["macro"]), text(&m["value"])))
-                .collect()
-        ),
-        "macros"
-    );
-    let mapping = |name: String, pairs: Vec<(String, String)>| {
-        (name, pairs.into_iter().collect::<BTreeMap<_, _>>())
-    };
-    let api_maps: BTreeMap<String, BTreeMap<String, String>> = got["valuemaps"]
-        .as_array()
-        .expect("value maps")
-        .iter()
-        .map(|m| {
-            mapping(
-                field(m, "name"),
-                m["mappings"]
-                    .as_array()
-                    .expect("mappings")
-                    .iter()
-                    .map(|p| (field(p, "value"), field(p, "newvalue")))
-                    .collect(),
-            )
-        })
-        .collect();
-    let yaml_maps: BTreeMap<String, BTreeMap<String, String>> = seq(&tpl["valuemaps"])
-        .iter()
-        .map(|m| {
-            mapping(
-                text(&m["name"]),
-                seq(&m["mappings"])
-                    .iter()
-                    .map(|p| (text(&p["value"]), text(&p["newvalue"])))
-                    .collect(),
-            )
-        })
-        .collect();
-    assert_eq!(api_maps, yaml_maps, "value maps");
-
     eprintln!(
-        "Zabbix {version}: {} items, {} triggers, {} discovery rules, {} item prototypes; {:.1} s in all",
-        api_items.len(),
-        api_triggers.len(),
-        api_rules.len(),
-        prototypes.len(),
+        "Zabbix {version}, {HTTP_TEMPLATE_NAME}: {stored}; {:.1} s in all",
         started.elapsed().as_secs_f64()
     );
+
+    zabbix_server_reads_a_dependent_item(&api, &sb, &stored.id, tmp.path(), db_port, &password);
     drop(php);
     sb.down().expect("sandbox down");
 }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use jiff::tz::TimeZone;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -44,6 +44,9 @@ const MAX_DIRTY: usize = 10_000;
 /// The longest time between full verifications (every file's stamp compared); the rescans
 /// in between are quick ones (directory stamps).
 pub const FULL_VERIFY_INTERVAL: Duration = Duration::from_secs(3600);
+/// What a full verification may take, beyond the rescan interval, before the scanner counts
+/// as stalled ([`BackupMonitor::max_scan_age`]).
+const SCAN_ALLOWANCE: Duration = Duration::from_secs(120);
 
 /// What the monitor scans.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +81,10 @@ impl MonitorConfig {
 /// State shared between the monitor thread, the watcher callback and the handle.
 struct Shared {
     latest: RwLock<Option<Arc<Collected<BackupSnapshot>>>>,
+    /// When a scan last succeeded (every root and directory read); `None` while disabled.
+    last_success: Mutex<Option<SystemTime>>,
+    /// The configured rescan interval, for [`BackupMonitor::max_scan_age`].
+    rescan_interval: Mutex<Duration>,
     pending_config: Mutex<Option<MonitorConfig>>,
     dirty: Mutex<HashSet<PathBuf>>,
     overflow: AtomicBool,
@@ -95,6 +102,8 @@ impl BackupMonitor {
     pub fn start(config: MonitorConfig) -> BackupMonitor {
         let shared = Arc::new(Shared {
             latest: RwLock::new(None),
+            last_success: Mutex::new(None),
+            rescan_interval: Mutex::new(config.rescan_interval),
             pending_config: Mutex::new(None),
             dirty: Mutex::new(HashSet::new()),
             overflow: AtomicBool::new(false),
@@ -121,8 +130,20 @@ impl BackupMonitor {
         }
     }
 
+    /// When a scan last succeeded; `None` until one did (or while disabled).
+    pub fn last_success(&self) -> Option<SystemTime> {
+        *lock(&self.shared.last_success)
+    }
+
+    /// How old the latest scan may be before the scanner counts as stalled: two rescan
+    /// intervals (a periodic scan runs every interval) and what a full verification may take.
+    pub fn max_scan_age(&self) -> Duration {
+        2 * *lock(&self.shared.rescan_interval) + SCAN_ALLOWANCE
+    }
+
     /// Applies a new configuration (after a reload); rescans if it changed.
     pub fn configure(&self, config: MonitorConfig) {
+        *lock(&self.shared.rescan_interval) = config.rescan_interval;
         *lock(&self.shared.pending_config) = Some(config);
         let _ = self.wake.try_send(());
     }
@@ -143,6 +164,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn publish(shared: &Shared, report: Option<Collected<BackupSnapshot>>) {
+    {
+        let mut last = lock(&shared.last_success);
+        match &report {
+            Some(r) if r.succeeded() => *last = Some(r.at),
+            Some(_) => {}
+            None => *last = None,
+        }
+    }
     let report = report.map(Arc::new);
     match shared.latest.write() {
         Ok(mut g) => *g = report,

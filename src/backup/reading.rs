@@ -16,8 +16,11 @@ pub struct BackupReading {
     pub all: BackupSummary,
     pub full: BackupSummary,
     pub incremental: BackupSummary,
-    /// Every root and directory could be read.
+    /// Every root and directory could be read, and (for a background scanner) the scan is
+    /// current ([`BackupReading::in_background`]).
     pub scan_succeeded: bool,
+    /// When a scan last succeeded (this one, or for a background scanner an earlier one).
+    pub last_success: Option<SystemTime>,
     /// When the scan finished.
     pub scanned_at: SystemTime,
     /// How long the scan took.
@@ -35,10 +38,27 @@ impl BackupReading {
             full: summarize(snapshot, Some(BackupType::Full), now),
             incremental: summarize(snapshot, Some(BackupType::Incremental), now),
             scan_succeeded: scan.succeeded(),
+            last_success: scan.succeeded().then_some(scan.at),
             scanned_at: scan.at,
             scan_duration: scan.duration,
             scan_age: scan.age(now),
         }
+    }
+
+    /// The reading as served by a background scanner, as of `now`: its last success is kept
+    /// across failed scans (`last_success`, when later than this scan's), and a scan that
+    /// finished more than `max_age` ago (the scanner stalled) does not count as a success.
+    pub fn in_background(
+        mut self,
+        last_success: Option<SystemTime>,
+        max_age: Duration,
+        now: SystemTime,
+    ) -> BackupReading {
+        self.last_success = self.last_success.max(last_success);
+        if crate::collected::stalled_for(self.scanned_at, now, max_age).is_some() {
+            self.scan_succeeded = false;
+        }
+        self
     }
 
     /// The summary of `kind` (`None` = all types).

@@ -234,8 +234,9 @@ pub struct ClientDefaults {
     pub password: Option<String>,
 }
 
-/// Reads the `[client]` and `[client-mariadb]` groups of a my.cnf-style file. Later values win,
-/// as in the MariaDB client. Quotes around a value are removed.
+/// Reads the groups of a my.cnf-style file that MariaDB Connector/C reads (`[client]`,
+/// `[client-server]`, `[client-mariadb]`). Later values win, as in the MariaDB client. Quotes
+/// around a value are removed; a `loose-` prefix on an option is dropped, as the client does.
 pub fn parse_defaults_file(text: &str) -> Result<ClientDefaults, DefaultsError> {
     let mut out = ClientDefaults::default();
     let mut in_client = false;
@@ -258,7 +259,7 @@ pub fn parse_defaults_file(text: &str) -> Result<ClientDefaults, DefaultsError> 
         if let Some(group) = line.strip_prefix('[') {
             if let Some((group, _)) = group.split_once(']') {
                 let group = group.trim();
-                in_client = group == "client" || group == "client-mariadb";
+                in_client = CLIENT_GROUPS.contains(&group);
             }
             continue;
         }
@@ -277,8 +278,9 @@ pub fn parse_defaults_file(text: &str) -> Result<ClientDefaults, DefaultsError> 
             continue;
         };
         let key = key.trim().replace('-', "_");
+        let key = key.strip_prefix("loose_").unwrap_or(&key);
         let value = defaults_value(value);
-        match key.as_str() {
+        match key {
             "user" => out.user = Some(value),
             "password" => out.password = Some(value),
             _ => {}
@@ -286,6 +288,9 @@ pub fn parse_defaults_file(text: &str) -> Result<ClientDefaults, DefaultsError> 
     }
     Ok(out)
 }
+
+/// The groups of a defaults file the MariaDB client library reads (Connector/C's defaults).
+const CLIENT_GROUPS: &[&str] = &["client", "client-server", "client-mariadb"];
 
 /// A line of a defaults file that quorate cannot take as the client would.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -316,6 +316,17 @@ fn defaults_file_groups_and_quotes() {
         parse_defaults_file("garbage\n[client\n=\n"),
         Ok(ClientDefaults::default())
     );
+    // [client-server] is read too, and a loose- prefix names the same option: neither may be
+    // skipped silently (the password would be the wrong one).
+    assert_eq!(
+        parse_defaults_file(
+            "[client-server]\nloose-user=mon\nloose_password=p\n[server]\npassword=x\n"
+        ),
+        Ok(ClientDefaults {
+            user: Some("mon".into()),
+            password: Some("p".into())
+        })
+    );
 }
 
 /// Trailing comments, quotes and escapes as the MariaDB client reads them; `!include` and

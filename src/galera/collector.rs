@@ -15,7 +15,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 
 use super::client::{self, NodeClient};
 use super::CollectError;
-use super::GaleraSnapshot;
+use super::{GaleraSnapshot, LastSuccess};
 use crate::collected::Collected;
 use crate::config::{MysqlAuth, Node, Settings};
 
@@ -28,6 +28,8 @@ pub struct NodeSource {
     client: NodeClient,
     inflight: Mutex<Option<(u64, SharedSnapshot)>>,
     next_id: AtomicU64,
+    /// When a collection last succeeded, across scrapes.
+    last_success: Mutex<LastSuccess>,
 }
 
 impl NodeSource {
@@ -38,6 +40,7 @@ impl NodeSource {
             client: NodeClient::new(&node.name, &node.mysql, auth),
             inflight: Mutex::new(None),
             next_id: AtomicU64::new(0),
+            last_success: Mutex::new(LastSuccess::default()),
         })
     }
 
@@ -113,10 +116,28 @@ impl NodeSource {
             )
         };
         let (server, grastate) = tokio::join!(server, grastate);
+        let last_success = {
+            let mut last = self.last_success();
+            if server.succeeded() {
+                last.server = Some(server.at);
+            }
+            if let Some(g) = grastate.as_ref().filter(|g| g.succeeded()) {
+                last.grastate = Some(g.at);
+            }
+            *last
+        };
         GaleraSnapshot {
             node: self.node.name.clone(),
             server,
             grastate,
+            last_success,
+        }
+    }
+
+    fn last_success(&self) -> std::sync::MutexGuard<'_, LastSuccess> {
+        match self.last_success.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
@@ -139,6 +160,7 @@ impl NodeSource {
                 at,
                 duration: deadline,
             }),
+            last_success: *self.last_success(),
         }
     }
 }

@@ -21,7 +21,7 @@ pub(crate) mod test_support;
 use parse::{GraState, WsrepStatus, WsrepVariables};
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::collected::Collected;
 
@@ -33,6 +33,16 @@ pub struct GaleraSnapshot {
     pub server: Collected<Result<GaleraReading, CollectError>>,
     /// grastate.dat, when the node's datadir is configured (readable with mysqld down).
     pub grastate: Option<Collected<Result<GraState, CollectError>>>,
+    /// When the node's source last collected each successfully (this scrape or an earlier
+    /// one): `quorate_collector_last_success_timestamp_seconds`.
+    pub last_success: LastSuccess,
+}
+
+/// When a node's server answer and its grastate.dat were last collected successfully.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LastSuccess {
+    pub server: Option<SystemTime>,
+    pub grastate: Option<SystemTime>,
 }
 
 /// One node's status and variables as the live server reported them: what every consumer

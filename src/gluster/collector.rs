@@ -165,6 +165,8 @@ impl GlusterCollector {
                 heal_interval: config.heal_interval,
                 // Two intervals and a collection's three commands, with room for a retry.
                 max_state_age: Some(2 * config.interval + 4 * config.timeout),
+                // A volume's heal info with room for the busy retries.
+                max_heal_attempt: Some(4 * config.heal_timeout),
                 ..GlusterSnapshot::default()
             })),
             state_done: Notify::new(),

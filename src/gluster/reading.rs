@@ -199,7 +199,7 @@ pub fn reading(
     // A background collector whose latest attempt is too old has stalled: its last success is
     // not news of now.
     let stalled = match (attempt, snapshot.max_state_age) {
-        (Some(a), Some(max)) => Some(a.age(now)).filter(|age| *age > max),
+        (Some(a), Some(max)) => crate::collected::stalled_for(a.at, now, max),
         _ => None,
     };
     let up = snapshot.state.succeeded() && stalled.is_none();
@@ -279,6 +279,14 @@ pub fn reading(
             })
             .collect();
         let heal_attempt = heal.and_then(|h| h.latest.as_ref());
+        let heal_stalled = match (heal_attempt, snapshot.max_heal_attempt) {
+            (Some(a), Some(per_volume)) => {
+                let volumes = u32::try_from(snapshot.heal.len().max(1)).unwrap_or(u32::MAX);
+                let max = 2 * snapshot.heal_interval + per_volume.saturating_mul(volumes);
+                crate::collected::stalled_for(a.at, now, max)
+            }
+            _ => None,
+        };
         volumes.push(VolumeReading {
             name: info.name.clone(),
             type_name: info.type_name.clone(),
@@ -290,10 +298,18 @@ pub fn reading(
             bricks,
             heals: started && info.heals(),
             heal_age: heal_good.map(|h| h.age(now)),
-            heal_ok: heal_attempt.is_some_and(Collected::succeeded),
+            heal_ok: heal_attempt.is_some_and(Collected::succeeded) && heal_stalled.is_none(),
             heal_error: heal_attempt
                 .and_then(Collected::error)
-                .map(ToString::to_string),
+                .map(ToString::to_string)
+                .or_else(|| {
+                    heal_stalled.map(|age| {
+                        format!(
+                            "no heal collection of the volume finished for {}s: the heal collector is stalled",
+                            age.as_secs()
+                        )
+                    })
+                }),
             heal_last_success: heal_good.map(|h| h.at),
             heal_duration: heal_attempt.map(|a| a.duration),
         });
@@ -568,6 +584,30 @@ pub(crate) mod tests {
             r.error
         );
         assert_eq!(r.state_age, Some(Duration::from_secs(200)));
+    }
+
+    /// A heal loop that stopped finishing (its state loop still running): the volume's heal
+    /// collection reads as failed once its latest attempt is older than two heal intervals
+    /// plus one attempt per volume, never a stale success.
+    #[test]
+    fn a_stalled_heal_collector_reads_as_failed() {
+        let mut s = healthy();
+        s.heal_interval = Duration::from_secs(60);
+        s.max_heal_attempt = Some(Duration::from_secs(40));
+        // The heal attempt finished at 5 s: current until 5 + 2 * 60 + 40 = 165 s.
+        let v = reading(&s, t(165), None).volumes.remove(0);
+        assert!(v.heal_ok && v.heal_error.is_none(), "{v:?}");
+        let v = reading(&s, t(166), None).volumes.remove(0);
+        assert!(!v.heal_ok, "{v:?}");
+        assert!(
+            v.heal_error
+                .as_deref()
+                .is_some_and(|e| e.contains("heal collector is stalled")),
+            "{:?}",
+            v.heal_error
+        );
+        // The last good counts stay served with their time.
+        assert_eq!(v.heal_last_success, Some(t(5)));
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct GlusterSnapshot {
     /// collector is stalled and its data reads as down and stale, never as fresh. `None` (a
     /// one-shot collection) judges no age.
     pub max_state_age: Option<Duration>,
+    /// A background collector's bound on one volume's heal attempt: a heal pass over `n`
+    /// volumes is stalled once its latest attempt of a volume is older than two heal intervals
+    /// plus `n` of these; then that volume's heal collection reads as failed. `None` judges no
+    /// age.
+    pub max_heal_attempt: Option<Duration>,
 }
 
 impl GlusterSnapshot {

@@ -9,6 +9,7 @@
 
 use super::{collector, Family, Kind};
 use crate::backup::{BackupReading, BackupType};
+use crate::collected::CollectorStatus;
 use crate::unix_time;
 
 /// Collector name used in `quorate_collector_*{collector}`.
@@ -201,10 +202,13 @@ pub fn families(reading: Option<&BackupReading>) -> Vec<Family> {
             reading.scan_age.as_secs_f64(),
         ),
     ];
-    out.extend(collector::families_of(
+    out.extend(collector::families(
         COLLECTOR_BACKUP,
-        reading.scan_succeeded,
-        reading.scan_duration,
+        &CollectorStatus {
+            succeeded: reading.scan_succeeded,
+            duration: reading.scan_duration,
+            last_success: reading.last_success,
+        },
     ));
     out
 }
@@ -383,6 +387,44 @@ mod tests {
             s.value("quorate_collector_success", &[("collector", "backup")]),
             Some(0.0)
         );
+    }
+
+    /// A background scanner: the last success is exported and kept across failed scans, and
+    /// a scan older than its bound (the scanner stalled) is never a stale success.
+    #[test]
+    fn a_stalled_scanner_reads_as_failed_with_its_last_success() {
+        let max = std::time::Duration::from_secs(300);
+        let served = |now| {
+            read(report(full_and_incremental(100)), at(now)).in_background(
+                Some(at(900)),
+                max,
+                at(now),
+            )
+        };
+        let success = |s: &MetricSet| {
+            (
+                s.value("quorate_collector_success", &[("collector", "backup")]),
+                s.value(
+                    "quorate_collector_last_success_timestamp_seconds",
+                    &[("collector", "backup")],
+                ),
+            )
+        };
+        // Scanned at 1000: current until 1300.
+        let s = set(families(Some(&served(1300))));
+        assert_eq!(success(&s), (Some(1.0), Some(1000.0)));
+        let s = set(families(Some(&served(1301))));
+        assert_eq!(success(&s), (Some(0.0), Some(1000.0)));
+        assert_eq!(s.value("mariadb_backup_scan_success", &[]), Some(0.0));
+        // A failed scan keeps the earlier success.
+        let mut failed = report(full_and_incremental(100));
+        failed.errors.push(crate::backup::ScanError {
+            path: "/b/full".into(),
+            message: "Permission denied".into(),
+        });
+        let r = read(failed, at(1000)).in_background(Some(at(900)), max, at(1000));
+        let s = set(families(Some(&r)));
+        assert_eq!(success(&s), (Some(0.0), Some(900.0)));
     }
 
     #[test]

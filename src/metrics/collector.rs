@@ -1,32 +1,37 @@
-//! `quorate_collector_success` and `quorate_collector_duration_seconds`: the per-collector
-//! families every source exports, defined once (as mysqld_exporter's `exporter.go` does).
-//! A collector's success and duration come from its [`Collected`] value, so the rule for
-//! "succeeded" is the source's own ([`Succeeded`]), written once in its data type.
-
-use std::time::Duration;
+//! `quorate_collector_success`, `quorate_collector_duration_seconds` and
+//! `quorate_collector_last_success_timestamp_seconds`: the per-collector families every source
+//! exports, defined once (as mysqld_exporter's `exporter.go` does). A collector's status comes
+//! from its [`Collected`] value ([`Collected::status`]), so the rule for "succeeded" is the
+//! source's own ([`crate::collected::Succeeded`]), written once in its data type; a background
+//! collector that stalled reads as failed ([`crate::collected::stalled_for`]).
 
 use super::Family;
-use crate::collected::{Collected, Succeeded};
+use crate::collected::CollectorStatus;
+use crate::unix_time;
 
-/// The two families of `collector`'s latest collection.
-pub fn families<T: Succeeded>(collector: &str, collected: &Collected<T>) -> [Family; 2] {
-    families_of(collector, collected.succeeded(), collected.duration)
-}
-
-/// The two families from a success and a duration already taken out of a [`Collected`] (by a
-/// reading that keeps only those).
-pub fn families_of(collector: &str, succeeded: bool, duration: Duration) -> [Family; 2] {
+/// The families of `collector`'s status; the timestamp is absent until a collection succeeded.
+pub fn families(collector: &str, status: &CollectorStatus) -> Vec<Family> {
     let label = || vec![("collector".into(), collector.to_string())];
-    [
+    let mut out = vec![
         Family::new(
             "quorate_collector_success",
-            "Whether the collector's last collection succeeded (1) or failed (0).",
+            "Whether the collector's last collection succeeded and is current (1) or failed or stalled (0).",
         )
-        .with(label(), f64::from(u8::from(succeeded))),
+        .with(label(), f64::from(u8::from(status.succeeded))),
         Family::new(
             "quorate_collector_duration_seconds",
             "How long the collector's last collection took.",
         )
-        .with(label(), duration.as_secs_f64()),
-    ]
+        .with(label(), status.duration.as_secs_f64()),
+    ];
+    if let Some(at) = status.last_success {
+        out.push(
+            Family::new(
+                "quorate_collector_last_success_timestamp_seconds",
+                "Unix time the collector's last successful collection finished.",
+            )
+            .with(label(), unix_time::seconds(at)),
+        );
+    }
+    out
 }

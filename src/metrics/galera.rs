@@ -39,9 +39,16 @@ pub fn families(snapshot: &GaleraSnapshot) -> MetricSet {
     if let Some(Ok(grastate)) = snapshot.grastate.as_ref().map(|g| &g.value) {
         set.extend(grastate_families(grastate));
     }
-    set.extend(collector::families(COLLECTOR_GALERA, &snapshot.server));
+    let last = snapshot.last_success;
+    set.extend(collector::families(
+        COLLECTOR_GALERA,
+        &snapshot.server.status(last.server),
+    ));
     if let Some(grastate) = &snapshot.grastate {
-        set.extend(collector::families(COLLECTOR_GRASTATE, grastate));
+        set.extend(collector::families(
+            COLLECTOR_GRASTATE,
+            &grastate.status(last.grastate),
+        ));
     }
     set
 }
@@ -232,7 +239,45 @@ mod tests {
                 }),
                 duration: Duration::from_micros(40),
             }),
+            last_success: Default::default(),
         }
+    }
+
+    /// A failed scrape keeps the time of the node's last success; a successful one exports
+    /// its own time.
+    #[test]
+    fn the_last_success_is_kept_across_failed_scrapes() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let mut failed = snapshot(
+            Err(CollectError::Timeout {
+                node: "node1".into(),
+                endpoint: "127.0.0.1:3306".into(),
+                timeout: Duration::from_secs(1),
+            }),
+            None,
+        );
+        let last = |set: &MetricSet| {
+            set.value(
+                "quorate_collector_last_success_timestamp_seconds",
+                &[("collector", "galera")],
+            )
+        };
+        assert_eq!(last(&families(&failed)), None, "no success yet");
+        failed.last_success.server = Some(at);
+        let set = families(&failed);
+        assert_eq!(last(&set), Some(1000.0));
+        assert_eq!(
+            set.value("quorate_collector_success", &[("collector", "galera")]),
+            Some(0.0)
+        );
+        let r = reading(
+            wsrep_fixture!("status/synced.tsv"),
+            wsrep_fixture!("variables/synced.tsv"),
+        );
+        let mut ok = snapshot(Ok(r), None);
+        ok.server.at = at + Duration::from_secs(5);
+        ok.last_success.server = Some(at);
+        assert_eq!(last(&families(&ok)), Some(1005.0));
     }
 
     #[test]

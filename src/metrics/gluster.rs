@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::{collector, Family, Kind};
+use crate::collected::CollectorStatus;
 use crate::gluster::reading::GlusterReading;
 use crate::unix_time;
 
@@ -49,10 +50,13 @@ pub fn families(r: &GlusterReading) -> Vec<Family> {
         .of_kind(Kind::Counter),
     );
     out.extend(mount_families(r));
-    out.extend(collector::families_of(
+    out.extend(collector::families(
         "gluster",
-        r.up,
-        r.collect_duration.unwrap_or(Duration::ZERO),
+        &CollectorStatus {
+            succeeded: r.up,
+            duration: r.collect_duration.unwrap_or(Duration::ZERO),
+            last_success: r.last_success,
+        },
     ));
     out
 }

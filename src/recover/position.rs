@@ -203,6 +203,7 @@ pub(crate) fn run_checked(
             "{program} did not finish within {t:?}"
         ))),
         Err(RunFailure::Wait(e)) => Err(not_finished(format!("waiting for {program}: {e}"))),
+        Err(e @ RunFailure::TooLarge { .. }) => Err(not_finished(format!("{program}: {e}"))),
     }
 }
 
@@ -267,6 +268,10 @@ pub(crate) fn run_start_command(
                     format!("interrupted: quorate received {}", signal_name(sig))
                 }
                 crate::process::Stop::Wait(e) => format!("waiting for it failed: {e}"),
+                crate::process::Stop::TooLarge(stream) => format!(
+                    "its output ({stream}) exceeds {} bytes",
+                    crate::process::MAX_OUTPUT
+                ),
             };
             if !stopped.survivors.is_empty() {
                 tracing::error!(node, command = %argv.join(" "), survivors = ?stopped.survivors, "processes of the command's group survived SIGKILL");

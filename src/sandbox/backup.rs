@@ -134,7 +134,7 @@ impl Sandbox {
                 })
             }
             Err(RunFailure::TimedOut(_)) => (format!("killed after {BACKUP_TIMEOUT:?}"), None),
-            Err(RunFailure::Wait(e)) => (e.to_string(), None),
+            Err(e @ (RunFailure::Wait(_) | RunFailure::TooLarge { .. })) => (e.to_string(), None),
         };
         if let Some((_, text)) = &text {
             fs::write(&log, text).map_err(|e| SandboxError::io("cannot write", &log, e))?;

@@ -215,7 +215,9 @@ pub(crate) fn run_command(
         Err(RunFailure::TimedOut(timeout)) => {
             (format!("timed out after {timeout:?}"), String::new())
         }
-        Err(RunFailure::Wait(e)) => (e.to_string(), String::new()),
+        Err(e @ (RunFailure::Wait(_) | RunFailure::TooLarge { .. })) => {
+            (e.to_string(), String::new())
+        }
     };
     Err(SandboxError::CommandFailed {
         node: who.into(),

@@ -3,7 +3,7 @@
 //! confirms is a mariadbd on that node's datadir.
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::node;
@@ -11,9 +11,12 @@ use super::state::NodeState;
 use super::{
     net, sql, Sandbox, SandboxError, BOOTSTRAP_TIMEOUT, JOIN_TIMEOUT, KILL_TIMEOUT, SYNCED,
 };
+use crate::process::{self, Kill, RunFailure};
 
 /// A clean Galera shutdown (leave the group, flush InnoDB) takes a few seconds.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The bound on a node's `mariadbd --wsrep-recover` (seconds on a sandbox's small data).
+const RECOVER_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Sandbox {
     /// The node's mariadbd pid, only if that process is alive and really is a mariadbd on this
@@ -195,15 +198,25 @@ impl Sandbox {
         args.push("--wsrep-recover".to_owned());
         args.push("--disable-log-error".to_owned());
         let command = format!("{} --wsrep-recover", self.tools.mariadbd.display());
-        let out = Command::new(&self.tools.mariadbd)
-            .args(&args)
-            .env("PATH", node::search_path())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| SandboxError::Spawn {
-                command: command.clone(),
-                source,
-            })?;
+        let mut child = Command::new(&self.tools.mariadbd);
+        child.args(&args);
+        let out = match process::run(&mut child, None, RECOVER_TIMEOUT, Kill::Group) {
+            Ok(out) => out,
+            Err(RunFailure::Spawn(source)) => {
+                return Err(SandboxError::Spawn {
+                    command: command.clone(),
+                    source,
+                })
+            }
+            Err(e) => {
+                return Err(SandboxError::CommandFailed {
+                    node: n.name.clone(),
+                    command,
+                    status: e.to_string(),
+                    output: String::new(),
+                })
+            }
+        };
         let failed = |why: String| SandboxError::CommandFailed {
             node: n.name.clone(),
             command: command.clone(),
@@ -222,7 +235,7 @@ impl Sandbox {
             {
                 Ok(None)
             }
-            _ => Err(failed(String::from_utf8_lossy(&out.stderr).into_owned())),
+            _ => Err(failed(crate::recover::position::tail(&out.stderr, 30))),
         }
     }
 

@@ -48,6 +48,12 @@ pub(crate) fn run(
                 timeout,
             })
         }
+        Err(e @ RunFailure::TooLarge { .. }) => {
+            return Err(SandboxError::Sql {
+                node: node.to_owned(),
+                message: e.to_string(),
+            })
+        }
         Err(RunFailure::Spawn(source) | RunFailure::Wait(source)) => {
             return Err(SandboxError::Spawn {
                 command: client.display().to_string(),
