@@ -318,13 +318,21 @@ impl Runner {
                 let lacks = held
                     .iter()
                     .any(|&w| !self.m.nodes[i].data.is_some_and(|d| self.m.contains(d, w)));
+                // Beside a live Primary it makes a second one: every write on either side from
+                // now on is on a branch the other lacks (the split shows only while both run).
+                let beside_primary = !self.m.primary_comps().is_empty();
                 self.m.set_safe(i);
                 let ok = self.m.start(i, StartMode::NewCluster).is_ok();
-                if ok && lacks && !self.m.env_diverged {
+                if ok && (lacks || beside_primary) && !self.m.env_diverged {
                     self.m.env_diverged = true;
                     let _ = writeln!(
                         self.log,
-                        "  (a hand bootstrap of a node that lacks acknowledged writes: the history forked)"
+                        "  (a hand bootstrap {}: the history forked)",
+                        if lacks {
+                            "of a node that lacks acknowledged writes"
+                        } else {
+                            "beside a running Primary component"
+                        }
                     );
                 }
                 ok

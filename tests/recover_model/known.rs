@@ -132,8 +132,10 @@ pub fn stale_view(m: &Model, x: NodeId, y: NodeId) -> bool {
 /// Two positions of one cluster UUID at the same seqno on different branches: in Galera 4
 /// (view changes take seqnos) a node that another's saved view leaves out, or that a running
 /// Primary went on without, is never at its seqno in one history, so the reports can show it.
+/// Files written before Galera 3.19 come from a Galera 3 cluster, where view changes take no
+/// seqno: there a tie says nothing, and no report can show it.
 fn tied_across_branches(m: &Model, a: crate::model::Pos, b: crate::model::Pos) -> bool {
-    a.seqno == b.seqno && a.branch != b.branch && m.uuid_of(a) == m.uuid_of(b)
+    !m.legacy_files && a.seqno == b.seqno && a.branch != b.branch && m.uuid_of(a) == m.uuid_of(b)
 }
 
 /// Bootstrap of `x` while `y` is ahead.

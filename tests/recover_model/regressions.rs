@@ -911,3 +911,52 @@ fn k_promote_over_a_clean_node_tied_after_a_plain_restart() {
         ],
     );
 }
+
+// Found by the third 1 000 000-history run of 2026-12-03.
+
+/// (k, 4 histories) node1 stopped cleanly holding a write, node5 bootstrapped by hand from
+/// behind it (the model says node3 with 3 nodes), node1 started and aborted ("states
+/// diverged": grastate.dat -1, no gvwstate.dat), a Primary member's endpoint down: node1 at
+/// the Primary's seqno was rejoined because the view could not be called settled. Without a
+/// gvwstate.dat its last run was in no Primary: it is outside the running one. Investigated.
+#[test]
+fn k_equal_seqno_of_a_node_that_was_in_no_primary_is_not_rejoined() {
+    refused_not_excused(
+        3,
+        vec![
+            Ev::Stop(4),
+            Ev::Stop(2),
+            Ev::Write(3),
+            Ev::Stop(0),
+            Ev::OperatorBootstrap(4),
+            Ev::Start(3, false),
+            Ev::Start(2, false),
+            Ev::OperatorBootstrap(1),
+            Ev::EndpointDown(1),
+            Ev::Write(1),
+        ],
+    );
+}
+
+/// (2 histories) node5 bootstrapped by hand while {node2, node3, node4} still ran a Primary
+/// behind a partition; node5 took a write, was cut off, stopped cleanly (not the last) and
+/// looked like a node that simply left the other Primary. Nothing in the reports shows the
+/// split once one side stopped: the model counts it as made outside quorate (unavoidable).
+#[test]
+fn a_hand_bootstrap_beside_a_running_primary_is_a_fork_made_outside_quorate() {
+    let stats = holds(
+        5,
+        vec![
+            Ev::Partition(vec![0, 1, 1, 1, 0]),
+            Ev::Freeze(2),
+            Ev::Stop(1),
+            Ev::CrashMany(16),
+            Ev::OperatorBootstrap(4),
+            Ev::Write(4),
+            Ev::Partition(vec![0, 0, 0, 0, 1]),
+            Ev::Stop(4),
+            Ev::Heal,
+        ],
+    );
+    assert_eq!(stats.unavoidable, 1, "{stats:?}");
+}

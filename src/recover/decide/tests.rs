@@ -1677,10 +1677,11 @@ fn regression_stopped_node_at_the_primary_seqno_is_not_rejoined() {
         "{}",
         text(&d)
     );
-    // While the Primary's view counts a member that does not answer, the stopped node is not
-    // known to be outside it: no such conclusion.
+    // While the Primary's view counts a member that does not answer, a stopped node that
+    // crashed out of a Primary view (its gvwstate.dat names one) may be that member, its
+    // departure not yet seen: no such conclusion.
     let d = plan(vec![
-        with_recovery(crashed("node1"), U, 5),
+        with_view(with_recovery(crashed("node1"), U, 5), "a", 3, &["a", "b"]),
         primary("node2", 5, 2),
         unknown("node3"),
     ]);
@@ -1698,6 +1699,25 @@ fn regression_stopped_node_at_the_primary_seqno_is_not_rejoined() {
         "{}",
         text(&d)
     );
+    // (k, found by the model, 2026-12-03) Without a gvwstate.dat its last run installed no
+    // Primary view (Galera writes one at each), so it is outside the running one whatever the
+    // Primary's size says; and so is a node that stopped cleanly (a graceful leave is seen at
+    // once).
+    for stopped in [
+        with_recovery(crashed("node1"), U, 5),
+        down("node1", U, 5, false),
+    ] {
+        let d = plan(vec![stopped, primary("node2", 5, 2), unknown("node3")]);
+        assert_eq!(
+            actions(&d),
+            vec![
+                ("node1".into(), Action::Investigate),
+                ("node3".into(), Action::WaitFor)
+            ],
+            "{}",
+            text(&d)
+        );
+    }
 }
 
 /// (found by the chaos test, seed 12) node2 frozen in a healthy 3-node Primary, node1

@@ -8,7 +8,7 @@ use super::views::{
     diverged_view_pairs, leave_each_other_out, left_out_of_primary, views_diverged_unless_unknown,
 };
 use super::{blank, refuse, step, Action, Ctx, Decision, RunbookCase, Step, Verdict};
-use crate::recover::report::LiveStatus;
+use crate::recover::report::{FileState, LiveStatus};
 
 /// The nodes that report Primary, with their status.
 type Primaries<'a> = Vec<(&'a str, &'a LiveStatus)>;
@@ -209,9 +209,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                         )
                     }
                     None => {
-                        // Outside the Primary's view: every Primary node answered and counts
-                        // only those that answer, or a Primary node's saved view leaves it out.
-                        let outside = view_settled || left_out_of_primary(nodes, &primary_names, name);
+                        let outside = view_settled
+                            || down.clean
+                            || crashed_outside_any_primary(n)
+                            || left_out_of_primary(nodes, &primary_names, name);
                         let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d.risks);
                         if holds {
                             evidence.push(name.to_string());
@@ -260,6 +261,16 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
     d.case = case_beside_primary(clean_down, crashed_down).map(RunbookCase::number);
     join_verdict(&mut d, primaries, &primary_names);
     d
+}
+
+/// Whether a stopped node is certainly outside the running Primary's view, for the
+/// equal-seqno rule (`join_step_for`): every Primary node answered and counts only those that
+/// answer (`view_settled`, decided by the caller); or it stopped cleanly (a graceful leave is
+/// seen at once); or, here, it crashed without a gvwstate.dat (Galera writes one at every
+/// Primary view it installs, so its last run was in none); or a Primary node's saved view
+/// leaves its gcomm UUID out (`left_out_of_primary`).
+fn crashed_outside_any_primary(n: &super::NodeView) -> bool {
+    matches!(&n.observed, super::Observed::Known(r) if r.gvwstate == FileState::Absent)
 }
 
 /// While a node's position must still be compared with the Primary's (unknown, ahead, equal
