@@ -960,3 +960,25 @@ fn a_hand_bootstrap_beside_a_running_primary_is_a_fork_made_outside_quorate() {
     );
     assert_eq!(stats.unavoidable, 1, "{stats:?}");
 }
+
+// Found by the fourth 1 000 000-history run of 2026-12-03.
+
+/// (k, 2 histories) node3 crashed holding a write, its gvwstate.dat damaged; node1 (the
+/// model's node5) bootstrapped by hand from behind; node3, recovered at the Primary's seqno,
+/// was rejoined because a Primary member did not answer. An unreadable saved view beside a
+/// Primary is now investigated, as it blocks the choice without one.
+#[test]
+fn k_unreadable_gvwstate_at_the_primarys_seqno_is_not_rejoined() {
+    refused_not_excused(
+        4,
+        vec![
+            Ev::EndpointDown(4),
+            Ev::Stop(0),
+            Ev::Write(2),
+            Ev::CrashMany(12),
+            Ev::CorruptGvwstate(2),
+            Ev::OperatorBootstrap(4),
+            Ev::Start(1, false),
+        ],
+    );
+}

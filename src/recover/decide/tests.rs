@@ -2125,3 +2125,40 @@ fn equal_seqno_outside_the_primarys_saved_view_is_investigated() {
     ]);
     assert_eq!(d.steps[1].action, Action::Rejoin, "{}", text(&d));
 }
+
+/// (k, found by the model, 2026-12-03) node3 crashed with a damaged gvwstate.dat, recovered
+/// at the Primary's seqno from another branch, beside a Primary whose view could not be
+/// called settled: rejoined over its write. An unreadable saved view is decided over beside a
+/// Primary no more than without one.
+#[test]
+fn an_unreadable_gvwstate_beside_a_primary_is_investigated() {
+    let mut r = base("node3");
+    r.grastate = FileState::Read {
+        value: saved(U, -1, false),
+    };
+    r.gvwstate = FileState::Unreadable {
+        error: "gvwstate.dat: no my_uuid line".into(),
+    };
+    let node3 = with_recovery(known(r), U, 2);
+    let d = plan(vec![
+        unknown("node1"),
+        primary("node2", 2, 2),
+        node3,
+        down("node4", U, 1, false),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node1".into(), Action::WaitFor),
+            ("node3".into(), Action::Investigate),
+            ("node4".into(), Action::WaitFor),
+        ],
+        "{}",
+        text(&d)
+    );
+    assert!(
+        d.steps[1].why.contains("gvwstate.dat cannot be read"),
+        "{}",
+        text(&d)
+    );
+}

@@ -208,6 +208,17 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                             format!("its saved view has no node in common with a running Primary node's ({why}): the two histories may have diverged; save what only it holds, then `quorate recover rejoin --move-aside --accept-loss`"),
                         )
                     }
+                    // Its saved view, the trace of another Primary it may have been in (and of
+                    // whether it is still counted in this one), cannot be read: as without a
+                    // Primary, nothing is decided over it.
+                    None if gvwstate_unreadable(n) => {
+                        evidence.push(name.to_string());
+                        step(
+                            name,
+                            Action::Investigate,
+                            "its gvwstate.dat cannot be read: whether it was in another Primary component, or is still counted in this one, cannot be told; check the file and the node's error log by hand, move the file aside (keep it) and plan again",
+                        )
+                    }
                     None => {
                         let outside = view_settled
                             || down.clean
@@ -271,6 +282,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
 /// leaves its gcomm UUID out (`left_out_of_primary`).
 fn crashed_outside_any_primary(n: &super::NodeView) -> bool {
     matches!(&n.observed, super::Observed::Known(r) if r.gvwstate == FileState::Absent)
+}
+
+fn gvwstate_unreadable(n: &super::NodeView) -> bool {
+    matches!(&n.observed, super::Observed::Known(r) if matches!(r.gvwstate, FileState::Unreadable { .. }))
 }
 
 /// While a node's position must still be compared with the Primary's (unknown, ahead, equal
