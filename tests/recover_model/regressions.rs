@@ -982,3 +982,29 @@ fn k_unreadable_gvwstate_at_the_primarys_seqno_is_not_rejoined() {
         ],
     );
 }
+
+/// (g, open; 1 history in the fifth run) node1 crashed holding a write, its saved view
+/// {node1, node2, node4}; node2 bootstrapped by hand from behind, stopped cleanly since (its
+/// gvwstate.dat, and so its gcomm UUID, gone); node3 restarted into the hand-made Primary and
+/// runs it alone (saved view {node3}). node1 at seqno 4 < 5 is rejoined over its write. The
+/// views are apart only if the member of node1's view that nobody can name is node2; it could
+/// as well be node3 under the gcomm UUID of its previous run, and then node1 is simply behind
+/// (a node that restarts and rejoins while another is down is common, see the chaos runs):
+/// quorate does not investigate on that alone.
+#[test]
+#[ignore = "open (g): saved views apart only if an unnamed member is a node stopped cleanly"]
+fn g_views_apart_through_a_cleanly_stopped_member_nobody_can_name() {
+    refused_not_excused(
+        5,
+        vec![
+            Ev::Crash(2),
+            Ev::Stop(4),
+            Ev::Write(0),
+            Ev::Write(0),
+            Ev::CrashMany(26),
+            Ev::OperatorBootstrap(1),
+            Ev::Start(2, false),
+            Ev::Stop(1),
+        ],
+    );
+}
