@@ -542,6 +542,8 @@ struct Versions {
     cpus: usize,
     kernel: String,
     binary_bytes: u64,
+    /// The text segment (`size`: code and read-only data), what running it maps.
+    text_bytes: Option<u64>,
     profile: &'static str,
 }
 
@@ -575,6 +577,14 @@ impl Versions {
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             kernel: first_line("uname", &["-r"]),
             binary_bytes: std::fs::metadata(quorate).map_or(0, |m| m.len()),
+            text_bytes: Command::new("size")
+                .arg(quorate)
+                .output()
+                .ok()
+                .and_then(|o| {
+                    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+                    out.lines().nth(1)?.split_whitespace().next()?.parse().ok()
+                }),
             profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
@@ -641,10 +651,12 @@ fn render(
     let _ = writeln!(r, "- kernel: {}", v.kernel);
     let _ = writeln!(
         r,
-        "- quorate: {} ({} build, binary {:.1} MB)",
+        "- quorate: {} ({} build, binary {:.1} MB, text segment {})",
         v.quorate,
         v.profile,
-        v.binary_bytes as f64 / 1e6
+        v.binary_bytes as f64 / 1e6,
+        v.text_bytes
+            .map_or("unknown".into(), |t| format!("{:.1} MB", t as f64 / 1e6))
     );
     let _ = writeln!(
         r,

@@ -1,13 +1,15 @@
 //! This process's CPU time, memory, file descriptors and start time, read from `/proc` for the
 //! standard `process_*` metrics (named and typed as Prometheus client libraries export them;
 //! see [`crate::metrics::process`]). Read at each scrape, as those libraries do: a handful of
-//! small procfs reads. Linux only: elsewhere [`read`] fails and the metrics are left out.
+//! small procfs reads (the boot time, a constant, only once). Linux only: elsewhere [`read`]
+//! fails and the metrics are left out.
 //!
 //! [`parse`] is pure; this file only reads.
 
 pub mod parse;
 
 use std::fs;
+use std::sync::OnceLock;
 
 use parse::{ProcError, ProcessStats};
 
@@ -21,7 +23,17 @@ pub fn read() -> Result<ProcessStats, ProcError> {
     };
     let stat = parse::parse_stat(&read("/proc/self/stat")?)?;
     let max_fds = parse::parse_max_open_files(&read("/proc/self/limits")?)?;
-    let boot_time = parse::parse_boot_time(&read("/proc/stat")?)?;
+    // The boot time does not change while the system runs, and /proc/stat is the costliest
+    // read here (the kernel formats every CPU's and every interrupt's counters for it, ~30 µs,
+    // a few % of a scrape's CPU: issue 16's profile), so it is read once, at the first success.
+    static BOOT_TIME: OnceLock<u64> = OnceLock::new();
+    let boot_time = match BOOT_TIME.get() {
+        Some(b) => *b,
+        None => {
+            let b = parse::parse_boot_time(&read("/proc/stat")?)?;
+            *BOOT_TIME.get_or_init(|| b)
+        }
+    };
     let open_fds = fs::read_dir("/proc/self/fd")
         .map_err(|e| ProcError {
             file: "/proc/self/fd",
