@@ -693,22 +693,32 @@ fn render(
                 ms(t.last().copied().unwrap_or_default()),
             );
         };
-    row(
-        &mut r,
-        "quorate `/metrics`",
-        &serial.quorate,
-        serial.failed.0.to_string(),
-        format!("{:.3} ms", serial.cpu_per_scrape.0 * 1000.0),
-        format!("{} B", serial.bytes.0),
-    );
-    row(
-        &mut r,
-        "mysqld_exporter `/metrics`",
-        &serial.exporter,
-        serial.failed.1.to_string(),
-        format!("{:.3} ms", serial.cpu_per_scrape.1 * 1000.0),
-        format!("{} B", serial.bytes.1),
-    );
+    let exporters = [
+        (
+            "quorate `/metrics`",
+            &serial.quorate,
+            serial.failed.0,
+            serial.cpu_per_scrape.0,
+            serial.bytes.0,
+        ),
+        (
+            "mysqld_exporter `/metrics`",
+            &serial.exporter,
+            serial.failed.1,
+            serial.cpu_per_scrape.1,
+            serial.bytes.1,
+        ),
+    ];
+    for (name, times, failed, cpu, bytes) in exporters {
+        row(
+            &mut r,
+            name,
+            times,
+            failed.to_string(),
+            format!("{:.3} ms", cpu * 1000.0),
+            format!("{bytes} B"),
+        );
+    }
     row(
         &mut r,
         "floor (2 queries, 1 connection)",
