@@ -1,6 +1,6 @@
 //! Pure parsing of the `/proc` files that describe this process: `/proc/self/stat` (CPU time,
-//! memory, start), `/proc/self/limits` (the file descriptor limit) and `/proc/stat` (boot
-//! time), into [`ProcessStats`]. The reading is in the parent module.
+//! memory, start) and `/proc/stat` (boot time), into [`ProcessStats`] with the file descriptor
+//! limit and count. The reading is in the parent module.
 
 /// What the standard `process_*` metrics report, in their units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,23 +69,6 @@ pub fn parse_stat(text: &str) -> Result<Stat, ProcError> {
         vsize_bytes: field(23, "vsize")?,
         rss_pages: field(24, "rss")?,
     })
-}
-
-/// The soft limit of "Max open files" in `/proc/[pid]/limits`; `Ok(None)` when unlimited.
-pub fn parse_max_open_files(text: &str) -> Result<Option<u64>, ProcError> {
-    const FILE: &str = "/proc/self/limits";
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Max open files"))
-        .ok_or_else(|| proc_error(FILE, "no \"Max open files\" line"))?;
-    match line.split_whitespace().next() {
-        Some("unlimited") => Ok(None),
-        Some(soft) => soft
-            .parse()
-            .map(Some)
-            .map_err(|_| proc_error(FILE, format!("soft limit is not a number: {soft:?}"))),
-        None => Err(proc_error(FILE, "\"Max open files\" has no value")),
-    }
 }
 
 /// The boot time (`btime`, Unix seconds) of `/proc/stat`.
@@ -158,15 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn limits_and_boot_time() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
-            Max cpu time              unlimited            unlimited            seconds\n\
-            Max open files            65536                524288               files\n";
-        assert_eq!(parse_max_open_files(limits), Ok(Some(65_536)));
-        let unlimited =
-            "Max open files            unlimited            unlimited            files\n";
-        assert_eq!(parse_max_open_files(unlimited), Ok(None));
-        assert!(parse_max_open_files("").is_err());
+    fn boot_time() {
         assert_eq!(
             parse_boot_time("cpu  1 2 3\nbtime 1700000000\nprocesses 9\n"),
             Ok(1_700_000_000)
