@@ -4,6 +4,9 @@
 #
 #   bench/fuzz.sh [SECONDS_PER_TARGET] [SLUG...]     (default 60 s, every target)
 #
+# QUORATE_FUZZ_REPORT_ONLY=1 fuzzes and measures nothing: it writes the report again from the last
+# run's logs (fuzz/logs/) and coverage profiles (fuzz/coverage/).
+#
 # Needs the nightly toolchain, `cargo +nightly install cargo-fuzz` and, for the coverage columns,
 # `rustup component add llvm-tools-preview --toolchain nightly` (without them the table keeps
 # libFuzzer's own cov/ft figures). Not in CI: tests/parsers_fuzz.rs is the stable short pass.
@@ -34,54 +37,57 @@ fuzz_flags=(--sanitizer none --debug-assertions)
 libfuzzer_flags=(-timeout=2 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1)
 
 cd "$fuzz"
+report_only=${QUORATE_FUZZ_REPORT_ONLY:-}
 started=$(date +%s)
-nice -n 19 cargo +nightly fuzz build "${fuzz_flags[@]}" >"$logs/build.log" 2>&1 ||
-    { tail -30 "$logs/build.log"; exit 1; }
+if [ -z "$report_only" ]; then
+    nice -n 19 cargo +nightly fuzz build "${fuzz_flags[@]}" >"$logs/build.log" 2>&1 ||
+        { tail -30 "$logs/build.log"; exit 1; }
 
-# `/galera/state` answers: no fixture holds one; the proptest harness writes its generated ones.
-if [[ " ${slugs[*]} " == *" galera_state "* ]] && ! ls "$fuzz/corpus/galera_state"/report-* >/dev/null 2>&1; then
-    (cd "$root" && QUORATE_FUZZ_SEEDS="$fuzz/corpus/galera_state" nice -n 19 cargo test --test parsers_fuzz \
-        write_report_seeds -- --ignored >"$logs/report_seeds.log" 2>&1) ||
-        echo "no /galera/state seeds: see $logs/report_seeds.log" >&2
+    # `/galera/state` answers: no fixture holds one; the proptest harness writes its generated ones.
+    if [[ " ${slugs[*]} " == *" galera_state "* ]] && ! ls "$fuzz/corpus/galera_state"/report-* >/dev/null 2>&1; then
+        (cd "$root" && QUORATE_FUZZ_SEEDS="$fuzz/corpus/galera_state" nice -n 19 cargo test --test parsers_fuzz \
+            write_report_seeds -- --ignored >"$logs/report_seeds.log" 2>&1) ||
+            echo "no /galera/state seeds: see $logs/report_seeds.log" >&2
+    fi
+
+    # Seeds: every fixture up to 256 KiB (as tests/parsers_fuzz.rs: most are another target's format)
+    # and the example configurations, named by content so reseeding adds nothing twice.
+    seed() {
+        local dir=$1
+        mkdir -p "$dir"
+        find "$root/tests/fixtures" "$root/examples" "$root/packaging/debian" -type f -size -257k \
+            -print0 | while IFS= read -r -d '' f; do
+            local to
+            to="$dir/seed-$(sha1sum "$f" | cut -c1-16)"
+            [ -e "$to" ] || cp "$f" "$to"
+        done
+    }
 fi
-
-# Seeds: every fixture up to 256 KiB (as tests/parsers_fuzz.rs: most are another target's format)
-# and the example configurations, named by content so reseeding adds nothing twice.
-seed() {
-    local dir=$1
-    mkdir -p "$dir"
-    find "$root/tests/fixtures" "$root/examples" "$root/packaging/debian" -type f -size -257k \
-        -print0 | while IFS= read -r -d '' f; do
-        local to
-        to="$dir/seed-$(sha1sum "$f" | cut -c1-16)"
-        [ -e "$to" ] || cp "$f" "$to"
-    done
-}
 
 declare -A runs execs cov ft corp found
 for slug in "${slugs[@]}"; do
     corpus="$fuzz/corpus/$slug"
-    seed "$corpus"
-    mkdir -p "$fuzz/artifacts/$slug"
-    before=$(find "$fuzz/artifacts/$slug" -type f | wc -l)
-    echo "== $slug: ${secs} s" >&2
-    set +e
-    nice -n 19 cargo +nightly fuzz run "${fuzz_flags[@]}" "$slug" "$corpus" -- \
-        "${libfuzzer_flags[@]}" -max_total_time="$secs" >"$logs/$slug.log" 2>&1
-    set -e
+    [ -n "$report_only" ] || seed "$corpus"
     log="$logs/$slug.log"
+    if [ -z "$report_only" ]; then
+        echo "== $slug: ${secs} s" >&2
+        set +e
+        nice -n 19 cargo +nightly fuzz run "${fuzz_flags[@]}" "$slug" "$corpus" -- \
+            "${libfuzzer_flags[@]}" -max_total_time="$secs" >"$log" 2>&1
+        set -e
+    fi
     runs[$slug]=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
     execs[$slug]=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
     last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
     cov[$slug]=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft[$slug]=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp[$slug]=$(sed -n 's/.*corp: \([0-9]*\/[0-9A-Za-z]*\).*/\1/p' <<<"$last")
-    new=()
-    while IFS= read -r f; do new+=("$(basename "$f")"); done < <(
-        find "$fuzz/artifacts/$slug" -type f -newer "$logs/build.log" | sort)
-    total=$(find "$fuzz/artifacts/$slug" -type f | wc -l)
-    if [ "$total" -gt "$before" ] || grep -qE '^==[0-9]+== ERROR: libFuzzer|panicked at' "$log"; then
-        found[$slug]="${new[*]:-see $log}"
+    # libFuzzer names what it wrote: "Test unit written to ./artifacts/<slug>/crash-..."
+    new=$(sed -n 's/.*Test unit written to .*\/\([a-z-]*-[0-9a-f]*\).*/\1/p' "$log" | tr '\n' ' ')
+    if [ -n "$new" ]; then
+        found[$slug]=$new
+    elif grep -qE '^==[0-9]+== ERROR: libFuzzer|panicked at' "$log"; then
+        found[$slug]="see fuzz/logs/$slug.log"
     else
         found[$slug]=none
     fi
@@ -95,23 +101,29 @@ llvm_bin=$(find "$sysroot/lib/rustlib" -maxdepth 3 -type f -name llvm-cov -print
 declare -A lines regions
 scope() {
     case $1 in
-        grastate | gvwstate | recover_log | status_rows | provider_options) echo src/galera/parse ;;
-        gluster_*) echo src/gluster/parse src/gluster/parse.rs ;;
-        backup_*) echo src/backup/parse src/backup/parse.rs ;;
+        grastate) echo src/galera/parse/grastate.rs ;;
+        gvwstate) echo src/galera/parse/gvwstate.rs ;;
+        recover_log) echo src/galera/parse/recover.rs ;;
+        status_rows) echo src/galera/parse/batch.rs src/galera/parse/value.rs ;;
+        provider_options) echo src/galera/parse/variables.rs ;;
+        gluster_*) echo src/gluster/parse.rs ;;
+        backup_*) echo src/backup/parse.rs ;;
         config_yaml) echo src/config ;;
         defaults_file) echo src/config/secrets.rs ;;
         nagios_range) echo src/check/range.rs ;;
-        durations_sizes) echo src/config/raw.rs src/backup/parse ;;
+        durations_sizes) echo src/config/raw.rs src/backup/parse.rs ;;
         galera_state) echo src/recover/decide src/recover/report.rs ;;
         *) echo src ;;
     esac
 }
 if [ -n "$llvm_bin" ]; then
     for slug in "${slugs[@]}"; do
-        echo "== coverage $slug" >&2
-        if ! nice -n 19 cargo +nightly fuzz coverage --debug-assertions "$slug" "$fuzz/corpus/$slug" \
-            >"$logs/$slug.coverage.log" 2>&1; then
-            lines[$slug]='failed'; regions[$slug]='failed'; continue
+        if [ -z "$report_only" ]; then
+            echo "== coverage $slug" >&2
+            if ! nice -n 19 cargo +nightly fuzz coverage --debug-assertions "$slug" "$fuzz/corpus/$slug" \
+                >"$logs/$slug.coverage.log" 2>&1; then
+                lines[$slug]='failed'; regions[$slug]='failed'; continue
+            fi
         fi
         bin=$(find "$fuzz/target" -path "*coverage*/release/$slug" -type f | head -1)
         paths=()
@@ -124,25 +136,30 @@ if [ -n "$llvm_bin" ]; then
     done
 fi
 
-elapsed=$(( $(date +%s) - started ))
+if [ -z "$report_only" ]; then
+    echo $(( $(date +%s) - started )) >"$logs/elapsed"
+fi
+elapsed=$(cat "$logs/elapsed" 2>/dev/null || echo '?')
 {
     echo "# Fuzzing: coverage-guided run (cargo-fuzz, libFuzzer)"
     echo
     echo "Written by \`bench/fuzz.sh $secs\` (docs/development.md). The byte targets of"
     echo "\`fuzz/src/targets.rs\` (shared with the proptest harness \`tests/parsers_fuzz.rs\`, whose"
     echo "long run is \`bench/results/fuzz.md\`), built by cargo-fuzz on the nightly toolchain"
-    echo "($(rustc +nightly -V | cut -d' ' -f2-)) without a sanitizer, with debug assertions and overflow checks;"
-    echo "libFuzzer flags \`${libfuzzer_flags[*]} -max_total_time=$secs\`; corpora seeded from"
+    echo "($(rustc +nightly -V | cut -d' ' -f2-)) without a sanitizer, with debug assertions and"
+    echo "overflow checks; libFuzzer flags"
+    echo "\`${libfuzzer_flags[*]} -max_total_time=$secs\`; corpora seeded from"
     echo "\`tests/fixtures/\`, \`examples/\` and \`packaging/debian/\` (galera_state: also 40 generated reports,"
-    echo "\`write_report_seeds\` of \`tests/parsers_fuzz.rs\`). $(nproc) cores shared with other work, \`nice -n 19\`;"
-    echo "${elapsed} s in all (builds included)."
+    echo "\`write_report_seeds\` of \`tests/parsers_fuzz.rs\`). $(nproc) cores shared with other work,"
+    echo "\`nice -n 19\`; ${elapsed} s in all (builds included)."
     echo
     echo "- runs, exec/s: libFuzzer's final stats; cov, ft: its coverage counters (edges and"
     echo "  features reached) at the end; corpus: inputs kept / their size."
     echo "- lines, regions: source coverage of the final corpus (\`cargo fuzz coverage\`, then"
-    echo "  \`llvm-cov report\` over the files named in \"measured\": the module the target parses"
-    echo "  with), covered of all."
-    echo "- findings: crash-, timeout-, oom- or slow-unit- files written to \`fuzz/artifacts/<target>/\`."
+    echo "  \`llvm-cov report\` over the files named in \"measured\": those of the parser the target"
+    echo "  calls, whose other functions count as missed too), covered share of all."
+    echo "- findings: the crash-, timeout-, oom- or slow-unit- files libFuzzer wrote to"
+    echo "  \`fuzz/artifacts/<target>/\`."
     echo
     echo "| target | runs | exec/s | cov | ft | corpus | lines | regions | measured | findings |"
     echo "|---|---:|---:|---:|---:|---|---|---|---|---|"
