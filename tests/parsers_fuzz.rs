@@ -1,8 +1,11 @@
-//! Every parser of outside input fed mutated fixtures and arbitrary bytes (a `proptest` harness:
-//! cargo-fuzz needs a nightly toolchain, this runs on the stable one). The corpus is every file
-//! under `tests/fixtures/`; a case takes one, applies a few mutations (bytes flipped, tokens
-//! that parsers split on inserted, slices cut or repeated) and gives the result to a target.
-//! A parser may refuse the input, never panic; and none may take long on it.
+//! Every parser of outside input fed mutated fixtures and arbitrary bytes (a `proptest` harness
+//! on the stable toolchain, run briefly in CI). The corpus is every file under `tests/fixtures/`;
+//! a case takes one, applies a few mutations (bytes flipped, tokens that parsers split on
+//! inserted, slices cut or repeated) and gives the result to a target. A parser may refuse the
+//! input, never panic; and none may take long on it. This harness is not coverage-guided; the
+//! coverage-guided fuzzing is the cargo-fuzz package `fuzz/` (libFuzzer, nightly toolchain, not
+//! in CI): the same byte targets (`fuzz/src/targets.rs`, included here), run long by
+//! `bench/fuzz.sh`, which writes `bench/results/fuzz_coverage.md` (docs/development.md).
 //!
 //! The targets ([`TARGETS`]): grastate.dat, gvwstate.dat, the `--wsrep-recover` log, status rows
 //! and values, provider options, every gluster `--xml` answer (volume info, volume status, peer
@@ -26,8 +29,10 @@
 #[path = "recover_model/arbitrary.rs"]
 mod arbitrary;
 mod common;
+// The byte targets, shared with the cargo-fuzz package (`fuzz/`).
+#[path = "../fuzz/src/targets.rs"]
+mod targets;
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -36,9 +41,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
-use quorate::check::range::{Range, TIME_UNITS};
-use quorate::recover::decide::{decide, Assumptions, ClusterView, NodeView, Observed};
-use quorate::recover::report::NodeReport;
+use quorate::recover::decide::{decide, Assumptions, ClusterView};
+use targets::{Target, TARGETS};
 
 /// Every fixture file's bytes (the seeds).
 fn corpus() -> &'static [Vec<u8>] {
@@ -72,6 +76,18 @@ fn report_seeds() -> Vec<Vec<u8>> {
             serde_json::to_vec_pretty(&tree.current()).ok()
         })
         .collect()
+}
+
+/// Writes the `/galera/state` seeds ([`report_seeds`]) into `QUORATE_FUZZ_SEEDS` (a directory):
+/// `bench/fuzz.sh` seeds the cargo-fuzz target `galera_state` with them (no fixture holds one).
+#[test]
+#[ignore = "bench/fuzz.sh: QUORATE_FUZZ_SEEDS=DIR cargo test --test parsers_fuzz write_report_seeds"]
+fn write_report_seeds() {
+    let dir = PathBuf::from(std::env::var_os("QUORATE_FUZZ_SEEDS").expect("QUORATE_FUZZ_SEEDS"));
+    std::fs::create_dir_all(&dir).expect("create the seed directory");
+    for (i, seed) in report_seeds().iter().enumerate() {
+        std::fs::write(dir.join(format!("report-{i:02}.json")), seed).expect("write a seed");
+    }
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -182,164 +198,6 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
-/// A byte target: its name (in `bench/results/fuzz.md`) and what it does with one input.
-struct Target {
-    name: &'static str,
-    run: fn(&[u8]),
-}
-
-fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
-}
-
-/// The first 64 lines, each cut to 200 bytes: what ranges, durations and sizes are.
-fn short_lines(bytes: &[u8]) -> Vec<String> {
-    text(bytes)
-        .lines()
-        .take(64)
-        .map(|line| {
-            let mut end = line.len().min(200);
-            while !line.is_char_boundary(end) {
-                end -= 1;
-            }
-            line[..end].to_string()
-        })
-        .collect()
-}
-
-const TARGETS: &[Target] = &[
-    Target {
-        name: "grastate.dat",
-        run: |b| drop(quorate::galera::parse::parse_grastate(&text(b))),
-    },
-    Target {
-        name: "gvwstate.dat",
-        run: |b| drop(quorate::galera::parse::parse_gvwstate(&text(b))),
-    },
-    Target {
-        name: "--wsrep-recover log",
-        run: |b| drop(quorate::galera::parse::parse_recover_log(b)),
-    },
-    Target {
-        name: "status rows and values",
-        run: |b| {
-            for (_, value) in quorate::galera::parse::parse_name_value_rows(&text(b)) {
-                let _ = quorate::galera::parse::status_value_as_f64(&value);
-                let _ = quorate::galera::parse::parse_galera_size(&value);
-                let _ = quorate::galera::parse::bool_flag(&value);
-            }
-        },
-    },
-    Target {
-        name: "provider options",
-        run: |b| drop(quorate::galera::parse::parse_provider_options(&text(b))),
-    },
-    Target {
-        name: "gluster volume info --xml",
-        run: |b| drop(quorate::gluster::parse::parse_volume_info(b)),
-    },
-    Target {
-        name: "gluster volume status --xml",
-        run: |b| drop(quorate::gluster::parse::parse_volume_status(b)),
-    },
-    Target {
-        name: "gluster peer status --xml",
-        run: |b| drop(quorate::gluster::parse::parse_peer_status(b)),
-    },
-    Target {
-        name: "gluster volume heal info summary --xml",
-        run: |b| drop(quorate::gluster::parse::parse_heal_summary(b)),
-    },
-    Target {
-        name: "gluster volume heal info --xml",
-        run: |b| drop(quorate::gluster::parse::parse_heal_list(b, 16)),
-    },
-    Target {
-        name: "xtrabackup_checkpoints",
-        run: |b| drop(quorate::backup::parse::parse_checkpoints(&text(b))),
-    },
-    Target {
-        name: "xtrabackup_info",
-        run: |b| drop(quorate::backup::parse::parse_info(&text(b))),
-    },
-    Target {
-        name: "backup_metadata.json",
-        run: |b| {
-            let _ = quorate::backup::parse::parse_metadata(&text(b), &jiff::tz::TimeZone::UTC);
-        },
-    },
-    Target {
-        name: "YAML configuration with ${VAR}",
-        run: |b| {
-            let env: BTreeMap<String, String> = [("PW".to_string(), "x".repeat(20))].into();
-            let _ = quorate::config::parse(
-                Path::new("/etc/quorate/fuzz.yaml"),
-                &text(b),
-                &env,
-                &mut Vec::new(),
-            );
-        },
-    },
-    Target {
-        name: "defaults file",
-        run: |b| drop(quorate::config::parse_defaults_file(&text(b))),
-    },
-    Target {
-        name: "Nagios ranges",
-        run: |b| {
-            for line in short_lines(b) {
-                let _ = Range::parse(&line);
-                let _ = Range::parse_with_units(&line, TIME_UNITS);
-            }
-        },
-    },
-    Target {
-        name: "durations and human sizes",
-        run: |b| {
-            for line in short_lines(b) {
-                let _ = quorate::config::parse_duration(&line);
-                let _ = quorate::backup::parse::parse_human_size(&line);
-            }
-        },
-    },
-    Target {
-        name: "/galera/state JSON, then decide",
-        run: galera_state,
-    },
-];
-
-/// A peer's `/galera/state` answer as `recover` reads it; a report that parses is decided on,
-/// beside a node that does not answer, and the decision must pass the model's checks.
-fn galera_state(bytes: &[u8]) {
-    let Ok(report) = serde_json::from_slice::<NodeReport>(bytes) else {
-        return;
-    };
-    let name = report.node.clone();
-    let view = ClusterView {
-        nodes: vec![
-            NodeView {
-                name,
-                observed: Observed::Known(Box::new(report)),
-            },
-            NodeView {
-                name: "node9".into(),
-                observed: Observed::Unknown {
-                    reason: "fuzz".into(),
-                },
-            },
-        ],
-    };
-    for lost in [vec![], vec!["node9".to_string()]] {
-        let a = Assumptions {
-            assume_lost: lost.into_iter().collect(),
-        };
-        let d = decide(&view, &a);
-        if let Err(e) = arbitrary::check_any(&view, &a, &d) {
-            panic!("{e}: {d:?}");
-        }
-    }
-}
-
 /// Runs `target` on `bytes`; panics only if it does, or is slow.
 fn timed(target: &Target, bytes: &[u8]) {
     let started = Instant::now();
@@ -390,6 +248,43 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
         every_parser(&bytes);
     }
+}
+
+/// Every byte target has its cargo-fuzz target `fuzz/fuzz_targets/<slug>.rs` (which runs that
+/// slug) and its `[[bin]]` in `fuzz/Cargo.toml`, and no fuzz target runs anything else.
+#[test]
+fn every_target_is_a_cargo_fuzz_target() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let mut slugs: Vec<&str> = TARGETS.iter().map(|t| t.slug).collect();
+    for slug in &slugs {
+        let file = fuzz.join(format!("fuzz_targets/{slug}.rs"));
+        let code = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            code.contains(&format!("quorate_fuzz::run(\"{slug}\"")),
+            "{} does not run {slug}",
+            file.display()
+        );
+        assert!(
+            manifest.contains(&format!(
+                "name = \"{slug}\"\npath = \"fuzz_targets/{slug}.rs\""
+            )),
+            "fuzz/Cargo.toml has no [[bin]] {slug}"
+        );
+    }
+    let mut files: Vec<String> = std::fs::read_dir(fuzz.join("fuzz_targets"))
+        .expect("fuzz/fuzz_targets")
+        .flatten()
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .collect();
+    files.sort();
+    slugs.sort_unstable();
+    assert_eq!(files, slugs, "fuzz/fuzz_targets/ and TARGETS differ");
 }
 
 /// Every seed as it is: each parser handles every fixture (most are someone else's format).
@@ -661,10 +556,9 @@ fn long_run_every_target() {
         "`tests/parsers_fuzz.rs` and in docs/development.md). A `proptest` harness on the stable\n",
         "toolchain: mutated fixtures (`tests/fixtures/`, plus generated `/galera/state` reports) and\n",
         "arbitrary bytes; `decide` over the `tests/recover_model` generator; raw HTTP request targets\n",
-        "against a running `quorate serve`. Not coverage-guided: cargo-fuzz needs a nightly toolchain\n",
-        "and libFuzzer; this machine has a nightly toolchain (`rustup toolchain list`) but neither\n",
-        "cargo-fuzz nor the `libfuzzer-sys` crate, and its registry mirror answered no search, so no\n",
-        "coverage figure is measured.\n\n",
+        "against a running `quorate serve`. Not coverage-guided: the coverage-guided run of the same\n",
+        "byte targets is the cargo-fuzz package `fuzz/` (`bench/fuzz.sh`, nightly toolchain), whose\n",
+        "results are in `bench/results/fuzz_coverage.md`.\n\n",
     ));
     md.push_str(&format!(
         "- Budget: {}; {profile} build; {} targets, {total} cases in {:.0} s.\n",
