@@ -66,13 +66,7 @@ pub(super) fn diverged_view_pairs(nodes: &[NodeView]) -> Vec<(String, String, St
 /// Whether nodes `a` and `b` both have a saved Primary view (gvwstate.dat) and neither view
 /// names the other by its `my_uuid`.
 pub(super) fn leave_each_other_out(nodes: &[NodeView], a: &str, b: &str) -> bool {
-    let view = |name: &str| {
-        nodes
-            .iter()
-            .find(|n| n.name == name)
-            .and_then(saved_primary_view)
-    };
-    match (view(a), view(b)) {
+    match (view_of(nodes, a), view_of(nodes, b)) {
         (Some(va), Some(vb)) => {
             !va.member_uuids.contains(&vb.my_uuid) && !vb.member_uuids.contains(&va.my_uuid)
         }
@@ -99,19 +93,21 @@ pub(super) fn left_out_by(nodes: &[NodeView], index: usize) -> usize {
 /// Node `name` saved a view (its gcomm UUID is known) and some node of `primaries` has saved
 /// a Primary view that does not name it: the running Primary's view has left it out.
 pub(super) fn left_out_of_primary(nodes: &[NodeView], primaries: &[String], name: &str) -> bool {
-    let view = |n: &str| {
-        nodes
-            .iter()
-            .find(|x| x.name == n)
-            .and_then(saved_primary_view)
-    };
-    let Some(mine) = view(name) else {
+    let Some(mine) = view_of(nodes, name) else {
         return false;
     };
     primaries
         .iter()
-        .filter_map(|p| view(p))
+        .filter_map(|p| view_of(nodes, p))
         .any(|v| !v.member_uuids.contains(&mine.my_uuid))
+}
+
+/// The saved Primary view of the node named `name`.
+fn view_of<'a>(nodes: &'a [NodeView], name: &str) -> Option<&'a SavedView> {
+    nodes
+        .iter()
+        .find(|n| n.name == name)
+        .and_then(saved_primary_view)
 }
 
 /// A node's saved Primary view (gvwstate.dat), when it reports one with its member list.

@@ -220,10 +220,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                         )
                     }
                     None => {
-                        let outside = view_settled
-                            || down.clean
-                            || crashed_outside_any_primary(n)
-                            || left_out_of_primary(nodes, &primary_names, name);
+                        let outside = outside_the_primarys_view(ctx, n, down, &primary_names, view_settled);
                         let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d.risks);
                         if holds {
                             evidence.push(name.to_string());
@@ -274,14 +271,22 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
     d
 }
 
-/// Whether a stopped node is certainly outside the running Primary's view, for the
+/// Whether stopped node `n` is certainly outside the running Primary's view, for the
 /// equal-seqno rule (`join_step_for`): every Primary node answered and counts only those that
-/// answer (`view_settled`, decided by the caller); or it stopped cleanly (a graceful leave is
-/// seen at once); or, here, it crashed without a gvwstate.dat (Galera writes one at every
-/// Primary view it installs, so its last run was in none); or a Primary node's saved view
-/// leaves its gcomm UUID out (`left_out_of_primary`).
-fn crashed_outside_any_primary(n: &super::NodeView) -> bool {
-    matches!(&n.observed, super::Observed::Known(r) if r.gvwstate == FileState::Absent)
+/// answer (`view_settled`); or it stopped cleanly (a graceful leave is seen at once); or it
+/// crashed without a gvwstate.dat (Galera writes one at every Primary view it installs, so its
+/// last run was in none); or a Primary node's saved view leaves its gcomm UUID out.
+fn outside_the_primarys_view(
+    ctx: &Ctx<'_>,
+    n: &super::NodeView,
+    down: &Down,
+    primary_names: &[String],
+    view_settled: bool,
+) -> bool {
+    view_settled
+        || down.clean
+        || matches!(&n.observed, super::Observed::Known(r) if r.gvwstate == FileState::Absent)
+        || left_out_of_primary(&ctx.view.nodes, primary_names, &n.name)
 }
 
 fn gvwstate_unreadable(n: &super::NodeView) -> bool {
