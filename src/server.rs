@@ -4,8 +4,8 @@
 //! backups from the latest background scan), `/probe?target=NODE` (any configured node, the
 //! multi-target exporter pattern), `/sd` (Prometheus HTTP service discovery of those probes),
 //! `/health/galera` (the HAProxy health check of the local
-//! node, see [`crate::health`]) and the recovery endpoints `/galera/state` and
-//! `/galera/recover-position` (see `recover::http`). Every route passes `auth` first: the web
+//! node, see [`crate::health`]) and the recovery endpoints `/galera/state`,
+//! `/galera/recover-position` and `/galera/apart` (see `recover::http`). Every route passes `auth` first: the web
 //! configuration file's basic authentication (not on `/galera/*`) and response headers.
 //!
 //! The configuration is reloaded when its file or a secret file it names changes (notify on the
@@ -264,6 +264,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(
             "/galera/recover-position",
             axum::routing::post(crate::recover::http::recover_position::<AppState>),
+        )
+        .route(
+            "/galera/apart",
+            axum::routing::post(crate::recover::http::keep_apart::<AppState>),
         )
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -8,7 +8,7 @@ use quorate::error::exit;
 use quorate::recover::act::{self, ActError, ActOptions, ActReport};
 use quorate::recover::decide::{decide, Assumptions, Decision, Verdict};
 use quorate::recover::render::{self, CommandContext};
-use quorate::recover::{gather, RecoverError};
+use quorate::recover::{apart, gather, RecoverError};
 
 use crate::cli::{OutputFormat, RecoverActArgs, RecoverCommand, RecoverCommon};
 
@@ -39,6 +39,9 @@ async fn run_async(cmd: RecoverCommand) -> anyhow::Result<i32> {
                     assume_lost: args.assume_lost.iter().cloned().collect(),
                 },
             );
+            for line in apart::keep_findings(&settings, local.as_deref(), &d).await {
+                eprintln!("{line}");
+            }
             let ctx = CommandContext {
                 config: &args.common.config,
                 assume_lost: args.assume_lost.clone(),
@@ -55,6 +58,9 @@ async fn run_async(cmd: RecoverCommand) -> anyhow::Result<i32> {
             let nodes = if args.nodes.is_empty() {
                 let view = gather::gather(&settings, local.as_deref()).await;
                 let d = decide(&view, &Assumptions::default());
+                for line in apart::keep_findings(&settings, local.as_deref(), &d).await {
+                    eprintln!("{line}");
+                }
                 d.steps
                     .iter()
                     .filter(|s| s.action == quorate::recover::decide::Action::RecoverPosition)

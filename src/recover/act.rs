@@ -1,8 +1,9 @@
 //! The recovery actions, each on the local node only: `bootstrap`, `rejoin`, `promote` and
 //! `position`. Dry-run unless `execute`; when executing, every action
 //!
-//! 1. gathers and decides, checks the decision names this action on this node (and, given
-//!    `--plan`, that nothing changed since the plan the operator read),
+//! 1. gathers and decides (keeping what the decision found apart, see [`apart`]), checks the
+//!    decision names this action on this node (and, given `--plan`, that nothing changed since
+//!    the plan the operator read),
 //! 2. checks that its audit log can be appended to (else it refuses: an action must leave a
 //!    line), starts watching SIGINT/SIGTERM, and takes the node's lock (flock; a concurrent
 //!    action is refused, not queued; peers see the lock as `action_in_progress`),
@@ -42,7 +43,7 @@ use serde::Serialize;
 use super::decide::{decide, Action, Assumptions, ClusterView, Decision, Observed, Verdict};
 use super::report::{Live, NodeReport};
 use super::transfer::{parse_join_log, Transfer};
-use super::{gather, peer, position, sys, unix_now, RecoverError};
+use super::{apart, gather, peer, position, sys, unix_now, RecoverError};
 use crate::config::{Node, NodeRecovery, Settings};
 use crate::galera::client::NodeClient;
 use crate::galera::parse::parse_grastate;
@@ -123,6 +124,7 @@ async fn plan_now(settings: &Settings, opts: &ActOptions) -> (ClusterView, Decis
         assume_lost: opts.assume_lost.clone(),
     };
     let d = decide(&view, &assumptions);
+    apart::keep_findings(settings, Some(&opts.node), &d).await;
     (view, d)
 }
 
@@ -563,6 +565,9 @@ enum Step {
     WaitPrimarySynced { timeout: Duration },
     /// The node answers Primary and Synced; how it caught up is read from its error log.
     WaitJoined { timeout: Duration },
+    /// `rejoin --move-aside --accept-loss`: the node's record of being found apart from the
+    /// Primary's history (see [`apart`]) is retired, its loss accepted.
+    RetireApartRecord { record: PathBuf },
 }
 
 /// The statement promote runs.
@@ -608,6 +613,10 @@ impl Step {
                 vec!["wait until the node is Primary and Synced".into()]
             }
             Step::WaitJoined { .. } => vec!["wait until it is Synced and report IST or SST".into()],
+            Step::RetireApartRecord { record } => vec![format!(
+                "retire its record of being found apart from the Primary's history ({}), if it has one: renamed, kept",
+                record.display()
+            )],
         }
     }
 
@@ -718,6 +727,14 @@ impl Step {
                     .push(format!("{node} is Synced; it caught up by {transfer}"));
                 run.report.transfer = Some(transfer);
             }
+            Step::RetireApartRecord { .. } => {
+                if let Some(to) = apart::retire(run.settings, node)? {
+                    run.report.done.push(format!(
+                        "retired its record of being found apart from the Primary's history (kept as {})",
+                        to.display()
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -777,6 +794,11 @@ impl ActionPlan {
                         timeout: start_timeout,
                     },
                 ]);
+                if opts.accept_loss {
+                    steps.push(Step::RetireApartRecord {
+                        record: apart::path(settings, &opts.node),
+                    });
+                }
                 steps
             }
             Kind::Promote => vec![
@@ -1993,6 +2015,7 @@ mod tests {
             }],
             evidence: Vec::new(),
             digest: "d".into(),
+            apart: Vec::new(),
         }
     }
 

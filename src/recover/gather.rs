@@ -90,6 +90,7 @@ fn empty_report(settings: &Settings, node: &str) -> NodeReport {
         sst_in_progress: false,
         action_in_progress: None,
         maintenance: None,
+        apart: None,
     }
 }
 
@@ -103,6 +104,7 @@ fn read_files(
     let mut r = empty_report(settings, node);
     r.action_in_progress = lock_file.and_then(sys::action_in_progress);
     r.maintenance = maintenance_of(settings, node);
+    r.apart = super::apart::load(settings, node);
     let Some(datadir) = datadir else {
         r.mysqld.how = "no datadir configured: cannot tell whether mysqld runs from files".into();
         if let Some(pf) = pid_file {

@@ -3,8 +3,11 @@
 //! - `GET /galera/state`: the node's [`NodeReport`](super::report::NodeReport) as JSON.
 //! - `POST /galera/recover-position`: runs `--wsrep-recover` (refused while mysqld runs, an
 //!   SST is in progress or a recovery action holds the node's lock) and returns the outcome.
+//! - `POST /galera/apart`: keeps a peer's finding that this node is apart from the running
+//!   Primary's history (an [`ApartRecord`](super::report::ApartRecord) as JSON, at most
+//!   [`apart::MAX_RECORD`] bytes): 201 when written, 200 when already kept.
 //!
-//! Both need `Authorization: Bearer <quorate.recovery.token>` (compared in constant time) or
+//! All need `Authorization: Bearer <quorate.recovery.token>` (compared in constant time) or
 //! a connection whose client certificate `quorate serve` verified against its client CA
 //! (`tls_server_config.client_ca_file`, mutual TLS): a peer holding either is trusted. With
 //! neither a token nor client certificate verification configured they are disabled (404);
@@ -18,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use super::act::{self, ActError};
-use super::{gather, RecoverError};
+use super::{apart, gather, RecoverError};
 use crate::galera::collector::{LocalNode, LocalSource};
 use crate::tls::VerifiedClient;
 
@@ -130,6 +133,65 @@ pub async fn recover_position<S: LocalSource>(
             ..
         }) => text(StatusCode::CONFLICT, format!("{e}\n")),
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", e.error)),
+    }
+}
+
+/// How long a peer may take to send the body of `POST /galera/apart`.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub async fn keep_apart<S: LocalSource>(
+    State(state): State<Arc<S>>,
+    cert: ClientCert,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
+        return r;
+    }
+    let LocalNode { settings, node, .. } = match state.local_source() {
+        Ok(x) => x,
+        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+    };
+    let bytes =
+        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, apart::MAX_RECORD))
+            .await
+        {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                return text(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body is unreadable or larger than {} bytes: {e}\n",
+                        apart::MAX_RECORD
+                    ),
+                )
+            }
+            Err(_) => {
+                return text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("the body did not arrive within {BODY_TIMEOUT:?}\n"),
+                )
+            }
+        };
+    let record = match apart::parse_posted(&bytes) {
+        Ok(r) => r,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+    };
+    let kept = {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || apart::keep(&settings, &node, &record)).await
+    };
+    match kept {
+        Ok(Ok(true)) => {
+            tracing::warn!(
+                node,
+                "a peer found this node apart from the running Primary's history: recorded"
+            );
+            text(StatusCode::CREATED, "recorded\n".into())
+        }
+        Ok(Ok(false)) => text(StatusCode::OK, "already recorded\n".into()),
+        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
     }
 }
 

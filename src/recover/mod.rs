@@ -5,18 +5,21 @@
 //! - [`gather`]: builds a report from the local node's files, processes and server, and asks
 //!   peers for theirs; a peer that does not answer is *unknown*.
 //! - [`decide`]: the pure, total decision ([`decide::decide`]), unit-tested per scenario.
+//! - [`apart`]: the records of stopped nodes a plan found apart from the running Primary's
+//!   history, kept on their hosts so that the finding outlives its evidence.
 //! - [`position`]: `mariadbd --wsrep-recover`, run only on request, cached with its time.
 //! - [`act`]: `bootstrap`, `rejoin`, `promote`, `position`: re-gather, re-decide, compare with
 //!   the plan, lock, act, wait, audit.
 //! - [`transfer`]: reads a joiner's error log to tell IST from SST (pure).
 //! - [`sys`]: process and lock probes (/proc, `fcntl(F_GETLK)`, `flock`).
 //! - [`peer`]: the HTTP client for peers' `/galera/state` and `/galera/recover-position`.
-//! - [`http`]: the two endpoints of `quorate serve`.
+//! - [`http`]: the recovery endpoints of `quorate serve`.
 //! - [`render`]: a decision as text for the operator, with the exact commands.
 //!
 //! The `quorate.recovery` section is part of the configuration: [`crate::config::recovery`].
 
 pub mod act;
+pub mod apart;
 pub mod decide;
 pub mod gather;
 pub mod http;

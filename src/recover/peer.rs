@@ -38,6 +38,8 @@ pub struct Call<'a> {
     pub ca_file: Option<&'a Path>,
     /// The certificate presented to `https://` peers (`quorate.recovery.client_cert_file`).
     pub client_cert: Option<&'a ClientCertificate>,
+    /// A JSON request body (`POST /galera/apart`), if any.
+    pub json: Option<String>,
 }
 
 impl<'a> Call<'a> {
@@ -59,6 +61,7 @@ impl<'a> Call<'a> {
             token: settings.token.as_ref(),
             ca_file: settings.ca_file.as_deref(),
             client_cert: settings.client_cert.as_ref(),
+            json: None,
         })
     }
 }
@@ -116,6 +119,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (method, path, token) = (call.method.clone(), call.path, call.token);
+    let body = call.json.clone().unwrap_or_default();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| format!("HTTP handshake: {e}"))?;
@@ -132,9 +136,12 @@ where
             format!("Bearer {}", token.expose()),
         );
     }
+    if call.json.is_some() {
+        req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+    }
     let req = req
         .header(hyper::header::CONNECTION, "close")
-        .body(Full::new(Bytes::new()))
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| format!("building the request: {e}"))?;
     let resp = sender
         .send_request(req)
@@ -193,6 +200,7 @@ mod tests {
             token: Some(&token),
             ca_file: None,
             client_cert: None,
+            json: None,
         };
         let e = request(call, Duration::from_secs(5))
             .await

@@ -124,22 +124,12 @@ pub fn recover(settings: &Settings, node: &str) -> Result<Recovered, RecoverErro
 }
 
 fn save(settings: &Settings, node: &str, rec: &Recovered) -> Result<(), RecoverError> {
-    let dir = &settings.recovery.state_dir;
-    std::fs::create_dir_all(dir).map_err(|e| RecoverError::io("cannot create", dir, e))?;
-    let path = settings.recovery.position_cache(node);
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let text = serde_json::to_vec_pretty(rec).unwrap_or_default();
-    // Written, synced, renamed, then the directory synced: after a power loss the cache is
-    // either the old one or the new one, never an empty or torn file.
-    std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(&text)?;
-            f.sync_all()
-        })
-        .map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| RecoverError::io("cannot replace", &path, e))?;
-    sys::sync_dir(dir)
+    sys::write_durably(
+        &settings.recovery.state_dir,
+        &settings.recovery.position_cache(node),
+        &text,
+    )
 }
 
 /// Runs the command with `--wsrep-recover --disable-log-error` appended; returns its stderr

@@ -30,6 +30,26 @@ pub struct NodeReport {
     /// shown as evidence, never decided on. Absent in reports of older quorate versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<String>,
+    /// What quorate found earlier about this node's history, kept on its host
+    /// (`<state_dir>/apart/<node>.json`): a position apart from the running Primary's.
+    /// Absent in reports of older quorate versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apart: Option<ApartRecord>,
+}
+
+/// A stopped node found apart from the running Primary component's history: ahead of it, at
+/// its seqno from another branch, or on a saved view apart from it. The evidence of such a
+/// finding is erased as soon as clients commit past the node's seqno, so quorate keeps it:
+/// while the node's position is still this one, it is investigated, never rejoined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApartRecord {
+    /// The node's cluster UUID and seqno when it was found apart.
+    pub uuid: String,
+    pub seqno: i64,
+    /// Unix time (seconds) of the finding.
+    pub found_at: u64,
+    /// Why, in words (as the plan said it).
+    pub why: String,
 }
 
 /// Whether mysqld runs.

@@ -124,6 +124,23 @@ pub fn mysqld_working_in(datadir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Replaces `path` (in `dir`, created if needed) by `bytes`, durably: written to a temporary
+/// file, synced, renamed, then the directory synced. After a power loss the file is either
+/// the old one or the new one, never an empty or torn one.
+pub fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RecoverError> {
+    use std::io::Write;
+    fs::create_dir_all(dir).map_err(|e| RecoverError::io("cannot create", dir, e))?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| RecoverError::io("cannot replace", path, e))?;
+    sync_dir(dir)
+}
+
 /// fsync(2) on a directory: a rename or a new entry in it is durable only once it is synced.
 pub fn sync_dir(dir: &Path) -> Result<(), RecoverError> {
     fs::File::open(dir)

@@ -188,6 +188,8 @@ pub struct Runner {
     op: Operator,
     fault_i: usize,
     accepted: BTreeSet<crate::model::Pos>,
+    /// Nodes a plan found apart and quorate recorded, with their data at that moment.
+    found_apart: Vec<(usize, Option<crate::model::Pos>)>,
 }
 
 impl Runner {
@@ -202,6 +204,7 @@ impl Runner {
             op,
             fault_i: 0,
             accepted: BTreeSet::new(),
+            found_apart: Vec::new(),
         }
     }
 
@@ -374,6 +377,58 @@ impl Runner {
         Ok(())
     }
 
+    /// What `recover::apart` does after every decision: each finding is kept on its node's
+    /// host (the record survives everything Galera does; it counts while the node's position
+    /// is the one it names).
+    fn keep_findings(&mut self, d: &Decision) {
+        for f in &d.apart {
+            let Some(i) = node_index(&self.m, &f.node) else {
+                continue;
+            };
+            let node = &mut self.m.nodes[i];
+            if node
+                .apart_record
+                .as_ref()
+                .is_some_and(|r| r.uuid == f.uuid && r.seqno == f.seqno)
+            {
+                continue;
+            }
+            node.apart_record = Some(quorate::recover::report::ApartRecord {
+                uuid: f.uuid.clone(),
+                seqno: f.seqno,
+                found_at: self.m.clock,
+                why: f.why.clone(),
+            });
+            self.found_apart.push((i, node.data));
+            let _ = writeln!(
+                self.log,
+                "  (recorded: {} apart at {}:{})",
+                f.node, f.uuid, f.seqno
+            );
+        }
+    }
+
+    /// A loss is never excused as made by the environment when quorate had recorded a node
+    /// apart while it held the lost write and the node has not changed since: the record was
+    /// there to keep exactly that write.
+    fn recorded_holder_lost(&mut self, before: &Model, v: &Violation) -> bool {
+        let Some(w) = v.lost else {
+            return false;
+        };
+        let holder = self.found_apart.iter().find(|(i, data)| {
+            before.nodes[*i].data == *data && data.is_some_and(|d| before.contains(d, w))
+        });
+        if let Some((i, _)) = holder {
+            let _ = writeln!(
+                self.log,
+                "  (quorate had recorded {} apart while it held this write: not the environment's doing)",
+                Model::name(*i)
+            );
+            return true;
+        }
+        false
+    }
+
     fn next_fault(&mut self) -> Fault {
         if self.op.faults.is_empty() {
             return Fault::None;
@@ -433,6 +488,7 @@ impl Runner {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            self.keep_findings(&d);
             // A stopped node left to "investigate" (a live non-Primary one merges by itself
             // when the network lets it).
             let investigate = d
@@ -546,7 +602,7 @@ impl Runner {
                 self.stats.accepted_losses += (accepted.len() - n_acc) as u64;
                 self.accepted = accepted;
                 if let Some(v) = v.into_iter().next() {
-                    if self.unavoidable(&v) {
+                    if !self.recorded_holder_lost(&before, &v) && self.unavoidable(&v) {
                         return Ok(());
                     }
                     return Err(self.fail(v));

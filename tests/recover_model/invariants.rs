@@ -20,6 +20,8 @@ pub struct Violation {
     pub detail: String,
     /// The known class of decide bug (issue #11's list, a–i) this matches, if any.
     pub class: Option<char>,
+    /// The acknowledged write lost, for a loss (invariant 1).
+    pub lost: Option<Pos>,
 }
 
 impl Violation {
@@ -29,11 +31,17 @@ impl Violation {
             kind: kind.into(),
             detail,
             class: None,
+            lost: None,
         }
     }
 
     pub fn class(mut self, c: Option<char>) -> Violation {
         self.class = c;
+        self
+    }
+
+    pub fn lost(mut self, w: Pos) -> Violation {
+        self.lost = Some(w);
         self
     }
 }
@@ -414,7 +422,8 @@ pub fn check_step(
                     d,
                     action,
                     &before.holders(w),
-                )),
+                ))
+                .lost(w),
             );
             break;
         }

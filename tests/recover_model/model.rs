@@ -115,6 +115,10 @@ pub struct Node {
     pub gcomm: String,
     /// Its InnoDB was overwritten by IST on a diverged history (silent inconsistency).
     pub corrupt: bool,
+    /// quorate's record of a finding that the node is apart from the running Primary's
+    /// history (`<state_dir>/apart/<node>.json` on its host): a file of quorate's, not of
+    /// Galera's, so nothing in the model's Galera touches it.
+    pub apart_record: Option<quorate::recover::report::ApartRecord>,
     // --- while running ---
     pub comp: Option<u32>,
     /// The last Primary view this process knows (in memory, or restored from gvwstate.dat).
@@ -251,6 +255,7 @@ impl Model {
                 incarnation: 1,
                 gcomm: gcomm_uuid(i, 1),
                 corrupt: false,
+                apart_record: None,
                 comp: Some(0),
                 last_prim: Some(v),
                 restored: false,

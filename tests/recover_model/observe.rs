@@ -153,6 +153,7 @@ pub fn report(m: &Model, i: usize) -> NodeReport {
         sst_in_progress: n.sst_in_progress,
         action_in_progress: None,
         maintenance: None,
+        apart: n.apart_record.clone(),
     }
 }
 

@@ -260,6 +260,7 @@ fn h_seqno_overflow_is_not_a_panic() {
         sst_in_progress: false,
         action_in_progress: None,
         maintenance: None,
+        apart: None,
     };
     let stopped = |seqno: i64| {
         let mut r = live(0, 0);
@@ -1007,4 +1008,28 @@ fn g_views_apart_through_a_cleanly_stopped_member_nobody_can_name() {
             Ev::Stop(1),
         ],
     );
+}
+
+/// (l, found by the model on 2026-12-03 with the decide rule for records switched off) A hand
+/// bootstrap of node1, which lacks node2's last write, beside the crashed node2 and node3.
+/// The first plan recovers their positions and finds node2 at the Primary's seqno from
+/// another branch: investigated, and recorded on its host. Clients then commit on node1,
+/// which moves past node2's seqno: without the record the next plan saw node2 merely behind
+/// and rejoined it over the only copy of an acknowledged write. The loss is not excused as
+/// the environment's (the runner checks it: quorate had recorded the node while it held the
+/// write).
+#[test]
+fn l_a_node_recorded_apart_is_not_rejoined_after_clients_commit_past_it() {
+    let stats = holds(
+        3,
+        vec![
+            Ev::Write(1),
+            Ev::CrashMany(7),
+            Ev::OperatorBootstrap(3),
+            Ev::Recover,
+            Ev::Write(3),
+            Ev::Recover,
+        ],
+    );
+    assert!(stats.decisions >= 3, "{stats:?}");
 }

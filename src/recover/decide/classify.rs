@@ -32,6 +32,9 @@ pub(super) struct Down {
     pub(super) file_problem: Option<String>,
     /// A contradiction between grastate.dat and InnoDB, settled in InnoDB's favour.
     pub(super) note: Option<String>,
+    /// quorate found the node apart from the running Primary's history at this very
+    /// position earlier (its host keeps the record): what and when, in words.
+    pub(super) recorded_apart: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +87,33 @@ pub(super) fn classify(report: &NodeReport) -> Class {
         };
         return Class::Unresponsive(why);
     }
-    Class::Down(down_state(report))
+    let mut down = down_state(report);
+    down.recorded_apart = recorded_apart(report, &down.pos);
+    Class::Down(down)
+}
+
+/// The node's record of an earlier finding (see [`ApartRecord`](crate::recover::report::ApartRecord)), in words, while its
+/// position is still the one the record names: the node has not run since (a start or a join
+/// moves the seqno), so it still holds what the running Primary lacked then.
+fn recorded_apart(report: &NodeReport, pos: &Pos) -> Option<String> {
+    let record = report.apart.as_ref()?;
+    let Pos::Known { uuid, seqno, .. } = pos else {
+        return None;
+    };
+    if *uuid != record.uuid || *seqno != record.seqno {
+        return None;
+    }
+    let when = i64::try_from(record.found_at)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || format!("unix time {}", record.found_at),
+            |t| t.to_string(),
+        );
+    Some(format!(
+        "quorate found it apart from the running Primary's history at {when}, at this same position {uuid}:{seqno} ({})",
+        record.why
+    ))
 }
 
 /// A stopped node's position. InnoDB is the truth: a fresh `--wsrep-recover` result wins
@@ -106,6 +135,7 @@ pub(super) fn down_state(report: &NodeReport) -> Down {
                 ),
                 file_problem: None,
                 note: None,
+                recorded_apart: None,
             }
         }
     };
@@ -118,6 +148,7 @@ pub(super) fn down_state(report: &NodeReport) -> Down {
         pos: Pos::NeedsRecovery,
         file_problem,
         note: None,
+        recorded_apart: None,
     };
     if report.sst_in_progress {
         down.pos = Pos::NoState(
@@ -295,6 +326,9 @@ pub(super) fn evidence_of(view: &NodeView, class: &Class, assumed_lost: bool) ->
             if let Some(note) = &d.note {
                 state = format!("{state} ({note})");
             }
+            if d.recorded_apart.is_some() {
+                state = format!("{state}; found apart from the Primary's history before");
+            }
             state
         }
     };
@@ -324,6 +358,9 @@ pub(super) fn digest_key(name: &str, class: &Class) -> String {
         ),
         Class::Disconnected => format!("{name}=disconnected"),
         Class::Down(d) => match &d.pos {
+            // Whether the node was recorded apart is left out: a plan keeps its findings, so
+            // the plan after it would always differ from it; the record only ever turns a step
+            // of this node into "investigate", which every action re-checks under its lock.
             Pos::Known { uuid, seqno, .. } => format!(
                 "{name}=down:{uuid}:{seqno}:{:?}:{}:{}",
                 d.safe,

@@ -99,6 +99,23 @@ pub struct Decision {
     /// Short hash of the decision-relevant evidence and the verdict: an action refuses to run
     /// when it differs from the plan the operator read.
     pub digest: String,
+    /// Stopped nodes found apart from the running Primary's history, for the caller to keep
+    /// (`recover::apart`): the evidence disappears once clients commit past their seqno.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apart: Vec<ApartFinding>,
+}
+
+/// A stopped node apart from the running Primary's history at a known position: ahead of it,
+/// at its seqno from another branch, the last member of another Primary, or on a saved view
+/// apart from it. Listed only when every Primary node is Synced, so that the Primary's
+/// position is exact and a transient state is never kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApartFinding {
+    pub node: String,
+    pub uuid: String,
+    pub seqno: i64,
+    /// The plan's reason, in words.
+    pub why: String,
 }
 
 impl Decision {
@@ -275,6 +292,7 @@ fn blank(verdict: Verdict, case: Option<RunbookCase>, situation: impl Into<Strin
         steps: Vec::new(),
         evidence: Vec::new(),
         digest: String::new(),
+        apart: Vec::new(),
     }
 }
 

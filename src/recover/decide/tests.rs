@@ -26,6 +26,7 @@ fn base(name: &str) -> NodeReport {
         sst_in_progress: false,
         action_in_progress: None,
         maintenance: None,
+        apart: None,
     }
 }
 
@@ -2158,6 +2159,148 @@ fn an_unreadable_gvwstate_beside_a_primary_is_investigated() {
     );
     assert!(
         d.steps[1].why.contains("gvwstate.dat cannot be read"),
+        "{}",
+        text(&d)
+    );
+}
+
+// --- Findings kept across plans (recover::apart) ------------------------------------------------
+
+/// Adds the record of an earlier finding (kept on the node's host) to a stopped node.
+fn with_record(mut v: NodeView, uuid: &str, seqno: i64) -> NodeView {
+    if let Observed::Known(r) = &mut v.observed {
+        r.apart = Some(crate::recover::report::ApartRecord {
+            uuid: uuid.into(),
+            seqno,
+            found_at: 1_700_000_000,
+            why: "node3 is ahead of the running Primary".into(),
+        });
+    }
+    v
+}
+
+/// Issue #11 (evidence that client writes erase): a node ahead of the Primary is found apart
+/// and the finding is listed for the caller to keep; once clients committed past its seqno,
+/// only the record tells, and it is investigated, not rejoined. The other nodes' rejoins are
+/// no longer held for it: the record keeps what the hold kept.
+#[test]
+fn a_node_found_apart_stays_apart_after_the_primary_commits_past_it() {
+    let d = plan(vec![
+        primary("node1", 100, 1),
+        down("node2", U, 90, false),
+        down("node3", U, 105, false),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::WaitFor),
+            ("node3".into(), Action::Investigate)
+        ],
+        "node2's rejoin is held: {}",
+        text(&d)
+    );
+    assert_eq!(d.apart.len(), 1, "{:?}", d.apart);
+    assert_eq!((d.apart[0].node.as_str(), d.apart[0].seqno), ("node3", 105));
+    assert!(d.apart[0].why.contains("ahead"), "{:?}", d.apart);
+
+    // Clients committed 20 more transactions: node3 now looks behind.
+    let erased = plan(vec![
+        primary("node1", 120, 1),
+        down("node2", U, 90, false),
+        down("node3", U, 105, false),
+    ]);
+    assert_eq!(
+        actions(&erased)[1],
+        ("node3".into(), Action::Rejoin),
+        "what the record prevents"
+    );
+    let d = plan(vec![
+        primary("node1", 120, 1),
+        down("node2", U, 90, false),
+        with_record(down("node3", U, 105, false), U, 105),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![
+            ("node2".into(), Action::Rejoin),
+            ("node3".into(), Action::Investigate)
+        ],
+        "{}",
+        text(&d)
+    );
+    assert!(text(&d).contains("found it apart"), "{}", text(&d));
+    assert!(d.risks.iter().any(|r| r.contains("node3")), "{:?}", d.risks);
+    assert!(d.apart.is_empty(), "already kept: {:?}", d.apart);
+}
+
+/// A record counts only at the position it names: once the node ran (a join moves its seqno)
+/// it is inert.
+#[test]
+fn a_record_of_another_position_is_inert() {
+    let d = plan(vec![
+        primary("node1", 120, 1),
+        with_record(down("node3", U, 110, false), U, 105),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node3".into(), Action::Rejoin)],
+        "{}",
+        text(&d)
+    );
+    let d = plan(vec![
+        primary("node1", 120, 1),
+        with_record(down("node3", U, 105, false), OTHER, 105),
+    ]);
+    assert_eq!(
+        actions(&d),
+        vec![("node3".into(), Action::Rejoin)],
+        "{}",
+        text(&d)
+    );
+}
+
+/// A finding is listed only when every Primary node is Synced: a donor or joiner may not show
+/// the component's position yet.
+#[test]
+fn a_finding_beside_an_unsynced_primary_is_not_kept() {
+    let d = plan(vec![
+        primary("node1", 100, 2),
+        live("node2", "Primary", U, 100, 2, 2),
+        down("node3", U, 105, false),
+    ]);
+    assert_eq!(
+        actions(&d).last(),
+        Some(&("node3".into(), Action::Investigate))
+    );
+    assert!(d.apart.is_empty(), "{:?}", d.apart);
+}
+
+/// Without a Primary a recorded node's seqno cannot be compared with the others': the Primary
+/// it was found apart from may itself have been the hand-made fork (found by the model). The
+/// plan refuses and says how to settle it by hand.
+#[test]
+fn without_a_primary_a_recorded_node_is_compared_by_hand() {
+    let d = plan(vec![
+        with_record(down("node1", U, 105, false), U, 105),
+        down("node2", U, 100, false),
+        down("node3", U, 90, false),
+    ]);
+    assert!(d.is_refusal(), "{}", text(&d));
+    assert!(
+        d.reasons[0].contains("another history") && text(&d).contains("apart/node1.json"),
+        "{}",
+        text(&d)
+    );
+    // At another position (it ran since) the record is inert: the most advanced is chosen.
+    let d = plan(vec![
+        with_record(down("node1", U, 106, false), U, 105),
+        down("node2", U, 100, false),
+    ]);
+    assert_eq!(
+        d.verdict,
+        Verdict::Bootstrap {
+            node: "node1".into()
+        },
         "{}",
         text(&d)
     );

@@ -7,7 +7,7 @@ use super::classify::{Class, Down, Pos};
 use super::views::{
     diverged_view_pairs, leave_each_other_out, left_out_of_primary, views_diverged_unless_unknown,
 };
-use super::{blank, refuse, step, Action, Ctx, Decision, RunbookCase, Step, Verdict};
+use super::{blank, refuse, step, Action, ApartFinding, Ctx, Decision, RunbookCase, Step, Verdict};
 use crate::recover::report::{FileState, LiveStatus};
 
 /// The nodes that report Primary, with their status.
@@ -195,10 +195,31 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                         || (b == name && primary_names.contains(a))
                 });
                 let join = match diverged {
+                    // Found apart before, and it has not run since: what made it apart may be
+                    // gone from view (the Primary committed past its seqno), but not from it.
+                    _ if down.recorded_apart.is_some() => {
+                        let found = down.recorded_apart.as_deref().unwrap_or_default();
+                        d.risks.push(format!(
+                            "{name} holds transactions that are not in the Primary's history ({found}): joining replaces them"
+                        ));
+                        step(
+                            name,
+                            Action::Investigate,
+                            format!("{found}; it has not run since. Compare the last rows on both, save what only it holds, then `quorate recover rejoin --move-aside --accept-loss` (which also retires the record)"),
+                        )
+                    }
                     // Its history may have diverged from the Primary's under the same UUID:
                     // seqnos say nothing, and joining would discard what only it holds.
                     Some((_, _, why)) => {
                         evidence.push(name.to_string());
+                        if let Pos::Known { uuid, seqno, .. } = &down.pos {
+                            d.apart.push(ApartFinding {
+                                node: name.to_string(),
+                                uuid: uuid.clone(),
+                                seqno: *seqno,
+                                why: format!("its saved view has no node in common with a running Primary node's: {why}"),
+                            });
+                        }
                         d.risks.push(format!(
                             "{name} may hold transactions of another Primary component ({why}): joining replaces them by the Primary's history"
                         ));
@@ -221,7 +242,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     }
                     None => {
                         let outside = outside_the_primarys_view(ctx, n, down, &primary_names, view_settled);
-                        let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d.risks);
+                        let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d);
                         if holds {
                             evidence.push(name.to_string());
                         }
@@ -266,6 +287,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
         }
     }
     hold_rejoins(&mut d, &evidence);
+    // A Primary node still joining or donating may not show the component's position yet.
+    if !primaries.iter().all(|(_, st)| st.is_synced()) {
+        d.apart.clear();
+    }
     d.case = case_beside_primary(clean_down, crashed_down).map(RunbookCase::number);
     join_verdict(&mut d, primaries, &primary_names);
     d
@@ -287,6 +312,18 @@ fn outside_the_primarys_view(
         || down.clean
         || matches!(&n.observed, super::Observed::Known(r) if r.gvwstate == FileState::Absent)
         || left_out_of_primary(&ctx.view.nodes, primary_names, &n.name)
+}
+
+/// A risk of joining `name` that comes from its history being apart from the Primary's: said
+/// in the plan's risks and listed for the caller to keep ([`ApartFinding`]).
+fn found_apart(d: &mut Decision, name: &str, uuid: &str, seqno: i64, risk: String) {
+    d.apart.push(ApartFinding {
+        node: name.to_string(),
+        uuid: uuid.to_string(),
+        seqno,
+        why: risk.clone(),
+    });
+    d.risks.push(risk);
 }
 
 fn gvwstate_unreadable(n: &super::NodeView) -> bool {
@@ -384,9 +421,9 @@ fn join_step(
     cluster_uuid: &str,
     primary_seqno: Option<i64>,
     outside_view: bool,
-    risks: &mut Vec<String>,
+    d: &mut Decision,
 ) -> (Step, bool) {
-    let step = join_step_for(name, down, cluster_uuid, primary_seqno, outside_view, risks);
+    let step = join_step_for(name, down, cluster_uuid, primary_seqno, outside_view, d);
     // Another cluster UUID stays another history whatever the Primary does next.
     let other_history = matches!(&down.pos, Pos::Known { uuid, .. } if uuid != cluster_uuid);
     let holds =
@@ -400,7 +437,7 @@ fn join_step_for(
     cluster_uuid: &str,
     primary_seqno: Option<i64>,
     outside_view: bool,
-    risks: &mut Vec<String>,
+    d: &mut Decision,
 ) -> Step {
     // A state file that cannot be read is moved aside (kept) before the start; Galera would
     // otherwise refuse to start or misread it.
@@ -413,7 +450,7 @@ fn join_step_for(
     };
     match &down.pos {
         Pos::Known { uuid, seqno, .. } if uuid != cluster_uuid => {
-            risks.push(format!(
+            d.risks.push(format!(
                 "{name} holds another cluster history ({uuid}, seqno {seqno}) than the Primary ({cluster_uuid}): joining replaces its data by a full state transfer"
             ));
             step(
@@ -428,9 +465,9 @@ fn join_step_for(
             Action::WaitFor,
             format!("its position is {seqno} but the Primary reports no wsrep_last_committed, so quorate cannot check that it is not ahead: plan again when the Primary answers with its position"),
         ),
-        Pos::Known { seqno, .. } if primary_seqno.is_some_and(|p| *seqno > p) => {
+        Pos::Known { uuid, seqno, .. } if primary_seqno.is_some_and(|p| *seqno > p) => {
             let p = primary_seqno.unwrap_or(-1);
-            risks.push(format!(
+            found_apart(d, name, uuid, *seqno, format!(
                 "{name} is ahead of the running Primary (seqno {seqno} > {p}): its last {} transaction(s) are not in the cluster",
                 i128::from(*seqno) - i128::from(p)
             ));
@@ -445,8 +482,8 @@ fn join_step_for(
         // behind the Primary. At the same seqno it holds a transaction of another history in
         // that seqno's place (a bootstrap from a node that was behind it); an IST would not
         // notice.
-        Pos::Known { seqno, .. } if outside_view && primary_seqno == Some(*seqno) => {
-            risks.push(format!(
+        Pos::Known { uuid, seqno, .. } if outside_view && primary_seqno == Some(*seqno) => {
+            found_apart(d, name, uuid, *seqno, format!(
                 "{name} is at the Primary's seqno ({seqno}) although it is not in the Primary's view: their histories diverged (the view change that left it out takes a seqno of its own), and joining replaces what only it holds"
             ));
             step(
@@ -459,8 +496,10 @@ fn join_step_for(
         // stopped, so the Primary running now was formed after it left, by a bootstrap (by
         // hand, or of a node assumed lost): its last transactions may not be in it, and an IST
         // from its seqno would not notice.
-        Pos::Known { seqno, .. } if down.clean && down.safe == Some(true) && down.safe_written => {
-            risks.push(format!(
+        Pos::Known { uuid, seqno, .. }
+            if down.clean && down.safe == Some(true) && down.safe_written =>
+        {
+            found_apart(d, name, uuid, *seqno, format!(
                 "{name} stopped as the last member of its Primary component (safe_to_bootstrap 1, seqno {seqno}), so the running Primary was started after it left and may lack its last transactions: joining replaces them"
             ));
             step(

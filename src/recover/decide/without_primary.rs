@@ -35,6 +35,12 @@ pub(super) fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     if let Some(reasons) = saved_views_diverged(nodes) {
         return refused(reasons);
     }
+    // 1c. A node found apart from the Primary that ran then, and not run since, holds another
+    // history than that Primary's members: which one is to be kept, nobody can tell from the
+    // seqnos (the Primary may itself have been the hand-made fork).
+    if let Some(reasons) = recorded_apart(ctx) {
+        return refused(reasons);
+    }
     // 2. Nothing may be unknown (unless the operator assumes it lost).
     let needs_recovery = ctx.names_where(|c| {
         matches!(
@@ -86,6 +92,32 @@ pub(super) fn decide_without_primary(ctx: &Ctx<'_>) -> Decision {
     }
     rank(nodes, &mut candidates);
     choose(ctx, &candidates, case, situation)
+}
+
+/// Why the seqnos cannot be compared when a stopped node carries the record of an earlier
+/// finding that it was apart from the running Primary's history, at its current position.
+fn recorded_apart(ctx: &Ctx<'_>) -> Option<Vec<String>> {
+    let found = ctx
+        .view
+        .nodes
+        .iter()
+        .zip(&ctx.classes)
+        .filter_map(|(n, c)| match c {
+            Class::Down(Down {
+                recorded_apart: Some(found),
+                ..
+            }) => Some(format!(
+                "{}: {found}, and it has not run since (once its history is settled, its record `apart/{}.json` in quorate's state_dir on its host can be moved aside)",
+                n.name, n.name
+            )),
+            _ => None,
+        })
+        .collect();
+    explained(
+        "a node holds another history than the Primary component that ran when quorate last looked: their seqnos cannot be compared",
+        found,
+        COMPARE_BY_HAND,
+    )
 }
 
 /// Another action (bootstrap, promote, position recovery) may change everything below.
