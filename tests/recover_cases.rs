@@ -726,3 +726,97 @@ fn finding_position_recovery_leaves_an_audit_line() {
     );
     c.assert_audit();
 }
+
+/// The step a JSON plan gives `node`: (action, why).
+fn step_of(plan: &Value, node: &str) -> (String, String) {
+    plan["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["node"] == node))
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap_or_default().to_string(),
+                s["why"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no step for {node}: {plan}"))
+}
+
+/// Issue #11, evidence that client writes erase: node3, the stalest node, is bootstrapped by
+/// hand while node1 and node2 hold later transactions. The plan (run on node1) finds both
+/// apart and keeps the findings on their hosts: node1's locally, node2's through its quorate
+/// serve (`POST /galera/apart`). Clients then commit on node3 past node1's seqno, so both look
+/// merely behind; the records keep them investigated instead of rejoined over the only copy
+/// of their rows. The operator accepts node2's loss: `rejoin --move-aside --accept-loss`
+/// joins it and retires its record (renamed, kept).
+#[test]
+fn a_node_found_apart_stays_apart_after_clients_commit_past_it() {
+    let mut c = Cluster::up(3);
+    c.sql(
+        "node1",
+        "CREATE DATABASE qa; CREATE TABLE qa.t (id INT AUTO_INCREMENT PRIMARY KEY)",
+    );
+    c.sb.stop_node("node3").expect("stop");
+    for _ in 0..3 {
+        c.sql("node1", "INSERT INTO qa.t VALUES ()");
+    }
+    c.sb.stop_node("node2").expect("stop");
+    for _ in 0..3 {
+        c.sql("node1", "INSERT INTO qa.t VALUES ()");
+    }
+    c.sb.stop_node("node1").expect("stop");
+    // The operator's mistake, as the runbook's "someone bootstrapped a new cluster".
+    let grastate = c.sb.datadir("node3").expect("datadir").join("grastate.dat");
+    let text = std::fs::read_to_string(&grastate).expect("grastate.dat");
+    assert!(text.contains("safe_to_bootstrap: 0"), "{text}");
+    std::fs::write(
+        &grastate,
+        text.replace("safe_to_bootstrap: 0", "safe_to_bootstrap: 1"),
+    )
+    .expect("write grastate.dat");
+    c.sb.bootstrap_node("node3")
+        .expect("hand bootstrap of node3");
+
+    let (_, p) = c.plan("node1", &[]);
+    let (node1_seqno, primary_seqno) = (seqno(&p, "node1"), seqno(&p, "node3"));
+    assert!(seqno(&p, "node2") > primary_seqno, "{p}");
+    for n in ["node1", "node2"] {
+        assert_eq!(step_of(&p, n).0, "investigate", "{p}");
+    }
+    let records =
+        c.sb.config_path()
+            .parent()
+            .expect("sandbox dir")
+            .join("recovery/apart");
+    for n in ["node1", "node2"] {
+        let record: Value = serde_json::from_slice(
+            &std::fs::read(records.join(format!("{n}.json"))).expect("the record"),
+        )
+        .expect("record JSON");
+        assert_eq!(record["seqno"].as_i64(), Some(seqno(&p, n)), "{record}");
+    }
+
+    // Clients commit on node3 until it is past node1: the seqnos no longer show anything.
+    for _ in 0..=(node1_seqno - primary_seqno) {
+        c.sql("node3", "INSERT INTO qa.t VALUES ()");
+    }
+    let (_, p) = c.plan("node2", &[]);
+    assert!(seqno(&p, "node3") > node1_seqno, "{p}");
+    for n in ["node1", "node2"] {
+        let (action, why) = step_of(&p, n);
+        assert_eq!(action, "investigate", "{n}: {p}");
+        assert!(why.contains("found it apart"), "{n}: {why}");
+    }
+
+    let out = c.act("node2", "rejoin", &["--move-aside", "--accept-loss"]);
+    assert!(out.contains("retired its record"), "{out}");
+    assert!(!records.join("node2.json").exists());
+    let kept = std::fs::read_dir(&records)
+        .expect("records")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("node2."))
+        .count();
+    assert_eq!(kept, 1, "the retired record is kept");
+    let (_, p) = c.plan("node2", &[]);
+    assert_eq!(step_of(&p, "node1").0, "investigate", "{p}");
+    c.assert_audit();
+}

@@ -2104,6 +2104,30 @@ mod tests {
             text.contains("pc.bootstrap=YES") && text.contains("ERROR 1210"),
             "{text}"
         );
+
+        // With the loss accepted, the node's record of being found apart is retired last.
+        let accepting = ActOptions {
+            move_aside: true,
+            accept_loss: true,
+            ..opts.clone()
+        };
+        let decision = decision_with(Action::Investigate);
+        let plan =
+            ActionPlan::new(Kind::Rejoin, &settings, &accepting, &local, &decision).expect("plan");
+        assert!(matches!(
+            plan.steps[..],
+            [
+                Step::MoveAside { all: true, .. },
+                Step::Start { .. },
+                Step::WaitJoined { .. },
+                Step::RetireApartRecord { .. }
+            ]
+        ));
+        assert!(
+            plan.would().join("\n").contains("would retire its record"),
+            "{:?}",
+            plan.would()
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn recorded_apart(report: &NodeReport, pos: &Pos) -> Option<String> {
             |t| t.to_string(),
         );
     Some(format!(
-        "quorate found it apart from the running Primary's history at {when}, at this same position {uuid}:{seqno} ({})",
+        "quorate found it apart from the running Primary's history at {when}, at this same position {uuid}:{seqno}: {}",
         record.why
     ))
 }

@@ -200,7 +200,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     _ if down.recorded_apart.is_some() => {
                         let found = down.recorded_apart.as_deref().unwrap_or_default();
                         d.risks.push(format!(
-                            "{name} holds transactions that are not in the Primary's history ({found}): joining replaces them"
+                            "{name} holds transactions that are not in the Primary's history (recorded when they were still visible, at its current position): joining replaces them"
                         ));
                         step(
                             name,
@@ -474,7 +474,7 @@ fn join_step_for(
             step(
                 name,
                 Action::Investigate,
-                format!("it is ahead of the Primary ({seqno} > {p}): rejoining discards its extra transactions. Either stop the Primary and plan again (it becomes the source), or accept the loss: `quorate recover rejoin --move-aside --accept-loss`"),
+                format!("it is ahead of the Primary ({seqno} > {p}): rejoining discards its extra transactions. Either keep its history: stop the Primary's nodes, move its record `apart/{name}.json` aside in quorate's state_dir on its host (the plan keeps one), and plan again (it becomes the source); or accept the loss: `quorate recover rejoin --move-aside --accept-loss`"),
             )
         }
         // In Galera 4 the configuration change that left this node out of the running
