@@ -5,6 +5,9 @@
 //! `tls_handshake_timeout`, although the flood's sockets stay open on the client side. Also at a
 //! low open-file limit (RLIMIT_NOFILE 256 on the child), where a reload must still work.
 //!
+//! `POST /galera/apart` takes only a small, well-formed record from a peer holding the token,
+//! and a body that stalls is answered, not waited for.
+//!
 //! The numbers measured are printed (`cargo test --test serve_limits -- --nocapture`).
 
 mod common;
@@ -384,5 +387,58 @@ fn at_the_connection_cap_idle_connections_make_room_for_scrapes() {
     );
     assert!(during <= baseline + 50 + 4, "{during} descriptors open");
     drop(held);
+    assert!(serve.terminate().success());
+}
+
+#[test]
+fn a_posted_apart_record_must_carry_the_token_be_small_well_formed_and_arrive_in_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "0123456789abcdef-apart\n").expect("token");
+    let state = dir.path().join("state");
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "  recovery:\n    token_file: {}\n    state_dir: {}\n",
+            token.display(),
+            state.display()
+        ),
+    );
+    let serve = ServeProcess::start(&cfg, &[]);
+    let record =
+        br#"{"uuid":"6a3a757c-e627-11f1-8417-e7ac2a1d04b7","seqno":17,"found_at":1,"why":"ahead"}"#;
+    let len = record.len().to_string();
+    let post = |headers: &[(&str, &str)], body: &[u8]| {
+        common::request(serve.addr, "POST", "/galera/apart", headers, body).expect("answer")
+    };
+    let auth = ("Authorization", "Bearer 0123456789abcdef-apart");
+    let r = post(&[("Content-Length", &len)], record);
+    assert_eq!(r.status, 401, "no token: {r:?}");
+    let r = post(&[auth, ("Content-Length", "9")], b"{not json");
+    assert_eq!(r.status, 400, "{r:?}");
+    let r = post(&[auth, ("Content-Length", "1000000")], b"");
+    assert_eq!(r.status, 413, "{r:?}");
+    // Half a body, then nothing: answered within the body timeout, not held.
+    let started = Instant::now();
+    let r = post(&[auth, ("Content-Length", &len)], &record[..10]);
+    assert_eq!(r.status, 408, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = post(&[auth, ("Content-Length", &len)], record);
+    assert_eq!(r.status, 201, "{r:?}\n{}", serve.log());
+    let r = post(&[auth, ("Content-Length", &len)], record);
+    assert_eq!(r.status, 200, "already recorded: {r:?}");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("apart/db1.json")).expect("record"))
+            .expect("JSON");
+    assert_eq!(kept["seqno"], 17, "{kept}");
+    // Listed in the node's own report.
+    let r = serve.get_with("/galera/state", &[auth]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let report: serde_json::Value = serde_json::from_str(&r.body).expect("report JSON");
+    assert_eq!(report["apart"]["seqno"], 17, "{report}");
     assert!(serve.terminate().success());
 }

@@ -130,14 +130,24 @@ pub fn mysqld_working_in(datadir: &Path) -> Vec<u32> {
 pub fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), RecoverError> {
     use std::io::Write;
     fs::create_dir_all(dir).map_err(|e| RecoverError::io("cannot create", dir, e))?;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    fs::File::create(&tmp)
+    // Unique per call: two requests of one `quorate serve` may write the same file at once.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
+    let written = fs::File::create(&tmp)
         .and_then(|mut f| {
             f.write_all(bytes)?;
             f.sync_all()
         })
-        .map_err(|e| RecoverError::io("cannot write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| RecoverError::io("cannot replace", path, e))?;
+        .map_err(|e| RecoverError::io("cannot write", &tmp, e))
+        .and_then(|()| {
+            fs::rename(&tmp, path).map_err(|e| RecoverError::io("cannot replace", path, e))
+        });
+    if written.is_err() {
+        // Our own temporary file, never state: the target is untouched.
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
     sync_dir(dir)
 }
 
