@@ -472,6 +472,12 @@ struct Serves {
 fn with_health(w: &World, name: &str, health: &str) -> PathBuf {
     let text = std::fs::read_to_string(&w.config).expect("sandbox config");
     assert!(text.contains("\nquorate:\n"), "{text}");
+    // The sandbox's own health section (its maintenance file) gives way to this one.
+    let text: String = text
+        .lines()
+        .filter(|l| *l != "  health:" && !l.starts_with("    maintenance_file:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let text = text.replacen(
         "\nquorate:\n",
         &format!("\nquorate:\n  health:\n{health}"),

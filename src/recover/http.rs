@@ -87,21 +87,32 @@ fn authorize(state: &impl LocalSource, headers: &HeaderMap, cert: ClientCert) ->
     }
 }
 
+/// The local node to answer for, once the request is authorized; else the answer to send.
+fn authorized_local<S: LocalSource>(
+    state: &S,
+    headers: &HeaderMap,
+    cert: ClientCert,
+) -> Result<LocalNode, Response> {
+    if let Some(r) = authorize(state, headers, cert) {
+        return Err(r);
+    }
+    state
+        .local_source()
+        .map_err(|msg| text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")))
+}
+
 pub async fn state<S: LocalSource>(
     State(state): State<Arc<S>>,
     cert: ClientCert,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
-        return r;
-    }
     let LocalNode {
         settings,
         node,
         source,
-    } = match state.local_source() {
+    } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+        Err(r) => return r,
     };
     let Some(n) = settings.node(&node) else {
         return text(
@@ -118,12 +129,9 @@ pub async fn recover_position<S: LocalSource>(
     cert: ClientCert,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
-        return r;
-    }
-    let LocalNode { settings, node, .. } = match state.local_source() {
+    let LocalNode { settings, node, .. } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+        Err(r) => return r,
     };
     tracing::info!(node, "recovering the position (--wsrep-recover) on request");
     match act::recover_local_position(&settings, &node).await {
@@ -145,12 +153,9 @@ pub async fn keep_apart<S: LocalSource>(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Some(r) = authorize(state.as_ref(), &headers, cert) {
-        return r;
-    }
-    let LocalNode { settings, node, .. } = match state.local_source() {
+    let LocalNode { settings, node, .. } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")),
+        Err(r) => return r,
     };
     let bytes =
         match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, apart::MAX_RECORD))

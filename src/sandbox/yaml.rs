@@ -128,6 +128,14 @@ pub(crate) fn render(state: &State, password_file: &Path, rec: &Recovery<'_>) ->
         "    directories: [{}]",
         quote(&super::backup::backup_root(&state.dir))
     );
+    // `quorate maintenance on|off|status` work in the demo; every node's serve reads one file,
+    // as on a host that runs them all.
+    let _ = writeln!(y, "  health:");
+    let _ = writeln!(
+        y,
+        "    maintenance_file: {}",
+        quote(&state.dir.join("maintenance.json"))
+    );
     let _ = writeln!(y, "  mysql:");
     let _ = writeln!(y, "    user: quorate");
     let _ = writeln!(y, "    password_file: {}", quote(password_file));
@@ -374,6 +382,10 @@ mod tests {
         assert_eq!(r.lock_file, dir.path().join("n2/recover.lock"));
         assert!(settings.recovery.token.is_some());
         assert_eq!(settings.recovery.state_dir, dir.path().join("recovery"));
+        assert_eq!(
+            settings.health.maintenance_file,
+            Some(dir.path().join("maintenance.json"))
+        );
     }
 
     #[test]

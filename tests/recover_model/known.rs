@@ -22,7 +22,9 @@ pub const OPEN: &[(char, &str)] = &[
     // g beyond any tool (regressions.rs; with view-change seqnos Galera loses them first).
     // k and the class-less rejoin after pc.recovery, open since the run with view-change
     // seqnos, fixed on 2026-12-03 (held rejoins; the last to leave must be strictly ahead;
-    // an equal seqno outside the Primary's saved view), except one form of k:
+    // an equal seqno outside the Primary's saved view), except one form of k. l (evidence
+    // erased by client writes after a plan saw it) fixed the same day: findings are kept
+    // (recover::apart) and the runner never excuses a loss a record was there to prevent.
     (
         'k',
         "k_promote_over_a_clean_node_tied_after_a_plain_restart",
