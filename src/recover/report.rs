@@ -38,7 +38,7 @@ pub struct NodeReport {
 }
 
 /// A stopped node found apart from the running Primary component's history: ahead of it, at
-/// its seqno from another branch, or on a saved view apart from it. The evidence of such a
+/// its seqno from another branch, or the last member of another Primary. The evidence of such a
 /// finding is erased as soon as clients commit past the node's seqno, so quorate keeps it:
 /// while the node's position is still this one, it is investigated, never rejoined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

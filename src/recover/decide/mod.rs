@@ -106,9 +106,10 @@ pub struct Decision {
 }
 
 /// A stopped node apart from the running Primary's history at a known position: ahead of it,
-/// at its seqno from another branch, the last member of another Primary, or on a saved view
-/// apart from it. Listed only when every Primary node is Synced, so that the Primary's
-/// position is exact and a transient state is never kept.
+/// at its seqno from another branch, or the last member of another Primary (what the seqnos
+/// show, and client writes erase; saved views apart only say it *may* be, and are not kept).
+/// Listed only when every Primary node is Synced, so that the Primary's position is exact and
+/// a transient state is never kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApartFinding {
     pub node: String,

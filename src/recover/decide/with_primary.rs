@@ -212,14 +212,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     // seqnos say nothing, and joining would discard what only it holds.
                     Some((_, _, why)) => {
                         evidence.push(name.to_string());
-                        if let Pos::Known { uuid, seqno, .. } = &down.pos {
-                            d.apart.push(ApartFinding {
-                                node: name.to_string(),
-                                uuid: uuid.clone(),
-                                seqno: *seqno,
-                                why: format!("its saved view has no node in common with a running Primary node's: {why}"),
-                            });
-                        }
+                        // Not kept (recover::apart): saved views apart say the histories *may*
+                        // have diverged, and they change with membership, not with client
+                        // writes; the model showed such a record outliving a node that was
+                        // merely left behind.
                         d.risks.push(format!(
                             "{name} may hold transactions of another Primary component ({why}): joining replaces them by the Primary's history"
                         ));
