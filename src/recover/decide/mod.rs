@@ -17,6 +17,10 @@
 //!   position (pc.recovery without a start position leaves exactly that combination behind).
 //! - The most advanced node wins; ties are broken deterministically and the reason is given.
 //! - A running Primary component anywhere means "join it", never bootstrap.
+//! - A stopped node found apart from the running Primary's history (ahead of it, at its seqno
+//!   from another branch) is listed in [`Decision::apart`] for the caller to keep; while its
+//!   position is the one a kept record names, it is investigated, never rejoined or compared,
+//!   however far the Primary has committed since (the seqnos no longer show it).
 //!
 //! Layout: [`classify`] reads each node (its class, evidence and digest key), [`views`] holds
 //! the saved-view rules (gvwstate.dat), and the decision itself is [`with_primary`] (bring
