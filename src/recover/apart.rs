@@ -62,8 +62,30 @@ pub fn keep(settings: &Settings, node: &str, finding: &ApartRecord) -> Result<bo
         retire(settings, node)?;
     }
     let text = serde_json::to_vec_pretty(finding).unwrap_or_default();
+    ensure_dir(settings)?;
     sys::write_durably(&dir(settings), &path(settings, node), &text)?;
     Ok(true)
+}
+
+/// Creates `<state_dir>/apart` owned like the state directory: `recover` runs as root, and
+/// `quorate serve` (its own user) must still be able to add and retire records in it when a
+/// peer posts one.
+fn ensure_dir(settings: &Settings) -> Result<(), RecoverError> {
+    use std::os::unix::fs::MetadataExt;
+    let apart = dir(settings);
+    if apart.is_dir() {
+        return Ok(());
+    }
+    let state_dir = &settings.recovery.state_dir;
+    std::fs::create_dir_all(&apart).map_err(|e| RecoverError::io("cannot create", &apart, e))?;
+    if rustix::process::geteuid().is_root() {
+        if let Ok(m) = std::fs::metadata(state_dir) {
+            std::os::unix::fs::chown(&apart, Some(m.uid()), Some(m.gid())).map_err(|e| {
+                RecoverError::io("cannot give to the state directory's owner", &apart, e)
+            })?;
+        }
+    }
+    sys::sync_dir(state_dir)
 }
 
 /// Renames the node's record `<node>.<found_at>.json` (kept, no longer read), with the
