@@ -92,13 +92,13 @@ fn authorized_local<S: LocalSource>(
     state: &S,
     headers: &HeaderMap,
     cert: ClientCert,
-) -> Result<LocalNode, Response> {
+) -> Result<LocalNode, Box<Response>> {
     if let Some(r) = authorize(state, headers, cert) {
-        return Err(r);
+        return Err(Box::new(r));
     }
     state
         .local_source()
-        .map_err(|msg| text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n")))
+        .map_err(|msg| Box::new(text(StatusCode::SERVICE_UNAVAILABLE, format!("{msg}\n"))))
 }
 
 pub async fn state<S: LocalSource>(
@@ -112,7 +112,7 @@ pub async fn state<S: LocalSource>(
         source,
     } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(n) = settings.node(&node) else {
         return text(
@@ -131,7 +131,7 @@ pub async fn recover_position<S: LocalSource>(
 ) -> Response {
     let LocalNode { settings, node, .. } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     tracing::info!(node, "recovering the position (--wsrep-recover) on request");
     match act::recover_local_position(&settings, &node).await {
@@ -155,7 +155,7 @@ pub async fn keep_apart<S: LocalSource>(
 ) -> Response {
     let LocalNode { settings, node, .. } = match authorized_local(state.as_ref(), &headers, cert) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let bytes =
         match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, apart::MAX_RECORD))
