@@ -17,7 +17,8 @@ use quorate::check::{Range, Status, TimeoutSpec};
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log filter (error, warn, info, debug, trace, or tracing directives); logs go to stderr.
+    /// Log filter (error, warn, info, debug, trace, or target=level directives, e.g.
+    /// `info,mysql_async=debug`); logs go to stderr.
     #[arg(long, global = true, env = "QUORATE_LOG", default_value = "info")]
     pub log_level: String,
     /// Log line format: text for people, json (one object per line) for log shippers.
