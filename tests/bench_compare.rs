@@ -11,6 +11,26 @@ mod harness;
 #[path = "../benches/compare/soak.rs"]
 mod soak;
 
+/// The report file (equal to what the run returned, printed for `--nocapture`) and the byte
+/// after its last heading, once every heading of `sections` is found in order.
+fn written_with_sections(
+    out: &std::path::Path,
+    report: &str,
+    sections: &[&str],
+) -> (String, usize) {
+    let written = std::fs::read_to_string(out).expect("the report file");
+    assert_eq!(written, report);
+    println!("{written}");
+    let mut at = 0;
+    for section in sections {
+        let found = written[at..]
+            .find(section)
+            .unwrap_or_else(|| panic!("no {section:?} after byte {at}:\n{written}"));
+        at += found + section.len();
+    }
+    (written, at)
+}
+
 #[test]
 fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -24,16 +44,7 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
         runs: 5,
     };
     let report = harness::run(&settings, &out);
-    let written = std::fs::read_to_string(&out).expect("the report file");
-    assert_eq!(written, report);
-    println!("{written}");
-    let mut at = 0;
-    for section in harness::SECTIONS {
-        let found = written[at..]
-            .find(section)
-            .unwrap_or_else(|| panic!("no {section:?} after byte {at}:\n{written}"));
-        at += found + section.len();
-    }
+    let (written, at) = written_with_sections(&out, &report, harness::SECTIONS);
     // Every goal judged; the RSS flatness needs more than 1 000 scrapes.
     let goals = &written[at..];
     assert_eq!(
@@ -67,16 +78,7 @@ fn soak_runs_on_a_tiny_setting_through_every_fault() {
         sample_every: std::time::Duration::from_secs(1),
     };
     let report = soak::run(&settings, &out);
-    let written = std::fs::read_to_string(&out).expect("the report file");
-    assert_eq!(written, report);
-    println!("{written}");
-    let mut at = 0;
-    for section in soak::SECTIONS {
-        let found = written[at..]
-            .find(section)
-            .unwrap_or_else(|| panic!("no {section:?} after byte {at}:\n{written}"));
-        at += found + section.len();
-    }
+    let (written, at) = written_with_sections(&out, &report, soak::SECTIONS);
     // Both kinds of fault happened, and the server answered every scrape in time: quorate
     // reports a frozen or stopped node with `mysql_up 0`, it does not fail the scrape.
     let cells = |start: &str| -> Vec<String> {
