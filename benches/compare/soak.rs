@@ -185,6 +185,11 @@ pub fn run(s: &SoakSettings, out: &Path) -> String {
     });
 
     let log = serve.log();
+    let version = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     drop(serve);
     sb.down().expect("sandbox down");
 
@@ -193,6 +198,7 @@ pub fn run(s: &SoakSettings, out: &Path) -> String {
     let samples = samples.into_inner().expect("sample list");
     let report = render(
         s,
+        &version,
         &faults,
         schedule_error.as_deref(),
         &scrapes,
@@ -321,6 +327,7 @@ fn flat(
 
 fn render(
     s: &SoakSettings,
+    version: &str,
     faults: &[Fault],
     schedule_error: Option<&str>,
     scrapes: &[Scrape],
@@ -337,7 +344,8 @@ fn render(
          scrape), while node1 — the node quorate watches — is in turn frozen (SIGSTOP) for {} s \
          and thawed, then stopped cleanly for {} s and started again, with {} s Synced between \
          two faults. A scrape fails when it gets no answer, not 200 or an empty body; it is \
-         late when it takes over {} s (Prometheus' default scrape timeout).\n",
+         late when it takes over {} s (Prometheus' default scrape timeout). Measured: {} ({} \
+         build).\n",
         s.duration.as_secs(),
         jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M"),
         s.nodes,
@@ -348,6 +356,12 @@ fn render(
         s.phase.as_secs(),
         s.phase.as_secs(),
         LATE.as_secs(),
+        version,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
     );
 
     let _ = writeln!(r, "{}\n", SECTIONS[0]);
