@@ -1,5 +1,10 @@
 //! Command-line definitions (clap derive): one variant per subcommand. The handlers live in
 //! `commands/`, one file each.
+//!
+//! Every subcommand enum is `defer = true`: clap adds a subcommand's arguments only when the
+//! command line names it (or help, man pages and completions ask for the whole tree). Building
+//! every subcommand's arguments for each run was half the instructions of starting quorate
+//! (bench/results/binary.md), paid by every check a monitoring system runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +22,8 @@ use quorate::check::{Range, Status, TimeoutSpec};
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log filter (error, warn, info, debug, trace, or tracing directives); logs go to stderr.
+    /// Log filter (error, warn, info, debug, trace, or target=level directives, e.g.
+    /// `info,mysql_async=debug`); logs go to stderr.
     #[arg(long, global = true, env = "QUORATE_LOG", default_value = "info")]
     pub log_level: String,
     /// Log line format: text for people, json (one object per line) for log shippers.
@@ -35,6 +41,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run the Prometheus exporter (/metrics, /probe?target=NODE, /healthz).
     Serve(ServeArgs),
@@ -60,6 +67,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BackupCommand {
     /// Restore a copy of a backup (an incremental with its whole chain) in a scratch
     /// directory, start a throwaway mariadbd on it (no network, no Galera), check its tables,
@@ -102,6 +110,7 @@ pub struct BackupVerifyArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum MaintenanceCommand {
     /// Put a node in maintenance until --for runs out: /health/galera answers 503, its alerts
     /// are silent, the checks say "maintenance"; --desync also sets wsrep_desync=ON.
@@ -178,6 +187,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ConfigCommand {
     /// Validate the configuration as `quorate serve` loads it; print the warnings and the
     /// resolved settings (secrets redacted). Exit 0 if valid, 1 if not.
@@ -246,6 +256,7 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CheckTarget {
     /// One Galera node: cluster status, local state, readiness, size, queues, flow control.
     Galera(Box<CheckGaleraArgs>),
@@ -266,7 +277,7 @@ pub enum CheckFormat {
     Zabbix,
 }
 
-/// Options every check takes.
+// Options every check takes.
 #[derive(Debug, Args)]
 pub struct CheckCommonArgs {
     /// Configuration file (default /etc/quorate/quorate.yaml; with -H or --socket it is read
@@ -293,7 +304,7 @@ pub struct CheckCommonArgs {
     pub item: Option<String>,
 }
 
-/// MySQL credentials of the checks that talk to MariaDB (galera, cluster): never on argv.
+// MySQL credentials of the checks that talk to MariaDB (galera, cluster): never on argv.
 #[derive(Debug, Args)]
 pub struct MysqlCredentialArgs {
     /// Monitoring account (overrides the configuration).
@@ -308,7 +319,7 @@ pub struct MysqlCredentialArgs {
     pub password_file: Option<PathBuf>,
 }
 
-/// Cluster size thresholds (the Primary component's size for `check cluster`).
+// Cluster size thresholds (the Primary component's size for `check cluster`).
 #[derive(Debug, Args)]
 pub struct SizeArgs {
     /// Cluster size warning range (e.g. 3:).
@@ -323,7 +334,7 @@ pub struct SizeArgs {
     pub expected_size: Option<u32>,
 }
 
-/// How Donor/Desynced nodes are judged.
+// How Donor/Desynced nodes are judged.
 #[derive(Debug, Args)]
 pub struct DonorArgs {
     /// State of a Donor/Desynced node.
@@ -563,6 +574,7 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum DiscoverTarget {
     /// The MariaDB Galera nodes of the configuration: [{"{#NODE}": ..., "{#ENDPOINT}": ...}].
     Galera {
@@ -597,6 +609,7 @@ pub enum DiscoverTarget {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SandboxCommand {
     /// Start a real N-node Galera cluster on loopback and write DIR/quorate.yaml.
     Up {
@@ -706,6 +719,7 @@ pub struct NodeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RecoverCommand {
     /// Gather every node's state and print the case, the decision and the exact steps
     /// (read-only, always safe).
@@ -787,4 +801,41 @@ pub struct RecoverRejoinArgs {
     /// cluster history (its extra data is replaced by the SST).
     #[arg(long, requires = "move_aside")]
     pub accept_loss: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own consistency checks, over the whole tree (the deferred parts built too).
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// A deferred subcommand gets its arguments after its own about: an `Args` struct with a
+    /// doc comment, flattened into it, would replace the about with that comment.
+    #[test]
+    fn a_subcommand_built_on_demand_keeps_its_own_about() {
+        for (args, about) in [
+            (&["check", "galera"][..], "One Galera node:"),
+            (
+                &["check", "cluster"][..],
+                "The whole cluster from every configured node",
+            ),
+            (&["serve"][..], "Run the Prometheus exporter"),
+            (&["recover", "plan"][..], "Gather every node's state"),
+        ] {
+            let argv = std::iter::once("quorate")
+                .chain(args.iter().copied())
+                .chain(["--help"]);
+            let help = match Cli::command().try_get_matches_from(argv) {
+                Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+                other => panic!("{args:?} --help: {other:?}"),
+            };
+            assert!(help.starts_with(about), "{args:?}:\n{help}");
+        }
+    }
 }

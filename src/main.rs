@@ -7,7 +7,9 @@ mod commands;
 use std::io::IsTerminal;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use cli::{Cli, Command, LogFormat};
 
@@ -64,15 +66,20 @@ fn exit_code(result: anyhow::Result<i32>) -> i32 {
     }
 }
 
-/// Logs go to stderr (journald under systemd), as text or one JSON object per line.
+/// Logs go to stderr (journald under systemd), as text or one JSON object per line. `level`
+/// is a level (`info`) or comma-separated `target=level` directives, as `RUST_LOG`; a filter
+/// that does not parse falls back to `info`.
 fn init_logging(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter: Targets = level
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
         // Colour codes only for a person at a terminal, never in journald or log files.
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().with_ansi(false).init(),
+        LogFormat::Text => registry
+            .with(fmt.with_ansi(std::io::stderr().is_terminal()))
+            .init(),
+        LogFormat::Json => registry.with(fmt.json().with_ansi(false)).init(),
     }
 }

@@ -1,11 +1,35 @@
 //! The comparison harness (`cargo bench --bench compare`) on a tiny setting: it starts its
 //! sandbox, quorate and mysqld_exporter, measures, and writes a report with every section and
-//! every goal judged. Only that it runs is tested here; its numbers are the bench's business.
+//! every goal judged; and its soak mode, 12 s of scrapers while the node is frozen,
+//! thawed, stopped and started. Only that they run is tested here; numbers are the bench's
+//! business.
 
 #[path = "common/mod.rs"]
 mod common;
 #[path = "../benches/compare/harness.rs"]
 mod harness;
+#[path = "../benches/compare/soak.rs"]
+mod soak;
+
+/// The report file (equal to what the run returned, printed for `--nocapture`) and the byte
+/// after its last heading, once every heading of `sections` is found in order.
+fn written_with_sections(
+    out: &std::path::Path,
+    report: &str,
+    sections: &[&str],
+) -> (String, usize) {
+    let written = std::fs::read_to_string(out).expect("the report file");
+    assert_eq!(written, report);
+    println!("{written}");
+    let mut at = 0;
+    for section in sections {
+        let found = written[at..]
+            .find(section)
+            .unwrap_or_else(|| panic!("no {section:?} after byte {at}:\n{written}"));
+        at += found + section.len();
+    }
+    (written, at)
+}
 
 #[test]
 fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
@@ -20,16 +44,7 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
         runs: 5,
     };
     let report = harness::run(&settings, &out);
-    let written = std::fs::read_to_string(&out).expect("the report file");
-    assert_eq!(written, report);
-    println!("{written}");
-    let mut at = 0;
-    for section in harness::SECTIONS {
-        let found = written[at..]
-            .find(section)
-            .unwrap_or_else(|| panic!("no {section:?} after byte {at}:\n{written}"));
-        at += found + section.len();
-    }
+    let (written, at) = written_with_sections(&out, &report, harness::SECTIONS);
     // Every goal judged; the RSS flatness needs more than 1 000 scrapes.
     let goals = &written[at..];
     assert_eq!(
@@ -47,4 +62,53 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
         let failed = line.split('|').nth(6).map(str::trim);
         assert_eq!(failed, Some("0"), "{line}");
     }
+}
+
+#[test]
+fn soak_runs_on_a_tiny_setting_through_every_fault() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("SOAK.md");
+    let settings = soak::SoakSettings {
+        nodes: 1,
+        clients: 5,
+        duration: std::time::Duration::from_secs(12),
+        interval: std::time::Duration::from_millis(250),
+        // Longer than the 2 s collection deadline, so that scrapes time out on the frozen node.
+        phase: std::time::Duration::from_millis(2500),
+        sample_every: std::time::Duration::from_secs(1),
+    };
+    let report = soak::run(&settings, &out);
+    let (written, at) = written_with_sections(&out, &report, soak::SECTIONS);
+    // Both kinds of fault happened, and the server answered every scrape in time: quorate
+    // reports a frozen or stopped node with `mysql_up 0`, it does not fail the scrape.
+    let cells = |start: &str| -> Vec<String> {
+        let line = written
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no row {start:?}:\n{written}"));
+        line.split('|').map(|c| c.trim().to_string()).collect()
+    };
+    for fault in ["| freeze, thaw |", "| stop, start |"] {
+        let done = cells(fault)[2].parse::<usize>();
+        assert!(done.is_ok_and(|n| n >= 1), "{fault} never done:\n{written}");
+    }
+    let goals = &written[at..];
+    for goal in [
+        "| no failed scrape |",
+        "| no late scrape",
+        "| the fault schedule ran",
+    ] {
+        let line = goals
+            .lines()
+            .find(|l| l.starts_with(goal))
+            .unwrap_or_else(|| panic!("no goal {goal:?}:\n{goals}"));
+        assert!(line.ends_with("| **met** |"), "{line}");
+    }
+    // Scrapes that started while the node was frozen: some answered mysql_up 0 (a scrape that
+    // started just before the thaw may still get the thawed node's answer).
+    let frozen = cells("| node1 frozen");
+    assert!(
+        frozen[5].parse::<usize>().is_ok_and(|n| n > 0),
+        "no scrape of the frozen node said mysql_up 0: {frozen:?}"
+    );
 }

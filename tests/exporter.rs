@@ -1,6 +1,7 @@
 //! `quorate serve` against a real 3-node Galera sandbox: /metrics, /probe for every node,
 //! both exposition formats through promtool, concurrent scrapes, a stopped node and a frozen
-//! node answering fast with `mysql_up 0`, and graceful shutdown.
+//! node answering fast with `mysql_up 0`, and graceful shutdown; and (1-node sandbox) scrapes
+//! reusing their MySQL connection without resetting it.
 
 mod common;
 
@@ -326,4 +327,52 @@ fn exporter_against_a_real_three_node_cluster() {
     sb.start_node("node3").expect("node3 rejoins");
     drop(sb);
     assert!(!sb_dir.exists(), "sandbox down removes its directory");
+}
+
+/// The server's count of administrative commands (COM_RESET_CONNECTION among them).
+fn admin_commands(sb: &SandboxGuard) -> u64 {
+    let rows = sb
+        .sql("node1", "SHOW GLOBAL STATUS LIKE 'Com_admin_commands'")
+        .expect("status query");
+    rows.first()
+        .and_then(|r| r.get(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Com_admin_commands in {rows:?}"))
+}
+
+/// Scrapes reuse the pool's connection as it is: no COM_RESET_CONNECTION when it goes back to
+/// the pool (a round trip per scrape, and a reset would drop the `SET SESSION
+/// wsrep_sync_wait=0` made when the connection was opened, so later scrapes could wait on
+/// causality checks).
+#[test]
+fn scrapes_reuse_the_connection_without_resetting_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sb = SandboxGuard::new(
+        sandbox::up(&UpOptions {
+            dir: dir.path().join("sb"),
+            nodes: 1,
+        })
+        .expect("sandbox up"),
+    );
+    let serve = ServeProcess::start(&sb.config_path(), &[]);
+    let scrape = || {
+        let r = serve.get("/metrics");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(sample(&r.body, "mysql_up", &[]), Some(1.0), "{}", r.body);
+    };
+    scrape();
+    let before = admin_commands(&sb);
+    for _ in 0..10 {
+        scrape();
+    }
+    // The pool resets a returned connection in the background: give it time to show.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = admin_commands(&sb);
+    assert!(
+        after - before < 3,
+        "10 scrapes sent {} administrative commands (connection resets?)",
+        after - before
+    );
+    drop(serve);
+    sb.down().expect("sandbox down");
 }

@@ -291,14 +291,14 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 /// A process's resident memory, from `/proc/PID/status`, in KiB.
 #[derive(Debug, Clone, Copy, Default)]
-struct Memory {
-    rss: u64,
-    anon: u64,
-    file: u64,
+pub struct Memory {
+    pub rss: u64,
+    pub anon: u64,
+    pub file: u64,
 }
 
 impl Memory {
-    fn of(pid: u32) -> Memory {
+    pub fn of(pid: u32) -> Memory {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let field = |name: &str| {
             status
@@ -594,7 +594,7 @@ impl Versions {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -602,11 +602,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn mib(kib: u64) -> String {
+pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
@@ -916,9 +916,10 @@ fn render(
     }
     let _ = writeln!(
         r,
-        "\nNot measured here: the one-hour soak (50 scrapers while a node is frozen, thawed, \
-         stopped and started). The other benches (`serve`, `check`, `recover`, \
-         `gluster_parse`, `backup_scan`) write their own files beside this one."
+        "\nThe soak (50 scrapers for an hour while node1 is frozen, thawed, stopped and \
+         started) is a separate run, `QUORATE_BENCH_SOAK_SECONDS=3600 cargo bench --bench \
+         compare`, written to [SOAK.md](SOAK.md). The other benches (`serve`, `check`, \
+         `recover`, `gluster_parse`, `backup_scan`) write their own files beside this one."
     );
     r
 }

@@ -5,12 +5,19 @@
 //! Run: `cargo bench --bench compare` (needs the packages of `scripts/install-deps --tests`).
 //! Smaller runs: `QUORATE_BENCH_SCRAPES`, `QUORATE_BENCH_CLIENTS`, `QUORATE_BENCH_RUNS`;
 //! `QUORATE_BENCH_OUT` writes elsewhere.
+//!
+//! Soak mode (`soak.rs`), instead of the comparison: `QUORATE_BENCH_SOAK_SECONDS=3600` (the
+//! issue's hour) scrapes with `QUORATE_BENCH_CLIENTS` (50) clients while node1 is frozen, thawed,
+//! stopped and started; `QUORATE_BENCH_SOAK_PHASE_SECONDS` (30) is how long each fault lasts. It
+//! writes `bench/results/SOAK.md` (or `QUORATE_BENCH_OUT`).
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod harness;
+mod soak;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 fn env_usize(name: &str, default: usize) -> usize {
     match std::env::var(name) {
@@ -22,6 +29,22 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    if let Ok(seconds) = std::env::var("QUORATE_BENCH_SOAK_SECONDS") {
+        let seconds: u64 = seconds.parse().unwrap_or_else(|_| {
+            panic!("QUORATE_BENCH_SOAK_SECONDS={seconds:?}: expected a number")
+        });
+        let full = soak::SoakSettings::full(Duration::from_secs(seconds));
+        let settings = soak::SoakSettings {
+            clients: env_usize("QUORATE_BENCH_CLIENTS", full.clients),
+            phase: Duration::from_secs(env_usize(
+                "QUORATE_BENCH_SOAK_PHASE_SECONDS",
+                full.phase.as_secs() as usize,
+            ) as u64),
+            ..full
+        };
+        print!("{}", soak::run(&settings, &out_path("SOAK.md")));
+        return;
+    }
     let full = harness::Settings::full();
     let settings = harness::Settings {
         scrapes: env_usize("QUORATE_BENCH_SCRAPES", full.scrapes),
@@ -29,9 +52,17 @@ fn main() {
         runs: env_usize("QUORATE_BENCH_RUNS", full.runs),
         ..full
     };
-    let out = std::env::var_os("QUORATE_BENCH_OUT").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/results/RESULTS.md"),
+    print!("{}", harness::run(&settings, &out_path("RESULTS.md")));
+}
+
+/// `QUORATE_BENCH_OUT`, or `bench/results/NAME`.
+fn out_path(name: &str) -> PathBuf {
+    std::env::var_os("QUORATE_BENCH_OUT").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("bench/results")
+                .join(name)
+        },
         PathBuf::from,
-    );
-    print!("{}", harness::run(&settings, &out));
+    )
 }

@@ -6,7 +6,12 @@ use quorate::server::{self, ServeOptions};
 use crate::cli::ServeArgs;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread serves every request: a scrape is a few microseconds of work between waits,
+    // and with several workers most of its CPU went to handing tasks between them (thread
+    // switches, futex and epoll wake-ups; bench/results/binary.md). Reads of outside files
+    // still run on the blocking pool under a deadline, and the backup scan, the config watcher
+    // and the gluster CLI have their own threads, so nothing slow runs on this one.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;

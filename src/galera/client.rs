@@ -21,6 +21,20 @@ pub struct NodeClient {
     node: String,
     endpoint: MysqlEndpoint,
     pool: Pool,
+    /// `SHOW GLOBAL VARIABLES WHERE Variable_name IN (…)` for [`VARIABLES`], built once.
+    variables_query: String,
+}
+
+/// The client's `max_allowed_packet` (what MariaDB's server defaults to).
+const MAX_PACKET: usize = 16 << 20;
+
+fn variables_query() -> String {
+    let names = VARIABLES
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})")
 }
 
 impl NodeClient {
@@ -32,6 +46,10 @@ impl NodeClient {
             // Monitoring queries must never wait for the cluster to catch up (causality
             // checks), or a lagging node would hang every scrape.
             .init(vec!["SET SESSION wsrep_sync_wait=0"])
+            // The client's packet limit, so that connecting does not ask the server for its
+            // own (a round trip per connection; every check connects once). The answers here
+            // are rows of a few hundred bytes; the server's default is 16 MiB as well.
+            .max_allowed_packet(Some(MAX_PACKET))
             .stmt_cache_size(0)
             // Use exactly the configured endpoint; do not switch TCP to a local socket.
             .prefer_socket(false)
@@ -41,6 +59,11 @@ impl NodeClient {
                     // Few connections: one scrape at a time per node (collections are shared),
                     // plus headroom for a connection stuck on a frozen server.
                     .with_constraints(PoolConstraints::new(0, 4).unwrap_or_default())
+                    // No COM_RESET_CONNECTION when a connection goes back to the pool: it
+                    // cost a round trip per scrape, and it would undo the `init` setting
+                    // above (wsrep_sync_wait is a session variable) on every reused
+                    // connection. The queries here leave no session state behind.
+                    .with_reset_connection(false)
                     .with_inactive_connection_ttl(Duration::from_secs(120))
                     .with_ttl_check_interval(Duration::from_secs(30)),
             );
@@ -52,6 +75,7 @@ impl NodeClient {
             node: node.to_string(),
             endpoint: endpoint.clone(),
             pool: Pool::new(opts),
+            variables_query: variables_query(),
         }
     }
 
@@ -78,15 +102,8 @@ impl NodeClient {
             .query("SHOW GLOBAL STATUS LIKE 'wsrep%'")
             .await
             .map_err(|e| self.error(e))?;
-        let names = VARIABLES
-            .iter()
-            .map(|v| format!("'{v}'"))
-            .collect::<Vec<_>>()
-            .join(",");
         let variable_rows: Vec<Row> = conn
-            .query(format!(
-                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
-            ))
+            .query(self.variables_query.as_str())
             .await
             .map_err(|e| self.error(e))?;
         Ok(GaleraReading {

@@ -174,9 +174,15 @@ impl MetricSet {
 
     /// Encodes the set in `format`.
     pub fn encode(self, format: Format) -> String {
+        // Sized once for the whole exposition, which otherwise grows through a dozen copies.
+        let size: usize = self
+            .families
+            .iter()
+            .map(|f| 2 * f.name.len() + f.help.len() + 32 + f.samples.len() * (f.name.len() + 48))
+            .sum();
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Families(self.families)));
-        let mut out = String::new();
+        let mut out = String::with_capacity(size);
         // Writing into a String cannot fail; an Err here would be an encoder bug.
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
             tracing::error!(error = %e, "encoding metrics");
@@ -191,28 +197,33 @@ impl MetricSet {
 /// Rewrites prometheus-client's OpenMetrics output into the text format 0.0.4.
 fn to_text_format(openmetrics: &str) -> String {
     let mut out = String::with_capacity(openmetrics.len());
-    let mut pending_help: Option<String> = None;
+    let mut pending_help: Option<&str> = None;
     for line in openmetrics.lines() {
         if line == "# EOF" {
             continue;
         }
         if let Some(rest) = line.strip_prefix("# HELP ") {
             // Held back until the TYPE line says whether the name needs `_total`.
-            pending_help = Some(rest.to_string());
+            pending_help = Some(rest);
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.rsplit_once(' ').unwrap_or((rest, ""));
-            let (name, kind) = match kind {
-                "counter" => (format!("{name}_total"), "counter"),
-                "unknown" => (name.to_string(), "untyped"),
-                other => (name.to_string(), other),
+            let (suffix, kind) = match kind {
+                "counter" => ("_total", "counter"),
+                "unknown" => ("", "untyped"),
+                other => ("", other),
             };
+            // Pushed piece by piece: this runs for every family on every scrape.
             if let Some(help) = pending_help.take() {
                 let text = help.split_once(' ').map_or("", |(_, t)| t);
-                out.push_str(&format!("# HELP {name} {text}\n"));
+                for piece in ["# HELP ", name, suffix, " ", text, "\n"] {
+                    out.push_str(piece);
+                }
             }
-            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            for piece in ["# TYPE ", name, suffix, " ", kind, "\n"] {
+                out.push_str(piece);
+            }
             continue;
         }
         out.push_str(line);

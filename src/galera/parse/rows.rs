@@ -14,15 +14,20 @@ pub(crate) struct Rows {
 
 impl Rows {
     /// Builds the map; a name given twice keeps its last value (a later row is newer data).
+    /// Owned strings (what the server's rows are) are kept, not copied: this runs every scrape.
     pub(crate) fn from_rows<I, K, V>(rows: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
+        K: Into<String>,
+        V: Into<String>,
     {
         let map = rows
             .into_iter()
-            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.as_ref().to_string()))
+            .map(|(k, v)| {
+                let mut name: String = k.into();
+                name.make_ascii_lowercase();
+                (name, v.into())
+            })
             .collect();
         Rows { map }
     }
@@ -55,8 +60,8 @@ macro_rules! row_backed {
             pub fn from_rows<I, K, V>(rows: I) -> $ty
             where
                 I: IntoIterator<Item = (K, V)>,
-                K: AsRef<str>,
-                V: AsRef<str>,
+                K: Into<String>,
+                V: Into<String>,
             {
                 $ty {
                     rows: $crate::galera::parse::rows::Rows::from_rows(rows),
