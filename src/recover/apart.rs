@@ -125,7 +125,13 @@ pub async fn keep_findings(settings: &Settings, local: Option<&str>, d: &Decisio
     for f in &d.apart {
         let record = record_of(f);
         let kept = if Some(f.node.as_str()) == local {
-            keep(settings, &f.node, &record).map_err(|e| e.to_string())
+            // Off the async thread: `quorate serve` runs decisions too, on one thread, and a
+            // synced write can take a while on a busy disk.
+            let (s, node) = (settings.clone(), f.node.clone());
+            tokio::task::spawn_blocking(move || keep(&s, &node, &record))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
         } else {
             keep_remote(settings, &f.node, &record).await
         };
