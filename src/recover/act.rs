@@ -1603,29 +1603,19 @@ async fn remote_position(
     settings: &Settings,
     node: &str,
 ) -> Result<super::report::Recovered, String> {
-    let nr = settings
-        .recovery
-        .node(node)
-        .ok_or("no quorate.recovery settings for this node")?;
-    let call = peer::Call::with_credentials(
+    let asked = peer::ask(
         &settings.recovery,
+        node,
         hyper::Method::POST,
-        &nr.endpoint,
         "/galera/recover-position",
+        None,
+        position::RECOVER_TIMEOUT,
     )
-    .map_err(|e| e.to_string())?;
-    let answer = peer::request(call, position::RECOVER_TIMEOUT)
-        .await
-        .map_err(|e| format!("{}: {e}", nr.endpoint))?;
-    if answer.status != hyper::StatusCode::OK {
-        return Err(format!(
-            "{} answered {}: {}",
-            nr.endpoint,
-            answer.status,
-            answer.body.trim()
-        ));
+    .await?;
+    if asked.answer.status != hyper::StatusCode::OK {
+        return Err(asked.unexpected());
     }
-    serde_json::from_str(&answer.body).map_err(|e| format!("unreadable answer: {e}"))
+    serde_json::from_str(&asked.answer.body).map_err(|e| format!("unreadable answer: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,32 +34,21 @@ pub fn path(settings: &Settings, node: &str) -> PathBuf {
 /// The node's current record, if it has one. A record that cannot be read is reported in the
 /// log and read as none: quorate writes it atomically, so only a hand edit breaks it.
 pub fn load(settings: &Settings, node: &str) -> Option<ApartRecord> {
-    let path = path(settings, node);
-    let bytes = match crate::bounded::read(&path, MAX_RECORD as u64) {
-        Ok(b) => b,
-        Err(e) if e.is_not_found() => return None,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot read a record of a node found apart");
-            return None;
-        }
-    };
-    match serde_json::from_slice(&bytes) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable record of a node found apart");
-            None
-        }
-    }
+    sys::read_json(
+        &path(settings, node),
+        MAX_RECORD as u64,
+        "record of a node found apart",
+    )
 }
 
-/// Keeps `finding` as the node's record (found at `now`); `Ok(false)` when the same position
+/// Keeps `finding` as the node's record; `Ok(false)` when the same position
 /// is already recorded. A record of another position is retired first.
 pub fn keep(settings: &Settings, node: &str, finding: &ApartRecord) -> Result<bool, RecoverError> {
     if let Some(old) = load(settings, node) {
         if old.uuid == finding.uuid && old.seqno == finding.seqno {
             return Ok(false);
         }
-        retire(settings, node)?;
+        retire_as(settings, node, old.found_at)?;
     }
     let text = serde_json::to_vec_pretty(finding).unwrap_or_default();
     ensure_dir(settings)?;
@@ -91,11 +80,16 @@ fn ensure_dir(settings: &Settings) -> Result<(), RecoverError> {
 /// Renames the node's record `<node>.<found_at>.json` (kept, no longer read), with the
 /// directory synced; returns where it went, `None` when there was none.
 pub fn retire(settings: &Settings, node: &str) -> Result<Option<PathBuf>, RecoverError> {
-    let from = path(settings, node);
-    if !from.exists() {
+    if !path(settings, node).exists() {
         return Ok(None);
     }
     let found_at = load(settings, node).map_or_else(unix_now, |r| r.found_at);
+    retire_as(settings, node, found_at).map(Some)
+}
+
+/// [`retire`] of a record found at `found_at`.
+fn retire_as(settings: &Settings, node: &str, found_at: u64) -> Result<PathBuf, RecoverError> {
+    let from = path(settings, node);
     let mut to = dir(settings).join(format!("{node}.{found_at}.json"));
     let mut i = 1;
     while to.exists() {
@@ -104,7 +98,7 @@ pub fn retire(settings: &Settings, node: &str) -> Result<Option<PathBuf>, Recove
     }
     std::fs::rename(&from, &to).map_err(|e| RecoverError::io("cannot retire", &from, e))?;
     sys::sync_dir(&dir(settings))?;
-    Ok(Some(to))
+    Ok(to)
 }
 
 /// The record a finding makes now.
@@ -166,29 +160,20 @@ async fn keep_remote(
     node: &str,
     record: &ApartRecord,
 ) -> Result<bool, String> {
-    let nr = settings
-        .recovery
-        .node(node)
-        .ok_or("no quorate.recovery settings for this node")?;
-    let mut call = peer::Call::with_credentials(
+    let json = serde_json::to_string(record).map_err(|e| e.to_string())?;
+    let asked = peer::ask(
         &settings.recovery,
+        node,
         hyper::Method::POST,
-        &nr.endpoint,
         "/galera/apart",
+        Some(json),
+        settings.recovery.peer_timeout,
     )
-    .map_err(|e| e.to_string())?;
-    call.json = Some(serde_json::to_string(record).map_err(|e| e.to_string())?);
-    let answer = peer::request(call, settings.recovery.peer_timeout)
-        .await
-        .map_err(|e| format!("{}: {e}", nr.endpoint))?;
-    match answer.status {
+    .await?;
+    match asked.answer.status {
         hyper::StatusCode::CREATED => Ok(true),
         hyper::StatusCode::OK => Ok(false),
-        other => Err(format!(
-            "{} answered {other}: {}",
-            nr.endpoint,
-            answer.body.trim()
-        )),
+        _ => Err(asked.unexpected()),
     }
 }
 

@@ -176,45 +176,31 @@ fn read_state_file(path: &Path) -> Result<Vec<u8>, crate::bounded::ReadError> {
 /// Asks a peer's `/galera/state`.
 pub async fn peer_report(settings: &Settings, node: &str) -> Observed {
     let unknown = |reason: String| Observed::Unknown { reason };
-    let Some(nr) = settings.recovery.node(node) else {
-        return unknown("no quorate.recovery settings for this node".into());
-    };
-    let call = match peer::Call::with_credentials(
+    let timeout = settings.recovery.peer_timeout;
+    let asked = peer::ask(
         &settings.recovery,
+        node,
         Method::GET,
-        &nr.endpoint,
         "/galera/state",
-    ) {
-        Ok(call) => call,
-        Err(e) => return unknown(e.to_string()),
+        None,
+        timeout,
+    );
+    let (endpoint, body) = match asked.await {
+        Ok(a) if a.answer.status == StatusCode::OK => (a.endpoint, a.answer.body),
+        Ok(a) => return unknown(a.unexpected()),
+        Err(e) => return unknown(e),
     };
-    let answer = peer::request(call, settings.recovery.peer_timeout).await;
-    let answer = match answer {
-        Ok(a) => a,
-        Err(e) => return unknown(format!("{}/galera/state: {e}", nr.endpoint)),
-    };
-    if answer.status != StatusCode::OK {
-        return unknown(format!(
-            "{}/galera/state answered {}: {}",
-            nr.endpoint,
-            answer.status,
-            answer.body.trim()
-        ));
-    }
-    match serde_json::from_str::<NodeReport>(&answer.body) {
+    match serde_json::from_str::<NodeReport>(&body) {
         Ok(r) if r.node != node => unknown(format!(
-            "{} answers for node {:?}, not {node:?} (check its --node / quorate.node)",
-            nr.endpoint, r.node
+            "{endpoint} answers for node {:?}, not {node:?} (check its --node / quorate.node)",
+            r.node
         )),
         Ok(r) if r.cluster != settings.cluster_name => unknown(format!(
-            "{} belongs to cluster {:?}, not {:?}",
-            nr.endpoint, r.cluster, settings.cluster_name
+            "{endpoint} belongs to cluster {:?}, not {:?}",
+            r.cluster, settings.cluster_name
         )),
         Ok(r) => Observed::Known(Box::new(r)),
-        Err(e) => unknown(format!(
-            "{}/galera/state: unreadable answer: {e}",
-            nr.endpoint
-        )),
+        Err(e) => unknown(format!("{endpoint}/galera/state: unreadable answer: {e}")),
     }
 }
 

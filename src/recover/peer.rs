@@ -1,9 +1,10 @@
-//! The client side of the peers' recovery endpoints: `GET /galera/state` and
-//! `POST /galera/recover-position` on another node's `quorate serve`, with the bearer token
-//! and/or a client certificate, bounded by a timeout. HTTP/1.1 over TCP (hyper), one
-//! connection per request; `https://` endpoints over TLS, their certificate checked against
-//! `quorate.recovery.ca_file` (the token is only sent once the peer has proven its name), this
-//! node's `quorate.recovery.client_cert_file` presented when the peer asks for one.
+//! The client side of the peers' recovery endpoints: `GET /galera/state`,
+//! `POST /galera/recover-position` and `POST /galera/apart` on another node's `quorate serve`
+//! ([`ask`]), with the bearer token and/or a client certificate, bounded by a timeout. HTTP/1.1
+//! over TCP (hyper), one connection per request; `https://` endpoints over TLS, their
+//! certificate checked against `quorate.recovery.ca_file` (the token is only sent once the peer
+//! has proven its name), this node's `quorate.recovery.client_cert_file` presented when the
+//! peer asks for one.
 
 use std::path::Path;
 use std::time::Duration;
@@ -64,6 +65,54 @@ impl<'a> Call<'a> {
             json: None,
         })
     }
+}
+
+/// An answer of a node's `quorate serve`, with where it came from.
+#[derive(Debug)]
+pub struct Asked {
+    /// The node's configured endpoint (`quorate.recovery.nodes.NODE.endpoint`).
+    pub endpoint: String,
+    pub path: String,
+    pub answer: Answer,
+}
+
+impl Asked {
+    /// An answer the caller did not expect, in words: `ENDPOINT/PATH answered STATUS: BODY`.
+    pub fn unexpected(&self) -> String {
+        format!(
+            "{}{} answered {}: {}",
+            self.endpoint,
+            self.path,
+            self.answer.status,
+            self.answer.body.trim()
+        )
+    }
+}
+
+/// Asks node `node`'s `quorate serve` (its configured endpoint, with this node's credentials)
+/// `method path`, with a JSON body if given, within `timeout`. Every error names the endpoint.
+pub async fn ask(
+    settings: &RecoverySettings,
+    node: &str,
+    method: Method,
+    path: &str,
+    json: Option<String>,
+    timeout: Duration,
+) -> Result<Asked, String> {
+    let nr = settings
+        .node(node)
+        .ok_or("no quorate.recovery settings for this node")?;
+    let mut call =
+        Call::with_credentials(settings, method, &nr.endpoint, path).map_err(|e| e.to_string())?;
+    call.json = json;
+    let answer = request(call, timeout)
+        .await
+        .map_err(|e| format!("{}{path}: {e}", nr.endpoint))?;
+    Ok(Asked {
+        endpoint: nr.endpoint.clone(),
+        path: path.to_string(),
+        answer,
+    })
 }
 
 /// Sends one request and reads the whole answer, all within `timeout`.

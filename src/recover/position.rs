@@ -35,15 +35,11 @@ pub fn fingerprint(datadir: &Path) -> Option<String> {
 
 /// The cached outcome for `node`, with `fresh` set against the current grastate.dat.
 pub fn load_cached(settings: &Settings, node: &str, datadir: Option<&Path>) -> Option<Recovered> {
-    let path = settings.recovery.position_cache(node);
-    let bytes = crate::bounded::read(&path, crate::bounded::SMALL_FILE_CAP).ok()?;
-    let mut rec: Recovered = match serde_json::from_slice(&bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable cached position");
-            return None;
-        }
-    };
+    let mut rec: Recovered = sys::read_json(
+        &settings.recovery.position_cache(node),
+        crate::bounded::SMALL_FILE_CAP,
+        "cached position",
+    )?;
     let now = datadir.and_then(fingerprint);
     // Unchanged grastate.dat, or still none at all (a start always writes one): mysqld has
     // not run on the datadir since the recovery.

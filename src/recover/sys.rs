@@ -124,6 +124,26 @@ pub fn mysqld_working_in(datadir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// A small JSON state file of quorate's own, read within `cap` bytes: `None` when it is
+/// absent, or (logged, naming the file and `what` it is) when it cannot be read or parsed.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, cap: u64, what: &str) -> Option<T> {
+    let bytes = match crate::bounded::read(path, cap) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read a {what}");
+            return None;
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable {what}");
+            None
+        }
+    }
+}
+
 /// Replaces `path` (in `dir`, created if needed) by `bytes`, durably: written to a temporary
 /// file, synced, renamed, then the directory synced. After a power loss the file is either
 /// the old one or the new one, never an empty or torn one.

@@ -194,11 +194,10 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     (a == name && primary_names.contains(b))
                         || (b == name && primary_names.contains(a))
                 });
-                let join = match diverged {
+                let join = match (down.recorded_apart.as_deref(), diverged) {
                     // Found apart before, and it has not run since: what made it apart may be
                     // gone from view (the Primary committed past its seqno), but not from it.
-                    _ if down.recorded_apart.is_some() => {
-                        let found = down.recorded_apart.as_deref().unwrap_or_default();
+                    (Some(found), _) => {
                         d.risks.push(format!(
                             "{name} holds transactions that are not in the Primary's history (recorded when they were still visible, at its current position): joining replaces them"
                         ));
@@ -210,7 +209,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     }
                     // Its history may have diverged from the Primary's under the same UUID:
                     // seqnos say nothing, and joining would discard what only it holds.
-                    Some((_, _, why)) => {
+                    (None, Some((_, _, why))) => {
                         evidence.push(name.to_string());
                         // Not kept (recover::apart): saved views apart say the histories *may*
                         // have diverged, and they change with membership, not with client
@@ -228,7 +227,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                     // Its saved view, the trace of another Primary it may have been in (and of
                     // whether it is still counted in this one), cannot be read: as without a
                     // Primary, nothing is decided over it.
-                    None if gvwstate_unreadable(n) => {
+                    (None, None) if gvwstate_unreadable(n) => {
                         evidence.push(name.to_string());
                         step(
                             name,
@@ -236,7 +235,7 @@ fn bring_the_others(ctx: &Ctx<'_>, primaries: &Primaries<'_>, cluster_uuid: &str
                             "its gvwstate.dat cannot be read: whether it was in another Primary component, or is still counted in this one, cannot be told; check the file and the node's error log by hand, move the file aside (keep it) and plan again",
                         )
                     }
-                    None => {
+                    (None, None) => {
                         let outside = outside_the_primarys_view(ctx, n, down, &primary_names, view_settled);
                         let (join, holds) = join_step(name, down, cluster_uuid, primary_seqno, outside, &mut d);
                         if holds {
