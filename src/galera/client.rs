@@ -21,20 +21,24 @@ pub struct NodeClient {
     node: String,
     endpoint: MysqlEndpoint,
     pool: Pool,
-    /// `SHOW GLOBAL VARIABLES WHERE Variable_name IN (…)` for [`VARIABLES`], built once.
-    variables_query: String,
+    /// The monitoring queries, built once: [`monitoring_queries`].
+    queries: String,
 }
 
 /// The client's `max_allowed_packet` (what MariaDB's server defaults to).
 const MAX_PACKET: usize = 16 << 20;
 
-fn variables_query() -> String {
+/// `SHOW GLOBAL STATUS LIKE 'wsrep%'` and `SHOW GLOBAL VARIABLES WHERE Variable_name IN (…)`
+/// for [`VARIABLES`], as one multi-statement text sent in one round trip.
+pub fn monitoring_queries() -> String {
     let names = VARIABLES
         .iter()
         .map(|v| format!("'{v}'"))
         .collect::<Vec<_>>()
         .join(",");
-    format!("SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})")
+    format!(
+        "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
+    )
 }
 
 impl NodeClient {
@@ -75,7 +79,7 @@ impl NodeClient {
             node: node.to_string(),
             endpoint: endpoint.clone(),
             pool: Pool::new(opts),
-            variables_query: variables_query(),
+            queries: monitoring_queries(),
         }
     }
 
@@ -98,17 +102,25 @@ impl NodeClient {
 
     async fn collect_unbounded(&self) -> Result<GaleraReading, CollectError> {
         let mut conn = self.pool.get_conn().await.map_err(|e| self.error(e))?;
-        let status_rows: Vec<Row> = conn
-            .query("SHOW GLOBAL STATUS LIKE 'wsrep%'")
+        // Both statements in one round trip (the client asks for multi-statement support at
+        // connect); each answer is one result set, read in order.
+        let mut answers = conn
+            .query_iter(self.queries.as_str())
             .await
             .map_err(|e| self.error(e))?;
-        let variable_rows: Vec<Row> = conn
-            .query(self.variables_query.as_str())
+        let status = answers
+            .reduce(Vec::new(), push_name_value)
             .await
             .map_err(|e| self.error(e))?;
+        let variables = answers
+            .reduce(Vec::new(), push_name_value)
+            .await
+            .map_err(|e| self.error(e))?;
+        // Nothing is left to read; this only confirms it before the connection is reused.
+        answers.drop_result().await.map_err(|e| self.error(e))?;
         Ok(GaleraReading {
-            status: WsrepStatus::from_rows(status_rows.into_iter().map(name_value)),
-            variables: WsrepVariables::from_rows(variable_rows.into_iter().map(name_value)),
+            status: WsrepStatus::from_rows(status),
+            variables: WsrepVariables::from_rows(variables),
         })
     }
 
@@ -158,6 +170,12 @@ impl NodeClient {
             },
         }
     }
+}
+
+/// Adds a SHOW row's (name, value) pair to `rows`.
+fn push_name_value(mut rows: Vec<(String, String)>, row: Row) -> Vec<(String, String)> {
+    rows.push(name_value(row));
+    rows
 }
 
 /// A (name, value) pair from a SHOW row; NULL and non-UTF-8 values are kept readable.
