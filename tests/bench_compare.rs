@@ -8,6 +8,8 @@
 mod common;
 #[path = "../benches/compare/harness.rs"]
 mod harness;
+#[path = "../benches/compare/kept_alive.rs"]
+mod kept_alive;
 #[path = "../benches/compare/soak.rs"]
 mod soak;
 
@@ -53,14 +55,21 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
         "{goals}"
     );
     assert!(goals.contains("not measured"), "{goals}");
-    // No serial scrape of either exporter failed (the table's "failed" column).
-    for row in ["| quorate `/metrics` |", "| mysqld_exporter `/metrics` |"] {
+    // No serial scrape of either exporter failed (the table's "failed" column), in either
+    // pass: kept-alive connections (every scrape) and a connection per scrape (a fifth).
+    for (row, scrapes) in [
+        ("| quorate `/metrics`, connection kept alive |", "50"),
+        ("| mysqld_exporter `/metrics`, connection kept alive |", "50"),
+        ("| quorate `/metrics`, connection per scrape |", "10"),
+        ("| mysqld_exporter `/metrics`, connection per scrape |", "10"),
+    ] {
         let line = written
             .lines()
             .find(|l| l.starts_with(row))
             .unwrap_or_else(|| panic!("no row {row:?}:\n{written}"));
-        let failed = line.split('|').nth(6).map(str::trim);
-        assert_eq!(failed, Some("0"), "{line}");
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells.get(2), Some(&scrapes), "{line}");
+        assert_eq!(cells.get(7), Some(&"0"), "{line}");
     }
 }
 

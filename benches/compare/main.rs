@@ -14,6 +14,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod harness;
+mod kept_alive;
 mod soak;
 
 use std::path::PathBuf;
