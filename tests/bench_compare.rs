@@ -59,9 +59,15 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
     // pass: kept-alive connections (every scrape) and a connection per scrape (a fifth).
     for (row, scrapes) in [
         ("| quorate `/metrics`, connection kept alive |", "50"),
-        ("| mysqld_exporter `/metrics`, connection kept alive |", "50"),
+        (
+            "| mysqld_exporter `/metrics`, connection kept alive |",
+            "50",
+        ),
         ("| quorate `/metrics`, connection per scrape |", "10"),
-        ("| mysqld_exporter `/metrics`, connection per scrape |", "10"),
+        (
+            "| mysqld_exporter `/metrics`, connection per scrape |",
+            "10",
+        ),
     ] {
         let line = written
             .lines()

@@ -105,6 +105,7 @@ fn checks_against_a_real_three_node_cluster() {
     };
 
     synced_cluster_is_ok(&world);
+    a_check_sends_only_its_monitoring_statements(&world);
     every_connection_mode(&world);
     wrong_password_is_unknown(&world);
     zabbix_agent_runs_our_items(&world);
@@ -209,6 +210,56 @@ fn synced_cluster_is_ok(w: &World) {
     let r = w.expect("galera", &["-v"], 0, "GALERA OK - node1");
     assert!(r.stdout.contains("cluster state uuid: "), "{}", r.stdout);
     assert!(r.stdout.contains("provider version: "), "{}", r.stdout);
+}
+
+/// A check's statements: the session setting and the two SHOWs (sent as one multi-statement),
+/// and no `SELECT @@wait_timeout` at connect (a round trip of every check before).
+fn a_check_sends_only_its_monitoring_statements(w: &World) {
+    const COUNTERS: [&str; 4] = [
+        "Com_select",
+        "Com_set_option",
+        "Com_show_status",
+        "Com_show_variables",
+    ];
+    let counters = || {
+        let rows =
+            w.sb.sql(
+                "node2",
+                &format!(
+                    "SHOW GLOBAL STATUS WHERE Variable_name IN ('{}')",
+                    COUNTERS.join("','")
+                ),
+            )
+            .expect("status query");
+        COUNTERS.map(|name| {
+            rows.iter()
+                .find(|r| r.first().map(String::as_str) == Some(name))
+                .and_then(|r| r.get(1))
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("no {name} in {rows:?}"))
+        })
+    };
+    let port = w.sb.mysql_port("node2").expect("port").to_string();
+    let pw_file = w.sb.password_file();
+    let before = counters();
+    let r = run_quorate(
+        &[
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--password-file",
+            pw_file.to_str().expect("utf-8"),
+        ],
+        &w.state_env(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let after = counters();
+    let sent: Vec<i64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    // The check's SHOW GLOBAL STATUS, and the one that read `after`.
+    assert_eq!(sent, [0, 1, 2, 1], "{COUNTERS:?} during one check: {r:?}");
 }
 
 fn every_connection_mode(w: &World) {

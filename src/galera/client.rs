@@ -28,8 +28,16 @@ pub struct NodeClient {
 /// The client's `max_allowed_packet` (what MariaDB's server defaults to).
 const MAX_PACKET: usize = 16 << 20;
 
-/// `SHOW GLOBAL STATUS LIKE 'wsrep%'` and `SHOW GLOBAL VARIABLES WHERE Variable_name IN (…)`
-/// for [`VARIABLES`], as one multi-statement text sent in one round trip.
+/// The idle time after which a single-use client would take its connection for closed by the
+/// server (an hour; it exits within seconds).
+const SINGLE_USE_WAIT_TIMEOUT: usize = 3600;
+
+/// The monitoring queries as one multi-statement text, sent in one round trip:
+/// `SET SESSION wsrep_sync_wait=0`, so that they never wait for the cluster to catch up
+/// (causality checks; a lagging node would hang every scrape) — on every scrape rather than
+/// once at connect, which would cost a round trip per connection and be undone by a session
+/// reset; then `SHOW GLOBAL STATUS LIKE 'wsrep%'` and `SHOW GLOBAL VARIABLES WHERE
+/// Variable_name IN (…)` for [`VARIABLES`].
 pub fn monitoring_queries() -> String {
     let names = VARIABLES
         .iter()
@@ -37,23 +45,39 @@ pub fn monitoring_queries() -> String {
         .collect::<Vec<_>>()
         .join(",");
     format!(
-        "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
+        "SET SESSION wsrep_sync_wait=0; SHOW GLOBAL STATUS LIKE 'wsrep%'; \
+         SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
     )
 }
 
 impl NodeClient {
-    /// Builds the pool. No connection is made until the first collection.
+    /// Builds the pool for a long-lived user (`quorate serve`, recovery, maintenance). No
+    /// connection is made until the first collection.
     pub fn new(node: &str, endpoint: &MysqlEndpoint, auth: &MysqlAuth) -> NodeClient {
+        NodeClient::build(node, endpoint, auth, None)
+    }
+
+    /// Builds the pool for a process that asks once and exits (the checks): connecting does
+    /// not ask the server for its `wait_timeout` (a round trip), which the pool needs only to
+    /// tell when a server has closed an idle connection — no connection here lives that long.
+    pub fn single_use(node: &str, endpoint: &MysqlEndpoint, auth: &MysqlAuth) -> NodeClient {
+        NodeClient::build(node, endpoint, auth, Some(SINGLE_USE_WAIT_TIMEOUT))
+    }
+
+    fn build(
+        node: &str,
+        endpoint: &MysqlEndpoint,
+        auth: &MysqlAuth,
+        wait_timeout: Option<usize>,
+    ) -> NodeClient {
         let mut opts = OptsBuilder::default()
             .user(Some(auth.user.clone()))
             .pass(auth.password.as_ref().map(|p| p.expose().to_string()))
-            // Monitoring queries must never wait for the cluster to catch up (causality
-            // checks), or a lagging node would hang every scrape.
-            .init(vec!["SET SESSION wsrep_sync_wait=0"])
             // The client's packet limit, so that connecting does not ask the server for its
             // own (a round trip per connection; every check connects once). The answers here
             // are rows of a few hundred bytes; the server's default is 16 MiB as well.
             .max_allowed_packet(Some(MAX_PACKET))
+            .wait_timeout(wait_timeout)
             .stmt_cache_size(0)
             // Use exactly the configured endpoint; do not switch TCP to a local socket.
             .prefer_socket(false)
@@ -64,9 +88,8 @@ impl NodeClient {
                     // plus headroom for a connection stuck on a frozen server.
                     .with_constraints(PoolConstraints::new(0, 4).unwrap_or_default())
                     // No COM_RESET_CONNECTION when a connection goes back to the pool: it
-                    // cost a round trip per scrape, and it would undo the `init` setting
-                    // above (wsrep_sync_wait is a session variable) on every reused
-                    // connection. The queries here leave no session state behind.
+                    // cost a round trip per scrape. The queries leave no session state
+                    // behind but the wsrep_sync_wait they set themselves.
                     .with_reset_connection(false)
                     .with_inactive_connection_ttl(Duration::from_secs(120))
                     .with_ttl_check_interval(Duration::from_secs(30)),
@@ -102,10 +125,14 @@ impl NodeClient {
 
     async fn collect_unbounded(&self) -> Result<GaleraReading, CollectError> {
         let mut conn = self.pool.get_conn().await.map_err(|e| self.error(e))?;
-        // Both statements in one round trip (the client asks for multi-statement support at
-        // connect); each answer is one result set, read in order.
+        // The statements in one round trip (the client asks for multi-statement support at
+        // connect); each answer is one result set, read in order: the SET's has no rows.
         let mut answers = conn
             .query_iter(self.queries.as_str())
+            .await
+            .map_err(|e| self.error(e))?;
+        answers
+            .reduce((), |(), _: Row| ())
             .await
             .map_err(|e| self.error(e))?;
         let status = answers

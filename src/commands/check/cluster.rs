@@ -60,7 +60,7 @@ pub(super) fn run(a: CheckClusterArgs) -> i32 {
     let results = rt.block_on(async {
         let clients: Vec<NodeClient> = nodes
             .iter()
-            .map(|n| NodeClient::new(&n.name, &n.mysql, &auth))
+            .map(|n| NodeClient::single_use(&n.name, &n.mysql, &auth))
             .collect();
         let results = futures::future::join_all(clients.iter().map(|c| c.collect(deadline))).await;
         // Polite close of the connections that worked, within what is left of the budget.

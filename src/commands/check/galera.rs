@@ -135,7 +135,7 @@ pub(super) fn run(a: CheckGaleraArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return emit(&CheckResult::new(galera::SERVICE, Status::Unknown, e), &out),
     };
-    let client = NodeClient::new(&target.node, &target.endpoint, &target.auth);
+    let client = NodeClient::single_use(&target.node, &target.endpoint, &target.auth);
     let deadline = budget.saturating_sub(started.elapsed());
     let (collected, read_at) = rt.block_on(async {
         let result = client.clone().collect(deadline).await;
