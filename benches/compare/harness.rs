@@ -9,12 +9,17 @@
 //! - CPU per scrape (utime + stime from `/proc/PID/stat`) and resident memory after 1 000 and
 //!   after all scrapes;
 //! - `quorate --version` vs `/bin/true`, and `quorate check galera` vs the bash + mysql check
-//!   (`bench/check_galera_shell.sh`) vs one `mariadb -e` call.
+//!   (`bench/check_galera_shell.sh`) vs one `mariadb -e` call;
+//! - then, on the same sandbox, case 6 recovery (every node crashed, to all Synced) with quorate
+//!   and by hand (`../parts/recover.rs`); after the sandbox is down, the GlusterFS heal info
+//!   parse (`../parts/gluster_parse.rs`) and the backup scan (`../parts/backup_scan.rs`), the
+//!   measurements the `recover`, `gluster_parse` and `backup_scan` benches also run alone.
 //!
-//! It writes one Markdown report judging each goal of the performance issue. The bench runs it
-//! with the real sizes (release build); `tests/bench_compare.rs` runs it tiny (debug build) to
-//! prove it works. Secrets go in 0600 option files, never on a command line; every process it
-//! starts is ended by its pid and its temp dir removed, also when a step panics.
+//! It writes one Markdown report judging each goal of the performance issue and of those
+//! parts in one table. The bench runs it with the real sizes (release build);
+//! `tests/bench_compare.rs` runs it tiny (debug build) to prove it works. Secrets go in 0600
+//! option files, never on a command line; every process it starts is ended by its pid and its
+//! temp dir removed, also when a step panics.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -23,7 +28,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common;
+use super::report::{goals_table, mib, ms, percentile, profile, Goal, Section};
+use super::{backup_scan, common, gluster_parse, recover};
+
+/// The command named in the parts' reports.
+const BENCH: &str = "cargo bench --bench compare";
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -38,6 +47,10 @@ pub struct Settings {
     pub per_client: usize,
     /// Runs of each short-lived command (`--version`, the checks).
     pub runs: usize,
+    /// Recovery rounds on the sandbox, after the exporters and checks (0: none).
+    pub recover: recover::Settings,
+    pub gluster: gluster_parse::Settings,
+    pub backup: backup_scan::Settings,
 }
 
 impl Settings {
@@ -51,6 +64,9 @@ impl Settings {
             clients: 50,
             per_client: 20,
             runs: 200,
+            recover: recover::Settings::full(),
+            gluster: gluster_parse::Settings::full(),
+            backup: backup_scan::Settings::full(),
         }
     }
 }
@@ -67,6 +83,9 @@ pub const SECTIONS: &[&str] = &[
     "## Concurrent scrapes",
     "## Memory",
     "## Short-lived commands",
+    "## Recovery: all nodes crashed to all Synced",
+    "## GlusterFS heal info parsing",
+    "## Backup scan",
     "## Goals",
 ];
 
@@ -74,7 +93,7 @@ pub const SECTIONS: &[&str] = &[
 pub fn run(settings: &Settings, out: &Path) -> String {
     let quorate = Path::new(env!("CARGO_BIN_EXE_quorate"));
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = quorate::sandbox::SandboxGuard::new(
+    let mut sb = quorate::sandbox::SandboxGuard::new(
         quorate::sandbox::up(&quorate::sandbox::UpOptions {
             dir: dir.path().join("sb"),
             nodes: settings.nodes,
@@ -113,7 +132,15 @@ pub fn run(settings: &Settings, out: &Path) -> String {
     drop(floor);
     drop(exporter);
     drop(serve);
+    // Crashes every node, so after everything that scrapes or checks them.
+    let recovery = recover::run(&settings.recover, &mut sb, BENCH);
     sb.down().expect("sandbox down");
+    // No sandbox left running to share the cores with.
+    let parts = [
+        recovery,
+        gluster_parse::run(&settings.gluster, BENCH),
+        backup_scan::run(&settings.backup, BENCH),
+    ];
 
     let report = render(
         settings,
@@ -122,6 +149,7 @@ pub fn run(settings: &Settings, out: &Path) -> String {
         (&quorate_conc, &exporter_conc),
         mem_end,
         &commands,
+        &parts,
     );
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).expect("result directory");
@@ -585,29 +613,9 @@ impl Versions {
                     let out = String::from_utf8_lossy(&o.stdout).into_owned();
                     out.lines().nth(1)?.split_whitespace().next()?.parse().ok()
                 }),
-            profile: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
+            profile: profile(),
         }
     }
-}
-
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-pub fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-pub fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -618,14 +626,6 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok {
-        "**met**"
-    } else {
-        "**not met**"
-    }
-}
-
 fn render(
     s: &Settings,
     v: &Versions,
@@ -633,6 +633,7 @@ fn render(
     conc: (&Concurrent, &Concurrent),
     mem_end: (Memory, Memory),
     cmds: &Commands,
+    parts: &[Section; 3],
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# quorate beside the tools it replaces\n");
@@ -806,12 +807,14 @@ fn render(
         );
     }
 
-    let _ = writeln!(r, "\n{}\n", SECTIONS[5]);
-    let _ = writeln!(r, "| goal | measured | |");
-    let _ = writeln!(r, "|---|---|---|");
+    for (heading, part) in SECTIONS[5..8].iter().zip(parts) {
+        let _ = writeln!(r, "\n{heading}\n\n{}", part.summary.trim_end());
+    }
+
+    let _ = writeln!(r, "\n{}\n", SECTIONS[8]);
+    let mut goals = Vec::new();
     let mut goal = |name: &str, measured: String, ok: Option<bool>| {
-        let verdict = ok.map_or("not measured", met);
-        let _ = writeln!(r, "| {name} | {measured} | {verdict} |");
+        goals.push(Goal::new(name, measured, ok));
     };
     let (q, e) = serial.mem_after;
     goal(
@@ -905,6 +908,8 @@ fn render(
             Some(check.as_secs_f64() * 15.0 <= shell.as_secs_f64()),
         );
     }
+    goals.extend(parts.iter().flat_map(|p| p.goals.iter().cloned()));
+    r.push_str(&goals_table(&goals));
     if let Some((check, one)) = both(CHECK, ONE_MARIADB) {
         let _ = writeln!(
             r,
@@ -918,8 +923,9 @@ fn render(
         r,
         "\nThe soak (50 scrapers for an hour while node1 is frozen, thawed, stopped and \
          started) is a separate run, `QUORATE_BENCH_SOAK_SECONDS=3600 cargo bench --bench \
-         compare`, written to [SOAK.md](SOAK.md). The other benches (`serve`, `check`, \
-         `recover`, `gluster_parse`, `backup_scan`) write their own files beside this one."
+         compare`, written to [SOAK.md](SOAK.md). The benches `recover`, `gluster_parse` and \
+         `backup_scan` run the measurements of their sections above alone and write them to \
+         their own files beside this one, with every column; `serve` and `check` write theirs."
     );
     r
 }
