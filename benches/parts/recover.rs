@@ -189,6 +189,10 @@ fn round(sb: &mut SandboxGuard) -> Outcome<(Duration, Duration)> {
     Ok((quorate, hand))
 }
 
+fn rounds(n: usize) -> String {
+    format!("{n} round{}", if n == 1 { "" } else { "s" })
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
@@ -260,8 +264,8 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
     );
     let _ = writeln!(
         md,
-        "{nodes}-node MariaDB Galera sandbox on loopback, {} rounds, each: a few rows written, every mariadbd killed with SIGKILL, then recovered; measured by `{bench}` on {} CPU(s).\n",
-        s.rounds,
+        "{nodes}-node MariaDB Galera sandbox on loopback, {}, each: a few rows written, every mariadbd killed with SIGKILL, then recovered; measured by `{bench}` on {} CPU(s).\n",
+        rounds(s.rounds),
         cpus()
     );
     let _ = write!(md, "{table}{failure}");
@@ -270,12 +274,12 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
         "\nBoth paths pass the recovered position to every start (as systemd's galera_recovery does), so the rejoining nodes can catch up by IST rather than SST. The by-hand number is machine time only; an operator's reading and typing comes on top. quorate's extra work (gathering every node's state over HTTP, re-verifying under a lock, writing the audit line) is included in its number."
     );
     let summary = format!(
-        "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {} rounds, each \
+        "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {}, each \
          a few rows written, every mariadbd killed with SIGKILL, then recovered with quorate and \
          again by hand (scripted: machine time only, no operator reading and typing). No goal \
          ratio: the two side by side. Alone, `cargo bench --bench recover` writes this to \
          [recover.md](recover.md) from a sandbox of its own.\n\n{table}{failure}",
-        s.rounds
+        rounds(s.rounds)
     );
     let goal = Goal::new(
         format!("case 6 (all {nodes} nodes crashed) recovered to all Synced in every round, quorate and by hand"),
@@ -283,8 +287,8 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
             Some(e) => e.clone(),
             None if q.is_empty() => "0 rounds".into(),
             None => format!(
-                "{} rounds; median quorate {}, by hand {}",
-                q.len(),
+                "{}; median quorate {}, by hand {}",
+                rounds(q.len()),
                 median(&q),
                 median(&h)
             ),
