@@ -16,8 +16,5 @@ fn main() {
         &backup_scan::Settings::full(),
         "cargo bench --bench backup_scan",
     );
-    print!("{}", section.markdown);
-    let results = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/backup.md");
-    std::fs::write(&results, &section.markdown).expect("writing bench/results/backup.md");
-    eprintln!("wrote {}", results.display());
+    report::write_result("backup.md", &section);
 }

@@ -19,8 +19,5 @@ fn main() {
         &gluster_parse::Settings::full(),
         "cargo bench --bench gluster_parse",
     );
-    print!("{}", section.markdown);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/gluster.md");
-    std::fs::write(&path, &section.markdown).expect("bench/results/gluster.md");
-    eprintln!("wrote {}", path.display());
+    report::write_result("gluster.md", &section);
 }

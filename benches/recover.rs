@@ -30,7 +30,5 @@ fn main() {
     if let Some(goal) = section.goals.iter().find(|g| g.met != Some(true)) {
         panic!("{}: {}", goal.goal, goal.measured);
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/recover.md");
-    std::fs::write(&path, &section.markdown).expect("write results");
-    print!("{}", section.markdown);
+    report::write_result("recover.md", &section);
 }

@@ -86,12 +86,5 @@ fn main() {
 
 /// `QUORATE_BENCH_OUT`, or `bench/results/NAME`.
 fn out_path(name: &str) -> PathBuf {
-    std::env::var_os("QUORATE_BENCH_OUT").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("bench/results")
-                .join(name)
-        },
-        PathBuf::from,
-    )
+    std::env::var_os("QUORATE_BENCH_OUT").map_or_else(|| report::results_path(name), PathBuf::from)
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// One measured part of a bench run.
@@ -104,4 +105,21 @@ pub fn profile() -> &'static str {
     } else {
         "release"
     }
+}
+
+/// `bench/results/NAME` in the source tree, where the benches keep their reports.
+pub fn results_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/results")
+        .join(name)
+}
+
+/// What a bench run alone does with its section: prints it and writes it to
+/// `bench/results/NAME`.
+pub fn write_result(name: &str, section: &Section) {
+    print!("{}", section.markdown);
+    let path = results_path(name);
+    std::fs::write(&path, &section.markdown)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    eprintln!("wrote {}", path.display());
 }
