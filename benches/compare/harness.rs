@@ -47,8 +47,9 @@ pub struct Settings {
     pub per_client: usize,
     /// Runs of each short-lived command (`--version`, the checks).
     pub runs: usize,
-    /// Recovery rounds on the sandbox, after the exporters and checks (0: none).
+    /// The recovery (case 6) on the sandbox, after the exporters and checks (0 rounds: none).
     pub recover: recover::Settings,
+    /// The GlusterFS heal info parse and the backup scan, once the sandbox is down.
     pub gluster: gluster_parse::Settings,
     pub backup: backup_scan::Settings,
 }

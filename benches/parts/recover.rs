@@ -233,14 +233,14 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
             }
         }
     }
-    let (q, h) = (sorted(q), sorted(h));
     let median = |v: &[Duration]| {
         if v.is_empty() {
             "—".to_string()
         } else {
-            secs(percentile(v, 0.5))
+            secs(percentile(&sorted(v.to_vec()), 0.5))
         }
     };
+    // In the order they ran.
     let all = |v: &[Duration]| v.iter().map(|d| secs(*d)).collect::<Vec<_>>().join(", ");
     let quorate_path = format!(
         "quorate: `position`, `plan`, `bootstrap --plan`, `rejoin` ×{} in parallel",
