@@ -273,14 +273,18 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
         md,
         "\nBoth paths pass the recovered position to every start (as systemd's galera_recovery does), so the rejoining nodes can catch up by IST rather than SST. The by-hand number is machine time only; an operator's reading and typing comes on top. quorate's extra work (gathering every node's state over HTTP, re-verifying under a lock, writing the audit line) is included in its number."
     );
-    let summary = format!(
-        "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {}, each \
-         a few rows written, every mariadbd killed with SIGKILL, then recovered with quorate and \
-         again by hand (scripted: machine time only, no operator reading and typing). No goal \
-         ratio: the two side by side. Alone, `cargo bench --bench recover` writes this to \
-         [recover.md](recover.md) from a sandbox of its own.\n\n{table}{failure}",
-        rounds(s.rounds)
-    );
+    let summary = if s.rounds == 0 {
+        "Not measured in this run (0 rounds).\n".to_string()
+    } else {
+        format!(
+            "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {}, each \
+             a few rows written, every mariadbd killed with SIGKILL, then recovered with quorate and \
+             again by hand (scripted: machine time only, no operator reading and typing). No goal \
+             ratio: the two side by side. Alone, `cargo bench --bench recover` writes this to \
+             [recover.md](recover.md) from a sandbox of its own.\n\n{table}{failure}",
+            rounds(s.rounds)
+        )
+    };
     let goal = Goal::new(
         format!("case 6 (all {nodes} nodes crashed) recovered to all Synced in every round, quorate and by hand"),
         match &failed {
