@@ -277,16 +277,19 @@ pub fn run(s: &Settings, sb: &mut SandboxGuard, bench: &str) -> Section {
         "Not measured in this run (0 rounds).\n".to_string()
     } else {
         format!(
-            "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {}, each \
-             a few rows written, every mariadbd killed with SIGKILL, then recovered with quorate and \
-             again by hand (scripted: machine time only, no operator reading and typing). No goal \
-             ratio: the two side by side. Alone, `cargo bench --bench recover` writes this to \
-             [recover.md](recover.md) from a sandbox of its own.\n\n{table}{failure}",
+            "Case 6 on this run's {nodes}-node sandbox, after the measurements above: {}, \
+             each a few rows written, every mariadbd killed with SIGKILL, then recovered with \
+             quorate and again by hand (scripted: machine time only, no operator reading and \
+             typing). No goal ratio: the two side by side. Alone, `cargo bench --bench \
+             recover` writes this to [recover.md](recover.md) from a sandbox of its own.\n\n{table}{failure}",
             rounds(s.rounds)
         )
     };
     let goal = Goal::new(
-        format!("case 6 (all {nodes} nodes crashed) recovered to all Synced in every round, quorate and by hand"),
+        format!(
+            "case 6 (all {nodes} nodes crashed) recovered to all Synced in every round, quorate \
+             and by hand"
+        ),
         match &failed {
             Some(e) => e.clone(),
             None if q.is_empty() => "0 rounds".into(),
