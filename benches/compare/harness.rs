@@ -9,12 +9,17 @@
 //! - CPU per scrape (utime + stime from `/proc/PID/stat`) and resident memory after 1 000 and
 //!   after all scrapes;
 //! - `quorate --version` vs `/bin/true`, and `quorate check galera` vs the bash + mysql check
-//!   (`bench/check_galera_shell.sh`) vs one `mariadb -e` call.
+//!   (`bench/check_galera_shell.sh`) vs one `mariadb -e` call;
+//! - then, on the same sandbox, case 6 recovery (every node crashed, to all Synced) with quorate
+//!   and by hand (`../parts/recover.rs`); after the sandbox is down, the GlusterFS heal info
+//!   parse (`../parts/gluster_parse.rs`) and the backup scan (`../parts/backup_scan.rs`), the
+//!   measurements the `recover`, `gluster_parse` and `backup_scan` benches also run alone.
 //!
-//! It writes one Markdown report judging each goal of the performance issue. The bench runs it
-//! with the real sizes (release build); `tests/bench_compare.rs` runs it tiny (debug build) to
-//! prove it works. Secrets go in 0600 option files, never on a command line; every process it
-//! starts is ended by its pid and its temp dir removed, also when a step panics.
+//! It writes one Markdown report judging each goal of the performance issue and of those
+//! parts in one table. The bench runs it with the real sizes (release build);
+//! `tests/bench_compare.rs` runs it tiny (debug build) to prove it works. Secrets go in 0600
+//! option files, never on a command line; every process it starts is ended by its pid and its
+//! temp dir removed, also when a step panics.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -23,8 +28,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common;
 use super::kept_alive::KeptAlive;
+use super::report::{goals_table, mib, ms, percentile, profile, Goal, Section};
+use super::{backup_scan, common, gluster_parse, recover};
+
+/// The command named in the parts' reports.
+const BENCH: &str = "cargo bench --bench compare";
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -39,6 +48,11 @@ pub struct Settings {
     pub per_client: usize,
     /// Runs of each short-lived command (`--version`, the checks).
     pub runs: usize,
+    /// The recovery (case 6) on the sandbox, after the exporters and checks (0 rounds: none).
+    pub recover: recover::Settings,
+    /// The GlusterFS heal info parse and the backup scan, once the sandbox is down.
+    pub gluster: gluster_parse::Settings,
+    pub backup: backup_scan::Settings,
 }
 
 impl Settings {
@@ -52,6 +66,9 @@ impl Settings {
             clients: 50,
             per_client: 20,
             runs: 200,
+            recover: recover::Settings::full(),
+            gluster: gluster_parse::Settings::full(),
+            backup: backup_scan::Settings::full(),
         }
     }
 }
@@ -68,6 +85,9 @@ pub const SECTIONS: &[&str] = &[
     "## Concurrent scrapes",
     "## Memory",
     "## Short-lived commands",
+    "## Recovery: all nodes crashed to all Synced",
+    "## GlusterFS heal info parsing",
+    "## Backup scan",
     "## Goals",
 ];
 
@@ -75,7 +95,7 @@ pub const SECTIONS: &[&str] = &[
 pub fn run(settings: &Settings, out: &Path) -> String {
     let quorate = Path::new(env!("CARGO_BIN_EXE_quorate"));
     let dir = tempfile::tempdir().expect("temp dir");
-    let sb = quorate::sandbox::SandboxGuard::new(
+    let mut sb = quorate::sandbox::SandboxGuard::new(
         quorate::sandbox::up(&quorate::sandbox::UpOptions {
             dir: dir.path().join("sb"),
             nodes: settings.nodes,
@@ -129,7 +149,15 @@ pub fn run(settings: &Settings, out: &Path) -> String {
     drop(floor);
     drop(exporter);
     drop(serve);
+    // Crashes every node, so after everything that scrapes or checks them.
+    let recovery = recover::run(&settings.recover, &mut sb, BENCH);
     sb.down().expect("sandbox down");
+    // No sandbox left running to share the cores with.
+    let parts = [
+        recovery,
+        gluster_parse::run(&settings.gluster, BENCH),
+        backup_scan::run(&settings.backup, BENCH),
+    ];
 
     let report = render(
         settings,
@@ -138,6 +166,7 @@ pub fn run(settings: &Settings, out: &Path) -> String {
         (&quorate_conc, &exporter_conc),
         mem_end,
         &commands,
+        &parts,
     );
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).expect("result directory");
@@ -236,8 +265,7 @@ impl Floor {
             .tcp_port(port)
             .prefer_socket(false)
             .user(Some("quorate"))
-            .pass(Some(password))
-            .init(vec!["SET SESSION wsrep_sync_wait=0"]);
+            .pass(Some(password));
         let conn = rt
             .block_on(mysql_async::Conn::new(opts))
             .expect("floor connection");
@@ -247,7 +275,8 @@ impl Floor {
         }
     }
 
-    /// Both queries in one round trip, as quorate sends them, rows read; the time it took.
+    /// The monitoring statements in one round trip, as quorate sends them, rows read; the time
+    /// it took.
     fn query(&mut self) -> Duration {
         use mysql_async::prelude::Queryable;
         let conn = self.conn.as_mut().expect("floor connection");
@@ -255,6 +284,8 @@ impl Floor {
         let start = Instant::now();
         self.rt.block_on(async {
             let mut answers = conn.query_iter(queries).await.expect("floor queries");
+            // The SET's answer has no rows.
+            let _: Vec<mysql_async::Row> = answers.collect().await.expect("floor session set");
             let s: Vec<mysql_async::Row> = answers.collect().await.expect("floor status rows");
             let v: Vec<mysql_async::Row> = answers.collect().await.expect("floor variable rows");
             assert!(
@@ -688,29 +719,9 @@ impl Versions {
                     out.lines().nth(1)?.split_whitespace().next()?.parse().ok()
                 }),
             order: SymbolOrder::read(quorate),
-            profile: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
+            profile: profile(),
         }
     }
-}
-
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-pub fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-pub fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -721,14 +732,6 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok {
-        "**met**"
-    } else {
-        "**not met**"
-    }
-}
-
 fn render(
     s: &Settings,
     v: &Versions,
@@ -736,6 +739,7 @@ fn render(
     conc: (&Concurrent, &Concurrent),
     mem_end: (Memory, Memory),
     cmds: &Commands,
+    parts: &[Section; 3],
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# quorate beside the tools it replaces\n");
@@ -931,12 +935,14 @@ fn render(
         );
     }
 
-    let _ = writeln!(r, "\n{}\n", SECTIONS[5]);
-    let _ = writeln!(r, "| goal | measured | |");
-    let _ = writeln!(r, "|---|---|---|");
+    for (heading, part) in SECTIONS[5..8].iter().zip(parts) {
+        let _ = writeln!(r, "\n{heading}\n\n{}", part.summary.trim_end());
+    }
+
+    let _ = writeln!(r, "\n{}\n", SECTIONS[8]);
+    let mut goals = Vec::new();
     let mut goal = |name: &str, measured: String, ok: Option<bool>| {
-        let verdict = ok.map_or("not measured", met);
-        let _ = writeln!(r, "| {name} | {measured} | {verdict} |");
+        goals.push(Goal::new(name, measured, ok));
     };
     let (q, e) = serial.mem_after;
     goal(
@@ -1037,6 +1043,8 @@ fn render(
             Some(check.as_secs_f64() * 15.0 <= shell.as_secs_f64()),
         );
     }
+    goals.extend(parts.iter().flat_map(|p| p.goals.iter().cloned()));
+    r.push_str(&goals_table(&goals));
     if let Some((check, one)) = both(CHECK, ONE_MARIADB) {
         let _ = writeln!(
             r,
@@ -1050,8 +1058,9 @@ fn render(
         r,
         "\nThe soak (50 scrapers for an hour while node1 is frozen, thawed, stopped and \
          started) is a separate run, `QUORATE_BENCH_SOAK_SECONDS=3600 cargo bench --bench \
-         compare`, written to [SOAK.md](SOAK.md). The other benches (`serve`, `check`, \
-         `recover`, `gluster_parse`, `backup_scan`) write their own files beside this one."
+         compare`, written to [SOAK.md](SOAK.md). The benches `recover`, `gluster_parse` and \
+         `backup_scan` run the measurements of their sections above alone and write them to \
+         their own files beside this one, with every column; `serve` and `check` write theirs."
     );
     r
 }

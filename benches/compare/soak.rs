@@ -20,7 +20,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::common;
-use super::harness::{mib, ms, percentile, Memory};
+use super::harness::Memory;
+use super::report::{goals_table, mib, ms, percentile, Goal};
 
 /// A scrape slower than this is late (Prometheus' default `scrape_timeout`).
 pub const LATE: Duration = Duration::from_secs(10);
@@ -468,61 +469,54 @@ fn render(
     );
 
     let _ = writeln!(r, "\n{}\n", SECTIONS[3]);
-    let _ = writeln!(r, "| goal | measured | |");
-    let _ = writeln!(r, "|---|---|---|");
     let failed = scrapes.iter().filter(|x| !x.ok).count();
     let late = scrapes.iter().filter(|x| x.took > LATE).count();
     let max = scrapes.last().map(|x| x.took).unwrap_or_default();
-    let met = |ok: bool| if ok { "**met**" } else { "**not met**" };
-    let _ = writeln!(
-        r,
-        "| no failed scrape | {failed} of {} failed | {} |",
-        scrapes.len(),
-        met(failed == 0 && !scrapes.is_empty())
-    );
-    let _ = writeln!(
-        r,
-        "| no late scrape (over {} s) | {late} late; max {} | {} |",
-        LATE.as_secs(),
-        ms(max),
-        met(late == 0 && !scrapes.is_empty())
-    );
     let judged = |what: &str, v: Option<(u64, u64)>, tol: u64, show: &dyn Fn(u64) -> String| match v
     {
-        Some((first, last)) => format!(
-            "| {what} flat (node1 not frozen: last tenth ≤ first tenth + {}) | {} → {} | {} |",
-            show(tol),
-            show(first),
-            show(last),
-            met(last <= first + tol)
+        Some((first, last)) => Goal::new(
+            format!(
+                "{what} flat (node1 not frozen: last tenth ≤ first tenth + {})",
+                show(tol)
+            ),
+            format!("{} → {}", show(first), show(last)),
+            Some(last <= first + tol),
         ),
-        None => format!("| {what} flat | no sample in the first or last tenth | not measured |"),
+        None => Goal::new(
+            format!("{what} flat"),
+            "no sample in the first or last tenth",
+            None,
+        ),
     };
-    let _ = writeln!(
-        r,
-        "{}",
+    let goals = [
+        Goal::new(
+            "no failed scrape",
+            format!("{failed} of {} failed", scrapes.len()),
+            Some(failed == 0 && !scrapes.is_empty()),
+        ),
+        Goal::new(
+            format!("no late scrape (over {} s)", LATE.as_secs()),
+            format!("{late} late; max {}", ms(max)),
+            Some(late == 0 && !scrapes.is_empty()),
+        ),
         judged(
             "RSS",
             flat(samples, s, |x| x.mem.rss),
             RSS_TOLERANCE_KIB,
-            &|k| format!("{k} KiB")
-        )
-    );
-    let _ = writeln!(
-        r,
-        "{}",
+            &|k| format!("{k} KiB"),
+        ),
         judged(
             "open fds",
             flat(samples, s, |x| x.fds),
             FD_TOLERANCE,
-            &|n| n.to_string()
-        )
-    );
-    let _ = writeln!(
-        r,
-        "| the fault schedule ran to the end | {} faults | {} |",
-        faults.len(),
-        met(schedule_error.is_none())
-    );
+            &|n| n.to_string(),
+        ),
+        Goal::new(
+            "the fault schedule ran to the end",
+            format!("{} faults", faults.len()),
+            Some(schedule_error.is_none()),
+        ),
+    ];
+    r.push_str(&goals_table(&goals));
     r
 }
