@@ -107,6 +107,18 @@ fn harness_runs_on_a_tiny_setting_and_writes_every_section() {
     ] {
         goal(judged);
     }
+    // The start-up floor was built and timed: the Rust program's row, and the note comparing
+    // `--version` with it.
+    assert!(
+        written
+            .lines()
+            .any(|l| l.starts_with("| a Rust program that prints one line")),
+        "{written}"
+    );
+    assert!(
+        written.contains("`quorate --version` vs a Rust program that prints one line (no goal):"),
+        "{written}"
+    );
     // Both recovery paths timed in the one round.
     for path in ["| quorate: `position`", "| by hand, scripted:"] {
         let line = written

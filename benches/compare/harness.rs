@@ -8,8 +8,9 @@
 //! - the same two exporters under `clients` concurrent scrapers;
 //! - CPU per scrape (utime + stime from `/proc/PID/stat`) and resident memory after 1 000 and
 //!   after all scrapes;
-//! - `quorate --version` vs `/bin/true`, and `quorate check galera` vs the bash + mysql check
-//!   (`bench/check_galera_shell.sh`) vs one `mariadb -e` call;
+//! - `quorate --version` vs `/bin/true` and vs a Rust program that prints one line (the
+//!   start-up floor of any Rust binary here), and `quorate check galera` vs the bash + mysql
+//!   check (`bench/check_galera_shell.sh`) vs one `mariadb -e` call;
 //! - then, on the same sandbox, case 6 recovery (every node crashed, to all Synced) with quorate
 //!   and by hand (`../parts/recover.rs`); after the sandbox is down, the GlusterFS heal info
 //!   parse (`../parts/gluster_parse.rs`) and the backup scan (`../parts/backup_scan.rs`), the
@@ -539,6 +540,37 @@ const TRUE: &str = "`/bin/true`";
 const CHECK: &str = "`quorate check galera -H 127.0.0.1 -P PORT --defaults-file F`";
 const SHELL: &str = "`check_galera_shell.sh` (bash + 6 × mysql)";
 const ONE_MARIADB: &str = "one `mariadb -e` call";
+const RUST_FLOOR: &str = "a Rust program that prints one line (`rustc -O`)";
+
+/// The start-up floor of any Rust binary on this machine: `fn main` printing one line, built
+/// by the rustc that built quorate, linked the same way (PIE, glibc, libgcc_s). `--version` can
+/// come no closer to `/bin/true` than this. `None` (and a note on stderr) when rustc cannot
+/// build it; the row is then left out.
+fn build_rust_floor(dir: &Path) -> Option<PathBuf> {
+    let src = dir.join("floor.rs");
+    let bin = dir.join("floor");
+    std::fs::write(&src, "fn main() { println!(\"quorate 0.1.0\"); }\n").ok()?;
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["-O", "--edition", "2021", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(bin),
+        Ok(o) => {
+            eprintln!(
+                "compare: the Rust start-up floor is left out: {rustc:?} failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("compare: the Rust start-up floor is left out: running {rustc:?}: {e}");
+            None
+        }
+    }
+}
 
 fn short_lived(s: &Settings, quorate: &Path, cnf: &Path, port: u16, dir: &Path) -> Commands {
     let port = port.to_string();
@@ -546,7 +578,8 @@ fn short_lived(s: &Settings, quorate: &Path, cnf: &Path, port: u16, dir: &Path) 
     let min_size = s.nodes.min(2).to_string();
     let state = dir.join("state");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/check_galera_shell.sh");
-    let make: Vec<(&'static str, MakeCommand)> = vec![
+    let rust_floor = build_rust_floor(dir);
+    let mut make: Vec<(&'static str, MakeCommand)> = vec![
         (
             VERSION,
             Box::new(|| {
@@ -588,6 +621,9 @@ fn short_lived(s: &Settings, quorate: &Path, cnf: &Path, port: u16, dir: &Path) 
             }),
         ),
     ];
+    if let Some(floor) = &rust_floor {
+        make.insert(2, (RUST_FLOOR, Box::new(move || Command::new(floor))));
+    }
     let warmup = (s.runs / 10).max(1);
     let mut rows: Vec<(&'static str, Vec<Duration>)> =
         make.iter().map(|(n, _)| (*n, Vec::new())).collect();
@@ -1019,6 +1055,8 @@ fn render(
         Some(conc.0.failed == 0 && p99(conc.0) * 4.0 < p99(conc.1)),
     );
     let both = |a: &str, b: &str| cmds.p50(a).zip(cmds.p50(b));
+    // Measurements beside the goals, printed under the table.
+    let mut notes: Vec<String> = Vec::new();
     if let Some((ver, tru)) = both(VERSION, TRUE) {
         goal(
             "`quorate --version` p50 ≤ 1.5x `/bin/true`",
@@ -1030,6 +1068,19 @@ fn render(
             ),
             Some(ver.as_secs_f64() <= 1.5 * tru.as_secs_f64()),
         );
+    }
+    if let Some((ver, floor)) = both(VERSION, RUST_FLOOR) {
+        notes.push(format!(
+            "`quorate --version` vs a Rust program that prints one line (no goal): {} vs {} \
+             ({:.2}x); the Rust program vs `/bin/true`: {}",
+            ms(ver),
+            ms(floor),
+            ratio(ver.as_secs_f64(), floor.as_secs_f64()),
+            cmds.p50(TRUE).map_or_else(
+                || "not measured".to_string(),
+                |t| format!("{:.2}x.", ratio(floor.as_secs_f64(), t.as_secs_f64()))
+            )
+        ));
     }
     if let Some((check, shell)) = both(CHECK, SHELL) {
         goal(
@@ -1046,13 +1097,15 @@ fn render(
     goals.extend(parts.iter().flat_map(|p| p.goals.iter().cloned()));
     r.push_str(&goals_table(&goals));
     if let Some((check, one)) = both(CHECK, ONE_MARIADB) {
-        let _ = writeln!(
-            r,
-            "\n`check galera` vs one `mariadb -e` call (no goal): {} vs {} ({:.2}x).",
+        notes.push(format!(
+            "`check galera` vs one `mariadb -e` call (no goal): {} vs {} ({:.2}x).",
             ms(check),
             ms(one),
             ratio(one.as_secs_f64(), check.as_secs_f64())
-        );
+        ));
+    }
+    for note in notes {
+        let _ = writeln!(r, "\n{note}");
     }
     let _ = writeln!(
         r,
