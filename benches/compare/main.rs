@@ -1,9 +1,9 @@
 //! Benchmark: quorate beside prometheus-mysqld-exporter, the bash + mysql check, one `mariadb`
-//! call and `/bin/true`, all in one run against one sandbox (see `harness.rs`); then in the same
-//! run the recovery timing (quorate and by hand) on that sandbox, the GlusterFS heal info parse
-//! and the backup scan (the bodies of the `recover`, `gluster_parse` and `backup_scan` benches,
-//! in `../parts/`). Not a test: it measures and writes `bench/results/RESULTS.md`, judging each
-//! goal met or not in one table.
+//! call, `/bin/true` and a Rust program that prints one line, all in one run against one sandbox
+//! (see `harness.rs`); then in the same run the recovery timing (quorate and by hand) on that
+//! sandbox, the GlusterFS heal info parse and the backup scan (the bodies of the `recover`,
+//! `gluster_parse` and `backup_scan` benches, in `../parts/`). Not a test: it measures and
+//! writes `bench/results/RESULTS.md`, judging each goal met or not in one table.
 //!
 //! Run: `cargo bench --bench compare` (needs the packages of `scripts/install-deps --tests`).
 //! Smaller runs: `QUORATE_BENCH_SCRAPES`, `QUORATE_BENCH_CLIENTS`, `QUORATE_BENCH_RUNS`,
