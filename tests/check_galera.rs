@@ -45,6 +45,24 @@ impl World {
         run_quorate(&all, &self.state_env())
     }
 
+    /// `quorate check galera -H 127.0.0.1 -P <node2's port> --password-file <the sandbox's>`:
+    /// no configuration, the connection given on the command line.
+    fn check_node2_over_tcp(&self) -> PluginRun {
+        let port = self.sb.mysql_port("node2").expect("port").to_string();
+        let pw_file = self.sb.password_file();
+        let args = [
+            "check",
+            "galera",
+            "-H",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--password-file",
+            pw_file.to_str().expect("utf-8"),
+        ];
+        run_quorate(&args, &self.state_env())
+    }
+
     /// Like [`World::check`], also asserting the exit code, the first line's prefix and the
     /// output grammar.
     fn expect(&self, what: &str, args: &[&str], code: i32, prefix: &str) -> PluginRun {
@@ -239,22 +257,8 @@ fn a_check_sends_only_its_monitoring_statements(w: &World) {
                 .unwrap_or_else(|| panic!("no {name} in {rows:?}"))
         })
     };
-    let port = w.sb.mysql_port("node2").expect("port").to_string();
-    let pw_file = w.sb.password_file();
     let before = counters();
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--password-file",
-            pw_file.to_str().expect("utf-8"),
-        ],
-        &w.state_env(),
-    );
+    let r = w.check_node2_over_tcp();
     assert_eq!(r.code, 0, "{r:?}");
     let after = counters();
     let sent: Vec<i64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
@@ -264,26 +268,12 @@ fn a_check_sends_only_its_monitoring_statements(w: &World) {
 
 fn every_connection_mode(w: &World) {
     let password = w.password();
-    let pw_file = w.sb.password_file();
-    let pw_arg = pw_file.to_str().expect("utf-8");
     let mut runs = Vec::new();
     let port = w.sb.mysql_port("node2").expect("port").to_string();
     let socket = w.sb.socket("node3").expect("socket");
 
     // -H/-P with a password file, no configuration.
-    let r = run_quorate(
-        &[
-            "check",
-            "galera",
-            "-H",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--password-file",
-            pw_arg,
-        ],
-        &w.state_env(),
-    );
+    let r = w.check_node2_over_tcp();
     assert_eq!(r.code, 0, "{r:?}");
     runs.push(r);
     let r = &runs[runs.len() - 1];
