@@ -43,7 +43,7 @@ fn main() {
 /// `packaging/symbol-order.txt` (what start-up, `check galera` and `quorate serve` run; written
 /// by `scripts/symbol-order`) first and together. With the default layout that code is spread
 /// over the whole text segment and a scraped exporter maps most of the binary in; together it
-/// maps a third less (bench/results/binary.md). Only linkers with `--symbol-ordering-file`
+/// maps half as much of it (bench/results/binary.md). Only linkers with `--symbol-ordering-file`
 /// (lld, rustc's default on x86_64 Linux since 1.90) take it, so a tiny program is linked with
 /// the option first; without it the build goes on with the default layout and says so.
 /// `QUORATE_SYMBOL_ORDER=off` leaves it out (to measure the difference).

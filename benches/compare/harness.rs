@@ -253,6 +253,8 @@ impl Drop for Exporter {
 struct Floor {
     rt: tokio::runtime::Runtime,
     conn: Option<mysql_async::Conn>,
+    /// quorate's monitoring statements, built once as the client builds them.
+    queries: String,
 }
 
 impl Floor {
@@ -273,6 +275,7 @@ impl Floor {
         Floor {
             rt,
             conn: Some(conn),
+            queries: quorate::galera::client::monitoring_queries(),
         }
     }
 
@@ -281,10 +284,12 @@ impl Floor {
     fn query(&mut self) -> Duration {
         use mysql_async::prelude::Queryable;
         let conn = self.conn.as_mut().expect("floor connection");
-        let queries = quorate::galera::client::monitoring_queries();
         let start = Instant::now();
         self.rt.block_on(async {
-            let mut answers = conn.query_iter(queries).await.expect("floor queries");
+            let mut answers = conn
+                .query_iter(self.queries.as_str())
+                .await
+                .expect("floor queries");
             // The SET's answer has no rows.
             let _: Vec<mysql_async::Row> = answers.collect().await.expect("floor session set");
             let s: Vec<mysql_async::Row> = answers.collect().await.expect("floor status rows");
@@ -383,19 +388,20 @@ impl Scraper {
         }
     }
 
-    /// The time a scrape took and its body's size, `None` if it failed.
+    /// The time a scrape took and its body's size, `None` if it failed (no answer, not 200, or
+    /// an empty body).
     fn scrape(&mut self) -> (Duration, Option<usize>) {
-        match self {
-            Scraper::PerScrape(addr) => scrape(*addr),
-            Scraper::KeptAlive(client) => {
-                let start = Instant::now();
-                let r = client.get("/metrics");
-                let t = start.elapsed();
-                match r {
-                    Ok((200, body)) if !body.is_empty() => (t, Some(body.len())),
-                    _ => (t, None),
-                }
+        let start = Instant::now();
+        let answer = match self {
+            Scraper::PerScrape(addr) => {
+                common::get(*addr, "/metrics", &[]).map(|r| (r.status, r.body.len()))
             }
+            Scraper::KeptAlive(client) => client.get("/metrics").map(|(s, body)| (s, body.len())),
+        };
+        let t = start.elapsed();
+        match answer {
+            Ok((200, bytes)) if bytes > 0 => (t, Some(bytes)),
+            _ => (t, None),
         }
     }
 }
@@ -412,16 +418,6 @@ struct Serial {
     mem_checkpoint: Option<(Memory, Memory)>,
     mem_after: (Memory, Memory),
     bytes: (usize, usize),
-}
-
-fn scrape(addr: std::net::SocketAddr) -> (Duration, Option<usize>) {
-    let start = Instant::now();
-    let r = common::get(addr, "/metrics", &[]);
-    let t = start.elapsed();
-    match r {
-        Ok(r) if r.status == 200 && !r.body.is_empty() => (t, Some(r.body.len())),
-        _ => (t, None),
-    }
 }
 
 fn serial_scrapes(
@@ -496,7 +492,7 @@ fn concurrent(s: &Settings, addr: std::net::SocketAddr) -> Concurrent {
         .map(|_| {
             std::thread::spawn(move || {
                 (0..per_client)
-                    .map(|_| scrape(addr))
+                    .map(|_| Scraper::PerScrape(addr).scrape())
                     .collect::<Vec<(Duration, Option<usize>)>>()
             })
         })
@@ -622,6 +618,7 @@ fn short_lived(s: &Settings, quorate: &Path, cnf: &Path, port: u16, dir: &Path) 
         ),
     ];
     if let Some(floor) = &rust_floor {
+        // Beside `/bin/true`, the row it is read against.
         make.insert(2, (RUST_FLOOR, Box::new(move || Command::new(floor))));
     }
     let warmup = (s.runs / 10).max(1);
